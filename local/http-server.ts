@@ -1,0 +1,87 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Context } from 'aws-lambda';
+import { UnauthorizedError } from '../shared/errors.js';
+import { errorResponse, type HttpEvent, type HttpResult } from '../shared/http.js';
+import { fallbackRoute, matchRoute, routeKey, routes, type Route } from '../shared/routes.js';
+import { httpApiEvent, lambdaContext } from './event.js';
+import type { LocalIssuer } from './jwt.js';
+
+type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+
+/** API Gateway's own payload limit; the handlers enforce the contract's 64 KiB themselves. */
+const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+async function loadHandler(name: string): Promise<HttpHandler> {
+  const module = (await import(`../functions/http/${name}.ts`)) as { handler: HttpHandler };
+  return module.handler;
+}
+
+/**
+ * The HTTP API as API Gateway runs it: match a route from the route table, check the JWT on
+ * routes that have a scope (as the JWT authorizer would), build the payload 2.0 event and call
+ * the route's real handler; everything unmatched goes to the $default handler.
+ */
+export async function createLocalApi(issuer: LocalIssuer): Promise<Server> {
+  const handlers = new Map<string, HttpHandler>();
+  for (const route of [...Object.values(routes as Record<string, Route>), fallbackRoute]) {
+    handlers.set(route.handler, await loadHandler(route.handler));
+  }
+
+  return createServer((req, res) => {
+    serve(req, res).catch((error: unknown) => {
+      console.error(error);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    });
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse) {
+    const body = await readBody(req);
+    if (body === undefined) return send(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const path = new URL(url, 'http://localhost').pathname;
+    if (method === 'GET' && path === '/.well-known/jwks.json') return send(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(issuer.jwks) });
+
+    const match = matchRoute(method, path);
+    const route = 'route' in match ? match.route : undefined;
+    let claims;
+    if (route?.scope) {
+      const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      claims = bearer ? await issuer.verify(bearer) : undefined;
+      if (!claims) return send(res, errorResponse(new UnauthorizedError(), route.errors));
+    }
+    const event = httpApiEvent({
+      method,
+      url,
+      headers: req.headers,
+      body,
+      routeKey: route ? routeKey(route) : '$default',
+      ...('route' in match ? { pathParameters: match.params } : {}),
+      ...(claims ? { claims: claims as Record<string, string> } : {}),
+    });
+    const name = route?.handler ?? fallbackRoute.handler;
+    const handler = handlers.get(name) as HttpHandler;
+    send(res, await handler(event, lambdaContext(name)));
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= GATEWAY_MAX_BODY) chunks.push(chunk);
+    });
+    req.on('end', () => resolveBody(size > GATEWAY_MAX_BODY ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, result: HttpResult): void {
+  const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
+  const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(body);
+}

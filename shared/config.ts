@@ -1,0 +1,31 @@
+/**
+ * Runtime configuration, read once when a container starts. A missing value throws at import
+ * time, so a misconfigured function fails its first cold start loudly instead of misbehaving.
+ */
+function required(name: string): string {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new Error(`Missing required environment variable ${name}`);
+  }
+  return value;
+}
+
+/** Present only when running against local emulators; unset in AWS. */
+function optional(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function secretBytes(name: string): Buffer {
+  const bytes = Buffer.from(required(name), 'base64');
+  if (bytes.length < 32) throw new Error(`${name} must be at least 32 bytes, base64-encoded`);
+  return bytes;
+}
+
+export const config = Object.freeze({
+  region: required('AWS_REGION'),
+  tableName: required('TABLE_NAME'),
+  dynamodbEndpoint: optional('DYNAMODB_ENDPOINT'),
+  /** Key material for token hashing, token ids and list cursors. */
+  serviceSecret: secretBytes('TOKEN_HASH_SECRET'),
+});

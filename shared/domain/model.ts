@@ -1,0 +1,61 @@
+import type { Policies } from '../schemas/apps.js';
+import type { TokenType } from '../schemas/tokens.js';
+
+/** Records as the domain sees them; the repositories map them to and from items. */
+export interface App {
+  orgId: string;
+  appId: string;
+  name: string;
+  description: string | null;
+  contactEmail: string | null;
+  callbackUrls: string[];
+  scopes: string[];
+  policies: Policies;
+  createdAt: string;
+  updatedAt: string;
+  /** Bumped on every change of settings or policies; the ETag. */
+  version: number;
+  /** App-wide "revoked before" watermark: tokens registered under a lower epoch are revoked. */
+  revokeEpoch: number;
+  /** Written at most about once a minute (hot item), see introspection. */
+  lastUsedAt: string | null;
+}
+
+export interface AppCounters {
+  userCount: number;
+  activeTokenCount: number;
+}
+
+export interface AppUser {
+  orgId: string;
+  appId: string;
+  userId: string;
+  userName: string | null;
+  firstUsedAt: string | null;
+  lastUsedAt: string | null;
+  useCount: number;
+  activeTokenCount: number;
+  /** Per-user "revoked before" watermark for this app. */
+  revokeEpoch: number;
+}
+
+export interface Token {
+  orgId: string;
+  appId: string;
+  userId: string;
+  lookupKey: string;
+  tokenId: string;
+  type: TokenType;
+  scopes: string[];
+  issuedAt: string;
+  /** The expiry fixed at registration (the caller's, capped by accessTokenLifetimeMinutes). */
+  expiresAt: string | null;
+  refreshTokenId: string | null;
+  /** Watermark epochs of the app and the user when the token was registered. */
+  appEpoch: number;
+  userEpoch: number;
+  lastUsedAt: string | null;
+  useCount: number;
+  /** Set on a revoked refresh token, which stays as a tombstone so its access tokens die with it. */
+  revokedAt: string | null;
+}

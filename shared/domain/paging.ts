@@ -1,0 +1,23 @@
+import { config } from '../config.js';
+import { ValidationError } from '../errors.js';
+import { createSigner } from '../token-hash.js';
+
+const signer = createSigner(config.serviceSecret);
+
+/**
+ * List cursors: the DynamoDB key to continue from, signed and bound to the org and the list it came
+ * from (`list` names the list and its parameters), so a tampered or transplanted cursor is a 400.
+ */
+export const cursors = {
+  encode(orgId: string, list: string, lastKey: Record<string, unknown> | undefined): string | null {
+    return lastKey ? signer.sign(`${orgId}\n${list}`, lastKey) : null;
+  },
+  decode(orgId: string, list: string, cursor: string | undefined): Record<string, unknown> | undefined {
+    if (cursor === undefined) return undefined;
+    const value = signer.verify(`${orgId}\n${list}`, cursor);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw ValidationError.field('query.cursor', 'is not a cursor of this list');
+    }
+    return value as Record<string, unknown>;
+  },
+};

@@ -1,0 +1,40 @@
+import type { Policies, RefreshTokenPolicy } from '../schemas/apps.js';
+import type { Token } from './model.js';
+
+const unitMs = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
+
+const earliest = (...times: (number | null)[]): number | null =>
+  times.reduce<number | null>((min, t) => (t === null ? min : min === null ? t : Math.min(min, t)), null);
+
+/** When the refresh-token policy ends a refresh token, given its registration and last use. */
+export function refreshPolicyExpiry(policy: RefreshTokenPolicy, issuedAt: number, lastUsedAt: number | null): number | null {
+  switch (policy.mode) {
+    case 'until-revoked':
+      return null;
+    case 'expire-immediately':
+      return issuedAt;
+    case 'expire-after':
+      return issuedAt + policy.value * unitMs[policy.unit];
+    case 'expire-if-unused':
+      return (lastUsedAt ?? issuedAt) + policy.value * unitMs[policy.unit];
+  }
+}
+
+/** The expiry stored at registration: the caller's, capped for access tokens by the app's lifetime. */
+export function expiryAtRegistration(type: Token['type'], requested: string | undefined, issuedAt: number, policies: Policies): string | null {
+  const requestedMs = requested === undefined ? null : Date.parse(requested);
+  const cap = type === 'access' && policies.accessTokenLifetimeMinutes !== null ? issuedAt + policies.accessTokenLifetimeMinutes * 60_000 : null;
+  const expiry = earliest(requestedMs, cap);
+  return expiry === null ? null : new Date(expiry).toISOString();
+}
+
+/**
+ * When a token stops being active under the app's *current* policies (a policy change applies to
+ * existing tokens): its own expiry, or for refresh tokens whatever the refresh policy says first.
+ */
+export function effectiveExpiry(token: Pick<Token, 'type' | 'expiresAt' | 'issuedAt' | 'lastUsedAt'>, policies: Policies): number | null {
+  const own = token.expiresAt === null ? null : Date.parse(token.expiresAt);
+  if (token.type !== 'refresh') return own;
+  const lastUsed = token.lastUsedAt === null ? null : Date.parse(token.lastUsedAt);
+  return earliest(own, refreshPolicyExpiry(policies.refreshTokenPolicy, Date.parse(token.issuedAt), lastUsed));
+}

@@ -1,0 +1,23 @@
+import { effectiveExpiry } from './policies.js';
+import type { App, AppUser, Token } from './model.js';
+
+export interface IntrospectionContext {
+  token: Token;
+  app: App | undefined;
+  user: AppUser | undefined;
+  /** The refresh token an access token came from, when it names one and it still exists. */
+  parent: Token | undefined;
+}
+
+/**
+ * The single definition of "active". Revocation of any number of tokens is O(1) because it only
+ * raises a watermark epoch; a token registered under an older epoch is dead from that moment on,
+ * whether or not the cleanup has deleted its item yet. Epochs are counters, so no clock is involved.
+ */
+export function isActive({ token, app, user, parent }: IntrospectionContext, now: number): boolean {
+  if (!app || !user || token.revokedAt !== null) return false;
+  if (token.appEpoch < app.revokeEpoch || token.userEpoch < user.revokeEpoch) return false;
+  if (parent?.revokedAt) return false;
+  const expiry = effectiveExpiry(token, app.policies);
+  return expiry === null || now < expiry;
+}

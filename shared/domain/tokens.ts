@@ -1,0 +1,178 @@
+import { config } from '../config.js';
+import { touchAppLastUsed } from '../db/apps.js';
+import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { RegisterTokenInput } from '../schemas/tokens.js';
+import { createTokenHasher } from '../token-hash.js';
+import type { Token } from './model.js';
+import { cursors } from './paging.js';
+import { effectiveExpiry, expiryAtRegistration } from './policies.js';
+import { isActive } from './rules.js';
+
+const hasher = createTokenHasher(config.serviceSecret);
+
+/** Optimistic retries when a concurrent write changed what we read; each retry re-reads. */
+const MAX_ATTEMPTS = 8;
+/** The contract allows an app's lastUsedAt to be about a minute behind. */
+const APP_LAST_USED_RESOLUTION_MS = 60_000;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function registrationView(token: Token) {
+  return { tokenId: token.tokenId, type: token.type, appId: token.appId, userId: token.userId, issuedAt: token.issuedAt, expiresAt: token.expiresAt };
+}
+
+/**
+ * POST /v1/tokens. Idempotent on the raw value: the same token for the same app, user and type
+ * answers the stored registration (created: false); for anything else it is a conflict.
+ */
+export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; token: Token }> {
+  const { lookupKey, tokenId } = hasher.digest(input.token);
+  if (input.type === 'refresh' && input.refreshTokenId) {
+    throw ValidationError.field('body.refreshTokenId', 'is only allowed on access tokens');
+  }
+  if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) {
+    throw ValidationError.field('body.expiresAt', 'must be in the future');
+  }
+  const parentKey = input.refreshTokenId ? hasher.lookupKeyOf(input.refreshTokenId) : undefined;
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [lookupKey, parentKey] : [lookupKey]);
+    if (!ctx.app) throw new NotFoundError(`App ${input.appId}`);
+
+    const existing = ctx.tokens.get(lookupKey);
+    if (existing) {
+      const same = existing.appId === input.appId && existing.userId === input.userId && existing.type === input.type;
+      if (!same) throw new ConflictError('This token is already registered for another app, user or type');
+      if (existing.revokedAt) throw new ConflictError('This token has been revoked');
+      return { created: false, token: existing };
+    }
+
+    const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
+    if (parentKey && (!parent || parent.type !== 'refresh' || parent.appId !== input.appId || parent.userId !== input.userId || parent.revokedAt)) {
+      throw ValidationError.field('body.refreshTokenId', 'is not a registered, unrevoked refresh token of this app and user');
+    }
+
+    const token: Token = {
+      orgId,
+      appId: input.appId,
+      userId: input.userId,
+      lookupKey,
+      tokenId,
+      type: input.type,
+      scopes: input.scopes,
+      issuedAt: new Date(now).toISOString(),
+      expiresAt: null,
+      refreshTokenId: input.refreshTokenId ?? null,
+      appEpoch: ctx.app.revokeEpoch,
+      userEpoch: ctx.user?.revokeEpoch ?? 0,
+      lastUsedAt: null,
+      useCount: 0,
+      revokedAt: null,
+    };
+    // Stored expiry: the caller's, capped by the access-token lifetime; for refresh tokens the
+    // policy's expiry at registration is reported too (expire-immediately: expiresAt = issuedAt).
+    token.expiresAt = expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies);
+    const reported = { ...token, expiresAt: iso(effectiveExpiry(token, ctx.app.policies)) };
+
+    const result = await insertToken(token, ctx.user, input.userName);
+    if (result === 'inserted') return { created: true, token: reported };
+    // 'token-exists' (a concurrent registration of the same value) or 'user-changed': re-read.
+  }
+  throw new ConflictError('The user was changed concurrently too often; retry the request');
+}
+
+export type IntrospectionResponse =
+  | { active: false }
+  | { active: true; scope: string; client_id: string; sub: string; username?: string; token_type: 'access_token' | 'refresh_token'; exp?: number; iat: number };
+
+const INACTIVE = { active: false } as const;
+
+/**
+ * RFC 7662. Two sequential read round trips (the token by hash; then app, user and parent refresh
+ * token together) and one write round trip (the use, plus rarely the app's lastUsedAt).
+ */
+export async function introspect(orgId: string, rawToken: string, now: number): Promise<IntrospectionResponse> {
+  const { lookupKey } = hasher.digest(rawToken);
+  const token = await getToken(orgId, lookupKey);
+  if (!token || token.revokedAt) return INACTIVE;
+
+  const parentKey = token.refreshTokenId ? hasher.lookupKeyOf(token.refreshTokenId) : undefined;
+  const ctx = await getTokenContext(orgId, token.appId, token.userId, parentKey ? [parentKey] : []);
+  const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
+  if (!isActive({ token, app: ctx.app, user: ctx.user, parent }, now) || !ctx.app) return INACTIVE;
+
+  const at = new Date(now).toISOString();
+  const appIsStale = ctx.app.lastUsedAt === null || Date.parse(ctx.app.lastUsedAt) < now - APP_LAST_USED_RESOLUTION_MS;
+  await Promise.all([
+    recordUse(token, at),
+    appIsStale ? touchAppLastUsed(orgId, token.appId, at, new Date(now - APP_LAST_USED_RESOLUTION_MS).toISOString()) : undefined,
+  ]);
+
+  // Under expire-if-unused this use moves the expiry forward.
+  const expiry = effectiveExpiry({ ...token, lastUsedAt: at }, ctx.app.policies);
+  return {
+    active: true,
+    scope: token.scopes.join(' '),
+    client_id: token.appId,
+    sub: token.userId,
+    ...(ctx.user?.userName ? { username: ctx.user.userName } : {}),
+    token_type: token.type === 'access' ? 'access_token' : 'refresh_token',
+    ...(expiry === null ? {} : { exp: Math.floor(expiry / 1000) }),
+    iat: Math.floor(Date.parse(token.issuedAt) / 1000),
+  };
+}
+
+/** RFC 7009: revokes the token if this org knows it; unknown tokens are not an error. */
+export async function revokeRawToken(orgId: string, rawToken: string, now: number): Promise<void> {
+  const token = await getToken(orgId, hasher.digest(rawToken).lookupKey);
+  if (token && !token.revokedAt) await revokeToken(token, now);
+}
+
+/**
+ * Revokes one token and uncounts it; a refresh token takes the access tokens registered from it
+ * along (they are dead at once through the tombstone, and deleted and uncounted here).
+ */
+export async function revokeToken(token: Token, now: number): Promise<void> {
+  const at = new Date(now).toISOString();
+  const children = token.type === 'refresh' ? await listChildTokens(token) : [];
+  // The refresh token goes first, alone: from then on its access tokens introspect as inactive.
+  for (const batch of [[token.lookupKey], ...chunk(children.map((c) => c.lookupKey), MAX_TOKENS_PER_REVOKE)]) {
+    for (let attempt = 0; ; attempt++) {
+      const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
+      const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
+      if (!ctx.user || (await revokeTokens(ctx.user, live, at))) break;
+      if (attempt >= MAX_ATTEMPTS) throw new ConflictError('The user was changed concurrently too often; retry the request');
+    }
+  }
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+}
+
+export function tokenView(token: Token, policies: Parameters<typeof effectiveExpiry>[1]) {
+  return {
+    tokenId: token.tokenId,
+    type: token.type,
+    scopes: token.scopes,
+    issuedAt: token.issuedAt,
+    expiresAt: iso(effectiveExpiry(token, policies)),
+    lastUsedAt: token.lastUsedAt,
+    useCount: token.useCount,
+    refreshTokenId: token.refreshTokenId,
+  };
+}
+
+/** GET /v1/apps/{appId}/users/{userId}/tokens: one Query per page; 404 for an unknown app. */
+export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined) {
+  const list = `user-tokens\n${appId}\n${userId}`;
+  const startKey = cursors.decode(orgId, list, cursor);
+  const [ctx, page] = await Promise.all([
+    getTokenContext(orgId, appId, userId, []),
+    listUserTokens(orgId, appId, userId, limit, startKey),
+  ]);
+  if (!ctx.app) throw new NotFoundError(`App ${appId}`);
+  if (!ctx.user) throw new NotFoundError(`User ${userId} of app ${appId}`);
+  return { items: page.items.map((t) => tokenView(t, ctx.app!.policies)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+}

@@ -1,0 +1,150 @@
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import {
+  AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError,
+} from './errors.js';
+import { logger } from './logger.js';
+import { idSchema } from './schemas/common.js';
+import type { Route, Scope } from './routes.js';
+
+export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export interface Caller {
+  sub: string;
+  orgId: string;
+  edition: string;
+  scopes: ReadonlySet<string>;
+}
+
+export interface HttpRequest {
+  event: HttpEvent;
+  /** Present on every route that has a scope. */
+  caller: Caller;
+  /** The parsed body (JSON or form), not yet validated: pass it through a zod schema. */
+  body: unknown;
+  path: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  now: number;
+}
+
+export const MAX_BODY_BYTES = 64 * 1024;
+/** The seed: "Available in Professional, Performance, Unlimited, and Developer Editions". */
+const SUPPORTED_EDITIONS = new Set(['professional', 'performance', 'unlimited', 'developer']);
+const PROBLEM_BASE = 'urn:oauth-usage:problem:';
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: JSON.stringify(body) };
+}
+
+export const noContent = (statusCode = 204): HttpResult => ({ statusCode, headers: { 'cache-control': 'no-store' }, body: '' });
+
+/**
+ * Who is calling, from the claims API Gateway's JWT authorizer (or the local server) verified.
+ * Throws 401 without a usable tenant, 403 for an unsupported edition or a missing scope.
+ */
+export function authorize(event: HttpEvent, scope: Scope): Caller {
+  const claims = event.requestContext.authorizer?.jwt?.claims;
+  if (!claims) throw new UnauthorizedError();
+  const str = (name: string) => (typeof claims[name] === 'string' ? (claims[name] as string) : undefined);
+  const sub = str('sub');
+  const orgId = str('org_id');
+  if (!sub || !orgId || !idSchema.safeParse(orgId).success) throw new UnauthorizedError('The token has no valid sub or org_id claim');
+  const edition = str('org_edition');
+  if (!edition || !SUPPORTED_EDITIONS.has(edition.toLowerCase())) throw new EditionNotSupportedError(edition);
+  const scopes = new Set((str('scope') ?? '').split(' ').filter(Boolean));
+  if (!scopes.has(scope)) throw new InsufficientScopeError(scope);
+  return { sub, orgId, edition, scopes };
+}
+
+function bodyBytes(event: HttpEvent): number {
+  if (!event.body) return 0;
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64').length : Buffer.byteLength(event.body);
+}
+
+/** Maps any error to the route's error format, in one place. Unknown errors become a bare 500. */
+export function errorResponse(error: unknown, format: Route['errors']): HttpResult {
+  const known = asAppError(error);
+  if (!known) logger.error('Unhandled error', error as Error);
+  const e = known ?? new AppError(500, 'internal-error', 'Internal server error', 'An unexpected error occurred');
+  const headers = { 'cache-control': 'no-store', ...e.headers };
+  if (format === 'oauth') {
+    return {
+      statusCode: e.statusCode,
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ error: e.oauthError, error_description: e.message }),
+    };
+  }
+  return {
+    statusCode: e.statusCode,
+    headers: { ...headers, 'content-type': 'application/problem+json' },
+    body: JSON.stringify({ type: `${PROBLEM_BASE}${e.type}`, title: e.title, status: e.statusCode, detail: e.message, ...(e.errors ? { errors: e.errors } : {}) }),
+  };
+}
+
+/** Our errors, plus the body parsers' (middy answers 415 for both a wrong type and bad syntax). */
+function asAppError(error: unknown): AppError | undefined {
+  if (error instanceof AppError) return error;
+  const cause = (error as { cause?: { package?: string } } | undefined)?.cause;
+  if (cause?.package === '@middy/http-json-body-parser' || cause?.package === '@middy/http-urlencode-body-parser') {
+    const wrongType = (error as Error).message === 'Unsupported Media Type';
+    const expected = cause.package === '@middy/http-json-body-parser' ? 'application/json' : 'application/x-www-form-urlencoded';
+    return wrongType ? ValidationError.field('headers.content-type', `must be ${expected}`) : ValidationError.field('body', 'is not well-formed');
+  }
+  return undefined;
+}
+
+type Middleware = MiddlewareObj<HttpEvent, HttpResult>;
+
+function errorsAndAccessLog(format: Route['errors']): Middleware {
+  const started = new WeakMap<object, number>();
+  const log = (event: HttpEvent, status: number, begin: number | undefined) =>
+    logger.info('request', {
+      route: event.routeKey, status, durationMs: begin === undefined ? undefined : Date.now() - begin,
+      orgId: event.requestContext.authorizer?.jwt?.claims?.org_id, requestId: event.requestContext.requestId,
+    });
+  return {
+    before: (request) => { started.set(request.event, Date.now()); },
+    after: (request) => { log(request.event, request.response?.statusCode ?? 200, started.get(request.event)); },
+    onError: (request) => {
+      request.response = errorResponse(request.error, format);
+      log(request.event, request.response.statusCode ?? 500, started.get(request.event));
+    },
+  };
+}
+
+function guard(route: Pick<Route, 'scope'>): Middleware {
+  return {
+    before: (request) => {
+      // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
+      if (route.scope) authorize(request.event, route.scope);
+      if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    },
+  };
+}
+
+/**
+ * The standard chain for an HTTP route: error mapping and access log, header normalisation,
+ * authorization and body limit, body parsing; then the handler with a typed request.
+ */
+export function httpRoute(route: Pick<Route, 'scope' | 'errors' | 'body'>, handle: (request: HttpRequest) => Promise<HttpResult>) {
+  const parsers: Middleware[] =
+    route.body === 'json' ? [httpJsonBodyParser() as Middleware]
+    : route.body === 'form' ? [httpUrlencodeBodyParser() as unknown as Middleware] // typed for REST API events only
+    : [];
+  return middy<HttpEvent, HttpResult>()
+    .use([errorsAndAccessLog(route.errors), httpHeaderNormalizer() as Middleware, guard(route), ...parsers])
+    .handler((event) =>
+      handle({
+        event,
+        caller: route.scope ? authorize(event, route.scope) : { sub: '', orgId: '', edition: '', scopes: new Set() },
+        body: (event as { body?: unknown }).body,
+        path: event.pathParameters ?? {},
+        query: event.queryStringParameters ?? {},
+        now: Date.now(),
+      }),
+    );
+}

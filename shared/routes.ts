@@ -1,0 +1,67 @@
+/**
+ * The route table: read by the CDK stack (to make routes and functions) and by the local server
+ * (to dispatch). Each handler module names its own entry here, so a route is listed once.
+ * `handler` is the file under functions/http/ that exports `handler`.
+ */
+export type Scope = 'usage:read' | 'apps:manage' | 'tokens:write' | 'tokens:introspect';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface Route {
+  method: HttpMethod;
+  /** API Gateway path syntax: `{name}` is one path segment. */
+  path: string;
+  handler: string;
+  /** null: public (no JWT authorizer). */
+  scope: Scope | null;
+  /** `problem`: RFC 9457 errors (/v1); `oauth`: RFC 6749 errors (/oauth2). */
+  errors: 'problem' | 'oauth';
+  /** What the body is parsed as before the handler sees it. */
+  body: 'json' | 'form' | 'none';
+}
+
+export const routes = {
+  health: { method: 'GET', path: '/health', handler: 'health', scope: null, errors: 'problem', body: 'none' },
+  createApp: { method: 'POST', path: '/v1/apps', handler: 'create-app', scope: 'apps:manage', errors: 'problem', body: 'json' },
+  getApp: { method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scope: 'usage:read', errors: 'problem', body: 'none' },
+  listUserTokens: { method: 'GET', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'list-user-tokens', scope: 'usage:read', errors: 'problem', body: 'none' },
+  registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json' },
+  introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form' },
+  revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form' },
+} as const satisfies Record<string, Route>;
+
+export type RouteName = keyof typeof routes;
+
+/**
+ * Everything no route matches ($default in API Gateway): answers 404, or 405 with `Allow` when the
+ * path exists under another method, as problem+json.
+ */
+export const fallbackRoute = { handler: 'not-found', errors: 'problem', body: 'none', scope: null } as const;
+
+export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
+
+/** A matcher for a route path: `/v1/apps/{appId}` → named groups, one segment each. */
+export function pathPattern(path: string): RegExp {
+  const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, '(?<$1>[^/]+)');
+  return new RegExp(`^${source}$`);
+}
+
+const compiled = Object.values(routes as Record<string, Route>).map((route) => ({ route, pattern: pathPattern(route.path) }));
+
+/** The route for a method and path; or the methods the path allows when only the method is wrong. */
+export function matchRoute(method: string, path: string): { route: Route; params: Record<string, string> } | { allowed: HttpMethod[] } {
+  const onPath = compiled.filter((c) => c.pattern.test(path));
+  const hit = onPath.find((c) => c.route.method === method);
+  if (hit) {
+    const groups = hit.pattern.exec(path)?.groups ?? {};
+    return { route: hit.route, params: Object.fromEntries(Object.entries(groups).map(([k, v]) => [k, safeDecode(v)])) };
+  }
+  return { allowed: onPath.map((c) => c.route.method) };
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,69 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+
+/**
+ * How raw token values become storage keys and public ids, without ever storing the value.
+ *
+ * - lookup key: HMAC-SHA-256(k_lookup, raw), first 16 bytes, hex. Introspection finds the token
+ *   item with one GetItem on it. 128 bits keeps collisions out of reach (birthday bound 2^64).
+ * - token id: the lookup key encrypted as one AES-128 block (a keyed permutation) and base64url'd.
+ *   It is deterministic (re-registration returns the same id), reveals nothing about the hash
+ *   without the key, and decrypts back to the lookup key, so an admin's `tokenId` reaches the
+ *   item with a strongly consistent GetItem too. A single block of uniformly random input is the
+ *   one case where ECB mode is exactly a pseudorandom permutation.
+ */
+export interface TokenHasher {
+  digest(rawToken: string): { lookupKey: string; tokenId: string };
+  lookupKeyOf(tokenId: string): string;
+}
+
+export function createTokenHasher(secret: Buffer): TokenHasher {
+  const derive = (info: string, length: number) =>
+    Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `oauth-usage/${info}`, length));
+  const lookupKeyMaterial = derive('token-lookup', 32);
+  const idKey = derive('token-id', 16);
+
+  const encrypt = (block: Buffer) => {
+    const cipher = createCipheriv('aes-128-ecb', idKey, null).setAutoPadding(false);
+    return Buffer.concat([cipher.update(block), cipher.final()]);
+  };
+  const decrypt = (block: Buffer) => {
+    const decipher = createDecipheriv('aes-128-ecb', idKey, null).setAutoPadding(false);
+    return Buffer.concat([decipher.update(block), decipher.final()]);
+  };
+
+  return {
+    digest(rawToken) {
+      const hash = createHmac('sha256', lookupKeyMaterial).update(rawToken, 'utf8').digest().subarray(0, 16);
+      return { lookupKey: hash.toString('hex'), tokenId: encrypt(hash).toString('base64url') };
+    },
+    lookupKeyOf(tokenId) {
+      return decrypt(Buffer.from(tokenId, 'base64url')).toString('hex');
+    },
+  };
+}
+
+/** HMAC-signed opaque strings (list cursors): tamper-evident, bound to whatever `scope` names. */
+export function createSigner(secret: Buffer) {
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'oauth-usage/cursor', 32));
+  const mac = (scope: string, payload: string) =>
+    createHmac('sha256', key).update(scope).update('\n').update(payload).digest().subarray(0, 16);
+  return {
+    sign(scope: string, value: unknown): string {
+      const payload = Buffer.from(JSON.stringify(value)).toString('base64url');
+      return `${payload}.${mac(scope, payload).toString('base64url')}`;
+    },
+    /** The signed value, or undefined when the string was altered or was signed for another scope. */
+    verify(scope: string, signed: string): unknown {
+      const [payload, signature, extra] = signed.split('.');
+      if (!payload || !signature || extra !== undefined) return undefined;
+      const expected = mac(scope, payload);
+      const given = Buffer.from(signature, 'base64url');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      try {
+        return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
