@@ -1,0 +1,24 @@
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { ensureTable, localCredentials } from '../../local/services.js';
+
+/**
+ * Runs before each test file: the handlers' environment (as Lambda would set it) and a table of
+ * the file's own, so files never see each other's data.
+ */
+export const testSecret = Buffer.alloc(32, 7).toString('base64');
+const tableName = `test-${randomUUID()}`;
+
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  TABLE_NAME: tableName,
+  DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
+  SQS_ENDPOINT: inject('sqsEndpoint'),
+  TOKEN_HASH_SECRET: testSecret,
+  POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+});
+
+await ensureTable(inject('dynamodbEndpoint'), 'us-east-1', tableName);
