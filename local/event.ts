@@ -56,7 +56,7 @@ export function httpApiEvent(parts: RequestParts): APIGatewayProxyEventV2WithJWT
     },
     ...(parts.body !== undefined && parts.body !== '' ? { body: parts.body } : {}),
     isBase64Encoded: false,
-  } as APIGatewayProxyEventV2WithJWTAuthorizer;
+  };
 }
 
 /** API Gateway hands JWT claims to the integration as strings (arrays as `[a b]`). */

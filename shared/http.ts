@@ -49,7 +49,10 @@ export const noContent = (statusCode = 204): HttpResult => ({ statusCode, header
 export function authorize(event: HttpEvent, scope: Scope): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   if (!claims) throw new UnauthorizedError();
-  const str = (name: string) => (typeof claims[name] === 'string' ? (claims[name] as string) : undefined);
+  const str = (name: string) => {
+    const value = claims[name];
+    return typeof value === 'string' ? value : undefined;
+  };
   const sub = str('sub');
   const orgId = str('org_id');
   if (!sub || !orgId || !idSchema.safeParse(orgId).success) throw new UnauthorizedError('The token has no valid sub or org_id claim');

@@ -164,15 +164,22 @@ export function tokenView(token: Token, policies: Parameters<typeof effectiveExp
   };
 }
 
-/** GET /v1/apps/{appId}/users/{userId}/tokens: one Query per page; 404 for an unknown app. */
-export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined) {
+/**
+ * GET /v1/apps/{appId}/users/{userId}/tokens: one Query per page (plus the app and user rows in
+ * one BatchGetItem, in parallel). Tokens that are no longer active (revoked by a watermark and
+ * awaiting cleanup, or expired) are left out.
+ */
+export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined, now: number) {
   const list = `user-tokens\n${appId}\n${userId}`;
   const startKey = cursors.decode(orgId, list, cursor);
-  const [ctx, page] = await Promise.all([
+  const [{ app, user }, page] = await Promise.all([
     getTokenContext(orgId, appId, userId, []),
     listUserTokens(orgId, appId, userId, limit, startKey),
   ]);
-  if (!ctx.app) throw new NotFoundError(`App ${appId}`);
-  if (!ctx.user) throw new NotFoundError(`User ${userId} of app ${appId}`);
-  return { items: page.items.map((t) => tokenView(t, ctx.app!.policies)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  if (!app) throw new NotFoundError(`App ${appId}`);
+  if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
+  return {
+    items: page.items.filter((token) => isActive({ token, app, user, parent: undefined }, now)).map((t) => tokenView(t, app.policies)),
+    nextCursor: cursors.encode(orgId, list, page.lastKey),
+  };
 }

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/db/client.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { recordRequests } from '../support/request-counter.js';

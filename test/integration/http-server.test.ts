@@ -1,0 +1,129 @@
+import { mkdtempSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
+import { ALL_SCOPES } from '../support/api.js';
+
+// Logs at the most verbose level, so the secrets scan below sees everything the service can log.
+process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+
+const ISSUER = 'urn:test-issuer';
+const AUDIENCE = 'oauth-usage';
+let server: Server;
+let base: string;
+let issuer: LocalIssuer;
+const output: string[] = [];
+
+beforeAll(async () => {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      output.push(String(chunk));
+      if (String(chunk).startsWith('{"level"')) return true; // captured, not echoed
+      return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+    });
+  }
+  issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'ou-jwt-')), ISSUER, AUDIENCE);
+  const { createLocalApi } = await import('../../local/http-server.js');
+  server = await createLocalApi(issuer);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  vi.restoreAllMocks();
+  server?.close();
+});
+
+const mint = (org = 'org-http', scope = ALL_SCOPES) => issuer.mint({ sub: 'admin', org_id: org, org_edition: 'Developer', scope });
+const get = async (path: string, jwt?: string) => fetch(`${base}${path}`, { headers: jwt ? { authorization: `Bearer ${jwt}` } : {} });
+const postJson = async (path: string, jwt: string, body: unknown) =>
+  fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+describe('the local HTTP API', () => {
+  it('serves GET /health without a token and publishes its JWKS', async () => {
+    const health = await get('/health');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const jwks = (await (await get('/.well-known/jwks.json')).json()) as { keys: Record<string, unknown>[] };
+    expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('answers 401 problem+json for a missing, forged, unsigned, expired or misaddressed JWT', async () => {
+    const claims = { sub: 'a', org_id: 'org-http', org_edition: 'Developer', scope: ALL_SCOPES };
+    const { privateKey } = await generateKeyPair('RS256');
+    // Same kid as the real key, signed by another key.
+    const forged = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: issuer.jwks.keys[0]?.kid ?? 'x' })
+      .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('1h').sign(privateKey);
+    const unsigned = new UnsecuredJWT(claims).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('1h').encode();
+    const expired = await issuer.mint({ ...claims }, -60);
+    for (const jwt of [undefined, 'not-a-jwt', forged, unsigned, expired]) {
+      const reply = await get('/v1/apps/some-app', jwt);
+      expect(reply.status, String(jwt)).toBe(401);
+      expect(reply.headers.get('content-type')).toBe('application/problem+json');
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer');
+    }
+    const otherAudience = await localIssuer(mkdtempSync(join(tmpdir(), 'ou-jwt-')), ISSUER, 'someone-else');
+    expect((await get('/v1/apps/some-app', await otherAudience.mint(claims))).status).toBe(401);
+  });
+
+  it('answers 404 for an unknown route and 405 with Allow for a known path and wrong method', async () => {
+    const unknown = await get('/v1/nothing-here', await mint());
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { type: string }).type).toMatch(/not-found$/);
+    const wrongMethod = await fetch(`${base}/v1/tokens`, { method: 'GET' });
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(wrongMethod.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('works with an off-the-shelf RFC 7662 / RFC 7009 client (oauth4webapi)', async () => {
+    const jwt = await mint();
+    expect((await postJson('/v1/apps', jwt, { appId: 'oauth-lib', name: 'OAuth lib' })).status).toBe(201);
+    const raw = 'library-client-token-0123456789';
+    expect((await postJson('/v1/tokens', jwt, { token: raw, type: 'access', appId: 'oauth-lib', userId: 'lib-user', scopes: ['api'] })).status).toBe(201);
+
+    const as: oauth.AuthorizationServer = { issuer: base, introspection_endpoint: `${base}/oauth2/introspect`, revocation_endpoint: `${base}/oauth2/revoke` };
+    const client: oauth.Client = { client_id: 'resource-server' };
+    const options = { [oauth.allowInsecureRequests]: true };
+    // Resource servers authenticate with a client-credentials JWT (CONTRACT.md §1), sent as a bearer token.
+    const bearer: oauth.ClientAuth = (_as, _client, _body, headers) => headers.set('authorization', `Bearer ${jwt}`);
+
+    const active = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, bearer, raw, options));
+    expect(active).toMatchObject({ active: true, client_id: 'oauth-lib', sub: 'lib-user', scope: 'api', token_type: 'access_token' });
+
+    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, bearer, raw, options));
+    const after = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, bearer, raw, options));
+    expect(after).toEqual({ active: false });
+  });
+
+  it('never stores or logs a raw token value or a bearer JWT', async () => {
+    const jwt = await mint('org-secrets');
+    await postJson('/v1/apps', jwt, { appId: 'secrets', name: 'Secrets' });
+    const raws = ['raw-secret-value-AAAAAAAAAAAAAAAA', 'raw-secret-value-BBBBBBBBBBBBBBBB'];
+    await postJson('/v1/tokens', jwt, { token: raws[0], type: 'refresh', appId: 'secrets', userId: 'u' });
+    await postJson('/v1/tokens', jwt, { token: raws[1], type: 'access', appId: 'secrets', userId: 'u' });
+    await postJson('/v1/tokens', jwt, { token: raws[1], type: 'access', appId: 'secrets', userId: 'someone-else' }); // 409
+    await postJson('/v1/tokens', jwt, { token: raws[0], type: 'access', appId: 'secrets', userId: 'u', bogus: 1 }); // 400
+    const form = (token: string) => ({ method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
+    await fetch(`${base}/oauth2/introspect`, form(raws[1] as string));
+    await fetch(`${base}/oauth2/revoke`, form(raws[0] as string));
+
+    const { db, TableName } = await import('../../shared/db/client.js');
+    const items = JSON.stringify((await db.send(new ScanCommand({ TableName }))).Items);
+    expect(items).toContain('secrets'); // the scan did see this org's data
+    const logs = output.join('');
+    expect(logs).toContain('"message":"request"'); // and the logs were captured
+    for (const secret of [...raws, jwt]) {
+      expect(items).not.toContain(secret);
+      expect(logs).not.toContain(secret);
+    }
+  });
+});
