@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { Token } from '../../shared/domain/model.js';
+import { effectiveExpiry, expiryAtRegistration } from '../../shared/domain/policies.js';
+import { isActive } from '../../shared/domain/rules.js';
+import { policiesSchema, type Policies } from '../../shared/schemas/apps.js';
+
+const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+const policies = (p: Partial<Policies> = {}): Policies => ({ ...policiesSchema.parse({}), ...p });
+const token = (over: Partial<Token> = {}): Token => ({
+  orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(),
+  expiresAt: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null, ...over,
+});
+const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({
+  orgId: 'o', appId: 'a', name: 'A', description: null, contactEmail: null, callbackUrls: [], scopes: [], policies: policies(p),
+  createdAt: '', updatedAt: '', version: 1, revokeEpoch, lastUsedAt: null,
+});
+const user = (revokeEpoch = 0) => ({ orgId: 'o', appId: 'a', userId: 'u', userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 1, revokeEpoch });
+
+describe('refresh-token policies', () => {
+  it('expire-after N ends the token exactly N units after registration', () => {
+    const p = policies({ refreshTokenPolicy: { mode: 'expire-after', value: 90, unit: 'minutes' } });
+    expect(effectiveExpiry(token(), p)).toBe(t0 + 90 * 60_000);
+  });
+
+  it('expire-if-unused N counts from the last use, or from registration', () => {
+    const p = policies({ refreshTokenPolicy: { mode: 'expire-if-unused', value: 2, unit: 'days' } });
+    expect(effectiveExpiry(token(), p)).toBe(t0 + 2 * 86_400_000);
+    expect(effectiveExpiry(token({ lastUsedAt: new Date(t0 + 3_600_000).toISOString() }), p)).toBe(t0 + 3_600_000 + 2 * 86_400_000);
+  });
+
+  it('expire-immediately ends it at registration; until-revoked keeps the token’s own expiry', () => {
+    expect(effectiveExpiry(token(), policies({ refreshTokenPolicy: { mode: 'expire-immediately' } }))).toBe(t0);
+    expect(effectiveExpiry(token({ expiresAt: new Date(t0 + 5).toISOString() }), policies())).toBe(t0 + 5);
+    expect(effectiveExpiry(token(), policies())).toBeNull();
+  });
+
+  it('does not apply refresh policies to access tokens', () => {
+    expect(effectiveExpiry(token({ type: 'access' }), policies({ refreshTokenPolicy: { mode: 'expire-immediately' } }))).toBeNull();
+  });
+
+  it('caps an access token at accessTokenLifetimeMinutes, keeping an earlier requested expiry', () => {
+    const p = policies({ accessTokenLifetimeMinutes: 60 });
+    expect(expiryAtRegistration('access', undefined, t0, p)).toBe(new Date(t0 + 3_600_000).toISOString());
+    expect(expiryAtRegistration('access', new Date(t0 + 60_000).toISOString(), t0, p)).toBe(new Date(t0 + 60_000).toISOString());
+    expect(expiryAtRegistration('refresh', undefined, t0, p)).toBeNull();
+  });
+});
+
+describe('isActive', () => {
+  it('is active until the expiry, and not at it', () => {
+    const t = token({ expiresAt: new Date(t0 + 1000).toISOString() });
+    expect(isActive({ token: t, app: app(), user: user(), parent: undefined }, t0 + 999)).toBe(true);
+    expect(isActive({ token: t, app: app(), user: user(), parent: undefined }, t0 + 1000)).toBe(false);
+  });
+
+  it('is revoked by an app or user watermark above the token’s epoch, and only then', () => {
+    const t = token({ appEpoch: 1, userEpoch: 2 });
+    expect(isActive({ token: t, app: app({}, 1), user: user(2), parent: undefined }, t0)).toBe(true);
+    expect(isActive({ token: t, app: app({}, 2), user: user(2), parent: undefined }, t0)).toBe(false);
+    expect(isActive({ token: t, app: app({}, 1), user: user(3), parent: undefined }, t0)).toBe(false);
+  });
+
+  it('is inactive when the token, or the refresh token it came from, is revoked, or the app is gone', () => {
+    expect(isActive({ token: token({ revokedAt: 'x' }), app: app(), user: user(), parent: undefined }, t0)).toBe(false);
+    const child = token({ type: 'access', refreshTokenId: 'p' });
+    expect(isActive({ token: child, app: app(), user: user(), parent: token({ revokedAt: 'x' }) }, t0)).toBe(false);
+    expect(isActive({ token: child, app: app(), user: user(), parent: token() }, t0)).toBe(true);
+    expect(isActive({ token: child, app: undefined, user: user(), parent: undefined }, t0)).toBe(false);
+  });
+});
