@@ -56,8 +56,9 @@ export function createSigner(secret: Buffer) {
     verify(scope: string, signed: string): unknown {
       const [payload, signature, extra] = signed.split('.');
       if (!payload || !signature || extra !== undefined) return undefined;
-      const expected = mac(scope, payload);
-      const given = Buffer.from(signature, 'base64url');
+      // Compared as canonical text: base64url decoding ignores some bits of the last character.
+      const expected = Buffer.from(mac(scope, payload).toString('base64url'));
+      const given = Buffer.from(signature);
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
       try {
         return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;

@@ -2,23 +2,22 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@
 import { db, TableName } from './client.js';
 import { keys } from './keys.js';
 import { failedConditions, itemOf, recordOf } from './items.js';
-import { APP_COUNTER_SHARDS } from './table.js';
-import type { App, AppCounters } from '../domain/model.js';
+import { APP_SHARDS } from './table.js';
+import type { App, AppCounters, AppShard } from '../domain/model.js';
 
-/** Creates the app row and its zeroed counter shards at once; false when the appId is taken. */
+/** Creates the app row and its shards at once; false when the appId is taken. */
 export async function insertApp(app: App): Promise<boolean> {
-  const shards = Array.from({ length: APP_COUNTER_SHARDS }, (_, shard) => ({
-    Put: {
-      TableName,
-      Item: itemOf('AppCounterShard', keys.appShard(app.orgId, app.appId, shard), {
-        orgId: app.orgId, appId: app.appId, shard, userCount: 0, activeTokenCount: 0,
-      }),
-    },
-  }));
+  const shards = Array.from({ length: APP_SHARDS }, (_, shard) => {
+    const record: AppShard = {
+      orgId: app.orgId, appId: app.appId, shard, userCount: 0, activeTokenCount: 0,
+      revokeEpoch: app.revokeEpoch, policies: app.policies, lastUsedAt: null,
+    };
+    return { Put: { TableName, Item: itemOf('AppShard', keys.appShard(app.orgId, app.appId, shard), withoutNull(record)) } };
+  });
   try {
     await db.send(new TransactWriteCommand({
       TransactItems: [
-        { Put: { TableName, Item: itemOf('App', keys.app(app.orgId, app.appId), app), ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName, Item: itemOf('App', keys.app(app.orgId, app.appId), withoutNull(app)), ConditionExpression: 'attribute_not_exists(pk)' } },
         ...shards,
       ],
     }));
@@ -29,12 +28,21 @@ export async function insertApp(app: App): Promise<boolean> {
   }
 }
 
-export async function getApp(orgId: string, appId: string): Promise<App | undefined> {
-  const out = await db.send(new GetCommand({ TableName, Key: keys.app(orgId, appId), ConsistentRead: true }));
-  return recordOf<App>(out.Item);
+// lastUsedAt is stored absent until first use, so conditions can test for it.
+const withoutNull = <T extends { lastUsedAt: string | null }>({ lastUsedAt, ...rest }: T) => (lastUsedAt === null ? rest : { ...rest, lastUsedAt });
+
+export function toAppShard(item: Record<string, unknown> | undefined): AppShard | undefined {
+  const shard = recordOf<Omit<AppShard, 'lastUsedAt'> & { lastUsedAt?: string }>(item);
+  return shard && { ...shard, lastUsedAt: shard.lastUsedAt ?? null };
 }
 
-/** The app row and its counters summed over the shards: one strongly consistent Query. */
+export async function getApp(orgId: string, appId: string): Promise<App | undefined> {
+  const out = await db.send(new GetCommand({ TableName, Key: keys.app(orgId, appId), ConsistentRead: true }));
+  const app = recordOf<App>(out.Item);
+  return app && { ...app, lastUsedAt: app.lastUsedAt ?? null };
+}
+
+/** The app row with its counters summed and lastUsedAt taken over its shards: one consistent Query. */
 export async function getAppWithCounters(orgId: string, appId: string): Promise<(App & AppCounters) | undefined> {
   const range = keys.appCollection(orgId, appId);
   const out = await db.send(new QueryCommand({
@@ -46,27 +54,28 @@ export async function getAppWithCounters(orgId: string, appId: string): Promise<
   const items = out.Items ?? [];
   const app = recordOf<App>(items.find((i) => i.entity === 'App'));
   if (!app) return undefined;
-  const counters = items
-    .filter((i) => i.entity === 'AppCounterShard')
-    .reduce<AppCounters>((sum, s) => ({
-      userCount: sum.userCount + Number(s.userCount ?? 0),
-      activeTokenCount: sum.activeTokenCount + Number(s.activeTokenCount ?? 0),
-    }), { userCount: 0, activeTokenCount: 0 });
-  return { ...app, ...counters };
+  const shards = items.filter((i) => i.entity === 'AppShard').map((i) => toAppShard(i) as AppShard);
+  const lastUsed = shards.map((s) => s.lastUsedAt).filter((t): t is string => t !== null).sort().at(-1) ?? null;
+  return {
+    ...app,
+    lastUsedAt: lastUsed,
+    userCount: shards.reduce((sum, s) => sum + s.userCount, 0),
+    activeTokenCount: shards.reduce((sum, s) => sum + s.activeTokenCount, 0),
+  };
 }
 
 /**
- * Moves the app's `lastUsedAt` forward, but only if it is older than `staleBefore`: concurrent
- * introspections of a busy app then write the hot app row about once a minute, not per call.
+ * Moves a shard's `lastUsedAt` forward, but only if it is older than `staleBefore`: each shard of
+ * a busy app is then written about once a minute for this, not once per introspection.
  */
-export async function touchAppLastUsed(orgId: string, appId: string, at: string, staleBefore: string): Promise<void> {
+export async function touchShardLastUsed(shard: AppShard, at: string, staleBefore: string): Promise<void> {
   try {
     await db.send(new UpdateCommand({
       TableName,
-      Key: keys.app(orgId, appId),
+      Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
       UpdateExpression: 'SET lastUsedAt = :at',
-      ConditionExpression: 'attribute_exists(pk) AND (attribute_type(lastUsedAt, :null) OR lastUsedAt < :stale)',
-      ExpressionAttributeValues: { ':at': at, ':stale': staleBefore, ':null': 'NULL' },
+      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :stale)',
+      ExpressionAttributeValues: { ':at': at, ':stale': staleBefore },
     }));
   } catch (error) {
     if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;

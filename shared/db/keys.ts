@@ -3,7 +3,7 @@
  * can cross orgs. Ids never contain `#` (see idSchema), which makes the separators unambiguous,
  * and every id character sorts after `#`, so an app's shard items sort right behind the app.
  */
-import { APP_COUNTER_SHARDS } from './table.js';
+import { APP_SHARDS } from './table.js';
 
 export interface Key {
   pk: string;
@@ -13,7 +13,7 @@ export interface Key {
 const org = (orgId: string) => `ORG#${orgId}`;
 
 export const keys = {
-  /** An org's apps and their counter shards share one item collection: `APP#<appId>[#SHARD#<n>]`. */
+  /** An org's apps and their shards share one item collection: `APP#<appId>[#SHARD#<n>]`. */
   app: (orgId: string, appId: string): Key => ({ pk: org(orgId), sk: `APP#${appId}` }),
   appShard: (orgId: string, appId: string, shard: number): Key => ({ pk: org(orgId), sk: `APP#${appId}#SHARD#${shard}` }),
   /** Bounds of one app's collection (the app row and its shards), for a single Query. */
@@ -29,6 +29,7 @@ export const keys = {
   userTokensIndexSort: (tokenId: string) => `TOKEN#${tokenId}`,
 };
 
-export function shardForCounterWrite(random: () => number = Math.random): number {
-  return Math.floor(random() * APP_COUNTER_SHARDS) % APP_COUNTER_SHARDS;
+/** A shard picked at random, so a busy app's reads and writes spread evenly over its shards. */
+export function randomShard(random: () => number = Math.random): number {
+  return Math.floor(random() * APP_SHARDS) % APP_SHARDS;
 }

@@ -17,10 +17,13 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppCounterShard' | 'AppUser' | 'Token';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token';
 
 /**
- * An app's counters are spread over this many shard items so that registrations and cleanup do
- * not all write one hot item (see README, "Capacity of one app").
+ * An app is backed by this many shard items besides its row. Each shard holds a share of the
+ * app's counters (registrations and cleanup spread their writes over them) and a copy of what
+ * introspection needs (revocation epoch, policies), so reads spread too. Whatever changes the
+ * epoch or the policies writes the app row and every shard in one transaction. See README,
+ * "Capacity of one app".
  */
-export const APP_COUNTER_SHARDS = 8;
+export const APP_SHARDS = 8;

@@ -1,9 +1,10 @@
 import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
-import { keys, shardForCounterWrite, type Key } from './keys.js';
+import { toAppShard } from './apps.js';
+import { keys, randomShard, type Key } from './keys.js';
 import { batchGetConsistent, failedConditions, itemOf, recordOf, sameKey } from './items.js';
 import { table } from './table.js';
-import type { App, AppUser, Token } from '../domain/model.js';
+import type { AppShard, AppUser, Token } from '../domain/model.js';
 
 type Item = Record<string, unknown>;
 
@@ -26,14 +27,19 @@ export async function getToken(orgId: string, lookupKey: string): Promise<Token 
 }
 
 export interface TokenContext {
-  app: App | undefined;
+  /** A random shard of the app: its revocation epoch and policies (undefined: no such app). */
+  app: AppShard | undefined;
   user: AppUser | undefined;
   tokens: Map<string, Token>;
 }
 
-/** The app row, the user's usage row and any tokens named by lookup key: one consistent round trip. */
+/**
+ * What registration, introspection and revocation check, in one strongly consistent round trip:
+ * a random shard of the app (not the app row, so a busy app's reads spread over its shards), the
+ * user's usage row, and any tokens named by lookup key.
+ */
 export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[]): Promise<TokenContext> {
-  const appKey = keys.app(orgId, appId);
+  const appKey = keys.appShard(orgId, appId, randomShard());
   const userKey = keys.appUser(orgId, appId, userId);
   const tokenKeys = lookupKeys.map((k) => keys.token(orgId, k));
   const items = await batchGetConsistent([appKey, userKey, ...tokenKeys]);
@@ -43,7 +49,7 @@ export async function getTokenContext(orgId: string, appId: string, userId: stri
     if (token) tokens.set(lookupKey, token);
   });
   return {
-    app: recordOf<App>(items.find(sameKey(appKey))),
+    app: toAppShard(items.find(sameKey(appKey))),
     user: toAppUser(items.find(sameKey(userKey))),
     tokens,
   };
@@ -54,11 +60,12 @@ export type InsertResult = 'inserted' | 'token-exists' | 'user-changed';
 /**
  * Registers a token and counts it, atomically: the token item, the user's usage row
  * (`activeTokenCount` + 1) and one randomly chosen app counter shard (`activeTokenCount` + 1, and
- * `userCount` + 1 when the user goes from zero to one active token). The user row's condition
+ * `userCount` + 1 when the user goes from zero to one active token) — the shard the caller read.
+ * The user row's condition
  * pins the state the caller read (zero or not, and the revocation epoch), so a concurrent change
  * cancels the transaction and the caller re-reads; it never counts twice or misses a transition.
  */
-export async function insertToken(token: Token, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
+export async function insertToken(token: Token, shard: number, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
   const { orgId, appId, userId } = token;
   const userKey = keys.appUser(orgId, appId, userId);
   const becomesActiveUser = !userBefore || userBefore.activeTokenCount === 0;
@@ -93,7 +100,7 @@ export async function insertToken(token: Token, userBefore: AppUser | undefined,
           },
         },
         userWrite,
-        counterShardUpdate(orgId, appId, +1, becomesActiveUser ? +1 : 0),
+        counterShardUpdate(orgId, appId, shard, +1, becomesActiveUser ? +1 : 0),
       ],
     }));
     return 'inserted';
@@ -105,11 +112,11 @@ export async function insertToken(token: Token, userBefore: AppUser | undefined,
   }
 }
 
-function counterShardUpdate(orgId: string, appId: string, tokens: number, users: number) {
+function counterShardUpdate(orgId: string, appId: string, shard: number, tokens: number, users: number) {
   return {
     Update: {
       TableName,
-      Key: keys.appShard(orgId, appId, shardForCounterWrite()),
+      Key: keys.appShard(orgId, appId, shard),
       UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
       ConditionExpression: 'attribute_exists(pk)',
       ExpressionAttributeValues: { ':tokens': tokens, ':users': users },
@@ -184,7 +191,7 @@ export async function revokeTokens(user: AppUser, tokens: Token[], at: string): 
             ExpressionAttributeValues: { ':minus': -count, ':count': count },
           },
         },
-        counterShardUpdate(orgId, appId, -count, leavesNoActiveToken ? -1 : 0),
+        counterShardUpdate(orgId, appId, randomShard(), -count, leavesNoActiveToken ? -1 : 0),
       ],
     }));
     return true;

@@ -17,7 +17,19 @@ export interface App {
   version: number;
   /** App-wide "revoked before" watermark: tokens registered under a lower epoch are revoked. */
   revokeEpoch: number;
-  /** Written at most about once a minute (hot item), see introspection. */
+  /** The latest of the shards' `lastUsedAt` (each written at most about once a minute). */
+  lastUsedAt: string | null;
+}
+
+/** One of an app's shards: a share of its counters and a copy of what introspection checks. */
+export interface AppShard {
+  orgId: string;
+  appId: string;
+  shard: number;
+  userCount: number;
+  activeTokenCount: number;
+  revokeEpoch: number;
+  policies: Policies;
   lastUsedAt: string | null;
 }
 

@@ -1,9 +1,12 @@
 import { effectiveExpiry } from './policies.js';
 import type { App, AppUser, Token } from './model.js';
 
+type AppGate = Pick<App, 'revokeEpoch' | 'policies'>;
+
 export interface IntrospectionContext {
   token: Token;
-  app: App | undefined;
+  /** The app row, or any of its shards (they carry the same epoch and policies). */
+  app: AppGate | undefined;
   user: AppUser | undefined;
   /** The refresh token an access token came from, when it names one and it still exists. */
   parent: Token | undefined;

@@ -1,5 +1,5 @@
 import { config } from '../config.js';
-import { touchAppLastUsed } from '../db/apps.js';
+import { touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
@@ -75,7 +75,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
     token.expiresAt = expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies);
     const reported = { ...token, expiresAt: iso(effectiveExpiry(token, ctx.app.policies)) };
 
-    const result = await insertToken(token, ctx.user, input.userName);
+    const result = await insertToken(token, ctx.app.shard, ctx.user, input.userName);
     if (result === 'inserted') return { created: true, token: reported };
     // 'token-exists' (a concurrent registration of the same value) or 'user-changed': re-read.
   }
@@ -89,8 +89,8 @@ export type IntrospectionResponse =
 const INACTIVE = { active: false } as const;
 
 /**
- * RFC 7662. Two sequential read round trips (the token by hash; then app, user and parent refresh
- * token together) and one write round trip (the use, plus rarely the app's lastUsedAt).
+ * RFC 7662. Two sequential read round trips (the token by hash; then an app shard, the user and the parent refresh
+ * token together) and one write round trip (the use, plus about once a minute per shard the app's lastUsedAt).
  */
 export async function introspect(orgId: string, rawToken: string, now: number): Promise<IntrospectionResponse> {
   const { lookupKey } = hasher.digest(rawToken);
@@ -103,10 +103,10 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   if (!isActive({ token, app: ctx.app, user: ctx.user, parent }, now) || !ctx.app) return INACTIVE;
 
   const at = new Date(now).toISOString();
-  const appIsStale = ctx.app.lastUsedAt === null || Date.parse(ctx.app.lastUsedAt) < now - APP_LAST_USED_RESOLUTION_MS;
+  const shardIsStale = ctx.app.lastUsedAt === null || Date.parse(ctx.app.lastUsedAt) < now - APP_LAST_USED_RESOLUTION_MS;
   await Promise.all([
     recordUse(token, at),
-    appIsStale ? touchAppLastUsed(orgId, token.appId, at, new Date(now - APP_LAST_USED_RESOLUTION_MS).toISOString()) : undefined,
+    shardIsStale ? touchShardLastUsed(ctx.app, at, new Date(now - APP_LAST_USED_RESOLUTION_MS).toISOString()) : undefined,
   ]);
 
   // Under expire-if-unused this use moves the expiry forward.

@@ -113,9 +113,10 @@ describe('GET /v1/apps/{appId}/users/{userId}/tokens', () => {
     const first = await call('listUserTokens', { claims: as(org), path: { appId: 'cursors', userId: 'c1' }, query: { limit: '1' } });
     const cursor = first.body.nextCursor as string;
     expect(cursor).toEqual(expect.any(String));
-    const tampered = `${cursor.slice(0, -2)}${cursor.endsWith('A') ? 'BB' : 'AA'}`;
+    const flip = (s: string, i: number) => `${s.slice(0, i)}${s[i] === 'A' ? 'B' : 'A'}${s.slice(i + 1)}`;
     const attempts = [
-      { claims: as(org), path: { appId: 'cursors', userId: 'c1' }, query: { cursor: tampered } },
+      { claims: as(org), path: { appId: 'cursors', userId: 'c1' }, query: { cursor: flip(cursor, 3) } },
+      { claims: as(org), path: { appId: 'cursors', userId: 'c1' }, query: { cursor: flip(cursor, cursor.length - 1) } },
       { claims: as(org), path: { appId: 'cursors', userId: 'c2' }, query: { cursor } },
       { claims: as('org-apps-other'), path: { appId: 'cursors', userId: 'c1' }, query: { cursor } },
     ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keys, shardForCounterWrite } from '../../shared/db/keys.js';
-import { APP_COUNTER_SHARDS } from '../../shared/db/table.js';
+import { keys, randomShard } from '../../shared/db/keys.js';
+import { APP_SHARDS } from '../../shared/db/table.js';
 
 describe('key builders', () => {
   it('start every tenant key with the org', () => {
@@ -15,11 +15,11 @@ describe('key builders', () => {
     const ids = ['a', 'a.b', 'a-b', 'a+b', 'a:b', 'a@b', 'a_b', 'a0', 'aZ'];
     const sorted = [
       ...ids.map((id) => keys.app('o', id).sk),
-      ...Array.from({ length: APP_COUNTER_SHARDS }, (_, n) => keys.appShard('o', 'a', n).sk),
+      ...Array.from({ length: APP_SHARDS }, (_, n) => keys.appShard('o', 'a', n).sk),
     ].sort();
     const range = keys.appCollection('o', 'a');
     const inRange = sorted.filter((sk) => sk >= range.from && sk <= range.to);
-    expect(inRange).toEqual([keys.app('o', 'a').sk, ...Array.from({ length: APP_COUNTER_SHARDS }, (_, n) => keys.appShard('o', 'a', n).sk)]);
+    expect(inRange).toEqual([keys.app('o', 'a').sk, ...Array.from({ length: APP_SHARDS }, (_, n) => keys.appShard('o', 'a', n).sk)]);
   });
 
   it('keep a user’s usage row apart from other users and apps', () => {
@@ -28,7 +28,7 @@ describe('key builders', () => {
   });
 
   it('pick a counter shard within range', () => {
-    expect(shardForCounterWrite(() => 0)).toBe(0);
-    expect(shardForCounterWrite(() => 0.999999)).toBe(APP_COUNTER_SHARDS - 1);
+    expect(randomShard(() => 0)).toBe(0);
+    expect(randomShard(() => 0.999999)).toBe(APP_SHARDS - 1);
   });
 });

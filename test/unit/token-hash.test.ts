@@ -36,7 +36,8 @@ describe('signed cursors', () => {
     const signed = signer.sign('s', { pk: 'x' });
     const [payload, mac] = signed.split('.') as [string, string];
     const forgedPayload = Buffer.from(JSON.stringify({ pk: 'ORG#victim' })).toString('base64url');
-    for (const bad of [`${forgedPayload}.${mac}`, `${payload}.${mac.slice(1)}`, payload, `${signed}.x`, '', '..']) {
+    const lastFlipped = `${signed.slice(0, -1)}${signed.endsWith('A') ? 'B' : 'A'}`;
+    for (const bad of [lastFlipped, `${forgedPayload}.${mac}`, `${payload}.${mac.slice(1)}`, payload, `${signed}.x`, '', '..']) {
       expect(signer.verify('s', bad)).toBeUndefined();
     }
   });
