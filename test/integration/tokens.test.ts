@@ -63,6 +63,22 @@ describe('POST /v1/tokens', () => {
     expect(await appCounts('counted')).toEqual({ userCount: 2, activeTokenCount: 3 });
   });
 
+  it('keeps counts exact under concurrent registrations and revocations of the same users', async () => {
+    await createApp(org, 'busy');
+    const users = ['p', 'q', 'r'];
+    const tokens = Array.from({ length: 24 }, (_, i) => ({ raw: rawToken('busy'), userId: users[i % 3] as string }));
+    const replies = await Promise.all(tokens.map((t) => register(org, { token: t.raw, type: 'access', appId: 'busy', userId: t.userId })));
+    expect(replies.map((r) => r.status)).toEqual(tokens.map(() => 201));
+    expect(await appCounts('busy')).toEqual({ userCount: 3, activeTokenCount: 24 });
+
+    // Every token of user p, and two of q, revoked concurrently.
+    const doomed = tokens.filter((t, i) => t.userId === 'p' || (t.userId === 'q' && i < 7));
+    await Promise.all(doomed.map((t) => call('revoke', { claims: as(org), form: { token: t.raw } })));
+    expect(await appCounts('busy')).toEqual({ userCount: 2, activeTokenCount: 24 - doomed.length });
+    const live = await Promise.all(tokens.map(async (t) => (await introspect(org, t.raw)).body.active));
+    expect(live).toEqual(tokens.map((t) => !doomed.includes(t)));
+  });
+
   it('caps an access token at the app’s accessTokenLifetimeMinutes and expires a refresh token at once under expire-immediately', async () => {
     await createApp(org, 'strict', { policies: { accessTokenLifetimeMinutes: 30, refreshTokenPolicy: { mode: 'expire-immediately' } } });
     const access = await register(org, { token: rawToken(), type: 'access', appId: 'strict', userId: 'u', expiresAt: '2099-01-01T00:00:00Z' });
