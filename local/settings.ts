@@ -15,7 +15,6 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env) {
     region: env.AWS_REGION ?? 'us-east-1',
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
     sqsEndpoint: env.SQS_ENDPOINT,
-    sweepIntervalSeconds: Number(env.SWEEP_INTERVAL_SECONDS ?? 60),
     jwtIssuer: env.JWT_ISSUER ?? 'urn:oauth-usage:local-issuer',
     jwtAudience: env.JWT_AUDIENCE ?? 'oauth-usage',
   };

@@ -22,8 +22,8 @@ export interface Caller {
 
 export interface HttpRequest {
   event: HttpEvent;
-  /** Present on every route that has a scope. */
-  caller: Caller;
+  /** The authorized caller; reading it on a public route is a programming error. */
+  readonly caller: Caller;
   /** The parsed body (JSON or form), not yet validated: pass it through a zod schema. */
   body: unknown;
   path: Record<string, string | undefined>;
@@ -119,11 +119,14 @@ function errorsAndAccessLog(format: Route['errors']): Middleware {
   };
 }
 
+/** Callers authorized by `guard`, for the handler (the event object lives as long as the request). */
+const callers = new WeakMap<HttpEvent, Caller>();
+
 function guard(route: Pick<Route, 'scope'>): Middleware {
   return {
     before: (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
-      if (route.scope) authorize(request.event, route.scope);
+      if (route.scope) callers.set(request.event, authorize(request.event, route.scope));
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };
@@ -143,7 +146,11 @@ export function httpRoute(route: Pick<Route, 'scope' | 'errors' | 'body'>, handl
     .handler((event) =>
       handle({
         event,
-        caller: route.scope ? authorize(event, route.scope) : { sub: '', orgId: '', edition: '', scopes: new Set() },
+        get caller() {
+          const caller = callers.get(event);
+          if (!caller) throw new Error('No caller: this route is public');
+          return caller;
+        },
         body: (event as { body?: unknown }).body,
         path: event.pathParameters ?? {},
         query: event.queryStringParameters ?? {},

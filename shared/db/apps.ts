@@ -1,7 +1,7 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { keys } from './keys.js';
-import { failedConditions, itemOf, recordOf } from './items.js';
+import { failedConditions, itemOf, recordOf, withoutNulls } from './items.js';
 import { APP_SHARDS } from './table.js';
 import type { App, AppCounters, AppShard } from '../domain/model.js';
 
@@ -12,12 +12,12 @@ export async function insertApp(app: App): Promise<boolean> {
       orgId: app.orgId, appId: app.appId, shard, userCount: 0, activeTokenCount: 0,
       revokeEpoch: app.revokeEpoch, policies: app.policies, lastUsedAt: null,
     };
-    return { Put: { TableName, Item: itemOf('AppShard', keys.appShard(app.orgId, app.appId, shard), withoutNull(record)) } };
+    return { Put: { TableName, Item: itemOf('AppShard', keys.appShard(app.orgId, app.appId, shard), withoutNulls(record)) } };
   });
   try {
     await db.send(new TransactWriteCommand({
       TransactItems: [
-        { Put: { TableName, Item: itemOf('App', keys.app(app.orgId, app.appId), withoutNull(app)), ConditionExpression: 'attribute_not_exists(pk)' } },
+        { Put: { TableName, Item: itemOf('App', keys.app(app.orgId, app.appId), withoutNulls(app)), ConditionExpression: 'attribute_not_exists(pk)' } },
         ...shards,
       ],
     }));
@@ -28,18 +28,14 @@ export async function insertApp(app: App): Promise<boolean> {
   }
 }
 
-// lastUsedAt is stored absent until first use, so conditions can test for it.
-const withoutNull = <T extends { lastUsedAt: string | null }>({ lastUsedAt, ...rest }: T) => (lastUsedAt === null ? rest : { ...rest, lastUsedAt });
+function toApp(item: Record<string, unknown> | undefined): App | undefined {
+  const app = recordOf<Partial<App>>(item) as App | undefined;
+  return app && { ...app, description: app.description ?? null, contactEmail: app.contactEmail ?? null, lastUsedAt: app.lastUsedAt ?? null };
+}
 
 export function toAppShard(item: Record<string, unknown> | undefined): AppShard | undefined {
   const shard = recordOf<Omit<AppShard, 'lastUsedAt'> & { lastUsedAt?: string }>(item);
   return shard && { ...shard, lastUsedAt: shard.lastUsedAt ?? null };
-}
-
-export async function getApp(orgId: string, appId: string): Promise<App | undefined> {
-  const out = await db.send(new GetCommand({ TableName, Key: keys.app(orgId, appId), ConsistentRead: true }));
-  const app = recordOf<App>(out.Item);
-  return app && { ...app, lastUsedAt: app.lastUsedAt ?? null };
 }
 
 /** The app row with its counters summed and lastUsedAt taken over its shards: one consistent Query. */
@@ -52,7 +48,7 @@ export async function getAppWithCounters(orgId: string, appId: string): Promise<
     ConsistentRead: true,
   }));
   const items = out.Items ?? [];
-  const app = recordOf<App>(items.find((i) => i.entity === 'App'));
+  const app = toApp(items.find((i) => i.entity === 'App'));
   if (!app) return undefined;
   const shards = items.filter((i) => i.entity === 'AppShard').map((i) => toAppShard(i) as AppShard);
   const lastUsed = shards.map((s) => s.lastUsedAt).filter((t): t is string => t !== null).sort().at(-1) ?? null;

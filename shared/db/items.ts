@@ -1,19 +1,29 @@
 import { BatchGetCommand, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
-import type { Entity } from './table.js';
+import { entityAttribute, table, type Entity } from './table.js';
 import type { Key } from './keys.js';
 
 type Item = Record<string, unknown>;
 
+const storageAttributes = new Set<string>([
+  table.partitionKey, table.sortKey, table.ttlAttribute, entityAttribute,
+  ...Object.values(table.indexes).flatMap((i) => [i.partitionKey, i.sortKey]),
+]);
+
 /** Strips storage-only attributes (keys, index keys, entity, TTL) off an item. */
 export function recordOf<T>(item: Item | undefined): T | undefined {
   if (!item) return undefined;
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g1s, entity: _e, ttl: _ttl, ...record } = item;
-  return record as T;
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !storageAttributes.has(name))) as T;
 }
 
+/**
+ * Optional values are stored absent rather than NULL, so `if_not_exists` and
+ * `attribute_not_exists` work on them; readers map absent back to null.
+ */
+export const withoutNulls = (record: object) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null));
+
 export function itemOf(entity: Entity, key: Key, record: object, extra: Item = {}): Item {
-  return { ...key, entity, ...record, ...extra };
+  return { ...key, [entityAttribute]: entity, ...record, ...extra };
 }
 
 export const sameKey = (a: Key) => (item: Item) => item.pk === a.pk && item.sk === a.sk;

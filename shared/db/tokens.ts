@@ -2,13 +2,12 @@ import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type Que
 import { db, TableName } from './client.js';
 import { toAppShard } from './apps.js';
 import { keys, randomShard, type Key } from './keys.js';
-import { batchGetConsistent, failedConditions, itemOf, recordOf, sameKey } from './items.js';
+import { batchGetConsistent, failedConditions, itemOf, recordOf, sameKey, withoutNulls } from './items.js';
 import { table } from './table.js';
 import type { AppShard, AppUser, Token } from '../domain/model.js';
 
 type Item = Record<string, unknown>;
 
-// Optional timestamps are stored absent (not NULL) so `if_not_exists` and `attribute_not_exists` work on them.
 function toToken(item: Item | undefined): Token | undefined {
   const t = recordOf<Partial<Token>>(item) as Token | undefined;
   return t && { ...t, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null, revokedAt: t.revokedAt ?? null };
@@ -18,8 +17,6 @@ function toAppUser(item: Item | undefined): AppUser | undefined {
   const u = recordOf<Partial<AppUser>>(item) as AppUser | undefined;
   return u && { ...u, userName: u.userName ?? null, firstUsedAt: u.firstUsedAt ?? null, lastUsedAt: u.lastUsedAt ?? null };
 }
-
-const withoutNulls = (record: object) => Object.fromEntries(Object.entries(record).filter(([, v]) => v !== null));
 
 export async function getToken(orgId: string, lookupKey: string): Promise<Token | undefined> {
   const out = await db.send(new GetCommand({ TableName, Key: keys.token(orgId, lookupKey), ConsistentRead: true }));
@@ -55,15 +52,15 @@ export async function getTokenContext(orgId: string, appId: string, userId: stri
   };
 }
 
-export type InsertResult = 'inserted' | 'token-exists' | 'user-changed';
+export type InsertResult = 'inserted' | 'token-exists' | 'stale';
 
 /**
  * Registers a token and counts it, atomically: the token item, the user's usage row
- * (`activeTokenCount` + 1) and one randomly chosen app counter shard (`activeTokenCount` + 1, and
- * `userCount` + 1 when the user goes from zero to one active token) — the shard the caller read.
- * The user row's condition
- * pins the state the caller read (zero or not, and the revocation epoch), so a concurrent change
- * cancels the transaction and the caller re-reads; it never counts twice or misses a transition.
+ * (`activeTokenCount` + 1) and the app shard the caller read (`activeTokenCount` + 1, and
+ * `userCount` + 1 when the user goes from zero to one active token). Conditions pin what the
+ * caller read: the user row's zero-or-not and both revocation epochs. A concurrent change
+ * cancels the transaction ('stale') and the caller re-reads, so a token never counts twice,
+ * never misses a user transition, and never records an epoch that a revocation already raised.
  */
 export async function insertToken(token: Token, shard: number, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
   const { orgId, appId, userId } = token;
@@ -100,26 +97,27 @@ export async function insertToken(token: Token, shard: number, userBefore: AppUs
           },
         },
         userWrite,
-        counterShardUpdate(orgId, appId, shard, +1, becomesActiveUser ? +1 : 0),
+        counterShardUpdate(orgId, appId, shard, +1, becomesActiveUser ? +1 : 0, token.appEpoch),
       ],
     }));
     return 'inserted';
   } catch (error) {
     const failed = failedConditions(error);
     if (failed?.includes(0)) return 'token-exists';
-    if (failed?.includes(1) || (error as Error).name === 'TransactionConflictException') return 'user-changed';
+    if (failed?.length || (error as Error).name === 'TransactionConflictException') return 'stale';
     throw error;
   }
 }
 
-function counterShardUpdate(orgId: string, appId: string, shard: number, tokens: number, users: number) {
+/** Adds to one shard's counters; `expectedEpoch` also requires the app's epoch to be unchanged. */
+function counterShardUpdate(orgId: string, appId: string, shard: number, tokens: number, users: number, expectedEpoch?: number) {
   return {
     Update: {
       TableName,
       Key: keys.appShard(orgId, appId, shard),
       UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':tokens': tokens, ':users': users },
+      ConditionExpression: expectedEpoch === undefined ? 'attribute_exists(pk)' : 'revokeEpoch = :epoch',
+      ExpressionAttributeValues: { ':tokens': tokens, ':users': users, ...(expectedEpoch === undefined ? {} : { ':epoch': expectedEpoch }) },
     },
   };
 }

@@ -4,8 +4,6 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { CreateAppInput } from '../schemas/apps.js';
 import type { App, AppCounters } from './model.js';
 
-export type AppDetail = ReturnType<typeof appDetailView>;
-
 export function appDetailView(app: App & AppCounters) {
   return {
     appId: app.appId,

@@ -1,6 +1,6 @@
 import { config } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { createSigner } from '../token-hash.js';
+import { createSigner } from '../crypto.js';
 
 const signer = createSigner(config.serviceSecret);
 

@@ -2,8 +2,9 @@ import { config } from '../config.js';
 import { touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { Policies } from '../schemas/apps.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
-import { createTokenHasher } from '../token-hash.js';
+import { createTokenHasher } from '../crypto.js';
 import type { Token } from './model.js';
 import { cursors } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration } from './policies.js';
@@ -18,15 +19,19 @@ const APP_LAST_USED_RESOLUTION_MS = 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function registrationView(token: Token) {
-  return { tokenId: token.tokenId, type: token.type, appId: token.appId, userId: token.userId, issuedAt: token.issuedAt, expiresAt: token.expiresAt };
+/** The registration body; `expiresAt` under the app's current policies (expire-immediately: = issuedAt). */
+export function registrationView(token: Token, policies: Policies) {
+  return {
+    tokenId: token.tokenId, type: token.type, appId: token.appId, userId: token.userId,
+    issuedAt: token.issuedAt, expiresAt: iso(effectiveExpiry(token, policies)),
+  };
 }
 
 /**
  * POST /v1/tokens. Idempotent on the raw value: the same token for the same app, user and type
  * answers the stored registration (created: false); for anything else it is a conflict.
  */
-export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; token: Token }> {
+export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; registration: ReturnType<typeof registrationView> }> {
   const { lookupKey, tokenId } = hasher.digest(input.token);
   if (input.type === 'refresh' && input.refreshTokenId) {
     throw ValidationError.field('body.refreshTokenId', 'is only allowed on access tokens');
@@ -45,7 +50,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       const same = existing.appId === input.appId && existing.userId === input.userId && existing.type === input.type;
       if (!same) throw new ConflictError('This token is already registered for another app, user or type');
       if (existing.revokedAt) throw new ConflictError('This token has been revoked');
-      return { created: false, token: existing };
+      return { created: false, registration: registrationView(existing, ctx.app.policies) };
     }
 
     const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
@@ -62,7 +67,8 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       type: input.type,
       scopes: input.scopes,
       issuedAt: new Date(now).toISOString(),
-      expiresAt: null,
+      // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
+      expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies),
       refreshTokenId: input.refreshTokenId ?? null,
       appEpoch: ctx.app.revokeEpoch,
       userEpoch: ctx.user?.revokeEpoch ?? 0,
@@ -70,16 +76,11 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       useCount: 0,
       revokedAt: null,
     };
-    // Stored expiry: the caller's, capped by the access-token lifetime; for refresh tokens the
-    // policy's expiry at registration is reported too (expire-immediately: expiresAt = issuedAt).
-    token.expiresAt = expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies);
-    const reported = { ...token, expiresAt: iso(effectiveExpiry(token, ctx.app.policies)) };
-
     const result = await insertToken(token, ctx.app.shard, ctx.user, input.userName);
-    if (result === 'inserted') return { created: true, token: reported };
-    // 'token-exists' (a concurrent registration of the same value) or 'user-changed': re-read.
+    if (result === 'inserted') return { created: true, registration: registrationView(token, ctx.app.policies) };
+    // 'token-exists' (a concurrent registration of the same value) or 'stale': re-read.
   }
-  throw new ConflictError('The user was changed concurrently too often; retry the request');
+  throw new ConflictError('The app or user was changed concurrently too often; retry the request');
 }
 
 export type IntrospectionResponse =
@@ -151,7 +152,7 @@ function chunk<T>(items: T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 }
 
-export function tokenView(token: Token, policies: Parameters<typeof effectiveExpiry>[1]) {
+export function tokenView(token: Token, policies: Policies) {
   return {
     tokenId: token.tokenId,
     type: token.type,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { idSchema, listQuerySchema, scopeTokenSchema, timestampSchema } from './common.js';
 
-/** Public token ids are 22 base64url characters (see shared/token-hash.ts). */
+/** Public token ids are 22 base64url characters (see shared/crypto.ts). */
 export const tokenIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be a token id');
 
 export const tokenTypeSchema = z.enum(['access', 'refresh']);

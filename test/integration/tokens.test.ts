@@ -88,6 +88,9 @@ describe('POST /v1/tokens', () => {
     const refresh = await register(org, { token: refreshValue, type: 'refresh', appId: 'strict', userId: 'u' });
     expect(refresh.status).toBe(201);
     expect(refresh.body.expiresAt).toBe(refresh.body.issuedAt);
+    const again = await register(org, { token: refreshValue, type: 'refresh', appId: 'strict', userId: 'u' });
+    expect(again.status).toBe(200);
+    expect(again.body).toEqual(refresh.body);
     expect((await introspect(org, refreshValue)).body).toEqual({ active: false });
   });
 

@@ -1,6 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /**
+ * The service's keyed cryptography, all derived from TOKEN_HASH_SECRET with HKDF.
+ *
  * How raw token values become storage keys and public ids, without ever storing the value.
  *
  * - lookup key: HMAC-SHA-256(k_lookup, raw), first 16 bytes, hex. Introspection finds the token

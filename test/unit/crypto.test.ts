@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSigner, createTokenHasher } from '../../shared/token-hash.js';
+import { createSigner, createTokenHasher } from '../../shared/crypto.js';
 
 const secret = Buffer.alloc(32, 1);
 
