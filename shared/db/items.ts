@@ -1,6 +1,6 @@
-import { BatchGetCommand, type BatchGetCommandInput, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
-import { entityAttribute, table, type Entity } from './table.js';
+import { entityAttribute, table, type Entity, type IndexName } from './table.js';
 import type { Key } from './keys.js';
 
 type Item = Record<string, unknown>;
@@ -56,3 +56,45 @@ export function failedConditions(error: unknown): number[] | undefined {
   const reasons = (error as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.flatMap((r, i) => (r.Code === 'ConditionalCheckFailed' ? [i] : []));
 }
+
+export interface Page<T> {
+  items: T[];
+  lastKey: Record<string, unknown> | undefined;
+}
+
+export interface QuerySpec {
+  /** Query an index instead of the table. */
+  index?: IndexName;
+  /** The partition to read, as index attributes (from indexKeys) or a table key's pk. */
+  partition: string;
+  /** Only sort keys starting with this. */
+  prefix?: string;
+  limit?: number;
+  startKey?: Record<string, unknown>;
+  /** Descending sort-key order. */
+  descending?: boolean;
+  consistent?: boolean;
+  filter?: { expression: string; values: Record<string, unknown> };
+}
+
+/** One Query request: one page of one partition of the table or of an index. */
+export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
+  const names = spec.index ? table.indexes[spec.index] : table;
+  const out: QueryCommandOutput = await db.send(new QueryCommand({
+    TableName,
+    IndexName: spec.index,
+    KeyConditionExpression: spec.prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+    ExpressionAttributeNames: { '#pk': names.partitionKey, ...(spec.prefix === undefined ? {} : { '#sk': names.sortKey }) },
+    ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix === undefined ? {} : { ':prefix': spec.prefix }), ...spec.filter?.values },
+    FilterExpression: spec.filter?.expression,
+    Limit: spec.limit,
+    ExclusiveStartKey: spec.startKey,
+    ScanIndexForward: !spec.descending,
+    ConsistentRead: spec.consistent,
+  }));
+  return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
+}
+
+/** The partition value of an index-attribute map from `indexKeys`. */
+export const partitionOf = (index: IndexName, attributes: Record<string, string>): string =>
+  attributes[table.indexes[index].partitionKey] as string;

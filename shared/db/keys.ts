@@ -2,8 +2,10 @@
  * Every key the service writes, built in one place. Tenant keys start with the org, so no query
  * can cross orgs. Ids never contain `#` (see idSchema), which makes the separators unambiguous,
  * and every id character sorts after `#`, so an app's shard items sort right behind the app.
+ * App names may contain anything but control characters, so name-ordered keys separate the name
+ * from the id with U+0000, which sorts before every other character.
  */
-import { APP_SHARDS } from './table.js';
+import { APP_SHARDS, table } from './table.js';
 
 export interface Key {
   pk: string;
@@ -11,6 +13,12 @@ export interface Key {
 }
 
 const org = (orgId: string) => `ORG#${orgId}`;
+const SEP = '\u0000';
+const { gsi1, gsi2, gsi3, gsi4, gsi5 } = table.indexes;
+
+/** Sort key by case-insensitive name, then appId (and shard), so an app and its shards are adjacent. */
+const byName = (name: string, appId: string, shard?: number) =>
+  `${name.toLowerCase()}${SEP}${appId}${shard === undefined ? '' : `${SEP}${shard}`}`;
 
 export const keys = {
   /** An org's apps and their shards share one item collection: `APP#<appId>[#SHARD#<n>]`. */
@@ -24,10 +32,54 @@ export const keys = {
 
   /** Tokens are keyed by the keyed hash of their raw value, so introspection is one GetItem. */
   token: (orgId: string, lookupKey: string): Key => ({ pk: `${org(orgId)}#TOKEN#${lookupKey}`, sk: 'TOKEN' }),
-  /** gsi1: a user's tokens for one app. */
-  userTokensIndex: (orgId: string, appId: string, userId: string) => `${org(orgId)}#APP#${appId}#USER#${userId}`,
-  userTokensIndexSort: (tokenId: string) => `TOKEN#${tokenId}`,
+
+  /** The audit log, newest last in key order; event ids sort by time. */
+  auditEvent: (orgId: string, eventId: string): Key => ({ pk: `${org(orgId)}#AUDIT`, sk: `EVENT#${eventId}` }),
 };
+
+/** Index attributes, by what they list. Each returns the attributes to store on the item. */
+export const indexKeys = {
+  /** gsi1: a user's tokens for one app, by token id. */
+  userTokens: (orgId: string, appId: string, userId: string, tokenId = '') => ({
+    [gsi1.partitionKey]: `${org(orgId)}#APP#${appId}#USER#${userId}`,
+    [gsi1.sortKey]: `TOKEN#${tokenId}`,
+  }),
+  /** gsi1: every app of the org (row and shards) by name. */
+  appsByName: (orgId: string, name: string, appId: string, shard?: number) => ({
+    [gsi1.partitionKey]: `${org(orgId)}#APPS`,
+    [gsi1.sortKey]: byName(name, appId, shard),
+  }),
+  /** gsi2 (sparse): the org's apps that hold active tokens (row and shards) by name. */
+  activeAppsByName: (orgId: string, name: string, appId: string, shard?: number) => ({
+    [gsi2.partitionKey]: `${org(orgId)}#ACTIVE-APPS`,
+    [gsi2.sortKey]: byName(name, appId, shard),
+  }),
+  /** gsi3 (sparse): an app's users holding active tokens, by userId. */
+  activeUsersById: (orgId: string, appId: string, userId: string) => ({
+    [gsi3.partitionKey]: `${org(orgId)}#APP#${appId}#ACTIVE-USERS`,
+    [gsi3.sortKey]: `USER#${userId}`,
+  }),
+  /** gsi4 (sparse): an app's users holding active tokens, by last use (never used sorts lowest). */
+  activeUsersByLastUse: (orgId: string, appId: string) => ({ [gsi4.partitionKey]: `${org(orgId)}#APP#${appId}#ACTIVE-USERS` }),
+  lastUseSort: (lastUsedAt: string | null, userId: string) => ({ [gsi4.sortKey]: `${lastUsedAt ?? '0'}#${userId}` }),
+  /** gsi5 (sparse): a user's apps with active tokens, by appId. */
+  activeAppsOfUser: (orgId: string, userId: string, appId: string) => ({
+    [gsi5.partitionKey]: `${org(orgId)}#USER#${userId}#ACTIVE-APPS`,
+    [gsi5.sortKey]: `APP#${appId}`,
+  }),
+  /** Audit events by app (gsi1), by user (gsi2), by both (gsi3), newest last in key order. */
+  auditByApp: (orgId: string, appId: string, eventId: string) => ({ [gsi1.partitionKey]: `${org(orgId)}#AUDIT#APP#${appId}`, [gsi1.sortKey]: `EVENT#${eventId}` }),
+  auditByUser: (orgId: string, userId: string, eventId: string) => ({ [gsi2.partitionKey]: `${org(orgId)}#AUDIT#USER#${userId}`, [gsi2.sortKey]: `EVENT#${eventId}` }),
+  auditByAppAndUser: (orgId: string, appId: string, userId: string, eventId: string) => ({
+    [gsi3.partitionKey]: `${org(orgId)}#AUDIT#APP#${appId}#USER#${userId}`,
+    [gsi3.sortKey]: `EVENT#${eventId}`,
+  }),
+};
+
+/** Attributes whose presence puts a user row in the active-user and user's-apps lists. */
+export const activeUserIndexAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey, gsi5.partitionKey, gsi5.sortKey] as const;
+/** Attributes whose presence lists an app (row and shards) as holding active tokens. */
+export const activeAppIndexAttributes = [gsi2.partitionKey, gsi2.sortKey] as const;
 
 /** A shard picked at random, so a busy app's reads and writes spread evenly over its shards. */
 export function randomShard(random: () => number = Math.random): number {

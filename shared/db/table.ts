@@ -1,6 +1,7 @@
 /**
  * The one table's shape. The CDK stack, the local server and the tests all build the table from
- * these names, so they cannot drift.
+ * these names, so they cannot drift. Index attribute names are generic; what each index holds is
+ * decided in keys.ts.
  */
 export const table = {
   partitionKey: 'pk',
@@ -8,8 +9,16 @@ export const table = {
   /** DynamoDB TTL backstop only; the sweep deletes expired items itself so counters stay exact. */
   ttlAttribute: 'ttl',
   indexes: {
-    /** Children of a parent: a user's tokens for one app (sk `TOKEN#<tokenId>`). */
-    gsi1: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    /** ALL: a user's tokens for an app; an org's apps (with shards) by name; audit events by app. */
+    gsi1: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
+    /** ALL, sparse: an org's apps that hold active tokens (with shards) by name; audit events by user. */
+    gsi2: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
+    /** KEYS_ONLY, sparse: an app's active users by userId; audit events by app and user. */
+    gsi3: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: 'KEYS_ONLY' },
+    /** KEYS_ONLY, sparse: an app's active users by last use. */
+    gsi4: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projection: 'KEYS_ONLY' },
+    /** KEYS_ONLY, sparse: a user's apps with active tokens. */
+    gsi5: { name: 'gsi5', partitionKey: 'gsi5pk', sortKey: 'gsi5sk', projection: 'KEYS_ONLY' },
   },
 } as const;
 
@@ -17,13 +26,13 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'AuditEvent';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the
  * app's counters (registrations and cleanup spread their writes over them) and a copy of what
- * introspection needs (revocation epoch, policies), so reads spread too. Whatever changes the
- * epoch or the policies writes the app row and every shard in one transaction. See README,
- * "Capacity of one app".
+ * introspection and registration check (revocation epoch, policies, whether the app is listed as
+ * active), so reads spread too. Whatever changes the epoch, the policies, the name or the active
+ * flag writes the app row and every shard in one transaction. See README, "Capacity of one app".
  */
 export const APP_SHARDS = 8;

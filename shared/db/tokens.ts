@@ -1,8 +1,9 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
-import { toAppShard } from './apps.js';
-import { keys, randomShard, type Key } from './keys.js';
-import { batchGetConsistent, failedConditions, itemOf, recordOf, sameKey, withoutNulls } from './items.js';
+import { activationClause, activationWrites, toAppShard } from './apps.js';
+import { activeUserIndexAttributes, indexKeys, keys, randomShard, type Key } from './keys.js';
+import { setClause, removeClause } from './expressions.js';
+import { batchGetConsistent, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, withoutNulls, type Page } from './items.js';
 import { table } from './table.js';
 import type { AppShard, AppUser, Token } from '../domain/model.js';
 
@@ -13,7 +14,7 @@ function toToken(item: Item | undefined): Token | undefined {
   return t && { ...t, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null, revokedAt: t.revokedAt ?? null };
 }
 
-function toAppUser(item: Item | undefined): AppUser | undefined {
+export function toAppUser(item: Item | undefined): AppUser | undefined {
   const u = recordOf<Partial<AppUser>>(item) as AppUser | undefined;
   return u && { ...u, userName: u.userName ?? null, firstUsedAt: u.firstUsedAt ?? null, lastUsedAt: u.lastUsedAt ?? null };
 }
@@ -58,46 +59,28 @@ export type InsertResult = 'inserted' | 'token-exists' | 'stale';
  * Registers a token and counts it, atomically: the token item, the user's usage row
  * (`activeTokenCount` + 1) and the app shard the caller read (`activeTokenCount` + 1, and
  * `userCount` + 1 when the user goes from zero to one active token). Conditions pin what the
- * caller read: the user row's zero-or-not and both revocation epochs. A concurrent change
- * cancels the transaction ('stale') and the caller re-reads, so a token never counts twice,
- * never misses a user transition, and never records an epoch that a revocation already raised.
+ * caller read: the user row's zero-or-not, both revocation epochs, and whether the app is listed
+ * as active. A concurrent change cancels the transaction ('stale') and the caller re-reads, so a
+ * token never counts twice, never misses a transition, and never records an epoch that a
+ * revocation already raised. A user's first token puts the user row in the active-user lists;
+ * an app's first token lists the app (row and every shard) as active.
  */
-export async function insertToken(token: Token, shard: number, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
+export async function insertToken(token: Token, shard: AppShard, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
   const { orgId, appId, userId } = token;
-  const userKey = keys.appUser(orgId, appId, userId);
   const becomesActiveUser = !userBefore || userBefore.activeTokenCount === 0;
-  const userWrite = userBefore
-    ? {
-        Update: {
-          TableName,
-          Key: userKey,
-          UpdateExpression: `ADD activeTokenCount :one${userName ? ' SET userName = :name' : ''}`,
-          ConditionExpression: `${becomesActiveUser ? 'activeTokenCount = :zero' : 'activeTokenCount > :zero'} AND revokeEpoch = :epoch`,
-          ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':epoch': userBefore.revokeEpoch, ...(userName ? { ':name': userName } : {}) },
-        },
-      }
-    : {
-        Put: {
-          TableName,
-          Item: itemOf('AppUser', userKey, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0 }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        },
-      };
   try {
     await db.send(new TransactWriteCommand({
       TransactItems: [
         {
           Put: {
             TableName,
-            Item: itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), {
-              [table.indexes.gsi1.partitionKey]: keys.userTokensIndex(orgId, appId, userId),
-              [table.indexes.gsi1.sortKey]: keys.userTokensIndexSort(token.tokenId),
-            }),
+            Item: itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), indexKeys.userTokens(orgId, appId, userId, token.tokenId)),
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
-        userWrite,
-        counterShardUpdate(orgId, appId, shard, +1, becomesActiveUser ? +1 : 0, token.appEpoch),
+        userIncrement(token, userBefore, userName),
+        shardIncrement(shard, becomesActiveUser ? 1 : 0, token.appEpoch),
+        ...(shard.active ? [] : activationWrites(orgId, appId, { except: shard.shard })),
       ],
     }));
     return 'inserted';
@@ -109,25 +92,77 @@ export async function insertToken(token: Token, shard: number, userBefore: AppUs
   }
 }
 
-/** Adds to one shard's counters; `expectedEpoch` also requires the app's epoch to be unchanged. */
-function counterShardUpdate(orgId: string, appId: string, shard: number, tokens: number, users: number, expectedEpoch?: number) {
+const activeUserAttributes = (orgId: string, appId: string, userId: string) => ({
+  ...indexKeys.activeUsersById(orgId, appId, userId),
+  ...indexKeys.activeUsersByLastUse(orgId, appId),
+  ...indexKeys.activeAppsOfUser(orgId, userId, appId),
+});
+
+function userIncrement(token: Token, before: AppUser | undefined, userName: string | undefined) {
+  const { orgId, appId, userId } = token;
+  const key = keys.appUser(orgId, appId, userId);
+  const listed = activeUserAttributes(orgId, appId, userId);
+  if (!before) {
+    return {
+      Put: {
+        TableName,
+        Item: itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0 }, {
+          ...listed,
+          ...indexKeys.lastUseSort(null, userId),
+        }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+  }
+  const becomesActive = before.activeTokenCount === 0;
+  const set = setClause({ ...(userName ? { userName } : {}), ...(becomesActive ? listed : {}) }, 's');
   return {
     Update: {
       TableName,
-      Key: keys.appShard(orgId, appId, shard),
+      Key: key,
+      UpdateExpression: `ADD activeTokenCount :one${set.parts.length ? ` SET ${set.parts.join(', ')}` : ''}`,
+      ConditionExpression: `activeTokenCount ${becomesActive ? '=' : '>'} :zero AND revokeEpoch = :epoch`,
+      ...(set.parts.length ? { ExpressionAttributeNames: set.names } : {}),
+      ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':epoch': before.revokeEpoch, ...set.values },
+    },
+  };
+}
+
+/** Registration's shard write: counts the token, pins the epoch and active flag it read, and lists the app when it was not. */
+function shardIncrement(shard: AppShard, users: number, appEpoch: number) {
+  const activation = shard.active ? undefined : activationClause(shard.orgId);
+  return {
+    Update: {
+      TableName,
+      Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
+      UpdateExpression: `ADD activeTokenCount :one, userCount :users${activation ? ` SET ${activation.expression}` : ''}`,
+      ConditionExpression: 'revokeEpoch = :epoch AND active = :active',
+      ...(activation ? { ExpressionAttributeNames: activation.names } : {}),
+      ExpressionAttributeValues: { ':one': 1, ':users': users, ':epoch': appEpoch, ':active': shard.active, ...activation?.values },
+    },
+  };
+}
+
+/** Revocation's shard write: uncounts tokens (and a user) on a random shard. */
+function shardDecrement(orgId: string, appId: string, tokens: number, users: number) {
+  return {
+    Update: {
+      TableName,
+      Key: keys.appShard(orgId, appId, randomShard()),
       UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
-      ConditionExpression: expectedEpoch === undefined ? 'attribute_exists(pk)' : 'revokeEpoch = :epoch',
-      ExpressionAttributeValues: { ':tokens': tokens, ':users': users, ...(expectedEpoch === undefined ? {} : { ':epoch': expectedEpoch }) },
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeValues: { ':tokens': -tokens, ':users': -users },
     },
   };
 }
 
 /**
  * Records one use: the token's and the user's `lastUsedAt`/`useCount` (and the user's
- * `firstUsedAt` on first use), written in parallel: one write round trip. Neither write may
- * resurrect an item that was deleted meanwhile, hence the existence conditions.
+ * `firstUsedAt` on first use, and its place in the by-last-use list), written in parallel: one
+ * write round trip. Neither write may resurrect an item deleted meanwhile, hence the conditions.
  */
 export async function recordUse(token: Token, at: string): Promise<void> {
+  const lastUse = setClause(indexKeys.lastUseSort(at, token.userId), 'l');
   const results = await Promise.allSettled([
     db.send(new UpdateCommand({
       TableName,
@@ -139,9 +174,10 @@ export async function recordUse(token: Token, at: string): Promise<void> {
     db.send(new UpdateCommand({
       TableName,
       Key: keys.appUser(token.orgId, token.appId, token.userId),
-      UpdateExpression: 'SET lastUsedAt = :at, firstUsedAt = if_not_exists(firstUsedAt, :at) ADD useCount :one',
+      UpdateExpression: `SET lastUsedAt = :at, firstUsedAt = if_not_exists(firstUsedAt, :at), ${lastUse.parts.join(', ')} ADD useCount :one`,
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':at': at, ':one': 1 },
+      ExpressionAttributeNames: lastUse.names,
+      ExpressionAttributeValues: { ':at': at, ':one': 1, ...lastUse.values },
     })),
   ]);
   const unexpected = results.find((r) => r.status === 'rejected' && (r.reason as Error).name !== 'ConditionalCheckFailedException');
@@ -151,26 +187,32 @@ export async function recordUse(token: Token, at: string): Promise<void> {
 /** A transaction holds at most 100 items: the tokens, the user row and one shard. */
 export const MAX_TOKENS_PER_REVOKE = 98;
 
+/** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */
+export type RevokeResult = 'stale' | 'revoked' | 'user-idle';
+
 /**
  * Revokes some of one user's tokens for one app and uncounts them, atomically. Access tokens are
  * deleted; a refresh token becomes a tombstone (`revokedAt`, out of the listing index) so that
- * access tokens registered from it stay dead even if one was missed. Returns false when any token
- * or the user row changed since it was read: the caller re-reads and tries again.
+ * access tokens registered from it stay dead even if one was missed. The user's last token takes
+ * the user row out of the active-user lists.
  */
-export async function revokeTokens(user: AppUser, tokens: Token[], at: string): Promise<boolean> {
-  if (tokens.length === 0) return true;
+export async function revokeTokens(user: AppUser, tokens: Token[], at: string): Promise<RevokeResult> {
+  if (tokens.length === 0) return 'revoked';
   if (tokens.length > MAX_TOKENS_PER_REVOKE) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} tokens per call`);
   const { orgId, appId, userId } = user;
   const count = tokens.length;
-  const leavesNoActiveToken = user.activeTokenCount <= count;
+  const leavesUserIdle = user.activeTokenCount <= count;
+  const unlisted = removeClause(leavesUserIdle ? activeUserIndexAttributes : [], 'r');
+  const tokenListing = removeClause([table.indexes.gsi1.partitionKey, table.indexes.gsi1.sortKey], 't');
   const tokenWrites = tokens.map((t) =>
     t.type === 'refresh'
       ? {
           Update: {
             TableName,
             Key: keys.token(orgId, t.lookupKey),
-            UpdateExpression: `SET revokedAt = :at REMOVE ${table.indexes.gsi1.partitionKey}, ${table.indexes.gsi1.sortKey}`,
+            UpdateExpression: `SET revokedAt = :at REMOVE ${tokenListing.parts.join(', ')}`,
             ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+            ExpressionAttributeNames: tokenListing.names,
             ExpressionAttributeValues: { ':at': at },
           },
         }
@@ -184,38 +226,26 @@ export async function revokeTokens(user: AppUser, tokens: Token[], at: string): 
           Update: {
             TableName,
             Key: keys.appUser(orgId, appId, userId),
-            UpdateExpression: 'ADD activeTokenCount :minus',
-            ConditionExpression: leavesNoActiveToken ? 'activeTokenCount = :count' : 'activeTokenCount > :count',
+            UpdateExpression: `ADD activeTokenCount :minus${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
+            ConditionExpression: `activeTokenCount ${leavesUserIdle ? '=' : '>'} :count`,
+            ...(unlisted.parts.length ? { ExpressionAttributeNames: unlisted.names } : {}),
             ExpressionAttributeValues: { ':minus': -count, ':count': count },
           },
         },
-        counterShardUpdate(orgId, appId, randomShard(), -count, leavesNoActiveToken ? -1 : 0),
+        shardDecrement(orgId, appId, count, leavesUserIdle ? 1 : 0),
       ],
     }));
-    return true;
+    return leavesUserIdle ? 'user-idle' : 'revoked';
   } catch (error) {
-    if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return false;
+    if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return 'stale';
     throw error;
   }
 }
 
-export interface Page<T> {
-  items: T[];
-  lastKey: Record<string, unknown> | undefined;
-}
-
 /** A user's tokens for one app, by token id: one Query on gsi1 per page. */
 export async function listUserTokens(orgId: string, appId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<Token>> {
-  const out: QueryCommandOutput = await db.send(new QueryCommand({
-    TableName,
-    IndexName: table.indexes.gsi1.name,
-    KeyConditionExpression: '#pk = :pk',
-    ExpressionAttributeNames: { '#pk': table.indexes.gsi1.partitionKey },
-    ExpressionAttributeValues: { ':pk': keys.userTokensIndex(orgId, appId, userId) },
-    Limit: limit,
-    ExclusiveStartKey: startKey,
-  }));
-  return { items: (out.Items ?? []).map((i) => toToken(i) as Token), lastKey: out.LastEvaluatedKey };
+  const page = await queryPage({ index: 'gsi1', partition: partitionOf('gsi1', indexKeys.userTokens(orgId, appId, userId)), limit, startKey });
+  return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
 }
 
 /** Access tokens registered from one refresh token (same app and user). */
@@ -223,17 +253,14 @@ export async function listChildTokens(parent: Token): Promise<Token[]> {
   const children: Token[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
-    const out: QueryCommandOutput = await db.send(new QueryCommand({
-      TableName,
-      IndexName: table.indexes.gsi1.name,
-      KeyConditionExpression: '#pk = :pk',
-      FilterExpression: 'refreshTokenId = :parent',
-      ExpressionAttributeNames: { '#pk': table.indexes.gsi1.partitionKey },
-      ExpressionAttributeValues: { ':pk': keys.userTokensIndex(parent.orgId, parent.appId, parent.userId), ':parent': parent.tokenId },
-      ExclusiveStartKey: startKey,
-    }));
-    children.push(...(out.Items ?? []).map((i) => toToken(i) as Token));
-    startKey = out.LastEvaluatedKey;
+    const page = await queryPage({
+      index: 'gsi1',
+      partition: partitionOf('gsi1', indexKeys.userTokens(parent.orgId, parent.appId, parent.userId)),
+      filter: { expression: 'refreshTokenId = :parent', values: { ':parent': parent.tokenId } },
+      startKey,
+    });
+    children.push(...page.items.map((i) => toToken(i) as Token));
+    startKey = page.lastKey;
   } while (startKey);
   return children;
 }

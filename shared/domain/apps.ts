@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { getAppWithCounters, insertApp } from '../db/apps.js';
-import { ConflictError, NotFoundError } from '../errors.js';
-import type { CreateAppInput } from '../schemas/apps.js';
-import type { App, AppCounters } from './model.js';
+import { getAppWithCounters, insertApp, listApps, updateApp } from '../db/apps.js';
+import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
+import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
+import { auditEvent } from './audit.js';
+import type { Actor, App, AppCounters } from './model.js';
+import { cursors } from './paging.js';
 
 export function appDetailView(app: App & AppCounters) {
   return {
@@ -21,16 +23,34 @@ export function appDetailView(app: App & AppCounters) {
   };
 }
 
+const appListView = (app: App & AppCounters) => ({
+  appId: app.appId,
+  name: app.name,
+  description: app.description,
+  userCount: app.userCount,
+  activeTokenCount: app.activeTokenCount,
+  lastUsedAt: app.lastUsedAt,
+});
+
 /** Strong ETag of an app's settings and policies. */
 export const etagOf = (app: Pick<App, 'version'>) => `"v${app.version}"`;
 
-const newAppId = () => `app_${randomBytes(10).toString('hex')}`;
+/** RFC 9110 §13.1.1: `*` or a list of entity tags; weak tags never match. Undefined: no precondition. */
+function checkIfMatch(ifMatch: string | undefined, app: Pick<App, 'version'>): void {
+  if (ifMatch === undefined) return;
+  const tags = ifMatch.split(',').map((t) => t.trim());
+  if (!tags.includes('*') && !tags.includes(etagOf(app))) throw new PreconditionFailedError();
+}
 
-export async function createApp(orgId: string, input: CreateAppInput, now: number): Promise<App & AppCounters> {
+const newAppId = () => `app_${randomBytes(10).toString('hex')}`;
+const MAX_ATTEMPTS = 5;
+
+export async function createApp(caller: Actor, input: CreateAppInput, now: number): Promise<App & AppCounters> {
   const at = new Date(now).toISOString();
   const { appId = newAppId(), ...settings } = input;
-  const app: App = { orgId, appId, ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null };
-  if (!(await insertApp(app))) throw new ConflictError(`An app with appId ${appId} already exists`);
+  const app: App = { orgId: caller.orgId, appId, ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
+  const event = auditEvent(caller, 'app.created', { appId, details: { name: app.name, policies: app.policies } }, now);
+  if (!(await insertApp(app, event))) throw new ConflictError(`An app with appId ${appId} already exists`);
   return { ...app, userCount: 0, activeTokenCount: 0 };
 }
 
@@ -38,4 +58,59 @@ export async function getAppDetail(orgId: string, appId: string): Promise<App & 
   const app = await getAppWithCounters(orgId, appId);
   if (!app) throw new NotFoundError(`App ${appId}`);
   return app;
+}
+
+/** GET /v1/apps (OAuth Usage): by name, only apps holding active tokens unless `all`. */
+export async function listAppsPage(orgId: string, query: { all: boolean; q?: string; limit: number; cursor?: string }) {
+  const list = `apps\n${query.all}\n${query.q?.toLowerCase() ?? ''}`;
+  const page = await listApps(orgId, { activeOnly: !query.all, namePrefix: query.q, limit: query.limit, startKey: cursors.decode(orgId, list, query.cursor) });
+  return { items: page.items.map(appListView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Writes a change computed from the current app, honouring If-Match; without If-Match a
+ * concurrent change just means computing again from the newer app.
+ */
+async function changeApp(
+  caller: Actor, appId: string, ifMatch: string | undefined, now: number,
+  compute: (app: App & AppCounters) => { settings?: SettingsPatch; policies?: Policies; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown> } | undefined,
+): Promise<App & AppCounters> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const app = await getAppDetail(caller.orgId, appId);
+    checkIfMatch(ifMatch, app);
+    const change = compute(app);
+    if (!change) return app; // nothing differs: no write, no event, same ETag
+    const updatedAt = new Date(now).toISOString();
+    const written = await updateApp(caller.orgId, appId, {
+      expectedVersion: app.version,
+      ...(change.settings ? { settings: change.settings } : {}),
+      ...(change.policies ? { policies: change.policies } : {}),
+      updatedAt,
+      event: auditEvent(caller, change.event, { appId, details: change.details }, now),
+    });
+    if (written) return { ...app, ...change.settings, ...(change.policies ? { policies: change.policies } : {}), version: app.version + 1, updatedAt };
+    if (ifMatch !== undefined) throw new PreconditionFailedError();
+  }
+  throw new ConflictError('The app was changed concurrently too often; retry the request');
+}
+
+/** PATCH /v1/apps/{appId} (Settings): records each changed field's old and new value. */
+export function updateSettings(caller: Actor, appId: string, patch: SettingsPatch, ifMatch: string | undefined, now: number) {
+  return changeApp(caller, appId, ifMatch, now, (app) => {
+    const changed = Object.fromEntries(
+      Object.entries(patch).filter(([field, value]) => value !== undefined && !same(value, app[field as keyof SettingsPatch])),
+    ) as SettingsPatch;
+    if (Object.keys(changed).length === 0) return undefined;
+    const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));
+    return { settings: changed, event: 'app.settings.updated', details: { changes } };
+  });
+}
+
+/** PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them; they apply to existing tokens at once. */
+export function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
+  return changeApp(caller, appId, ifMatch, now, (app) =>
+    same(policies, app.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: app.policies, to: policies } },
+  );
 }

@@ -19,6 +19,8 @@ export interface App {
   revokeEpoch: number;
   /** The latest of the shards' `lastUsedAt` (each written at most about once a minute). */
   lastUsedAt: string | null;
+  /** Listed in OAuth Usage: set by the app's first token, cleared when its counters reach zero. */
+  active: boolean;
 }
 
 /** One of an app's shards: a share of its counters and a copy of what introspection checks. */
@@ -31,6 +33,33 @@ export interface AppShard {
   revokeEpoch: number;
   policies: Policies;
   lastUsedAt: string | null;
+  active: boolean;
+}
+
+/** Who acts: the org and subject of a verified caller. */
+export interface Actor {
+  orgId: string;
+  sub: string;
+}
+
+export type ActorKind = 'user' | 'system';
+export type AuditAction =
+  | 'app.created' | 'app.settings.updated' | 'app.policies.updated' | 'token.revoked'
+  | 'revocation.requested' | 'revocation.completed' | 'revocation.cancelled' | 'policy.enforced';
+
+/** An audit log entry; never changed or deleted through the API. */
+export interface AuditEvent {
+  orgId: string;
+  eventId: string;
+  at: string;
+  actor: { sub: string; kind: ActorKind };
+  action: AuditAction;
+  appId: string | null;
+  userId: string | null;
+  tokenId: string | null;
+  jobId: string | null;
+  reason: string | null;
+  details: Record<string, unknown>;
 }
 
 export interface AppCounters {

@@ -1,5 +1,5 @@
 import { config } from '../config.js';
-import { touchShardLastUsed } from '../db/apps.js';
+import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/apps.js';
@@ -76,7 +76,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       useCount: 0,
       revokedAt: null,
     };
-    const result = await insertToken(token, ctx.app.shard, ctx.user, input.userName);
+    const result = await insertToken(token, ctx.app, ctx.user, input.userName);
     if (result === 'inserted') return { created: true, registration: registrationView(token, ctx.app.policies) };
     // 'token-exists' (a concurrent registration of the same value) or 'stale': re-read.
   }
@@ -138,14 +138,21 @@ export async function revokeToken(token: Token, now: number): Promise<void> {
   const at = new Date(now).toISOString();
   const children = token.type === 'refresh' ? await listChildTokens(token) : [];
   // The refresh token goes first, alone: from then on its access tokens introspect as inactive.
+  let userIdle = false;
   for (const batch of [[token.lookupKey], ...chunk(children.map((c) => c.lookupKey), MAX_TOKENS_PER_REVOKE)]) {
     for (let attempt = 0; ; attempt++) {
       const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
       const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
-      if (!ctx.user || (await revokeTokens(ctx.user, live, at))) break;
+      const result = ctx.user ? await revokeTokens(ctx.user, live, at) : 'revoked';
+      if (result !== 'stale') {
+        userIdle ||= result === 'user-idle';
+        break;
+      }
       if (attempt >= MAX_ATTEMPTS) throw new ConflictError('The user was changed concurrently too often; retry the request');
     }
   }
+  // Only a user going idle can leave the app without active tokens.
+  if (userIdle) await deactivateIfIdle(token.orgId, token.appId);
 }
 
 function chunk<T>(items: T[], size: number): T[][] {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idSchema, scopeTokenSchema } from './common.js';
+import { idSchema, listQuerySchema, scopeTokenSchema } from './common.js';
 
 const durationUnit = z.enum(['minutes', 'hours', 'days']);
 
@@ -28,7 +28,9 @@ const callbackUrl = z
   .refine((u) => !u.includes('#'), 'must not contain a fragment');
 
 export const appSettingsShape = {
-  name: z.string().trim().min(1).max(255),
+  // Control characters are refused: name-ordered keys use U+0000 as their separator.
+  // eslint-disable-next-line no-control-regex
+  name: z.string().trim().min(1).max(255).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
   description: z.string().max(2000).nullable(),
   contactEmail: z.email().max(320).nullable(),
   callbackUrls: z.array(callbackUrl).max(50),
@@ -48,3 +50,34 @@ export const createAppSchema = z.strictObject({
 export type CreateAppInput = z.output<typeof createAppSchema>;
 
 export const appPathSchema = z.strictObject({ appId: idSchema });
+
+/** PATCH /v1/apps/{appId} (Settings tab): any of the settings, at least one. */
+export const updateSettingsSchema = z
+  .strictObject({
+    name: appSettingsShape.name.optional(),
+    description: appSettingsShape.description.optional(),
+    contactEmail: appSettingsShape.contactEmail.optional(),
+    callbackUrls: appSettingsShape.callbackUrls.optional(),
+    scopes: appSettingsShape.scopes.optional(),
+  })
+  .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'must change at least one of name, description, contactEmail, callbackUrls, scopes');
+
+export type SettingsPatch = z.output<typeof updateSettingsSchema>;
+
+const booleanParameter = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const listAppsQuerySchema = listQuerySchema.extend({
+  all: booleanParameter.default(false),
+  q: z.string().min(1).max(255).optional(),
+});
+
+export const listUsersQuerySchema = listQuerySchema.extend({
+  sort: z.enum(['userId', '-lastUsedAt']).default('userId'),
+});
+
+export const userPathSchema = z.strictObject({ userId: idSchema });
+
+export const auditQuerySchema = listQuerySchema.extend({
+  appId: idSchema.optional(),
+  userId: idSchema.optional(),
+});

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { keys, randomShard } from '../../shared/db/keys.js';
+import { indexKeys, keys, randomShard } from '../../shared/db/keys.js';
 import { APP_SHARDS } from '../../shared/db/table.js';
 
 describe('key builders', () => {
   it('start every tenant key with the org', () => {
     const all = [
       keys.app('o1', 'a').pk, keys.appShard('o1', 'a', 3).pk, keys.appUser('o1', 'a', 'u').pk, keys.token('o1', 'ff').pk,
-      keys.userTokensIndex('o1', 'a', 'u'), keys.appCollection('o1', 'a').pk,
+      keys.appCollection('o1', 'a').pk, keys.auditEvent('o1', 'e').pk,
+      ...[
+        indexKeys.userTokens('o1', 'a', 'u'), indexKeys.appsByName('o1', 'N', 'a'), indexKeys.activeAppsByName('o1', 'N', 'a'),
+        indexKeys.activeUsersById('o1', 'a', 'u'), indexKeys.activeUsersByLastUse('o1', 'a'), indexKeys.activeAppsOfUser('o1', 'u', 'a'),
+        indexKeys.auditByApp('o1', 'a', 'e'), indexKeys.auditByUser('o1', 'u', 'e'), indexKeys.auditByAppAndUser('o1', 'a', 'u', 'e'),
+      ].map((attributes) => Object.entries(attributes).find(([name]) => name.endsWith('pk'))?.[1] ?? 'missing'),
     ];
     for (const pk of all) expect(pk.startsWith('ORG#o1')).toBe(true);
   });
@@ -30,5 +35,27 @@ describe('key builders', () => {
   it('pick a counter shard within range', () => {
     expect(randomShard(() => 0)).toBe(0);
     expect(randomShard(() => 0.999999)).toBe(APP_SHARDS - 1);
+  });
+
+  it('order apps by case-insensitive name, then appId, with each app’s shards right behind it', () => {
+    const sortKey = (attributes: Record<string, string>) => Object.entries(attributes).find(([n]) => n.endsWith('sk'))?.[1] as string;
+    const rows = [
+      sortKey(indexKeys.appsByName('o', 'beta', 'b')),
+      sortKey(indexKeys.appsByName('o', 'Alpha', 'z')),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'a')),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 0)),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 7)),
+      sortKey(indexKeys.appsByName('o', 'alpha beta', 'c')),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'ab')),
+    ].sort();
+    expect(rows).toEqual([
+      sortKey(indexKeys.appsByName('o', 'alpha', 'a')),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 0)),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 7)),
+      sortKey(indexKeys.appsByName('o', 'alpha', 'ab')),
+      sortKey(indexKeys.appsByName('o', 'Alpha', 'z')),
+      sortKey(indexKeys.appsByName('o', 'alpha beta', 'c')),
+      sortKey(indexKeys.appsByName('o', 'beta', 'b')),
+    ]);
   });
 });

@@ -1,0 +1,12 @@
+import { appDetailView, etagOf, replacePolicies } from '../../shared/domain/apps.js';
+import { httpRoute, json } from '../../shared/http.js';
+import { routes } from '../../shared/routes.js';
+import { appPathSchema, policiesSchema } from '../../shared/schemas/apps.js';
+import { parse } from '../../shared/schemas/common.js';
+
+/** The Policies tab, Edit: replace the app's policies (omitted fields take their defaults). */
+export const handler = httpRoute(routes.replacePolicies, async ({ caller, path, body, event, now }) => {
+  const { appId } = parse(appPathSchema, path, 'path');
+  const app = await replacePolicies(caller, appId, parse(policiesSchema, body, 'body'), event.headers['if-match'], now);
+  return json(200, appDetailView(app), { etag: etagOf(app) });
+});

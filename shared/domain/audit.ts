@@ -1,0 +1,40 @@
+import { listAuditEvents, newEventId } from '../db/audit.js';
+import type { Actor, AuditAction, AuditEvent } from './model.js';
+import { cursors } from './paging.js';
+
+export interface AuditSubject {
+  appId?: string;
+  userId?: string;
+  tokenId?: string;
+  jobId?: string;
+  reason?: string;
+  details?: Record<string, unknown>;
+}
+
+/** An event for an action a caller took; stored by the transaction that makes the change. */
+export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSubject, now: number): AuditEvent {
+  return {
+    orgId: caller.orgId,
+    eventId: newEventId(now),
+    at: new Date(now).toISOString(),
+    actor: { sub: caller.sub, kind: 'user' },
+    action,
+    appId: subject.appId ?? null,
+    userId: subject.userId ?? null,
+    tokenId: subject.tokenId ?? null,
+    jobId: subject.jobId ?? null,
+    reason: subject.reason ?? null,
+    details: subject.details ?? {},
+  };
+}
+
+export function auditView({ orgId: _org, ...event }: AuditEvent) {
+  return event;
+}
+
+/** GET /v1/audit-events: newest first, optionally by app and/or user. */
+export async function listAudit(orgId: string, filter: { appId?: string; userId?: string }, limit: number, cursor: string | undefined) {
+  const list = `audit\n${filter.appId ?? ''}\n${filter.userId ?? ''}`;
+  const page = await listAuditEvents(orgId, filter, limit, cursors.decode(orgId, list, cursor));
+  return { items: page.items.map(auditView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+}
