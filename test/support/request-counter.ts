@@ -6,6 +6,16 @@ interface Entry {
   command: string;
   start: number;
   end: number;
+  /** Items the response carried (Query page, BatchGetItem responses, GetItem item). */
+  items: number;
+}
+
+function itemsIn(output: unknown): number {
+  const o = output as { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> } | undefined;
+  if (!o) return 0;
+  if (o.Items) return o.Items.length;
+  if (o.Responses) return Object.values(o.Responses).reduce((sum, items) => sum + items.length, 0);
+  return o.Item ? 1 : 0;
 }
 
 /**
@@ -20,10 +30,12 @@ export function recordRequests(client: DynamoDBClient) {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (!recording) return next(args);
-      const entry: Entry = { command: String(context.commandName), start: performance.now(), end: Infinity };
+      const entry: Entry = { command: String(context.commandName), start: performance.now(), end: Infinity, items: 0 };
       entries.push(entry);
       try {
-        return await next(args);
+        const result = await next(args);
+        entry.items = itemsIn(result.output);
+        return result;
       } finally {
         entry.end = performance.now();
       }
@@ -52,6 +64,7 @@ export function recordRequests(client: DynamoDBClient) {
       }
     },
     commands: () => entries.map((e) => e.command),
+    itemsRead: () => entries.filter((e) => READS.has(e.command)).reduce((sum, e) => sum + e.items, 0),
     readRoundTrips: () => roundTrips((e) => READS.has(e.command)),
     writeRoundTrips: () => roundTrips((e) => !READS.has(e.command)),
     dispose: () => client.middlewareStack.remove(name),
