@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { dynamo } from '../../shared/db/client.js';
+import { as, call, createApp, rawToken, register } from '../support/api.js';
+import { recordRequests } from '../support/request-counter.js';
+
+const org = 'org-list-cost';
+const LIMIT = '5';
+
+/** One page of every list endpoint, as an admin of `org` would ask for it. */
+const pages: [string, () => ReturnType<typeof call>][] = [
+  ['apps (active)', () => call('listApps', { claims: as(org), query: { limit: LIMIT } })],
+  ['apps (all)', () => call('listApps', { claims: as(org), query: { limit: LIMIT, all: 'true' } })],
+  ['apps (name prefix)', () => call('listApps', { claims: as(org), query: { limit: LIMIT, all: 'true', q: 'app' } })],
+  ['app users by id', () => call('listAppUsers', { claims: as(org), path: { appId: 'big' }, query: { limit: LIMIT } })],
+  ['app users by last use', () => call('listAppUsers', { claims: as(org), path: { appId: 'big' }, query: { limit: LIMIT, sort: '-lastUsedAt' } })],
+  ['user apps', () => call('listUserApps', { claims: as(org), path: { userId: 'everywhere' }, query: { limit: LIMIT } })],
+  ['user tokens', () => call('listUserTokens', { claims: as(org), path: { appId: 'big', userId: 'everywhere' }, query: { limit: LIMIT } })],
+  ['audit', () => call('listAuditEvents', { claims: as(org), query: { limit: LIMIT } })],
+  ['audit by app', () => call('listAuditEvents', { claims: as(org), query: { limit: LIMIT, appId: 'big' } })],
+];
+
+let seededApps = 0;
+let seededUsers = 0;
+/**
+ * Grows the org to `apps` apps, `users` users of app `big`, as many tokens of user `everywhere`,
+ * and one settings change of `big` per app (audit events).
+ */
+async function seed(apps: number, users: number) {
+  if (seededApps === 0) await createApp(org, 'big', { name: 'App big' });
+  for (let i = seededApps; i < apps; i++) await call('updateSettings', { claims: as(org), path: { appId: 'big' }, json: { description: `change ${i}` } });
+  for (let i = Math.max(seededApps, 1); i < apps; i++) {
+    await createApp(org, `app-${i}`, { name: `App ${i}` });
+    await register(org, { token: rawToken(), type: 'access', appId: `app-${i}`, userId: 'everywhere' });
+  }
+  for (let i = seededUsers; i < users; i++) {
+    await register(org, { token: rawToken(), type: 'access', appId: 'big', userId: `user-${i}` });
+    await register(org, { token: rawToken(), type: 'access', appId: 'big', userId: 'everywhere' });
+  }
+  seededApps = apps;
+  seededUsers = users;
+}
+
+async function measure() {
+  const counter = recordRequests(dynamo);
+  try {
+    const result: Record<string, { requests: string[]; itemsRead: number }> = {};
+    for (const [name, page] of pages) {
+      const reply = await counter.during(page);
+      expect(reply.status, `${name}: ${reply.text}`).toBe(200);
+      expect((reply.body.items ?? []).length, name).toBe(Number(LIMIT));
+      result[name] = { requests: counter.commands().sort(), itemsRead: counter.itemsRead() };
+    }
+    return result;
+  } finally {
+    counter.dispose();
+  }
+}
+
+describe('list pages cost the same whatever the table holds', () => {
+  it('reads the same items with the same requests at 1× and 10× the rows', async () => {
+    await seed(6, 12);
+    const small = await measure();
+    await seed(60, 120);
+    const large = await measure();
+    expect(large).toEqual(small);
+    for (const [name, cost] of Object.entries(small)) {
+      const queries = cost.requests.filter((r) => r === 'QueryCommand').length;
+      const batchGets = cost.requests.filter((r) => r === 'BatchGetItemCommand').length;
+      expect(queries, name).toBe(1);
+      expect(batchGets, name).toBeLessThanOrEqual(1);
+      expect(cost.requests.length - queries - batchGets, name).toBe(0);
+    }
+  });
+});
