@@ -158,11 +158,13 @@ function shardDecrement(orgId: string, appId: string, tokens: number, users: num
 
 /**
  * Records one use: the token's and the user's `lastUsedAt`/`useCount` (and the user's
- * `firstUsedAt` on first use, and its place in the by-last-use list), written in parallel: one
- * write round trip. Neither write may resurrect an item deleted meanwhile, hence the conditions.
+ * `firstUsedAt` on first use), written in parallel: one write round trip. Neither write may
+ * resurrect an item deleted meanwhile, hence the conditions. `moveInLastUseOrder` also moves the
+ * user in the by-last-use index; callers do it at most about once a minute per user, because all
+ * of an app's users share that index partition and its newest end takes every such write.
  */
-export async function recordUse(token: Token, at: string): Promise<void> {
-  const lastUse = setClause(indexKeys.lastUseSort(at, token.userId), 'l');
+export async function recordUse(token: Token, at: string, moveInLastUseOrder: boolean): Promise<void> {
+  const lastUse = setClause(moveInLastUseOrder ? indexKeys.lastUseSort(at, token.userId) : {}, 'l');
   const results = await Promise.allSettled([
     db.send(new UpdateCommand({
       TableName,
@@ -174,9 +176,9 @@ export async function recordUse(token: Token, at: string): Promise<void> {
     db.send(new UpdateCommand({
       TableName,
       Key: keys.appUser(token.orgId, token.appId, token.userId),
-      UpdateExpression: `SET lastUsedAt = :at, firstUsedAt = if_not_exists(firstUsedAt, :at), ${lastUse.parts.join(', ')} ADD useCount :one`,
+      UpdateExpression: `SET ${['lastUsedAt = :at', 'firstUsedAt = if_not_exists(firstUsedAt, :at)', ...lastUse.parts].join(', ')} ADD useCount :one`,
       ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: lastUse.names,
+      ...(lastUse.parts.length ? { ExpressionAttributeNames: lastUse.names } : {}),
       ExpressionAttributeValues: { ':at': at, ':one': 1, ...lastUse.values },
     })),
   ]);

@@ -14,8 +14,11 @@ const hasher = createTokenHasher(config.serviceSecret);
 
 /** Optimistic retries when a concurrent write changed what we read; each retry re-reads. */
 const MAX_ATTEMPTS = 8;
-/** The contract allows an app's lastUsedAt to be about a minute behind. */
-const APP_LAST_USED_RESOLUTION_MS = 60_000;
+/**
+ * The contract allows an app's lastUsedAt to be about a minute behind; the by-last-use order of
+ * an app's users is kept to the same resolution (the values shown stay exact).
+ */
+const LAST_USED_RESOLUTION_MS = 60_000;
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -104,10 +107,10 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   if (!isActive({ token, app: ctx.app, user: ctx.user, parent }, now) || !ctx.app) return INACTIVE;
 
   const at = new Date(now).toISOString();
-  const shardIsStale = ctx.app.lastUsedAt === null || Date.parse(ctx.app.lastUsedAt) < now - APP_LAST_USED_RESOLUTION_MS;
+  const stale = (lastUsedAt: string | null | undefined) => !lastUsedAt || Date.parse(lastUsedAt) < now - LAST_USED_RESOLUTION_MS;
   await Promise.all([
-    recordUse(token, at),
-    shardIsStale ? touchShardLastUsed(ctx.app, at, new Date(now - APP_LAST_USED_RESOLUTION_MS).toISOString()) : undefined,
+    recordUse(token, at, stale(ctx.user?.lastUsedAt)),
+    stale(ctx.app.lastUsedAt) ? touchShardLastUsed(ctx.app, at, new Date(now - LAST_USED_RESOLUTION_MS).toISOString()) : undefined,
   ]);
 
   // Under expire-if-unused this use moves the expiry forward.
