@@ -14,7 +14,7 @@ export function appDetailView(app: App & AppCounters) {
     contactEmail: app.contactEmail,
     callbackUrls: app.callbackUrls,
     scopes: app.scopes,
-    policies: app.policies,
+    policies: policiesView(app.policies),
     userCount: app.userCount,
     activeTokenCount: app.activeTokenCount,
     lastUsedAt: app.lastUsedAt,
@@ -22,6 +22,17 @@ export function appDetailView(app: App & AppCounters) {
     updatedAt: app.updatedAt,
   };
 }
+
+/** Policies in the contract's field order (stored maps come back in any order). */
+const policiesView = (p: Policies): Policies => ({
+  refreshTokenPolicy: p.refreshTokenPolicy.mode === 'expire-after' || p.refreshTokenPolicy.mode === 'expire-if-unused'
+    ? { mode: p.refreshTokenPolicy.mode, value: p.refreshTokenPolicy.value, unit: p.refreshTokenPolicy.unit }
+    : { mode: p.refreshTokenPolicy.mode },
+  accessTokenLifetimeMinutes: p.accessTokenLifetimeMinutes,
+  permittedUsers: p.permittedUsers,
+  ipRelaxation: p.ipRelaxation,
+  sessionTimeoutMinutes: p.sessionTimeoutMinutes,
+});
 
 const appListView = (app: App & AppCounters) => ({
   appId: app.appId,

@@ -28,8 +28,12 @@ export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSub
   };
 }
 
-export function auditView({ orgId: _org, ...event }: AuditEvent) {
-  return event;
+/** The contract's field order (stored maps come back in any order). */
+export function auditView(e: AuditEvent) {
+  return {
+    eventId: e.eventId, at: e.at, actor: { sub: e.actor.sub, kind: e.actor.kind }, action: e.action,
+    appId: e.appId, userId: e.userId, tokenId: e.tokenId, jobId: e.jobId, reason: e.reason, details: e.details,
+  };
 }
 
 /** GET /v1/audit-events: newest first, optionally by app and/or user. */

@@ -28,16 +28,21 @@ let seededUsers = 0;
 async function seed(apps: number, users: number) {
   if (seededApps === 0) await createApp(org, 'big', { name: 'App big' });
   for (let i = seededApps; i < apps; i++) await call('updateSettings', { claims: as(org), path: { appId: 'big' }, json: { description: `change ${i}` } });
-  for (let i = Math.max(seededApps, 1); i < apps; i++) {
+  await inParallel(range(Math.max(seededApps, 1), apps), async (i) => {
     await createApp(org, `app-${i}`, { name: `App ${i}` });
     await register(org, { token: rawToken(), type: 'access', appId: `app-${i}`, userId: 'everywhere' });
-  }
-  for (let i = seededUsers; i < users; i++) {
+  });
+  await inParallel(range(seededUsers, users), async (i) => {
     await register(org, { token: rawToken(), type: 'access', appId: 'big', userId: `user-${i}` });
     await register(org, { token: rawToken(), type: 'access', appId: 'big', userId: 'everywhere' });
-  }
+  });
   seededApps = apps;
   seededUsers = users;
+}
+
+const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+async function inParallel(values: number[], work: (value: number) => Promise<void>, width = 8) {
+  for (let i = 0; i < values.length; i += width) await Promise.all(values.slice(i, i + width).map(work));
 }
 
 async function measure() {
