@@ -30,6 +30,7 @@ export const routes = {
   listUserApps: { method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scope: 'usage:read', errors: 'problem', body: 'none' },
   listAuditEvents: { method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scope: 'usage:read', errors: 'problem', body: 'none' },
   listUserTokens: { method: 'GET', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'list-user-tokens', scope: 'usage:read', errors: 'problem', body: 'none' },
+  revokeToken: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scope: 'apps:manage', errors: 'problem', body: 'none' },
   registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json' },
   introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form' },
   revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form' },

@@ -5,7 +5,8 @@ import { activeUserIndexAttributes, indexKeys, keys, randomShard, type Key } fro
 import { setClause, removeClause } from './expressions.js';
 import { batchGetConsistent, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, withoutNulls, type Page } from './items.js';
 import { table } from './table.js';
-import type { AppShard, AppUser, Token } from '../domain/model.js';
+import type { AppShard, AppUser, AuditEvent, Token } from '../domain/model.js';
+import { auditPut } from './audit.js';
 
 type Item = Record<string, unknown>;
 
@@ -186,7 +187,7 @@ export async function recordUse(token: Token, at: string, moveInLastUseOrder: bo
   if (unexpected?.status === 'rejected') throw unexpected.reason;
 }
 
-/** A transaction holds at most 100 items: the tokens, the user row and one shard. */
+/** A transaction holds at most 100 items: the tokens (and an audit event), the user row and one shard. */
 export const MAX_TOKENS_PER_REVOKE = 98;
 
 /** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */
@@ -198,9 +199,9 @@ export type RevokeResult = 'stale' | 'revoked' | 'user-idle';
  * access tokens registered from it stay dead even if one was missed. The user's last token takes
  * the user row out of the active-user lists.
  */
-export async function revokeTokens(user: AppUser, tokens: Token[], at: string): Promise<RevokeResult> {
+export async function revokeTokens(user: AppUser, tokens: Token[], at: string, event?: AuditEvent): Promise<RevokeResult> {
   if (tokens.length === 0) return 'revoked';
-  if (tokens.length > MAX_TOKENS_PER_REVOKE) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} tokens per call`);
+  if (tokens.length > MAX_TOKENS_PER_REVOKE - (event ? 1 : 0)) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} items per call`);
   const { orgId, appId, userId } = user;
   const count = tokens.length;
   const leavesUserIdle = user.activeTokenCount <= count;
@@ -235,6 +236,7 @@ export async function revokeTokens(user: AppUser, tokens: Token[], at: string): 
           },
         },
         shardDecrement(orgId, appId, count, leavesUserIdle ? 1 : 0),
+        ...(event ? [auditPut(event)] : []),
       ],
     }));
     return leavesUserIdle ? 'user-idle' : 'revoked';

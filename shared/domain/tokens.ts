@@ -5,7 +5,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/apps.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
 import { createTokenHasher } from '../crypto.js';
-import type { Token } from './model.js';
+import { auditEvent } from './audit.js';
+import type { Actor, AuditEvent, Token } from './model.js';
 import { cursors } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration } from './policies.js';
 import { isActive } from './rules.js';
@@ -134,10 +135,22 @@ export async function revokeRawToken(orgId: string, rawToken: string, now: numbe
 }
 
 /**
- * Revokes one token and uncounts it; a refresh token takes the access tokens registered from it
- * along (they are dead at once through the tombstone, and deleted and uncounted here).
+ * DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}: an admin revokes one token (and, for a
+ * refresh token, the access tokens registered from it), recorded as `token.revoked`. A token of
+ * another app, user or org is a 404, as is one already revoked.
  */
-export async function revokeToken(token: Token, now: number): Promise<void> {
+export async function revokeTokenById(actor: Actor, appId: string, userId: string, tokenId: string, now: number): Promise<void> {
+  const token = await getToken(actor.orgId, hasher.lookupKeyOf(tokenId));
+  if (!token || token.appId !== appId || token.userId !== userId || token.revokedAt) throw new NotFoundError(`Token ${tokenId}`);
+  await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId, details: { type: token.type } }, now));
+}
+
+/**
+ * Revokes one token and uncounts it; a refresh token takes the access tokens registered from it
+ * along (they are dead at once through the tombstone, and deleted and uncounted here). `event`
+ * is recorded with the named token's revocation.
+ */
+export async function revokeToken(token: Token, now: number, event?: AuditEvent): Promise<void> {
   const at = new Date(now).toISOString();
   const children = token.type === 'refresh' ? await listChildTokens(token) : [];
   // The refresh token goes first, alone: from then on its access tokens introspect as inactive.
@@ -146,7 +159,8 @@ export async function revokeToken(token: Token, now: number): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
       const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
-      const result = ctx.user ? await revokeTokens(ctx.user, live, at) : 'revoked';
+      const named = batch[0] === token.lookupKey;
+      const result = ctx.user ? await revokeTokens(ctx.user, live, at, named ? event : undefined) : 'revoked';
       if (result !== 'stale') {
         userIdle ||= result === 'user-idle';
         break;

@@ -27,4 +27,5 @@ export const oauthTokenFormSchema = z.object({
 });
 
 export const userTokensPathSchema = z.strictObject({ appId: idSchema, userId: idSchema });
+export const tokenPathSchema = z.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const userTokensQuerySchema = listQuerySchema;
