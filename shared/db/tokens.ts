@@ -5,6 +5,7 @@ import { activeUserIndexAttributes, indexKeys, keys, randomShard, type Key } fro
 import { setClause, removeClause } from './expressions.js';
 import { batchGetConsistent, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, withoutNulls, type Page } from './items.js';
 import { table } from './table.js';
+import { heldTokens, isCounted } from '../domain/rules.js';
 import type { AppShard, AppUser, AuditEvent, Token } from '../domain/model.js';
 import { auditPut } from './audit.js';
 
@@ -68,7 +69,7 @@ export type InsertResult = 'inserted' | 'token-exists' | 'stale';
  */
 export async function insertToken(token: Token, shard: AppShard, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
   const { orgId, appId, userId } = token;
-  const becomesActiveUser = !userBefore || userBefore.activeTokenCount === 0;
+  const becomesActiveUser = heldTokens(userBefore, token.appEpoch) === 0;
   try {
     await db.send(new TransactWriteCommand({
       TransactItems: [
@@ -100,14 +101,14 @@ const activeUserAttributes = (orgId: string, appId: string, userId: string) => (
 });
 
 function userIncrement(token: Token, before: AppUser | undefined, userName: string | undefined) {
-  const { orgId, appId, userId } = token;
+  const { orgId, appId, userId, appEpoch } = token;
   const key = keys.appUser(orgId, appId, userId);
   const listed = activeUserAttributes(orgId, appId, userId);
   if (!before) {
     return {
       Put: {
         TableName,
-        Item: itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0 }, {
+        Item: itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0, countEpoch: appEpoch }, {
           ...listed,
           ...indexKeys.lastUseSort(null, userId),
         }),
@@ -115,16 +116,29 @@ function userIncrement(token: Token, before: AppUser | undefined, userName: stri
       },
     };
   }
-  const becomesActive = before.activeTokenCount === 0;
-  const set = setClause({ ...(userName ? { userName } : {}), ...(becomesActive ? listed : {}) }, 's');
+  const held = heldTokens(before, appEpoch);
+  // After an app-wide revocation the row's count is stale (its tokens were uncounted): restart it.
+  const restart = before.countEpoch !== appEpoch;
+  const set = setClause({
+    ...(userName ? { userName } : {}),
+    ...(held === 0 ? listed : {}),
+    ...(restart ? { activeTokenCount: 1, countEpoch: appEpoch } : {}),
+  }, 's');
+  const conditions = [
+    restart ? 'countEpoch = :seenCountEpoch' : `countEpoch = :seenCountEpoch AND activeTokenCount ${held === 0 ? '=' : '>'} :zero`,
+    'revokeEpoch = :userEpoch',
+  ];
   return {
     Update: {
       TableName,
       Key: key,
-      UpdateExpression: `ADD activeTokenCount :one${set.parts.length ? ` SET ${set.parts.join(', ')}` : ''}`,
-      ConditionExpression: `activeTokenCount ${becomesActive ? '=' : '>'} :zero AND revokeEpoch = :epoch`,
+      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :one', set.parts.length ? `SET ${set.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+      ConditionExpression: conditions.join(' AND '),
       ...(set.parts.length ? { ExpressionAttributeNames: set.names } : {}),
-      ExpressionAttributeValues: { ':one': 1, ':zero': 0, ':epoch': before.revokeEpoch, ...set.values },
+      ExpressionAttributeValues: {
+        ...(restart ? {} : { ':one': 1, ':zero': 0 }),
+        ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch, ...set.values,
+      },
     },
   };
 }
@@ -144,15 +158,15 @@ function shardIncrement(shard: AppShard, users: number, appEpoch: number) {
   };
 }
 
-/** Revocation's shard write: uncounts tokens (and a user) on a random shard. */
-function shardDecrement(orgId: string, appId: string, tokens: number, users: number) {
+/** Revocation's shard write: uncounts tokens (and users) on a random shard, pinned to the app epoch read. */
+export function shardDecrement(orgId: string, appId: string, appEpoch: number, tokens: number, users: number) {
   return {
     Update: {
       TableName,
       Key: keys.appShard(orgId, appId, randomShard()),
       UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeValues: { ':tokens': -tokens, ':users': -users },
+      ConditionExpression: 'revokeEpoch = :appEpoch',
+      ExpressionAttributeValues: { ':tokens': -tokens, ':users': -users, ':appEpoch': appEpoch },
     },
   };
 }
@@ -194,17 +208,18 @@ export const MAX_TOKENS_PER_REVOKE = 98;
 export type RevokeResult = 'stale' | 'revoked' | 'user-idle';
 
 /**
- * Revokes some of one user's tokens for one app and uncounts them, atomically. Access tokens are
- * deleted; a refresh token becomes a tombstone (`revokedAt`, out of the listing index) so that
- * access tokens registered from it stay dead even if one was missed. The user's last token takes
+ * Revokes some of one user's tokens for one app, atomically. Access tokens are deleted; a refresh
+ * token becomes a tombstone (`revokedAt`, out of the listing index) so that access tokens
+ * registered from it stay dead even if one was missed. Tokens still counted (see `isCounted`)
+ * are uncounted in the same transaction, pinned to the epochs read; the user's last token takes
  * the user row out of the active-user lists.
  */
-export async function revokeTokens(user: AppUser, tokens: Token[], at: string, event?: AuditEvent): Promise<RevokeResult> {
+export async function revokeTokens(user: AppUser, tokens: Token[], appEpoch: number, at: string, event?: AuditEvent): Promise<RevokeResult> {
   if (tokens.length === 0) return 'revoked';
   if (tokens.length > MAX_TOKENS_PER_REVOKE - (event ? 1 : 0)) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} items per call`);
   const { orgId, appId, userId } = user;
-  const count = tokens.length;
-  const leavesUserIdle = user.activeTokenCount <= count;
+  const count = tokens.filter((t) => isCounted(t, user, appEpoch)).length;
+  const leavesUserIdle = count > 0 && user.activeTokenCount <= count;
   const unlisted = removeClause(leavesUserIdle ? activeUserIndexAttributes : [], 'r');
   const tokenListing = removeClause([table.indexes.gsi1.partitionKey, table.indexes.gsi1.sortKey], 't');
   const tokenWrites = tokens.map((t) =>
@@ -221,23 +236,22 @@ export async function revokeTokens(user: AppUser, tokens: Token[], at: string, e
         }
       : { Delete: { TableName, Key: keys.token(orgId, t.lookupKey), ConditionExpression: 'attribute_exists(pk)' } },
   );
+  const counterWrites = count === 0 ? [] : [
+    {
+      Update: {
+        TableName,
+        Key: keys.appUser(orgId, appId, userId),
+        UpdateExpression: `ADD activeTokenCount :minus${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
+        ConditionExpression: `activeTokenCount ${leavesUserIdle ? '=' : '>'} :count AND countEpoch = :appEpoch AND revokeEpoch = :userEpoch`,
+        ...(unlisted.parts.length ? { ExpressionAttributeNames: unlisted.names } : {}),
+        ExpressionAttributeValues: { ':minus': -count, ':count': count, ':appEpoch': appEpoch, ':userEpoch': user.revokeEpoch },
+      },
+    },
+    shardDecrement(orgId, appId, appEpoch, count, leavesUserIdle ? 1 : 0),
+  ];
   try {
     await db.send(new TransactWriteCommand({
-      TransactItems: [
-        ...tokenWrites,
-        {
-          Update: {
-            TableName,
-            Key: keys.appUser(orgId, appId, userId),
-            UpdateExpression: `ADD activeTokenCount :minus${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
-            ConditionExpression: `activeTokenCount ${leavesUserIdle ? '=' : '>'} :count`,
-            ...(unlisted.parts.length ? { ExpressionAttributeNames: unlisted.names } : {}),
-            ExpressionAttributeValues: { ':minus': -count, ':count': count },
-          },
-        },
-        shardDecrement(orgId, appId, count, leavesUserIdle ? 1 : 0),
-        ...(event ? [auditPut(event)] : []),
-      ],
+      TransactItems: [...tokenWrites, ...counterWrites, ...(event ? [auditPut(event)] : [])],
     }));
     return leavesUserIdle ? 'user-idle' : 'revoked';
   } catch (error) {

@@ -78,6 +78,12 @@ export interface AppUser {
   activeTokenCount: number;
   /** Per-user "revoked before" watermark for this app. */
   revokeEpoch: number;
+  /**
+   * The app revocation epoch `activeTokenCount` counts under. An app-wide revocation raises the
+   * app's epoch and uncounts every token at once, so a row with an older `countEpoch` holds no
+   * counted token until the cleanup (or the user's next registration) resets it.
+   */
+  countEpoch: number;
 }
 
 export interface Token {

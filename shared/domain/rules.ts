@@ -24,3 +24,16 @@ export function isActive({ token, app, user, parent }: IntrospectionContext, now
   const expiry = effectiveExpiry(token, app.policies);
   return expiry === null || now < expiry;
 }
+
+/** The user's counted tokens under the app's current epoch (zero after an app-wide revocation). */
+export function heldTokens(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount'> | undefined, appEpoch: number): number {
+  return user && user.countEpoch === appEpoch ? user.activeTokenCount : 0;
+}
+
+/**
+ * Whether a token is in its user's and app's counters. A watermark revocation uncounts every
+ * token it kills at once, so a token registered under an older epoch is not counted any more.
+ */
+export function isCounted(token: Pick<Token, 'appEpoch' | 'userEpoch'>, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'>, appEpoch: number): boolean {
+  return token.appEpoch === appEpoch && user.countEpoch === appEpoch && token.userEpoch === user.revokeEpoch;
+}

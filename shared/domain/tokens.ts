@@ -160,7 +160,7 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
       const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
       const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
       const named = batch[0] === token.lookupKey;
-      const result = ctx.user ? await revokeTokens(ctx.user, live, at, named ? event : undefined) : 'revoked';
+      const result = ctx.user && ctx.app ? await revokeTokens(ctx.user, live, ctx.app.revokeEpoch, at, named ? event : undefined) : 'revoked';
       if (result !== 'stale') {
         userIdle ||= result === 'user-idle';
         break;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Token } from '../../shared/domain/model.js';
 import { effectiveExpiry, expiryAtRegistration } from '../../shared/domain/policies.js';
-import { isActive } from '../../shared/domain/rules.js';
+import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
 import { policiesSchema, type Policies } from '../../shared/schemas/apps.js';
 
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
@@ -14,7 +14,7 @@ const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({
   orgId: 'o', appId: 'a', name: 'A', description: null, contactEmail: null, callbackUrls: [], scopes: [], policies: policies(p),
   createdAt: '', updatedAt: '', version: 1, revokeEpoch, lastUsedAt: null,
 });
-const user = (revokeEpoch = 0) => ({ orgId: 'o', appId: 'a', userId: 'u', userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 1, revokeEpoch });
+const user = (revokeEpoch = 0) => ({ orgId: 'o', appId: 'a', userId: 'u', userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 1, revokeEpoch, countEpoch: 0 });
 
 describe('refresh-token policies', () => {
   it('expire-after N ends the token exactly N units after registration', () => {
@@ -66,5 +66,21 @@ describe('isActive', () => {
     expect(isActive({ token: child, app: app(), user: user(), parent: token({ revokedAt: 'x' }) }, t0)).toBe(false);
     expect(isActive({ token: child, app: app(), user: user(), parent: token() }, t0)).toBe(true);
     expect(isActive({ token: child, app: undefined, user: user(), parent: undefined }, t0)).toBe(false);
+  });
+});
+
+describe('counting under watermarks', () => {
+  it('counts a user’s tokens only under the app epoch its row counts for', () => {
+    expect(heldTokens({ countEpoch: 2, activeTokenCount: 3 }, 2)).toBe(3);
+    expect(heldTokens({ countEpoch: 1, activeTokenCount: 3 }, 2)).toBe(0);
+    expect(heldTokens(undefined, 0)).toBe(0);
+  });
+
+  it('counts a token only while neither watermark has passed it', () => {
+    const u = { countEpoch: 1, revokeEpoch: 4 };
+    expect(isCounted({ appEpoch: 1, userEpoch: 4 }, u, 1)).toBe(true);
+    expect(isCounted({ appEpoch: 1, userEpoch: 3 }, u, 1)).toBe(false);
+    expect(isCounted({ appEpoch: 0, userEpoch: 4 }, u, 1)).toBe(false);
+    expect(isCounted({ appEpoch: 1, userEpoch: 4 }, { countEpoch: 0, revokeEpoch: 4 }, 1)).toBe(false);
   });
 });
