@@ -3,6 +3,7 @@
  * unless DYNAMODB_ENDPOINT / SQS_ENDPOINT are set; then the HTTP API on PORT.
  */
 import { localIssuer } from './jwt.js';
+import { startQueuePoller } from './queue-poller.js';
 import { ensureQueues, ensureTable, localCredentials, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
 import { localServiceSecret, localSettings } from './settings.js';
 
@@ -35,8 +36,13 @@ async function main() {
     server.listen(settings.port, '127.0.0.1', resolveListen);
   });
 
+  const { handler: worker } = await import('../functions/worker/revocations.js');
+  const { SQSClient } = await import('@aws-sdk/client-sqs');
+  const poller = startQueuePoller(new SQSClient({ endpoint: sqsEndpoint, region: settings.region }), queueUrl, worker, (error) => console.error('queue poller:', error));
+
   const shutdown = async () => {
     server.close();
+    await poller.stop();
     await Promise.allSettled(started.map((s) => s.stop()));
     process.exit(0);
   };

@@ -26,6 +26,9 @@ export const config = Object.freeze({
   region: required('AWS_REGION'),
   tableName: required('TABLE_NAME'),
   dynamodbEndpoint: optional('DYNAMODB_ENDPOINT'),
+  /** The revocation queue (cleanup work for the worker). */
+  queueUrl: required('QUEUE_URL'),
+  sqsEndpoint: optional('SQS_ENDPOINT'),
   /** Key material for token hashing, token ids and list cursors. */
   serviceSecret: secretBytes('TOKEN_HASH_SECRET'),
 });

@@ -18,6 +18,7 @@ export type ProblemType =
   | 'conflict'
   | 'precondition-failed'
   | 'payload-too-large'
+  | 'idempotency-key-reused'
   | 'internal-error';
 
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes used by the /oauth2 endpoints. */
@@ -102,6 +103,13 @@ export class ConflictError extends AppError {
 export class PreconditionFailedError extends AppError {
   constructor(detail = 'The resource has changed since it was read (If-Match does not match its ETag)') {
     super(412, 'precondition-failed', 'Precondition failed', detail);
+  }
+}
+
+/** draft-ietf-httpapi-idempotency-key-header §2.7: a key reused with a different request. */
+export class IdempotencyKeyReusedError extends AppError {
+  constructor() {
+    super(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'This Idempotency-Key was used for a different request');
   }
 }
 

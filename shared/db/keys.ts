@@ -33,6 +33,11 @@ export const keys = {
   /** Tokens are keyed by the keyed hash of their raw value, so introspection is one GetItem. */
   token: (orgId: string, lookupKey: string): Key => ({ pk: `${org(orgId)}#TOKEN#${lookupKey}`, sk: 'TOKEN' }),
 
+  /** Revocation jobs of the org, newest last in key order (job ids sort by time). */
+  job: (orgId: string, jobId: string): Key => ({ pk: `${org(orgId)}#JOBS`, sk: `JOB#${jobId}` }),
+  /** A used Idempotency-Key (by its hash), pointing at the job it created. */
+  idempotencyKey: (orgId: string, keyHash: string): Key => ({ pk: `${org(orgId)}#IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
+
   /** The audit log, newest last in key order; event ids sort by time. */
   auditEvent: (orgId: string, eventId: string): Key => ({ pk: `${org(orgId)}#AUDIT`, sk: `EVENT#${eventId}` }),
 };
@@ -75,6 +80,16 @@ export const indexKeys = {
     [gsi3.sortKey]: `EVENT#${eventId}`,
   }),
 };
+
+/** Jobs by app (gsi1), by status (gsi2), by both (gsi3). Status keys move with the job's status. */
+export const jobIndexKeys = (orgId: string, appId: string, status: string, jobId: string) => ({
+  [gsi1.partitionKey]: `${org(orgId)}#JOBS#APP#${appId}`,
+  [gsi1.sortKey]: `JOB#${jobId}`,
+  [gsi2.partitionKey]: `${org(orgId)}#JOBS#STATUS#${status}`,
+  [gsi2.sortKey]: `JOB#${jobId}`,
+  [gsi3.partitionKey]: `${org(orgId)}#JOBS#APP#${appId}#STATUS#${status}`,
+  [gsi3.sortKey]: `JOB#${jobId}`,
+});
 
 /** Attributes whose presence puts a user row in the active-user and user's-apps lists. */
 export const activeUserIndexAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey, gsi5.partitionKey, gsi5.sortKey] as const;

@@ -9,11 +9,11 @@ export const table = {
   /** DynamoDB TTL backstop only; the sweep deletes expired items itself so counters stay exact. */
   ttlAttribute: 'ttl',
   indexes: {
-    /** ALL: a user's tokens for an app; an org's apps (with shards) by name; audit events by app. */
+    /** ALL: a user's tokens for an app; an org's apps (with shards) by name; audit events and jobs by app. */
     gsi1: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
-    /** ALL, sparse: an org's apps that hold active tokens (with shards) by name; audit events by user. */
+    /** ALL, sparse: an org's apps that hold active tokens (with shards) by name; audit events by user; jobs by status. */
     gsi2: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
-    /** KEYS_ONLY, sparse: an app's active users by userId; audit events by app and user. */
+    /** KEYS_ONLY, sparse: an app's active users by userId; audit events by app and user; jobs by app and status. */
     gsi3: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: 'KEYS_ONLY' },
     /** KEYS_ONLY, sparse: an app's active users by last use. */
     gsi4: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projection: 'KEYS_ONLY' },
@@ -26,7 +26,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'AuditEvent';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the

@@ -11,7 +11,7 @@ import { auditPut } from './audit.js';
 
 type Item = Record<string, unknown>;
 
-function toToken(item: Item | undefined): Token | undefined {
+export function toToken(item: Item | undefined): Token | undefined {
   const t = recordOf<Partial<Token>>(item) as Token | undefined;
   return t && { ...t, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null, revokedAt: t.revokedAt ?? null };
 }

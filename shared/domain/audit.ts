@@ -1,5 +1,5 @@
 import { listAuditEvents, newEventId } from '../db/audit.js';
-import type { Actor, AuditAction, AuditEvent } from './model.js';
+import type { Actor, ActorKind, AuditAction, AuditEvent } from './model.js';
 import { cursors } from './paging.js';
 
 export interface AuditSubject {
@@ -11,13 +11,13 @@ export interface AuditSubject {
   details?: Record<string, unknown>;
 }
 
-/** An event for an action a caller took; stored by the transaction that makes the change. */
-export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSubject, now: number): AuditEvent {
+/** An event for an action a caller (or the system) took; stored by the transaction that makes the change. */
+export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSubject, now: number, kind: ActorKind = 'user'): AuditEvent {
   return {
     orgId: caller.orgId,
     eventId: newEventId(now),
     at: new Date(now).toISOString(),
-    actor: { sub: caller.sub, kind: 'user' },
+    actor: { sub: caller.sub, kind },
     action,
     appId: subject.appId ?? null,
     userId: subject.userId ?? null,

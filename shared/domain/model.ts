@@ -1,4 +1,5 @@
 import type { Policies } from '../schemas/apps.js';
+import type { JobStatus } from '../schemas/revocations.js';
 import type { TokenType } from '../schemas/tokens.js';
 
 /** Records as the domain sees them; the repositories map them to and from items. */
@@ -105,4 +106,31 @@ export interface Token {
   useCount: number;
   /** Set on a revoked refresh token, which stays as a tombstone so its access tokens die with it. */
   revokedAt: string | null;
+}
+
+/** A revocation job: immediate in effect (watermarks), then cleaned up through the queue. */
+export interface RevocationJob {
+  orgId: string;
+  jobId: string;
+  appId: string;
+  target: { all: true } | { userIds: string[] };
+  status: JobStatus;
+  runAt: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  requestedBy: string;
+  reason: string | null;
+  progress: { usersDone: number; tokensRevoked: number };
+  error: string | null;
+  /** All-tokens jobs: the app epoch the revocation raised; tokens under a lower one are its target. */
+  appEpoch: number | null;
+  /** Bulk and user jobs: each revoked user's raised epoch; tokens under a lower one are its target. */
+  userEpochs: Record<string, number>;
+  /** Planning state: batches sent so far, where the user scan stopped, whether it is done. */
+  plannedBatches: number;
+  planCursor: Record<string, unknown> | null;
+  planComplete: boolean;
+  /** Batches whose cleanup finished (each counted once, whatever the redeliveries). */
+  doneBatches: number[];
 }

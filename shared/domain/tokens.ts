@@ -1,6 +1,7 @@
 import { config } from '../config.js';
 import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
+import { backoff } from '../db/items.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/apps.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
@@ -46,6 +47,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
   const parentKey = input.refreshTokenId ? hasher.lookupKeyOf(input.refreshTokenId) : undefined;
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
     const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [lookupKey, parentKey] : [lookupKey]);
     if (!ctx.app) throw new NotFoundError(`App ${input.appId}`);
 
@@ -157,6 +159,7 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
   let userIdle = false;
   for (const batch of [[token.lookupKey], ...chunk(children.map((c) => c.lookupKey), MAX_TOKENS_PER_REVOKE)]) {
     for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await backoff(attempt);
       const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
       const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
       const named = batch[0] === token.lookupKey;

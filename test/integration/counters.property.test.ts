@@ -41,7 +41,7 @@ const alive = (t: ModelToken): boolean => !t.revoked && !(t.parent?.revoked ?? f
 let run = 0;
 
 describe('counters and lists stay exact under random sequences', () => {
-  it('holds for every sequence', async () => {
+  it('holds for every sequence', { timeout: 120_000 }, async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (steps) => {
         const org = `org-prop-${process.pid}-${run++}`;

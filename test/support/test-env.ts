@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { ensureTable, localCredentials } from '../../local/services.js';
+import { ensureQueues, ensureTable, localCredentials } from '../../local/services.js';
 
 /**
  * Runs before each test file: the handlers' environment (as Lambda would set it) and a table of
@@ -22,3 +22,4 @@ Object.assign(process.env, {
 });
 
 await ensureTable(inject('dynamodbEndpoint'), 'us-east-1', tableName);
+process.env.QUEUE_URL = await ensureQueues(inject('sqsEndpoint'), 'us-east-1', tableName);

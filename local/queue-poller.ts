@@ -1,0 +1,58 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { lambdaContext } from './event.js';
+
+type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * What Lambda's SQS event source does: receive up to 10 messages, hand them to the worker as
+ * one SQS event, delete those it did not report as failed. Failed ones come back after the
+ * visibility timeout (and reach the DLQ after maxReceiveCount). Returns how many were received.
+ */
+export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHandler, waitSeconds: number): Promise<number> {
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
+    QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 30, MessageSystemAttributeNames: ['All'],
+  }));
+  if (Messages.length === 0) return 0;
+  const event: SQSEvent = {
+    Records: Messages.map((m) => ({
+      messageId: m.MessageId ?? '',
+      receiptHandle: m.ReceiptHandle ?? '',
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+        SenderId: m.Attributes?.SenderId ?? 'local',
+        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:local:000000000000:${queueUrl.split('/').pop() ?? 'queue'}`,
+      awsRegion: 'local',
+    })),
+  };
+  const { batchItemFailures } = await handler(event, lambdaContext('revocation-worker', 120_000));
+  const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+  const done = Messages.filter((m) => !failed.has(m.MessageId ?? ''));
+  if (done.length) {
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+  }
+  return Messages.length;
+}
+
+/** Polls until stopped, as the event source mapping would. */
+export function startQueuePoller(sqs: SQSClient, queueUrl: string, handler: SqsHandler, onError: (error: unknown) => void) {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        await pollOnce(sqs, queueUrl, handler, 1);
+      } catch (error) {
+        onError(error);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  })();
+  return { stop: async () => { running = false; await loop; } };
+}

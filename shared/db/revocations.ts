@@ -1,0 +1,143 @@
+import { BatchWriteCommand, TransactWriteCommand, UpdateCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { db, TableName } from './client.js';
+import { removeClause } from './expressions.js';
+import { backoff, batchGetConsistent, failedConditions, partitionOf, queryPage, sameKey, type Page } from './items.js';
+import { activeAppIndexAttributes, activeUserIndexAttributes, indexKeys, keys, randomShard } from './keys.js';
+import { toAppShard } from './apps.js';
+import { shardDecrement, toAppUser, toToken } from './tokens.js';
+import { APP_SHARDS } from './table.js';
+import { heldTokens } from '../domain/rules.js';
+import type { AppShard, AppUser, Token } from '../domain/model.js';
+
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** A random shard of the app and the named users' rows, strongly consistent (BatchGetItem per 99 users, in parallel). */
+export async function getUsersOfApp(orgId: string, appId: string, userIds: string[]): Promise<{ shard: AppShard | undefined; users: Map<string, AppUser> }> {
+  const shardKey = keys.appShard(orgId, appId, randomShard());
+  const chunks = chunk(userIds, 99);
+  const results = await Promise.all(chunks.map((ids, i) => batchGetConsistent([...(i === 0 ? [shardKey] : []), ...ids.map((u) => keys.appUser(orgId, appId, u))])));
+  const items = results.flat();
+  const users = new Map<string, AppUser>();
+  for (const userId of userIds) {
+    const user = toAppUser(items.find(sameKey(keys.appUser(orgId, appId, userId))));
+    if (user) users.set(userId, user);
+  }
+  return { shard: toAppShard(items.find(sameKey(shardKey))), users };
+}
+
+/**
+ * Revokes every token of some users at once: each user's epoch goes up to its target and their
+ * counted tokens are uncounted (user rows zeroed and unlisted, one shard decremented), pinned to
+ * what was read, together with `extra` items (the job, its audit event…). False if anything moved.
+ */
+export async function revokeUsers(orgId: string, appId: string, appEpoch: number, users: { user: AppUser; target: number }[], extra: TransactItem[] = []): Promise<boolean> {
+  const unlisted = removeClause(activeUserIndexAttributes, 'r');
+  const held = users.map(({ user }) => heldTokens(user, appEpoch));
+  const tokens = held.reduce((a, b) => a + b, 0);
+  const idle = held.filter((h) => h > 0).length;
+  const userWrites = users.map(({ user, target }) => ({
+    Update: {
+      TableName,
+      Key: keys.appUser(orgId, appId, user.userId),
+      UpdateExpression: `SET revokeEpoch = :target, activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
+      ConditionExpression: 'revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount',
+      ExpressionAttributeNames: unlisted.names,
+      ExpressionAttributeValues: {
+        ':target': target, ':zero': 0, ':appEpoch': appEpoch,
+        ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount,
+      },
+    },
+  }));
+  return transact([...extra, ...userWrites, ...(tokens > 0 ? [shardDecrement(orgId, appId, appEpoch, tokens, idle)] : [])]);
+}
+
+/**
+ * Revokes every token of the app at once: its epoch goes up on the row and every shard, the
+ * counters go to zero and the app leaves the active list, with `extra` items. Users' rows still
+ * count under the old epoch, which makes them count nothing (see `heldTokens`) until cleaned.
+ */
+export async function revokeApp(orgId: string, appId: string, appEpoch: number, extra: TransactItem[] = []): Promise<boolean> {
+  const unlisted = removeClause(activeAppIndexAttributes, 'r');
+  const write = (key: ReturnType<typeof keys.app>, counters: boolean, condition?: string) => ({
+    Update: {
+      TableName,
+      Key: key,
+      UpdateExpression: `SET revokeEpoch = :next, active = :false${counters ? ', activeTokenCount = :zero, userCount = :zero' : ''} REMOVE ${unlisted.parts.join(', ')}`,
+      ConditionExpression: condition ?? 'attribute_exists(pk)',
+      ExpressionAttributeNames: unlisted.names,
+      ExpressionAttributeValues: { ':next': appEpoch + 1, ':false': false, ...(counters ? { ':zero': 0 } : {}), ...(condition ? { ':seen': appEpoch } : {}) },
+    },
+  });
+  return transact([
+    ...extra,
+    write(keys.app(orgId, appId), false, 'revokeEpoch = :seen'),
+    ...Array.from({ length: APP_SHARDS }, (_, n) => write(keys.appShard(orgId, appId, n), true)),
+  ]);
+}
+
+/** One transaction; false when a condition failed or it conflicted with another. */
+export async function transact(items: TransactItem[]): Promise<boolean> {
+  try {
+    await db.send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (error) {
+    if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return false;
+    throw error;
+  }
+}
+
+/** One page of an app's user rows (all of them, active or not), strongly consistent. */
+export async function pageUsersOfApp(orgId: string, appId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<string>> {
+  const page = await queryPage({ partition: keys.appUser(orgId, appId, '').pk, prefix: 'USER#', limit, startKey, consistent: true });
+  return { items: page.items.map((i) => i.userId as string), lastKey: page.lastKey };
+}
+
+/** A user's tokens for one app that `isTarget` picks, over every page of the index. */
+export async function findTokens(orgId: string, appId: string, userId: string, isTarget: (token: Token) => boolean): Promise<Token[]> {
+  const found: Token[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await queryPage({ index: 'gsi1', partition: partitionOf('gsi1', indexKeys.userTokens(orgId, appId, userId)), startKey });
+    found.push(...page.items.map((i) => toToken(i) as Token).filter(isTarget));
+    startKey = page.lastKey;
+  } while (startKey);
+  return found;
+}
+
+const BATCH_WRITE_SIZE = 25;
+
+/**
+ * Deletes token items in full BatchWriteItem calls (25 deletes each), retrying unprocessed items
+ * with backoff and jitter. Counters are not touched: a revocation uncounted these tokens already.
+ */
+export async function deleteTokens(orgId: string, lookupKeys: string[]): Promise<void> {
+  for (const part of chunk(lookupKeys, BATCH_WRITE_SIZE)) {
+    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: keys.token(orgId, k) } })) };
+    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
+      request = out.UnprocessedItems;
+    }
+  }
+}
+
+/** After an app-wide revocation: zero and unlist a user row still counting under an older app epoch. */
+export async function resetStaleUser(orgId: string, appId: string, userId: string, appEpoch: number): Promise<void> {
+  const unlisted = removeClause(activeUserIndexAttributes, 'r');
+  try {
+    await db.send(new UpdateCommand({
+      TableName,
+      Key: keys.appUser(orgId, appId, userId),
+      UpdateExpression: `SET activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
+      ConditionExpression: 'countEpoch < :appEpoch',
+      ExpressionAttributeNames: unlisted.names,
+      ExpressionAttributeValues: { ':zero': 0, ':appEpoch': appEpoch },
+    }));
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+  }
+}
+
+export function chunk<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
+}

@@ -1,0 +1,87 @@
+import { deactivateIfIdle } from '../db/apps.js';
+import { getJob, recordBatchDone, recordPlanned, transitionJob } from '../db/jobs.js';
+import { chunk, deleteTokens, findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
+import { logger } from '../logger.js';
+import { enqueue } from '../queue.js';
+import type { QueueMessage } from '../schemas/revocations.js';
+import { auditEvent } from './audit.js';
+import type { RevocationJob, Token } from './model.js';
+
+/** Users per cleanup message; a SendMessageBatch of 10 such messages covers 1,000 users. */
+export const USERS_PER_BATCH = 100;
+/** User rows read per planning page (one Query, one SendMessageBatch). */
+const PLAN_PAGE = 1000;
+/** Planning pages per invocation before the plan message re-enqueues itself. */
+const PLAN_PAGES_PER_MESSAGE = 20;
+
+/** The audit actor of work the queue does. */
+const WORKER = 'revocation-worker';
+
+/**
+ * Exactly the tokens the job's watermark killed: registered under a lower app epoch (all tokens
+ * of the app) or a lower user epoch (bulk and user jobs). Never a token issued after the call.
+ */
+export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs'>, token: Pick<Token, 'appEpoch' | 'userEpoch' | 'userId'>): boolean {
+  if (job.appEpoch !== null) return token.appEpoch < job.appEpoch;
+  const target = job.userEpochs[token.userId];
+  return target !== undefined && token.userEpoch < target;
+}
+
+/** Runs one queue message. Every step is idempotent: redelivery or duplication changes nothing twice. */
+export async function handleMessage(message: QueueMessage, now: () => number): Promise<void> {
+  const job = await getJob(message.orgId, message.jobId);
+  if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
+  if (message.kind === 'plan') await plan(job, now);
+  else await clean(job, message.batch, message.userIds, now);
+}
+
+/**
+ * Splits the job's users into cleanup batches and enqueues them, recording each step on the job
+ * so that a crash resumes where it stopped (batch numbers follow from the recorded state).
+ */
+async function plan(job: RevocationJob, now: () => number): Promise<void> {
+  if (job.status === 'queued') {
+    await transitionJob(job, 'queued', 'running', { startedAt: new Date(now()).toISOString() });
+    job = { ...job, status: 'running' };
+  }
+  for (let page = 0; !job.planComplete; page++) {
+    if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId }]);
+    const { userIds, cursor } = job.appEpoch !== null
+      ? await pageUsersOfApp(job.orgId, job.appId, PLAN_PAGE, job.planCursor ?? undefined).then((p) => ({ userIds: p.items, cursor: p.lastKey ?? null }))
+      : { userIds: Object.keys(job.userEpochs).sort(), cursor: null };
+    const batches = chunk(userIds, USERS_PER_BATCH);
+    await enqueue(batches.map((ids, i) => ({ kind: 'clean', orgId: job.orgId, jobId: job.jobId, batch: job.plannedBatches + i, userIds: ids })));
+    if (!(await recordPlanned(job, batches.length, cursor, cursor === null))) return; // a duplicate planner got there first
+    job = { ...job, plannedBatches: job.plannedBatches + batches.length, planCursor: cursor, planComplete: cursor === null };
+  }
+  // Batches may have finished while planning: decide on the job as stored now.
+  const stored = await getJob(job.orgId, job.jobId);
+  if (stored) await finishIfDone(stored, now);
+}
+
+/** Deletes the batch's targeted tokens (full BatchWriteItem calls) and counts the batch once. */
+async function clean(job: RevocationJob, batch: number, userIds: string[], now: () => number): Promise<void> {
+  if (job.doneBatches.includes(batch)) return;
+  const doomed: Token[] = [];
+  for (const userId of userIds) {
+    doomed.push(...(await findTokens(job.orgId, job.appId, userId, (t) => isTargetOf(job, t))));
+    if (job.appEpoch !== null) await resetStaleUser(job.orgId, job.appId, userId, job.appEpoch);
+  }
+  await deleteTokens(job.orgId, doomed.map((t) => t.lookupKey));
+  const after = await recordBatchDone(job.orgId, job.jobId, batch, userIds.length, doomed.length, new Date(now()).toISOString());
+  if (after) await finishIfDone(after, now);
+}
+
+/** Marks the job succeeded once planning is complete and every batch is counted, with `revocation.completed`. */
+async function finishIfDone(job: RevocationJob, now: () => number): Promise<void> {
+  if (!job.planComplete || job.doneBatches.length < job.plannedBatches) return;
+  const at = now();
+  const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
+    appId: job.appId, jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
+    details: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked },
+  }, at, 'system');
+  if (await transitionJob(job, 'running', 'succeeded', { finishedAt: new Date(at).toISOString() }, completed)) {
+    if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
+    logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
+  }
+}

@@ -1,0 +1,147 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { auditPut } from '../db/audit.js';
+import { backoff } from '../db/items.js';
+import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
+import { getIdempotencyKey, getJob, idempotencyPut, jobPut, listJobs, transitionJob } from '../db/jobs.js';
+import { chunk, getUsersOfApp, revokeApp, revokeUsers, transact, type TransactItem } from '../db/revocations.js';
+import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
+import { enqueue } from '../queue.js';
+import type { JobStatus, RevocationRequest } from '../schemas/revocations.js';
+import { auditEvent } from './audit.js';
+import type { Actor, AppShard, AppUser, RevocationJob } from './model.js';
+import { cursors } from './paging.js';
+import { heldTokens } from './rules.js';
+
+const MAX_ATTEMPTS = 8;
+/** Users per transaction: 100 items less the shard and the job's own items (job, audit, idempotency key). */
+const USERS_PER_TRANSACTION = 96;
+
+export const newJobId = (now: number) => `job_${now.toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+export function jobView(job: RevocationJob) {
+  return {
+    jobId: job.jobId, appId: job.appId, target: job.target, status: job.status, runAt: job.runAt, createdAt: job.createdAt,
+    startedAt: job.startedAt, finishedAt: job.finishedAt, requestedBy: job.requestedBy, reason: job.reason,
+    progress: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked }, error: job.error,
+  };
+}
+
+/** A dry run: how many users and tokens the revocation would take, from the live counters; nothing changes. */
+export async function previewRevocation(orgId: string, appId: string, target: Pick<RevocationRequest, 'userIds'>) {
+  const app = await getAppWithCounters(orgId, appId);
+  if (!app) throw new NotFoundError(`App ${appId}`);
+  if (!target.userIds) return { usersAffected: app.userCount, tokensAffected: app.activeTokenCount };
+  const { users } = await getUsersOfApp(orgId, appId, target.userIds);
+  const held = [...users.values()].map((u) => heldTokens(u, app.revokeEpoch)).filter((h) => h > 0);
+  return { usersAffected: held.length, tokensAffected: held.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * POST /v1/apps/{appId}/revocations (and a user's Revoke). Unless scheduled (`runAt`), the target's tokens are inactive and uncounted when this returns: the app's or users'
+ * epochs are raised in the transaction that creates the job (for more users than one
+ * transaction holds, in further transactions before returning). The queue then cleans up.
+ */
+export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotencyKey: string | undefined, now: number): Promise<RevocationJob> {
+  const { orgId } = actor;
+  if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
+  const keyHash = idempotencyKey === undefined ? undefined : sha256(idempotencyKey);
+  const requestHash = sha256(JSON.stringify({ appId, request }));
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    if (keyHash) {
+      const used = await getIdempotencyKey(orgId, keyHash);
+      if (used) {
+        if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+        const job = await getJob(orgId, used.jobId);
+        if (job) return job;
+      }
+    }
+    const app = await getAppWithCounters(orgId, appId);
+    if (!app) throw new NotFoundError(`App ${appId}`);
+    const userIds = request.userIds;
+    const read = userIds ? await getUsersOfApp(orgId, appId, userIds) : undefined;
+
+    const at = new Date(now).toISOString();
+    const users = read ? [...read.users.values()] : [];
+    const job: RevocationJob = {
+      orgId, jobId: newJobId(now), appId,
+      target: userIds ? { userIds } : { all: true },
+      status: request.runAt ? 'scheduled' : 'queued',
+      runAt: request.runAt ?? null, createdAt: at, startedAt: null, finishedAt: null,
+      requestedBy: actor.sub, reason: request.reason ?? null,
+      progress: { usersDone: 0, tokensRevoked: 0 }, error: null,
+      appEpoch: userIds ? null : app.revokeEpoch + 1,
+      userEpochs: Object.fromEntries(users.map((u) => [u.userId, u.revokeEpoch + 1])),
+      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [],
+    };
+    const event = auditEvent(actor, 'revocation.requested', {
+      appId, jobId: job.jobId, ...(request.reason ? { reason: request.reason } : {}),
+      ...(userIds?.length === 1 ? { userId: userIds[0] } : {}),
+      details: { target: job.target, runAt: job.runAt, usersAffected: userIds ? users.filter((u) => heldTokens(u, app.revokeEpoch) > 0).length : app.userCount },
+    }, now);
+    const creation = [jobPut(job), auditPut(event), ...(keyHash ? [idempotencyPut(orgId, keyHash, job.jobId, requestHash, now)] : [])];
+
+    let created: boolean;
+    if (job.status === 'scheduled') created = await transact(creation);
+    else if (!userIds) created = await revokeApp(orgId, appId, app.revokeEpoch, creation);
+    else created = await revokeUsersAtOnce(job, read?.shard, users, creation);
+    if (!created) continue; // something moved (or the idempotency key was just taken): read again
+
+    if (job.status === 'queued') {
+      if (userIds) await deactivateIfIdle(orgId, appId);
+      await enqueue([{ kind: 'plan', orgId, jobId: job.jobId }]);
+    }
+    return job;
+  }
+  throw new ConflictError('The app or its users changed concurrently too often; retry the request');
+}
+
+/**
+ * Raises the users' epochs to the job's targets: the first chunk in the job's creating
+ * transaction, the rest right after, each re-read and retried until it holds.
+ */
+async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined, users: AppUser[], creation: TransactItem[]): Promise<boolean> {
+  if (!shard) return false;
+  const target = (u: AppUser) => ({ user: u, target: job.userEpochs[u.userId] as number });
+  const [first = [], ...rest] = chunk(users, USERS_PER_TRANSACTION);
+  if (!(await revokeUsers(job.orgId, job.appId, shard.revokeEpoch, first.map(target), creation))) return false;
+  for (const part of rest) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const fresh = await getUsersOfApp(job.orgId, job.appId, part.map((u) => u.userId));
+      // A user whose epoch already reached the target was revoked meanwhile by someone else.
+      const pending = [...fresh.users.values()].filter((u) => u.revokeEpoch < (job.userEpochs[u.userId] as number));
+      if (!fresh.shard || await revokeUsers(job.orgId, job.appId, fresh.shard.revokeEpoch, pending.map(target))) break;
+      if (attempt >= MAX_ATTEMPTS) throw new ConflictError('Users changed concurrently too often; the job will finish revoking them');
+    }
+  }
+  return true;
+}
+
+export async function getJobOf(orgId: string, jobId: string): Promise<RevocationJob> {
+  const job = await getJob(orgId, jobId);
+  if (!job) throw new NotFoundError(`Revocation job ${jobId}`);
+  return job;
+}
+
+export async function listJobsPage(orgId: string, query: { appId?: string; status?: JobStatus; limit: number; cursor?: string }) {
+  const list = `jobs\n${query.appId ?? ''}\n${query.status ?? ''}`;
+  const page = await listJobs(orgId, { appId: query.appId, status: query.status }, query.limit, cursors.decode(orgId, list, query.cursor));
+  return { items: page.items.map(jobView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+}
+
+/** DELETE /v1/revocation-jobs/{jobId}: cancels a scheduled job (idempotent); 409 once it started. */
+export async function cancelJob(actor: Actor, jobId: string, now: number): Promise<RevocationJob> {
+  const job = await getJobOf(actor.orgId, jobId);
+  if (job.status === 'cancelled') return job;
+  const at = new Date(now).toISOString();
+  const event = auditEvent(actor, 'revocation.cancelled', { appId: job.appId, jobId, ...(job.reason ? { reason: job.reason } : {}) }, now);
+  if (job.status === 'scheduled' && (await transitionJob(job, 'scheduled', 'cancelled', { finishedAt: at }, event))) {
+    return { ...job, status: 'cancelled', finishedAt: at };
+  }
+  const now2 = await getJobOf(actor.orgId, jobId);
+  if (now2.status === 'cancelled') return now2;
+  throw new ConflictError(`The job is ${now2.status}; only a scheduled job can be cancelled`);
+}
