@@ -4,8 +4,8 @@
  */
 import { localIssuer } from './jwt.js';
 import { startQueuePoller } from './queue-poller.js';
-import { ensureQueues, ensureTable, localCredentials, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
-import { localServiceSecret, localSettings } from './settings.js';
+import { ensureQueues, ensureTable, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
+import { localEnvironment, localSettings, recordEndpoints } from './settings.js';
 
 const settings = localSettings();
 const started: RunningService[] = [];
@@ -17,16 +17,8 @@ async function main() {
   const queueUrl = await ensureQueues(sqsEndpoint, settings.region, `${settings.tableName}-revocations`);
 
   // The handlers read their configuration from the environment, exactly as in Lambda.
-  Object.assign(process.env, {
-    AWS_REGION: settings.region,
-    AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? localCredentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? localCredentials.secretAccessKey,
-    TABLE_NAME: settings.tableName,
-    DYNAMODB_ENDPOINT: dynamodbEndpoint,
-    SQS_ENDPOINT: sqsEndpoint,
-    QUEUE_URL: queueUrl,
-    TOKEN_HASH_SECRET: localServiceSecret(settings.dataDir),
-  });
+  recordEndpoints(settings.dataDir, { dynamodbEndpoint, sqsEndpoint, queueUrl });
+  Object.assign(process.env, localEnvironment({ ...process.env, DYNAMODB_ENDPOINT: dynamodbEndpoint, SQS_ENDPOINT: sqsEndpoint, QUEUE_URL: queueUrl }));
 
   const issuer = await localIssuer(settings.dataDir, settings.jwtIssuer, settings.jwtAudience);
   const { createLocalApi } = await import('./http-server.js');

@@ -32,3 +32,35 @@ export function persistent(dataDir: string, name: string, create: () => string):
 
 /** The token-hashing secret of this local installation (in AWS it comes from Secrets Manager). */
 export const localServiceSecret = (dataDir: string) => persistent(dataDir, 'token-hash-secret', () => randomBytes(32).toString('base64'));
+
+/** Where `npm start` recorded the endpoints of the emulators it started, for the CLIs. */
+const endpointsFile = (dataDir: string) => resolve(dataDir, 'endpoints.json');
+
+export function recordEndpoints(dataDir: string, endpoints: { dynamodbEndpoint: string; sqsEndpoint: string; queueUrl: string }): void {
+  writeFileSync(endpointsFile(dataDir), JSON.stringify(endpoints));
+}
+
+/**
+ * The environment the handlers expect, for a CLI run beside `npm start`: the same table, secret
+ * and endpoints (the env's own, else those `npm start` recorded).
+ */
+export function localEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const settings = localSettings(env);
+  const recorded = existsSync(endpointsFile(settings.dataDir))
+    ? (JSON.parse(readFileSync(endpointsFile(settings.dataDir), 'utf8')) as { dynamodbEndpoint: string; sqsEndpoint: string; queueUrl: string })
+    : undefined;
+  const dynamodbEndpoint = settings.dynamodbEndpoint ?? recorded?.dynamodbEndpoint;
+  const sqsEndpoint = settings.sqsEndpoint ?? recorded?.sqsEndpoint;
+  const queueUrl = env.QUEUE_URL ?? recorded?.queueUrl;
+  if (!dynamodbEndpoint || !sqsEndpoint || !queueUrl) throw new Error('Start the service first (npm start), or set DYNAMODB_ENDPOINT, SQS_ENDPOINT and QUEUE_URL');
+  return {
+    AWS_REGION: settings.region,
+    AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
+    AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY ?? 'local',
+    TABLE_NAME: settings.tableName,
+    DYNAMODB_ENDPOINT: dynamodbEndpoint,
+    SQS_ENDPOINT: sqsEndpoint,
+    QUEUE_URL: queueUrl,
+    TOKEN_HASH_SECRET: localServiceSecret(settings.dataDir),
+  };
+}

@@ -141,3 +141,33 @@ export async function resetStaleUser(orgId: string, appId: string, userId: strin
 export function chunk<T>(items: T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 }
+
+/** Sets a user's count to what its items say, only if the row is still as read. */
+export async function repairUserCount(user: AppUser, appEpoch: number, count: number): Promise<void> {
+  try {
+    await db.send(new UpdateCommand({
+      TableName,
+      Key: keys.appUser(user.orgId, user.appId, user.userId),
+      UpdateExpression: 'SET activeTokenCount = :count, countEpoch = :appEpoch',
+      ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
+      ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch },
+    }));
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+  }
+}
+
+/** Moves one shard's counters by the app's drift, only if that shard is still as read. */
+export async function repairShardCounters(shard: AppShard, users: number, tokens: number): Promise<void> {
+  try {
+    await db.send(new UpdateCommand({
+      TableName,
+      Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
+      UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
+      ConditionExpression: 'revokeEpoch = :epoch AND activeTokenCount = :seenTokens AND userCount = :seenUsers',
+      ExpressionAttributeValues: { ':tokens': tokens, ':users': users, ':epoch': shard.revokeEpoch, ':seenTokens': shard.activeTokenCount, ':seenUsers': shard.userCount },
+    }));
+  } catch (error) {
+    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
+  }
+}

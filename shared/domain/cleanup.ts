@@ -5,6 +5,7 @@ import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { QueueMessage } from '../schemas/revocations.js';
 import { auditEvent } from './audit.js';
+import { reconcile } from './reconcile.js';
 import type { RevocationJob, Token } from './model.js';
 
 /** Users per cleanup message; a SendMessageBatch of 10 such messages covers 1,000 users. */
@@ -72,13 +73,21 @@ async function clean(job: RevocationJob, batch: number, userIds: string[], now: 
   if (after) await finishIfDone(after, now);
 }
 
-/** Marks the job succeeded once planning is complete and every batch is counted, with `revocation.completed`. */
+/**
+ * Once planning is complete and every batch is counted: reconciles what the job touched (its
+ * users, or the whole app) against the items, then marks the job succeeded with `revocation.completed`.
+ */
 async function finishIfDone(job: RevocationJob, now: () => number): Promise<void> {
   if (!job.planComplete || job.doneBatches.length < job.plannedBatches) return;
+  const report = await reconcile(job.orgId, job.appId, { ...(job.appEpoch === null ? { userIds: Object.keys(job.userEpochs) } : {}), repair: true });
+  if (report?.userDrift.length || report?.stragglersDeleted) logger.warn('reconciled after revocation job', { jobId: job.jobId, ...report });
   const at = now();
   const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
     appId: job.appId, jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
-    details: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked },
+    details: {
+      usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked,
+      reconciled: { userDrift: report?.userDrift.length ?? 0, stragglersDeleted: report?.stragglersDeleted ?? 0 },
+    },
   }, at, 'system');
   if (await transitionJob(job, 'running', 'succeeded', { finishedAt: new Date(at).toISOString() }, completed)) {
     if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);

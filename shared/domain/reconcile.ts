@@ -1,0 +1,105 @@
+import { getAppWithCounters } from '../db/apps.js';
+import { deleteTokens, findTokens, getUsersOfApp, pageUsersOfApp, repairShardCounters, repairUserCount } from '../db/revocations.js';
+import { heldTokens, isCounted } from './rules.js';
+import type { AppUser, Token } from './model.js';
+
+export interface ReconcileReport {
+  orgId: string;
+  appId: string;
+  usersChecked: number;
+  tokensChecked: number;
+  /** Users whose stored count differed from their counted token items: [userId, stored, actual]. */
+  userDrift: [string, number, number][];
+  /** The app's summed shard counters against its users' rows, when the whole app was checked. */
+  appDrift: { userCount: [number, number]; activeTokenCount: [number, number] } | null;
+  /** Token items already dead by a watermark, still present, deleted now. */
+  stragglersDeleted: number;
+  repaired: boolean;
+}
+
+/** How long a user's drift must persist before it is repaired: longer than the index's lag. */
+const CONFIRM_AFTER_MS = 1000;
+
+/**
+ * Recomputes counters from items and repairs what drifted. For each user (all of the app's, or
+ * the ones named): the token items counted under the current epochs against the user's row; items
+ * a watermark already killed are deleted. A drift is repaired only if it persists after the
+ * index has had time to catch up and the row did not move meanwhile (concurrent registrations
+ * are never overwritten). With the whole app checked, the shards' sums are compared with the
+ * users' rows and the difference is put on one shard, unless the app moved while reading.
+ */
+export async function reconcile(orgId: string, appId: string, options: { userIds?: string[]; repair: boolean }): Promise<ReconcileReport | undefined> {
+  const app = await getAppWithCounters(orgId, appId);
+  if (!app) return undefined;
+  const epoch = app.revokeEpoch;
+  const report: ReconcileReport = { orgId, appId, usersChecked: 0, tokensChecked: 0, userDrift: [], appDrift: null, stragglersDeleted: 0, repaired: options.repair };
+
+  const check = async (userIds: string[]) => {
+    const { users } = await getUsersOfApp(orgId, appId, userIds);
+    for (const user of users.values()) {
+      report.usersChecked++;
+      const { counted, dead } = await tokensOf(user, epoch);
+      report.tokensChecked += counted + dead.length;
+      if (options.repair && dead.length) {
+        await deleteTokens(orgId, dead.map((t) => t.lookupKey));
+        report.stragglersDeleted += dead.length;
+      }
+      const stored = heldTokens(user, epoch);
+      if (stored === counted) continue;
+      report.userDrift.push([user.userId, stored, counted]);
+      if (options.repair) await confirmAndRepair(user, epoch, counted);
+    }
+  };
+
+  if (options.userIds) {
+    for (let i = 0; i < options.userIds.length; i += 99) await check(options.userIds.slice(i, i + 99));
+    return report;
+  }
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await pageUsersOfApp(orgId, appId, 99, startKey);
+    await check(page.items);
+    startKey = page.lastKey;
+  } while (startKey);
+  await reconcileShards(orgId, appId, report, options.repair);
+  return report;
+}
+
+async function tokensOf(user: AppUser, appEpoch: number): Promise<{ counted: number; dead: Token[] }> {
+  const tokens = await findTokens(user.orgId, user.appId, user.userId, () => true);
+  const dead = tokens.filter((t) => t.appEpoch < appEpoch || t.userEpoch < user.revokeEpoch);
+  return { counted: tokens.filter((t) => isCounted(t, user, appEpoch)).length, dead };
+}
+
+async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, CONFIRM_AFTER_MS));
+  const { users } = await getUsersOfApp(seen.orgId, seen.appId, [seen.userId]);
+  const now = users.get(seen.userId);
+  if (!now || now.activeTokenCount !== seen.activeTokenCount || now.revokeEpoch !== seen.revokeEpoch || now.countEpoch !== seen.countEpoch) return;
+  const again = await tokensOf(now, appEpoch);
+  if (again.counted === counted) await repairUserCount(now, appEpoch, counted);
+}
+
+async function reconcileShards(orgId: string, appId: string, report: ReconcileReport, repair: boolean): Promise<void> {
+  const before = await getAppWithCounters(orgId, appId);
+  if (!before) return;
+  let tokens = 0;
+  let users = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await pageUsersOfApp(orgId, appId, 99, startKey);
+    const { users: rows } = await getUsersOfApp(orgId, appId, page.items);
+    for (const row of rows.values()) {
+      const held = heldTokens(row, before.revokeEpoch);
+      tokens += held;
+      users += held > 0 ? 1 : 0;
+    }
+    startKey = page.lastKey;
+  } while (startKey);
+  report.appDrift = { userCount: [before.userCount, users], activeTokenCount: [before.activeTokenCount, tokens] };
+  if (!repair || (before.userCount === users && before.activeTokenCount === tokens)) return;
+  // Repair only from a still picture: the shards must read the same after the users were summed.
+  const after = await getAppWithCounters(orgId, appId);
+  const same = after && after.shards.every((s, i) => s.activeTokenCount === before.shards[i]?.activeTokenCount && s.userCount === before.shards[i]?.userCount);
+  if (same) await repairShardCounters(before.shards[0]!, users - before.userCount, tokens - before.activeTokenCount);
+}
