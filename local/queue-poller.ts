@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { lambdaContext } from './event.js';
 
@@ -9,7 +9,7 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
  * one SQS event, delete those it did not report as failed. Failed ones come back after the
  * visibility timeout (and reach the DLQ after maxReceiveCount). Returns how many were received.
  */
-export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHandler, waitSeconds: number): Promise<number> {
+export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHandler, waitSeconds: number, options: { retryFailedAtOnce?: boolean } = {}): Promise<number> {
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
     QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 30, MessageSystemAttributeNames: ['All'],
   }));
@@ -35,6 +35,11 @@ export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHan
   const { batchItemFailures } = await handler(event, lambdaContext('revocation-worker', 120_000));
   const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
   const done = Messages.filter((m) => !failed.has(m.MessageId ?? ''));
+  const retry = Messages.filter((m) => failed.has(m.MessageId ?? ''));
+  if (options.retryFailedAtOnce && retry.length) {
+    // Tests: make failed messages visible again now instead of after the visibility timeout.
+    await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: retry.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })) }));
+  }
   if (done.length) {
     await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
   }
