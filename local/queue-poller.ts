@@ -32,8 +32,12 @@ export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHan
       awsRegion: 'local',
     })),
   };
-  const { batchItemFailures } = await handler(event, lambdaContext('revocation-worker', 120_000));
-  const failed = new Set(batchItemFailures.map((f) => f.itemIdentifier));
+  // A failed invocation (the handler threw, e.g. every record failed) returns every message to the queue, as in Lambda.
+  const failures = await handler(event, lambdaContext('revocation-worker', 120_000)).then(
+    (response) => response.batchItemFailures.map((f) => f.itemIdentifier),
+    () => Messages.map((m) => m.MessageId ?? ''),
+  );
+  const failed = new Set(failures);
   const done = Messages.filter((m) => !failed.has(m.MessageId ?? ''));
   const retry = Messages.filter((m) => failed.has(m.MessageId ?? ''));
   if (options.retryFailedAtOnce && retry.length) {

@@ -62,14 +62,16 @@ async function plan(job: RevocationJob, now: () => number): Promise<void> {
 
 /** Deletes the batch's targeted tokens (full BatchWriteItem calls) and counts the batch once. */
 async function clean(job: RevocationJob, batch: number, userIds: string[], now: () => number): Promise<void> {
-  if (job.doneBatches.includes(batch)) return;
+  // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
+  if (job.doneBatches.includes(batch)) return finishIfDone(job, now);
   const doomed: Token[] = [];
   for (const userId of userIds) {
     doomed.push(...(await findTokens(job.orgId, job.appId, userId, (t) => isTargetOf(job, t))));
     if (job.appEpoch !== null) await resetStaleUser(job.orgId, job.appId, userId, job.appEpoch);
   }
   await deleteTokens(job.orgId, doomed.map((t) => t.lookupKey));
-  const after = await recordBatchDone(job.orgId, job.jobId, batch, userIds.length, doomed.length, new Date(now()).toISOString());
+  const after = await recordBatchDone(job.orgId, job.jobId, batch, userIds.length, doomed.length, new Date(now()).toISOString())
+    ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
 }
 

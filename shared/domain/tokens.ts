@@ -55,7 +55,8 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
     if (existing) {
       const same = existing.appId === input.appId && existing.userId === input.userId && existing.type === input.type;
       if (!same) throw new ConflictError('This token is already registered for another app, user or type');
-      if (existing.revokedAt) throw new ConflictError('This token has been revoked');
+      const revoked = existing.revokedAt !== null || existing.appEpoch < ctx.app.revokeEpoch || existing.userEpoch < (ctx.user?.revokeEpoch ?? 0);
+      if (revoked) throw new ConflictError('This token has been revoked');
       return { created: false, registration: registrationView(existing, ctx.app.policies) };
     }
 
