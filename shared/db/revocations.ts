@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { BatchWriteCommand, TransactWriteCommand, UpdateCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { removeClause } from './expressions.js';
@@ -105,20 +106,22 @@ export async function findTokens(orgId: string, appId: string, userId: string, i
 }
 
 const BATCH_WRITE_SIZE = 25;
+/** BatchWriteItem calls in flight at once per deletion. */
+const BATCH_WRITE_CONCURRENCY = 4;
 
 /**
  * Deletes token items in full BatchWriteItem calls (25 deletes each), retrying unprocessed items
  * with backoff and jitter. Counters are not touched: a revocation uncounted these tokens already.
  */
 export async function deleteTokens(orgId: string, lookupKeys: string[]): Promise<void> {
-  for (const part of chunk(lookupKeys, BATCH_WRITE_SIZE)) {
+  await pMap(chunk(lookupKeys, BATCH_WRITE_SIZE), async (part) => {
     let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: keys.token(orgId, k) } })) };
     for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
       if (attempt > 0) await backoff(attempt);
       const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
       request = out.UnprocessedItems;
     }
-  }
+  }, { concurrency: BATCH_WRITE_CONCURRENCY });
 }
 
 /** After an app-wide revocation: zero and unlist a user row still counting under an older app epoch. */

@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { deactivateIfIdle } from '../db/apps.js';
 import { getJob, recordBatchDone, recordPlanned, transitionJob } from '../db/jobs.js';
 import { chunk, deleteTokens, findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
@@ -8,6 +9,8 @@ import { auditEvent } from './audit.js';
 import { reconcile } from './reconcile.js';
 import type { RevocationJob, Token } from './model.js';
 
+/** Users of a batch whose tokens are looked up at once (requests in flight per batch). */
+const USER_CONCURRENCY = 16;
 /** Users per cleanup message; a SendMessageBatch of 10 such messages covers 1,000 users. */
 export const USERS_PER_BATCH = 100;
 /** User rows read per planning page (one Query, one SendMessageBatch). */
@@ -64,11 +67,12 @@ async function plan(job: RevocationJob, now: () => number): Promise<void> {
 async function clean(job: RevocationJob, batch: number, userIds: string[], now: () => number): Promise<void> {
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(batch)) return finishIfDone(job, now);
-  const doomed: Token[] = [];
-  for (const userId of userIds) {
-    doomed.push(...(await findTokens(job.orgId, job.appId, userId, (t) => isTargetOf(job, t))));
+  const found = await pMap(userIds, async (userId) => {
+    const tokens = await findTokens(job.orgId, job.appId, userId, (t) => isTargetOf(job, t));
     if (job.appEpoch !== null) await resetStaleUser(job.orgId, job.appId, userId, job.appEpoch);
-  }
+    return tokens;
+  }, { concurrency: USER_CONCURRENCY });
+  const doomed: Token[] = found.flat();
   await deleteTokens(job.orgId, doomed.map((t) => t.lookupKey));
   const after = await recordBatchDone(job.orgId, job.jobId, batch, userIds.length, doomed.length, new Date(now()).toISOString())
     ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first

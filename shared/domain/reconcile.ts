@@ -1,3 +1,4 @@
+import pMap from 'p-map';
 import { getAppWithCounters } from '../db/apps.js';
 import { deleteTokens, findTokens, getUsersOfApp, pageUsersOfApp, repairShardCounters, repairUserCount } from '../db/revocations.js';
 import { heldTokens, isCounted } from './rules.js';
@@ -36,7 +37,7 @@ export async function reconcile(orgId: string, appId: string, options: { userIds
 
   const check = async (userIds: string[]) => {
     const { users } = await getUsersOfApp(orgId, appId, userIds);
-    for (const user of users.values()) {
+    await pMap(users.values(), async (user) => {
       report.usersChecked++;
       const { counted, dead } = await tokensOf(user, epoch);
       report.tokensChecked += counted + dead.length;
@@ -45,10 +46,10 @@ export async function reconcile(orgId: string, appId: string, options: { userIds
         report.stragglersDeleted += dead.length;
       }
       const stored = heldTokens(user, epoch);
-      if (stored === counted) continue;
+      if (stored === counted) return;
       report.userDrift.push([user.userId, stored, counted]);
       if (options.repair) await confirmAndRepair(user, epoch, counted);
-    }
+    }, { concurrency: 16 });
   };
 
   if (options.userIds) {

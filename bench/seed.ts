@@ -1,0 +1,56 @@
+import { BatchWriteCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { activationWrites, insertApp } from '../shared/db/apps.js';
+import { db, TableName } from '../shared/db/client.js';
+import { indexKeys, keys } from '../shared/db/keys.js';
+import { itemOf } from '../shared/db/items.js';
+import { newEventId } from '../shared/db/audit.js';
+import { policiesSchema } from '../shared/schemas/apps.js';
+import type { Token } from '../shared/domain/model.js';
+
+/**
+ * Writes an app with users × perUser access tokens straight into the table, in full
+ * BatchWriteItem calls, exactly as registrations would have left it (token items with their
+ * index keys, counted user rows, the app listed as active with its counters on shard 0). Far
+ * faster than registering them one by one; for benchmarks only.
+ */
+export async function seedApp(orgId: string, appId: string, users: number, perUser: number): Promise<void> {
+  const at = new Date().toISOString();
+  const policies = policiesSchema.parse({});
+  await insertApp(
+    { orgId, appId, name: appId, description: null, contactEmail: null, callbackUrls: [], scopes: [], policies, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false },
+    { orgId, eventId: newEventId(Date.now()), at, actor: { sub: 'seed', kind: 'system' }, action: 'app.created', appId, userId: null, tokenId: null, jobId: null, reason: null, details: {} },
+  );
+  const items: Record<string, unknown>[] = [];
+  const flush = async (force = false) => {
+    while (items.length >= 25 || (force && items.length)) {
+      const part = items.splice(0, 25);
+      let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) };
+      while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
+    }
+  };
+  for (let u = 0; u < users; u++) {
+    const userId = `user-${String(u).padStart(6, '0')}`;
+    items.push(itemOf('AppUser', keys.appUser(orgId, appId, userId), { orgId, appId, userId, useCount: 0, activeTokenCount: perUser, revokeEpoch: 0, countEpoch: 0 }, {
+      ...indexKeys.activeUsersById(orgId, appId, userId), ...indexKeys.activeUsersByLastUse(orgId, appId),
+      ...indexKeys.lastUseSort(null, userId), ...indexKeys.activeAppsOfUser(orgId, userId, appId),
+    }));
+    for (let t = 0; t < perUser; t++) {
+      const digest = createHash('sha256').update(`${userId}/${t}`).digest();
+      const token: Token = {
+        orgId, appId, userId, lookupKey: digest.subarray(0, 16).toString('hex'), tokenId: digest.subarray(16, 32).toString('base64url').slice(0, 22),
+        type: 'access', scopes: ['api'], issuedAt: at, expiresAt: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null,
+      };
+      const { expiresAt: _e, refreshTokenId: _r, lastUsedAt: _l, revokedAt: _v, ...stored } = token;
+      items.push(itemOf('Token', keys.token(orgId, token.lookupKey), stored, indexKeys.userTokens(orgId, appId, userId, token.tokenId)));
+    }
+    await flush();
+  }
+  await flush(true);
+  await db.send(new UpdateCommand({
+    TableName, Key: keys.appShard(orgId, appId, 0),
+    UpdateExpression: 'ADD activeTokenCount :t, userCount :u',
+    ExpressionAttributeValues: { ':t': users * perUser, ':u': users },
+  }));
+  await db.send(new TransactWriteCommand({ TransactItems: activationWrites(orgId, appId, { except: -1 }) }));
+}
