@@ -5,6 +5,7 @@ import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
 import { getIdempotencyKey, getJob, idempotencyPut, jobPut, listJobs, transitionJob } from '../db/jobs.js';
 import { chunk, getUsersOfApp, revokeApp, revokeUsers, transact, type TransactItem } from '../db/revocations.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
+import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobStatus, RevocationRequest } from '../schemas/revocations.js';
 import { auditEvent } from './audit.js';
@@ -91,7 +92,10 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
 
     if (job.status === 'queued') {
       if (userIds) await deactivateIfIdle(orgId, appId);
-      await enqueue([{ kind: 'plan', orgId, jobId: job.jobId }]);
+      // The revocation has taken effect; a lost plan message only delays the cleanup, which the
+      // sweep resumes from the job's stored state. The caller must not retry into a second job.
+      await enqueue([{ kind: 'plan', orgId, jobId: job.jobId }]).catch((error: unknown) =>
+        logger.error('Could not enqueue a revocation job; the sweep will resume it', { jobId: job.jobId, error }));
     }
     return job;
   }
