@@ -1,9 +1,9 @@
-import { GetCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from './audit.js';
 import { db, TableName } from './client.js';
 import { removeClause, setClause } from './expressions.js';
 import { activeAppIndexAttributes, indexKeys, keys } from './keys.js';
-import { failedConditions, itemOf, queryPage, partitionOf, recordOf, withoutNulls, type Page } from './items.js';
+import { conditionalUpdate, failedConditions, itemOf, queryPage, partitionOf, recordOf, withoutNulls, type Page } from './items.js';
 import { APP_SHARDS, entityAttribute, table } from './table.js';
 import type { App, AppCounters, AppShard, AuditEvent } from '../domain/model.js';
 import type { Policies } from '../schemas/apps.js';
@@ -235,15 +235,10 @@ export async function updateApp(orgId: string, appId: string, change: AppChange)
  * a busy app is then written about once a minute for this, not once per introspection.
  */
 export async function touchShardLastUsed(shard: AppShard, at: string, staleBefore: string): Promise<void> {
-  try {
-    await db.send(new UpdateCommand({
-      TableName,
-      Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
-      UpdateExpression: 'SET lastUsedAt = :at',
-      ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :stale)',
-      ExpressionAttributeValues: { ':at': at, ':stale': staleBefore },
-    }));
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await conditionalUpdate({
+    Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
+    UpdateExpression: 'SET lastUsedAt = :at',
+    ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(lastUsedAt) OR lastUsedAt < :stale)',
+    ExpressionAttributeValues: { ':at': at, ':stale': staleBefore },
+  });
 }

@@ -1,4 +1,4 @@
-import { BatchGetCommand, QueryCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, UpdateCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type QueryCommandOutput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { entityAttribute, table, type Entity, type IndexName } from './table.js';
 import type { Key } from './keys.js';
@@ -98,3 +98,14 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
 /** The partition value of an index-attribute map from `indexKeys`. */
 export const partitionOf = (index: IndexName, attributes: Record<string, string>): string =>
   attributes[table.indexes[index].partitionKey] as string;
+
+/** A conditional UpdateItem on the table: false, not an error, when its condition does not hold. */
+export async function conditionalUpdate(input: Omit<UpdateCommandInput, 'TableName'>): Promise<boolean> {
+  try {
+    await db.send(new UpdateCommand({ TableName, ...input }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
+    throw error;
+  }
+}

@@ -2,7 +2,7 @@ import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dy
 import { auditPut } from './audit.js';
 import { db, TableName } from './client.js';
 import { setClause } from './expressions.js';
-import { batchGetConsistent, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, type Page } from './items.js';
+import { batchGetConsistent, conditionalUpdate, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, type Page } from './items.js';
 import { jobIndexKeys, keys } from './keys.js';
 import { table } from './table.js';
 import type { AuditEvent, RevocationJob } from '../domain/model.js';
@@ -99,20 +99,13 @@ export async function transitionJob(job: RevocationJob, from: JobStatus, to: Job
  * Records a planning step: `added` more batches sent, the scan's new cursor, whether it is done.
  * Conditional on the batches planned so far, so a duplicated plan message cannot count twice.
  */
-export async function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean): Promise<boolean> {
-  try {
-    await db.send(new UpdateCommand({
-      TableName,
-      Key: keys.job(job.orgId, job.jobId),
-      UpdateExpression: 'SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete',
-      ConditionExpression: 'plannedBatches = :seen',
-      ExpressionAttributeValues: { ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches },
-    }));
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
+export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean): Promise<boolean> {
+  return conditionalUpdate({
+    Key: keys.job(job.orgId, job.jobId),
+    UpdateExpression: 'SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete',
+    ConditionExpression: 'plannedBatches = :seen',
+    ExpressionAttributeValues: { ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches },
+  });
 }
 
 /** Counts one finished batch, once: a redelivered batch changes nothing. The job after, or undefined if already counted. */

@@ -1,8 +1,8 @@
 import pMap from 'p-map';
-import { BatchWriteCommand, TransactWriteCommand, UpdateCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, TransactWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { removeClause } from './expressions.js';
-import { backoff, batchGetConsistent, failedConditions, partitionOf, queryPage, sameKey, type Page } from './items.js';
+import { backoff, batchGetConsistent, conditionalUpdate, failedConditions, partitionOf, queryPage, sameKey, type Page } from './items.js';
 import { activeAppIndexAttributes, activeUserIndexAttributes, indexKeys, keys, randomShard } from './keys.js';
 import { toAppShard } from './apps.js';
 import { shardDecrement, toAppUser, toToken } from './tokens.js';
@@ -127,18 +127,13 @@ export async function deleteTokens(orgId: string, lookupKeys: string[]): Promise
 /** After an app-wide revocation: zero and unlist a user row still counting under an older app epoch. */
 export async function resetStaleUser(orgId: string, appId: string, userId: string, appEpoch: number): Promise<void> {
   const unlisted = removeClause(activeUserIndexAttributes, 'r');
-  try {
-    await db.send(new UpdateCommand({
-      TableName,
-      Key: keys.appUser(orgId, appId, userId),
-      UpdateExpression: `SET activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
-      ConditionExpression: 'countEpoch < :appEpoch',
-      ExpressionAttributeNames: unlisted.names,
-      ExpressionAttributeValues: { ':zero': 0, ':appEpoch': appEpoch },
-    }));
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await conditionalUpdate({
+    Key: keys.appUser(orgId, appId, userId),
+    UpdateExpression: `SET activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
+    ConditionExpression: 'countEpoch < :appEpoch',
+    ExpressionAttributeNames: unlisted.names,
+    ExpressionAttributeValues: { ':zero': 0, ':appEpoch': appEpoch },
+  });
 }
 
 export function chunk<T>(items: T[], size: number): T[][] {
@@ -147,30 +142,20 @@ export function chunk<T>(items: T[], size: number): T[][] {
 
 /** Sets a user's count to what its items say, only if the row is still as read. */
 export async function repairUserCount(user: AppUser, appEpoch: number, count: number): Promise<void> {
-  try {
-    await db.send(new UpdateCommand({
-      TableName,
-      Key: keys.appUser(user.orgId, user.appId, user.userId),
-      UpdateExpression: 'SET activeTokenCount = :count, countEpoch = :appEpoch',
-      ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
-      ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch },
-    }));
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await conditionalUpdate({
+    Key: keys.appUser(user.orgId, user.appId, user.userId),
+    UpdateExpression: 'SET activeTokenCount = :count, countEpoch = :appEpoch',
+    ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
+    ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch },
+  });
 }
 
 /** Moves one shard's counters by the app's drift, only if that shard is still as read. */
 export async function repairShardCounters(shard: AppShard, users: number, tokens: number): Promise<void> {
-  try {
-    await db.send(new UpdateCommand({
-      TableName,
-      Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
-      UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
-      ConditionExpression: 'revokeEpoch = :epoch AND activeTokenCount = :seenTokens AND userCount = :seenUsers',
-      ExpressionAttributeValues: { ':tokens': tokens, ':users': users, ':epoch': shard.revokeEpoch, ':seenTokens': shard.activeTokenCount, ':seenUsers': shard.userCount },
-    }));
-  } catch (error) {
-    if ((error as Error).name !== 'ConditionalCheckFailedException') throw error;
-  }
+  await conditionalUpdate({
+    Key: keys.appShard(shard.orgId, shard.appId, shard.shard),
+    UpdateExpression: 'ADD activeTokenCount :tokens, userCount :users',
+    ConditionExpression: 'revokeEpoch = :epoch AND activeTokenCount = :seenTokens AND userCount = :seenUsers',
+    ExpressionAttributeValues: { ':tokens': tokens, ':users': users, ':epoch': shard.revokeEpoch, ':seenTokens': shard.activeTokenCount, ':seenUsers': shard.userCount },
+  });
 }
