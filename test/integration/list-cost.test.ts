@@ -17,17 +17,23 @@ const pages: [string, () => ReturnType<typeof call>][] = [
   ['user tokens', () => call('listUserTokens', { claims: as(org), path: { appId: 'big', userId: 'everywhere' }, query: { limit: LIMIT } })],
   ['audit', () => call('listAuditEvents', { claims: as(org), query: { limit: LIMIT } })],
   ['audit by app', () => call('listAuditEvents', { claims: as(org), query: { limit: LIMIT, appId: 'big' } })],
+  ['jobs', () => call('listRevocationJobs', { claims: as(org), query: { limit: LIMIT } })],
+  ['jobs by app and status', () => call('listRevocationJobs', { claims: as(org), query: { limit: LIMIT, appId: 'big', status: 'scheduled' } })],
 ];
 
 let seededApps = 0;
 let seededUsers = 0;
 /**
  * Grows the org to `apps` apps, `users` users of app `big`, as many tokens of user `everywhere`,
- * and one settings change of `big` per app (audit events).
+ * and one settings change and one scheduled revocation of `big` per app (audit events, jobs).
  */
 async function seed(apps: number, users: number) {
   if (seededApps === 0) await createApp(org, 'big', { name: 'App big' });
-  for (let i = seededApps; i < apps; i++) await call('updateSettings', { claims: as(org), path: { appId: 'big' }, json: { description: `change ${i}` } });
+  const later = new Date(Date.now() + 86_400_000).toISOString();
+  for (let i = seededApps; i < apps; i++) {
+    await call('updateSettings', { claims: as(org), path: { appId: 'big' }, json: { description: `change ${i}` } });
+    await call('requestRevocation', { claims: as(org), path: { appId: 'big' }, json: { all: true, runAt: later } });
+  }
   await inParallel(range(Math.max(seededApps, 1), apps), async (i) => {
     await createApp(org, `app-${i}`, { name: `App ${i}` });
     await register(org, { token: rawToken(), type: 'access', appId: `app-${i}`, userId: 'everywhere' });
