@@ -1,21 +1,62 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ServiceAlarms } from './constructs/alarms.js';
+import { ServiceApi } from './constructs/http-api.js';
 import { UsageTable } from './constructs/table.js';
+import { RevocationWorker } from './constructs/worker.js';
 
 export interface OAuthUsageStackProps extends StackProps {
   /** Stage name, used in descriptions and tags. */
   stage: string;
+  /** The identity provider whose JWTs the API accepts. */
+  jwtIssuer: string;
+  jwtAudience: string[];
+  alarmEmail?: string;
+  throttle?: { rateLimit: number; burstLimit: number };
 }
 
 /**
- * The OAuth Usage service. This slice holds the table; the HTTP API, worker queue, schedules and
- * alarms arrive as constructs of their own (see the issues).
+ * The OAuth Usage service: table, HTTP API and its functions, revocation queue and worker,
+ * alarms. The scheduled sweep arrives with its issue.
  */
 export class OAuthUsageStack extends Stack {
   readonly table: UsageTable;
+  readonly api: ServiceApi;
+  readonly worker: RevocationWorker;
 
   constructor(scope: Construct, id: string, props: OAuthUsageStackProps) {
     super(scope, id, { ...props, description: `OAuth Usage service (${props.stage})` });
     this.table = new UsageTable(this, 'Usage');
+    const secret = new Secret(this, 'TokenHashSecret', {
+      description: 'Key material for token lookup keys, token ids and list cursors. Rotating it orphans every registered token.',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Rotation would make every registered token unfindable: token lookup keys are derived from this secret.',
+    });
+    this.worker = new RevocationWorker(this, 'Revocations', { table: this.table.table, secret });
+    this.api = new ServiceApi(this, 'Http', {
+      table: this.table.table, queue: this.worker.queue, secret,
+      jwtIssuer: props.jwtIssuer, jwtAudience: props.jwtAudience,
+      throttle: props.throttle ?? { rateLimit: 2000, burstLimit: 4000 },
+    });
+    this.acknowledgeFindings();
+    new ServiceAlarms(this, 'Alarms', {
+      api: this.api.api, table: this.table.table, worker: this.worker.function, deadLetterQueue: this.worker.deadLetterQueue,
+      ...(props.alarmEmail ? { email: props.alarmEmail } : {}),
+    });
+  }
+
+  /** cdk-nag findings that are deliberate, each with its reason. */
+  private acknowledgeFindings(): void {
+    const acknowledge = (id: string, reason: string) => Validations.of(this).acknowledge({ id, reason });
+    acknowledge('AwsSolutions::AwsSolutions-L1', 'The product owner fixed the Lambda runtime at nodejs22.x; the code is also kept runnable on Node 20.');
+    acknowledge('AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'The basic execution role only lets a function write its own CloudWatch logs.');
+    acknowledge('AwsSolutions::AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.');
+    acknowledge('AwsSolutions::AwsSolutions-IAM5[Resource::<UsageTableADB4B05A.Arn>/index/*]',
+      'Functions query the service table’s own indexes; grants stay read-only where the function only reads.');
   }
 }

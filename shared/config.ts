@@ -16,8 +16,8 @@ function optional(name: string): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-function secretBytes(name: string): Buffer {
-  const bytes = Buffer.from(required(name), 'base64');
+function secretBytes(name: string, value: string): Buffer {
+  const bytes = Buffer.from(value, 'base64');
   if (bytes.length < 32) throw new Error(`${name} must be at least 32 bytes, base64-encoded`);
   return bytes;
 }
@@ -29,6 +29,19 @@ export const config = Object.freeze({
   /** The revocation queue (cleanup work for the worker). */
   queueUrl: required('QUEUE_URL'),
   sqsEndpoint: optional('SQS_ENDPOINT'),
-  /** Key material for token hashing, token ids and list cursors. */
-  serviceSecret: secretBytes('TOKEN_HASH_SECRET'),
 });
+
+/**
+ * Key material for token hashing, token ids and list cursors: TOKEN_HASH_SECRET itself (local
+ * runs), or the Secrets Manager secret TOKEN_HASH_SECRET_ARN names, read once per container so
+ * the value never appears in the template or the function's configuration.
+ */
+export const serviceSecret: Buffer = await (async () => {
+  const inline = optional('TOKEN_HASH_SECRET');
+  if (inline) return secretBytes('TOKEN_HASH_SECRET', inline);
+  const arn = required('TOKEN_HASH_SECRET_ARN');
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const out = await new SecretsManagerClient({ region: config.region }).send(new GetSecretValueCommand({ SecretId: arn }));
+  if (!out.SecretString) throw new Error(`Secret ${arn} has no string value`);
+  return secretBytes('TOKEN_HASH_SECRET_ARN', out.SecretString);
+})();

@@ -17,28 +17,31 @@ export interface Route {
   errors: 'problem' | 'oauth';
   /** What the body is parsed as before the handler sees it. */
   body: 'json' | 'form' | 'none';
+  /** Least privilege for the deployed function: table access, and whether it sends to the revocation queue. */
+  table: 'none' | 'RO' | 'RW';
+  enqueues?: true;
 }
 
 export const routes = {
-  health: { method: 'GET', path: '/health', handler: 'health', scope: null, errors: 'problem', body: 'none' },
-  createApp: { method: 'POST', path: '/v1/apps', handler: 'create-app', scope: 'apps:manage', errors: 'problem', body: 'json' },
-  listApps: { method: 'GET', path: '/v1/apps', handler: 'list-apps', scope: 'usage:read', errors: 'problem', body: 'none' },
-  getApp: { method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scope: 'usage:read', errors: 'problem', body: 'none' },
-  updateSettings: { method: 'PATCH', path: '/v1/apps/{appId}', handler: 'update-settings', scope: 'apps:manage', errors: 'problem', body: 'json' },
-  replacePolicies: { method: 'PUT', path: '/v1/apps/{appId}/policies', handler: 'replace-policies', scope: 'apps:manage', errors: 'problem', body: 'json' },
-  listAppUsers: { method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scope: 'usage:read', errors: 'problem', body: 'none' },
-  listUserApps: { method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scope: 'usage:read', errors: 'problem', body: 'none' },
-  listAuditEvents: { method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scope: 'usage:read', errors: 'problem', body: 'none' },
-  listUserTokens: { method: 'GET', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'list-user-tokens', scope: 'usage:read', errors: 'problem', body: 'none' },
-  revokeUserTokens: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scope: 'apps:manage', errors: 'problem', body: 'none' },
-  requestRevocation: { method: 'POST', path: '/v1/apps/{appId}/revocations', handler: 'request-revocation', scope: 'apps:manage', errors: 'problem', body: 'json' },
-  listRevocationJobs: { method: 'GET', path: '/v1/revocation-jobs', handler: 'list-revocation-jobs', scope: 'usage:read', errors: 'problem', body: 'none' },
-  getRevocationJob: { method: 'GET', path: '/v1/revocation-jobs/{jobId}', handler: 'get-revocation-job', scope: 'usage:read', errors: 'problem', body: 'none' },
-  cancelRevocationJob: { method: 'DELETE', path: '/v1/revocation-jobs/{jobId}', handler: 'cancel-revocation-job', scope: 'apps:manage', errors: 'problem', body: 'none' },
-  revokeToken: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scope: 'apps:manage', errors: 'problem', body: 'none' },
-  registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json' },
-  introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form' },
-  revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form' },
+  health: { method: 'GET', path: '/health', handler: 'health', scope: null, errors: 'problem', body: 'none', table: 'none' },
+  createApp: { method: 'POST', path: '/v1/apps', handler: 'create-app', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW' },
+  listApps: { method: 'GET', path: '/v1/apps', handler: 'list-apps', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  getApp: { method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  updateSettings: { method: 'PATCH', path: '/v1/apps/{appId}', handler: 'update-settings', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW' },
+  replacePolicies: { method: 'PUT', path: '/v1/apps/{appId}/policies', handler: 'replace-policies', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW' },
+  listAppUsers: { method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  listUserApps: { method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  listAuditEvents: { method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  listUserTokens: { method: 'GET', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'list-user-tokens', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  revokeUserTokens: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW', enqueues: true },
+  requestRevocation: { method: 'POST', path: '/v1/apps/{appId}/revocations', handler: 'request-revocation', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW', enqueues: true },
+  listRevocationJobs: { method: 'GET', path: '/v1/revocation-jobs', handler: 'list-revocation-jobs', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  getRevocationJob: { method: 'GET', path: '/v1/revocation-jobs/{jobId}', handler: 'get-revocation-job', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
+  cancelRevocationJob: { method: 'DELETE', path: '/v1/revocation-jobs/{jobId}', handler: 'cancel-revocation-job', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW' },
+  revokeToken: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW' },
+  registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json', table: 'RW' },
+  introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form', table: 'RW' },
+  revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form', table: 'RW' },
 } as const satisfies Record<string, Route>;
 
 export type RouteName = keyof typeof routes;
@@ -47,7 +50,7 @@ export type RouteName = keyof typeof routes;
  * Everything no route matches ($default in API Gateway): answers 404, or 405 with `Allow` when the
  * path exists under another method, as problem+json.
  */
-export const fallbackRoute = { handler: 'not-found', errors: 'problem', body: 'none', scope: null } as const;
+export const fallbackRoute = { handler: 'not-found', errors: 'problem', body: 'none', scope: null, table: 'none' } as const;
 
 export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
 

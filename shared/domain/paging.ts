@@ -1,8 +1,8 @@
-import { config } from '../config.js';
+import { serviceSecret } from '../config.js';
 import { ValidationError } from '../errors.js';
 import { createSigner } from '../crypto.js';
 
-const signer = createSigner(config.serviceSecret);
+const signer = createSigner(serviceSecret);
 
 /**
  * List cursors: the DynamoDB key to continue from, signed and bound to the org and the list it came

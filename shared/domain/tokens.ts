@@ -1,4 +1,4 @@
-import { config } from '../config.js';
+import { serviceSecret } from '../config.js';
 import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
 import { backoff } from '../db/items.js';
@@ -12,7 +12,7 @@ import { cursors } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration } from './policies.js';
 import { isActive } from './rules.js';
 
-const hasher = createTokenHasher(config.serviceSecret);
+const hasher = createTokenHasher(serviceSecret);
 
 /** Optimistic retries when a concurrent write changed what we read; each retry re-reads. */
 const MAX_ATTEMPTS = 8;

@@ -3,8 +3,14 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { OAuthUsageStack } from '../../infra/stack.js';
 import { table } from '../../shared/db/table.js';
+import { routeKey, routes, type Route } from '../../shared/routes.js';
 
-const template = Template.fromStack(new OAuthUsageStack(new App(), 'Test', { stage: 'test' }));
+// Bundling is skipped in template tests (`cdk synth` bundles for real).
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack = new OAuthUsageStack(app, 'Test', { stage: 'test', jwtIssuer: 'https://idp.example.com/', jwtAudience: ['oauth-usage'] });
+const template = Template.fromStack(stack);
+const resources = (type: string) => Object.entries(template.findResources(type)) as [string, { Properties: Record<string, unknown> }][];
+const allRoutes = Object.values(routes as Record<string, Route>);
 
 describe('the table', () => {
   it('is built from the shared table definition, with every index the code uses', () => {
@@ -13,7 +19,11 @@ describe('the table', () => {
       BillingMode: 'PAY_PER_REQUEST',
       TimeToLiveSpecification: { AttributeName: table.ttlAttribute, Enabled: true },
       GlobalSecondaryIndexes: Object.values(table.indexes).map((i) =>
-        Match.objectLike({ IndexName: i.name, KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }] }),
+        Match.objectLike({
+          IndexName: i.name,
+          KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }],
+          Projection: { ProjectionType: i.projection },
+        }),
       ),
     });
   });
@@ -24,6 +34,85 @@ describe('the table', () => {
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({ DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
     });
-    expect(Object.keys(template.findResources('AWS::DynamoDB::Table'))).toHaveLength(1);
+    expect(resources('AWS::DynamoDB::Table')).toHaveLength(1);
+  });
+});
+
+describe('the HTTP API', () => {
+  it('has exactly the route table’s routes plus $default, with the JWT authorizer on every scoped route', () => {
+    const authorizers = resources('AWS::ApiGatewayV2::Authorizer');
+    expect(authorizers).toHaveLength(1);
+    expect(authorizers[0]?.[1].Properties).toMatchObject({ AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://idp.example.com/', Audience: ['oauth-usage'] } });
+    const deployed = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(deployed.map((r) => r.RouteKey).sort()).toEqual([...allRoutes.map(routeKey), '$default'].sort());
+    for (const route of allRoutes) {
+      const props = deployed.find((r) => r.RouteKey === routeKey(route));
+      expect(props?.AuthorizationType, routeKey(route)).toBe(route.scope ? 'JWT' : 'NONE');
+    }
+  });
+
+  it('throttles the stage and writes access logs', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: 2000, ThrottlingBurstLimit: 4000 }),
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+  });
+});
+
+describe('functions', () => {
+  const functions = resources('AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime !== undefined && String(f.Properties.Handler).startsWith('index'));
+
+  it('run nodejs22.x on arm64 with tracing, and never carry the secret itself', () => {
+    expect(functions.length).toBe(allRoutes.length + 2); // the routes, $default, the worker
+    for (const [, { Properties: p }] of functions) {
+      expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+      const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(env).not.toHaveProperty('TOKEN_HASH_SECRET');
+      expect(env).toHaveProperty('TOKEN_HASH_SECRET_ARN');
+    }
+  });
+
+  it('get least privilege: read-only routes cannot write, only enqueuing routes can send, no wildcard actions', () => {
+    const policies = resources('AWS::IAM::Policy').map(([, p]) => p.Properties);
+    const statementsOf = (handler: string) => policies
+      .filter((p) => new RegExp(`"Http${handler}ServiceRole[0-9A-F]{8}"`).test(JSON.stringify(p.Roles)))
+      .flatMap((p) => (p.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement)
+      .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, _s: string, c: string) => c.toUpperCase());
+    for (const route of allRoutes) {
+      const actions = statementsOf(pascal(route.handler));
+      expect(actions.some((a) => a.startsWith('dynamodb:')), `${route.handler} reads the table`).toBe(route.table !== 'none');
+      expect(actions.some((a) => a.endsWith('*') && !a.startsWith('xray:')), route.handler).toBe(false);
+      const writes = actions.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a));
+      expect(writes.length > 0, `${route.handler} writes`).toBe(route.table === 'RW');
+      expect(actions.includes('sqs:SendMessage'), `${route.handler} sends`).toBe(route.enqueues === true);
+    }
+  });
+});
+
+describe('the revocation worker', () => {
+  it('reads its queue in batches with partial batch responses, capped concurrency, and a DLQ after 5 receives', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 10 },
+    });
+    const queues = resources('AWS::SQS::Queue').map(([, q]) => q.Properties);
+    const main = queues.find((q) => q.RedrivePolicy);
+    expect(main?.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    const worker = resources('AWS::Lambda::Function').find(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes('QUEUE_URL') && f.Properties.Timeout === 120);
+    expect(Number(main?.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(worker?.[1].Properties.Timeout));
+  });
+});
+
+describe('alarms', () => {
+  it('watch the DLQ, worker errors and throttles, the API 5xx rate and table throttling, all to one topic', () => {
+    const alarms = resources('AWS::CloudWatch::Alarm');
+    expect(alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
+      ['AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles'],
+    );
+    expect(resources('AWS::SNS::Topic')).toHaveLength(1);
+    for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
 });

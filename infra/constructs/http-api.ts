@@ -1,0 +1,78 @@
+import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
+import { HttpApi, HttpMethod, HttpNoneAuthorizer, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
+import { ServiceFunction } from './service-function.js';
+
+export interface ServiceApiProps {
+  table: ITable;
+  queue: IQueue;
+  secret: ISecret;
+  jwtIssuer: string;
+  jwtAudience: string[];
+  /** Steady-state requests per second and burst for the whole stage. */
+  throttle: { rateLimit: number; burstLimit: number };
+}
+
+const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
+
+/**
+ * The HTTP API, made from the route table: one function per route, the JWT authorizer on every
+ * route with a scope (scopes are checked by the handlers, so errors stay problem+json), and a
+ * $default route whose function answers 404 or 405. Access logs as JSON; stage throttling.
+ */
+export class ServiceApi extends Construct {
+  readonly api: HttpApi;
+  readonly functions = new Map<string, ServiceFunction>();
+
+  constructor(scope: Construct, id: string, props: ServiceApiProps) {
+    super(scope, id);
+    const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
+    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'OAuth Usage service' });
+    const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
+    new HttpStage(this, 'Stage', {
+      httpApi: this.api,
+      autoDeploy: true,
+      throttle: props.throttle,
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
+    });
+
+    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues'>) => {
+      const fn = new ServiceFunction(this, pascal(route.handler), {
+        entry: `http/${route.handler}`,
+        secret: props.secret,
+        timeout: Duration.seconds(10),
+        environment: route.table === 'none' ? {} : { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
+      });
+      if (route.table !== 'none') fn.bindTable(props.table, route.table);
+      if (route.enqueues) props.queue.grantSendMessages(fn);
+      this.functions.set(route.handler, fn);
+      return fn;
+    };
+
+    const publicRoute = (route: HttpRoute, why: string) => Validations.of(route).acknowledge({ id: 'AwsSolutions::AwsSolutions-APIG4', reason: why });
+    for (const route of Object.values(routes as Record<string, Route>)) {
+      const httpRoute = new HttpRoute(this, `${route.method}${pascal(route.handler)}`, {
+        httpApi: this.api,
+        routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
+        integration: new HttpLambdaIntegration(`${pascal(route.handler)}Integration`, functionFor(route)),
+        authorizer: route.scope ? authorizer : new HttpNoneAuthorizer(),
+      });
+      if (!route.scope) publicRoute(httpRoute, 'A liveness check, public by contract (GET /health, no data).');
+    }
+    const fallback = new HttpRoute(this, 'Default', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: new HttpLambdaIntegration('NotFoundIntegration', functionFor(fallbackRoute)),
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    publicRoute(fallback, 'Unknown routes answer 404/405 problem+json as the contract says; the handler reads no data.');
+    new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Base URL of the API' });
+  }
+}

@@ -1,0 +1,58 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ServiceFunction } from './service-function.js';
+
+export interface RevocationWorkerProps {
+  table: ITable;
+  secret: ISecret;
+  /** Concurrent worker invocations at most: protects the table's capacity. */
+  maxConcurrency?: number;
+}
+
+const WORKER_TIMEOUT = Duration.minutes(2);
+
+/**
+ * The revocation queue, its dead-letter queue and the worker: batches of 10 messages, partial
+ * batch failures reported per message, visibility timeout six times the worker's timeout, and
+ * messages moved to the DLQ after 5 failed receives (the sweep resumes their jobs).
+ */
+export class RevocationWorker extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: ServiceFunction;
+
+  constructor(scope: Construct, id: string, props: RevocationWorkerProps) {
+    super(scope, id);
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.queue = new Queue(this, 'Queue', {
+      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+    });
+    this.function = new ServiceFunction(this, 'Function', {
+      entry: 'worker/revocations',
+      secret: props.secret,
+      memorySize: 1024,
+      timeout: WORKER_TIMEOUT,
+      environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: this.queue.queueUrl },
+    }).bindTable(props.table, 'RW');
+    // The planner enqueues cleanup batches on the same queue.
+    this.queue.grantSendMessages(this.function);
+    this.function.addEventSource(new SqsEventSource(this.queue, {
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+      reportBatchItemFailures: true,
+      maxConcurrency: props.maxConcurrency ?? 10,
+    }));
+  }
+}
