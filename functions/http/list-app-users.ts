@@ -1,7 +1,8 @@
 import { listUsersOfApp } from '../../shared/domain/users.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
-import { appPathSchema, listUsersQuerySchema } from '../../shared/schemas/apps.js';
+import { appPathSchema } from '../../shared/schemas/apps.js';
+import { listUsersQuerySchema } from '../../shared/schemas/usage.js';
 import { parse } from '../../shared/schemas/common.js';
 
 /** Usage by User: who holds active tokens for the app, first and last use, number of uses. */

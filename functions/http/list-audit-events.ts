@@ -1,7 +1,7 @@
 import { listAudit } from '../../shared/domain/audit.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
-import { auditQuerySchema } from '../../shared/schemas/apps.js';
+import { auditQuerySchema } from '../../shared/schemas/usage.js';
 import { parse } from '../../shared/schemas/common.js';
 
 /** The audit log, newest first; `?appId=` and `?userId=` narrow it. */

@@ -1,7 +1,7 @@
 import { listAppsOfUser } from '../../shared/domain/users.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
-import { userPathSchema } from '../../shared/schemas/apps.js';
+import { userPathSchema } from '../../shared/schemas/usage.js';
 import { listQuerySchema, parse } from '../../shared/schemas/common.js';
 
 /** The apps one user holds active tokens for, with their usage. */

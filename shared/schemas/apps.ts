@@ -70,14 +70,3 @@ export const listAppsQuerySchema = listQuerySchema.extend({
   all: booleanParameter.default(false),
   q: z.string().min(1).max(255).optional(),
 });
-
-export const listUsersQuerySchema = listQuerySchema.extend({
-  sort: z.enum(['userId', '-lastUsedAt']).default('userId'),
-});
-
-export const userPathSchema = z.strictObject({ userId: idSchema });
-
-export const auditQuerySchema = listQuerySchema.extend({
-  appId: idSchema.optional(),
-  userId: idSchema.optional(),
-});
