@@ -51,7 +51,7 @@ export type CreateAppInput = z.output<typeof createAppSchema>;
 
 export const appPathSchema = z.strictObject({ appId: idSchema });
 
-/** PATCH /v1/apps/{appId} (Settings tab): any of the settings, at least one. */
+/** PATCH /v1/apps/{appId} (Settings tab): one or more of the settings. */
 export const updateSettingsSchema = z
   .strictObject({
     name: appSettingsShape.name.optional(),
