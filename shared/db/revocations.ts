@@ -1,11 +1,11 @@
 import pMap from 'p-map';
 import { BatchWriteCommand, TransactWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
-import { removeClause } from './expressions.js';
+import { removeClause, setClause } from './expressions.js';
 import { backoff, batchGetConsistent, conditionalUpdate, failedConditions, partitionOf, queryPage, sameKey, type Page } from './items.js';
 import { activeAppIndexAttributes, activeUserIndexAttributes, indexKeys, keys, randomShard } from './keys.js';
 import { toAppShard } from './apps.js';
-import { shardDecrement, toAppUser, toToken } from './tokens.js';
+import { activeUserAttributes, shardDecrement, toAppUser, toToken } from './tokens.js';
 import { APP_SHARDS } from './table.js';
 import { heldTokens } from '../domain/rules.js';
 import type { AppShard, AppUser, Token } from '../domain/model.js';
@@ -140,13 +140,16 @@ export function chunk<T>(items: T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 }
 
-/** Sets a user's count to what its items say, only if the row is still as read. */
+/** Sets a user's count to what its items say (and lists or unlists the row), only if the row is still as read. */
 export async function repairUserCount(user: AppUser, appEpoch: number, count: number): Promise<void> {
+  const listed = setClause(count > 0 ? activeUserAttributes(user.orgId, user.appId, user.userId) : {}, 'l');
+  const unlisted = removeClause(count > 0 ? [] : activeUserIndexAttributes, 'r');
   await conditionalUpdate({
     Key: keys.appUser(user.orgId, user.appId, user.userId),
-    UpdateExpression: 'SET activeTokenCount = :count, countEpoch = :appEpoch',
+    UpdateExpression: [`SET ${['activeTokenCount = :count', 'countEpoch = :appEpoch', ...listed.parts].join(', ')}`, unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
     ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
-    ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch },
+    ExpressionAttributeNames: { ...listed.names, ...unlisted.names },
+    ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ...listed.values },
   });
 }
 

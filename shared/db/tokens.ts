@@ -94,7 +94,8 @@ export async function insertToken(token: Token, shard: AppShard, userBefore: App
   }
 }
 
-const activeUserAttributes = (orgId: string, appId: string, userId: string) => ({
+/** The index keys that list a user row as holding active tokens. */
+export const activeUserAttributes = (orgId: string, appId: string, userId: string) => ({
   ...indexKeys.activeUsersById(orgId, appId, userId),
   ...indexKeys.activeUsersByLastUse(orgId, appId),
   ...indexKeys.activeAppsOfUser(orgId, userId, appId),

@@ -2,6 +2,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { db, TableName } from '../../shared/db/client.js';
 import { keys } from '../../shared/db/keys.js';
+import { table } from '../../shared/db/table.js';
 import { reconcile } from '../../shared/domain/reconcile.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 
@@ -30,6 +31,22 @@ describe('the reconciler', () => {
     expect(await counts('drifty')).toEqual([2, 3]);
     const clean = await reconcile(org, 'drifty', { repair: false });
     expect(clean).toMatchObject({ userDrift: [], appDrift: { userCount: [2, 2], activeTokenCount: [3, 3] } });
+  });
+
+  it('lists or unlists a user whose repaired count crosses zero', async () => {
+    await createApp(org, 'relist');
+    await register(org, { token: rawToken(), type: 'access', appId: 'relist', userId: 'lost' });
+    const gsi = table.indexes;
+    await db.send(new UpdateCommand({
+      TableName, Key: keys.appUser(org, 'relist', 'lost'),
+      UpdateExpression: 'SET activeTokenCount = :zero REMOVE #a, #b, #c, #d, #e',
+      ExpressionAttributeNames: { '#a': gsi.gsi3.partitionKey, '#b': gsi.gsi3.sortKey, '#c': gsi.gsi4.partitionKey, '#d': gsi.gsi5.partitionKey, '#e': gsi.gsi5.sortKey },
+      ExpressionAttributeValues: { ':zero': 0 },
+    }));
+    const users = async () => ((await call('listAppUsers', { claims: as(org), path: { appId: 'relist' } })).body.items ?? []).map((u) => u.userId);
+    expect(await users()).toEqual([]);
+    await reconcile(org, 'relist', { repair: true });
+    expect(await users()).toEqual(['lost']);
   });
 
   it('answers undefined for an app it does not know', async () => {
