@@ -39,7 +39,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
       const digest = createHash('sha256').update(`${userId}/${t}`).digest();
       const token: Token = {
         orgId, appId, userId, lookupKey: digest.subarray(0, 16).toString('hex'), tokenId: digest.subarray(16, 32).toString('base64url').slice(0, 22),
-        type: 'access', scopes: ['api'], issuedAt: at, expiresAt: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null,
+        type: 'access', scopes: ['api'], issuedAt: at, expiresAt: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null, dueAt: null,
       };
       const { expiresAt: _e, refreshTokenId: _r, lastUsedAt: _l, revokedAt: _v, ...stored } = token;
       items.push(itemOf('Token', keys.token(orgId, token.lookupKey), stored, indexKeys.userTokens(orgId, appId, userId, token.tokenId)));

@@ -3,7 +3,9 @@
  * unless DYNAMODB_ENDPOINT / SQS_ENDPOINT are set; then the HTTP API on PORT.
  */
 import { localIssuer } from './jwt.js';
+import { lambdaContext } from './event.js';
 import { startQueuePoller } from './queue-poller.js';
+import { startTimer } from './timer.js';
 import { ensureQueues, ensureTable, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
 import { localEnvironment, localSettings, recordEndpoints } from './settings.js';
 
@@ -32,16 +34,19 @@ async function main() {
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const poller = startQueuePoller(new SQSClient({ endpoint: sqsEndpoint, region: settings.region }), queueUrl, worker, (error) => console.error('queue poller:', error));
 
+  const { handler: sweep } = await import('../functions/jobs/sweep.js');
+  const sweeper = startTimer(settings.sweepIntervalSeconds * 1000, () => sweep({}, lambdaContext('sweep', 300_000)), (error) => console.error('sweep:', error));
+
   const shutdown = async () => {
     server.close();
-    await poller.stop();
+    await Promise.all([poller.stop(), sweeper.stop()]);
     await Promise.allSettled(started.map((s) => s.stop()));
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
 
-  console.log(`OAuth Usage service ready at http://127.0.0.1:${settings.port} (DynamoDB ${dynamodbEndpoint}, SQS ${sqsEndpoint}, data in ${settings.dataDir})`);
+  console.log(`OAuth Usage service ready at http://127.0.0.1:${settings.port} (DynamoDB ${dynamodbEndpoint}, SQS ${sqsEndpoint}, data in ${settings.dataDir}, sweep every ${settings.sweepIntervalSeconds} s)`);
 }
 
 async function remember(service: Promise<RunningService>): Promise<RunningService> {

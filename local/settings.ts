@@ -17,10 +17,17 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env) {
     sqsEndpoint: env.SQS_ENDPOINT,
     jwtIssuer: env.JWT_ISSUER ?? 'urn:oauth-usage:local-issuer',
     jwtAudience: env.JWT_AUDIENCE ?? 'oauth-usage',
+    sweepIntervalSeconds: positiveNumber('SWEEP_INTERVAL_SECONDS', env.SWEEP_INTERVAL_SECONDS ?? '60'),
   };
 }
 
 export type LocalSettings = ReturnType<typeof localSettings>;
+
+function positiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, not "${value}"`);
+  return n;
+}
 
 /** Reads a file under DATA_DIR, creating it with `create()` the first time (owner-only). */
 export function persistent(dataDir: string, name: string, create: () => string): string {

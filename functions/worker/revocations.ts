@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { handleMessage } from '../../shared/domain/cleanup.js';
+import { handleJobMessage } from '../../shared/domain/cleanup.js';
+import { handleTokenMessage } from '../../shared/domain/expiry.js';
 import { logger } from '../../shared/logger.js';
 import { queueMessageSchema } from '../../shared/schemas/revocations.js';
 
@@ -14,16 +15,18 @@ function parseJson(body: string): unknown {
   }
 }
 
-async function record(message: SQSRecord): Promise<void> {
-  const parsed = queueMessageSchema.safeParse(parseJson(message.body));
+async function record(sqsRecord: SQSRecord): Promise<void> {
+  const parsed = queueMessageSchema.safeParse(parseJson(sqsRecord.body));
   if (!parsed.success) {
     // A message no code of ours sends: drop it (retrying cannot help) but say so.
-    logger.error('Dropping a malformed revocation message', { messageId: message.messageId, issues: parsed.error.issues });
+    logger.error('Dropping a malformed revocation message', { messageId: sqsRecord.messageId, issues: parsed.error.issues });
     return;
   }
-  await handleMessage(parsed.data, Date.now);
+  const message = parsed.data;
+  if (message.kind === 'plan' || message.kind === 'clean') await handleJobMessage(message, Date.now);
+  else await handleTokenMessage(message, Date.now);
 }
 
-/** The revocation worker: each SQS record is one step of a job; failures are reported per record. */
+/** The revocation worker: each SQS record is one step of a job, or tokens to settle; failures are reported per record. */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
   processPartialResponse(event, record, processor, { context });

@@ -1,4 +1,4 @@
-import { BatchGetCommand, QueryCommand, UpdateCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type QueryCommandOutput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type QueryCommandOutput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { entityAttribute, table, type Entity, type IndexName } from './table.js';
 import type { Key } from './keys.js';
@@ -109,3 +109,17 @@ export async function conditionalUpdate(input: Omit<UpdateCommandInput, 'TableNa
     throw error;
   }
 }
+
+export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
+
+/** One transaction; false when a condition failed or it conflicted with another. */
+export async function transact(items: TransactItem[]): Promise<boolean> {
+  try {
+    await db.send(new TransactWriteCommand({ TransactItems: items }));
+    return true;
+  } catch (error) {
+    if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return false;
+    throw error;
+  }
+}
+

@@ -1,9 +1,9 @@
-import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from './audit.js';
 import { db, TableName } from './client.js';
-import { setClause } from './expressions.js';
-import { batchGetConsistent, conditionalUpdate, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, type Page } from './items.js';
-import { jobIndexKeys, keys } from './keys.js';
+import { batchGetConsistent, conditionalUpdate, itemOf, transact, type TransactItem, partitionOf, queryPage, recordOf, sameKey, type Page } from './items.js';
+import { dueIndexAttributes, dueKeys, jobIndexKeys, keys } from './keys.js';
+import { removeClause, setClause } from './expressions.js';
 import { table } from './table.js';
 import type { AuditEvent, RevocationJob } from '../domain/model.js';
 import type { JobStatus } from '../schemas/revocations.js';
@@ -15,13 +15,16 @@ export function toJob(item: Item | undefined): RevocationJob | undefined {
   return job && { ...job, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };
 }
 
-/** The Put that creates a job, for the transaction that makes the revocation take effect. */
-export function jobPut(job: RevocationJob) {
+/** The Put that creates a job, due for the sweep at `dueAt`, for the transaction that makes the revocation take effect. */
+export function jobPut(job: RevocationJob, dueAt: string) {
   const { doneBatches: _none, ...record } = job; // an empty set cannot be stored; ADD creates it
   return {
     Put: {
       TableName,
-      Item: itemOf('RevocationJob', keys.job(job.orgId, job.jobId), record, jobIndexKeys(job.orgId, job.appId, job.status, job.jobId)),
+      Item: itemOf('RevocationJob', keys.job(job.orgId, job.jobId), record, {
+        ...jobIndexKeys(job.orgId, job.appId, job.status, job.jobId),
+        ...dueKeys.job(dueAt, job.orgId, job.jobId),
+      }),
       ConditionExpression: 'attribute_not_exists(pk)',
     },
   };
@@ -69,54 +72,95 @@ export async function listJobs(orgId: string, filter: { appId?: string; status?:
   return { items: page.items.map((i) => toJob(i) as RevocationJob), lastKey: page.lastKey };
 }
 
-/** Moves a job from one status to another (and sets `fields`), with its audit event if any; false if it was not in `from`. */
-export async function transitionJob(job: RevocationJob, from: JobStatus, to: JobStatus, fields: Item, event?: AuditEvent): Promise<boolean> {
-  const set = setClause({ ...fields, status: to, ...jobIndexKeys(job.orgId, job.appId, to, job.jobId) }, 's');
-  try {
-    await db.send(new TransactWriteCommand({
-      TransactItems: [
-        {
-          Update: {
-            TableName,
-            Key: keys.job(job.orgId, job.jobId),
-            UpdateExpression: `SET ${set.parts.join(', ')}`,
-            ConditionExpression: '#status = :from',
-            ExpressionAttributeNames: { ...set.names, '#status': 'status' },
-            ExpressionAttributeValues: { ...set.values, ':from': from },
-          },
-        },
-        ...(event ? [auditPut(event)] : []),
-      ],
-    }));
-    return true;
-  } catch (error) {
-    if (failedConditions(error)?.includes(0)) return false;
-    throw error;
-  }
+export interface Transition {
+  /** When the sweep must look at the job next; null takes it out of the due index (finished jobs). */
+  dueAt: string | null;
+  /** Recorded in the same transaction. */
+  event?: AuditEvent;
+  /** More writes for the same transaction (a scheduled job's start raises watermarks with it). */
+  with?: TransactItem[];
+}
+
+/** The update that moves a job from one status to another (and sets `fields`), only if it is in `from`. */
+export function jobTransition(job: RevocationJob, from: JobStatus, to: JobStatus, fields: Item, dueAt: string | null) {
+  const set = setClause({
+    ...fields, status: to, ...jobIndexKeys(job.orgId, job.appId, to, job.jobId),
+    ...(dueAt === null ? {} : dueKeys.job(dueAt, job.orgId, job.jobId)),
+  }, 's');
+  const unlisted = removeClause(dueAt === null ? dueIndexAttributes : [], 'r');
+  return {
+    Update: {
+      TableName,
+      Key: keys.job(job.orgId, job.jobId),
+      UpdateExpression: `SET ${set.parts.join(', ')}${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
+      ConditionExpression: '#status = :from',
+      ExpressionAttributeNames: { ...set.names, ...unlisted.names, '#status': 'status' },
+      ExpressionAttributeValues: { ...set.values, ':from': from },
+    },
+  };
+}
+
+/** Moves a job from one status to another, with its audit event if any; false if it was not in `from` (or a `with` write failed). */
+export async function transitionJob(job: RevocationJob, from: JobStatus, to: JobStatus, fields: Item, transition: Transition): Promise<boolean> {
+  return transact([
+    jobTransition(job, from, to, fields, transition.dueAt),
+    ...(transition.event ? [auditPut(transition.event)] : []),
+    ...(transition.with ?? []),
+  ]);
+}
+
+/**
+ * Starts a new cleanup pass of a queued or running job whose work was lost: planning starts
+ * over (cleanup is idempotent; tokens already deleted stay counted in `tokensRevoked`). Only if
+ * the job is still in the status and pass that were read, so overlapping sweeps resume it once.
+ */
+export function startPass(job: RevocationJob, at: string, dueAt: string): Promise<boolean> {
+  const set = setClause({ pass: job.pass + 1, plannedBatches: 0, planCursor: null, planComplete: false, lastProgressAt: at, ...dueKeys.job(dueAt, job.orgId, job.jobId) }, 's');
+  return conditionalUpdate({
+    Key: keys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}, progress.usersDone = :zero REMOVE doneBatches`,
+    ConditionExpression: '#status = :status AND #pass = :pass',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
+    ExpressionAttributeValues: { ...set.values, ':zero': 0, ':status': job.status, ':pass': job.pass },
+  });
+}
+
+/** Moves a job's next look by the sweep to `dueAt` (it is still making progress), unless it changed meanwhile. */
+export function postponeJob(job: RevocationJob, dueAt: string): Promise<boolean> {
+  const set = setClause(dueKeys.job(dueAt, job.orgId, job.jobId), 'd');
+  return conditionalUpdate({
+    Key: keys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}`,
+    ConditionExpression: '#status = :status AND #pass = :pass',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
+    ExpressionAttributeValues: { ...set.values, ':status': job.status, ':pass': job.pass },
+  });
 }
 
 /**
  * Records a planning step: `added` more batches sent, the scan's new cursor, whether it is done.
  * Conditional on the batches planned so far, so a duplicated plan message cannot count twice.
  */
-export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean): Promise<boolean> {
+export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean, at: string): Promise<boolean> {
   return conditionalUpdate({
     Key: keys.job(job.orgId, job.jobId),
-    UpdateExpression: 'SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete',
-    ConditionExpression: 'plannedBatches = :seen',
-    ExpressionAttributeValues: { ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches },
+    UpdateExpression: 'SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete, lastProgressAt = :at',
+    ConditionExpression: 'plannedBatches = :seen AND #pass = :pass',
+    ExpressionAttributeNames: { '#pass': 'pass' },
+    ExpressionAttributeValues: { ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at },
   });
 }
 
-/** Counts one finished batch, once: a redelivered batch changes nothing. The job after, or undefined if already counted. */
-export async function recordBatchDone(orgId: string, jobId: string, batch: number, users: number, tokens: number, at: string): Promise<RevocationJob | undefined> {
+/** Counts one finished batch of the job's pass, once: a redelivered batch (or one of an earlier pass) changes nothing. The job after, or undefined if already counted. */
+export async function recordBatchDone(job: RevocationJob, batch: number, users: number, tokens: number, at: string): Promise<RevocationJob | undefined> {
   try {
     const out = await db.send(new UpdateCommand({
       TableName,
-      Key: keys.job(orgId, jobId),
+      Key: keys.job(job.orgId, job.jobId),
       UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens SET lastProgressAt = :at',
-      ConditionExpression: 'attribute_exists(pk) AND NOT contains(doneBatches, :n)',
-      ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': users, ':tokens': tokens, ':at': at },
+      ConditionExpression: 'attribute_exists(pk) AND #pass = :pass AND NOT contains(doneBatches, :n)',
+      ExpressionAttributeNames: { '#pass': 'pass' },
+      ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': users, ':tokens': tokens, ':at': at, ':pass': job.pass },
       ReturnValues: 'ALL_NEW',
     }));
     return toJob(out.Attributes);

@@ -40,7 +40,45 @@ export const keys = {
 
   /** The audit log, newest last in key order; event ids sort by time. */
   auditEvent: (orgId: string, eventId: string): Key => ({ pk: `${org(orgId)}#AUDIT`, sk: `EVENT#${eventId}` }),
+
+  /** The sweep's own state (not tenant data): how far it has handed out each due-token partition. */
+  sweepState: (): Key => ({ pk: 'SWEEP', sk: 'STATE' }),
 };
+
+/**
+ * The due index (gsi4, KEYS_ONLY, sparse): what the sweep must look at, by the time it is due.
+ * Tokens are spread over DUE_TOKEN_PARTITIONS partitions by their lookup key, so registrations
+ * do not all write one index partition; jobs (few) share one. A sort key starts with the ISO due
+ * time, so "due by now" is one key range, then names what the sweep needs to group the work
+ * without reading the item. Ids never contain `#`.
+ */
+export const DUE_TOKEN_PARTITIONS = 8;
+export const dueKeys = {
+  tokenPartition: (n: number) => `DUE#TOKENS#${n}`,
+  token: (dueAt: string, orgId: string, appId: string, userId: string, lookupKey: string) => ({
+    [gsi4.partitionKey]: dueKeys.tokenPartition(Number.parseInt(lookupKey.slice(0, 2), 16) % DUE_TOKEN_PARTITIONS),
+    [gsi4.sortKey]: `${dueAt}#${orgId}#${appId}#${userId}`,
+  }),
+  jobPartition: 'DUE#JOBS',
+  job: (dueAt: string, orgId: string, jobId: string) => ({
+    [gsi4.partitionKey]: dueKeys.jobPartition,
+    [gsi4.sortKey]: `${dueAt}#${orgId}#${jobId}`,
+  }),
+  /** The upper bound of a range query for everything due at `at`. */
+  dueBy: (at: string) => `${at}#~`,
+  /** What a token's entry in the due index names. */
+  parseToken: (entry: Record<string, unknown>) => {
+    const [, orgId = '', appId = '', userId = ''] = String(entry[gsi4.sortKey]).split('#');
+    return { orgId, appId, userId, lookupKey: String(entry.pk).split('#').at(-1) ?? '' };
+  },
+  /** What a job's entry in the due index names. */
+  parseJob: (entry: Record<string, unknown>) => {
+    const [, orgId = '', jobId = ''] = String(entry[gsi4.sortKey]).split('#');
+    return { orgId, jobId };
+  },
+};
+/** Attributes whose presence puts an item in the due index. */
+export const dueIndexAttributes = [gsi4.partitionKey, gsi4.sortKey] as const;
 
 /** Index attributes, by what they list. Each returns the attributes to store on the item. */
 export const indexKeys = {

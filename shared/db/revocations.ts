@@ -1,16 +1,14 @@
 import pMap from 'p-map';
-import { BatchWriteCommand, TransactWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { removeClause, setClause } from './expressions.js';
-import { backoff, batchGetConsistent, conditionalUpdate, failedConditions, partitionOf, queryPage, sameKey, type Page } from './items.js';
+import { backoff, batchGetConsistent, conditionalUpdate, transact, type TransactItem, partitionOf, queryPage, sameKey, type Page } from './items.js';
 import { activeAppIndexAttributes, activeUserIndexAttributes, indexKeys, keys, randomShard } from './keys.js';
 import { toAppShard } from './apps.js';
 import { activeUserAttributes, shardDecrement, toAppUser, toToken } from './tokens.js';
 import { APP_SHARDS } from './table.js';
 import { heldTokens } from '../domain/rules.js';
 import type { AppShard, AppUser, Token } from '../domain/model.js';
-
-export type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
 
 /** A random shard of the app and the named users' rows, strongly consistent (BatchGetItem per 99 users, in parallel). */
 export async function getUsersOfApp(orgId: string, appId: string, userIds: string[]): Promise<{ shard: AppShard | undefined; users: Map<string, AppUser> }> {
@@ -74,17 +72,6 @@ export async function revokeApp(orgId: string, appId: string, appEpoch: number, 
     write(keys.app(orgId, appId), false, 'revokeEpoch = :seen'),
     ...Array.from({ length: APP_SHARDS }, (_, n) => write(keys.appShard(orgId, appId, n), true)),
   ]);
-}
-
-/** One transaction; false when a condition failed or it conflicted with another. */
-export async function transact(items: TransactItem[]): Promise<boolean> {
-  try {
-    await db.send(new TransactWriteCommand({ TransactItems: items }));
-    return true;
-  } catch (error) {
-    if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return false;
-    throw error;
-  }
 }
 
 /** One page of an app's user rows (all of them, active or not), strongly consistent. */

@@ -15,7 +15,7 @@ export const table = {
     gsi2: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
     /** KEYS_ONLY, sparse: an app's active users by userId; audit events by app and user; jobs by app and status. */
     gsi3: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: 'KEYS_ONLY' },
-    /** KEYS_ONLY, sparse: an app's active users by last use. */
+    /** KEYS_ONLY, sparse: an app's active users by last use; tokens and jobs by the time the sweep must look at them. */
     gsi4: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projection: 'KEYS_ONLY' },
     /** KEYS_ONLY, sparse: a user's apps with active tokens. */
     gsi5: { name: 'gsi5', partitionKey: 'gsi5pk', sortKey: 'gsi5sk', projection: 'KEYS_ONLY' },
@@ -26,7 +26,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the

@@ -1,11 +1,12 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { activationClause, activationWrites, toAppShard } from './apps.js';
-import { activeUserIndexAttributes, indexKeys, keys, randomShard, type Key } from './keys.js';
+import { activeUserIndexAttributes, dueIndexAttributes, dueKeys, indexKeys, keys, randomShard, type Key } from './keys.js';
 import { setClause, removeClause } from './expressions.js';
-import { batchGetConsistent, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, withoutNulls, type Page } from './items.js';
+import { batchGetConsistent, conditionalUpdate, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, withoutNulls, type Page } from './items.js';
 import { table } from './table.js';
 import { heldTokens, isCounted } from '../domain/rules.js';
+import { tombstonePurgeAt } from '../domain/policies.js';
 import type { AppShard, AppUser, AuditEvent, Token } from '../domain/model.js';
 import { auditPut } from './audit.js';
 
@@ -13,7 +14,7 @@ type Item = Record<string, unknown>;
 
 export function toToken(item: Item | undefined): Token | undefined {
   const t = recordOf<Partial<Token>>(item) as Token | undefined;
-  return t && { ...t, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null, revokedAt: t.revokedAt ?? null };
+  return t && { ...t, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null, revokedAt: t.revokedAt ?? null, dueAt: t.dueAt ?? null };
 }
 
 export function toAppUser(item: Item | undefined): AppUser | undefined {
@@ -76,7 +77,10 @@ export async function insertToken(token: Token, shard: AppShard, userBefore: App
         {
           Put: {
             TableName,
-            Item: itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), indexKeys.userTokens(orgId, appId, userId, token.tokenId)),
+            Item: itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), {
+              ...indexKeys.userTokens(orgId, appId, userId, token.tokenId),
+              ...dueIndexKeys(token, token.dueAt),
+            }),
             ConditionExpression: 'attribute_not_exists(pk)',
           },
         },
@@ -93,6 +97,10 @@ export async function insertToken(token: Token, shard: AppShard, userBefore: App
     throw error;
   }
 }
+
+/** A token's place in the sweep's due index (none when it is never due). */
+const dueIndexKeys = (token: Token, dueAt: string | null) =>
+  dueAt === null ? {} : dueKeys.token(dueAt, token.orgId, token.appId, token.userId, token.lookupKey);
 
 /** The index keys that list a user row as holding active tokens. */
 export const activeUserAttributes = (orgId: string, appId: string, userId: string) => ({
@@ -208,35 +216,40 @@ export const MAX_TOKENS_PER_REVOKE = 98;
 /** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */
 export type RevokeResult = 'stale' | 'revoked' | 'user-idle';
 
+export interface RevokeOptions {
+  /** Recorded in the same transaction. */
+  event?: AuditEvent;
+  /**
+   * Purge (the sweep): delete every token, refresh tokens and tombstones included, and only if
+   * it was not used since it was read. Otherwise (revocation) a refresh token becomes a tombstone.
+   */
+  purge?: boolean;
+}
+
 /**
- * Revokes some of one user's tokens for one app, atomically. Access tokens are deleted; a refresh
- * token becomes a tombstone (`revokedAt`, out of the listing index) so that access tokens
- * registered from it stay dead even if one was missed. Tokens still counted (see `isCounted`)
- * are uncounted in the same transaction, pinned to the epochs read; the user's last token takes
- * the user row out of the active-user lists.
+ * Revokes or purges some of one user's tokens for one app, atomically. Access tokens are
+ * deleted; on revocation a refresh token becomes a tombstone (`revokedAt`, out of the listing
+ * index, due for purge after its retention) so that access tokens registered from it stay dead
+ * even if one was missed. Tokens still counted (see `isCounted`) are uncounted in the same
+ * transaction, pinned to the epochs read; the user's last token takes the user row out of the
+ * active-user lists.
  */
-export async function revokeTokens(user: AppUser, tokens: Token[], appEpoch: number, at: string, event?: AuditEvent): Promise<RevokeResult> {
+export async function revokeTokens(user: AppUser, tokens: Token[], appEpoch: number, at: string, options: RevokeOptions = {}): Promise<RevokeResult> {
+  const { event, purge = false } = options;
   if (tokens.length === 0) return 'revoked';
   if (tokens.length > MAX_TOKENS_PER_REVOKE - (event ? 1 : 0)) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} items per call`);
   const { orgId, appId, userId } = user;
-  const count = tokens.filter((t) => isCounted(t, user, appEpoch)).length;
+  const count = tokens.filter((t) => t.revokedAt === null && isCounted(t, user, appEpoch)).length;
   const leavesUserIdle = count > 0 && user.activeTokenCount <= count;
   const unlisted = removeClause(leavesUserIdle ? activeUserIndexAttributes : [], 'r');
-  const tokenListing = removeClause([table.indexes.gsi1.partitionKey, table.indexes.gsi1.sortKey], 't');
-  const tokenWrites = tokens.map((t) =>
-    t.type === 'refresh'
-      ? {
-          Update: {
-            TableName,
-            Key: keys.token(orgId, t.lookupKey),
-            UpdateExpression: `SET revokedAt = :at REMOVE ${tokenListing.parts.join(', ')}`,
-            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-            ExpressionAttributeNames: tokenListing.names,
-            ExpressionAttributeValues: { ':at': at },
-          },
-        }
-      : { Delete: { TableName, Key: keys.token(orgId, t.lookupKey), ConditionExpression: 'attribute_exists(pk)' } },
-  );
+  const tokenWrites = tokens.map((t) => (t.type === 'refresh' && !purge ? tombstone(t, at) : {
+    Delete: {
+      TableName,
+      Key: keys.token(orgId, t.lookupKey),
+      ConditionExpression: purge ? 'useCount = :seenUses' : 'attribute_exists(pk)',
+      ...(purge ? { ExpressionAttributeValues: { ':seenUses': t.useCount } } : {}),
+    },
+  }));
   const counterWrites = count === 0 ? [] : [
     {
       Update: {
@@ -259,6 +272,36 @@ export async function revokeTokens(user: AppUser, tokens: Token[], appEpoch: num
     if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return 'stale';
     throw error;
   }
+}
+
+/** A refresh token's revocation: it stays, marked, out of the user's token list, due for purge after its retention. */
+function tombstone(token: Token, at: string) {
+  const dueAt = tombstonePurgeAt(at);
+  const set = setClause({ revokedAt: at, dueAt, ...dueIndexKeys(token, dueAt) }, 's');
+  const unlisted = removeClause([table.indexes.gsi1.partitionKey, table.indexes.gsi1.sortKey], 't');
+  return {
+    Update: {
+      TableName,
+      Key: keys.token(token.orgId, token.lookupKey),
+      UpdateExpression: `SET ${set.parts.join(', ')} REMOVE ${unlisted.parts.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+      ExpressionAttributeNames: { ...set.names, ...unlisted.names },
+      ExpressionAttributeValues: set.values,
+    },
+  };
+}
+
+/** Moves a token in the due index (or out of it, for null), when the sweep found it was not due yet after all. */
+export async function rescheduleToken(token: Token, dueAt: string | null): Promise<void> {
+  const set = setClause(dueAt === null ? {} : { dueAt, ...dueIndexKeys(token, dueAt) }, 's');
+  const unlisted = removeClause(dueAt === null ? ['dueAt', ...dueIndexAttributes] : [], 'r');
+  await conditionalUpdate({
+    Key: keys.token(token.orgId, token.lookupKey),
+    UpdateExpression: [set.parts.length ? `SET ${set.parts.join(', ')}` : '', unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: { ...set.names, ...unlisted.names },
+    ...(set.parts.length ? { ExpressionAttributeValues: set.values } : {}),
+  });
 }
 
 /** A user's tokens for one app, by token id: one Query on gsi1 per page. */

@@ -5,6 +5,8 @@ import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from './model.js';
 import { cursors } from './paging.js';
+import { logger } from '../logger.js';
+import { enqueue } from '../queue.js';
 
 export function appDetailView(app: App & AppCounters) {
   return {
@@ -119,9 +121,22 @@ export function updateSettings(caller: Actor, appId: string, patch: SettingsPatc
   });
 }
 
-/** PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them; they apply to existing tokens at once. */
-export function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
-  return changeApp(caller, appId, ifMatch, now, (app) =>
-    same(policies, app.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: app.policies, to: policies } },
-  );
+/**
+ * PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them. They apply to existing tokens at
+ * once at introspection; a changed refresh-token policy also starts a policy pass through the
+ * queue, which purges the refresh tokens it now rules out and moves the others in the due index.
+ */
+export async function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
+  let before: Policies | undefined;
+  const app = await changeApp(caller, appId, ifMatch, now, (current) => {
+    before = current.policies;
+    return same(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
+  });
+  const policy = policies.refreshTokenPolicy;
+  // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.
+  if (before && !same(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
+    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null }]).catch((error: unknown) =>
+      logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
+  }
+  return app;
 }

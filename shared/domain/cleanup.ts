@@ -4,7 +4,8 @@ import { getJob, recordBatchDone, recordPlanned, transitionJob } from '../db/job
 import { chunk, deleteTokens, findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { QueueMessage } from '../schemas/revocations.js';
+import type { JobMessage } from '../schemas/revocations.js';
+import { stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
 import { reconcile } from './reconcile.js';
 import type { RevocationJob, Token } from './model.js';
@@ -31,10 +32,11 @@ export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs'>, 
   return target !== undefined && token.userEpoch < target;
 }
 
-/** Runs one queue message. Every step is idempotent: redelivery or duplication changes nothing twice. */
-export async function handleMessage(message: QueueMessage, now: () => number): Promise<void> {
+/** Runs one step of a job. Every step is idempotent: redelivery or duplication changes nothing twice. */
+export async function handleJobMessage(message: JobMessage, now: () => number): Promise<void> {
   const job = await getJob(message.orgId, message.jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
+  if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
   if (message.kind === 'plan') await plan(job, now);
   else await clean(job, message.batch, message.userIds, now);
 }
@@ -45,17 +47,18 @@ export async function handleMessage(message: QueueMessage, now: () => number): P
  */
 async function plan(job: RevocationJob, now: () => number): Promise<void> {
   if (job.status === 'queued') {
-    await transitionJob(job, 'queued', 'running', { startedAt: new Date(now()).toISOString() });
+    const at = now();
+    await transitionJob(job, 'queued', 'running', { startedAt: new Date(at).toISOString(), lastProgressAt: new Date(at).toISOString() }, { dueAt: stallCheckAt(at) });
     job = { ...job, status: 'running' };
   }
   for (let page = 0; !job.planComplete; page++) {
-    if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId }]);
+    if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId, pass: job.pass }]);
     const { userIds, cursor } = job.appEpoch !== null
       ? await pageUsersOfApp(job.orgId, job.appId, PLAN_PAGE, job.planCursor ?? undefined).then((p) => ({ userIds: p.items, cursor: p.lastKey ?? null }))
       : { userIds: Object.keys(job.userEpochs).sort(), cursor: null };
     const batches = chunk(userIds, USERS_PER_BATCH);
-    await enqueue(batches.map((ids, i) => ({ kind: 'clean', orgId: job.orgId, jobId: job.jobId, batch: job.plannedBatches + i, userIds: ids })));
-    if (!(await recordPlanned(job, batches.length, cursor, cursor === null))) return; // a duplicate planner got there first
+    await enqueue(batches.map((ids, i) => ({ kind: 'clean', orgId: job.orgId, jobId: job.jobId, pass: job.pass, batch: job.plannedBatches + i, userIds: ids })));
+    if (!(await recordPlanned(job, batches.length, cursor, cursor === null, new Date(now()).toISOString()))) return; // a duplicate planner got there first
     job = { ...job, plannedBatches: job.plannedBatches + batches.length, planCursor: cursor, planComplete: cursor === null };
   }
   // Batches may have finished while planning: decide on the job as stored now.
@@ -74,7 +77,7 @@ async function clean(job: RevocationJob, batch: number, userIds: string[], now: 
   }, { concurrency: USER_CONCURRENCY });
   const doomed: Token[] = found.flat();
   await deleteTokens(job.orgId, doomed.map((t) => t.lookupKey));
-  const after = await recordBatchDone(job.orgId, job.jobId, batch, userIds.length, doomed.length, new Date(now()).toISOString())
+  const after = await recordBatchDone(job, batch, userIds.length, doomed.length, new Date(now()).toISOString())
     ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
 }
@@ -95,7 +98,7 @@ async function finishIfDone(job: RevocationJob, now: () => number): Promise<void
       reconciled: { userDrift: report?.userDrift.length ?? 0, stragglersDeleted: report?.stragglersDeleted ?? 0 },
     },
   }, at, 'system');
-  if (await transitionJob(job, 'running', 'succeeded', { finishedAt: new Date(at).toISOString() }, completed)) {
+  if (await transitionJob(job, 'running', 'succeeded', { finishedAt: new Date(at).toISOString() }, { dueAt: null, event: completed })) {
     if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
     logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
   }

@@ -106,6 +106,8 @@ export interface Token {
   useCount: number;
   /** Set on a revoked refresh token, which stays as a tombstone so its access tokens die with it. */
   revokedAt: string | null;
+  /** When the sweep must look at the token next (expiry, policy, tombstone retention); null: never. */
+  dueAt: string | null;
 }
 
 /** A revocation job: immediate in effect (watermarks), then cleaned up through the queue. */
@@ -133,4 +135,11 @@ export interface RevocationJob {
   planComplete: boolean;
   /** Batches whose cleanup finished (each counted once, whatever the redeliveries). */
   doneBatches: number[];
+  /**
+   * The cleanup pass: 0 at first, one more each time the sweep resumes a job whose work was lost.
+   * Messages carry their pass; those of an earlier pass are ignored.
+   */
+  pass: number;
+  /** When the job last moved (started, planned, finished a batch); the sweep resumes it when this gets old. */
+  lastProgressAt: string | null;
 }

@@ -38,3 +38,18 @@ export function effectiveExpiry(token: Pick<Token, 'type' | 'expiresAt' | 'issue
   const lastUsed = token.lastUsedAt === null ? null : Date.parse(token.lastUsedAt);
   return earliest(own, refreshPolicyExpiry(policies.refreshTokenPolicy, Date.parse(token.issuedAt), lastUsed));
 }
+
+/** How long a revoked refresh token stays as a tombstone, so that access tokens registered from it stay dead. */
+export const TOMBSTONE_RETENTION_MS = 86_400_000;
+
+export const tombstonePurgeAt = (revokedAt: string) => new Date(Date.parse(revokedAt) + TOMBSTONE_RETENTION_MS).toISOString();
+
+/**
+ * When the sweep must look at a token next: when it stops being active under the app's current
+ * policies, or for a tombstone when its retention ends. Null: never (it lives until revoked).
+ */
+export function sweepDueAt(token: Pick<Token, 'type' | 'expiresAt' | 'issuedAt' | 'lastUsedAt' | 'revokedAt'>, policies: Policies): string | null {
+  if (token.revokedAt !== null) return tombstonePurgeAt(token.revokedAt);
+  const expiry = effectiveExpiry(token, policies);
+  return expiry === null ? null : new Date(expiry).toISOString();
+}

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { auditPut } from '../db/audit.js';
-import { backoff } from '../db/items.js';
+import { backoff, transact, type TransactItem } from '../db/items.js';
 import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
-import { getIdempotencyKey, getJob, idempotencyPut, jobPut, listJobs, transitionJob } from '../db/jobs.js';
-import { chunk, getUsersOfApp, revokeApp, revokeUsers, transact, type TransactItem } from '../db/revocations.js';
+import { getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition, listJobs, transitionJob } from '../db/jobs.js';
+import { chunk, getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
@@ -39,9 +39,27 @@ export async function previewRevocation(orgId: string, appId: string, target: Pi
 }
 
 /**
- * POST /v1/apps/{appId}/revocations (and a user's Revoke). Unless scheduled (`runAt`), the target's tokens are inactive and uncounted when this returns: the app's or users'
- * epochs are raised in the transaction that creates the job (for more users than one
- * transaction holds, in further transactions before returning). The queue then cleans up.
+ * How long a queued or running job may go without progress before the sweep resumes it from its
+ * stored state. Longer than a message's retries take to reach the DLQ is not needed: messages of
+ * an older pass are ignored, so resuming early only repeats idempotent work.
+ */
+export const STALL_AFTER_MS = 10 * 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+export const stallCheckAt = (lastProgress: number) => iso(lastProgress + STALL_AFTER_MS);
+
+/** The watermarks a revocation raises: the app's epoch (all tokens) or each targeted user's. */
+function targetEpochs(app: { revokeEpoch: number }, users: AppUser[] | undefined): Pick<RevocationJob, 'appEpoch' | 'userEpochs'> {
+  return users
+    ? { appEpoch: null, userEpochs: Object.fromEntries(users.map((u) => [u.userId, u.revokeEpoch + 1])) }
+    : { appEpoch: app.revokeEpoch + 1, userEpochs: {} };
+}
+
+/**
+ * POST /v1/apps/{appId}/revocations (and a user's Revoke). Unless scheduled (`runAt`), the
+ * target's tokens are inactive and uncounted when this returns: the app's or users' epochs are
+ * raised in the transaction that creates the job (for more users than one transaction holds, in
+ * further transactions before returning). The queue then cleans up. A scheduled job takes effect
+ * when the sweep starts it (`startScheduledJob`).
  */
 export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotencyKey: string | undefined, now: number): Promise<RevocationJob> {
   const { orgId } = actor;
@@ -63,43 +81,75 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
     if (!app) throw new NotFoundError(`App ${appId}`);
     const userIds = request.userIds;
     const read = userIds ? await getUsersOfApp(orgId, appId, userIds) : undefined;
+    const users = read && [...read.users.values()];
+    const scheduled = request.runAt !== undefined;
 
-    const at = new Date(now).toISOString();
-    const users = read ? [...read.users.values()] : [];
+    const at = iso(now);
     const job: RevocationJob = {
       orgId, jobId: newJobId(now), appId,
       target: userIds ? { userIds } : { all: true },
-      status: request.runAt ? 'scheduled' : 'queued',
+      status: scheduled ? 'scheduled' : 'queued',
       runAt: request.runAt ?? null, createdAt: at, startedAt: null, finishedAt: null,
       requestedBy: actor.sub, reason: request.reason ?? null,
       progress: { usersDone: 0, tokensRevoked: 0 }, error: null,
-      appEpoch: userIds ? null : app.revokeEpoch + 1,
-      userEpochs: Object.fromEntries(users.map((u) => [u.userId, u.revokeEpoch + 1])),
-      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [],
+      ...(scheduled ? { appEpoch: null, userEpochs: {} } : targetEpochs(app, users)),
+      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: scheduled ? null : at,
     };
     const event = auditEvent(actor, 'revocation.requested', {
       appId, jobId: job.jobId, ...(request.reason ? { reason: request.reason } : {}),
       ...(userIds?.length === 1 ? { userId: userIds[0] } : {}),
-      details: { target: job.target, runAt: job.runAt, usersAffected: userIds ? users.filter((u) => heldTokens(u, app.revokeEpoch) > 0).length : app.userCount },
+      details: { target: job.target, runAt: job.runAt, usersAffected: users ? users.filter((u) => heldTokens(u, app.revokeEpoch) > 0).length : app.userCount },
     }, now);
-    const creation = [jobPut(job), auditPut(event), ...(keyHash ? [idempotencyPut(orgId, keyHash, job.jobId, requestHash, now)] : [])];
-
-    let created: boolean;
-    if (job.status === 'scheduled') created = await transact(creation);
-    else if (!userIds) created = await revokeApp(orgId, appId, app.revokeEpoch, creation);
-    else created = await revokeUsersAtOnce(job, read?.shard, users, creation);
+    const creation = [
+      jobPut(job, request.runAt ?? stallCheckAt(now)), auditPut(event),
+      ...(keyHash ? [idempotencyPut(orgId, keyHash, job.jobId, requestHash, now)] : []),
+    ];
+    const created = scheduled ? await transact(creation) : await takeEffect(job, app, read, creation);
     if (!created) continue; // something moved (or the idempotency key was just taken): read again
-
-    if (job.status === 'queued') {
-      if (userIds) await deactivateIfIdle(orgId, appId);
-      // The revocation has taken effect; a lost plan message only delays the cleanup, which the
-      // sweep resumes from the job's stored state. The caller must not retry into a second job.
-      await enqueue([{ kind: 'plan', orgId, jobId: job.jobId }]).catch((error: unknown) =>
-        logger.error('Could not enqueue a revocation job; the sweep will resume it', { jobId: job.jobId, error }));
-    }
+    if (!scheduled) await afterEffect(job);
     return job;
   }
   throw new ConflictError('The app or its users changed concurrently too often; retry the request');
+}
+
+/**
+ * The sweep starts a due scheduled job: its watermarks go up and it becomes queued in one
+ * transaction, conditional on it still being scheduled, so a cancelled job never runs and
+ * overlapping sweeps start it once. False if it was not scheduled any more.
+ */
+export async function startScheduledJob(job: RevocationJob, now: number): Promise<boolean> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const app = await getAppWithCounters(job.orgId, job.appId);
+    const read = 'userIds' in job.target ? await getUsersOfApp(job.orgId, job.appId, job.target.userIds) : undefined;
+    if (!app) return false;
+    const started: RevocationJob = { ...job, status: 'queued', ...targetEpochs(app, read && [...read.users.values()]), lastProgressAt: iso(now) };
+    const transition = jobTransition(job, 'scheduled', 'queued', {
+      appEpoch: started.appEpoch, userEpochs: started.userEpochs, lastProgressAt: started.lastProgressAt,
+    }, stallCheckAt(now));
+    if (await takeEffect(started, app, read, [transition])) {
+      await afterEffect(started);
+      return true;
+    }
+    const current = await getJob(job.orgId, job.jobId);
+    if (current?.status !== 'scheduled') return false; // cancelled, or another sweep started it
+  }
+  return false; // contended: the next sweep tries again
+}
+
+/** Raises the job's watermarks with `items` (which create or start the job); false if anything read has moved. */
+function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: Map<string, AppUser> } | undefined, items: TransactItem[]): Promise<boolean> {
+  if (job.appEpoch !== null) return revokeApp(job.orgId, job.appId, app.revokeEpoch, items);
+  return revokeUsersAtOnce(job, read?.shard, [...(read?.users.values() ?? [])], items);
+}
+
+/** Once a revocation has taken effect: unlist the app if it has no active user left, and hand the cleanup to the queue. */
+async function afterEffect(job: RevocationJob): Promise<void> {
+  if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
+  // A lost plan message only delays the cleanup, which the sweep resumes from the job's stored
+  // state. The caller must not retry into a second job.
+  await enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId, pass: job.pass }]).catch((error: unknown) =>
+    logger.error('Could not enqueue a revocation job; the sweep will resume it', { jobId: job.jobId, error }));
 }
 
 /**
@@ -142,7 +192,7 @@ export async function cancelJob(actor: Actor, jobId: string, now: number): Promi
   if (job.status === 'cancelled') return job;
   const at = new Date(now).toISOString();
   const event = auditEvent(actor, 'revocation.cancelled', { appId: job.appId, jobId, ...(job.reason ? { reason: job.reason } : {}) }, now);
-  if (job.status === 'scheduled' && (await transitionJob(job, 'scheduled', 'cancelled', { finishedAt: at }, event))) {
+  if (job.status === 'scheduled' && (await transitionJob(job, 'scheduled', 'cancelled', { finishedAt: at }, { dueAt: null, event }))) {
     return { ...job, status: 'cancelled', finishedAt: at };
   }
   const now2 = await getJobOf(actor.orgId, jobId);

@@ -9,7 +9,7 @@ import { createTokenHasher } from '../crypto.js';
 import { auditEvent } from './audit.js';
 import type { Actor, AuditEvent, Token } from './model.js';
 import { cursors } from './paging.js';
-import { effectiveExpiry, expiryAtRegistration } from './policies.js';
+import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { isActive } from './rules.js';
 
 const hasher = createTokenHasher(serviceSecret);
@@ -82,7 +82,9 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       lastUsedAt: null,
       useCount: 0,
       revokedAt: null,
+      dueAt: null,
     };
+    token.dueAt = sweepDueAt(token, ctx.app.policies);
     const result = await insertToken(token, ctx.app, ctx.user, input.userName);
     if (result === 'inserted') return { created: true, registration: registrationView(token, ctx.app.policies) };
     // 'token-exists' (a concurrent registration of the same value) or 'stale': re-read.
@@ -164,7 +166,7 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
       const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
       const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
       const named = batch[0] === token.lookupKey;
-      const result = ctx.user && ctx.app ? await revokeTokens(ctx.user, live, ctx.app.revokeEpoch, at, named ? event : undefined) : 'revoked';
+      const result = ctx.user && ctx.app ? await revokeTokens(ctx.user, live, ctx.app.revokeEpoch, at, { event: named ? event : undefined }) : 'revoked';
       if (result !== 'stale') {
         userIdle ||= result === 'user-idle';
         break;

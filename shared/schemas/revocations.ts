@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { refreshTokenPolicySchema } from './apps.js';
 import { idSchema, listQuerySchema, timestampSchema } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
@@ -32,9 +33,25 @@ export const listJobsQuerySchema = listQuerySchema.extend({
 /** The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header). */
 export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters').optional();
 
-/** What the queue carries: a job to plan, or one batch of its users to clean up. */
+const lookupKeySchema = z.string().regex(/^[0-9a-f]{32}$/);
+const passSchema = z.number().int().min(0);
+
+/**
+ * What the queue carries: a job to plan, or one batch of its users to clean up (both of one
+ * cleanup pass); tokens the sweep found due; an app whose refresh-token policy changed.
+ */
 export const queueMessageSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema }),
-  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, batch: z.number().int().min(0), userIds: z.array(idSchema).min(1) }),
+  z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema }),
+  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema, batch: z.number().int().min(0), userIds: z.array(idSchema).min(1) }),
+  z.strictObject({
+    kind: z.literal('due'), orgId: idSchema, appId: idSchema,
+    tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })).min(1).max(100),
+  }),
+  z.strictObject({
+    kind: z.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema,
+    cursor: z.record(z.string(), z.string()).nullable(),
+  }),
 ]);
 export type QueueMessage = z.output<typeof queueMessageSchema>;
+export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' }>;
+export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' }>;

@@ -134,7 +134,7 @@ describe('counters and lists stay exact under random sequences', () => {
             }
           } else if (o.kind === 'redeliver') {
             const last = jobs.at(-1);
-            if (last) await enqueue([{ kind: 'plan', orgId: org, jobId: last }]);
+            if (last) await enqueue([{ kind: 'plan', orgId: org, jobId: last, pass: 0 }]);
           } else {
             const t = pick(o.token);
             if (!t) return;

@@ -116,8 +116,8 @@ describe('Bulk Revoke and a user’s Revoke', () => {
     const reply = await revoke('redeliver', { all: true });
     await drainQueue();
     const before = await job(reply.body.jobId as string);
-    await enqueue([{ kind: 'clean', orgId: org, jobId: reply.body.jobId as string, batch: 0, userIds: ['user-0000', 'user-0001'] }]);
-    await enqueue([{ kind: 'plan', orgId: org, jobId: reply.body.jobId as string }]);
+    await enqueue([{ kind: 'clean', orgId: org, jobId: reply.body.jobId as string, pass: 0, batch: 0, userIds: ['user-0000', 'user-0001'] }]);
+    await enqueue([{ kind: 'plan', orgId: org, jobId: reply.body.jobId as string, pass: 0 }]);
     await drainQueue();
     expect(await job(reply.body.jobId as string)).toEqual(before);
   });

@@ -1,0 +1,138 @@
+import pMap from 'p-map';
+import { auditPut } from '../db/audit.js';
+import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
+import { backoff, transact } from '../db/items.js';
+import { chunk, findTokens, pageUsersOfApp } from '../db/revocations.js';
+import { getTokenContext, listChildTokens, MAX_TOKENS_PER_REVOKE, rescheduleToken, revokeTokens } from '../db/tokens.js';
+import { logger } from '../logger.js';
+import { enqueue } from '../queue.js';
+import type { RefreshTokenPolicy } from '../schemas/apps.js';
+import type { TokenMessage } from '../schemas/revocations.js';
+import { auditEvent } from './audit.js';
+import type { AppShard, AppUser, Token } from './model.js';
+import { effectiveExpiry, sweepDueAt, tombstonePurgeAt } from './policies.js';
+
+/** Why a token was purged: its own expiry, the app's refresh-token policy, a revocation, or the end of a tombstone's retention. */
+export interface SettleReport {
+  expired: number;
+  policy: number;
+  revoked: number;
+  tombstones: number;
+  /** Not due after all (used since, or the policy changed): moved to their new due time. */
+  rescheduled: number;
+}
+
+const emptyReport = (): SettleReport => ({ expired: 0, policy: 0, revoked: 0, tombstones: 0, rescheduled: 0 });
+const addReports = (a: SettleReport, b: SettleReport): SettleReport => ({
+  expired: a.expired + b.expired, policy: a.policy + b.policy, revoked: a.revoked + b.revoked,
+  tombstones: a.tombstones + b.tombstones, rescheduled: a.rescheduled + b.rescheduled,
+});
+
+/** The audit actor of the scheduled sweep and the work it hands to the queue. */
+export const SWEEP_ACTOR = 'sweep';
+const MAX_ATTEMPTS = 8;
+/** Users whose tokens are settled at once. */
+const USER_CONCURRENCY = 8;
+/** Users per step of a policy pass (one Query, then their refresh tokens). */
+const POLICY_PAGE = 100;
+
+/** Runs a message the sweep or a policy change sent. Idempotent: everything is re-read and re-decided. */
+export async function handleTokenMessage(message: TokenMessage, now: () => number): Promise<void> {
+  if (message.kind === 'due') {
+    const byUser = new Map<string, string[]>();
+    for (const { userId, lookupKey } of message.tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), lookupKey]);
+    const reports = await pMap(byUser, ([userId, lookupKeys]) => settleUserTokens(message.orgId, message.appId, userId, lookupKeys, now()), { concurrency: USER_CONCURRENCY });
+    await recordEnforcement(message.orgId, message.appId, reports.reduce(addReports, emptyReport()), now());
+  } else {
+    await enforcePolicyStep(message, now);
+  }
+}
+
+/**
+ * One step of a policy pass, after an app's refresh-token policy changed: the next page of the
+ * app's users, each user's refresh tokens re-decided under the new policy (out of policy now:
+ * purged; otherwise moved to their new due time), then the next step enqueued. A newer policy
+ * change ends this pass (it starts its own).
+ */
+async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: () => number): Promise<void> {
+  const { orgId, appId } = message;
+  const app = await getAppWithCounters(orgId, appId);
+  if (!app || JSON.stringify(app.policies.refreshTokenPolicy) !== JSON.stringify(message.policy)) return;
+  const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
+  const reports = await pMap(page.items, async (userId) => {
+    const refreshTokens = await findTokens(orgId, appId, userId, (t) => t.type === 'refresh');
+    const parts = chunk(refreshTokens.map((t) => t.lookupKey), MAX_TOKENS_PER_REVOKE);
+    const settled = await pMap(parts, (part) => settleUserTokens(orgId, appId, userId, part, now()), { concurrency: 1 });
+    return settled.reduce(addReports, emptyReport());
+  }, { concurrency: USER_CONCURRENCY });
+  await recordEnforcement(orgId, appId, reports.reduce(addReports, emptyReport()), now(), message.policy);
+  if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
+}
+
+/**
+ * Looks again at some of one user's tokens for one app, as they are now. A token that is no
+ * longer active (expired, ruled out by the refresh-token policy, killed by a watermark), or a
+ * tombstone past its retention (with any access token registered from it), is deleted and, if
+ * it was still counted, uncounted, in one transaction per 98 tokens pinned to what was read. A
+ * token not due after all moves to its new due time (or out of the due index).
+ */
+export async function settleUserTokens(orgId: string, appId: string, userId: string, lookupKeys: string[], now: number): Promise<SettleReport> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const { app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);
+    const report = emptyReport();
+    if (!app) return report;
+    const doomed: Token[] = [];
+    const later: [Token, string | null][] = [];
+    for (const token of tokens.values()) {
+      const cause = purgeCause(token, app, user, now);
+      if (cause) {
+        doomed.push(token);
+        report[cause] += 1;
+      } else {
+        const dueAt = sweepDueAt(token, app.policies);
+        if (dueAt !== token.dueAt) later.push([token, dueAt]);
+      }
+    }
+    // A tombstone goes last, with any access token registered from it that is still there.
+    const tombstones = doomed.filter((t) => t.revokedAt !== null);
+    const children = (await Promise.all(tombstones.map(listChildTokens))).flat().filter((c) => !tokens.has(c.lookupKey));
+    report.revoked += children.length;
+    const at = new Date(now).toISOString();
+    let stale = false;
+    let idle = false;
+    for (const part of chunk([...children, ...doomed], MAX_TOKENS_PER_REVOKE)) {
+      const result = user ? await revokeTokens(user, part, app.revokeEpoch, at, { purge: true }) : 'stale';
+      stale ||= result === 'stale';
+      idle ||= result === 'user-idle';
+      if (stale) break;
+    }
+    if (idle) await deactivateIfIdle(orgId, appId);
+    if (stale) continue; // used or changed since read: decide again
+    await Promise.all(later.map(([token, dueAt]) => rescheduleToken(token, dueAt)));
+    report.rescheduled = later.length;
+    return report;
+  }
+  logger.warn('Tokens kept changing while the sweep settled them; the next sweep tries again', { orgId, appId, userId });
+  return emptyReport();
+}
+
+/** Why a token must go now, or undefined if it is still active (or a tombstone still needed). */
+function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, now: number): Exclude<keyof SettleReport, 'rescheduled'> | undefined {
+  if (token.revokedAt !== null) return Date.parse(tombstonePurgeAt(token.revokedAt)) <= now ? 'tombstones' : undefined;
+  if (!user || token.appEpoch < app.revokeEpoch || token.userEpoch < user.revokeEpoch) return 'revoked';
+  const expiry = effectiveExpiry(token, app.policies);
+  if (expiry === null || expiry > now) return undefined;
+  return token.expiresAt !== null && Date.parse(token.expiresAt) <= now ? 'expired' : 'policy';
+}
+
+/** `policy.enforced`: what the sweep (or a policy pass) deleted from one app because of its refresh-token policy. */
+async function recordEnforcement(orgId: string, appId: string, report: SettleReport, now: number, policy?: RefreshTokenPolicy): Promise<void> {
+  if (report.expired + report.policy + report.revoked + report.tombstones > 0) logger.info('sweep settled tokens', { orgId, appId, ...report });
+  if (report.policy === 0) return;
+  const event = auditEvent({ orgId, sub: SWEEP_ACTOR }, 'policy.enforced', {
+    appId,
+    details: { refreshTokensDeleted: report.policy, expiredTokensDeleted: report.expired, ...(policy ? { refreshTokenPolicy: policy } : {}) },
+  }, now, 'system');
+  await transact([auditPut(event)]);
+}

@@ -1,0 +1,131 @@
+import pMap from 'p-map';
+import { getJob, postponeJob, startPass, transitionJob } from '../db/jobs.js';
+import { DUE_TOKEN_PARTITIONS, dueKeys } from '../db/keys.js';
+import { entryKey, getDueCursors, queryDue, saveDueCursor, type DueCursor } from '../db/sweep.js';
+import { chunk } from '../db/revocations.js';
+import { logger } from '../logger.js';
+import { enqueue } from '../queue.js';
+import type { QueueMessage } from '../schemas/revocations.js';
+import type { RevocationJob } from './model.js';
+import { STALL_AFTER_MS, stallCheckAt, startScheduledJob } from './revocations.js';
+
+/**
+ * A pass over a due partition hands each due token out once; after this long the next pass
+ * starts from the partition's beginning, so that tokens whose messages were lost come round again.
+ */
+export const SWEEP_PASS_MS = 15 * 60_000;
+/** Due-index entries per Query page, and pages per partition per sweep (the rest waits for the next). */
+const PAGE = 1000;
+const PAGES_PER_SWEEP = 10;
+/** Due jobs looked at per sweep. */
+const JOBS_PER_SWEEP = 200;
+/** Passes a job may take before it is marked failed (its tokens stay revoked; only the cleanup gave up). */
+const MAX_PASSES = 5;
+/** Tokens per `due` message. */
+const TOKENS_PER_MESSAGE = 100;
+
+export interface SweepReport {
+  jobsStarted: number;
+  jobsResumed: number;
+  jobsFailed: number;
+  /** Due tokens handed to the queue (the worker decides each one again before deleting it). */
+  tokensDue: number;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The scheduled sweep. Everything it reads comes from the due index, by due time: scheduled
+ * jobs whose `runAt` has come, queued or running jobs whose progress stopped, and tokens that
+ * expired, fell out of their app's refresh-token policy, or are tombstones past retention. Jobs
+ * are started or resumed here (a few requests each); tokens are handed to the queue in batches.
+ * Safe to run concurrently: every step is conditional on what it read.
+ */
+export async function runSweep(now: number): Promise<SweepReport> {
+  const [jobs, tokensDue] = await Promise.all([sweepJobs(now), sweepTokens(now)]);
+  const report = { ...jobs, tokensDue };
+  logger.info('sweep finished', { ...report });
+  return report;
+}
+
+async function sweepJobs(now: number): Promise<Omit<SweepReport, 'tokensDue'>> {
+  const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0 };
+  const { entries } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy(iso(now)), JOBS_PER_SWEEP);
+  await pMap(entries, async (entry) => {
+    const { orgId, jobId } = dueKeys.parseJob(entry);
+    const job = await getJob(orgId, jobId);
+    if (job?.status === 'scheduled') {
+      if (job.runAt !== null && Date.parse(job.runAt) <= now && (await startScheduledJob(job, now))) report.jobsStarted += 1;
+    } else if (job?.status === 'queued' || job?.status === 'running') {
+      const outcome = await checkProgress(job, now);
+      if (outcome) report[outcome] += 1;
+    }
+  }, { concurrency: 4 });
+  return report;
+}
+
+/** A queued or running job: postponed while it makes progress, resumed in a new pass when its work was lost. */
+async function checkProgress(job: RevocationJob, now: number): Promise<'jobsResumed' | 'jobsFailed' | undefined> {
+  const lastProgress = Date.parse(job.lastProgressAt ?? job.createdAt);
+  if (lastProgress + STALL_AFTER_MS > now) {
+    await postponeJob(job, stallCheckAt(lastProgress));
+    return undefined;
+  }
+  if (job.pass + 1 >= MAX_PASSES) {
+    const error = `The cleanup made no progress in ${MAX_PASSES} attempts; the tokens stay revoked, but items and counts may be left behind`;
+    const failed = await transitionJob(job, job.status, 'failed', { finishedAt: iso(now), error }, { dueAt: null });
+    if (failed) logger.error('revocation job failed', { orgId: job.orgId, jobId: job.jobId, pass: job.pass });
+    return failed ? 'jobsFailed' : undefined;
+  }
+  if (!(await startPass(job, iso(now), stallCheckAt(now)))) return undefined; // another sweep resumed it, or it moved
+  logger.warn('resuming a revocation job whose work was lost', { orgId: job.orgId, jobId: job.jobId, pass: job.pass + 1 });
+  await enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId, pass: job.pass + 1 }]);
+  return 'jobsResumed';
+}
+
+/** Hands the due tokens of every due partition to the queue, each once per pass. */
+async function sweepTokens(now: number): Promise<number> {
+  const cursors = await getDueCursors();
+  const partitions = Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n));
+  const counts = await pMap(partitions, (partition) => sweepTokenPartition(partition, cursors[partition], now), { concurrency: 4 });
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+async function sweepTokenPartition(partition: string, seen: DueCursor | undefined, now: number): Promise<number> {
+  const current = seen && now - Date.parse(seen.passStartedAt) < SWEEP_PASS_MS ? seen : undefined;
+  const passStartedAt = current?.passStartedAt ?? iso(now);
+  let cursor = current?.cursor ?? null;
+  let handed = 0;
+  for (let page = 0; page < PAGES_PER_SWEEP; page++) {
+    const { entries, more } = await queryDue(partition, dueKeys.dueBy(iso(now)), PAGE, cursor);
+    const last = entries.at(-1);
+    if (!last) break;
+    // Claim the page before handing it out: of two overlapping sweeps, only one gets it.
+    const next: DueCursor = { cursor: entryKey(last), passStartedAt, version: (seen?.version ?? 0) + 1 };
+    if (!(await saveDueCursor(partition, seen, next))) break;
+    seen = next;
+    cursor = next.cursor;
+    await enqueue(dueMessages(entries));
+    handed += entries.length;
+    if (!more) break;
+  }
+  return handed;
+}
+
+/** Due entries grouped by app, in messages of up to 100 tokens. */
+function dueMessages(entries: Record<string, unknown>[]): QueueMessage[] {
+  const byApp = new Map<string, ReturnType<typeof dueKeys.parseToken>[]>();
+  for (const entry of entries) {
+    const token = dueKeys.parseToken(entry);
+    const app = `${token.orgId}\n${token.appId}`;
+    const group = byApp.get(app);
+    if (group) group.push(token);
+    else byApp.set(app, [token]);
+  }
+  return [...byApp.values()].flatMap((tokens) => chunk(tokens, TOKENS_PER_MESSAGE).map((part) => ({
+    kind: 'due' as const,
+    orgId: part[0]?.orgId ?? '',
+    appId: part[0]?.appId ?? '',
+    tokens: part.map(({ userId, lookupKey }) => ({ userId, lookupKey })),
+  })));
+}
