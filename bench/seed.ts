@@ -2,8 +2,8 @@ import { BatchWriteCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk
 import { createHash } from 'node:crypto';
 import { activationWrites, insertApp } from '../shared/db/apps.js';
 import { db, TableName } from '../shared/db/client.js';
-import { indexKeys, keys } from '../shared/db/keys.js';
-import { itemOf } from '../shared/db/items.js';
+import { dueKeys, indexKeys, keys } from '../shared/db/keys.js';
+import { itemOf, withoutNulls } from '../shared/db/items.js';
 import { newEventId } from '../shared/db/audit.js';
 import { policiesSchema } from '../shared/schemas/apps.js';
 import type { Token } from '../shared/domain/model.js';
@@ -11,10 +11,10 @@ import type { Token } from '../shared/domain/model.js';
 /**
  * Writes an app with users × perUser access tokens straight into the table, in full
  * BatchWriteItem calls, exactly as registrations would have left it (token items with their
- * index keys, counted user rows, the app listed as active with its counters on shard 0). Far
+ * index keys, due keys when they expire, counted user rows, the app listed as active with its counters on shard 0). Far
  * faster than registering them one by one; for benchmarks only.
  */
-export async function seedApp(orgId: string, appId: string, users: number, perUser: number): Promise<void> {
+export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string } = {}): Promise<void> {
   const at = new Date().toISOString();
   const policies = policiesSchema.parse({});
   await insertApp(
@@ -39,10 +39,13 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
       const digest = createHash('sha256').update(`${userId}/${t}`).digest();
       const token: Token = {
         orgId, appId, userId, lookupKey: digest.subarray(0, 16).toString('hex'), tokenId: digest.subarray(16, 32).toString('base64url').slice(0, 22),
-        type: 'access', scopes: ['api'], issuedAt: at, expiresAt: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null, dueAt: null,
+        type: 'access', scopes: ['api'], issuedAt: at, expiresAt: options.expiresAt ?? null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null,
+        dueAt: options.expiresAt ?? null,
       };
-      const { expiresAt: _e, refreshTokenId: _r, lastUsedAt: _l, revokedAt: _v, ...stored } = token;
-      items.push(itemOf('Token', keys.token(orgId, token.lookupKey), stored, indexKeys.userTokens(orgId, appId, userId, token.tokenId)));
+      items.push(itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), {
+        ...indexKeys.userTokens(orgId, appId, userId, token.tokenId),
+        ...(token.dueAt ? dueKeys.token(token.dueAt, orgId, appId, userId, token.lookupKey) : {}),
+      }));
     }
     await flush();
   }

@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { pollOnce } from '../../local/queue-poller.js';
 
 const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
@@ -15,4 +15,21 @@ export async function drainQueue(options: { retryFailedAtOnce?: boolean } = {}):
     if (received === 0) return handled;
     handled += received;
   }
+}
+
+/** Receives and deletes every message on the queue without handling it: work lost (a crash, the DLQ). Returns how many. */
+export async function dropQueue(): Promise<number> {
+  let dropped = 0;
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: process.env.QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (Messages.length === 0) return dropped;
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    dropped += Messages.length;
+  }
+}
+
+/** Handles one receive's worth of messages (up to 10) and leaves the rest on the queue. */
+export async function pollQueueOnce(): Promise<number> {
+  const { handler } = await import('../../functions/worker/revocations.js');
+  return pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0);
 }
