@@ -1,9 +1,10 @@
-import { Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Stack, Validations, type Duration, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
 import { ServiceApi } from './constructs/http-api.js';
 import { UsageTable } from './constructs/table.js';
+import { Sweep } from './constructs/sweep.js';
 import { RevocationWorker } from './constructs/worker.js';
 
 export interface OAuthUsageStackProps extends StackProps {
@@ -14,16 +15,19 @@ export interface OAuthUsageStackProps extends StackProps {
   jwtAudience: string[];
   alarmEmail?: string;
   throttle?: { rateLimit: number; burstLimit: number };
+  /** How often the sweep runs (default 1 minute). */
+  sweepInterval?: Duration;
 }
 
 /**
- * The OAuth Usage service: table, HTTP API and its functions, revocation queue and worker,
- * alarms. The scheduled sweep arrives with its issue.
+ * The OAuth Usage service: table, HTTP API and its functions, revocation queue and worker, the
+ * scheduled sweep, alarms.
  */
 export class OAuthUsageStack extends Stack {
   readonly table: UsageTable;
   readonly api: ServiceApi;
   readonly worker: RevocationWorker;
+  readonly sweep: Sweep;
 
   constructor(scope: Construct, id: string, props: OAuthUsageStackProps) {
     super(scope, id, { ...props, description: `OAuth Usage service (${props.stage})` });
@@ -42,9 +46,14 @@ export class OAuthUsageStack extends Stack {
       jwtIssuer: props.jwtIssuer, jwtAudience: props.jwtAudience,
       throttle: props.throttle ?? { rateLimit: 2000, burstLimit: 4000 },
     });
+    this.sweep = new Sweep(this, 'Sweep', {
+      table: this.table.table, secret, queue: this.worker.queue,
+      ...(props.sweepInterval ? { interval: props.sweepInterval } : {}),
+    });
     this.acknowledgeFindings();
     new ServiceAlarms(this, 'Alarms', {
       api: this.api.api, table: this.table.table, worker: this.worker.function, deadLetterQueue: this.worker.deadLetterQueue,
+      sweep: this.sweep.function, sweepDeadLetterQueue: this.sweep.deadLetterQueue,
       ...(props.alarmEmail ? { email: props.alarmEmail } : {}),
     });
   }

@@ -14,11 +14,13 @@ export interface ServiceAlarmsProps {
   table: Table;
   worker: IFunction;
   deadLetterQueue: IQueue;
+  sweep: IFunction;
+  sweepDeadLetterQueue: IQueue;
   /** Who hears about it; optional (subscribe later to the topic). */
   email?: string;
 }
 
-/** What needs a human: messages in the DLQ, worker errors, API 5xx rate, throttling. Sent to one SNS topic. */
+/** What needs a human: messages in a DLQ, worker or sweep errors, API 5xx rate, throttling. Sent to one SNS topic. */
 export class ServiceAlarms extends Construct {
   readonly topic: Topic;
 
@@ -36,6 +38,9 @@ export class ServiceAlarms extends Construct {
     alarm('DeadLetters', props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0,
       'Revocation messages reached the dead-letter queue: their jobs wait for the sweep to resume them.');
     alarm('WorkerErrors', props.worker.metricErrors({ period: Duration.minutes(5) }), 0, 'The revocation worker failed invocations.');
+    alarm('SweepDeadLetters', props.sweepDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0,
+      'Sweep invocations failed after their retries: due work waits for the next successful sweep.');
+    alarm('SweepErrors', props.sweep.metricErrors({ period: Duration.minutes(15) }), 2, 'The sweep failed three or more times in 15 minutes.');
     alarm('WorkerThrottles', props.worker.metricThrottles({ period: Duration.minutes(5) }), 0, 'The revocation worker was throttled.');
     const serverErrorRate = new MathExpression({
       expression: '100 * errors / IF(requests > 0, requests, 1)',

@@ -41,7 +41,8 @@ export async function handleTokenMessage(message: TokenMessage, now: () => numbe
   if (message.kind === 'due') {
     const byUser = new Map<string, string[]>();
     for (const { userId, lookupKey } of message.tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), lookupKey]);
-    const reports = await pMap(byUser, ([userId, lookupKeys]) => settleUserTokens(message.orgId, message.appId, userId, lookupKeys, now()), { concurrency: USER_CONCURRENCY });
+    const parts = [...byUser].flatMap(([userId, lookupKeys]) => chunk(lookupKeys, MAX_TOKENS_PER_REVOKE).map((part) => ({ userId, part })));
+    const reports = await pMap(parts, ({ userId, part }) => settleUserTokens(message.orgId, message.appId, userId, part, now()), { concurrency: USER_CONCURRENCY });
     await recordEnforcement(message.orgId, message.appId, reports.reduce(addReports, emptyReport()), now());
   } else {
     await enforcePolicyStep(message, now);
@@ -77,6 +78,7 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
  * token not due after all moves to its new due time (or out of the due index).
  */
 export async function settleUserTokens(orgId: string, appId: string, userId: string, lookupKeys: string[], now: number): Promise<SettleReport> {
+  if (lookupKeys.length > MAX_TOKENS_PER_REVOKE) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} tokens at once`);
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await backoff(attempt);
     const { app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);

@@ -64,7 +64,7 @@ describe('functions', () => {
   const functions = resources('AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime !== undefined && String(f.Properties.Handler).startsWith('index'));
 
   it('run nodejs22.x on arm64 with tracing, and never carry the secret itself', () => {
-    expect(functions.length).toBe(allRoutes.length + 2); // the routes, $default, the worker
+    expect(functions.length).toBe(allRoutes.length + 3); // the routes, $default, the worker, the sweep
     for (const [, { Properties: p }] of functions) {
       expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
       const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -101,17 +101,42 @@ describe('the revocation worker', () => {
     const queues = resources('AWS::SQS::Queue').map(([, q]) => q.Properties);
     const main = queues.find((q) => q.RedrivePolicy);
     expect(main?.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
-    const worker = resources('AWS::Lambda::Function').find(([, f]) => JSON.stringify(f.Properties.Environment ?? {}).includes('QUEUE_URL') && f.Properties.Timeout === 120);
+    const worker = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('RevocationsFunction'));
     expect(Number(main?.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(worker?.[1].Properties.Timeout));
   });
 });
 
+describe('the sweep', () => {
+  const [sweepId, sweep] = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('SweepFunction')) ?? [];
+
+  it('runs on an EventBridge Scheduler rate schedule that targets the sweep function, with retries and a DLQ', () => {
+    const schedules = resources('AWS::Scheduler::Schedule').map(([, s]) => s.Properties);
+    expect(schedules).toHaveLength(1);
+    const [schedule] = schedules as [{ ScheduleExpression: string; State: string; Target: Record<string, unknown> }];
+    expect(schedule.ScheduleExpression).toBe('rate(1 minute)');
+    expect(schedule.State).toBe('ENABLED');
+    expect(schedule.Target.Arn).toEqual({ 'Fn::GetAtt': [sweepId, 'Arn'] });
+    expect(schedule.Target.RetryPolicy).toEqual({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 300 });
+    const dlq = (schedule.Target.DeadLetterConfig as { Arn: { 'Fn::GetAtt': [string, string] } }).Arn['Fn::GetAtt'][0];
+    expect(dlq).toMatch(/^SweepDeadLetters/);
+  });
+
+  it('reads and writes the table, sends to the revocation queue, and runs the sweep entry point', () => {
+    expect(sweep?.Properties).toMatchObject({ Runtime: 'nodejs22.x', Timeout: 120 });
+    const policy = resources('AWS::IAM::Policy').find(([id]) => id.startsWith('SweepFunctionServiceRoleDefaultPolicy'));
+    const actions = JSON.stringify(policy?.[1].Properties.PolicyDocument);
+    expect(actions).toContain('dynamodb:UpdateItem');
+    expect(actions).toContain('sqs:SendMessage');
+    expect(actions).not.toMatch(/"Action":"\*"|dynamodb:\*|sqs:\*/);
+  });
+});
+
 describe('alarms', () => {
-  it('watch the DLQ, worker errors and throttles, the API 5xx rate and table throttling, all to one topic', () => {
+  it('watch both DLQs, worker and sweep errors, throttles, the API 5xx rate and table throttling, all to one topic', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
-    expect(alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
-      ['AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles'],
-    );
+    expect(alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors', 'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles',
+    ]);
     expect(resources('AWS::SNS::Topic')).toHaveLength(1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
   });
