@@ -1,8 +1,8 @@
 /**
  * The CDK app: the only place that reads context or environment (README, "Deploy").
- *   npx cdk deploy -c stage=prod -c jwtIssuer=https://idp.example.com/ -c jwtAudience=oauth-usage [-c alarmEmail=ops@example.com]
+ *   npx cdk deploy -c stage=prod -c jwtIssuer=https://idp.example.com/ -c jwtAudience=oauth-usage [-c alarmEmail=ops@example.com] [-c sweepIntervalMinutes=1]
  */
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { App, Duration, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { OAuthUsageStack } from './stack.js';
 
@@ -13,11 +13,15 @@ const jwtIssuer = context('jwtIssuer');
 const jwtAudience = context('jwtAudience');
 if (!jwtIssuer || !jwtAudience) throw new Error('Set the identity provider: -c jwtIssuer=<issuer URL> -c jwtAudience=<audience>[,<audience>…]');
 
+const sweepMinutes = Number(context('sweepIntervalMinutes') ?? 1);
+if (!Number.isInteger(sweepMinutes) || sweepMinutes < 1) throw new Error('sweepIntervalMinutes must be a whole number of minutes, at least 1');
+
 const stack = new OAuthUsageStack(app, `OAuthUsage-${stage}`, {
   stage,
   jwtIssuer,
   jwtAudience: jwtAudience.split(',').map((a) => a.trim()).filter(Boolean),
   ...(context('alarmEmail') ? { alarmEmail: context('alarmEmail') } : {}),
+  sweepInterval: Duration.minutes(sweepMinutes),
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Tags.of(stack).add('service', 'oauth-usage');

@@ -44,7 +44,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function runSweep(now: number): Promise<SweepReport> {
   const [jobs, tokensDue] = await Promise.all([sweepJobs(now), sweepTokens(now)]);
   const report = { ...jobs, tokensDue };
-  logger.info('sweep finished', { ...report });
+  if (Object.values(report).some((n) => n > 0)) logger.info('sweep found work', { ...report });
+  else logger.debug('sweep found nothing due');
   return report;
 }
 
