@@ -65,7 +65,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       throw ValidationError.field('body.refreshTokenId', 'is not a registered, unrevoked refresh token of this app and user');
     }
 
-    const token: Token = {
+    const issued: Omit<Token, 'dueAt'> = {
       orgId,
       appId: input.appId,
       userId: input.userId,
@@ -82,9 +82,8 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       lastUsedAt: null,
       useCount: 0,
       revokedAt: null,
-      dueAt: null,
     };
-    token.dueAt = sweepDueAt(token, ctx.app.policies);
+    const token: Token = { ...issued, dueAt: sweepDueAt(issued, ctx.app.policies) };
     const result = await insertToken(token, ctx.app, ctx.user, input.userName);
     if (result === 'inserted') return { created: true, registration: registrationView(token, ctx.app.policies) };
     // 'token-exists' (a concurrent registration of the same value) or 'stale': re-read.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indexKeys, keys, randomShard } from '../../shared/db/keys.js';
+import { DUE_TOKEN_PARTITIONS, dueKeys, indexKeys, keys, randomShard } from '../../shared/db/keys.js';
 import { APP_SHARDS } from '../../shared/db/table.js';
 
 describe('key builders', () => {
@@ -30,6 +30,19 @@ describe('key builders', () => {
   it('keep a user’s usage row apart from other users and apps', () => {
     expect(keys.appUser('o', 'a', 'u')).toEqual({ pk: 'ORG#o#APP#a', sk: 'USER#u' });
     expect(keys.appUser('o', 'a', 'u')).not.toEqual(keys.appUser('o', 'b', 'u'));
+  });
+
+  it('put due entries in a range that ends at the due time, spread tokens over the due partitions, and name what is due', () => {
+    const gsi4sk = (attributes: Record<string, string>) => attributes.gsi4sk as string;
+    const dueBy = dueKeys.dueBy('2027-01-01T00:00:00.000Z');
+    expect(gsi4sk(dueKeys.token('2027-01-01T00:00:00.000Z', 'o', 'a', 'u', 'ff00')) <= dueBy).toBe(true);
+    expect(gsi4sk(dueKeys.token('2027-01-01T00:00:00.001Z', 'o', 'a', 'u', 'ff00')) <= dueBy).toBe(false);
+    expect(gsi4sk(dueKeys.job('2026-12-31T23:59:59.999Z', 'o', 'job_1')) <= dueBy).toBe(true);
+    const partitions = new Set(Array.from({ length: 256 }, (_, i) => dueKeys.token('t', 'o', 'a', 'u', i.toString(16).padStart(2, '0') + '00').gsi4pk));
+    expect(partitions).toEqual(new Set(Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n))));
+    const entry = { pk: keys.token('o', 'ab12').pk, sk: 'TOKEN', ...dueKeys.token('2027-01-01T00:00:00.000Z', 'o', 'a.b', 'u@x', 'ab12') };
+    expect(dueKeys.parseToken(entry)).toEqual({ orgId: 'o', appId: 'a.b', userId: 'u@x', lookupKey: 'ab12' });
+    expect(dueKeys.parseJob(dueKeys.job('2027-01-01T00:00:00.000Z', 'o', 'job_1'))).toEqual({ orgId: 'o', jobId: 'job_1' });
   });
 
   it('pick a counter shard within range', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Token } from '../../shared/domain/model.js';
-import { effectiveExpiry, expiryAtRegistration } from '../../shared/domain/policies.js';
+import { effectiveExpiry, expiryAtRegistration, sweepDueAt, TOMBSTONE_RETENTION_MS } from '../../shared/domain/policies.js';
 import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
 import { policiesSchema, type Policies } from '../../shared/schemas/apps.js';
 
@@ -43,6 +43,22 @@ describe('refresh-token policies', () => {
     expect(expiryAtRegistration('access', undefined, t0, p)).toBe(new Date(t0 + 3_600_000).toISOString());
     expect(expiryAtRegistration('access', new Date(t0 + 60_000).toISOString(), t0, p)).toBe(new Date(t0 + 60_000).toISOString());
     expect(expiryAtRegistration('refresh', undefined, t0, p)).toBeNull();
+  });
+});
+
+describe('when the sweep looks at a token', () => {
+  it('is when it stops being active under the current policies, or never', () => {
+    const p = policies({ refreshTokenPolicy: { mode: 'expire-after', value: 1, unit: 'hours' } });
+    expect(sweepDueAt(token(), p)).toBe(new Date(t0 + 3_600_000).toISOString());
+    expect(sweepDueAt(token({ expiresAt: new Date(t0 + 60_000).toISOString() }), p)).toBe(new Date(t0 + 60_000).toISOString());
+    expect(sweepDueAt(token({ type: 'access' }), p)).toBeNull();
+    expect(sweepDueAt(token(), policies())).toBeNull();
+  });
+
+  it('is a day after revocation for a tombstone, whatever the policy', () => {
+    const revokedAt = new Date(t0 + 5).toISOString();
+    expect(sweepDueAt(token({ revokedAt }), policies({ refreshTokenPolicy: { mode: 'expire-immediately' } }))).toBe(new Date(t0 + 5 + TOMBSTONE_RETENTION_MS).toISOString());
+    expect(TOMBSTONE_RETENTION_MS).toBe(86_400_000);
   });
 });
 
