@@ -1,50 +1,49 @@
-import { z } from 'zod';
-import { idSchema, listQuerySchema, scopeTokenSchema } from './common.js';
+import { idSchema, intBetween, listQuerySchema, scopeTokenSchema, stringBetween, trimmedBetween, z } from './common.js';
 
 const durationUnit = z.enum(['minutes', 'hours', 'days']);
 
 export const refreshTokenPolicySchema = z.discriminatedUnion('mode', [
   z.strictObject({ mode: z.literal('until-revoked') }),
   z.strictObject({ mode: z.literal('expire-immediately') }),
-  z.strictObject({ mode: z.literal('expire-after'), value: z.number().int().min(1).max(36500), unit: durationUnit }),
-  z.strictObject({ mode: z.literal('expire-if-unused'), value: z.number().int().min(1).max(36500), unit: durationUnit }),
+  z.strictObject({ mode: z.literal('expire-after'), value: intBetween(1, 36500), unit: durationUnit }),
+  z.strictObject({ mode: z.literal('expire-if-unused'), value: intBetween(1, 36500), unit: durationUnit }),
 ]);
 
+const minutesOrNull = z._default(z.nullable(intBetween(1, 525_600)), null);
+
 export const policiesSchema = z.strictObject({
-  refreshTokenPolicy: refreshTokenPolicySchema.default({ mode: 'until-revoked' }),
+  refreshTokenPolicy: z._default(refreshTokenPolicySchema, { mode: 'until-revoked' }),
   /** Caps an access token's expiry at registration; null means the authorization server decides. */
-  accessTokenLifetimeMinutes: z.number().int().min(1).max(525_600).nullable().default(null),
-  permittedUsers: z.enum(['all-users-self-authorize', 'admin-approved-pre-authorized']).default('all-users-self-authorize'),
-  ipRelaxation: z.enum(['enforce', 'relax-for-refresh', 'relax']).default('enforce'),
-  sessionTimeoutMinutes: z.number().int().min(1).max(525_600).nullable().default(null),
+  accessTokenLifetimeMinutes: minutesOrNull,
+  permittedUsers: z._default(z.enum(['all-users-self-authorize', 'admin-approved-pre-authorized']), 'all-users-self-authorize'),
+  ipRelaxation: z._default(z.enum(['enforce', 'relax-for-refresh', 'relax']), 'enforce'),
+  sessionTimeoutMinutes: minutesOrNull,
 });
 
 export type Policies = z.output<typeof policiesSchema>;
 export type RefreshTokenPolicy = z.output<typeof refreshTokenPolicySchema>;
 
-const callbackUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-  .max(2048)
-  .refine((u) => !u.includes('#'), 'must not contain a fragment');
+const callbackUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+  .check(z.maxLength(2048), z.refine((u) => !u.includes('#'), 'must not contain a fragment'));
 
 export const appSettingsShape = {
   // Control characters are refused: name-ordered keys use U+0000 as their separator.
   // eslint-disable-next-line no-control-regex
-  name: z.string().trim().min(1).max(255).regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters'),
-  description: z.string().max(2000).nullable(),
-  contactEmail: z.email().max(320).nullable(),
-  callbackUrls: z.array(callbackUrl).max(50),
-  scopes: z.array(scopeTokenSchema).max(100),
+  name: trimmedBetween(1, 255).check(z.regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')),
+  description: z.nullable(z.string().check(z.maxLength(2000))),
+  contactEmail: z.nullable(z.email().check(z.maxLength(320))),
+  callbackUrls: z.array(callbackUrl).check(z.maxLength(50)),
+  scopes: z.array(scopeTokenSchema).check(z.maxLength(100)),
 };
 
 export const createAppSchema = z.strictObject({
-  appId: idSchema.optional(),
+  appId: z.optional(idSchema),
   name: appSettingsShape.name,
-  description: appSettingsShape.description.default(null),
-  contactEmail: appSettingsShape.contactEmail.default(null),
-  callbackUrls: appSettingsShape.callbackUrls.default([]),
-  scopes: appSettingsShape.scopes.default([]),
-  policies: policiesSchema.default(policiesSchema.parse({})),
+  description: z._default(appSettingsShape.description, null),
+  contactEmail: z._default(appSettingsShape.contactEmail, null),
+  callbackUrls: z._default(appSettingsShape.callbackUrls, []),
+  scopes: z._default(appSettingsShape.scopes, []),
+  policies: z._default(policiesSchema, () => policiesSchema.parse({})),
 });
 
 export type CreateAppInput = z.output<typeof createAppSchema>;
@@ -54,19 +53,19 @@ export const appPathSchema = z.strictObject({ appId: idSchema });
 /** PATCH /v1/apps/{appId} (Settings tab): one or more of the settings. */
 export const updateSettingsSchema = z
   .strictObject({
-    name: appSettingsShape.name.optional(),
-    description: appSettingsShape.description.optional(),
-    contactEmail: appSettingsShape.contactEmail.optional(),
-    callbackUrls: appSettingsShape.callbackUrls.optional(),
-    scopes: appSettingsShape.scopes.optional(),
+    name: z.optional(appSettingsShape.name),
+    description: z.optional(appSettingsShape.description),
+    contactEmail: z.optional(appSettingsShape.contactEmail),
+    callbackUrls: z.optional(appSettingsShape.callbackUrls),
+    scopes: z.optional(appSettingsShape.scopes),
   })
-  .refine((patch) => Object.values(patch).some((v) => v !== undefined), 'must change at least one of name, description, contactEmail, callbackUrls, scopes');
+  .check(z.refine((patch) => Object.values(patch).some((v) => v !== undefined), 'must change at least one of name, description, contactEmail, callbackUrls, scopes'));
 
 export type SettingsPatch = z.output<typeof updateSettingsSchema>;
 
-const booleanParameter = z.enum(['true', 'false']).transform((v) => v === 'true');
+const booleanParameter = z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true'));
 
-export const listAppsQuerySchema = listQuerySchema.extend({
-  all: booleanParameter.default(false),
-  q: z.string().min(1).max(255).optional(),
+export const listAppsQuerySchema = z.extend(listQuerySchema, {
+  all: z._default(booleanParameter, false),
+  q: z.optional(stringBetween(1, 255)),
 });

@@ -1,40 +1,40 @@
-import { z } from 'zod';
 import { refreshTokenPolicySchema } from './apps.js';
-import { idSchema, listQuerySchema, timestampSchema } from './common.js';
+import { idSchema, listQuerySchema, timestampSchema, trimmedBetween, z } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 
 /** POST /v1/apps/{appId}/revocations: Bulk Revoke (`userIds`) or every token of the app (`all`). */
 export const revocationRequestSchema = z
   .strictObject({
-    userIds: z.array(idSchema).min(1).max(MAX_BULK_USERS)
-      .refine((ids) => new Set(ids).size === ids.length, 'must not repeat a userId')
-      .optional(),
-    all: z.literal(true).optional(),
-    reason: z.string().trim().min(1).max(1000).optional(),
-    runAt: timestampSchema.optional(),
-    dryRun: z.boolean().default(false),
+    userIds: z.optional(z.array(idSchema).check(
+      z.minLength(1), z.maxLength(MAX_BULK_USERS),
+      z.refine((ids) => new Set(ids).size === ids.length, 'must not repeat a userId'),
+    )),
+    all: z.optional(z.literal(true)),
+    reason: z.optional(trimmedBetween(1, 1000)),
+    runAt: z.optional(timestampSchema),
+    dryRun: z._default(z.boolean(), false),
   })
-  .refine((r) => (r.userIds === undefined) !== (r.all === undefined), { message: 'give exactly one of userIds or all', path: ['userIds'] });
+  .check(z.refine((r) => (r.userIds === undefined) !== (r.all === undefined), { message: 'give exactly one of userIds or all', path: ['userIds'] }));
 
 export type RevocationRequest = z.output<typeof revocationRequestSchema>;
 
 export const jobStatusSchema = z.enum(['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.output<typeof jobStatusSchema>;
 
-export const jobIdSchema = z.string().regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id');
+export const jobIdSchema = z.string().check(z.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'));
 export const jobPathSchema = z.strictObject({ jobId: jobIdSchema });
 
-export const listJobsQuerySchema = listQuerySchema.extend({
-  appId: idSchema.optional(),
-  status: jobStatusSchema.optional(),
+export const listJobsQuerySchema = z.extend(listQuerySchema, {
+  appId: z.optional(idSchema),
+  status: z.optional(jobStatusSchema),
 });
 
 /** The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header). */
-export const idempotencyKeySchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters').optional();
+export const idempotencyKeySchema = z.optional(z.string().check(z.regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters')));
 
-const lookupKeySchema = z.string().regex(/^[0-9a-f]{32}$/);
-const passSchema = z.number().int().min(0);
+const lookupKeySchema = z.string().check(z.regex(/^[0-9a-f]{32}$/));
+const passSchema = z.int().check(z.gte(0));
 
 /**
  * What the queue carries: a job to plan, or one batch of its users to clean up (both of one
@@ -42,14 +42,14 @@ const passSchema = z.number().int().min(0);
  */
 export const queueMessageSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema }),
-  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema, batch: z.number().int().min(0), userIds: z.array(idSchema).min(1) }),
+  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema, batch: z.int().check(z.gte(0)), userIds: z.array(idSchema).check(z.minLength(1)) }),
   z.strictObject({
     kind: z.literal('due'), orgId: idSchema, appId: idSchema,
-    tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })).min(1).max(100),
+    tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })).check(z.minLength(1), z.maxLength(100)),
   }),
   z.strictObject({
     kind: z.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema,
-    cursor: z.record(z.string(), z.string()).nullable(),
+    cursor: z.nullable(z.record(z.string(), z.string())),
   }),
 ]);
 export type QueueMessage = z.output<typeof queueMessageSchema>;

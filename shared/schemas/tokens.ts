@@ -1,29 +1,28 @@
-import { z } from 'zod';
-import { idSchema, listQuerySchema, scopeTokenSchema, timestampSchema } from './common.js';
+import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, z } from './common.js';
 
 /** Public token ids are 22 base64url characters (see shared/crypto.ts). */
-export const tokenIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be a token id');
+export const tokenIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, 'must be a token id'));
 
 export const tokenTypeSchema = z.enum(['access', 'refresh']);
 export type TokenType = z.output<typeof tokenTypeSchema>;
 
 export const registerTokenSchema = z.strictObject({
-  token: z.string().min(16).max(4096).regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces'),
+  token: stringBetween(16, 4096).check(z.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces')),
   type: tokenTypeSchema,
   appId: idSchema,
   userId: idSchema,
-  userName: z.string().trim().min(1).max(255).optional(),
-  scopes: z.array(scopeTokenSchema).max(100).default([]),
-  expiresAt: timestampSchema.optional(),
-  refreshTokenId: tokenIdSchema.optional(),
+  userName: z.optional(trimmedBetween(1, 255)),
+  scopes: z._default(z.array(scopeTokenSchema).check(z.maxLength(100)), []),
+  expiresAt: z.optional(timestampSchema),
+  refreshTokenId: z.optional(tokenIdSchema),
 });
 
 export type RegisterTokenInput = z.output<typeof registerTokenSchema>;
 
 /** RFC 7662 §2.1 / RFC 7009 §2.1 form body. Unknown hints are ignored, as both RFCs allow. */
 export const oauthTokenFormSchema = z.object({
-  token: z.string({ error: 'is required' }).min(1, 'is required').max(4096),
-  token_type_hint: z.string().max(64).optional(),
+  token: z.string({ error: 'is required' }).check(z.minLength(1, 'is required'), z.maxLength(4096)),
+  token_type_hint: z.optional(z.string().check(z.maxLength(64))),
 });
 
 export const userTokensPathSchema = z.strictObject({ appId: idSchema, userId: idSchema });

@@ -1,13 +1,12 @@
-import { z } from 'zod';
-import { idSchema, listQuerySchema } from './common.js';
+import { idSchema, listQuerySchema, z } from './common.js';
 
-export const listUsersQuerySchema = listQuerySchema.extend({
-  sort: z.enum(['userId', '-lastUsedAt']).default('userId'),
+export const listUsersQuerySchema = z.extend(listQuerySchema, {
+  sort: z._default(z.enum(['userId', '-lastUsedAt']), 'userId'),
 });
 
 export const userPathSchema = z.strictObject({ userId: idSchema });
 
-export const auditQuerySchema = listQuerySchema.extend({
-  appId: idSchema.optional(),
-  userId: idSchema.optional(),
+export const auditQuerySchema = z.extend(listQuerySchema, {
+  appId: z.optional(idSchema),
+  userId: z.optional(idSchema),
 });
