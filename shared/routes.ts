@@ -28,7 +28,7 @@ export const routes = {
   listApps: { method: 'GET', path: '/v1/apps', handler: 'list-apps', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   getApp: { method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   updateSettings: { method: 'PATCH', path: '/v1/apps/{appId}', handler: 'update-settings', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW' },
-  replacePolicies: { method: 'PUT', path: '/v1/apps/{appId}/policies', handler: 'replace-policies', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW' },
+  replacePolicies: { method: 'PUT', path: '/v1/apps/{appId}/policies', handler: 'replace-policies', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW', enqueues: true },
   listAppUsers: { method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   listUserApps: { method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   listAuditEvents: { method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },

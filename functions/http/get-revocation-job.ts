@@ -1,4 +1,4 @@
-import { getJobOf, jobView } from '../../shared/domain/revocations.js';
+import { getJobOf, jobView } from '../../shared/domain/jobs.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { parse } from '../../shared/schemas/common.js';

@@ -1,4 +1,5 @@
-import { jobView, previewRevocation, requestRevocation } from '../../shared/domain/revocations.js';
+import { jobView } from '../../shared/domain/jobs.js';
+import { previewRevocation, requestRevocation } from '../../shared/domain/revocations.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { appPathSchema } from '../../shared/schemas/apps.js';

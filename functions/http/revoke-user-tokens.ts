@@ -1,4 +1,5 @@
-import { jobView, requestRevocation } from '../../shared/domain/revocations.js';
+import { jobView } from '../../shared/domain/jobs.js';
+import { requestRevocation } from '../../shared/domain/revocations.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { parse } from '../../shared/schemas/common.js';

@@ -5,8 +5,6 @@ import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from './model.js';
 import { cursors } from './paging.js';
-import { logger } from '../logger.js';
-import { enqueue } from '../queue.js';
 
 export function appDetailView(app: App & AppCounters) {
   return {
@@ -80,13 +78,13 @@ export async function listAppsPage(orgId: string, query: { all: boolean; q?: str
   return { items: page.items.map(appListView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+export const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * Writes a change computed from the current app, honouring If-Match; without If-Match a
  * concurrent change just means computing again from the newer app.
  */
-async function changeApp(
+export async function changeApp(
   caller: Actor, appId: string, ifMatch: string | undefined, now: number,
   compute: (app: App & AppCounters) => { settings?: SettingsPatch; policies?: Policies; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown> } | undefined,
 ): Promise<App & AppCounters> {
@@ -119,24 +117,4 @@ export function updateSettings(caller: Actor, appId: string, patch: SettingsPatc
     const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));
     return { settings: changed, event: 'app.settings.updated', details: { changes } };
   });
-}
-
-/**
- * PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them. They apply to existing tokens at
- * once at introspection; a changed refresh-token policy also starts a policy pass through the
- * queue, which purges the refresh tokens it now rules out and moves the others in the due index.
- */
-export async function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
-  let before: Policies | undefined;
-  const app = await changeApp(caller, appId, ifMatch, now, (current) => {
-    before = current.policies;
-    return same(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
-  });
-  const policy = policies.refreshTokenPolicy;
-  // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.
-  if (before && !same(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
-    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null }]).catch((error: unknown) =>
-      logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
-  }
-  return app;
 }

@@ -2,15 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { auditPut } from '../db/audit.js';
 import { backoff, transact, type TransactItem } from '../db/items.js';
 import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
-import { getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition, listJobs, transitionJob } from '../db/jobs.js';
+import { getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition } from '../db/jobs.js';
 import { chunk, getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { JobStatus, RevocationRequest } from '../schemas/revocations.js';
+import type { RevocationRequest } from '../schemas/revocations.js';
 import { auditEvent } from './audit.js';
 import type { Actor, AppShard, AppUser, RevocationJob } from './model.js';
-import { cursors } from './paging.js';
 import { heldTokens } from './rules.js';
 
 const MAX_ATTEMPTS = 8;
@@ -19,14 +18,6 @@ const USERS_PER_TRANSACTION = 96;
 
 export const newJobId = (now: number) => `job_${now.toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
-
-export function jobView(job: RevocationJob) {
-  return {
-    jobId: job.jobId, appId: job.appId, target: job.target, status: job.status, runAt: job.runAt, createdAt: job.createdAt,
-    startedAt: job.startedAt, finishedAt: job.finishedAt, requestedBy: job.requestedBy, reason: job.reason,
-    progress: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked }, error: job.error,
-  };
-}
 
 /** A dry run: how many users and tokens the revocation would take, from the live counters; nothing changes. */
 export async function previewRevocation(orgId: string, appId: string, target: Pick<RevocationRequest, 'userIds'>) {
@@ -172,30 +163,4 @@ async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined
     }
   }
   return true;
-}
-
-export async function getJobOf(orgId: string, jobId: string): Promise<RevocationJob> {
-  const job = await getJob(orgId, jobId);
-  if (!job) throw new NotFoundError(`Revocation job ${jobId}`);
-  return job;
-}
-
-export async function listJobsPage(orgId: string, query: { appId?: string; status?: JobStatus; limit: number; cursor?: string }) {
-  const list = `jobs\n${query.appId ?? ''}\n${query.status ?? ''}`;
-  const page = await listJobs(orgId, { appId: query.appId, status: query.status }, query.limit, cursors.decode(orgId, list, query.cursor));
-  return { items: page.items.map(jobView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
-}
-
-/** DELETE /v1/revocation-jobs/{jobId}: cancels a scheduled job (idempotent); 409 once it started. */
-export async function cancelJob(actor: Actor, jobId: string, now: number): Promise<RevocationJob> {
-  const job = await getJobOf(actor.orgId, jobId);
-  if (job.status === 'cancelled') return job;
-  const at = new Date(now).toISOString();
-  const event = auditEvent(actor, 'revocation.cancelled', { appId: job.appId, jobId, ...(job.reason ? { reason: job.reason } : {}) }, now);
-  if (job.status === 'scheduled' && (await transitionJob(job, 'scheduled', 'cancelled', { finishedAt: at }, { dueAt: null, event }))) {
-    return { ...job, status: 'cancelled', finishedAt: at };
-  }
-  const now2 = await getJobOf(actor.orgId, jobId);
-  if (now2.status === 'cancelled') return now2;
-  throw new ConflictError(`The job is ${now2.status}; only a scheduled job can be cancelled`);
 }

@@ -1,0 +1,41 @@
+import { getJob, listJobs, transitionJob } from '../db/jobs.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { JobStatus } from '../schemas/revocations.js';
+import { auditEvent } from './audit.js';
+import type { Actor, RevocationJob } from './model.js';
+import { cursors } from './paging.js';
+
+/** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */
+export function jobView(job: RevocationJob) {
+  return {
+    jobId: job.jobId, appId: job.appId, target: job.target, status: job.status, runAt: job.runAt, createdAt: job.createdAt,
+    startedAt: job.startedAt, finishedAt: job.finishedAt, requestedBy: job.requestedBy, reason: job.reason,
+    progress: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked }, error: job.error,
+  };
+}
+
+export async function getJobOf(orgId: string, jobId: string): Promise<RevocationJob> {
+  const job = await getJob(orgId, jobId);
+  if (!job) throw new NotFoundError(`Revocation job ${jobId}`);
+  return job;
+}
+
+export async function listJobsPage(orgId: string, query: { appId?: string; status?: JobStatus; limit: number; cursor?: string }) {
+  const list = `jobs\n${query.appId ?? ''}\n${query.status ?? ''}`;
+  const page = await listJobs(orgId, { appId: query.appId, status: query.status }, query.limit, cursors.decode(orgId, list, query.cursor));
+  return { items: page.items.map(jobView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+}
+
+/** DELETE /v1/revocation-jobs/{jobId}: cancels a scheduled job (idempotent); 409 once it started. */
+export async function cancelJob(actor: Actor, jobId: string, now: number): Promise<RevocationJob> {
+  const job = await getJobOf(actor.orgId, jobId);
+  if (job.status === 'cancelled') return job;
+  const at = new Date(now).toISOString();
+  const event = auditEvent(actor, 'revocation.cancelled', { appId: job.appId, jobId, ...(job.reason ? { reason: job.reason } : {}) }, now);
+  if (job.status === 'scheduled' && (await transitionJob(job, 'scheduled', 'cancelled', { finishedAt: at }, { dueAt: null, event }))) {
+    return { ...job, status: 'cancelled', finishedAt: at };
+  }
+  const now2 = await getJobOf(actor.orgId, jobId);
+  if (now2.status === 'cancelled') return now2;
+  throw new ConflictError(`The job is ${now2.status}; only a scheduled job can be cancelled`);
+}
