@@ -40,8 +40,8 @@ export const serviceSecret: Buffer = await (async () => {
   const inline = optional('TOKEN_HASH_SECRET');
   if (inline) return secretBytes('TOKEN_HASH_SECRET', inline);
   const arn = required('TOKEN_HASH_SECRET_ARN');
-  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  const out = await new SecretsManagerClient({ region: config.region }).send(new GetSecretValueCommand({ SecretId: arn }));
-  if (!out.SecretString) throw new Error(`Secret ${arn} has no string value`);
-  return secretBytes('TOKEN_HASH_SECRET_ARN', out.SecretString);
+  // Loaded only in AWS, and through a module that names the two exports it needs, so the bundle
+  // keeps just those of the Secrets Manager client.
+  const { readSecretString } = await import('./secrets.js');
+  return secretBytes('TOKEN_HASH_SECRET_ARN', await readSecretString(config.region, arn));
 })();

@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
+import { functionBundling } from '../bundling.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -42,16 +43,7 @@ export class ServiceFunction extends NodejsFunction {
         TOKEN_HASH_SECRET_ARN: props.secret.secretArn,
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        externalModules: [],
-        // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-      },
+      bundling: { ...functionBundling, format: OutputFormat.ESM, mainFields: [...functionBundling.mainFields], externalModules: [] },
     };
     super(scope, id, base);
     props.secret.grantRead(this);

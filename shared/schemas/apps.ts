@@ -1,4 +1,5 @@
-import { idSchema, intBetween, listQuerySchema, scopeTokenSchema, stringBetween, trimmedBetween, z } from './common.js';
+import * as z from 'zod/mini';
+import { idSchema, intBetween, listQuerySchema, scopeTokenSchema, stringBetween, trimmedBetween } from './common.js';
 
 const durationUnit = z.enum(['minutes', 'hours', 'days']);
 

@@ -3,13 +3,12 @@
  * (about 450 KB minified) into each function, where this costs about 25 KB.
  */
 import * as z from 'zod/mini';
-import { en } from 'zod/locales';
+import en from 'zod/v4/locales/en.js';
 import { ValidationError } from '../errors.js';
 
-// zod/mini carries no messages of its own; the English ones name what was expected.
+// zod/mini carries no messages of its own; the English ones name what was expected. (Import
+// `z` from 'zod/mini' in each module, never re-export the namespace: that defeats tree-shaking.)
 z.config(en());
-
-export { z };
 
 /** appId, userId, orgId: 1–128 of A–Z a–z 0–9 . _ - @ + :, first char alphanumeric (never `#`, the key separator). */
 export const idSchema = z.string().check(

@@ -1,5 +1,6 @@
+import * as z from 'zod/mini';
 import { refreshTokenPolicySchema } from './apps.js';
-import { idSchema, listQuerySchema, timestampSchema, trimmedBetween, z } from './common.js';
+import { idSchema, listQuerySchema, timestampSchema, trimmedBetween } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 

@@ -1,4 +1,5 @@
-import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, z } from './common.js';
+import * as z from 'zod/mini';
+import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween } from './common.js';
 
 /** Public token ids are 22 base64url characters (see shared/crypto.ts). */
 export const tokenIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, 'must be a token id'));

@@ -1,4 +1,5 @@
-import { idSchema, listQuerySchema, z } from './common.js';
+import * as z from 'zod/mini';
+import { idSchema, listQuerySchema } from './common.js';
 
 export const listUsersQuerySchema = z.extend(listQuerySchema, {
   sort: z._default(z.enum(['userId', '-lastUsedAt']), 'userId'),

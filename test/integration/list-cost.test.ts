@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/db/client.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
-import { recordRequests } from '../support/request-counter.js';
+import { recordRequests } from '../../bench/request-counter.js';
 
 const org = 'org-list-cost';
 const LIMIT = '5';

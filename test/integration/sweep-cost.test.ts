@@ -4,7 +4,7 @@ import { lambdaContext } from '../../local/event.js';
 import { dynamo } from '../../shared/db/client.js';
 import { as, call, createApp, register, rawToken } from '../support/api.js';
 import { drainQueue } from '../support/queue.js';
-import { recordRequests } from '../support/request-counter.js';
+import { recordRequests } from '../../bench/request-counter.js';
 
 const org = 'org-sweep-cost';
 const t0 = Date.parse('2027-06-01T00:00:00.000Z');

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dynamo } from '../../shared/db/client.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
-import { recordRequests } from '../support/request-counter.js';
+import { recordRequests } from '../../bench/request-counter.js';
 
 const org = 'org-tokens';
 const appId = 'crm-sync';

@@ -1,0 +1,151 @@
+/**
+ * Capacity units modelled from item sizes, as DynamoDB bills them (DynamoDB Local's
+ * ConsumedCapacity is not reliable). Reads: 1 RCU per 4 KB strongly consistent (half for
+ * eventually consistent), a Query rounds its items' total, a GetItem or BatchGetItem each item.
+ * Writes: 1 WCU per 1 KB per item, twice in a transaction; each index the item is in costs a
+ * write too (ALL: the item's size; KEYS_ONLY: 1, and only when its keys change). The size of an
+ * item that is updated or deleted is the size last seen for that key (reads and puts teach it),
+ * else 1 KB.
+ */
+import { table } from '../shared/db/table.js';
+
+type Item = Record<string, unknown>;
+
+const AV_TYPES = new Set(['S', 'N', 'B', 'BOOL', 'NULL', 'L', 'M', 'SS', 'NS', 'BS']);
+const isAttributeValue = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 1 && AV_TYPES.has(Object.keys(v)[0] as string);
+
+const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+const numberSize = (n: string | number) => Math.ceil(String(n).replace(/^-|\.|e.*$/gi, '').replace(/^0+/, '').length / 2) + 1;
+
+/** The stored size of one value (marshalled AttributeValue or plain JS), per DynamoDB's rules. */
+function valueSize(v: unknown): number {
+  if (isAttributeValue(v)) {
+    const [type, inner] = Object.entries(v)[0] as [string, unknown];
+    if (type === 'S') return bytes(inner as string);
+    if (type === 'N') return numberSize(inner as string);
+    if (type === 'B') return (inner as Uint8Array).length;
+    if (type === 'BOOL' || type === 'NULL') return 1;
+    if (type === 'L') return 3 + (inner as unknown[]).reduce<number>((sum, e) => sum + 1 + valueSize(e), 0);
+    if (type === 'M') return 3 + mapSize(inner as Item);
+    return (inner as unknown[]).reduce<number>((sum, e) => sum + (type === 'NS' ? numberSize(e as string) : type === 'SS' ? bytes(e as string) : (e as Uint8Array).length), 0);
+  }
+  if (typeof v === 'string') return bytes(v);
+  if (typeof v === 'number') return numberSize(v);
+  if (typeof v === 'boolean' || v === null) return 1;
+  if (v instanceof Uint8Array) return v.length;
+  if (v instanceof Set) return [...v].reduce<number>((sum, e) => sum + valueSize(e), 0);
+  if (Array.isArray(v)) return 3 + v.reduce<number>((sum, e) => sum + 1 + valueSize(e), 0);
+  if (typeof v === 'object') return 3 + mapSize(v as Item);
+  return 0;
+}
+
+const mapSize = (m: Item) => Object.entries(m).reduce((sum, [name, value]) => sum + bytes(name) + 1 + valueSize(value), 0);
+
+export const itemSize = (item: Item): number => Object.entries(item).reduce((sum, [name, value]) => sum + bytes(name) + valueSize(value), 0);
+
+const plain = (v: unknown): unknown => (isAttributeValue(v) ? Object.values(v)[0] : v);
+export const keyOf = (item: Item): string => `${String(plain(item[table.partitionKey]))}|${String(plain(item[table.sortKey]))}`;
+
+const indexes = Object.values(table.indexes);
+const readUnits = (size: number, consistent: boolean) => Math.max(1, Math.ceil(size / 4096)) * (consistent ? 1 : 0.5);
+const writeUnits = (size: number) => Math.max(1, Math.ceil(size / 1024));
+
+export interface Cost {
+  rcu: number;
+  wcu: number;
+  /** Keys (`pk|sk`) of the items written. */
+  written: string[];
+}
+
+/** Models DynamoDB capacity from requests and responses; remembers item sizes by key. */
+export class CapacityModel {
+  /** The last version of each item seen (read or put), by key: its size and which indexes it is in. */
+  private readonly known = new Map<string, Item>();
+
+  private sizeOf(id: string): number {
+    const item = this.known.get(id);
+    return item ? itemSize(item) : 1024;
+  }
+
+  /** Index writes for an item of `size` that holds `attributes`; `changed` names what a write changes (undefined: all). */
+  private indexWrites(attributes: Item | undefined, size: number, changed?: Set<string>): number {
+    return indexes.reduce((sum, index) => {
+      const keyAttributes = [index.partitionKey, index.sortKey];
+      const inIndex = attributes !== undefined && keyAttributes.some((a) => a in attributes);
+      const keysChange = changed === undefined ? inIndex : keyAttributes.some((a) => changed.has(a));
+      if (index.projection === 'ALL') return sum + (inIndex || keysChange ? writeUnits(size) : 0);
+      return sum + (keysChange ? 1 : 0);
+    }, 0);
+  }
+
+  private write(kind: 'Put' | 'Update' | 'Delete' | 'ConditionCheck', request: Item, factor: number): Cost {
+    const key = (request.Item ?? request.Key) as Item;
+    const id = keyOf(key);
+    if (kind === 'ConditionCheck') return { rcu: 0, wcu: factor * writeUnits(this.sizeOf(id)), written: [] };
+    if (kind === 'Put') {
+      this.known.set(id, key);
+      const size = itemSize(key);
+      return { rcu: 0, wcu: factor * writeUnits(size) + this.indexWrites(key, size), written: [id] };
+    }
+    const size = this.sizeOf(id);
+    const known = this.known.get(id);
+    if (kind === 'Delete') return { rcu: 0, wcu: factor * writeUnits(size) + this.indexWrites(known, size), written: [id] };
+    const names = new Set(Object.values((request.ExpressionAttributeNames ?? {}) as Record<string, string>));
+    for (const word of (typeof request.UpdateExpression === 'string' ? request.UpdateExpression : '').match(/\b[A-Za-z_][\w]*\b/g) ?? []) names.add(word);
+    return { rcu: 0, wcu: factor * writeUnits(size) + this.indexWrites(known, size, names), written: [id] };
+  }
+
+  cost(command: string, input: Item, output: Item | undefined): Cost {
+    const seen = (items: Item[]) => {
+      for (const item of items) this.known.set(keyOf(item), item);
+      return items;
+    };
+    const consistent = input.ConsistentRead === true;
+    switch (command) {
+      case 'GetItemCommand': {
+        const item = output?.Item as Item | undefined;
+        return { rcu: readUnits(item ? itemSize(seen([item])[0] as Item) : 0, consistent), wcu: 0, written: [] };
+      }
+      case 'BatchGetItemCommand': {
+        const requested = Object.values((input.RequestItems ?? {}) as Record<string, { Keys: Item[]; ConsistentRead?: boolean }>);
+        const found = seen(Object.values((output?.Responses ?? {}) as Record<string, Item[]>).flat());
+        const keys = requested.reduce((sum, r) => sum + r.Keys.length, 0);
+        const strong = requested.every((r) => r.ConsistentRead === true);
+        // Each key is at least one unit, found or not.
+        return { rcu: found.reduce((sum, i) => sum + readUnits(itemSize(i), strong), 0) + Math.max(0, keys - found.length) * readUnits(0, strong), wcu: 0, written: [] };
+      }
+      case 'QueryCommand':
+      case 'ScanCommand': {
+        const items = (output?.Items ?? []) as Item[];
+        if (!input.IndexName) seen(items);
+        return { rcu: readUnits(items.reduce((sum, i) => sum + itemSize(i), 0), consistent), wcu: 0, written: [] };
+      }
+      case 'PutItemCommand':
+        return this.write('Put', input, 1);
+      case 'UpdateItemCommand':
+        return this.write('Update', input, 1);
+      case 'DeleteItemCommand':
+        return this.write('Delete', input, 1);
+      case 'BatchWriteItemCommand': {
+        const requests = Object.values((input.RequestItems ?? {}) as Record<string, Item[]>).flat();
+        return sum(requests.map((r) => (r.PutRequest ? this.write('Put', r.PutRequest as Item, 1) : this.write('Delete', r.DeleteRequest as Item, 1))));
+      }
+      case 'TransactWriteItemsCommand': {
+        const items = (input.TransactItems ?? []) as Item[];
+        return sum(items.map((t) => {
+          const [kind, request] = Object.entries(t)[0] as ['Put' | 'Update' | 'Delete' | 'ConditionCheck', Item];
+          return this.write(kind, request, 2);
+        }));
+      }
+      default:
+        return { rcu: 0, wcu: 0, written: [] };
+    }
+  }
+}
+
+const sum = (costs: Cost[]): Cost => ({
+  rcu: costs.reduce((s, c) => s + c.rcu, 0),
+  wcu: costs.reduce((s, c) => s + c.wcu, 0),
+  written: costs.flatMap((c) => c.written),
+});

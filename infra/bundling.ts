@@ -1,0 +1,15 @@
+/**
+ * How every function is bundled (esbuild): ESM for Node.js 22, minified and tree-shaken, source
+ * maps beside the bundle, every dependency bundled (SDK clients included, not taken from the
+ * runtime). The stack's NodejsFunction and the bundle benchmark both build from this.
+ */
+export const functionBundling = {
+  format: 'esm',
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  mainFields: ['module', 'main'],
+  externalModules: [] as string[],
+  // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
+  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+} as const;
