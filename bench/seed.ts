@@ -12,9 +12,10 @@ import type { Token } from '../shared/domain/model.js';
  * Writes an app with users × perUser access tokens straight into the table, in full
  * BatchWriteItem calls, exactly as registrations would have left it (token items with their
  * index keys, due keys when they expire, counted user rows, the app listed as active with its counters on shard 0). Far
- * faster than registering them one by one; for benchmarks only.
+ * faster than registering them one by one; for benchmarks and tests only. Returns the tokens'
+ * lookup keys (derived from the app and user ids, so different apps never collide).
  */
-export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string } = {}): Promise<void> {
+export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string } = {}): Promise<string[]> {
   const at = new Date().toISOString();
   const policies = policiesSchema.parse({});
   await insertApp(
@@ -22,6 +23,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
     { orgId, eventId: newEventId(Date.now()), at, actor: { sub: 'seed', kind: 'system' }, action: 'app.created', appId, userId: null, tokenId: null, jobId: null, reason: null, details: {} },
   );
   const items: Record<string, unknown>[] = [];
+  const lookupKeys: string[] = [];
   const flush = async (force = false) => {
     while (items.length >= 25 || (force && items.length)) {
       const part = items.splice(0, 25);
@@ -36,12 +38,13 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
       ...indexKeys.lastUseSort(null, userId), ...indexKeys.activeAppsOfUser(orgId, userId, appId),
     }));
     for (let t = 0; t < perUser; t++) {
-      const digest = createHash('sha256').update(`${userId}/${t}`).digest();
+      const digest = createHash('sha256').update(`${appId}/${userId}/${t}`).digest();
       const token: Token = {
         orgId, appId, userId, lookupKey: digest.subarray(0, 16).toString('hex'), tokenId: digest.subarray(16, 32).toString('base64url').slice(0, 22),
         type: 'access', scopes: ['api'], issuedAt: at, expiresAt: options.expiresAt ?? null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, revokedAt: null,
         dueAt: options.expiresAt ?? null,
       };
+      lookupKeys.push(token.lookupKey);
       items.push(itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), {
         ...indexKeys.userTokens(orgId, appId, userId, token.tokenId),
         ...(token.dueAt ? dueKeys.token(token.dueAt, orgId, appId, userId, token.lookupKey) : {}),
@@ -56,4 +59,5 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
     ExpressionAttributeValues: { ':t': users * perUser, ':u': users },
   }));
   await db.send(new TransactWriteCommand({ TransactItems: activationWrites(orgId, appId, { except: -1 }) }));
+  return lookupKeys;
 }

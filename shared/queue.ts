@@ -3,8 +3,8 @@ import { config } from './config.js';
 import { backoff } from './db/items.js';
 import type { QueueMessage } from './schemas/revocations.js';
 
-/** One client per container, reused across invocations. */
-const sqs = new SQSClient({ region: config.region, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+/** One client per container, reused across invocations (exported for instrumentation: the benchmark counts its requests). */
+export const queueClient = new SQSClient({ region: config.region, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
 
 /** Sends messages to the revocation queue in SendMessageBatch calls of 10, retrying failed entries. */
 export async function enqueue(messages: QueueMessage[]): Promise<void> {
@@ -13,7 +13,7 @@ export async function enqueue(messages: QueueMessage[]): Promise<void> {
     for (let attempt = 0; entries.length > 0; attempt++) {
       if (attempt > 0) await backoff(attempt);
       if (attempt > 8) throw new Error(`Could not enqueue ${entries.length} revocation messages`);
-      const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: config.queueUrl, Entries: entries }));
+      const out = await queueClient.send(new SendMessageBatchCommand({ QueueUrl: config.queueUrl, Entries: entries }));
       const failed = new Set((out.Failed ?? []).map((f) => f.Id));
       entries = entries.filter((e) => failed.has(e.Id));
     }

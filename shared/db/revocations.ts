@@ -94,7 +94,7 @@ export async function findTokens(orgId: string, appId: string, userId: string, i
 
 const BATCH_WRITE_SIZE = 25;
 /** BatchWriteItem calls in flight at once per deletion. */
-const BATCH_WRITE_CONCURRENCY = 4;
+export const BATCH_WRITE_CONCURRENCY = 4;
 
 /**
  * Deletes token items in full BatchWriteItem calls (25 deletes each), retrying unprocessed items

@@ -1,0 +1,69 @@
+import type { AddressInfo } from 'node:net';
+import { createLocalApi } from '../../local/http-server.js';
+import { localIssuer } from '../../local/jwt.js';
+import { dynamo } from '../../shared/db/client.js';
+import { createApp, introspect, rawToken, register } from '../../test/support/api.js';
+import { recordRequests } from '../request-counter.js';
+import type { Metric } from '../metric.js';
+
+const org = 'bench-introspect';
+const TOKENS = 200;
+
+/**
+ * Introspection of tokens already in use (steady state): requests and modelled capacity per
+ * call through the real handler, and latency through the local HTTP server (JWT checked, event
+ * built, handler called), one request at a time.
+ */
+export async function measureIntrospection(options: { dataDir: string; count: number }): Promise<Metric[]> {
+  await createApp(org, 'busy');
+  const tokens: string[] = [];
+  for (let i = 0; i < TOKENS; i++) {
+    const token = rawToken('bench');
+    const reply = await register(org, { token, type: 'access', appId: 'busy', userId: `user-${i % 50}` });
+    if (reply.status !== 201) throw new Error(`register: ${reply.status} ${reply.text}`);
+    tokens.push(token);
+  }
+  for (const token of tokens) await introspect(org, token); // first uses
+
+  const counter = recordRequests(dynamo);
+  const samples: { reads: number; writes: number; rcu: number; wcu: number }[] = [];
+  for (let i = 0; i < TOKENS; i++) {
+    const reply = await counter.during(() => introspect(org, tokens[i] as string));
+    if (reply.body.active !== true) throw new Error('a registered token introspected as inactive');
+    samples.push({ reads: counter.readRoundTrips(), writes: counter.writeRoundTrips(), rcu: counter.rcu(), wcu: counter.wcu() });
+  }
+  counter.dispose();
+
+  const issuer = await localIssuer(options.dataDir, 'urn:oauth-usage:bench', 'oauth-usage');
+  const server = await createLocalApi(issuer);
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/oauth2/introspect`;
+  const jwt = await issuer.mint({ sub: 'resource-server', org_id: org, org_edition: 'Developer', scope: 'tokens:introspect' });
+  const once = async (token: string) => {
+    const started = performance.now();
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    await response.text();
+    if (response.status !== 200) throw new Error(`introspect over HTTP: ${response.status}`);
+    return performance.now() - started;
+  };
+  for (let i = 0; i < 100; i++) await once(tokens[i % TOKENS] as string); // warm up
+  const times: number[] = [];
+  for (let i = 0; i < options.count; i++) times.push(await once(tokens[i % TOKENS] as string));
+  server.close();
+  times.sort((a, b) => a - b);
+  const percentile = (p: number) => Number((times[Math.min(times.length - 1, Math.floor(times.length * p))] as number).toFixed(2));
+  const mean = (pick: (s: (typeof samples)[number]) => number) => Number((samples.reduce((sum, s) => sum + pick(s), 0) / samples.length).toFixed(2));
+
+  return [
+    { name: 'introspect.sequentialReadRoundTrips', value: Math.max(...samples.map((s) => s.reads)), unit: 'round trips', limit: { max: 2 } },
+    { name: 'introspect.writeRoundTrips', value: Math.max(...samples.map((s) => s.writes)), unit: 'round trips', limit: { max: 1 } },
+    { name: 'introspect.modelledRCU', value: mean((s) => s.rcu), unit: 'RCU per call (mean)', limit: null },
+    { name: 'introspect.modelledWCU', value: mean((s) => s.wcu), unit: 'WCU per call (mean)', limit: null },
+    { name: 'introspect.p50Ms', value: percentile(0.5), unit: 'ms', limit: null },
+    { name: 'introspect.p99Ms', value: percentile(0.99), unit: 'ms', limit: null },
+  ];
+}

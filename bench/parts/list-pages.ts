@@ -1,0 +1,71 @@
+import { dynamo } from '../../shared/db/client.js';
+import { as, call, createApp, rawToken, register } from '../../test/support/api.js';
+import { round, type Metric } from '../metric.js';
+import { recordRequests } from '../request-counter.js';
+
+const org = 'bench-lists';
+const LIMIT = '5';
+
+/** One page of every list endpoint, as an admin would ask for it. */
+const pages: [string, () => ReturnType<typeof call>][] = [
+  ['apps (active)', () => call('listApps', { claims: as(org), query: { limit: LIMIT } })],
+  ['apps (all)', () => call('listApps', { claims: as(org), query: { limit: LIMIT, all: 'true' } })],
+  ['apps (name prefix)', () => call('listApps', { claims: as(org), query: { limit: LIMIT, all: 'true', q: 'app' } })],
+  ['app users by id', () => call('listAppUsers', { claims: as(org), path: { appId: 'big' }, query: { limit: LIMIT } })],
+  ['app users by last use', () => call('listAppUsers', { claims: as(org), path: { appId: 'big' }, query: { limit: LIMIT, sort: '-lastUsedAt' } })],
+  ['user apps', () => call('listUserApps', { claims: as(org), path: { userId: 'everywhere' }, query: { limit: LIMIT } })],
+  ['user tokens', () => call('listUserTokens', { claims: as(org), path: { appId: 'big', userId: 'everywhere' }, query: { limit: LIMIT } })],
+  ['audit', () => call('listAuditEvents', { claims: as(org), query: { limit: LIMIT } })],
+  ['audit by app', () => call('listAuditEvents', { claims: as(org), query: { limit: LIMIT, appId: 'big' } })],
+  ['jobs', () => call('listRevocationJobs', { claims: as(org), query: { limit: LIMIT } })],
+  ['jobs by app and status', () => call('listRevocationJobs', { claims: as(org), query: { limit: LIMIT, appId: 'big', status: 'scheduled' } })],
+];
+
+let seededApps = 0;
+let seededUsers = 0;
+/** Grows the org to `apps` apps, `users` users of app `big`, as many tokens of user `everywhere`, and audit events and jobs. */
+async function seed(apps: number, users: number) {
+  if (seededApps === 0) await createApp(org, 'big', { name: 'App big' });
+  const later = new Date(Date.now() + 86_400_000).toISOString();
+  for (let i = seededApps; i < apps; i++) {
+    await call('updateSettings', { claims: as(org), path: { appId: 'big' }, json: { description: `change ${i}` } });
+    await call('requestRevocation', { claims: as(org), path: { appId: 'big' }, json: { all: true, runAt: later } });
+  }
+  for (let i = Math.max(seededApps, 1); i < apps; i++) {
+    await createApp(org, `app-${i}`, { name: `App ${i}` });
+    await register(org, { token: rawToken(), type: 'access', appId: `app-${i}`, userId: 'everywhere' });
+  }
+  for (let i = seededUsers; i < users; i++) {
+    await register(org, { token: rawToken(), type: 'access', appId: 'big', userId: `user-${i}` });
+    await register(org, { token: rawToken(), type: 'access', appId: 'big', userId: 'everywhere' });
+  }
+  seededApps = apps;
+  seededUsers = users;
+}
+
+async function measure() {
+  const counter = recordRequests(dynamo);
+  const result = new Map<string, { requests: string[]; itemsRead: number }>();
+  for (const [name, page] of pages) {
+    const reply = await counter.during(page);
+    if (reply.status !== 200 || (reply.body.items ?? []).length !== Number(LIMIT)) throw new Error(`${name}: ${reply.status} ${reply.text}`);
+    result.set(name, { requests: counter.commands(), itemsRead: counter.itemsRead() });
+  }
+  counter.dispose();
+  return result;
+}
+
+/** Every list endpoint's first page, with the org at 1× and at 10× the rows. */
+export async function measureListPages(): Promise<Metric[]> {
+  await seed(6, 12);
+  const small = await measure();
+  await seed(60, 120);
+  const large = await measure();
+  const all = [...small.values(), ...large.values()];
+  const growth = Math.max(...[...large].map(([name, cost]) => cost.itemsRead / (small.get(name)?.itemsRead ?? 1)));
+  return [
+    { name: 'listPage.requests', value: Math.max(...all.map((c) => c.requests.length)), unit: 'requests (worst page)', limit: { max: 2 } },
+    { name: 'listPage.queries', value: Math.max(...all.map((c) => c.requests.filter((r) => r === 'QueryCommand').length)), unit: 'Query per page (worst)', limit: { max: 1 } },
+    { name: 'listPage.itemsReadGrowth10x', value: round(growth), unit: 'ratio (worst page)', limit: { max: 1 } },
+  ];
+}

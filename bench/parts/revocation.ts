@@ -1,0 +1,79 @@
+import pMap from 'p-map';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { BatchWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { db, dynamo, TableName } from '../../shared/db/client.js';
+import { getAppWithCounters } from '../../shared/db/apps.js';
+import { getJob } from '../../shared/db/jobs.js';
+import { keys } from '../../shared/db/keys.js';
+import { BATCH_WRITE_CONCURRENCY, chunk } from '../../shared/db/revocations.js';
+import { queueClient } from '../../shared/queue.js';
+import { pollOnce } from '../../local/queue-poller.js';
+import { as, call } from '../../test/support/api.js';
+import { round, type Metric } from '../metric.js';
+import { recordRequests } from '../request-counter.js';
+import { seedApp } from '../seed.js';
+
+const org = 'bench-revoke';
+/** Records per worker invocation: the event source's batch size (infra/constructs/worker.ts), processed in parallel. */
+const RECORDS_PER_INVOCATION = 10;
+
+/**
+ * Revokes every token of an app holding users × perUser tokens: the API call, then the real
+ * worker fed by the local poller until the job has succeeded. Then the same number of items is
+ * seeded again and deleted by a bare loop of full BatchWriteItem calls with as many in flight as
+ * the worker can have (records per invocation × BatchWriteItem calls per record).
+ */
+export async function measureRevocation(options: { users: number; perUser: number; queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
+  const tokens = options.users * options.perUser;
+  await seedApp(org, 'big', options.users, options.perUser);
+  const { handler: worker } = await import('../../functions/worker/revocations.js');
+  const poller = new SQSClient({ endpoint: options.sqsEndpoint, region: 'us-east-1' });
+  const dynamoRequests = recordRequests(dynamo);
+  const sqsRequests = recordRequests(queueClient);
+
+  let jobSeconds = 0;
+  let callEnded = 0;
+  let jobId = '';
+  await dynamoRequests.during(() => sqsRequests.during(async () => {
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'big' }, json: { all: true, reason: 'benchmark' } });
+    if (reply.status !== 202) throw new Error(`revocation: ${reply.status} ${reply.text}`);
+    jobId = reply.body.jobId as string;
+    callEnded = performance.now();
+    while ((await pollOnce(poller, options.queueUrl, worker, 0, { retryFailedAtOnce: true })) > 0);
+    jobSeconds = (performance.now() - callEnded) / 1000;
+  }));
+  const job = await getJob(org, jobId);
+  const app = await getAppWithCounters(org, 'big');
+  if (job?.status !== 'succeeded' || job.progress.tokensRevoked !== tokens || app?.activeTokenCount !== 0) {
+    throw new Error(`the revocation did not end exact: ${JSON.stringify({ job: job?.status, progress: job?.progress, app: app?.activeTokenCount })}`);
+  }
+  const entries = dynamoRequests.entries();
+  const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand');
+  const appCollection = `${keys.app(org, 'big').pk}|${keys.app(org, 'big').sk}`;
+  const appWrites = entries.filter((e) => e.start >= callEnded).reduce((sum, e) => sum + e.written.filter((k) => k.startsWith(appCollection)).length, 0);
+  const sendBatches = sqsRequests.count('SendMessageBatchCommand');
+  dynamoRequests.dispose();
+  sqsRequests.dispose();
+  const workerTokensPerSecond = tokens / jobSeconds;
+
+  const lookupKeys = await seedApp(org, 'bare', options.users, options.perUser);
+  const bareStarted = performance.now();
+  await pMap(chunk(lookupKeys, 25), async (part) => {
+    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: keys.token(org, k) } })) };
+    while (request && Object.keys(request).length > 0) {
+      const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
+      request = out.UnprocessedItems;
+    }
+  }, { concurrency: RECORDS_PER_INVOCATION * BATCH_WRITE_CONCURRENCY });
+  const bareTokensPerSecond = tokens / ((performance.now() - bareStarted) / 1000);
+
+  return [
+    { name: 'revoke.itemsPerBatchWrite', value: round(batchWrites.reduce((sum, e) => sum + e.batchSize, 0) / batchWrites.length), unit: 'items (mean)', limit: { min: 25 } },
+    { name: 'revoke.sqsBatchesPer1000Tokens', value: round(sendBatches / (tokens / 1000)), unit: 'SendMessageBatch', limit: { max: 1 } },
+    { name: 'revoke.appRowWritesPerWorkerBatch', value: round(appWrites / job.plannedBatches), unit: 'writes (app row and shards)', limit: { max: 1 } },
+    { name: 'revoke.modelledWCUPerToken', value: round(dynamoRequests.wcu() / tokens), unit: 'WCU', limit: null },
+    { name: 'revoke.tokensPerSecond', value: Math.round(workerTokensPerSecond), unit: `tokens/s (${tokens} tokens)`, limit: null },
+    { name: 'revoke.bareBatchWriteTokensPerSecond', value: Math.round(bareTokensPerSecond), unit: 'tokens/s', limit: null },
+    { name: 'revoke.throughputVsBareBatchWrite', value: round(workerTokensPerSecond / bareTokensPerSecond), unit: 'ratio', limit: { min: 0.8 } },
+  ];
+}
