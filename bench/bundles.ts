@@ -4,7 +4,7 @@
  * what our own code and libraries cost on top of the SDK a Lambda function cannot do without.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { functionBundling } from '../infra/bundling.js';
@@ -61,49 +61,70 @@ function sdkUsed(metafile: Metafile): Map<string, Set<string>> {
   return used;
 }
 
+/**
+ * The floor: the same SDK clients and commands, and the clients the service creates when a
+ * function loads (DynamoDB with its document client, SQS) created the same way.
+ */
 function floorSource(used: Map<string, Set<string>>): string {
-  return [...used].map(([pkg, names], i) => {
+  const lines = [...used].map(([pkg, names], i) => {
     const sorted = [...names].sort();
     return `import { ${sorted.map((n) => `${n} as c${i}${n}`).join(', ')} } from '${pkg}';\nexport const c${i} = [${sorted.map((n) => `c${i}${n}`).join(', ')}];`;
-  }).join('\n');
+  });
+  const alias = (pkg: string, name: string) => {
+    const i = [...used.keys()].indexOf(pkg);
+    return i >= 0 && used.get(pkg)?.has(name) ? `c${i}${name}` : undefined;
+  };
+  const dynamo = alias('@aws-sdk/client-dynamodb', 'DynamoDBClient');
+  const document = alias('@aws-sdk/lib-dynamodb', 'DynamoDBDocumentClient');
+  const sqs = alias('@aws-sdk/client-sqs', 'SQSClient');
+  if (dynamo) lines.push(`export const dynamo = new ${dynamo}({});${document ? ` export const db = ${document}.from(dynamo);` : ''}`);
+  if (sqs) lines.push(`export const sqs = new ${sqs}({});`);
+  return lines.join('\n');
 }
 
-/** Median time to `import()` a bundle in a fresh Node process, over `runs` processes. */
-function coldImportMs(file: string, runs: number, env: NodeJS.ProcessEnv): number {
+/** Time to `import()` a bundle in a fresh Node process. */
+function coldImportMs(file: string, env: NodeJS.ProcessEnv): number {
   const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
-    times.push(Number(out.trim().split('\n').at(-1)));
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)] as number;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
+  return Number(out.trim().split('\n').at(-1));
 }
 
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+/**
+ * Builds every function and its floor, then times cold imports: `runs` rounds, each importing a
+ * floor and then every function that shares it, so that the machine's drift hits both alike.
+ */
 export async function measureBundles(options: { runs: number; env: NodeJS.ProcessEnv; outDir: string }): Promise<BundleResult[]> {
   rmSync(options.outDir, { recursive: true, force: true });
   mkdirSync(options.outDir, { recursive: true });
-  const floors = new Map<string, { bytes: number; importMs: number }>();
-  const results: BundleResult[] = [];
+  const floors = new Map<string, { file: string; functions: { entry: string; file: string }[] }>();
   for (const entry of entries()) {
-    const name = relative(join(root, 'functions'), entry).replace(/\.ts$/, '').replace(/\//g, '--');
-    const outfile = join(options.outDir, `${name}.mjs`);
-    const used = sdkUsed(await bundle([entry], outfile));
-    const source = floorSource(used);
+    const file = join(options.outDir, `${relative(join(root, 'functions'), entry).replace(/\.ts$/, '').replace(/\//g, '--')}.mjs`);
+    const source = floorSource(sdkUsed(await bundle([entry], file)));
     let floor = floors.get(source);
     if (!floor) {
-      const floorFile = join(options.outDir, `floor-${floors.size}.mjs`);
-      await bundle({ contents: source }, floorFile);
-      floor = { bytes: statSync(floorFile).size, importMs: coldImportMs(floorFile, options.runs, options.env) };
+      floor = { file: join(options.outDir, `floor-${floors.size}.mjs`), functions: [] };
+      await bundle({ contents: source }, floor.file);
       floors.set(source, floor);
     }
-    results.push({
-      entry: relative(root, entry),
-      bytes: statSync(outfile).size,
-      importMs: coldImportMs(outfile, options.runs, options.env),
-      floor: { sdk: [...used.keys()].sort(), ...floor },
-    });
+    floor.functions.push({ entry, file });
   }
-  writeFileSync(join(options.outDir, 'floors.json'), JSON.stringify([...floors.keys()], null, 2));
-  return results;
+  const results: BundleResult[] = [];
+  for (const [source, floor] of floors) {
+    const times = new Map<string, number[]>([floor.file, ...floor.functions.map((f) => f.file)].map((f) => [f, []]));
+    for (let round = 0; round < options.runs; round++) {
+      for (const [file, samples] of times) samples.push(coldImportMs(file, options.env));
+    }
+    const sdk = [...source.matchAll(/from '(@aws-sdk\/[^']+)'/g)].map((m) => m[1] as string).sort();
+    for (const f of floor.functions) {
+      results.push({
+        entry: relative(root, f.entry),
+        bytes: statSync(f.file).size,
+        importMs: median(times.get(f.file) ?? []),
+        floor: { sdk, bytes: statSync(floor.file).size, importMs: median(times.get(floor.file) ?? []) },
+      });
+    }
+  }
+  return results.sort((a, b) => a.entry.localeCompare(b.entry));
 }

@@ -30,7 +30,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'oauth-usage-bench-'));
 const [dynamodb, sqsEmulator] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
 const handlerEnv = {
   AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
-  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'ERROR',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'ERROR',
   TABLE_NAME: 'bench', DYNAMODB_ENDPOINT: dynamodb.endpoint, SQS_ENDPOINT: sqsEmulator.endpoint,
   TOKEN_HASH_SECRET: randomBytes(32).toString('base64'),
 };

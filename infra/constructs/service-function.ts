@@ -39,7 +39,6 @@ export class ServiceFunction extends NodejsFunction {
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        POWERTOOLS_SERVICE_NAME: 'oauth-usage',
         TOKEN_HASH_SECRET_ARN: props.secret.secretArn,
         ...props.environment,
       },

@@ -11,7 +11,7 @@ import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
 import { ALL_SCOPES } from '../support/api.js';
 
 // Logs at the most verbose level, so the secrets scan below sees everything the service can log.
-process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+process.env.LOG_LEVEL = 'DEBUG';
 
 const ISSUER = 'urn:test-issuer';
 const AUDIENCE = 'oauth-usage';

@@ -18,7 +18,7 @@ Object.assign(process.env, {
   DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
   SQS_ENDPOINT: inject('sqsEndpoint'),
   TOKEN_HASH_SECRET: testSecret,
-  POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
 });
 
 await ensureTable(inject('dynamodbEndpoint'), 'us-east-1', tableName);
