@@ -118,7 +118,9 @@ export class CapacityModel {
       case 'QueryCommand':
       case 'ScanCommand': {
         const items = (output?.Items ?? []) as Item[];
-        if (!input.IndexName) seen(items);
+        // Items from the table or an ALL-projection index are whole: learn their sizes.
+        const index = indexes.find((i) => i.name === input.IndexName);
+        if (!index || index.projection === 'ALL') seen(items);
         return { rcu: readUnits(items.reduce((sum, i) => sum + itemSize(i), 0), consistent), wcu: 0, written: [] };
       }
       case 'PutItemCommand':

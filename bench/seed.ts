@@ -1,9 +1,11 @@
+import pMap from 'p-map';
 import { BatchWriteCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { activationWrites, insertApp } from '../shared/db/apps.js';
 import { db, TableName } from '../shared/db/client.js';
 import { dueKeys, indexKeys, keys } from '../shared/db/keys.js';
 import { itemOf, withoutNulls } from '../shared/db/items.js';
+import { chunk } from '../shared/db/revocations.js';
 import { newEventId } from '../shared/db/audit.js';
 import { policiesSchema } from '../shared/schemas/apps.js';
 import type { Token } from '../shared/domain/model.js';
@@ -24,12 +26,14 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   );
   const items: Record<string, unknown>[] = [];
   const lookupKeys: string[] = [];
+  const put = async (part: Record<string, unknown>[]) => {
+    let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) };
+    while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
+  };
+  /** Writes what is pending in full calls of 25, 8 at a time. */
   const flush = async (force = false) => {
-    while (items.length >= 25 || (force && items.length)) {
-      const part = items.splice(0, 25);
-      let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) };
-      while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
-    }
+    const ready = items.splice(0, force ? items.length : items.length - (items.length % 25));
+    await pMap(chunk(ready, 25), put, { concurrency: 8 });
   };
   for (let u = 0; u < users; u++) {
     const userId = `user-${String(u).padStart(6, '0')}`;
@@ -50,7 +54,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
         ...(token.dueAt ? dueKeys.token(token.dueAt, orgId, appId, userId, token.lookupKey) : {}),
       }));
     }
-    await flush();
+    if (items.length >= 2000) await flush();
   }
   await flush(true);
   await db.send(new UpdateCommand({

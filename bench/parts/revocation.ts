@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import pMap from 'p-map';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
@@ -52,6 +53,16 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   const appCollection = `${keys.app(org, 'big').pk}|${keys.app(org, 'big').sk}`;
   const appWrites = entries.filter((e) => e.start >= callEnded).reduce((sum, e) => sum + e.written.filter((k) => k.startsWith(appCollection)).length, 0);
   const sendBatches = sqsRequests.count('SendMessageBatchCommand');
+  // Where the worker's time goes, beside the deletes: requests by kind, and their modelled capacity.
+  const byCommand: Record<string, { requests: number; items: number; rcu: number; wcu: number }> = {};
+  for (const e of entries) {
+    const c = (byCommand[e.command] ??= { requests: 0, items: 0, rcu: 0, wcu: 0 });
+    c.requests += 1;
+    c.items += e.items + e.batchSize;
+    c.rcu += e.rcu;
+    c.wcu += e.wcu;
+  }
+  writeFileSync(new URL('../results/revocation.json', import.meta.url), `${JSON.stringify({ tokens, users: options.users, jobSeconds, plannedBatches: job.plannedBatches, dynamodb: byCommand, sqs: { SendMessageBatch: sendBatches } }, null, 2)}\n`);
   dynamoRequests.dispose();
   sqsRequests.dispose();
   const workerTokensPerSecond = tokens / jobSeconds;
