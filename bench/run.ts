@@ -11,7 +11,6 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { round, type Metric } from './metric.js';
-import { ensureQueues, ensureTable, localCredentials, startDynamoDbLocal, startSqsEmulator } from '../local/services.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,6 +28,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const root = resolve(import.meta.dirname, '..');
 const began = Date.now();
 const dataDir = mkdtempSync(join(tmpdir(), 'oauth-usage-bench-'));
+const { ensureQueues, ensureTable, localCredentials, startDynamoDbLocal, startSqsEmulator } = await import('../local/services.js');
 const [dynamodb, sqsEmulator] = await Promise.all([startDynamoDbLocal(), startSqsEmulator()]);
 const handlerEnv = {
   AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: localCredentials.accessKeyId, AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
