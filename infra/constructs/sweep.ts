@@ -4,8 +4,9 @@ import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption, type IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterQueue } from './dead-letter-queue.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface SweepProps {
@@ -36,11 +37,7 @@ export class Sweep extends Construct {
       environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
     }).bindTable(props.table, 'RW');
     props.queue.grantSendMessages(this.function);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the sweep schedule’s target (EventBridge Scheduler), which cdk-nag cannot see.',

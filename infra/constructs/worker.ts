@@ -4,6 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { deadLetterQueue } from './dead-letter-queue.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface RevocationWorkerProps {
@@ -27,11 +28,7 @@ export class RevocationWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: RevocationWorkerProps) {
     super(scope, id);
-    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
-      retentionPeriod: Duration.days(14),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
     this.queue = new Queue(this, 'Queue', {
       visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
       retentionPeriod: Duration.days(4),

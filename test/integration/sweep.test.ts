@@ -5,6 +5,7 @@ import { db, TableName } from '../../shared/db/client.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/keys.js';
 import { queryDue } from '../../shared/db/sweep.js';
 import { STALL_AFTER_MS } from '../../shared/domain/revocations.js';
+import { SWEEP_PASS_MS } from '../../shared/domain/sweep.js';
 import { enqueue } from '../../shared/queue.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { drainQueue, dropQueue, pollQueueOnce } from '../support/queue.js';
@@ -325,5 +326,41 @@ describe('recovery', () => {
     expect((await sweepAndDrain()).jobsResumed).toBe(1);
     expect(await job(jobId)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 1 } });
     expect(await tokenItems('unplanned')).toEqual([]);
+  });
+
+  it('marks a job failed after five passes without progress; its tokens stay revoked', async () => {
+    const t0 = nextDay();
+    await createApp(org, 'hopeless');
+    const token = rawToken();
+    await registered({ token, type: 'access', appId: 'hopeless', userId: 'ada' });
+    const jobId = (await call('revokeUserTokens', { claims: as(org), path: { appId: 'hopeless', userId: 'ada' } })).body.jobId as string;
+    for (let pass = 1; pass <= 4; pass++) {
+      expect(await dropQueue()).toBe(1); // the plan of this pass is lost too
+      setClock(t0 + pass * STALL_AFTER_MS);
+      expect((await sweep()).jobsResumed).toBe(1);
+    }
+    expect(await dropQueue()).toBe(1);
+    setClock(t0 + 5 * STALL_AFTER_MS);
+    expect((await sweep()).jobsFailed).toBe(1);
+    expect(await job(jobId)).toMatchObject({ status: 'failed', finishedAt: iso(clock) });
+    expect((await job(jobId)).error).toEqual(expect.stringContaining('no progress'));
+    expect(await isActive(token)).toBe(false);
+    expect(await counts('hopeless')).toEqual({ userCount: 0, activeTokenCount: 0 });
+  });
+
+  it('hands out again, in the next pass, due tokens whose messages were lost', async () => {
+    const t0 = nextDay();
+    await createApp(org, 'lost-due');
+    await registered({ token: rawToken(), type: 'access', appId: 'lost-due', userId: 'ada', expiresAt: iso(t0 + MINUTE) });
+    setClock(t0 + 2 * MINUTE);
+    expect((await sweep()).tokensDue).toBeGreaterThanOrEqual(1);
+    expect(await dropQueue()).toBeGreaterThanOrEqual(1);
+    setClock(t0 + 3 * MINUTE);
+    await sweepAndDrain(); // the same pass: already handed out, not again
+    expect(await tokenItems('lost-due')).toHaveLength(1);
+    setClock(t0 + 2 * MINUTE + SWEEP_PASS_MS);
+    await sweepAndDrain(); // a new pass starts from the oldest due entry
+    expect(await tokenItems('lost-due')).toEqual([]);
+    expect(await counts('lost-due')).toEqual({ userCount: 0, activeTokenCount: 0 });
   });
 });
