@@ -2,6 +2,7 @@ import { serviceSecret } from '../config.js';
 import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
 import { backoff } from '../db/items.js';
+import { chunk } from '../db/revocations.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/apps.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
@@ -175,10 +176,6 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
   }
   // Only a user going idle can leave the app without active tokens.
   if (userIdle) await deactivateIfIdle(token.orgId, token.appId);
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 }
 
 export function tokenView(token: Token, policies: Policies) {
