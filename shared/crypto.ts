@@ -15,7 +15,14 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual
  */
 export interface TokenHasher {
   digest(rawToken: string): { lookupKey: string; tokenId: string };
-  lookupKeyOf(tokenId: string): string;
+  /**
+   * The lookup key a token id names, or undefined unless the id is in its one canonical spelling:
+   * 22 base64url characters carry 132 bits for a 128-bit block, and decoders ignore the 4 left
+   * over, so 15 other spellings would decode to the same token.
+   */
+  lookupKeyOf(tokenId: string): string | undefined;
+  /** The lookup key of a token id read from storage (which may predate the canonical-spelling rule). */
+  storedLookupKeyOf(tokenId: string): string;
 }
 
 export function createTokenHasher(secret: Buffer): TokenHasher {
@@ -39,6 +46,11 @@ export function createTokenHasher(secret: Buffer): TokenHasher {
       return { lookupKey: hash.toString('hex'), tokenId: encrypt(hash).toString('base64url') };
     },
     lookupKeyOf(tokenId) {
+      const block = Buffer.from(tokenId, 'base64url');
+      if (block.length !== 16 || block.toString('base64url') !== tokenId) return undefined;
+      return decrypt(block).toString('hex');
+    },
+    storedLookupKeyOf(tokenId) {
       return decrypt(Buffer.from(tokenId, 'base64url')).toString('hex');
     },
   };

@@ -16,6 +16,7 @@ export type ProblemType =
   | 'not-found'
   | 'method-not-allowed'
   | 'conflict'
+  | 'token-revoked'
   | 'precondition-failed'
   | 'payload-too-large'
   | 'idempotency-key-reused'
@@ -97,6 +98,13 @@ export class MethodNotAllowedError extends AppError {
 export class ConflictError extends AppError {
   constructor(detail: string) {
     super(409, 'conflict', 'Conflict', detail);
+  }
+}
+
+/** A retried registration of a raw token that was revoked: it stays revoked. */
+export class TokenRevokedError extends AppError {
+  constructor() {
+    super(409, 'token-revoked', 'Token revoked', 'This token was revoked; a revoked token cannot be registered again');
   }
 }
 

@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config.js';
-import { backoff } from './db/items.js';
+import { backoff } from './retry.js';
 import type { QueueMessage } from './schemas/revocations.js';
 
 /** One client per container, reused across invocations (exported for instrumentation: the benchmark counts its requests). */

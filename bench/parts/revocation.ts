@@ -6,7 +6,7 @@ import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { getAppWithCounters } from '../../shared/db/apps.js';
 import { getJob } from '../../shared/db/jobs.js';
 import { keys } from '../../shared/db/keys.js';
-import { BATCH_WRITE_CONCURRENCY, chunk } from '../../shared/db/revocations.js';
+import { BATCH_WRITE_CONCURRENCY, chunk } from '../../shared/db/items.js';
 import { queueClient } from '../../shared/queue.js';
 import { pollOnce } from '../../local/queue-poller.js';
 import { as, call } from '../../test/support/api.js';

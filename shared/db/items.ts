@@ -1,7 +1,11 @@
-import { BatchGetCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type QueryCommandOutput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import pMap from 'p-map';
+import { BatchGetCommand, BatchWriteCommand, QueryCommand, TransactWriteCommand, UpdateCommand, type BatchGetCommandInput, type BatchGetCommandOutput, type BatchWriteCommandInput, type BatchWriteCommandOutput, type QueryCommandOutput, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { entityAttribute, table, type Entity, type IndexName } from './table.js';
 import type { Key } from './keys.js';
+import { backoff } from '../retry.js';
+
+export { backoff };
 
 type Item = Record<string, unknown>;
 
@@ -44,11 +48,27 @@ export async function batchGetConsistent(keysToGet: Key[]): Promise<Item[]> {
   return found;
 }
 
-/** Exponential backoff with full jitter, capped at 1 s. */
-export function backoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(1000, 25 * 2 ** attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export function chunk<T>(items: T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 }
+
+const BATCH_WRITE_SIZE = 25;
+/** BatchWriteItem calls in flight at once per call of `batchWrite`. */
+export const BATCH_WRITE_CONCURRENCY = 4;
+type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[string][number];
+
+/** Writes in full BatchWriteItem calls (25 requests each), retrying unprocessed items with backoff and jitter. */
+export async function batchWrite(requests: WriteRequest[]): Promise<void> {
+  await pMap(chunk(requests, BATCH_WRITE_SIZE), async (part) => {
+    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part };
+    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
+      if (attempt > 0) await backoff(attempt);
+      const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
+      request = out.UnprocessedItems;
+    }
+  }, { concurrency: BATCH_WRITE_CONCURRENCY });
+}
+
 
 /** Which items of a cancelled transaction failed their condition (indexes into TransactItems). */
 export function failedConditions(error: unknown): number[] | undefined {

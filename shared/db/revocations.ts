@@ -1,8 +1,6 @@
-import pMap from 'p-map';
-import { BatchWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { db, TableName } from './client.js';
+import { TableName } from './client.js';
 import { removeClause, setClause } from './expressions.js';
-import { backoff, batchGetConsistent, conditionalUpdate, transact, type TransactItem, partitionOf, queryPage, sameKey, type Page } from './items.js';
+import { batchGetConsistent, chunk, conditionalUpdate, transact, type TransactItem, partitionOf, queryPage, sameKey, type Page } from './items.js';
 import { activeAppIndexAttributes, activeUserIndexAttributes, indexKeys, keys, randomShard } from './keys.js';
 import { toAppShard } from './apps.js';
 import { activeUserAttributes, shardDecrement, toAppUser, toToken } from './tokens.js';
@@ -92,25 +90,6 @@ export async function findTokens(orgId: string, appId: string, userId: string, i
   return found;
 }
 
-const BATCH_WRITE_SIZE = 25;
-/** BatchWriteItem calls in flight at once per deletion. */
-export const BATCH_WRITE_CONCURRENCY = 4;
-
-/**
- * Deletes token items in full BatchWriteItem calls (25 deletes each), retrying unprocessed items
- * with backoff and jitter. Counters are not touched: a revocation uncounted these tokens already.
- */
-export async function deleteTokens(orgId: string, lookupKeys: string[]): Promise<void> {
-  await pMap(chunk(lookupKeys, BATCH_WRITE_SIZE), async (part) => {
-    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: keys.token(orgId, k) } })) };
-    for (let attempt = 0; request && Object.keys(request).length > 0; attempt++) {
-      if (attempt > 0) await backoff(attempt);
-      const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
-      request = out.UnprocessedItems;
-    }
-  }, { concurrency: BATCH_WRITE_CONCURRENCY });
-}
-
 /** After an app-wide revocation: zero and unlist a user row still counting under an older app epoch. */
 export async function resetStaleUser(orgId: string, appId: string, userId: string, appEpoch: number): Promise<void> {
   const unlisted = removeClause(activeUserIndexAttributes, 'r');
@@ -121,10 +100,6 @@ export async function resetStaleUser(orgId: string, appId: string, userId: strin
     ExpressionAttributeNames: unlisted.names,
     ExpressionAttributeValues: { ':zero': 0, ':appEpoch': appEpoch },
   });
-}
-
-export function chunk<T>(items: T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, i * size + size));
 }
 
 /** Sets a user's count to what its items say (and lists or unlists the row), only if the row is still as read. */

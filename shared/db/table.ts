@@ -6,7 +6,10 @@
 export const table = {
   partitionKey: 'pk',
   sortKey: 'sk',
-  /** DynamoDB TTL backstop only; the sweep deletes expired items itself so counters stay exact. */
+  /**
+   * DynamoDB TTL: removes a revoked token's tombstone once the token could no longer be presented,
+   * and spent idempotency keys. Live tokens carry none: the sweep deletes them so counters stay exact.
+   */
   ttlAttribute: 'ttl',
   indexes: {
     /** ALL: a user's tokens for an app; an org's apps (with shards) by name; audit events and jobs by app. */
@@ -26,7 +29,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'TokenTombstone' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the

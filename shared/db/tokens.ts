@@ -3,18 +3,24 @@ import { db, TableName } from './client.js';
 import { activationClause, activationWrites, toAppShard } from './apps.js';
 import { activeUserIndexAttributes, dueIndexAttributes, dueKeys, indexKeys, keys, randomShard, type Key } from './keys.js';
 import { setClause, removeClause } from './expressions.js';
-import { batchGetConsistent, conditionalUpdate, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, withoutNulls, type Page } from './items.js';
+import { batchGetConsistent, batchWrite, chunk, conditionalUpdate, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, transact, withoutNulls, type Page } from './items.js';
 import { table } from './table.js';
-import { heldTokens, isCounted } from '../domain/rules.js';
+import { heldTokens } from '../domain/rules.js';
 import { tombstonePurgeAt } from '../domain/policies.js';
 import type { AppShard, AppUser, AuditEvent, Token } from '../domain/model.js';
 import { auditPut } from './audit.js';
 
 type Item = Record<string, unknown>;
 
+/** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */
 export function toToken(item: Item | undefined): Token | undefined {
   const t = recordOf<Partial<Token>>(item) as Token | undefined;
-  return t && { ...t, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null, revokedAt: t.revokedAt ?? null, dueAt: t.dueAt ?? null };
+  return t && {
+    ...t,
+    scopes: t.scopes ?? [], issuedAt: t.issuedAt ?? t.revokedAt ?? '', appEpoch: t.appEpoch ?? 0, userEpoch: t.userEpoch ?? 0, useCount: t.useCount ?? 0,
+    childCount: t.childCount ?? 0, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null,
+    revokedAt: t.revokedAt ?? null, dueAt: t.dueAt ?? null,
+  };
 }
 
 export function toAppUser(item: Item | undefined): AppUser | undefined {
@@ -25,6 +31,13 @@ export function toAppUser(item: Item | undefined): AppUser | undefined {
 export async function getToken(orgId: string, lookupKey: string): Promise<Token | undefined> {
   const out = await db.send(new GetCommand({ TableName, Key: keys.token(orgId, lookupKey), ConsistentRead: true }));
   return toToken(out.Item);
+}
+
+/** Tokens (or their tombstones) by lookup key, strongly consistent, in BatchGetItem calls of 100 run in parallel. */
+export async function getTokens(orgId: string, lookupKeys: string[]): Promise<Token[]> {
+  const parts = chunk([...new Set(lookupKeys)], 100);
+  const items = (await Promise.all(parts.map((part) => batchGetConsistent(part.map((k) => keys.token(orgId, k)))))).flat();
+  return items.map((i) => toToken(i) as Token);
 }
 
 export interface TokenContext {
@@ -42,6 +55,7 @@ export interface TokenContext {
 export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[]): Promise<TokenContext> {
   const appKey = keys.appShard(orgId, appId, randomShard());
   const userKey = keys.appUser(orgId, appId, userId);
+  lookupKeys = [...new Set(lookupKeys)]; // a key twice in one BatchGetItem is an error
   const tokenKeys = lookupKeys.map((k) => keys.token(orgId, k));
   const items = await batchGetConsistent([appKey, userKey, ...tokenKeys]);
   const tokens = new Map<string, Token>();
@@ -68,7 +82,7 @@ export type InsertResult = 'inserted' | 'token-exists' | 'stale';
  * revocation already raised. A user's first token puts the user row in the active-user lists;
  * an app's first token lists the app (row and every shard) as active.
  */
-export async function insertToken(token: Token, shard: AppShard, userBefore: AppUser | undefined, userName: string | undefined): Promise<InsertResult> {
+export async function insertToken(token: Token, shard: AppShard, userBefore: AppUser | undefined, userName: string | undefined, parent?: Token): Promise<InsertResult> {
   const { orgId, appId, userId } = token;
   const becomesActiveUser = heldTokens(userBefore, token.appEpoch) === 0;
   try {
@@ -86,6 +100,7 @@ export async function insertToken(token: Token, shard: AppShard, userBefore: App
         },
         userIncrement(token, userBefore, userName),
         shardIncrement(shard, becomesActiveUser ? 1 : 0, token.appEpoch),
+        ...(parent ? [childIncrement(parent)] : []),
         ...(shard.active ? [] : activationWrites(orgId, appId, { except: shard.shard })),
       ],
     }));
@@ -96,6 +111,19 @@ export async function insertToken(token: Token, shard: AppShard, userBefore: App
     if (failed?.length || (error as Error).name === 'TransactionConflictException') return 'stale';
     throw error;
   }
+}
+
+/** An access token registered from a refresh token counts as its child, while the refresh token is not revoked. */
+function childIncrement(parent: Token) {
+  return {
+    Update: {
+      TableName,
+      Key: keys.token(parent.orgId, parent.lookupKey),
+      UpdateExpression: 'ADD childCount :one',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+      ExpressionAttributeValues: { ':one': 1 },
+    },
+  };
 }
 
 /** A token's place in the sweep's due index (none when it is never due). */
@@ -210,47 +238,73 @@ export async function recordUse(token: Token, at: string, moveInLastUseOrder: bo
   if (unexpected?.status === 'rejected') throw unexpected.reason;
 }
 
-/** A transaction holds at most 100 items: the tokens (and an audit event), the user row and one shard. */
-export const MAX_TOKENS_PER_REVOKE = 98;
+/**
+ * Tokens of one user removed in one transaction. Each may name a parent whose `childCount` goes
+ * down too, so a transaction (at most 100 items) holds the tokens, as many parents, the user row,
+ * one shard and an audit event.
+ */
+export const MAX_TOKENS_PER_REVOKE = 48;
 
 /** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */
 export type RevokeResult = 'stale' | 'revoked' | 'user-idle';
 
-export interface RevokeOptions {
-  /** Recorded in the same transaction. */
+/**
+ * What one transaction does to some of one user's tokens for one app, as the domain decided it
+ * (see `planRemoval`): each token is tombstoned (revoked: remembered until it expires) or deleted
+ * (expired or out of policy, only if it was not used since it was read); `uncount` tokens leave
+ * the user's and the app's counters; refresh tokens that stay lose the children named here.
+ */
+export interface Removal {
+  /** The user's row as read (undefined: none, and then nothing is uncounted). */
+  user: AppUser | undefined;
+  appEpoch: number;
+  at: string;
+  tokens: { token: Token; action: 'tombstone' | 'delete'; childrenCheck?: boolean }[];
+  uncount: number;
+  parents: { lookupKey: string; children: number }[];
   event?: AuditEvent;
-  /**
-   * Purge (the sweep): delete every token, refresh tokens and tombstones included, and only if
-   * it was not used since it was read. Otherwise (revocation) a refresh token becomes a tombstone.
-   */
-  purge?: boolean;
 }
 
 /**
- * Revokes or purges some of one user's tokens for one app, atomically. Access tokens are
- * deleted; on revocation a refresh token becomes a tombstone (`revokedAt`, out of the listing
- * index, due for purge after its retention) so that access tokens registered from it stay dead
- * even if one was missed. Tokens still counted (see `isCounted`) are uncounted in the same
- * transaction, pinned to the epochs read; the user's last token takes the user row out of the
- * active-user lists.
+ * Runs a removal atomically, pinned to what was read: each token as read (a tombstone only over
+ * a live token with the children it had; a delete only if unused since), parents still live, and
+ * the user's count and epochs. The user's last token takes the row out of the active-user lists.
  */
-export async function revokeTokens(user: AppUser, tokens: Token[], appEpoch: number, at: string, options: RevokeOptions = {}): Promise<RevokeResult> {
-  const { event, purge = false } = options;
-  if (tokens.length === 0) return 'revoked';
-  if (tokens.length > MAX_TOKENS_PER_REVOKE - (event ? 1 : 0)) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} items per call`);
-  const { orgId, appId, userId } = user;
-  const count = tokens.filter((t) => t.revokedAt === null && isCounted(t, user, appEpoch)).length;
-  const leavesUserIdle = count > 0 && user.activeTokenCount <= count;
+export async function removeTokens(removal: Removal): Promise<RevokeResult> {
+  const { user, appEpoch, at, uncount, event } = removal;
+  if (removal.tokens.length === 0) return 'revoked';
+  if (removal.tokens.length + removal.parents.length > 2 * MAX_TOKENS_PER_REVOKE) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} tokens per call`);
+  if (uncount > 0 && !user) throw new RangeError('Nothing can be uncounted without the user row');
+  const { orgId, appId, userId } = removal.tokens[0]!.token;
+  const leavesUserIdle = user !== undefined && uncount > 0 && user.activeTokenCount <= uncount;
   const unlisted = removeClause(leavesUserIdle ? activeUserIndexAttributes : [], 'r');
-  const tokenWrites = tokens.map((t) => (t.type === 'refresh' && !purge ? tombstone(t, at) : {
-    Delete: {
+  const tokenWrites = removal.tokens.map(({ token, action, childrenCheck = false }) => (action === 'tombstone'
+    ? {
+      Put: {
+        TableName,
+        Item: tombstoneItem(token, at, { childrenCheck }),
+        ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt) AND ${token.childCount === 0 ? '(attribute_not_exists(childCount) OR childCount = :seenChildren)' : 'childCount = :seenChildren'}`,
+        ExpressionAttributeValues: { ':seenChildren': token.childCount },
+      },
+    }
+    : {
+      Delete: {
+        TableName,
+        Key: keys.token(orgId, token.lookupKey),
+        ConditionExpression: 'useCount = :seenUses AND attribute_not_exists(revokedAt)',
+        ExpressionAttributeValues: { ':seenUses': token.useCount },
+      },
+    }));
+  const parentWrites = removal.parents.map(({ lookupKey, children }) => ({
+    Update: {
       TableName,
-      Key: keys.token(orgId, t.lookupKey),
-      ConditionExpression: purge ? 'useCount = :seenUses' : 'attribute_exists(pk)',
-      ...(purge ? { ExpressionAttributeValues: { ':seenUses': t.useCount } } : {}),
+      Key: keys.token(orgId, lookupKey),
+      UpdateExpression: 'ADD childCount :minus',
+      ConditionExpression: 'attribute_not_exists(revokedAt) AND childCount >= :children',
+      ExpressionAttributeValues: { ':minus': -children, ':children': children },
     },
   }));
-  const counterWrites = count === 0 ? [] : [
+  const counterWrites = uncount === 0 || !user ? [] : [
     {
       Update: {
         TableName,
@@ -258,37 +312,50 @@ export async function revokeTokens(user: AppUser, tokens: Token[], appEpoch: num
         UpdateExpression: `ADD activeTokenCount :minus${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
         ConditionExpression: `activeTokenCount ${leavesUserIdle ? '=' : '>'} :count AND countEpoch = :appEpoch AND revokeEpoch = :userEpoch`,
         ...(unlisted.parts.length ? { ExpressionAttributeNames: unlisted.names } : {}),
-        ExpressionAttributeValues: { ':minus': -count, ':count': count, ':appEpoch': appEpoch, ':userEpoch': user.revokeEpoch },
+        ExpressionAttributeValues: { ':minus': -uncount, ':count': uncount, ':appEpoch': appEpoch, ':userEpoch': user.revokeEpoch },
       },
     },
-    shardDecrement(orgId, appId, appEpoch, count, leavesUserIdle ? 1 : 0),
+    shardDecrement(orgId, appId, appEpoch, uncount, leavesUserIdle ? 1 : 0),
   ];
-  try {
-    await db.send(new TransactWriteCommand({
-      TransactItems: [...tokenWrites, ...counterWrites, ...(event ? [auditPut(event)] : [])],
-    }));
-    return leavesUserIdle ? 'user-idle' : 'revoked';
-  } catch (error) {
-    if (failedConditions(error)?.length || (error as Error).name === 'TransactionConflictException') return 'stale';
-    throw error;
-  }
+  const done = await transact([...tokenWrites, ...parentWrites, ...counterWrites, ...(event ? [auditPut(event)] : [])]);
+  if (!done) return 'stale';
+  return leavesUserIdle ? 'user-idle' : 'revoked';
 }
 
-/** A refresh token's revocation: it stays, marked, out of the user's token list, due for purge after its retention. */
-function tombstone(token: Token, at: string) {
-  const dueAt = tombstonePurgeAt(at);
-  const set = setClause({ revokedAt: at, dueAt, ...dueIndexKeys(token, dueAt) }, 's');
-  const unlisted = removeClause([table.indexes.gsi1.partitionKey, table.indexes.gsi1.sortKey], 't');
-  return {
-    Update: {
-      TableName,
-      Key: keys.token(token.orgId, token.lookupKey),
-      UpdateExpression: `SET ${set.parts.join(', ')} REMOVE ${unlisted.parts.join(', ')}`,
-      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-      ExpressionAttributeNames: { ...set.names, ...unlisted.names },
-      ExpressionAttributeValues: set.values,
-    },
-  };
+/**
+ * What stays of a revoked token: enough to refuse its registration again (lookup key, app, user,
+ * type) and to keep the access tokens registered from it dead. DynamoDB's TTL removes it once the
+ * token's own expiry has passed; a token without one is remembered for good. A refresh token
+ * revoked on its own (`childrenCheck`) keeps no TTL and is due for the sweep a day later, which
+ * makes sure no access token registered from it was missed, and only then sets the TTL.
+ */
+export function tombstoneItem(token: Token, at: string, { childrenCheck }: { childrenCheck: boolean }): Item {
+  const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, refreshTokenId } = token;
+  const dueAt = childrenCheck ? tombstonePurgeAt(at) : null;
+  return itemOf('TokenTombstone', keys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, refreshTokenId, revokedAt: at, dueAt }), {
+    ...(dueAt === null ? ttlOf(expiresAt) : dueIndexKeys(token, dueAt)),
+  });
+}
+
+const ttlOf = (expiresAt: string | null) => (expiresAt === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(expiresAt) / 1000) });
+
+/** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
+export async function tombstoneTokens(tokens: Token[], at: string): Promise<void> {
+  await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, { childrenCheck: false }) } })));
+}
+
+/** After the children check: the tombstone leaves the due index and expires with the token. */
+export async function settleTombstone(token: Token): Promise<void> {
+  const ttl = ttlOf(token.expiresAt);
+  const set = setClause(ttl, 's');
+  const unlisted = removeClause(['dueAt', ...dueIndexAttributes], 'r');
+  await conditionalUpdate({
+    Key: keys.token(token.orgId, token.lookupKey),
+    UpdateExpression: `${set.parts.length ? `SET ${set.parts.join(', ')} ` : ''}REMOVE ${unlisted.parts.join(', ')}`,
+    ConditionExpression: 'attribute_exists(revokedAt)',
+    ExpressionAttributeNames: { ...set.names, ...unlisted.names },
+    ...(set.parts.length ? { ExpressionAttributeValues: set.values } : {}),
+  });
 }
 
 /** Moves a token in the due index (or out of it, for null), when the sweep found it was not due yet after all. */
@@ -310,19 +377,17 @@ export async function listUserTokens(orgId: string, appId: string, userId: strin
   return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
 }
 
-/** Access tokens registered from one refresh token (same app and user). */
-export async function listChildTokens(parent: Token): Promise<Token[]> {
-  const children: Token[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await queryPage({
-      index: 'gsi1',
-      partition: partitionOf('gsi1', indexKeys.userTokens(parent.orgId, parent.appId, parent.userId)),
-      filter: { expression: 'refreshTokenId = :parent', values: { ':parent': parent.tokenId } },
-      startKey,
-    });
-    children.push(...page.items.map((i) => toToken(i) as Token));
-    startKey = page.lastKey;
-  } while (startKey);
-  return children;
+/**
+ * One page of the live access tokens registered from a refresh token (same app and user): one
+ * Query over the user's tokens (up to 1,000 read), filtered to the parent's children.
+ */
+export async function pageChildTokens(parent: Pick<Token, 'orgId' | 'appId' | 'userId' | 'tokenId'>, startKey?: Record<string, unknown>): Promise<Page<Token>> {
+  const page = await queryPage({
+    index: 'gsi1',
+    partition: partitionOf('gsi1', indexKeys.userTokens(parent.orgId, parent.appId, parent.userId)),
+    filter: { expression: 'refreshTokenId = :parent', values: { ':parent': parent.tokenId } },
+    limit: 1000,
+    startKey,
+  });
+  return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
 }

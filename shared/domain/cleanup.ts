@@ -1,7 +1,9 @@
 import pMap from 'p-map';
 import { deactivateIfIdle } from '../db/apps.js';
 import { getJob, recordBatchDone, recordPlanned, transitionJob } from '../db/jobs.js';
-import { chunk, deleteTokens, findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
+import { findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
+import { chunk } from '../db/items.js';
+import { tombstoneTokens } from '../db/tokens.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage } from '../schemas/revocations.js';
@@ -66,7 +68,7 @@ async function plan(job: RevocationJob, now: () => number): Promise<void> {
   if (stored) await finishIfDone(stored, now);
 }
 
-/** Deletes the batch's targeted tokens (full BatchWriteItem calls) and counts the batch once. */
+/** Tombstones the batch's targeted tokens (full BatchWriteItem calls) and counts the batch once. */
 async function clean(job: RevocationJob, batch: number, userIds: string[], now: () => number): Promise<void> {
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(batch)) return finishIfDone(job, now);
@@ -76,7 +78,7 @@ async function clean(job: RevocationJob, batch: number, userIds: string[], now: 
     return tokens;
   }, { concurrency: USER_CONCURRENCY });
   const doomed: Token[] = found.flat();
-  await deleteTokens(job.orgId, doomed.map((t) => t.lookupKey));
+  await tombstoneTokens(doomed, new Date(now()).toISOString());
   const after = await recordBatchDone(job, batch, userIds.length, doomed.length, new Date(now()).toISOString())
     ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);

@@ -2,17 +2,20 @@ import pMap from 'p-map';
 import { auditPut } from '../db/audit.js';
 import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
 import { backoff, transact } from '../db/items.js';
-import { chunk, findTokens, pageUsersOfApp } from '../db/revocations.js';
-import { getTokenContext, listChildTokens, MAX_TOKENS_PER_REVOKE, rescheduleToken, revokeTokens } from '../db/tokens.js';
+import { findTokens, pageUsersOfApp } from '../db/revocations.js';
+import { chunk } from '../db/items.js';
+import { getTokenContext, MAX_TOKENS_PER_REVOKE, pageChildTokens, removeTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/tokens.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { RefreshTokenPolicy } from '../schemas/apps.js';
 import type { TokenMessage } from '../schemas/revocations.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from './model.js';
-import { effectiveExpiry, sweepDueAt, tombstonePurgeAt } from './policies.js';
+import { effectiveExpiry, sweepDueAt } from './policies.js';
+import { isRevoked, planRemoval, type RemovalChoice } from './rules.js';
+import { findTombstone, readParents } from './tokens.js';
 
-/** Why a token was purged: its own expiry, the app's refresh-token policy, a revocation, or the end of a tombstone's retention. */
+/** Why a token was removed: its own expiry, the app's refresh-token policy, or a revocation; and tombstones whose children were checked. */
 export interface SettleReport {
   expired: number;
   policy: number;
@@ -44,9 +47,26 @@ export async function handleTokenMessage(message: TokenMessage, now: () => numbe
     const parts = [...byUser].flatMap(([userId, lookupKeys]) => chunk(lookupKeys, MAX_TOKENS_PER_REVOKE).map((part) => ({ userId, part })));
     const reports = await pMap(parts, ({ userId, part }) => settleUserTokens(message.orgId, message.appId, userId, part, now()), { concurrency: USER_CONCURRENCY });
     await recordEnforcement(message.orgId, message.appId, reports.reduce(addReports, emptyReport()), now());
+  } else if (message.kind === 'children') {
+    await cleanChildren(message, now());
   } else {
     await enforcePolicyStep(message, now);
   }
+}
+
+/**
+ * One page of the access tokens registered from a revoked refresh token: tombstoned (they died
+ * and were uncounted with their parent), then the next page. The sweep's check a day later
+ * (`final`) ends by letting the parent's tombstone expire with the token.
+ */
+async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }>, now: number): Promise<void> {
+  const { orgId, appId, userId, tokenId } = message;
+  const parent = await findTombstone(orgId, tokenId);
+  if (!parent) return; // not revoked (or its tombstone expired): nothing of ours to clean
+  const page = await pageChildTokens({ orgId, appId, userId, tokenId: parent.tokenId }, message.cursor ?? undefined);
+  await tombstoneTokens(page.items.filter((t) => t.revokedAt === null), new Date(now).toISOString());
+  if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
+  else if (message.final) await settleTombstone(parent);
 }
 
 /**
@@ -72,10 +92,11 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
 
 /**
  * Looks again at some of one user's tokens for one app, as they are now. A token that is no
- * longer active (expired, ruled out by the refresh-token policy, killed by a watermark), or a
- * tombstone past its retention (with any access token registered from it), is deleted and, if
- * it was still counted, uncounted, in one transaction per 98 tokens pinned to what was read. A
- * token not due after all moves to its new due time (or out of the due index).
+ * longer active is removed in one transaction pinned to what was read: tombstoned if it was
+ * revoked (by a watermark or with its refresh token), deleted if it expired or fell out of the
+ * refresh-token policy, and uncounted if it still counted. A refresh token's tombstone that is
+ * due has its children checked once more (through the queue). A token not due after all moves to
+ * its new due time (or out of the due index).
  */
 export async function settleUserTokens(orgId: string, appId: string, userId: string, lookupKeys: string[], now: number): Promise<SettleReport> {
   if (lookupKeys.length > MAX_TOKENS_PER_REVOKE) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} tokens at once`);
@@ -84,45 +105,44 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
     const { app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);
     const report = emptyReport();
     if (!app) return report;
-    const doomed: Token[] = [];
+    const parents = await readParents(orgId, [...tokens.values()], tokens);
+    const choices: RemovalChoice[] = [];
     const later: [Token, string | null][] = [];
+    const checks: Token[] = [];
     for (const token of tokens.values()) {
-      const cause = purgeCause(token, app, user, now);
+      if (token.revokedAt !== null) {
+        if (token.dueAt !== null && Date.parse(token.dueAt) <= now) checks.push(token);
+        continue;
+      }
+      const parent = token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId);
+      const cause = purgeCause(token, app, user, parent, now);
       if (cause) {
-        doomed.push(token);
+        choices.push({ token, action: cause === 'revoked' ? 'tombstone' : 'delete' });
         report[cause] += 1;
       } else {
         const dueAt = sweepDueAt(token, app.policies);
         if (dueAt !== token.dueAt) later.push([token, dueAt]);
       }
     }
-    // A tombstone goes last, with any access token registered from it that is still there.
-    const tombstones = doomed.filter((t) => t.revokedAt !== null);
-    const children = (await Promise.all(tombstones.map(listChildTokens))).flat().filter((c) => !tokens.has(c.lookupKey));
-    report.revoked += children.length;
-    const at = new Date(now).toISOString();
-    let stale = false;
-    let idle = false;
-    for (const part of chunk([...children, ...doomed], MAX_TOKENS_PER_REVOKE)) {
-      const result = user ? await revokeTokens(user, part, app.revokeEpoch, at, { purge: true }) : 'stale';
-      stale ||= result === 'stale';
-      idle ||= result === 'user-idle';
-      if (stale) break;
-    }
-    if (idle) await deactivateIfIdle(orgId, appId);
-    if (stale) continue; // used or changed since read: decide again
+    const plan = planRemoval(user, app.revokeEpoch, choices, parents);
+    const result = await removeTokens({ user, appEpoch: app.revokeEpoch, at: new Date(now).toISOString(), tokens: choices, ...plan });
+    if (result === 'stale') continue; // used or changed since read: decide again
+    if (result === 'user-idle') await deactivateIfIdle(orgId, appId);
     await Promise.all(later.map(([token, dueAt]) => rescheduleToken(token, dueAt)));
+    if (checks.length) {
+      await enqueue(checks.map((t) => ({ kind: 'children' as const, orgId, appId, userId, tokenId: t.tokenId, cursor: null, final: true })));
+    }
     report.rescheduled = later.length;
+    report.tombstones = checks.length;
     return report;
   }
   logger.warn('Tokens kept changing while the sweep settled them; the next sweep tries again', { orgId, appId, userId });
   return emptyReport();
 }
 
-/** Why a token must go now, or undefined if it is still active (or a tombstone still needed). */
-function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, now: number): Exclude<keyof SettleReport, 'rescheduled'> | undefined {
-  if (token.revokedAt !== null) return Date.parse(tombstonePurgeAt(token.revokedAt)) <= now ? 'tombstones' : undefined;
-  if (!user || token.appEpoch < app.revokeEpoch || token.userEpoch < user.revokeEpoch) return 'revoked';
+/** Why a live token must go now, or undefined if it is still active. */
+function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, parent: Token | undefined, now: number): Exclude<keyof SettleReport, 'rescheduled' | 'tombstones'> | undefined {
+  if (isRevoked(token, app.revokeEpoch, user, parent)) return 'revoked';
   const expiry = effectiveExpiry(token, app.policies);
   if (expiry === null || expiry > now) return undefined;
   return token.expiresAt !== null && Date.parse(token.expiresAt) <= now ? 'expired' : 'policy';

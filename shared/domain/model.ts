@@ -104,7 +104,15 @@ export interface Token {
   userEpoch: number;
   lastUsedAt: string | null;
   useCount: number;
-  /** Set on a revoked refresh token, which stays as a tombstone so its access tokens die with it. */
+  /**
+   * Refresh tokens: how many access tokens registered from this one are still counted, so that
+   * revoking it uncounts them all at once (they die with it through `isActive`'s parent check).
+   */
+  childCount: number;
+  /**
+   * Set on a tombstone: a revoked token is replaced by a small item that remembers it, so a
+   * retried registration of the same raw value is refused and its access tokens stay dead.
+   */
   revokedAt: string | null;
   /** When the sweep must look at the token next (expiry, policy, tombstone retention); null: never. */
   dueAt: string | null;

@@ -1,7 +1,9 @@
 import pMap from 'p-map';
 import { getAppWithCounters } from '../db/apps.js';
-import { deleteTokens, findTokens, getUsersOfApp, pageUsersOfApp, repairShardCounters, repairUserCount } from '../db/revocations.js';
-import { heldTokens, isCounted } from './rules.js';
+import { findTokens, getUsersOfApp, pageUsersOfApp, repairShardCounters, repairUserCount } from '../db/revocations.js';
+import { tombstoneTokens } from '../db/tokens.js';
+import { countsNow, heldTokens, isRevoked } from './rules.js';
+import { readParents } from './tokens.js';
 import type { AppUser, Token } from './model.js';
 
 export interface ReconcileReport {
@@ -13,7 +15,7 @@ export interface ReconcileReport {
   userDrift: [string, number, number][];
   /** The app's summed shard counters against its users' rows, when the whole app was checked. */
   appDrift: { userCount: [number, number]; activeTokenCount: [number, number] } | null;
-  /** Token items already dead by a watermark, still present, deleted now. */
+  /** Token items already revoked (by a watermark or with their refresh token), still present, tombstoned now. */
   stragglersDeleted: number;
   repaired: boolean;
 }
@@ -42,7 +44,7 @@ export async function reconcile(orgId: string, appId: string, options: { userIds
       const { counted, dead } = await tokensOf(user, epoch);
       report.tokensChecked += counted + dead.length;
       if (options.repair && dead.length) {
-        await deleteTokens(orgId, dead.map((t) => t.lookupKey));
+        await tombstoneTokens(dead, new Date().toISOString());
         report.stragglersDeleted += dead.length;
       }
       const stored = heldTokens(user, epoch);
@@ -68,8 +70,10 @@ export async function reconcile(orgId: string, appId: string, options: { userIds
 
 async function tokensOf(user: AppUser, appEpoch: number): Promise<{ counted: number; dead: Token[] }> {
   const tokens = await findTokens(user.orgId, user.appId, user.userId, () => true);
-  const dead = tokens.filter((t) => t.appEpoch < appEpoch || t.userEpoch < user.revokeEpoch);
-  return { counted: tokens.filter((t) => isCounted(t, user, appEpoch)).length, dead };
+  const parents = await readParents(user.orgId, tokens, new Map(tokens.map((t) => [t.lookupKey, t])));
+  const parentOf = (t: Token) => (t.refreshTokenId === null ? undefined : parents.get(t.refreshTokenId));
+  const dead = tokens.filter((t) => isRevoked(t, appEpoch, user, parentOf(t)));
+  return { counted: tokens.filter((t) => countsNow(t, user, appEpoch, parents)).length, dead };
 }
 
 async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number): Promise<void> {

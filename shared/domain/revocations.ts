@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { auditPut } from '../db/audit.js';
-import { backoff, transact, type TransactItem } from '../db/items.js';
+import { backoff, chunk, transact, type TransactItem } from '../db/items.js';
 import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
 import { getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition } from '../db/jobs.js';
-import { chunk, getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
+import { getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import { getJob, postponeJob, startPass, transitionJob } from '../db/jobs.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../db/keys.js';
 import { entryKey, getDueCursors, queryDue, saveDueCursor, type DueCursor } from '../db/sweep.js';
-import { chunk } from '../db/revocations.js';
+import { chunk } from '../db/items.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { QueueMessage } from '../schemas/revocations.js';

@@ -1,9 +1,10 @@
 import { serviceSecret } from '../config.js';
 import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
-import { getToken, getTokenContext, insertToken, listChildTokens, listUserTokens, MAX_TOKENS_PER_REVOKE, recordUse, revokeTokens } from '../db/tokens.js';
+import { getToken, getTokenContext, getTokens, insertToken, listUserTokens, recordUse, removeTokens } from '../db/tokens.js';
 import { backoff } from '../db/items.js';
-import { chunk } from '../db/revocations.js';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
+import { logger } from '../logger.js';
+import { enqueue } from '../queue.js';
 import type { Policies } from '../schemas/apps.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
 import { createTokenHasher } from '../crypto.js';
@@ -11,7 +12,7 @@ import { auditEvent } from './audit.js';
 import type { Actor, AuditEvent, Token } from './model.js';
 import { cursors } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { isActive } from './rules.js';
+import { isActive, isRevoked, planRemoval, type Parents } from './rules.js';
 
 const hasher = createTokenHasher(serviceSecret);
 
@@ -35,7 +36,9 @@ export function registrationView(token: Token, policies: Policies) {
 
 /**
  * POST /v1/tokens. Idempotent on the raw value: the same token for the same app, user and type
- * answers the stored registration (created: false); for anything else it is a conflict.
+ * answers the stored registration (created: false); a token that was revoked stays revoked (409
+ * token-revoked), and anything else is a conflict. An access token may name the refresh token it
+ * came from, which must be active now, by the same rules as introspection.
  */
 export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; registration: ReturnType<typeof registrationView> }> {
   const { lookupKey, tokenId } = hasher.digest(input.token);
@@ -45,7 +48,9 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
   if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) {
     throw ValidationError.field('body.expiresAt', 'must be in the future');
   }
-  const parentKey = input.refreshTokenId ? hasher.lookupKeyOf(input.refreshTokenId) : undefined;
+  const badParent = () => ValidationError.field('body.refreshTokenId', 'is not an active refresh token of this app and user');
+  const parentKey = input.refreshTokenId === undefined ? undefined : hasher.lookupKeyOf(input.refreshTokenId);
+  if (input.refreshTokenId !== undefined && (parentKey === undefined || parentKey === lookupKey)) throw badParent();
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await backoff(attempt);
@@ -54,16 +59,18 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
 
     const existing = ctx.tokens.get(lookupKey);
     if (existing) {
+      const parents = await readParents(orgId, [existing], ctx.tokens);
+      const owner = existing.appId === input.appId && existing.userId === input.userId ? ctx : await getTokenContext(orgId, existing.appId, existing.userId, []);
+      if (!owner.app || isRevoked(existing, owner.app.revokeEpoch, owner.user, parentOf(existing, parents))) throw new TokenRevokedError();
       const same = existing.appId === input.appId && existing.userId === input.userId && existing.type === input.type;
       if (!same) throw new ConflictError('This token is already registered for another app, user or type');
-      const revoked = existing.revokedAt !== null || existing.appEpoch < ctx.app.revokeEpoch || existing.userEpoch < (ctx.user?.revokeEpoch ?? 0);
-      if (revoked) throw new ConflictError('This token has been revoked');
       return { created: false, registration: registrationView(existing, ctx.app.policies) };
     }
 
     const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
-    if (parentKey && (!parent || parent.type !== 'refresh' || parent.appId !== input.appId || parent.userId !== input.userId || parent.revokedAt)) {
-      throw ValidationError.field('body.refreshTokenId', 'is not a registered, unrevoked refresh token of this app and user');
+    if (parentKey && (!parent || parent.type !== 'refresh' || parent.appId !== input.appId || parent.userId !== input.userId
+      || !isActive({ token: parent, app: ctx.app, user: ctx.user, parent: undefined }, now))) {
+      throw badParent();
     }
 
     const issued: Omit<Token, 'dueAt'> = {
@@ -77,19 +84,50 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       issuedAt: new Date(now).toISOString(),
       // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
       expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies),
-      refreshTokenId: input.refreshTokenId ?? null,
+      refreshTokenId: parent ? parent.tokenId : null,
       appEpoch: ctx.app.revokeEpoch,
       userEpoch: ctx.user?.revokeEpoch ?? 0,
       lastUsedAt: null,
       useCount: 0,
+      childCount: 0,
       revokedAt: null,
     };
     const token: Token = { ...issued, dueAt: sweepDueAt(issued, ctx.app.policies) };
-    const result = await insertToken(token, ctx.app, ctx.user, input.userName);
+    const result = await insertToken(token, ctx.app, ctx.user, input.userName, parent);
     if (result === 'inserted') return { created: true, registration: registrationView(token, ctx.app.policies) };
     // 'token-exists' (a concurrent registration of the same value) or 'stale': re-read.
   }
   throw new ConflictError('The app or user was changed concurrently too often; retry the request');
+}
+
+const parentKeyOf = (token: Token) => (token.refreshTokenId === null ? undefined : hasher.storedLookupKeyOf(token.refreshTokenId));
+const parentOf = (token: Token, parents: Parents) => (token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId));
+
+/** The tombstone of a revoked token, by its id (as stored), or undefined. */
+export async function findTombstone(orgId: string, tokenId: string): Promise<Token | undefined> {
+  const token = await getToken(orgId, hasher.storedLookupKeyOf(tokenId));
+  return token?.revokedAt ? token : undefined;
+}
+
+/** The refresh tokens (or their tombstones) that `tokens` name as parents, by token id; `known` are already read. */
+export async function readParents(orgId: string, tokens: Token[], known: Map<string, Token> = new Map()): Promise<Parents> {
+  const parents: Parents = new Map();
+  const missing: string[] = [];
+  for (const token of tokens) {
+    const key = parentKeyOf(token);
+    if (!key || token.refreshTokenId === null) continue;
+    const found = known.get(key);
+    if (found) parents.set(token.refreshTokenId, found);
+    else missing.push(key);
+  }
+  if (missing.length) for (const parent of await getTokens(orgId, missing)) parents.set(parent.tokenId, parent);
+  // A child stored with another spelling of its parent's id still finds it.
+  for (const token of tokens) {
+    const key = parentKeyOf(token);
+    const parent = key && [...parents.values()].find((p) => p.lookupKey === key);
+    if (token.refreshTokenId !== null && parent) parents.set(token.refreshTokenId, parent);
+  }
+  return parents;
 }
 
 export type IntrospectionResponse =
@@ -107,7 +145,7 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   const token = await getToken(orgId, lookupKey);
   if (!token || token.revokedAt) return INACTIVE;
 
-  const parentKey = token.refreshTokenId ? hasher.lookupKeyOf(token.refreshTokenId) : undefined;
+  const parentKey = parentKeyOf(token);
   const ctx = await getTokenContext(orgId, token.appId, token.userId, parentKey ? [parentKey] : []);
   const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
   if (!isActive({ token, app: ctx.app, user: ctx.user, parent }, now) || !ctx.app) return INACTIVE;
@@ -133,49 +171,61 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   };
 }
 
-/** RFC 7009: revokes the token if this org knows it; unknown tokens are not an error. */
+/** RFC 7009: revokes the token if this org knows it; unknown or already revoked tokens are not an error. */
 export async function revokeRawToken(orgId: string, rawToken: string, now: number): Promise<void> {
   const token = await getToken(orgId, hasher.digest(rawToken).lookupKey);
-  if (token && !token.revokedAt) await revokeToken(token, now);
+  if (token) await revokeToken(token, now);
 }
 
 /**
  * DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}: an admin revokes one token (and, for a
  * refresh token, the access tokens registered from it), recorded as `token.revoked`. A token of
- * another app, user or org is a 404, as is one already revoked.
+ * another app, user or org is a 404, as is one already revoked and any spelling of an id but its own.
  */
 export async function revokeTokenById(actor: Actor, appId: string, userId: string, tokenId: string, now: number): Promise<void> {
-  const token = await getToken(actor.orgId, hasher.lookupKeyOf(tokenId));
-  if (!token || token.appId !== appId || token.userId !== userId || token.revokedAt) throw new NotFoundError(`Token ${tokenId}`);
-  await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId, details: { type: token.type } }, now));
+  const lookupKey = hasher.lookupKeyOf(tokenId);
+  const token = lookupKey === undefined ? undefined : await getToken(actor.orgId, lookupKey);
+  const notFound = () => new NotFoundError(`Token ${tokenId}`);
+  if (!token || token.appId !== appId || token.userId !== userId) throw notFound();
+  if (!(await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId: token.tokenId, details: { type: token.type } }, now)))) throw notFound();
 }
 
 /**
- * Revokes one token and uncounts it; a refresh token takes the access tokens registered from it
- * along (they are dead at once through the tombstone, and deleted and uncounted here). `event`
- * is recorded with the named token's revocation.
+ * Revokes one token in one transaction: its item becomes a tombstone and, if it still counted,
+ * it leaves the counters; a refresh token takes its counted access tokens along (they are dead at
+ * once through their parent's tombstone), and the queue then tombstones their items. `event` is
+ * recorded in the same transaction. False if the token was revoked already.
  */
-export async function revokeToken(token: Token, now: number, event?: AuditEvent): Promise<void> {
+export async function revokeToken(token: Token, now: number, event?: AuditEvent): Promise<boolean> {
   const at = new Date(now).toISOString();
-  const children = token.type === 'refresh' ? await listChildTokens(token) : [];
-  // The refresh token goes first, alone: from then on its access tokens introspect as inactive.
-  let userIdle = false;
-  for (const batch of [[token.lookupKey], ...chunk(children.map((c) => c.lookupKey), MAX_TOKENS_PER_REVOKE)]) {
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) await backoff(attempt);
-      const ctx = await getTokenContext(token.orgId, token.appId, token.userId, batch);
-      const live = [...ctx.tokens.values()].filter((t) => !t.revokedAt);
-      const named = batch[0] === token.lookupKey;
-      const result = ctx.user && ctx.app ? await revokeTokens(ctx.user, live, ctx.app.revokeEpoch, at, { event: named ? event : undefined }) : 'revoked';
-      if (result !== 'stale') {
-        userIdle ||= result === 'user-idle';
-        break;
-      }
-      if (attempt >= MAX_ATTEMPTS) throw new ConflictError('The user was changed concurrently too often; retry the request');
-    }
+  const parentKey = parentKeyOf(token);
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const ctx = await getTokenContext(token.orgId, token.appId, token.userId, parentKey ? [token.lookupKey, parentKey] : [token.lookupKey]);
+    const current = ctx.tokens.get(token.lookupKey);
+    if (!current || !ctx.app) return false;
+    const parents = await readParents(token.orgId, [current], ctx.tokens);
+    if (isRevoked(current, ctx.app.revokeEpoch, ctx.user, parentOf(current, parents))) return false;
+    const choice = { token: current, action: 'tombstone' as const };
+    const plan = planRemoval(ctx.user, ctx.app.revokeEpoch, [choice], parents);
+    const result = await removeTokens({
+      user: ctx.user, appEpoch: ctx.app.revokeEpoch, at, tokens: [{ ...choice, childrenCheck: current.type === 'refresh' }], ...plan, ...(event ? { event } : {}),
+    });
+    if (result === 'stale') continue;
+    // Only a user going idle can leave the app without active tokens.
+    if (result === 'user-idle') await deactivateIfIdle(token.orgId, token.appId);
+    if (current.type === 'refresh') await cleanChildrenLater(current);
+    return true;
   }
-  // Only a user going idle can leave the app without active tokens.
-  if (userIdle) await deactivateIfIdle(token.orgId, token.appId);
+  throw new ConflictError('The token or its user was changed concurrently too often; retry the request');
+}
+
+/** The children of a revoked refresh token are dead and uncounted already; the queue tombstones their items. */
+async function cleanChildrenLater(parent: Token): Promise<void> {
+  const { orgId, appId, userId, tokenId } = parent;
+  // A lost message only delays the cleanup: the sweep checks the tombstone's children a day later.
+  await enqueue([{ kind: 'children', orgId, appId, userId, tokenId, cursor: null, final: false }]).catch((error: unknown) =>
+    logger.error('Could not enqueue the cleanup of a refresh token\'s access tokens; the sweep will do it', { orgId, appId, error }));
 }
 
 export function tokenView(token: Token, policies: Policies) {
@@ -192,21 +242,25 @@ export function tokenView(token: Token, policies: Policies) {
 }
 
 /**
- * GET /v1/apps/{appId}/users/{userId}/tokens: one Query per page (plus the app and user rows in
- * one BatchGetItem, in parallel). Tokens that are no longer active (revoked by a watermark and
- * awaiting cleanup, or expired) are left out.
+ * GET /v1/apps/{appId}/users/{userId}/tokens: one Query for the page, then one BatchGetItem for
+ * the app shard, the user row and the refresh tokens the page's access tokens came from (so a
+ * page holds at most 98 tokens). Tokens that are no longer active (revoked by a watermark or with
+ * their refresh token and awaiting cleanup, or expired) are left out: a page may come back short.
  */
 export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined, now: number) {
   const list = `user-tokens\n${appId}\n${userId}`;
-  const startKey = cursors.decode(orgId, list, cursor);
-  const [{ app, user }, page] = await Promise.all([
-    getTokenContext(orgId, appId, userId, []),
-    listUserTokens(orgId, appId, userId, limit, startKey),
-  ]);
+  const page = await listUserTokens(orgId, appId, userId, Math.min(limit, MAX_TOKENS_PER_PAGE), cursors.decode(orgId, list, cursor));
+  const listed = new Map(page.items.map((t) => [t.lookupKey, t]));
+  const parentKeys = page.items.map(parentKeyOf).filter((k): k is string => k !== undefined && !listed.has(k));
+  const { app, user, tokens } = await getTokenContext(orgId, appId, userId, parentKeys);
   if (!app) throw new NotFoundError(`App ${appId}`);
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
+  const parents = await readParents(orgId, page.items, new Map([...listed, ...tokens]));
   return {
-    items: page.items.filter((token) => isActive({ token, app, user, parent: undefined }, now)).map((t) => tokenView(t, app.policies)),
+    items: page.items.filter((token) => isActive({ token, app, user, parent: parentOf(token, parents) }, now)).map((t) => tokenView(t, app.policies)),
     nextCursor: cursors.encode(orgId, list, page.lastKey),
   };
 }
+
+/** A user-tokens page and its parents fit one BatchGetItem with the app shard and the user row. */
+const MAX_TOKENS_PER_PAGE = 98;

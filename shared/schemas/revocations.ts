@@ -39,7 +39,8 @@ const passSchema = z.int().check(z.gte(0));
 
 /**
  * What the queue carries: a job to plan, or one batch of its users to clean up (both of one
- * cleanup pass); tokens the sweep found due; an app whose refresh-token policy changed.
+ * cleanup pass); tokens the sweep found due; the access tokens of a revoked refresh token; an app
+ * whose refresh-token policy changed.
  */
 export const queueMessageSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema }),
@@ -49,10 +50,16 @@ export const queueMessageSchema = z.discriminatedUnion('kind', [
     tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })).check(z.minLength(1), z.maxLength(100)),
   }),
   z.strictObject({
+    kind: z.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
+    cursor: z.nullable(z.record(z.string(), z.string())),
+    /** The sweep's check a day after the revocation: when it ends, the tombstone may expire. */
+    final: z.boolean(),
+  }),
+  z.strictObject({
     kind: z.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema,
     cursor: z.nullable(z.record(z.string(), z.string())),
   }),
 ]);
 export type QueueMessage = z.output<typeof queueMessageSchema>;
 export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' }>;
-export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' }>;
+export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'children' }>;

@@ -53,6 +53,11 @@ const counts = async (appId: string) => {
   const { body } = await call('getApp', { claims: as(org), path: { appId } });
   return { userCount: body.userCount, activeTokenCount: body.activeTokenCount };
 };
+const tombstoneItems = async (appId: string): Promise<Record<string, unknown>[]> =>
+  (await db.send(new ScanCommand({
+    TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e',
+    ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'TokenTombstone' },
+  }))).Items ?? [];
 const isActive = async (raw: string) => (await introspect(org, raw)).body.active === true;
 const tokenItems = async (appId: string): Promise<Record<string, unknown>[]> =>
   (await db.send(new ScanCommand({
@@ -111,13 +116,22 @@ describe('expiry', () => {
     expect(await counts('lifetime')).toEqual({ userCount: 0, activeTokenCount: 0 });
   });
 
-  it('keeps a revoked refresh token as a tombstone for a day, then purges it', async () => {
+  it('keeps a revoked refresh token\'s tombstone; a day later checks its access tokens once more and lets it expire with the token', async () => {
     const t0 = nextDay();
     await createApp(org, 'tombstone');
     const refresh = rawToken('r');
-    await registered({ token: refresh, type: 'refresh', appId: 'tombstone', userId: 'ada' });
+    const expiresAt = iso(t0 + 30 * DAY);
+    const parent = await registered({ token: refresh, type: 'refresh', appId: 'tombstone', userId: 'ada', expiresAt });
+    const child = rawToken('a');
+    await registered({ token: child, type: 'access', appId: 'tombstone', userId: 'ada', refreshTokenId: parent.tokenId });
     expect((await call('revoke', { claims: as(org), form: { token: refresh } })).status).toBe(200);
-    expect((await tokenItems('tombstone')).map((t) => t.revokedAt)).toEqual([iso(t0)]);
+    // The cleanup of its access token is lost: the child stays as an item, dead and uncounted.
+    expect(await dropQueue()).toBe(1);
+    expect(await isActive(child)).toBe(false);
+    expect(await counts('tombstone')).toEqual({ userCount: 0, activeTokenCount: 0 });
+    const [tombstone] = await tombstoneItems('tombstone');
+    expect(tombstone).toMatchObject({ revokedAt: iso(t0), type: 'refresh' });
+    expect(tombstone).not.toHaveProperty('ttl'); // kept until its children were checked
 
     setClock(t0 + DAY - 1);
     await sweepAndDrain();
@@ -125,7 +139,16 @@ describe('expiry', () => {
     setClock(t0 + DAY);
     await sweepAndDrain();
     expect(await tokenItems('tombstone')).toEqual([]);
+    const after = await tombstoneItems('tombstone');
+    expect(after).toHaveLength(2);
+    expect(after.find((t) => t.type === 'refresh')).toMatchObject({ ttl: Date.parse(expiresAt) / 1000 });
+    expect(after.find((t) => t.type === 'refresh')).not.toHaveProperty('gsi4pk');
     expect(await counts('tombstone')).toEqual({ userCount: 0, activeTokenCount: 0 });
+    for (const [token, type] of [[refresh, 'refresh'], [child, 'access']] as const) {
+      const again = await register(org, { token, type, appId: 'tombstone', userId: 'ada' });
+      expect(again.status).toBe(409);
+      expect(again.body.type).toMatch(/token-revoked$/);
+    }
   });
 });
 

@@ -20,6 +20,20 @@ describe('token hashing', () => {
     const { lookupKey, tokenId } = hasher.digest('another-raw-token-value');
     expect(hasher.lookupKeyOf(tokenId)).toBe(lookupKey);
   });
+
+  it('accepts a token id only in its canonical spelling', () => {
+    const { tokenId } = hasher.digest('a-third-raw-token-value');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const last = alphabet.indexOf(tokenId.slice(-1));
+    // The last character's low 4 bits are padding: the 15 other values decode to the same bytes.
+    const aliases = Array.from({ length: 16 }, (_, bits) => `${tokenId.slice(0, -1)}${alphabet[(last & ~15) | bits]}`).filter((id) => id !== tokenId);
+    expect(aliases).toHaveLength(15);
+    for (const alias of aliases) {
+      expect(Buffer.from(alias, 'base64url')).toEqual(Buffer.from(tokenId, 'base64url'));
+      expect(hasher.lookupKeyOf(alias)).toBeUndefined();
+    }
+    expect(hasher.lookupKeyOf(tokenId.slice(1))).toBeUndefined();
+  });
 });
 
 describe('signed cursors', () => {
