@@ -34,6 +34,12 @@ async function main() {
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const poller = startQueuePoller(new SQSClient({ endpoint: sqsEndpoint, region: settings.region }), queueUrl, worker, (error) => console.error('queue poller:', error));
 
+  // The local queue does not survive a restart: jobs that were queued or running resume now,
+  // instead of waiting for the sweep's stall check.
+  const { resumeUnfinishedJobs } = await import('../shared/domain/sweep.js');
+  const resumed = await resumeUnfinishedJobs(Date.now());
+  if (resumed > 0) console.log(`Resumed ${resumed} unfinished revocation job${resumed === 1 ? '' : 's'}`);
+
   const { handler: sweep } = await import('../functions/jobs/sweep.js');
   const sweeper = startTimer(settings.sweepIntervalSeconds * 1000, () => sweep({}, lambdaContext('sweep', 300_000)), (error) => console.error('sweep:', error));
 

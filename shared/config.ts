@@ -29,7 +29,18 @@ export const config = Object.freeze({
   /** The revocation queue (cleanup work for the worker). */
   queueUrl: required('QUEUE_URL'),
   sqsEndpoint: optional('SQS_ENDPOINT'),
+  /**
+   * How long a queued or running job may go without progress before the sweep resumes it
+   * (JOB_STALL_SECONDS; 600 unless set: the README documents it).
+   */
+  jobStallSeconds: positiveInteger('JOB_STALL_SECONDS', optional('JOB_STALL_SECONDS') ?? '600'),
 });
+
+function positiveInteger(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number of seconds, not "${value}"`);
+  return n;
+}
 
 /**
  * Key material for token hashing, token ids and list cursors: TOKEN_HASH_SECRET itself (local

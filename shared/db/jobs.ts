@@ -11,13 +11,16 @@ import type { JobStatus } from '../schemas/revocations.js';
 type Item = Record<string, unknown>;
 
 export function toJob(item: Item | undefined): RevocationJob | undefined {
-  const job = recordOf<RevocationJob & { doneBatches?: Set<number> }>(item);
-  return job && { ...job, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };
+  const job = recordOf<Omit<RevocationJob, 'reconciled'> & { doneBatches?: Set<number>; reconciledUserDrift?: number; reconciledStragglers?: number }>(item);
+  if (!job) return undefined;
+  const { reconciledUserDrift = 0, reconciledStragglers = 0, ...rest } = job;
+  return { ...rest, reconciled: { userDrift: reconciledUserDrift, stragglers: reconciledStragglers }, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };
 }
 
 /** The Put that creates a job, due for the sweep at `dueAt`, for the transaction that makes the revocation take effect. */
 export function jobPut(job: RevocationJob, dueAt: string) {
-  const { doneBatches: _none, ...record } = job; // an empty set cannot be stored; ADD creates it
+  const { doneBatches: _none, reconciled, ...fields } = job; // an empty set cannot be stored; ADD creates it
+  const record = { ...fields, reconciledUserDrift: reconciled.userDrift, reconciledStragglers: reconciled.stragglers };
   return {
     Put: {
       TableName,
@@ -152,15 +155,15 @@ export function recordPlanned(job: RevocationJob, added: number, cursor: Item | 
 }
 
 /** Counts one finished batch of the job's pass, once: a redelivered batch (or one of an earlier pass) changes nothing. The job after, or undefined if already counted. */
-export async function recordBatchDone(job: RevocationJob, batch: number, users: number, tokens: number, at: string): Promise<RevocationJob | undefined> {
+export async function recordBatchDone(job: RevocationJob, batch: number, done: { users: number; tokens: number; drift: number; stragglers: number }, at: string): Promise<RevocationJob | undefined> {
   try {
     const out = await db.send(new UpdateCommand({
       TableName,
       Key: keys.job(job.orgId, job.jobId),
-      UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens SET lastProgressAt = :at',
+      UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers SET lastProgressAt = :at',
       ConditionExpression: 'attribute_exists(pk) AND #pass = :pass AND NOT contains(doneBatches, :n)',
       ExpressionAttributeNames: { '#pass': 'pass' },
-      ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': users, ':tokens': tokens, ':at': at, ':pass': job.pass },
+      ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers, ':at': at, ':pass': job.pass },
       ReturnValues: 'ALL_NEW',
     }));
     return toJob(out.Attributes);

@@ -102,17 +102,28 @@ export async function resetStaleUser(orgId: string, appId: string, userId: strin
   });
 }
 
-/** Sets a user's count to what its items say (and lists or unlists the row), only if the row is still as read. */
-export async function repairUserCount(user: AppUser, appEpoch: number, count: number): Promise<void> {
+/**
+ * Sets a user's count to what its items say (and lists or unlists the row), only if the row is
+ * still as read, and moves a shard by the same amount in the same transaction: every counted
+ * change writes a user row and a shard together, so a wrong count is wrong on both.
+ */
+export async function repairUserCount(user: AppUser, appEpoch: number, stored: number, count: number): Promise<boolean> {
   const listed = setClause(count > 0 ? activeUserAttributes(user.orgId, user.appId, user.userId) : {}, 'l');
   const unlisted = removeClause(count > 0 ? [] : activeUserIndexAttributes, 'r');
-  await conditionalUpdate({
-    Key: keys.appUser(user.orgId, user.appId, user.userId),
-    UpdateExpression: [`SET ${['activeTokenCount = :count', 'countEpoch = :appEpoch', ...listed.parts].join(', ')}`, unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
-    ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
-    ExpressionAttributeNames: { ...listed.names, ...unlisted.names },
-    ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ...listed.values },
-  });
+  const userDelta = (count > 0 ? 1 : 0) - (stored > 0 ? 1 : 0);
+  return transact([
+    {
+      Update: {
+        TableName,
+        Key: keys.appUser(user.orgId, user.appId, user.userId),
+        UpdateExpression: [`SET ${['activeTokenCount = :count', 'countEpoch = :appEpoch', ...listed.parts].join(', ')}`, unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+        ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
+        ExpressionAttributeNames: { ...listed.names, ...unlisted.names },
+        ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ...listed.values },
+      },
+    },
+    shardDecrement(user.orgId, user.appId, appEpoch, stored - count, -userDelta),
+  ]);
 }
 
 /** Moves one shard's counters by the app's drift, only if that shard is still as read. */

@@ -7,9 +7,9 @@ import { tombstoneTokens } from '../db/tokens.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage } from '../schemas/revocations.js';
-import { stallCheckAt } from './revocations.js';
+import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
-import { reconcile } from './reconcile.js';
+import { checkUsers } from './reconcile.js';
 import type { RevocationJob, Token } from './model.js';
 
 /** Users of a batch whose tokens are looked up at once (requests in flight per batch). */
@@ -48,6 +48,7 @@ export async function handleJobMessage(message: JobMessage, now: () => number): 
  * so that a crash resumes where it stopped (batch numbers follow from the recorded state).
  */
 async function plan(job: RevocationJob, now: () => number): Promise<void> {
+  await ensureEffect(job); // the creating call may have died before raising every user
   if (job.status === 'queued') {
     const at = now();
     await transitionJob(job, 'queued', 'running', { startedAt: new Date(at).toISOString(), lastProgressAt: new Date(at).toISOString() }, { dueAt: stallCheckAt(at) });
@@ -68,36 +69,41 @@ async function plan(job: RevocationJob, now: () => number): Promise<void> {
   if (stored) await finishIfDone(stored, now);
 }
 
-/** Tombstones the batch's targeted tokens (full BatchWriteItem calls) and counts the batch once. */
+/**
+ * One batch of the job's users, bounded work: their tokens read once; the job's targets
+ * tombstoned (full BatchWriteItem calls); each user then checked against what is left and
+ * repaired if it drifted (see `checkUsers`); the batch counted once.
+ */
 async function clean(job: RevocationJob, batch: number, userIds: string[], now: () => number): Promise<void> {
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(batch)) return finishIfDone(job, now);
-  const found = await pMap(userIds, async (userId) => {
-    const tokens = await findTokens(job.orgId, job.appId, userId, (t) => isTargetOf(job, t));
+  const read = await pMap(userIds, async (userId) => {
+    const tokens = await findTokens(job.orgId, job.appId, userId, () => true);
     if (job.appEpoch !== null) await resetStaleUser(job.orgId, job.appId, userId, job.appEpoch);
-    return tokens;
+    return [userId, tokens] as const;
   }, { concurrency: USER_CONCURRENCY });
-  const doomed: Token[] = found.flat();
+  const doomed: Token[] = read.flatMap(([, tokens]) => tokens.filter((t) => isTargetOf(job, t)));
   await tombstoneTokens(doomed, new Date(now()).toISOString());
-  const after = await recordBatchDone(job, batch, userIds.length, doomed.length, new Date(now()).toISOString())
+  const left = new Map(read.map(([userId, tokens]) => [userId, tokens.filter((t) => !isTargetOf(job, t))]));
+  const report = await checkUsers(job.orgId, job.appId, userIds, { repair: true, known: left });
+  if (report.userDrift.length || report.stragglersDeleted) logger.warn('reconciled after revocation batch', { jobId: job.jobId, batch, ...report });
+  const after = await recordBatchDone(job, batch, { users: userIds.length, tokens: doomed.length, drift: report.userDrift.length, stragglers: report.stragglersDeleted }, new Date(now()).toISOString())
     ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
 }
 
 /**
- * Once planning is complete and every batch is counted: reconciles what the job touched (its
- * users, or the whole app) against the items, then marks the job succeeded with `revocation.completed`.
+ * Once planning is complete and every batch is counted (each batch reconciled its own users),
+ * marks the job succeeded with `revocation.completed`.
  */
 async function finishIfDone(job: RevocationJob, now: () => number): Promise<void> {
   if (!job.planComplete || job.doneBatches.length < job.plannedBatches) return;
-  const report = await reconcile(job.orgId, job.appId, { ...(job.appEpoch === null ? { userIds: Object.keys(job.userEpochs) } : {}), repair: true });
-  if (report?.userDrift.length || report?.stragglersDeleted) logger.warn('reconciled after revocation job', { jobId: job.jobId, ...report });
   const at = now();
   const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
     appId: job.appId, jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
     details: {
       usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked,
-      reconciled: { userDrift: report?.userDrift.length ?? 0, stragglersDeleted: report?.stragglersDeleted ?? 0 },
+      reconciled: { userDrift: job.reconciled.userDrift, stragglersDeleted: job.reconciled.stragglers },
     },
   }, at, 'system');
   if (await transitionJob(job, 'running', 'succeeded', { finishedAt: new Date(at).toISOString() }, { dueAt: null, event: completed })) {

@@ -132,6 +132,8 @@ export interface RevocationJob {
   requestedBy: string;
   reason: string | null;
   progress: { usersDone: number; tokensRevoked: number };
+  /** What the cleanup's checks found and repaired, over all batches (reported in `revocation.completed`). */
+  reconciled: { userDrift: number; stragglers: number };
   error: string | null;
   /** All-tokens jobs: the app epoch the revocation raised; tokens under a lower one are its target. */
   appEpoch: number | null;

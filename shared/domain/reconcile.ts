@@ -22,54 +22,67 @@ export interface ReconcileReport {
 
 /** How long a user's drift must persist before it is repaired: longer than the index's lag. */
 const CONFIRM_AFTER_MS = 1000;
+/** Users checked at once. */
+const USER_CONCURRENCY = 16;
+
+const emptyReport = (orgId: string, appId: string, repair: boolean): ReconcileReport =>
+  ({ orgId, appId, usersChecked: 0, tokensChecked: 0, userDrift: [], appDrift: null, stragglersDeleted: 0, repaired: repair });
 
 /**
- * Recomputes counters from items and repairs what drifted. For each user (all of the app's, or
- * the ones named): the token items counted under the current epochs against the user's row; items
- * a watermark already killed are deleted. A drift is repaired only if it persists after the
- * index has had time to catch up and the row did not move meanwhile (concurrent registrations
- * are never overwritten). With the whole app checked, the shards' sums are compared with the
- * users' rows and the difference is put on one shard, unless the app moved while reading.
+ * Recomputes counters from items and repairs what drifted (`npm run reconcile`): every user of
+ * the app, or the ones named (see `checkUsers`); with the whole app checked, the shards' sums are
+ * compared with the users' rows and the difference is put on one shard, unless the app moved
+ * while reading.
  */
 export async function reconcile(orgId: string, appId: string, options: { userIds?: string[]; repair: boolean }): Promise<ReconcileReport | undefined> {
   const app = await getAppWithCounters(orgId, appId);
   if (!app) return undefined;
-  const epoch = app.revokeEpoch;
-  const report: ReconcileReport = { orgId, appId, usersChecked: 0, tokensChecked: 0, userDrift: [], appDrift: null, stragglersDeleted: 0, repaired: options.repair };
-
-  const check = async (userIds: string[]) => {
-    const { users } = await getUsersOfApp(orgId, appId, userIds);
-    await pMap(users.values(), async (user) => {
-      report.usersChecked++;
-      const { counted, dead } = await tokensOf(user, epoch);
-      report.tokensChecked += counted + dead.length;
-      if (options.repair && dead.length) {
-        await tombstoneTokens(dead, new Date().toISOString());
-        report.stragglersDeleted += dead.length;
-      }
-      const stored = heldTokens(user, epoch);
-      if (stored === counted) return;
-      report.userDrift.push([user.userId, stored, counted]);
-      if (options.repair) await confirmAndRepair(user, epoch, counted);
-    }, { concurrency: 16 });
-  };
-
+  const report = emptyReport(orgId, appId, options.repair);
   if (options.userIds) {
-    for (let i = 0; i < options.userIds.length; i += 99) await check(options.userIds.slice(i, i + 99));
+    for (let i = 0; i < options.userIds.length; i += 99) await checkUsers(orgId, appId, options.userIds.slice(i, i + 99), { repair: options.repair, report });
     return report;
   }
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await pageUsersOfApp(orgId, appId, 99, startKey);
-    await check(page.items);
+    await checkUsers(orgId, appId, page.items, { repair: options.repair, report });
     startKey = page.lastKey;
   } while (startKey);
   await reconcileShards(orgId, appId, report, options.repair);
   return report;
 }
 
-async function tokensOf(user: AppUser, appEpoch: number): Promise<{ counted: number; dead: Token[] }> {
-  const tokens = await findTokens(user.orgId, user.appId, user.userId, () => true);
+/**
+ * Checks some users of an app (at most 99): each one's token items counted under the current
+ * epochs against the user's row; items already revoked are tombstoned. A drift is repaired only
+ * if it persists after the index has had time to catch up and the row did not move meanwhile
+ * (concurrent registrations are never overwritten); the repair moves a shard by the same amount,
+ * as every counted change does. `known` gives users' tokens already read (a job's cleanup step).
+ */
+export async function checkUsers(orgId: string, appId: string, userIds: string[], options: { repair: boolean; report?: ReconcileReport; known?: Map<string, Token[]> }): Promise<ReconcileReport> {
+  const report = options.report ?? emptyReport(orgId, appId, options.repair);
+  const { shard, users } = await getUsersOfApp(orgId, appId, userIds);
+  if (!shard) return report;
+  const epoch = shard.revokeEpoch;
+  await pMap(users.values(), async (user) => {
+    report.usersChecked++;
+    const tokens = options.known?.get(user.userId) ?? await findTokens(orgId, appId, user.userId, () => true);
+    const { counted, dead } = await judge(user, epoch, tokens);
+    report.tokensChecked += tokens.length;
+    if (options.repair && dead.length) {
+      await tombstoneTokens(dead, new Date().toISOString());
+      report.stragglersDeleted += dead.length;
+    }
+    const stored = heldTokens(user, epoch);
+    if (stored === counted) return;
+    report.userDrift.push([user.userId, stored, counted]);
+    if (options.repair) await confirmAndRepair(user, epoch, counted);
+  }, { concurrency: USER_CONCURRENCY });
+  return report;
+}
+
+/** Of a user's token items: how many count now, and which are revoked but still there. */
+async function judge(user: AppUser, appEpoch: number, tokens: Token[]): Promise<{ counted: number; dead: Token[] }> {
   const parents = await readParents(user.orgId, tokens, new Map(tokens.map((t) => [t.lookupKey, t])));
   const parentOf = (t: Token) => (t.refreshTokenId === null ? undefined : parents.get(t.refreshTokenId));
   const dead = tokens.filter((t) => isRevoked(t, appEpoch, user, parentOf(t)));
@@ -81,8 +94,9 @@ async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number
   const { users } = await getUsersOfApp(seen.orgId, seen.appId, [seen.userId]);
   const now = users.get(seen.userId);
   if (!now || now.activeTokenCount !== seen.activeTokenCount || now.revokeEpoch !== seen.revokeEpoch || now.countEpoch !== seen.countEpoch) return;
-  const again = await tokensOf(now, appEpoch);
-  if (again.counted === counted) await repairUserCount(now, appEpoch, counted);
+  const tokens = await findTokens(now.orgId, now.appId, now.userId, () => true);
+  const again = await judge(now, appEpoch, tokens);
+  if (again.counted === counted) await repairUserCount(now, appEpoch, heldTokens(now, appEpoch), counted);
 }
 
 async function reconcileShards(orgId: string, appId: string, report: ReconcileReport, repair: boolean): Promise<void> {

@@ -5,6 +5,7 @@ import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
 import { getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition } from '../db/jobs.js';
 import { getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
+import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { RevocationRequest } from '../schemas/revocations.js';
@@ -34,7 +35,7 @@ export async function previewRevocation(orgId: string, appId: string, target: Pi
  * stored state. Longer than a message's retries take to reach the DLQ is not needed: messages of
  * an older pass are ignored, so resuming early only repeats idempotent work.
  */
-export const STALL_AFTER_MS = 10 * 60_000;
+export const STALL_AFTER_MS = config.jobStallSeconds * 1000;
 const iso = (ms: number) => new Date(ms).toISOString();
 export const stallCheckAt = (lastProgress: number) => iso(lastProgress + STALL_AFTER_MS);
 
@@ -65,7 +66,9 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       if (used) {
         if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
         const job = await getJob(orgId, used.jobId);
-        if (job) return job;
+        // A retry answers the same job, and only once its revocation has fully taken effect
+        // (the first call may have failed after creating it, with some users still to raise).
+        if (job) return ensureEffect(job);
       }
     }
     const app = await getAppWithCounters(orgId, appId);
@@ -82,7 +85,7 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       status: scheduled ? 'scheduled' : 'queued',
       runAt: request.runAt ?? null, createdAt: at, startedAt: null, finishedAt: null,
       requestedBy: actor.sub, reason: request.reason ?? null,
-      progress: { usersDone: 0, tokensRevoked: 0 }, error: null,
+      progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null,
       ...(scheduled ? { appEpoch: null, userEpochs: {} } : targetEpochs(app, users)),
       plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: scheduled ? null : at,
     };
@@ -145,22 +148,40 @@ async function afterEffect(job: RevocationJob): Promise<void> {
 
 /**
  * Raises the users' epochs to the job's targets: the first chunk in the job's creating
- * transaction, the rest right after, each re-read and retried until it holds.
+ * transaction, the rest right after (`ensureEffect`), before the call answers.
  */
 async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined, users: AppUser[], creation: TransactItem[]): Promise<boolean> {
   if (!shard) return false;
-  const target = (u: AppUser) => ({ user: u, target: job.userEpochs[u.userId] as number });
   const [first = [], ...rest] = chunk(users, USERS_PER_TRANSACTION);
-  if (!(await revokeUsers(job.orgId, job.appId, shard.revokeEpoch, first.map(target), creation))) return false;
-  for (const part of rest) {
+  if (!(await revokeUsers(job.orgId, job.appId, shard.revokeEpoch, first.map((u) => ({ user: u, target: job.userEpochs[u.userId] as number })), creation))) return false;
+  await raiseUsers(job, rest.flat().map((u) => u.userId));
+  return true;
+}
+
+/**
+ * Makes sure a started job's revocation has fully taken effect: every targeted user's epoch is at
+ * least its target (raised now if not, and uncounted with it). Idempotent; run by a retried
+ * request and by the worker before it plans, so a call that died half-way never leaves a user's
+ * tokens active for longer than it takes to retry or resume. Returns the job as it is.
+ */
+export async function ensureEffect(job: RevocationJob): Promise<RevocationJob> {
+  if (job.status !== 'queued' && job.status !== 'running') return job;
+  await raiseUsers(job, Object.keys(job.userEpochs));
+  return job;
+}
+
+/** Raises each named user still below the job's target, a transaction per chunk, re-read and retried until it holds. */
+async function raiseUsers(job: RevocationJob, userIds: string[]): Promise<void> {
+  for (const part of chunk(userIds, USERS_PER_TRANSACTION)) {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) await backoff(attempt);
-      const fresh = await getUsersOfApp(job.orgId, job.appId, part.map((u) => u.userId));
-      // A user whose epoch already reached the target was revoked meanwhile by someone else.
+      const fresh = await getUsersOfApp(job.orgId, job.appId, part);
+      // A user whose epoch already reached the target was raised before (or by someone else).
       const pending = [...fresh.users.values()].filter((u) => u.revokeEpoch < (job.userEpochs[u.userId] as number));
-      if (!fresh.shard || await revokeUsers(job.orgId, job.appId, fresh.shard.revokeEpoch, pending.map(target))) break;
-      if (attempt >= MAX_ATTEMPTS) throw new ConflictError('Users changed concurrently too often; the job will finish revoking them');
+      if (pending.length === 0) break;
+      const targets = pending.map((u) => ({ user: u, target: job.userEpochs[u.userId] as number }));
+      if (fresh.shard && await revokeUsers(job.orgId, job.appId, fresh.shard.revokeEpoch, targets)) break;
+      if (attempt >= MAX_ATTEMPTS) throw new ConflictError('Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them');
     }
   }
-  return true;
 }

@@ -84,6 +84,30 @@ async function checkProgress(job: RevocationJob, now: number): Promise<'jobsResu
   return 'jobsResumed';
 }
 
+/**
+ * Resumes every queued or running job at once, each in a new pass: for a local server whose queue
+ * did not survive a restart (in AWS the queue keeps its messages and the sweep resumes stalled
+ * jobs). Reads the jobs' due partition, where every unfinished job has its entry. Returns how many.
+ */
+export async function resumeUnfinishedJobs(now: number): Promise<number> {
+  let resumed = 0;
+  let cursor: Record<string, string> | null = null;
+  for (;;) {
+    const { entries, more } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy('~'), PAGE, cursor);
+    for (const entry of entries) {
+      const { orgId, jobId } = dueKeys.parseJob(entry);
+      const job = await getJob(orgId, jobId);
+      if ((job?.status === 'queued' || job?.status === 'running') && (await startPass(job, iso(now), stallCheckAt(now)))) {
+        await enqueue([{ kind: 'plan', orgId, jobId, pass: job.pass + 1 }]);
+        resumed += 1;
+      }
+    }
+    const last = entries.at(-1);
+    if (!more || !last) return resumed;
+    cursor = entryKey(last);
+  }
+}
+
 /** Hands the due tokens of every due partition to the queue, each once per pass. */
 async function sweepTokens(now: number): Promise<number> {
   const cursors = await getDueCursors();

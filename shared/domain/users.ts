@@ -1,16 +1,27 @@
 import { appExists } from '../db/apps.js';
-import { listActiveAppsOfUser, listActiveUsers } from '../db/users.js';
+import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/users.js';
 import { NotFoundError } from '../errors.js';
 import type { AppUser } from './model.js';
+import { heldTokens } from './rules.js';
 import { cursors } from './paging.js';
 
-const usageView = (u: AppUser) => ({
+const usageView = (u: AppUser, activeTokenCount: number) => ({
   userId: u.userId,
   userName: u.userName,
   firstUsedAt: u.firstUsedAt,
   lastUsedAt: u.lastUsedAt,
   useCount: u.useCount,
-  activeTokenCount: u.activeTokenCount,
+  activeTokenCount,
+});
+
+/**
+ * The rows that hold active tokens under their app's current epoch, exactly as the counters say:
+ * after an app-wide revocation every row is out at once, before the cleanup unlists it (so a page
+ * may come back short, never wrong).
+ */
+const holding = (rows: UsageRow[]) => rows.flatMap(({ user, appEpoch }) => {
+  const held = heldTokens(user, appEpoch);
+  return held > 0 ? [{ user, held }] : [];
 });
 
 /** GET /v1/apps/{appId}/users (Usage by User): the users holding active tokens. */
@@ -19,12 +30,12 @@ export async function listUsersOfApp(orgId: string, appId: string, query: { sort
   const page = await listActiveUsers(orgId, appId, query.sort, query.limit, cursors.decode(orgId, list, query.cursor));
   // An empty first page is the only case where the app's existence is in question.
   if (page.items.length === 0 && !query.cursor && !(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
-  return { items: page.items.map(usageView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return { items: holding(page.items).map(({ user, held }) => usageView(user, held)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }
 
 /** GET /v1/users/{userId}/apps: the apps the user holds active tokens for, with the usage fields. */
 export async function listAppsOfUser(orgId: string, userId: string, query: { limit: number; cursor?: string }) {
   const list = `user-apps\n${userId}`;
   const page = await listActiveAppsOfUser(orgId, userId, query.limit, cursors.decode(orgId, list, query.cursor));
-  return { items: page.items.map((u) => ({ appId: u.appId, ...usageView(u) })), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return { items: holding(page.items).map(({ user, held }) => ({ appId: user.appId, ...usageView(user, held) })), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }
