@@ -9,9 +9,9 @@ type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchRespons
  * one SQS event, delete those it did not report as failed. Failed ones come back after the
  * visibility timeout (and reach the DLQ after maxReceiveCount). Returns how many were received.
  */
-export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHandler, waitSeconds: number, options: { retryFailedAtOnce?: boolean } = {}): Promise<number> {
+export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHandler, waitSeconds: number, options: { retryFailedAtOnce?: boolean; maxMessages?: number } = {}): Promise<number> {
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
-    QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 30, MessageSystemAttributeNames: ['All'],
+    QueueUrl: queueUrl, MaxNumberOfMessages: options.maxMessages ?? 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 30, MessageSystemAttributeNames: ['All'],
   }));
   if (Messages.length === 0) return 0;
   const event: SQSEvent = {

@@ -34,11 +34,16 @@ export const config = Object.freeze({
    * (JOB_STALL_SECONDS; 600 unless set: the README documents it).
    */
   jobStallSeconds: positiveInteger('JOB_STALL_SECONDS', optional('JOB_STALL_SECONDS') ?? '600'),
+  /**
+   * Users one step (queue message) of a revocation job works on (JOB_STEP_USERS, 1–100; 100 unless
+   * set): every step's work is bounded by it, whatever the size of the app.
+   */
+  jobStepUsers: positiveInteger('JOB_STEP_USERS', optional('JOB_STEP_USERS') ?? '100', 100),
 });
 
-function positiveInteger(name: string, value: string): number {
+function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number of seconds, not "${value}"`);
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number from 1 to ${max}, not "${value}"`);
   return n;
 }
 

@@ -4,6 +4,7 @@ import { getJob, recordBatchDone, recordPlanned, transitionJob } from '../db/job
 import { findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
 import { chunk } from '../db/items.js';
 import { tombstoneTokens } from '../db/tokens.js';
+import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage } from '../schemas/revocations.js';
@@ -14,10 +15,10 @@ import type { RevocationJob, Token } from './model.js';
 
 /** Users of a batch whose tokens are looked up at once (requests in flight per batch). */
 const USER_CONCURRENCY = 16;
-/** Users per cleanup message; a SendMessageBatch of 10 such messages covers 1,000 users. */
-export const USERS_PER_BATCH = 100;
+/** Users per cleanup message (JOB_STEP_USERS, 100 unless set); a SendMessageBatch of 10 such messages is one planning page. */
+export const USERS_PER_BATCH = config.jobStepUsers;
 /** User rows read per planning page (one Query, one SendMessageBatch). */
-const PLAN_PAGE = 1000;
+const PLAN_PAGE = 10 * USERS_PER_BATCH;
 /** Planning pages per invocation before the plan message re-enqueues itself. */
 const PLAN_PAGES_PER_MESSAGE = 20;
 

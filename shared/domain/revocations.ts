@@ -66,9 +66,14 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       if (used) {
         if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
         const job = await getJob(orgId, used.jobId);
-        // A retry answers the same job, and only once its revocation has fully taken effect
-        // (the first call may have failed after creating it, with some users still to raise).
-        if (job) return ensureEffect(job);
+        // A retry answers the same job, and only once its revocation has fully taken effect: the
+        // first call may have failed after creating it, with users still to raise and no plan
+        // sent (a second plan message of a queued job is harmless).
+        if (job) {
+          await ensureEffect(job);
+          if (job.status === 'queued') await afterEffect(job);
+          return job;
+        }
       }
     }
     const app = await getAppWithCounters(orgId, appId);

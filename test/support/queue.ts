@@ -28,8 +28,8 @@ export async function dropQueue(): Promise<number> {
   }
 }
 
-/** Handles one receive's worth of messages (up to 10) and leaves the rest on the queue. */
-export async function pollQueueOnce(): Promise<number> {
+/** Handles one receive's worth of messages (up to 10, or `maxMessages`) and leaves the rest on the queue. */
+export async function pollQueueOnce(maxMessages = 10): Promise<number> {
   const { handler } = await import('../../functions/worker/revocations.js');
-  return pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0);
+  return pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0, { maxMessages });
 }

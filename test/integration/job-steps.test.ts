@@ -1,0 +1,84 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { describe, expect, it, vi } from 'vitest';
+
+// Small steps, so that a few dozen users already make a job of many messages (read at import).
+vi.hoisted(() => {
+  process.env.JOB_STEP_USERS = '3';
+  process.env.JOB_STALL_SECONDS = '5';
+});
+
+const { db, dynamo, TableName } = await import('../../shared/db/client.js');
+const { STALL_AFTER_MS } = await import('../../shared/domain/revocations.js');
+const { as, call, createApp, introspect, rawToken, register } = await import('../support/api.js');
+const { pollQueueOnce } = await import('../support/queue.js');
+
+const org = 'org-steps';
+let requests = 0;
+dynamo.middlewareStack.add((next) => async (args) => {
+  requests++;
+  return next(args);
+}, { step: 'initialize', name: 'countRequests' });
+
+/** Runs the queue one message at a time; the most DynamoDB requests one message made, and how many messages ran. */
+async function drainOneByOne(): Promise<{ messages: number; maxRequests: number }> {
+  let messages = 0;
+  let maxRequests = 0;
+  for (;;) {
+    requests = 0;
+    if ((await pollQueueOnce(1)) === 0) return { messages, maxRequests };
+    messages++;
+    maxRequests = Math.max(maxRequests, requests);
+  }
+}
+
+async function appWithUsers(appId: string, users: number): Promise<string[]> {
+  await createApp(org, appId);
+  const raws: string[] = [];
+  for (let u = 0; u < users; u++) {
+    for (let t = 0; t < 2; t++) {
+      const token = rawToken(appId);
+      expect((await register(org, { token, type: 'access', appId, userId: `user-${u}` })).status).toBe(201);
+      raws.push(token);
+    }
+  }
+  return raws;
+}
+
+const leftTokens = async (appId: string) => ((await db.send(new ScanCommand({
+  TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'Token' },
+}))).Items ?? []).length;
+
+describe('every step of a job does bounded work', () => {
+  it('reads JOB_STEP_USERS and JOB_STALL_SECONDS', () => {
+    expect(STALL_AFTER_MS).toBe(5000);
+  });
+
+  it('an app-wide job of 5× the users runs in more messages, none of them larger', { timeout: 60_000 }, async () => {
+    const runs = [];
+    for (const [appId, users] of [['small', 6], ['large', 30]] as const) {
+      const raws = await appWithUsers(appId, users);
+      const reply = await call('requestRevocation', { claims: as(org), path: { appId }, json: { all: true } });
+      expect(reply.status).toBe(202);
+      const run = await drainOneByOne();
+      const job = (await call('getRevocationJob', { claims: as(org), path: { jobId: reply.body.jobId as string } })).body;
+      expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: users, tokensRevoked: 2 * users } });
+      expect(await leftTokens(appId)).toBe(0);
+      expect((await introspect(org, raws[0] as string)).body).toEqual({ active: false });
+      runs.push(run);
+    }
+    const [small, large] = runs as [{ messages: number; maxRequests: number }, { messages: number; maxRequests: number }];
+    expect(large.messages).toBeGreaterThanOrEqual(10); // 30 users in steps of 3
+    expect(large.messages).toBeGreaterThan(small.messages);
+    expect(large.maxRequests).toBeLessThanOrEqual(small.maxRequests);
+  });
+
+  it('a Bulk Revoke runs in steps of JOB_STEP_USERS users', { timeout: 60_000 }, async () => {
+    await appWithUsers('bulk', 10);
+    const userIds = Array.from({ length: 10 }, (_, u) => `user-${u}`);
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'bulk' }, json: { userIds } });
+    const run = await drainOneByOne();
+    expect(run.messages).toBe(1 + 4); // the plan, then ⌈10 / 3⌉ cleanup steps
+    const job = (await call('getRevocationJob', { claims: as(org), path: { jobId: reply.body.jobId as string } })).body;
+    expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: 10, tokensRevoked: 20 } });
+  });
+});
