@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import pMap from 'p-map';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { BatchWriteCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { itemSize } from '../capacity.js';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { getAppWithCounters } from '../../shared/db/apps.js';
 import { getJob } from '../../shared/db/jobs.js';
@@ -26,7 +27,7 @@ const RECORDS_PER_INVOCATION = 10;
  */
 export async function measureRevocation(options: { users: number; perUser: number; queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
   const tokens = options.users * options.perUser;
-  await seedApp(org, 'big', options.users, options.perUser);
+  const [firstKey] = await seedApp(org, 'big', options.users, options.perUser);
   const { handler: worker } = await import('../../functions/worker/revocations.js');
   const poller = new SQSClient({ endpoint: options.sqsEndpoint, region: 'us-east-1' });
   const dynamoRequests = recordRequests(dynamo);
@@ -48,6 +49,10 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   if (job?.status !== 'succeeded' || job.progress.tokensRevoked !== tokens || app?.activeTokenCount !== 0) {
     throw new Error(`the revocation did not end exact: ${JSON.stringify({ job: job?.status, progress: job?.progress, app: app?.activeTokenCount })}`);
   }
+  // What revoked tokens leave behind: one tombstone each (kept until the token's expiry; for good without one).
+  const tombstone = (await db.send(new GetCommand({ TableName, Key: keys.token(org, firstKey as string), ConsistentRead: true }))).Item;
+  if (tombstone?.entity !== 'TokenTombstone') throw new Error('a revoked token left no tombstone');
+  const tombstoneBytes = itemSize(tombstone);
   const entries = dynamoRequests.entries();
   const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand');
   const appCollection = `${keys.app(org, 'big').pk}|${keys.app(org, 'big').sk}`;
@@ -82,6 +87,8 @@ export async function measureRevocation(options: { users: number; perUser: numbe
     { name: 'revoke.itemsPerBatchWrite', value: round(batchWrites.reduce((sum, e) => sum + e.batchSize, 0) / batchWrites.length), unit: 'items (mean)', limit: { min: 25 } },
     { name: 'revoke.sqsBatchesPer1000Tokens', value: round(sendBatches / (tokens / 1000)), unit: 'SendMessageBatch', limit: { max: 1 } },
     { name: 'revoke.appRowWritesPerWorkerBatch', value: round(appWrites / job.plannedBatches), unit: 'writes (app row and shards)', limit: { max: 1 } },
+    { name: 'revoke.tombstoneBytes', value: tombstoneBytes, unit: 'bytes per revoked token (DynamoDB adds 100 per item to storage)', limit: null },
+    { name: 'revoke.tombstoneGBPerMillionTokens', value: round(((tombstoneBytes + 100) * 1e6) / 1e9), unit: 'GB stored per million revoked tokens without an expiry', limit: null },
     { name: 'revoke.modelledWCUPerToken', value: round(dynamoRequests.wcu() / tokens), unit: 'WCU', limit: null },
     { name: 'revoke.tokensPerSecond', value: Math.round(workerTokensPerSecond), unit: `tokens/s (${tokens} tokens)`, limit: null },
     { name: 'revoke.bareBatchWriteTokensPerSecond', value: Math.round(bareTokensPerSecond), unit: 'tokens/s', limit: null },

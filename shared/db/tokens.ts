@@ -6,7 +6,6 @@ import { setClause, removeClause } from './expressions.js';
 import { batchGetConsistent, batchWrite, chunk, conditionalUpdate, failedConditions, itemOf, partitionOf, queryPage, recordOf, sameKey, transact, withoutNulls, type Page } from './items.js';
 import { table } from './table.js';
 import { heldTokens } from '../domain/rules.js';
-import { tombstonePurgeAt } from '../domain/policies.js';
 import type { AppShard, AppUser, AuditEvent, Token } from '../domain/model.js';
 import { auditPut } from './audit.js';
 
@@ -259,7 +258,8 @@ export interface Removal {
   user: AppUser | undefined;
   appEpoch: number;
   at: string;
-  tokens: { token: Token; action: 'tombstone' | 'delete'; childrenCheck?: boolean }[];
+  /** `checkChildrenAt`: a refresh token revoked on its own, whose children the sweep checks then. */
+  tokens: { token: Token; action: 'tombstone' | 'delete'; checkChildrenAt?: string }[];
   uncount: number;
   parents: { lookupKey: string; children: number }[];
   event?: AuditEvent;
@@ -278,11 +278,11 @@ export async function removeTokens(removal: Removal): Promise<RevokeResult> {
   const { orgId, appId, userId } = removal.tokens[0]!.token;
   const leavesUserIdle = user !== undefined && uncount > 0 && user.activeTokenCount <= uncount;
   const unlisted = removeClause(leavesUserIdle ? activeUserIndexAttributes : [], 'r');
-  const tokenWrites = removal.tokens.map(({ token, action, childrenCheck = false }) => (action === 'tombstone'
+  const tokenWrites = removal.tokens.map(({ token, action, checkChildrenAt }) => (action === 'tombstone'
     ? {
       Put: {
         TableName,
-        Item: tombstoneItem(token, at, { childrenCheck }),
+        Item: tombstoneItem(token, at, checkChildrenAt ?? null),
         ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt) AND ${token.childCount === 0 ? '(attribute_not_exists(childCount) OR childCount = :seenChildren)' : 'childCount = :seenChildren'}`,
         ExpressionAttributeValues: { ':seenChildren': token.childCount },
       },
@@ -326,12 +326,12 @@ export async function removeTokens(removal: Removal): Promise<RevokeResult> {
  * What stays of a revoked token: enough to refuse its registration again (lookup key, app, user,
  * type) and to keep the access tokens registered from it dead. DynamoDB's TTL removes it once the
  * token's own expiry has passed; a token without one is remembered for good. A refresh token
- * revoked on its own (`childrenCheck`) keeps no TTL and is due for the sweep a day later, which
- * makes sure no access token registered from it was missed, and only then sets the TTL.
+ * revoked on its own keeps no TTL and is due for the sweep at `checkChildrenAt`, which makes sure
+ * no access token registered from it was missed, and only then sets the TTL.
  */
-export function tombstoneItem(token: Token, at: string, { childrenCheck }: { childrenCheck: boolean }): Item {
+export function tombstoneItem(token: Token, at: string, checkChildrenAt: string | null): Item {
   const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, refreshTokenId } = token;
-  const dueAt = childrenCheck ? tombstonePurgeAt(at) : null;
+  const dueAt = checkChildrenAt;
   return itemOf('TokenTombstone', keys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, refreshTokenId, revokedAt: at, dueAt }), {
     ...(dueAt === null ? ttlOf(expiresAt) : dueIndexKeys(token, dueAt)),
   });
@@ -341,7 +341,7 @@ const ttlOf = (expiresAt: string | null) => (expiresAt === null ? {} : { [table.
 
 /** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
 export async function tombstoneTokens(tokens: Token[], at: string): Promise<void> {
-  await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, { childrenCheck: false }) } })));
+  await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })));
 }
 
 /** After the children check: the tombstone leaves the due index and expires with the token. */

@@ -114,7 +114,7 @@ export interface Token {
    * retried registration of the same raw value is refused and its access tokens stay dead.
    */
   revokedAt: string | null;
-  /** When the sweep must look at the token next (expiry, policy, tombstone retention); null: never. */
+  /** When the sweep must look at the token next (expiry, policy, a revoked refresh token's children check); null: never. */
   dueAt: string | null;
 }
 

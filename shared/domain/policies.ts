@@ -39,17 +39,20 @@ export function effectiveExpiry(token: Pick<Token, 'type' | 'expiresAt' | 'issue
   return earliest(own, refreshPolicyExpiry(policies.refreshTokenPolicy, Date.parse(token.issuedAt), lastUsed));
 }
 
-/** How long a revoked refresh token stays as a tombstone, so that access tokens registered from it stay dead. */
-export const TOMBSTONE_RETENTION_MS = 86_400_000;
+/**
+ * When the sweep checks a revoked refresh token's access tokens once more (any the queue's
+ * cleanup missed are tombstoned then); only after that may its tombstone expire with the token.
+ */
+export const CHILDREN_CHECK_AFTER_MS = 86_400_000;
 
-export const tombstonePurgeAt = (revokedAt: string) => new Date(Date.parse(revokedAt) + TOMBSTONE_RETENTION_MS).toISOString();
+export const childrenCheckAt = (revokedAt: string) => new Date(Date.parse(revokedAt) + CHILDREN_CHECK_AFTER_MS).toISOString();
 
 /**
  * When the sweep must look at a token next: when it stops being active under the app's current
- * policies, or for a tombstone when its retention ends. Null: never (it lives until revoked).
+ * policies, or for a revoked refresh token when its children are checked. Null: never (it lives until revoked).
  */
 export function sweepDueAt(token: Pick<Token, 'type' | 'expiresAt' | 'issuedAt' | 'lastUsedAt' | 'revokedAt'>, policies: Policies): string | null {
-  if (token.revokedAt !== null) return tombstonePurgeAt(token.revokedAt);
+  if (token.revokedAt !== null) return childrenCheckAt(token.revokedAt);
   const expiry = effectiveExpiry(token, policies);
   return expiry === null ? null : new Date(expiry).toISOString();
 }

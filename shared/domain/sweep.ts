@@ -37,7 +37,8 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /**
  * The scheduled sweep. Everything it reads comes from the due index, by due time: scheduled
  * jobs whose `runAt` has come, queued or running jobs whose progress stopped, and tokens that
- * expired, fell out of their app's refresh-token policy, or are tombstones past retention. Jobs
+ * expired, fell out of their app's refresh-token policy, or are revoked refresh tokens whose
+ * children are checked once more. Jobs
  * are started or resumed here (a few requests each); tokens are handed to the queue in batches.
  * Safe to run concurrently: every step is conditional on what it read.
  */

@@ -11,7 +11,7 @@ import { createTokenHasher } from '../crypto.js';
 import { auditEvent } from './audit.js';
 import type { Actor, AuditEvent, Token } from './model.js';
 import { cursors } from './paging.js';
-import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
+import { childrenCheckAt, effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { isActive, isRevoked, planRemoval, type Parents } from './rules.js';
 
 const hasher = createTokenHasher(serviceSecret);
@@ -209,7 +209,7 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
     const choice = { token: current, action: 'tombstone' as const };
     const plan = planRemoval(ctx.user, ctx.app.revokeEpoch, [choice], parents);
     const result = await removeTokens({
-      user: ctx.user, appEpoch: ctx.app.revokeEpoch, at, tokens: [{ ...choice, childrenCheck: current.type === 'refresh' }], ...plan, ...(event ? { event } : {}),
+      user: ctx.user, appEpoch: ctx.app.revokeEpoch, at, tokens: [{ ...choice, ...(current.type === 'refresh' ? { checkChildrenAt: childrenCheckAt(at) } : {}) }], ...plan, ...(event ? { event } : {}),
     });
     if (result === 'stale') continue;
     // Only a user going idle can leave the app without active tokens.

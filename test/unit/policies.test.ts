@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Token } from '../../shared/domain/model.js';
-import { effectiveExpiry, expiryAtRegistration, sweepDueAt, TOMBSTONE_RETENTION_MS } from '../../shared/domain/policies.js';
+import { effectiveExpiry, expiryAtRegistration, sweepDueAt, CHILDREN_CHECK_AFTER_MS } from '../../shared/domain/policies.js';
 import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
 import { policiesSchema, type Policies } from '../../shared/schemas/apps.js';
 
@@ -57,8 +57,8 @@ describe('when the sweep looks at a token', () => {
 
   it('is a day after revocation for a tombstone, whatever the policy', () => {
     const revokedAt = new Date(t0 + 5).toISOString();
-    expect(sweepDueAt(token({ revokedAt }), policies({ refreshTokenPolicy: { mode: 'expire-immediately' } }))).toBe(new Date(t0 + 5 + TOMBSTONE_RETENTION_MS).toISOString());
-    expect(TOMBSTONE_RETENTION_MS).toBe(86_400_000);
+    expect(sweepDueAt(token({ revokedAt }), policies({ refreshTokenPolicy: { mode: 'expire-immediately' } }))).toBe(new Date(t0 + 5 + CHILDREN_CHECK_AFTER_MS).toISOString());
+    expect(CHILDREN_CHECK_AFTER_MS).toBe(86_400_000);
   });
 });
 
