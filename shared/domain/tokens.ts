@@ -109,25 +109,24 @@ export async function findTombstone(orgId: string, tokenId: string): Promise<Tok
   return token?.revokedAt ? token : undefined;
 }
 
-/** The refresh tokens (or their tombstones) that `tokens` name as parents, by token id; `known` are already read. */
-export async function readParents(orgId: string, tokens: Token[], known: Map<string, Token> = new Map()): Promise<Parents> {
+/**
+ * The refresh tokens (or their tombstones) that `children` were registered from, by the id each
+ * child stores, among tokens already read (by lookup key); a parent not among them is gone.
+ */
+export function parentsAmong(children: Token[], read: Map<string, Token>): Parents {
   const parents: Parents = new Map();
-  const missing: string[] = [];
-  for (const token of tokens) {
-    const key = parentKeyOf(token);
-    if (!key || token.refreshTokenId === null) continue;
-    const found = known.get(key);
-    if (found) parents.set(token.refreshTokenId, found);
-    else missing.push(key);
-  }
-  if (missing.length) for (const parent of await getTokens(orgId, missing)) parents.set(parent.tokenId, parent);
-  // A child stored with another spelling of its parent's id still finds it.
-  for (const token of tokens) {
-    const key = parentKeyOf(token);
-    const parent = key && [...parents.values()].find((p) => p.lookupKey === key);
-    if (token.refreshTokenId !== null && parent) parents.set(token.refreshTokenId, parent);
+  for (const child of children) {
+    const parent = read.get(parentKeyOf(child) ?? '');
+    if (child.refreshTokenId !== null && parent) parents.set(child.refreshTokenId, parent);
   }
   return parents;
+}
+
+/** The same, reading (in one round trip) the parents not among `known`. */
+export async function readParents(orgId: string, children: Token[], known: Map<string, Token> = new Map()): Promise<Parents> {
+  const missing = children.map(parentKeyOf).filter((k): k is string => k !== undefined && !known.has(k));
+  const fetched = missing.length ? await getTokens(orgId, missing) : [];
+  return parentsAmong(children, new Map([...known, ...fetched.map((t) => [t.lookupKey, t] as const)]));
 }
 
 export type IntrospectionResponse =
@@ -204,7 +203,7 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
     const ctx = await getTokenContext(token.orgId, token.appId, token.userId, parentKey ? [token.lookupKey, parentKey] : [token.lookupKey]);
     const current = ctx.tokens.get(token.lookupKey);
     if (!current || !ctx.app) return false;
-    const parents = await readParents(token.orgId, [current], ctx.tokens);
+    const parents = parentsAmong([current], ctx.tokens);
     if (isRevoked(current, ctx.app.revokeEpoch, ctx.user, parentOf(current, parents))) return false;
     const choice = { token: current, action: 'tombstone' as const };
     const plan = planRemoval(ctx.user, ctx.app.revokeEpoch, [choice], parents);
@@ -255,7 +254,7 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
   const { app, user, tokens } = await getTokenContext(orgId, appId, userId, parentKeys);
   if (!app) throw new NotFoundError(`App ${appId}`);
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
-  const parents = await readParents(orgId, page.items, new Map([...listed, ...tokens]));
+  const parents = parentsAmong(page.items, new Map([...listed, ...tokens]));
   return {
     items: page.items.filter((token) => isActive({ token, app, user, parent: parentOf(token, parents) }, now)).map((t) => tokenView(t, app.policies)),
     nextCursor: cursors.encode(orgId, list, page.lastKey),
