@@ -38,10 +38,10 @@ export const routes = {
   listRevocationJobs: { method: 'GET', path: '/v1/revocation-jobs', handler: 'list-revocation-jobs', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   getRevocationJob: { method: 'GET', path: '/v1/revocation-jobs/{jobId}', handler: 'get-revocation-job', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   cancelRevocationJob: { method: 'DELETE', path: '/v1/revocation-jobs/{jobId}', handler: 'cancel-revocation-job', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW' },
-  revokeToken: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW' },
+  revokeToken: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW', enqueues: true },
   registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json', table: 'RW' },
   introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form', table: 'RW' },
-  revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form', table: 'RW' },
+  revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form', table: 'RW', enqueues: true },
 } as const satisfies Record<string, Route>;
 
 export type RouteName = keyof typeof routes;
