@@ -12,7 +12,7 @@ import type { TokenMessage } from '../schemas/revocations.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from './model.js';
 import { effectiveExpiry, sweepDueAt } from './policies.js';
-import { isRevoked, planRemoval, type RemovalChoice } from './rules.js';
+import { isRevoked, parentOf, planRemoval, type RemovalChoice } from './rules.js';
 import { findTombstone, readParents } from './tokens.js';
 
 /** Why a token was removed: its own expiry, the app's refresh-token policy, or a revocation; and tombstones whose children were checked. */
@@ -114,8 +114,7 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
         if (token.dueAt !== null && Date.parse(token.dueAt) <= now) checks.push(token);
         continue;
       }
-      const parent = token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId);
-      const cause = purgeCause(token, app, user, parent, now);
+      const cause = purgeCause(token, app, user, parentOf(token, parents), now);
       if (cause) {
         choices.push({ token, action: cause === 'revoked' ? 'tombstone' : 'delete' });
         report[cause] += 1;

@@ -2,7 +2,7 @@ import pMap from 'p-map';
 import { getAppWithCounters } from '../db/apps.js';
 import { findTokens, getUsersOfApp, pageUsersOfApp, repairShardCounters, repairUserCount } from '../db/revocations.js';
 import { tombstoneTokens } from '../db/tokens.js';
-import { countsNow, heldTokens, isRevoked } from './rules.js';
+import { countsNow, heldTokens, isRevoked, parentOf } from './rules.js';
 import { readParents } from './tokens.js';
 import type { AppUser, Token } from './model.js';
 
@@ -84,8 +84,7 @@ export async function checkUsers(orgId: string, appId: string, userIds: string[]
 /** Of a user's token items: how many count now, and which are revoked but still there. */
 async function judge(user: AppUser, appEpoch: number, tokens: Token[]): Promise<{ counted: number; dead: Token[] }> {
   const parents = await readParents(user.orgId, tokens, new Map(tokens.map((t) => [t.lookupKey, t])));
-  const parentOf = (t: Token) => (t.refreshTokenId === null ? undefined : parents.get(t.refreshTokenId));
-  const dead = tokens.filter((t) => isRevoked(t, appEpoch, user, parentOf(t)));
+  const dead = tokens.filter((t) => isRevoked(t, appEpoch, user, parentOf(t, parents)));
   return { counted: tokens.filter((t) => countsNow(t, user, appEpoch, parents)).length, dead };
 }
 

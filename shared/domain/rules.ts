@@ -39,7 +39,8 @@ export function heldTokens(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount'
 /** Parents by token id: the refresh tokens (or tombstones) that some access tokens were registered from. */
 export type Parents = Map<string, Token>;
 
-const parentOf = (token: Token, parents: Parents) => (token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId));
+/** The refresh token (or tombstone) an access token was registered from, if it was read and still exists. */
+export const parentOf = (token: Token, parents: Parents) => (token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId));
 
 /**
  * Whether a token counts now: still counted under the current epochs, and not an access token

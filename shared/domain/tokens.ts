@@ -12,7 +12,7 @@ import { auditEvent } from './audit.js';
 import type { Actor, AuditEvent, Token } from './model.js';
 import { cursors } from './paging.js';
 import { childrenCheckAt, effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { isActive, isRevoked, planRemoval, type Parents } from './rules.js';
+import { isActive, isRevoked, parentOf, planRemoval, type Parents } from './rules.js';
 
 const hasher = createTokenHasher(serviceSecret);
 
@@ -101,7 +101,6 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
 }
 
 const parentKeyOf = (token: Token) => (token.refreshTokenId === null ? undefined : hasher.storedLookupKeyOf(token.refreshTokenId));
-const parentOf = (token: Token, parents: Parents) => (token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId));
 
 /** The tombstone of a revoked token, by its id (as stored), or undefined. */
 export async function findTombstone(orgId: string, tokenId: string): Promise<Token | undefined> {
