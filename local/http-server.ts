@@ -21,7 +21,14 @@ async function loadHandler(name: string): Promise<HttpHandler> {
  * routes that have a scope (as the JWT authorizer would), build the payload 2.0 event and call
  * the route's real handler; everything unmatched goes to the $default handler.
  */
-export async function createLocalApi(issuer: LocalIssuer): Promise<Server> {
+export interface LocalExtras {
+  /** The console's files and config (`npm start`); the API alone without it. */
+  console?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The local OpenID Connect provider the console signs in with. */
+  oidc?: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<boolean>;
+}
+
+export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = {}): Promise<Server> {
   const handlers = new Map<string, HttpHandler>();
   for (const route of [...Object.values(routes as Record<string, Route>), fallbackRoute]) {
     handlers.set(route.handler, await loadHandler(route.handler));
@@ -42,6 +49,8 @@ export async function createLocalApi(issuer: LocalIssuer): Promise<Server> {
     const method = req.method ?? 'GET';
     const path = new URL(url, 'http://localhost').pathname;
     if (method === 'GET' && path === '/.well-known/jwks.json') return send(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(issuer.jwks) });
+    if (extras.console?.(req, res)) return;
+    if (await extras.oidc?.(req, res, body)) return;
 
     const match = matchRoute(method, path);
     const route = 'route' in match ? match.route : undefined;

@@ -26,6 +26,16 @@ export async function localIssuer(dataDir: string, issuer: string, audience: str
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(signingKey);
     },
+    /** An OpenID Connect ID token for the console (audience: its client id). */
+    async mintIdToken(claims: { sub: string }, clientId: string, nonce: string | undefined, ttlSeconds = 3600): Promise<string> {
+      return new SignJWT({ ...claims, ...(nonce ? { nonce } : {}) })
+        .setProtectedHeader({ alg: 'RS256', kid: privateJwk.kid, typ: 'JWT' })
+        .setIssuer(issuer)
+        .setAudience(clientId)
+        .setIssuedAt()
+        .setExpirationTime(`${ttlSeconds}s`)
+        .sign(signingKey);
+    },
     /** The verified claims, or undefined for anything API Gateway would answer 401 to. */
     async verify(token: string): Promise<JWTPayload | undefined> {
       try {

@@ -2,7 +2,10 @@
  * `npm start`: the whole service on one machine. DynamoDB Local and the SQS emulator start
  * unless DYNAMODB_ENDPOINT / SQS_ENDPOINT are set; then the HTTP API on PORT.
  */
+import { buildConsole, consoleDist } from '../console/build.js';
+import { createConsoleServer } from './console.js';
 import { localIssuer } from './jwt.js';
+import { createLocalOidc } from './oidc.js';
 import { lambdaContext } from './event.js';
 import { startQueuePoller } from './queue-poller.js';
 import { startTimer } from './timer.js';
@@ -23,8 +26,13 @@ async function main() {
   Object.assign(process.env, localEnvironment({ ...process.env, DYNAMODB_ENDPOINT: dynamodbEndpoint, SQS_ENDPOINT: sqsEndpoint, QUEUE_URL: queueUrl }));
 
   const issuer = await localIssuer(settings.dataDir, settings.jwtIssuer, settings.jwtAudience);
+  const origin = `http://127.0.0.1:${settings.port}`;
+  buildConsole();
   const { createLocalApi } = await import('./http-server.js');
-  const server = await createLocalApi(issuer);
+  const server = await createLocalApi(issuer, {
+    console: createConsoleServer(consoleDist, { apiUrl: origin, issuer: settings.jwtIssuer, clientId: settings.consoleClientId }),
+    oidc: createLocalOidc({ issuer, issuerUrl: settings.jwtIssuer, clientId: settings.consoleClientId }),
+  });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     server.listen(settings.port, '127.0.0.1', resolveListen);
@@ -52,7 +60,7 @@ async function main() {
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
 
-  console.log(`OAuth Usage service ready at http://127.0.0.1:${settings.port} (DynamoDB ${dynamodbEndpoint}, SQS ${sqsEndpoint}, data in ${settings.dataDir}, sweep every ${settings.sweepIntervalSeconds} s)`);
+  console.log(`OAuth Usage service ready at ${origin} (console at ${origin}/; DynamoDB ${dynamodbEndpoint}, SQS ${sqsEndpoint}, data in ${settings.dataDir}, sweep every ${settings.sweepIntervalSeconds} s)`);
 }
 
 async function remember(service: Promise<RunningService>): Promise<RunningService> {

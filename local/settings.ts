@@ -8,14 +8,18 @@ import { resolve } from 'node:path';
  */
 export function localSettings(env: NodeJS.ProcessEnv = process.env) {
   const dataDir = resolve(env.DATA_DIR ?? '.data');
+  const port = Number(env.PORT ?? 3000);
   return {
     dataDir,
-    port: Number(env.PORT ?? 3000),
+    port,
     tableName: env.TABLE_NAME ?? 'oauth-usage',
     region: env.AWS_REGION ?? 'us-east-1',
     dynamodbEndpoint: env.DYNAMODB_ENDPOINT,
     sqsEndpoint: env.SQS_ENDPOINT,
-    jwtIssuer: env.JWT_ISSUER ?? 'urn:oauth-usage:local-issuer',
+    /** The local server is the issuer: its own origin, so the console can discover it. */
+    jwtIssuer: env.JWT_ISSUER ?? `http://127.0.0.1:${port}`,
+    /** The console's client id at the local issuer (a public client with PKCE). */
+    consoleClientId: 'oauth-usage-console',
     jwtAudience: env.JWT_AUDIENCE ?? 'oauth-usage',
     sweepIntervalSeconds: positiveNumber('SWEEP_INTERVAL_SECONDS', env.SWEEP_INTERVAL_SECONDS ?? '60'),
   };

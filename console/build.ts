@@ -1,0 +1,57 @@
+import { buildSync } from 'esbuild';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where the built console goes: `index.html` and content-hashed files under `assets/`. */
+export const consoleDist = fileURLToPath(new URL('./dist', import.meta.url));
+
+/**
+ * Builds the console with esbuild: one minified ES module and one stylesheet, named by their
+ * content hash (cached for a year by browsers and CloudFront), and an `index.html` that loads them
+ * (never cached). Synchronous, so `cdk synth` can build it too. Returns the files the first page loads.
+ */
+export function buildConsole(): { js: string; css: string } {
+  rmSync(consoleDist, { recursive: true, force: true });
+  mkdirSync(consoleDist, { recursive: true });
+  const result = buildSync({
+    entryPoints: [fileURLToPath(new URL('./src/main.tsx', import.meta.url))],
+    outdir: `${consoleDist}/assets`,
+    entryNames: '[name]-[hash]',
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'browser',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  const outputs = Object.keys(result.metafile.outputs);
+  const js = outputs.find((f) => f.endsWith('.js'));
+  const css = outputs.find((f) => f.endsWith('.css'));
+  if (!js || !css) throw new Error('the console build produced no script or stylesheet');
+  const asset = (file: string) => `/assets/${basename(file)}`;
+  writeFileSync(`${consoleDist}/index.html`, `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<title>OAuth Usage</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${asset(css)}">
+<script type="module" src="${asset(js)}"></script>
+</head>
+<body><div id="app"><p class="loading">Loading OAuth Usage…</p></div></body>
+</html>
+`);
+  return { js: `${consoleDist}/assets/${basename(js)}`, css: `${consoleDist}/assets/${basename(css)}` };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const built = buildConsole();
+  console.log(`console built: ${basename(built.js)}, ${basename(built.css)}`);
+}

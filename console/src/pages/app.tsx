@@ -1,0 +1,279 @@
+import { useState } from 'preact/hooks';
+import { useLocation } from 'preact-iso/router';
+import { api, ApiError, enc } from '../api.js';
+import type { Access } from '../main.js';
+import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad } from '../ui.js';
+
+type Unit = 'minutes' | 'hours' | 'days';
+interface Policies {
+  refreshTokenPolicy: { mode: 'until-revoked' | 'expire-immediately' | 'expire-after' | 'expire-if-unused'; value?: number; unit?: Unit };
+  accessTokenLifetimeMinutes: number | null;
+  permittedUsers: 'all-users-self-authorize' | 'admin-approved-pre-authorized';
+  ipRelaxation: 'enforce' | 'relax-for-refresh' | 'relax';
+  sessionTimeoutMinutes: number | null;
+}
+interface AppDetail {
+  appId: string;
+  name: string;
+  description: string | null;
+  contactEmail: string | null;
+  callbackUrls: string[];
+  scopes: string[];
+  policies: Policies;
+  userCount: number;
+  activeTokenCount: number;
+  lastUsedAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+const MODES: [Policies['refreshTokenPolicy']['mode'], string][] = [
+  ['until-revoked', 'Refresh token is valid until revoked'], ['expire-immediately', 'Expire refresh token immediately'],
+  ['expire-after', 'Expire refresh token after'], ['expire-if-unused', 'Expire refresh token if not used for'],
+];
+const PERMITTED = { 'all-users-self-authorize': 'All users may self-authorize', 'admin-approved-pre-authorized': 'Admin approved users are pre-authorized' };
+const IP = { enforce: 'Enforce IP restrictions', 'relax-for-refresh': 'Relax IP restrictions for refresh tokens', relax: 'Relax IP restrictions' };
+
+/** An app's detail: Settings and Policies tabs with Edit, and Revoke all tokens. */
+export function AppPage({ appId, access }: { appId: string; access: Access }) {
+  const { query, route, path } = useLocation();
+  const tab = query.tab === 'policies' ? 'policies' : 'settings';
+  const app = useLoad(() => api<AppDetail>('GET', `/v1/apps/${enc(appId)}`).then((r) => ({ ...r.body, etag: r.headers.get('etag') ?? '' })), [appId]);
+  const [revoking, setRevoking] = useState(false);
+  const [jobId, setJobId] = useState<string>();
+  if (app.error) return <ErrorNotice error={app.error} retry={app.reload} />;
+  if (!app.data) return <p aria-busy="true">Loading…</p>;
+  const data = app.data;
+  const select = (next: 'settings' | 'policies') => route(`${path}${next === 'policies' ? '?tab=policies' : ''}`, true);
+  const onTabKey = (e: KeyboardEvent) => {
+    if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+    const next = tab === 'settings' ? 'policies' : 'settings';
+    select(next);
+    document.getElementById(`tab-${next}`)?.focus();
+  };
+  return (
+    <section>
+      <p class="crumbs"><a href="/">OAuth Usage</a></p>
+      <h1>{data.name}</h1>
+      <dl class="summary">
+        <div><dt>Users</dt><dd><a href={`/apps/${enc(appId)}/users`}>{count(data.userCount)}</a></dd></div>
+        <div><dt>Active tokens</dt><dd>{count(data.activeTokenCount)}</dd></div>
+        <div><dt>Last used</dt><dd><Time iso={data.lastUsedAt} /></dd></div>
+      </dl>
+      {access.manage && <p><button type="button" class="danger" onClick={() => setRevoking(true)}>Revoke all tokens</button></p>}
+      {jobId && <JobProgress jobId={jobId} onDone={app.reload} />}
+      <div role="tablist" aria-label="App" onKeyDown={onTabKey}>
+        {(['settings', 'policies'] as const).map((t) => (
+          <button key={t} type="button" role="tab" id={`tab-${t}`} aria-selected={tab === t} aria-controls={`panel-${t}`} tabIndex={tab === t ? 0 : -1} onClick={() => select(t)}>
+            {t === 'settings' ? 'Settings' : 'Policies'}
+          </button>
+        ))}
+      </div>
+      <div role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
+        {tab === 'settings'
+          ? <SettingsTab key={`s${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />
+          : <PoliciesTab key={`p${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />}
+      </div>
+      {revoking && <RevokeAllDialog app={data} onClose={() => setRevoking(false)} onStarted={(id) => { setRevoking(false); setJobId(id); }} />}
+    </section>
+  );
+}
+
+type Saved = { app: AppDetail & { etag: string }; manage: boolean; onSaved: () => void };
+
+/** Edit → form → Save (with If-Match) or Cancel; a 412 offers to reload what someone else saved. */
+function useEditor(app: AppDetail & { etag: string }, onSaved: () => void) {
+  const [editing, setEditing] = useState(false);
+  const [error, setError] = useState<ApiError>();
+  const [busy, setBusy] = useState(false);
+  const save = async (method: string, path: string, body: unknown) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api(method, path, { body, headers: { 'if-match': app.etag } });
+      setEditing(false);
+      onSaved();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, undefined));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const stale = error?.status === 412 && (
+    <div class="notice error" role="alert">
+      <p>This app was changed by someone else since you opened it. Reload to see their changes, then edit again.</p>
+      <button type="button" onClick={onSaved}>Reload</button>
+    </div>
+  );
+  const other = error && error.status !== 412 && !error.problem?.errors?.length && <ErrorNotice error={error} />;
+  return { editing, setEditing, error, busy, save, notice: stale || other };
+}
+
+function SettingsTab({ app, manage, onSaved }: Saved) {
+  const editor = useEditor(app, onSaved);
+  const [form, setForm] = useState({ name: app.name, description: app.description ?? '', contactEmail: app.contactEmail ?? '', callbackUrls: app.callbackUrls.join('\n'), scopes: app.scopes.join(' ') });
+  const set = (field: keyof typeof form) => (e: Event) => setForm({ ...form, [field]: (e.currentTarget as HTMLInputElement).value });
+  const fieldError = (f: string) => editor.error?.field(`body.${f}`);
+  if (!editor.editing) {
+    return (
+      <>
+        <dl class="values">
+          <dt>Name</dt><dd>{app.name}</dd>
+          <dt>Description</dt><dd>{app.description ?? <span class="muted">None</span>}</dd>
+          <dt>Contact email</dt><dd>{app.contactEmail ?? <span class="muted">None</span>}</dd>
+          <dt>Callback URLs</dt><dd>{app.callbackUrls.length ? app.callbackUrls.join(', ') : <span class="muted">None</span>}</dd>
+          <dt>OAuth scopes</dt><dd>{app.scopes.length ? app.scopes.join(' ') : <span class="muted">None</span>}</dd>
+          <dt>Created</dt><dd><Time iso={app.createdAt} /></dd>
+          <dt>Last modified</dt><dd><Time iso={app.updatedAt} /></dd>
+        </dl>
+        {editor.notice}
+        {manage && <button type="button" onClick={() => editor.setEditing(true)}>Edit</button>}
+      </>
+    );
+  }
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void editor.save('PATCH', `/v1/apps/${enc(app.appId)}`, {
+      name: form.name, description: form.description.trim() || null, contactEmail: form.contactEmail.trim() || null,
+      callbackUrls: form.callbackUrls.split(/\s+/).filter(Boolean), scopes: form.scopes.split(/\s+/).filter(Boolean),
+    });
+  };
+  const input = (f: keyof typeof form, inputMode: 'text' | 'email' = 'text') => (
+    <input id={`settings-${f}`} inputMode={inputMode} value={form[f]} onInput={set(f)} aria-invalid={fieldError(f) ? true : undefined} aria-describedby={fieldError(f) ? `settings-${f}-error` : undefined} />
+  );
+  return (
+    <form onSubmit={submit}>
+      <Field label="Name" id="settings-name" error={fieldError('name')}>{input('name')}</Field>
+      <Field label="Description" id="settings-description" error={fieldError('description')}>{input('description')}</Field>
+      <Field label="Contact email" id="settings-contactEmail" error={fieldError('contactEmail')}>{input('contactEmail', 'email')}</Field>
+      <Field label="Callback URLs" id="settings-callbackUrls" hint="One per line" error={fieldError('callbackUrls')}>
+        <textarea id="settings-callbackUrls" rows={3} value={form.callbackUrls} onInput={set('callbackUrls')} aria-describedby="settings-callbackUrls-hint" />
+      </Field>
+      <Field label="OAuth scopes" id="settings-scopes" hint="Separated by spaces" error={fieldError('scopes')}>{input('scopes')}</Field>
+      {editor.notice}
+      <div class="actions">
+        <button type="submit" disabled={editor.busy}>Save</button>
+        <button type="button" class="secondary" onClick={() => editor.setEditing(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
+const duration = (p: Policies['refreshTokenPolicy']) => (p.value === undefined ? '' : ` ${count(p.value)} ${p.unit ?? ''}`);
+const orNone = (n: number | null, unit: string) => (n === null ? <span class="muted">Not set</span> : `${count(n)} ${unit}`);
+
+function PoliciesTab({ app, manage, onSaved }: Saved) {
+  const editor = useEditor(app, onSaved);
+  const p = app.policies;
+  const [form, setForm] = useState({
+    mode: p.refreshTokenPolicy.mode, value: String(p.refreshTokenPolicy.value ?? 90), unit: p.refreshTokenPolicy.unit ?? 'days',
+    accessTokenLifetimeMinutes: p.accessTokenLifetimeMinutes === null ? '' : String(p.accessTokenLifetimeMinutes),
+    permittedUsers: p.permittedUsers, ipRelaxation: p.ipRelaxation,
+    sessionTimeoutMinutes: p.sessionTimeoutMinutes === null ? '' : String(p.sessionTimeoutMinutes),
+  });
+  const set = (field: keyof typeof form) => (e: Event) => setForm({ ...form, [field]: (e.currentTarget as HTMLInputElement).value });
+  const fieldError = (f: string) => editor.error?.field(`body.${f}`);
+  if (!editor.editing) {
+    return (
+      <>
+        <dl class="values">
+          <dt>Refresh token policy</dt><dd>{MODES.find(([m]) => m === p.refreshTokenPolicy.mode)?.[1]}{duration(p.refreshTokenPolicy)}</dd>
+          <dt>Access token lifetime</dt><dd>{orNone(p.accessTokenLifetimeMinutes, 'minutes')}</dd>
+          <dt>Permitted users</dt><dd>{PERMITTED[p.permittedUsers]}</dd>
+          <dt>IP relaxation</dt><dd>{IP[p.ipRelaxation]}</dd>
+          <dt>Session timeout</dt><dd>{orNone(p.sessionTimeoutMinutes, 'minutes')}</dd>
+        </dl>
+        {editor.notice}
+        {manage && <button type="button" onClick={() => editor.setEditing(true)}>Edit</button>}
+      </>
+    );
+  }
+  const timed = form.mode === 'expire-after' || form.mode === 'expire-if-unused';
+  const minutes = (v: string) => (v.trim() === '' ? null : Number(v));
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void editor.save('PUT', `/v1/apps/${enc(app.appId)}/policies`, {
+      refreshTokenPolicy: timed ? { mode: form.mode, value: Number(form.value), unit: form.unit } : { mode: form.mode },
+      accessTokenLifetimeMinutes: minutes(form.accessTokenLifetimeMinutes), permittedUsers: form.permittedUsers,
+      ipRelaxation: form.ipRelaxation, sessionTimeoutMinutes: minutes(form.sessionTimeoutMinutes),
+    });
+  };
+  return (
+    <form onSubmit={submit}>
+      <fieldset>
+        <legend>Refresh token policy</legend>
+        {MODES.map(([mode, label]) => (
+          <label key={mode} class="check"><input type="radio" name="mode" value={mode} checked={form.mode === mode} onChange={set('mode')} /> {label}</label>
+        ))}
+        {timed && (
+          <div class="inline">
+            <Field label="Value" id="policy-value" error={fieldError('refreshTokenPolicy.value')}>
+              <input id="policy-value" type="number" min={1} max={36500} value={form.value} onInput={set('value')} />
+            </Field>
+            <Field label="Unit" id="policy-unit" error={fieldError('refreshTokenPolicy.unit')}>
+              <select id="policy-unit" value={form.unit} onChange={set('unit')}>
+                <option value="minutes">minutes</option><option value="hours">hours</option><option value="days">days</option>
+              </select>
+            </Field>
+          </div>
+        )}
+      </fieldset>
+      <Field label="Access token lifetime (minutes)" id="policy-access" hint="Empty: as the authorization server issues them" error={fieldError('accessTokenLifetimeMinutes')}>
+        <input id="policy-access" type="number" min={1} value={form.accessTokenLifetimeMinutes} onInput={set('accessTokenLifetimeMinutes')} aria-describedby="policy-access-hint" />
+      </Field>
+      <Field label="Permitted users" id="policy-permitted" error={fieldError('permittedUsers')}>
+        <select id="policy-permitted" value={form.permittedUsers} onChange={set('permittedUsers')}>
+          {Object.entries(PERMITTED).map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+        </select>
+      </Field>
+      <Field label="IP relaxation" id="policy-ip" error={fieldError('ipRelaxation')}>
+        <select id="policy-ip" value={form.ipRelaxation} onChange={set('ipRelaxation')}>
+          {Object.entries(IP).map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+        </select>
+      </Field>
+      <Field label="Session timeout (minutes)" id="policy-session" hint="Empty: none" error={fieldError('sessionTimeoutMinutes')}>
+        <input id="policy-session" type="number" min={1} value={form.sessionTimeoutMinutes} onInput={set('sessionTimeoutMinutes')} aria-describedby="policy-session-hint" />
+      </Field>
+      {editor.notice}
+      <div class="actions">
+        <button type="submit" disabled={editor.busy}>Save</button>
+        <button type="button" class="secondary" onClick={() => editor.setEditing(false)}>Cancel</button>
+      </div>
+    </form>
+  );
+}
+
+/** Revoke all tokens: what it will take (dry run), a reason, and the app's id typed to confirm. */
+function RevokeAllDialog({ app, onClose, onStarted }: { app: AppDetail; onClose: () => void; onStarted: (jobId: string) => void }) {
+  const preview = useLoad(() => api<{ usersAffected: number; tokensAffected: number }>('POST', `/v1/apps/${enc(app.appId)}/revocations`, { body: { all: true, dryRun: true } }).then((r) => r.body), [app.appId]);
+  const [reason, setReason] = useState('');
+  const [typed, setTyped] = useState('');
+  const [error, setError] = useState<ApiError>();
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const { body } = await api<{ jobId: string }>('POST', `/v1/apps/${enc(app.appId)}/revocations`, { body: { all: true, ...(reason.trim() ? { reason: reason.trim() } : {}) } });
+      onStarted(body.jobId);
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, undefined));
+    }
+  };
+  return (
+    <Dialog title={`Revoke all tokens of ${app.name}`} onClose={onClose}>
+      <form onSubmit={(e) => void submit(e)}>
+        <p>{preview.data ? `This revokes ${count(preview.data.tokensAffected)} active tokens of ${count(preview.data.usersAffected)} users, at once. It cannot be undone.` : 'Counting the tokens it would revoke…'}</p>
+        <Field label="Reason (optional)" id="revoke-all-reason" error={error?.field('body.reason')}>
+          <input id="revoke-all-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+        </Field>
+        <Field label={`Type ${app.appId} to confirm`} id="revoke-all-confirm">
+          <input id="revoke-all-confirm" value={typed} autoComplete="off" onInput={(e) => setTyped(e.currentTarget.value)} />
+        </Field>
+        {error && !error.field('body.reason') && <ErrorNotice error={error} />}
+        <div class="actions">
+          <button type="submit" class="danger" disabled={typed !== app.appId}>Revoke all tokens</button>
+          <button type="button" class="secondary" onClick={onClose}>Cancel</button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

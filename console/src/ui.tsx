@@ -1,0 +1,150 @@
+import type { ComponentChildren } from 'preact';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, enc } from './api.js';
+
+const numbers = new Intl.NumberFormat();
+const dates = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** A count with the viewer's thousands separators. */
+export const count = (n: number) => numbers.format(n);
+
+/** A time in the viewer's locale and time zone; the exact ISO time on hover. */
+export function Time({ iso, never = 'Never' }: { iso: string | null | undefined; never?: string }) {
+  if (!iso) return <span class="muted">{never}</span>;
+  return <time dateTime={iso} title={iso}>{dates.format(new Date(iso))}</time>;
+}
+
+export interface Load<T> {
+  data?: T | undefined;
+  error?: ApiError | undefined;
+  loading: boolean;
+  reload: () => void;
+}
+
+/** Loads what a page shows; `reload` loads it again (after a change, or from Retry). */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Load<T> {
+  const [state, setState] = useState<{ data?: T; error?: ApiError; loading: boolean }>({ loading: true });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let live = true;
+    setState((s) => ({ ...s, loading: true }));
+    load().then(
+      (data) => live && setState({ data, loading: false }),
+      (error: unknown) => live && setState({ error: error instanceof ApiError ? error : new ApiError(0, undefined), loading: false }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [...deps, round]);
+  return { ...state, reload: useCallback(() => setRound((r) => r + 1), []) };
+}
+
+/** What went wrong, never a blank page: a retry for failures that may pass. */
+export function ErrorNotice({ error, retry }: { error: ApiError; retry?: () => void }) {
+  if (error.kind === 'edition-not-supported') return <EditionNotice />;
+  const transient = error.status === 0 || error.status >= 500 || error.status === 429;
+  return (
+    <div class="notice error" role="alert">
+      <p><strong>{error.status === 404 ? 'Not found.' : transient ? 'Something went wrong.' : 'The request was refused.'}</strong> {error.message}</p>
+      {retry && <button type="button" onClick={retry}>Retry</button>}
+    </div>
+  );
+}
+
+export const SUPPORTED_EDITIONS = ['Professional', 'Performance', 'Unlimited', 'Developer'];
+
+export function EditionNotice() {
+  return (
+    <section class="notice">
+      <h1>Not available in your edition</h1>
+      <p>OAuth Usage is available in the Professional, Performance, Unlimited and Developer editions. Ask your administrator about upgrading.</p>
+    </section>
+  );
+}
+
+/** Shows the `<dialog>` modally while mounted: Esc closes it, and focus returns where it was. */
+export function Dialog({ title, onClose, children }: { title: string; onClose: () => void; children: ComponentChildren }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    const opener = document.activeElement as HTMLElement | null;
+    dialog?.showModal();
+    return () => {
+      dialog?.close();
+      opener?.focus();
+    };
+  }, []);
+  return (
+    <dialog ref={ref} aria-labelledby="dialog-title" onClose={onClose} onCancel={(e) => { e.preventDefault(); onClose(); }}>
+      <h2 id="dialog-title">{title}</h2>
+      {children}
+    </dialog>
+  );
+}
+
+interface Job {
+  jobId: string;
+  status: string;
+  runAt: string | null;
+  progress: { usersDone: number; tokensRevoked: number };
+  error: string | null;
+}
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** A revocation job's progress in a live region, polled until it ends (or is scheduled); then `onDone`. */
+export function JobProgress({ jobId, onDone }: { jobId: string; onDone: () => void }) {
+  const [job, setJob] = useState<Job>();
+  useEffect(() => {
+    let live = true;
+    const poll = async () => {
+      try {
+        const { body } = await api<Job>('GET', `/v1/revocation-jobs/${enc(jobId)}`);
+        if (!live) return;
+        setJob(body);
+        if (FINAL.has(body.status) || body.status === 'scheduled') return onDone();
+      } catch {
+        // A failed poll is retried below.
+      }
+      if (live) setTimeout(() => void poll(), 500);
+    };
+    void poll();
+    return () => {
+      live = false;
+    };
+  }, [jobId]);
+  return (
+    <p role="status" class={`job ${job?.status ?? 'queued'}`}>
+      {!job ? 'Revocation requested…'
+        : job.status === 'scheduled' ? <>Revocation scheduled for <Time iso={job.runAt} />.</>
+        : <>Revocation {job.status}: {count(job.progress.usersDone)} users done, {count(job.progress.tokensRevoked)} tokens revoked.{job.error ? ` ${job.error}` : ''}</>}
+    </p>
+  );
+}
+
+/** Previous / Next over the API's cursors: the cursors seen so far are kept to go back. */
+export function usePaging(key: string) {
+  const [stack, setStack] = useState<(string | undefined)[]>([undefined]);
+  useEffect(() => setStack([undefined]), [key]);
+  const cursor = stack[stack.length - 1];
+  return {
+    cursor,
+    pager: (next: string | null) => (
+      <nav class="pager" aria-label="Pages">
+        <button type="button" disabled={stack.length < 2} onClick={() => setStack((s) => s.slice(0, -1))}>Previous</button>
+        <button type="button" disabled={!next} onClick={() => next && setStack((s) => [...s, next])}>Next</button>
+      </nav>
+    ),
+  };
+}
+
+/** A labelled form field, with the API's message for it when it named it. */
+export function Field({ label, id, error, children, hint }: { label: string; id: string; error?: string | undefined; hint?: string; children: ComponentChildren }) {
+  return (
+    <div class="field">
+      <label for={id}>{label}</label>
+      {children}
+      {hint && <small id={`${id}-hint`}>{hint}</small>}
+      {error && <small id={`${id}-error`} class="field-error">{error}</small>}
+    </div>
+  );
+}
