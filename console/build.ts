@@ -11,12 +11,12 @@ export const consoleDist = fileURLToPath(new URL('./dist', import.meta.url));
  * content hash (cached for a year by browsers and CloudFront), and an `index.html` that loads them
  * (never cached). Synchronous, so `cdk synth` can build it too. Returns the files the first page loads.
  */
-export function buildConsole(): { js: string; css: string } {
-  rmSync(consoleDist, { recursive: true, force: true });
-  mkdirSync(consoleDist, { recursive: true });
+export function buildConsole(outDir = consoleDist): { js: string; css: string } {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
   const result = buildSync({
     entryPoints: [fileURLToPath(new URL('./src/main.tsx', import.meta.url))],
-    outdir: `${consoleDist}/assets`,
+    outdir: `${outDir}/assets`,
     entryNames: '[name]-[hash]',
     bundle: true,
     minify: true,
@@ -34,7 +34,7 @@ export function buildConsole(): { js: string; css: string } {
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error('the console build produced no script or stylesheet');
   const asset = (file: string) => `/assets/${basename(file)}`;
-  writeFileSync(`${consoleDist}/index.html`, `<!doctype html>
+  writeFileSync(`${outDir}/index.html`, `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -48,7 +48,7 @@ export function buildConsole(): { js: string; css: string } {
 <body><div id="app"><p class="loading">Loading OAuth Usage…</p></div></body>
 </html>
 `);
-  return { js: `${consoleDist}/assets/${basename(js)}`, css: `${consoleDist}/assets/${basename(css)}` };
+  return { js: `${outDir}/assets/${basename(js)}`, css: `${outDir}/assets/${basename(css)}` };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

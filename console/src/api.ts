@@ -13,9 +13,9 @@ export class ApiError extends Error {
   constructor(readonly status: number, readonly problem: Problem | undefined) {
     super(problem?.detail ?? problem?.title ?? `The service answered ${status}`);
   }
-  /** The message for a field the API named (`body.name`, `query.cursor`…), if any. */
+  /** The message for a field the API named (`body.name`, or an item of it: `body.callbackUrls.0`), if any. */
   field(path: string): string | undefined {
-    return this.problem?.errors?.find((e) => e.path === path)?.message;
+    return this.problem?.errors?.find((e) => e.path === path || e.path.startsWith(`${path}.`))?.message;
   }
   get kind(): string {
     return this.problem?.type.split(/[:/]/).pop() ?? '';

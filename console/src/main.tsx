@@ -66,8 +66,10 @@ async function start(root: HTMLElement) {
     if (location.pathname === '/callback') history.replaceState(null, '', await completeSignIn());
     const session = currentSession();
     if (!session) return await signIn(location.pathname + location.search);
+    root.replaceChildren();
     render(<LocationProvider><Layout session={session} /></LocationProvider>, root);
   } catch (error) {
+    root.replaceChildren();
     render(
       <main>
         <div class="notice error" role="alert">

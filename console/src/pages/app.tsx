@@ -147,7 +147,8 @@ function SettingsTab({ app, manage, onSaved }: Saved) {
       <Field label="Description" id="settings-description" error={fieldError('description')}>{input('description')}</Field>
       <Field label="Contact email" id="settings-contactEmail" error={fieldError('contactEmail')}>{input('contactEmail', 'email')}</Field>
       <Field label="Callback URLs" id="settings-callbackUrls" hint="One per line" error={fieldError('callbackUrls')}>
-        <textarea id="settings-callbackUrls" rows={3} value={form.callbackUrls} onInput={set('callbackUrls')} aria-describedby="settings-callbackUrls-hint" />
+        <textarea id="settings-callbackUrls" rows={3} value={form.callbackUrls} onInput={set('callbackUrls')} aria-invalid={fieldError('callbackUrls') ? true : undefined}
+          aria-describedby={fieldError('callbackUrls') ? 'settings-callbackUrls-hint settings-callbackUrls-error' : 'settings-callbackUrls-hint'} />
       </Field>
       <Field label="OAuth scopes" id="settings-scopes" hint="Separated by spaces" error={fieldError('scopes')}>{input('scopes')}</Field>
       {editor.notice}

@@ -1,0 +1,275 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { expectAccessible, launchChromium, screenshot, signIn, startService, type LocalService } from './support.js';
+
+/**
+ * The OAuth Usage console in Debian's Chromium against `npm start`: one test per flow of the help
+ * article, axe-core on every page, and the screenshots the README shows.
+ */
+let service: LocalService;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+
+async function seed() {
+  const apps: [string, string, number][] = [['crm-sync', 'CRM Sync', 6], ['billing', 'Billing', 4], ['analytics', 'Analytics', 3], ['mail', 'Mail Relay', 2]];
+  for (const [appId, name, users] of apps) {
+    expect((await service.api('POST', '/v1/apps', { appId, name, description: `${name} integration`, contactEmail: 'owner@acme.example' })).status).toBe(201);
+    for (let u = 1; u <= users; u++) {
+      const userId = `${appId.slice(0, 1)}${u}@acme.example`;
+      for (let t = 0; t < (u % 2) + 1; t++) {
+        const token = `${appId}-${u}-${t}-raw-token-value-0123456789`;
+        const reply = await service.api('POST', '/v1/tokens', { token, type: 'access', appId, userId, userName: `User ${u} of ${name}`, scopes: ['api'] });
+        expect(reply.status).toBe(201);
+        const form = await fetch(`${service.base}/oauth2/introspect`, { method: 'POST' }); // unauthenticated: 401, not a use
+        expect(form.status).toBe(401);
+      }
+    }
+  }
+}
+
+beforeAll(async () => {
+  [service, browser] = await Promise.all([startService(), launchChromium()]);
+  await seed();
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await service?.stop();
+});
+const fresh = async (viewport = { width: 1280, height: 800 }) => {
+  context = await browser.newContext({ viewport });
+  page = await context.newPage();
+  return page;
+};
+afterEach(async () => {
+  await context?.close();
+});
+
+const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+const status = () => page.getByRole('status');
+
+describe('the OAuth Usage console', () => {
+  it('runs in Debian\'s Chromium 156', () => {
+    expect(browser.version()).toMatch(/^156\./);
+  });
+
+  it('signs in, lists the apps with active tokens, opens one, and edits its Policies', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('link', { name: 'CRM Sync', exact: true }).isVisible()).toBe(true);
+    const row = page.getByRole('row', { name: /CRM Sync/ });
+    expect(await row.getByRole('cell').nth(1).innerText()).toBe('9'); // active tokens, with the viewer's separators
+    await expectAccessible(page);
+    await screenshot(page, 'oauth-usage');
+
+    await page.getByRole('link', { name: 'CRM Sync', exact: true }).click();
+    await expect.poll(() => heading('CRM Sync').isVisible()).toBe(true);
+    await page.getByRole('tab', { name: 'Policies' }).click();
+    expect(await page.getByRole('tab', { name: 'Policies' }).getAttribute('aria-selected')).toBe('true');
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Expire refresh token after').check();
+    await page.getByLabel('Value').fill('30');
+    await page.getByLabel('Unit').selectOption('days');
+    await page.getByLabel('Access token lifetime (minutes)').fill('120');
+    await expectAccessible(page);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByText('Expire refresh token after 30 days').isVisible()).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'app-policies');
+    const app = await service.api('GET', '/v1/apps/crm-sync');
+    expect(app.body.policies).toMatchObject({ refreshTokenPolicy: { mode: 'expire-after', value: 30, unit: 'days' }, accessTokenLifetimeMinutes: 120 });
+
+    // The URL holds the tab: a reload (which signs in again silently) comes back to it.
+    await page.reload();
+    await expect.poll(() => page.getByText('Expire refresh token after 30 days').isVisible()).toBe(true);
+  });
+
+  it('shows a field the API refused next to that field', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/mail`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Callback URLs').fill('ftp://not-http.example');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('#settings-callbackUrls-error').isVisible()).toBe(true);
+    expect(await page.getByLabel('Callback URLs').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#settings-callbackUrls-error').innerText()).toMatch(/http/);
+  });
+
+  it('opens Usage by User from the user count and revokes one user', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.getByRole('link', { name: '6 users of CRM Sync' }).click();
+    await expect.poll(() => heading('Usage by User').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('row', { name: /c1@acme\.example/ }).isVisible()).toBe(true);
+    for (const column of ['First used', 'Most recent use', 'Number of uses']) expect(await page.getByRole('columnheader', { name: column }).isVisible()).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'usage-by-user');
+
+    await page.getByRole('button', { name: 'Revoke c1@acme.example' }).click();
+    const dialog = page.getByRole('dialog');
+    await expectAccessible(page);
+    await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await expect.poll(() => status().innerText()).toMatch(/succeeded: 1 users done, 2 tokens revoked/);
+    await expect.poll(() => page.getByRole('row', { name: /c1@acme\.example/ }).count()).toBe(0);
+    await expect.poll(() => page.getByText('5 users hold 7 active tokens').isVisible()).toBe(true);
+  });
+
+  it('selects three users, Bulk Revokes them with progress, and shows the new counts', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/billing/users`);
+    await expect.poll(() => page.getByRole('checkbox', { name: 'Select b1@acme.example' }).isVisible()).toBe(true);
+    const bulk = page.getByRole('button', { name: /^Bulk Revoke/ });
+    expect(await bulk.isDisabled()).toBe(true);
+    for (const u of [1, 2, 3]) await page.getByRole('checkbox', { name: `Select b${u}@acme.example` }).check();
+    await bulk.click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.innerText()).toContain('This revokes 5 active tokens of 3 users.');
+    await dialog.getByLabel('Reason (optional)').fill('Contractors left');
+    await expectAccessible(page);
+    await screenshot(page, 'bulk-revoke');
+    await dialog.getByRole('button', { name: 'Bulk Revoke', exact: true }).click();
+    await expect.poll(() => status().innerText()).toMatch(/succeeded: 3 users done, 5 tokens revoked/);
+    await expect.poll(() => page.getByText('1 users hold 1 active tokens').isVisible()).toBe(true);
+    expect(await page.getByRole('row', { name: /b4@acme\.example/ }).isVisible()).toBe(true);
+  });
+
+  it('revokes one token of a user', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/mail/users`);
+    await page.getByRole('link', { name: 'Tokens of m1@acme.example' }).click();
+    await expect.poll(() => heading('Tokens of m1@acme.example').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(2);
+    await expectAccessible(page);
+    await screenshot(page, 'tokens');
+    await page.getByRole('button', { name: /^Revoke access token/ }).first().click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+    await expect.poll(() => status().innerText()).toContain('The access token was revoked');
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(1);
+  });
+
+  it('revokes all tokens of an app once the admin types its id', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/analytics`);
+    await page.getByRole('button', { name: 'Revoke all tokens' }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => dialog.innerText()).toContain('This revokes 5 active tokens of 3 users');
+    const confirm = dialog.getByRole('button', { name: 'Revoke all tokens' });
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel('Type analytics to confirm').fill('analytic');
+    expect(await confirm.isDisabled()).toBe(true);
+    await dialog.getByLabel('Type analytics to confirm').fill('analytics');
+    await expectAccessible(page);
+    await confirm.click();
+    await expect.poll(() => status().innerText()).toMatch(/succeeded/);
+    await expect.poll(() => page.locator('.summary dd').first().innerText()).toBe('0');
+    // Esc closes a dialog and gives focus back to the button that opened it.
+    await page.getByRole('button', { name: 'Revoke all tokens' }).click();
+    await page.keyboard.press('Escape');
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Revoke all tokens');
+  });
+
+  it('gives a read-only admin no edit or revoke controls, and says why', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base, { scopes: 'usage:read', user: 'auditor@acme.example' });
+    await expect.poll(() => page.getByText(/Read-only/).isVisible()).toBe(true);
+    await page.goto(`${service.base}/apps/crm-sync/users`);
+    await expect.poll(() => page.getByRole('row', { name: /c2@acme\.example/ }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: /Revoke/ }).count()).toBe(0);
+    expect(await page.getByRole('checkbox').count()).toBe(0);
+    await page.goto(`${service.base}/apps/crm-sync`);
+    await expect.poll(() => heading('CRM Sync').isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: /Edit|Revoke/ }).count()).toBe(0);
+    await expectAccessible(page);
+  });
+
+  it('says so when someone else changed the app meanwhile (412), and offers to reload', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/mail`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    expect((await service.api('PATCH', '/v1/apps/mail', { description: 'Changed by a colleague' })).status).toBe(200);
+    await page.getByLabel('Description').fill('My change');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toContain('changed by someone else');
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await expect.poll(() => page.getByText('Changed by a colleague').isVisible()).toBe(true);
+  });
+
+  it('lists revocation jobs with Cancel for a scheduled one, and the audit log', { timeout: 60_000 }, async () => {
+    const runAt = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await service.api('POST', '/v1/apps/crm-sync/revocations', { userIds: ['c2@acme.example'], runAt, reason: 'Leaves tomorrow' })).status).toBe(202);
+    await fresh();
+    await signIn(page, service.base);
+    await page.getByRole('link', { name: 'Revocation jobs' }).click();
+    await expect.poll(() => heading('Revocation jobs').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: /^Cancel job/ }).count()).toBe(1);
+    await expectAccessible(page);
+    await screenshot(page, 'revocation-jobs');
+    await page.getByRole('button', { name: /^Cancel job/ }).click();
+    await expect.poll(() => page.getByRole('button', { name: /^Cancel job/ }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('row', { name: /Leaves tomorrow/ }).innerText()).toContain('cancelled');
+
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await expect.poll(() => heading('Audit log').isVisible()).toBe(true);
+    await expect.poll(() => page.getByText('revocation.cancelled').isVisible()).toBe(true);
+    await expectAccessible(page);
+    await screenshot(page, 'audit-log');
+  });
+
+  it('is readable on a phone (390×844) and accessible there', { timeout: 60_000 }, async () => {
+    await fresh({ width: 390, height: 844 });
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/crm-sync/users`);
+    await expect.poll(() => heading('Usage by User').isVisible()).toBe(true);
+    await expectAccessible(page);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshot(page, 'usage-by-user-phone');
+  });
+
+  it('follows the system\'s dark mode, and stays accessible in it', { timeout: 60_000 }, async () => {
+    context = await browser.newContext({ colorScheme: 'dark' });
+    page = await context.newPage();
+    await signIn(page, service.base);
+    await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
+    expect(await page.evaluate('getComputedStyle(document.documentElement).backgroundColor')).toBe('rgb(21, 23, 26)');
+    await expectAccessible(page);
+    await screenshot(page, 'oauth-usage-dark');
+  });
+
+  it('tells an org on another edition which editions the product serves', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base, { edition: 'Essentials' });
+    await expect.poll(() => heading('Not available in your edition').isVisible()).toBe(true);
+    expect(await page.getByText('Professional, Performance, Unlimited and Developer').isVisible()).toBe(true);
+  });
+
+  it('signs out of the console and of the issuer', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    await page.goto(`${service.base}/jobs`);
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true); // no silent sign-in any more
+  });
+
+  it('brings an admin whose sign-in expired back to sign in, then to the page they were on', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/audit`);
+    await expect.poll(() => heading('Audit log').isVisible()).toBe(true);
+    // The issuer's session ends (as it does when it expires): the next 401 must go through sign-in again.
+    await context.clearCookies();
+    await page.route('**/v1/revocation-jobs*', (route) => route.fulfill({ status: 401, body: '{"message":"Unauthorized"}', headers: { 'content-type': 'application/json' } }), { times: 1 });
+    await page.getByRole('link', { name: 'Revocation jobs' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${service.base}/jobs`);
+    await expect.poll(() => heading('Revocation jobs').isVisible()).toBe(true);
+  });
+});
