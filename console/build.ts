@@ -33,22 +33,31 @@ export function buildConsole(outDir = consoleDist): { js: string; css: string } 
   const js = outputs.find((f) => f.endsWith('.js'));
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error('the console build produced no script or stylesheet');
+  const built = { js: `${outDir}/assets/${basename(js)}`, css: `${outDir}/assets/${basename(css)}` };
+  writeFileSync(`${outDir}/index.html`, indexHtml(built));
+  return built;
+}
+
+/**
+ * The console's page. `connectSrc` (deployed) adds a Content-Security-Policy meta element naming
+ * exactly the origins the console may call, beside the CloudFront header (see infra/constructs/console-site.ts).
+ */
+export function indexHtml(built: { js: string; css: string }, connectSrc?: string): string {
   const asset = (file: string) => `/assets/${basename(file)}`;
-  writeFileSync(`${outDir}/index.html`, `<!doctype html>
+  return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>OAuth Usage</title>
+${connectSrc ? `<meta http-equiv="Content-Security-Policy" content="connect-src ${connectSrc}">\n` : ''}<title>OAuth Usage</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="${asset(css)}">
-<script type="module" src="${asset(js)}"></script>
+<link rel="stylesheet" href="${asset(built.css)}">
+<script type="module" src="${asset(built.js)}"></script>
 </head>
 <body><div id="app"><p class="loading">Loading OAuth Usage…</p></div></body>
 </html>
-`);
-  return { js: `${outDir}/assets/${basename(js)}`, css: `${outDir}/assets/${basename(css)}` };
+`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

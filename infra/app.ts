@@ -1,6 +1,7 @@
 /**
  * The CDK app: the only place that reads context or environment (README, "Deploy").
- *   npx cdk deploy -c stage=prod -c jwtIssuer=https://idp.example.com/ -c jwtAudience=oauth-usage [-c alarmEmail=ops@example.com] [-c sweepIntervalMinutes=1]
+ *   npx cdk deploy -c stage=prod -c jwtIssuer=https://idp.example.com/ -c jwtAudience=oauth-usage -c consoleClientId=<public client id>
+ *     [-c consoleSignInOrigins=https://auth.example.com] [-c alarmEmail=ops@example.com] [-c sweepIntervalMinutes=1]
  */
 import { App, Duration, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -22,6 +23,10 @@ const stack = new OAuthUsageStack(app, `OAuthUsage-${stage}`, {
   jwtAudience: jwtAudience.split(',').map((a) => a.trim()).filter(Boolean),
   ...(context('alarmEmail') ? { alarmEmail: context('alarmEmail') } : {}),
   sweepInterval: Duration.minutes(sweepMinutes),
+  console: {
+    clientId: context('consoleClientId') ?? 'oauth-usage-console',
+    signInOrigins: (context('consoleSignInOrigins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+  },
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
 Tags.of(stack).add('service', 'oauth-usage');

@@ -1,7 +1,8 @@
-import { Stack, Validations, type Duration, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations, type Duration, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
+import { ConsoleSite } from './constructs/console-site.js';
 import { ServiceApi } from './constructs/http-api.js';
 import { UsageTable } from './constructs/table.js';
 import { Sweep } from './constructs/sweep.js';
@@ -17,6 +18,8 @@ export interface OAuthUsageStackProps extends StackProps {
   throttle?: { rateLimit: number; burstLimit: number };
   /** How often the sweep runs (default 1 minute). */
   sweepInterval?: Duration;
+  /** The console's public client at the identity provider, and other origins its sign-in uses (Cognito: the hosted-UI domain). */
+  console: { clientId: string; signInOrigins: string[] };
 }
 
 /**
@@ -28,6 +31,7 @@ export class OAuthUsageStack extends Stack {
   readonly api: ServiceApi;
   readonly worker: RevocationWorker;
   readonly sweep: Sweep;
+  readonly console: ConsoleSite;
 
   constructor(scope: Construct, id: string, props: OAuthUsageStackProps) {
     super(scope, id, { ...props, description: `OAuth Usage service (${props.stage})` });
@@ -41,11 +45,15 @@ export class OAuthUsageStack extends Stack {
       reason: 'Rotation would make every registered token unfindable: token lookup keys are derived from this secret.',
     });
     this.worker = new RevocationWorker(this, 'Revocations', { table: this.table.table, secret });
+    this.console = new ConsoleSite(this, 'Console', { signInOrigins: [new URL(props.jwtIssuer).origin, ...props.console.signInOrigins] });
     this.api = new ServiceApi(this, 'Http', {
       table: this.table.table, queue: this.worker.queue, secret,
       jwtIssuer: props.jwtIssuer, jwtAudience: props.jwtAudience,
       throttle: props.throttle ?? { rateLimit: 2000, burstLimit: 4000 },
+      consoleOrigin: this.console.origin,
     });
+    this.console.deploy({ apiUrl: this.api.api.apiEndpoint, issuer: props.jwtIssuer, clientId: props.console.clientId });
+    new CfnOutput(this, 'ConsoleUrl', { value: this.console.origin, description: 'The OAuth Usage console' });
     this.sweep = new Sweep(this, 'Sweep', {
       table: this.table.table, secret, queue: this.worker.queue,
       ...(props.sweepInterval ? { interval: props.sweepInterval } : {}),

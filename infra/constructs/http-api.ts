@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, Validations } from 'aws-cdk-lib';
-import { HttpApi, HttpMethod, HttpNoneAuthorizer, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CorsHttpMethod, HttpApi, HttpMethod, HttpNoneAuthorizer, HttpRoute, HttpRouteKey, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -18,6 +18,8 @@ export interface ServiceApiProps {
   jwtAudience: string[];
   /** Steady-state requests per second and burst for the whole stage. */
   throttle: { rateLimit: number; burstLimit: number };
+  /** The console's origin: the only one CORS allows. */
+  consoleOrigin: string;
 }
 
 const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
@@ -34,7 +36,17 @@ export class ServiceApi extends Construct {
   constructor(scope: Construct, id: string, props: ServiceApiProps) {
     super(scope, id);
     const authorizer = new HttpJwtAuthorizer('Jwt', props.jwtIssuer, { jwtAudience: props.jwtAudience });
-    this.api = new HttpApi(this, 'Api', { createDefaultStage: false, description: 'OAuth Usage service' });
+    this.api = new HttpApi(this, 'Api', {
+      createDefaultStage: false,
+      description: 'OAuth Usage service',
+      corsPreflight: {
+        allowOrigins: [props.consoleOrigin],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
+        allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key'],
+        exposeHeaders: ['etag', 'location', 'retry-after'],
+        maxAge: Duration.hours(1),
+      },
+    });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
     new HttpStage(this, 'Stage', {
       httpApi: this.api,

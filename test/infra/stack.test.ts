@@ -7,7 +7,10 @@ import { routeKey, routes, type Route } from '../../shared/routes.js';
 
 // Bundling is skipped in template tests (`cdk synth` bundles for real).
 const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-const stack = new OAuthUsageStack(app, 'Test', { stage: 'test', jwtIssuer: 'https://idp.example.com/', jwtAudience: ['oauth-usage'] });
+const stack = new OAuthUsageStack(app, 'Test', {
+  stage: 'test', jwtIssuer: 'https://idp.example.com/', jwtAudience: ['oauth-usage'], env: { region: 'eu-west-1' },
+  console: { clientId: 'console-client', signInOrigins: ['https://auth.example.com'] },
+});
 const template = Template.fromStack(stack);
 const resources = (type: string) => Object.entries(template.findResources(type)) as [string, { Properties: Record<string, unknown> }][];
 const allRoutes = Object.values(routes as Record<string, Route>);
@@ -61,7 +64,8 @@ describe('the HTTP API', () => {
 });
 
 describe('functions', () => {
-  const functions = resources('AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime !== undefined && String(f.Properties.Handler).startsWith('index'));
+  // The service's functions (not CDK's own BucketDeployment provider, which uploads the console).
+  const functions = resources('AWS::Lambda::Function').filter(([id, f]) => f.Properties.Runtime !== undefined && String(f.Properties.Handler).startsWith('index') && !id.startsWith('CustomCDKBucketDeployment'));
 
   it('run nodejs22.x on arm64 with tracing, and never carry the secret itself', () => {
     expect(functions.length).toBe(allRoutes.length + 3); // the routes, $default, the worker, the sweep
@@ -139,5 +143,57 @@ describe('alarms', () => {
     ]);
     expect(resources('AWS::SNS::Topic')).toHaveLength(1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+});
+
+describe('the console', () => {
+  const [[bucketId, bucket]] = resources('AWS::S3::Bucket') as [[string, { Properties: Record<string, unknown> }]];
+  const [[distributionId, distribution]] = resources('AWS::CloudFront::Distribution') as [[string, { Properties: { DistributionConfig: Record<string, unknown> } }]];
+
+  it('is a private, TLS-only bucket read by CloudFront through Origin Access Control', () => {
+    expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    const [[, policy]] = resources('AWS::S3::BucketPolicy');
+    const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' }));
+    expect(JSON.stringify(statements)).not.toContain('"Principal":"*","Effect":"Allow"');
+    template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', { OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always' }) });
+    const config = distribution.Properties.DistributionConfig;
+    expect(config.DefaultRootObject).toBe('index.html');
+    expect(config.DefaultCacheBehavior).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https' });
+    expect(JSON.stringify(config.Origins)).toContain(bucketId);
+    // Deep links and reloads get the single-page app.
+    expect(config.CustomErrorResponses).toEqual([403, 404].map((ErrorCode) => ({ ErrorCode, ResponseCode: 200, ResponsePagePath: '/index.html', ErrorCachingMinTTL: 0 })));
+  });
+
+  it('answers with a strict Content Security Policy, HSTS, nosniff and no framing', () => {
+    const [[, policy]] = resources('AWS::CloudFront::ResponseHeadersPolicy');
+    const headers = (policy.Properties.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
+    const csp = String(headers.ContentSecurityPolicy?.ContentSecurityPolicy);
+    expect(csp).toContain("default-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toMatch(/connect-src 'self' https:\/\/\*\.execute-api\.eu-west-1\.amazonaws\.com https:\/\/idp\.example\.com https:\/\/auth\.example\.com;/);
+    expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63_072_000, IncludeSubdomains: true, Override: true });
+    expect(headers.ContentTypeOptions).toEqual({ Override: true });
+    expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
+    const [[, dist]] = resources('AWS::CloudFront::Distribution');
+    expect(JSON.stringify(dist.Properties)).toContain('ResponseHeadersPolicyId');
+  });
+
+  it('deploys the build with a config.json naming the API, the issuer and the client, and a policy naming exactly the API', () => {
+    const [[, deployment]] = resources('Custom::CDKBucketDeployment');
+    const markers = JSON.stringify(deployment.Properties.SourceMarkers);
+    expect(markers).toContain('ApiEndpoint'); // config.json's apiUrl and the page's connect-src, filled in at deploy
+    expect(deployment.Properties.DistributionPaths).toEqual(['/index.html', '/config.json']);
+    expect(JSON.stringify(deployment.Properties.DestinationBucketName)).toContain(bucketId);
+  });
+
+  it('is the only origin the API\'s CORS allows', () => {
+    const [[, api]] = resources('AWS::ApiGatewayV2::Api');
+    const cors = api.Properties.CorsConfiguration as { AllowOrigins: unknown[]; AllowHeaders: string[]; ExposeHeaders: string[] };
+    expect(cors.AllowOrigins).toEqual([{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] }]);
+    expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['authorization', 'if-match', 'idempotency-key']));
+    expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'location']));
   });
 });
