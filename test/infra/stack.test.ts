@@ -146,19 +146,26 @@ describe('alarms', () => {
   });
 });
 
+/** The one resource of a type: its logical id and definition. */
+function only(type: string): [string, { Properties: Record<string, unknown> }] {
+  const found = resources(type);
+  expect(found).toHaveLength(1);
+  return found[0] as [string, { Properties: Record<string, unknown> }];
+}
+
 describe('the console', () => {
-  const [[bucketId, bucket]] = resources('AWS::S3::Bucket') as [[string, { Properties: Record<string, unknown> }]];
-  const [[distributionId, distribution]] = resources('AWS::CloudFront::Distribution') as [[string, { Properties: { DistributionConfig: Record<string, unknown> } }]];
+  const [bucketId, bucket] = only('AWS::S3::Bucket');
+  const [distributionId, distribution] = only('AWS::CloudFront::Distribution');
 
   it('is a private, TLS-only bucket read by CloudFront through Origin Access Control', () => {
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    const [[, policy]] = resources('AWS::S3::BucketPolicy');
+    const [, policy] = only('AWS::S3::BucketPolicy');
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' }));
     expect(JSON.stringify(statements)).not.toContain('"Principal":"*","Effect":"Allow"');
     template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', { OriginAccessControlConfig: Match.objectLike({ OriginAccessControlOriginType: 's3', SigningBehavior: 'always' }) });
-    const config = distribution.Properties.DistributionConfig;
+    const config = distribution.Properties.DistributionConfig as Record<string, unknown>;
     expect(config.DefaultRootObject).toBe('index.html');
     expect(config.DefaultCacheBehavior).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https' });
     expect(JSON.stringify(config.Origins)).toContain(bucketId);
@@ -167,7 +174,7 @@ describe('the console', () => {
   });
 
   it('answers with a strict Content Security Policy, HSTS, nosniff and no framing', () => {
-    const [[, policy]] = resources('AWS::CloudFront::ResponseHeadersPolicy');
+    const [, policy] = only('AWS::CloudFront::ResponseHeadersPolicy');
     const headers = (policy.Properties.ResponseHeadersPolicyConfig as { SecurityHeadersConfig: Record<string, Record<string, unknown>> }).SecurityHeadersConfig;
     const csp = String(headers.ContentSecurityPolicy?.ContentSecurityPolicy);
     expect(csp).toContain("default-src 'self'");
@@ -177,12 +184,12 @@ describe('the console', () => {
     expect(headers.StrictTransportSecurity).toMatchObject({ AccessControlMaxAgeSec: 63_072_000, IncludeSubdomains: true, Override: true });
     expect(headers.ContentTypeOptions).toEqual({ Override: true });
     expect(headers.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
-    const [[, dist]] = resources('AWS::CloudFront::Distribution');
+    const [, dist] = only('AWS::CloudFront::Distribution');
     expect(JSON.stringify(dist.Properties)).toContain('ResponseHeadersPolicyId');
   });
 
   it('deploys the build with a config.json naming the API, the issuer and the client, and a policy naming exactly the API', () => {
-    const [[, deployment]] = resources('Custom::CDKBucketDeployment');
+    const [, deployment] = only('Custom::CDKBucketDeployment');
     const markers = JSON.stringify(deployment.Properties.SourceMarkers);
     expect(markers).toContain('ApiEndpoint'); // config.json's apiUrl and the page's connect-src, filled in at deploy
     expect(deployment.Properties.DistributionPaths).toEqual(['/index.html', '/config.json']);
@@ -190,7 +197,7 @@ describe('the console', () => {
   });
 
   it('is the only origin the API\'s CORS allows', () => {
-    const [[, api]] = resources('AWS::ApiGatewayV2::Api');
+    const [, api] = only('AWS::ApiGatewayV2::Api');
     const cors = api.Properties.CorsConfiguration as { AllowOrigins: unknown[]; AllowHeaders: string[]; ExposeHeaders: string[] };
     expect(cors.AllowOrigins).toEqual([{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] }]);
     expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['authorization', 'if-match', 'idempotency-key']));
