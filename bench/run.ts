@@ -45,6 +45,7 @@ try {
   const { measureListPages } = await import('./parts/list-pages.js');
   const { measureRevocation } = await import('./parts/revocation.js');
   const { measureBundles } = await import('./bundles.js');
+  const { measureConsole } = await import('./parts/console.js');
 
   const metrics: Metric[] = [];
   const step = async (name: string, work: () => Promise<Metric[]>) => {
@@ -54,6 +55,7 @@ try {
   };
   await step('introspection', () => measureIntrospection({ dataDir, count: INTROSPECTIONS }));
   await step('list pages', () => measureListPages());
+  await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint }));
   await step('bundles', async () => {
     const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl }, outDir: join(dataDir, 'bundles') });
