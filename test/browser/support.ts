@@ -16,6 +16,8 @@ export interface LocalService {
   base: string;
   /** Calls the API with a token of the local issuer (org acme, every scope unless told). */
   api: (method: string, path: string, body?: unknown, scope?: string) => Promise<{ status: number; body: Record<string, unknown> }>;
+  /** One use of a token, as a resource server makes it (RFC 7662). */
+  introspect: (raw: string) => Promise<boolean>;
   stop: () => Promise<void>;
 }
 
@@ -64,6 +66,14 @@ export async function startService(): Promise<LocalService> {
       });
       const text = await response.text();
       return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    },
+    async introspect(raw) {
+      const response = await fetch(`${base}/oauth2/introspect`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token('tokens:introspect')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token: raw }).toString(),
+      });
+      return ((await response.json()) as { active: boolean }).active;
     },
     stop: async () => {
       server.kill('SIGTERM');

@@ -81,10 +81,10 @@ export function UsersPage({ appId, access }: { appId: string; access: Access }) 
                   <td><Time iso={u.lastUsedAt} /></td>
                   <td class="num">{count(u.useCount)}</td>
                   <td class="num">{count(u.activeTokenCount)}</td>
-                  <td class="row-actions">
+                  <td><div class="row-actions">
                     <a href={`/apps/${enc(appId)}/users/${enc(u.userId)}/tokens`} aria-label={`Tokens of ${u.userId}`}>Tokens</a>
                     {access.manage && <button type="button" class="danger small" aria-label={`Revoke ${u.userId}`} onClick={() => setDialog({ kind: 'one', user: u })}>Revoke</button>}
-                  </td>
+                  </div></td>
                 </tr>
               ))}
             </tbody>
