@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
-import { UnauthorizedError } from '../shared/errors.js';
-import { errorResponse, type HttpEvent, type HttpResult } from '../shared/http.js';
+import type { HttpEvent, HttpResult } from '../shared/http.js';
 import { fallbackRoute, matchRoute, routeKey, routes, type Route } from '../shared/routes.js';
 import { httpApiEvent, lambdaContext } from './event.js';
 import type { LocalIssuer } from './jwt.js';
@@ -55,10 +54,11 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     const match = matchRoute(method, path);
     const route = 'route' in match ? match.route : undefined;
     let claims;
-    if (route?.scope) {
+    // The JWT authorizer guards every route with a scope and $default (unknown paths and methods).
+    if (!route || route.scope) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       claims = bearer ? await issuer.verify(bearer) : undefined;
-      if (!claims) return send(res, errorResponse(new UnauthorizedError(), route.errors));
+      if (!claims) return send(res, gatewayUnauthorized(bearer !== undefined));
     }
     const event = httpApiEvent({
       method,
@@ -73,6 +73,15 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     const handler = handlers.get(name) as HttpHandler;
     send(res, await handler(event, lambdaContext(name)));
   }
+}
+
+/** API Gateway's own 401 (no function runs): its body and challenge, not problem+json. */
+export function gatewayUnauthorized(tokenGiven: boolean): HttpResult {
+  return {
+    statusCode: 401,
+    headers: { 'content-type': 'application/json', 'www-authenticate': tokenGiven ? 'Bearer error="invalid_token"' : 'Bearer' },
+    body: '{"message":"Unauthorized"}',
+  };
 }
 
 function readBody(req: IncomingMessage): Promise<string | undefined> {

@@ -7,6 +7,9 @@ import { resolve } from 'node:path';
  * publishes, and verification with the same rules as API Gateway's JWT authorizer (signature
  * against the JWKS, iss, aud, exp, nbf; RSA algorithms only, so `alg: none` and HS256 fail).
  */
+/** Clock skew accepted on exp, nbf and iat, in seconds. */
+const CLOCK_TOLERANCE_S = 60;
+
 export async function localIssuer(dataDir: string, issuer: string, audience: string) {
   const privateJwk = await signingJwk(dataDir);
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = privateJwk;
@@ -39,7 +42,9 @@ export async function localIssuer(dataDir: string, issuer: string, audience: str
     /** The verified claims, or undefined for anything API Gateway would answer 401 to. */
     async verify(token: string): Promise<JWTPayload | undefined> {
       try {
-        const { payload } = await jwtVerify(token, keySet, { issuer, audience, algorithms: ['RS256', 'RS384', 'RS512'] });
+        // As API Gateway's JWT authorizer: exp is required, nbf and iat get at most a minute of clock skew.
+        const { payload } = await jwtVerify(token, keySet, { issuer, audience, algorithms: ['RS256', 'RS384', 'RS512'], requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_S });
+        if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) return undefined;
         return payload;
       } catch {
         return undefined;

@@ -78,13 +78,14 @@ export class ServiceApi extends Construct {
       });
       if (!route.scope) publicRoute(httpRoute, 'A liveness check, public by contract (GET /health, no data).');
     }
-    const fallback = new HttpRoute(this, 'Default', {
+    // Unknown paths and methods need a valid token as well: without one, API Gateway answers 401
+    // itself and no function runs; with one, the $default function answers 404 or 405.
+    new HttpRoute(this, 'Default', {
       httpApi: this.api,
       routeKey: HttpRouteKey.DEFAULT,
       integration: new HttpLambdaIntegration('NotFoundIntegration', functionFor(fallbackRoute)),
-      authorizer: new HttpNoneAuthorizer(),
+      authorizer,
     });
-    publicRoute(fallback, 'Unknown routes answer 404/405 problem+json as the contract says; the handler reads no data.');
     new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Base URL of the API' });
   }
 }

@@ -52,6 +52,8 @@ describe('the HTTP API', () => {
       const props = deployed.find((r) => r.RouteKey === routeKey(route));
       expect(props?.AuthorizationType, routeKey(route)).toBe(route.scope ? 'JWT' : 'NONE');
     }
+    // Unknown paths too: an unauthenticated caller gets API Gateway's 401 and invokes no function.
+    expect(deployed.find((r) => r.RouteKey === '$default')?.AuthorizationType).toBe('JWT');
   });
 
   it('throttles the stage and writes access logs', () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SignJWT, UnsecuredJWT, generateKeyPair } from 'jose';
+import { SignJWT, UnsecuredJWT, generateKeyPair, importJWK, type JWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
@@ -18,6 +18,9 @@ const AUDIENCE = 'oauth-usage';
 let server: Server;
 let base: string;
 let issuer: LocalIssuer;
+let jwtDir: string;
+/** The local issuer's private key, to sign tokens it would never mint. */
+const signingKeyOf = () => JSON.parse(readFileSync(join(jwtDir, 'jwt-signing-key.json'), 'utf8')) as JWK;
 const output: string[] = [];
 
 beforeAll(async () => {
@@ -29,7 +32,8 @@ beforeAll(async () => {
       return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
     });
   }
-  issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'ou-jwt-')), ISSUER, AUDIENCE);
+  jwtDir = mkdtempSync(join(tmpdir(), 'ou-jwt-'));
+  issuer = await localIssuer(jwtDir, ISSUER, AUDIENCE);
   const { createLocalApi } = await import('../../local/http-server.js');
   server = await createLocalApi(issuer);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -56,7 +60,7 @@ describe('the local HTTP API', () => {
     expect(jwks.keys[0]).not.toHaveProperty('d');
   });
 
-  it('answers 401 problem+json for a missing, forged, unsigned, expired or misaddressed JWT', async () => {
+  it('answers API Gateway\'s own 401 for a missing, forged, unsigned, expired or misaddressed JWT', async () => {
     const claims = { sub: 'a', org_id: 'org-http', org_edition: 'Developer', scope: ALL_SCOPES };
     const { privateKey } = await generateKeyPair('RS256');
     // Same kid as the real key, signed by another key.
@@ -64,21 +68,35 @@ describe('the local HTTP API', () => {
       .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('1h').sign(privateKey);
     const unsigned = new UnsecuredJWT(claims).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('1h').encode();
     const expired = await issuer.mint({ ...claims }, -60);
-    for (const jwt of [undefined, 'not-a-jwt', forged, unsigned, expired]) {
+    const signed = (build: (jwt: SignJWT) => SignJWT) => build(new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: issuer.jwks.keys[0]?.kid ?? 'x' }).setIssuer(ISSUER).setAudience(AUDIENCE));
+    const key = await importJWK(signingKeyOf(), 'RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const noExp = await signed((j) => j).sign(key);
+    const notYet = await signed((j) => j.setExpirationTime('1h').setNotBefore(now + 120)).sign(key);
+    const issuedLater = await signed((j) => j.setExpirationTime('1h').setIssuedAt(now + 120)).sign(key);
+    for (const jwt of [undefined, 'not-a-jwt', forged, unsigned, expired, noExp, notYet, issuedLater]) {
       const reply = await get('/v1/apps/some-app', jwt);
       expect(reply.status, String(jwt)).toBe(401);
-      expect(reply.headers.get('content-type')).toBe('application/problem+json');
-      expect(reply.headers.get('www-authenticate')).toBe('Bearer');
+      expect(reply.headers.get('content-type')).toBe('application/json');
+      expect(await reply.json()).toEqual({ message: 'Unauthorized' });
+      expect(reply.headers.get('www-authenticate')).toBe(jwt === undefined ? 'Bearer' : 'Bearer error="invalid_token"');
     }
+    // Within a minute of clock skew, as API Gateway allows.
+    const skewed = await signed((j) => j.setExpirationTime('1h').setNotBefore(now + 30).setIssuedAt(now + 30)).sign(key);
+    expect((await get('/v1/apps/some-app', skewed)).status).toBe(404);
     const otherAudience = await localIssuer(mkdtempSync(join(tmpdir(), 'ou-jwt-')), ISSUER, 'someone-else');
     expect((await get('/v1/apps/some-app', await otherAudience.mint(claims))).status).toBe(401);
   });
 
-  it('answers 404 for an unknown route and 405 with Allow for a known path and wrong method', async () => {
+  it('answers 401 to an unknown route or method without a token (no function runs), 404 and 405 with one', async () => {
+    for (const [path, method] of [['/v1/nothing-here', 'GET'], ['/v1/tokens', 'GET'], ['/anything', 'DELETE']] as const) {
+      const anonymous = await fetch(`${base}${path}`, { method });
+      expect([anonymous.status, await anonymous.json()], `${method} ${path}`).toEqual([401, { message: 'Unauthorized' }]);
+    }
     const unknown = await get('/v1/nothing-here', await mint());
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { type: string }).type).toMatch(/not-found$/);
-    const wrongMethod = await fetch(`${base}/v1/tokens`, { method: 'GET' });
+    const wrongMethod = await fetch(`${base}/v1/tokens`, { method: 'GET', headers: { authorization: `Bearer ${await mint()}` } });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     expect(wrongMethod.headers.get('content-type')).toBe('application/problem+json');
