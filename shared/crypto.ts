@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * The service's keyed cryptography, all derived from TOKEN_HASH_SECRET with HKDF.
@@ -56,26 +56,30 @@ export function createTokenHasher(secret: Buffer): TokenHasher {
   };
 }
 
-/** HMAC-signed opaque strings (list cursors): tamper-evident, bound to whatever `scope` names. */
-export function createSigner(secret: Buffer) {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'oauth-usage/cursor', 32));
-  const mac = (scope: string, payload: string) =>
-    createHmac('sha256', key).update(scope).update('\n').update(payload).digest().subarray(0, 16);
+/**
+ * Sealed opaque strings (list cursors): AES-256-GCM under a key derived from the secret, with
+ * `scope` (org, list and filters) as additional authenticated data. A cursor reveals nothing of
+ * what it holds (storage keys, hashes), and one altered, or sealed for another scope, does not open.
+ */
+export function createSealer(secret: Buffer) {
+  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'oauth-usage/cursor-seal', 32));
   return {
-    sign(scope: string, value: unknown): string {
-      const payload = Buffer.from(JSON.stringify(value)).toString('base64url');
-      return `${payload}.${mac(scope, payload).toString('base64url')}`;
+    seal(scope: string, value: unknown): string {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(scope));
+      const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
     },
-    /** The signed value, or undefined when the string was altered or was signed for another scope. */
-    verify(scope: string, signed: string): unknown {
-      const [payload, signature, extra] = signed.split('.');
-      if (!payload || !signature || extra !== undefined) return undefined;
+    /** The sealed value, or undefined when the string was altered or was sealed for another scope. */
+    open(scope: string, sealed: string): unknown {
+      const bytes = Buffer.from(sealed, 'base64url');
       // Compared as canonical text: base64url decoding ignores some bits of the last character.
-      const expected = Buffer.from(mac(scope, payload).toString('base64url'));
-      const given = Buffer.from(signature);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
+      if (bytes.length < 12 + 16 + 1 || bytes.toString('base64url') !== sealed) return undefined;
       try {
-        return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as unknown;
+        const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12)).setAAD(Buffer.from(scope));
+        decipher.setAuthTag(bytes.subarray(bytes.length - 16));
+        const plain = Buffer.concat([decipher.update(bytes.subarray(12, bytes.length - 16)), decipher.final()]);
+        return JSON.parse(plain.toString('utf8')) as unknown;
       } catch {
         return undefined;
       }

@@ -1,8 +1,8 @@
 import { serviceSecret } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { createSigner } from '../crypto.js';
+import { createSealer } from '../crypto.js';
 
-const signer = createSigner(serviceSecret);
+const sealer = createSealer(serviceSecret);
 
 /**
  * List cursors: the DynamoDB key to continue from, signed and bound to the org and the list it came
@@ -10,11 +10,11 @@ const signer = createSigner(serviceSecret);
  */
 export const cursors = {
   encode(orgId: string, list: string, lastKey: Record<string, unknown> | undefined): string | null {
-    return lastKey ? signer.sign(`${orgId}\n${list}`, lastKey) : null;
+    return lastKey ? sealer.seal(`${orgId}\n${list}`, lastKey) : null;
   },
   decode(orgId: string, list: string, cursor: string | undefined): Record<string, unknown> | undefined {
     if (cursor === undefined) return undefined;
-    const value = signer.verify(`${orgId}\n${list}`, cursor);
+    const value = sealer.open(`${orgId}\n${list}`, cursor);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw ValidationError.field('query.cursor', 'is not a cursor of this list');
     }

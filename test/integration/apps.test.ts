@@ -1,7 +1,10 @@
+import { createTokenHasher } from '../../shared/crypto.js';
 import { describe, expect, it } from 'vitest';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 
 const org = 'org-apps';
+
+const hasher = createTokenHasher(Buffer.from(process.env.TOKEN_HASH_SECRET as string, 'base64'));
 
 describe('POST /v1/apps and GET /v1/apps/{appId}', () => {
   it('creates an app with defaults (201, Location, ETag) and reads it back', async () => {
@@ -99,6 +102,10 @@ describe('GET /v1/apps/{appId}/users/{userId}/tokens', () => {
       }
       expect(raws.some((raw) => page.text.includes(raw))).toBe(false);
       cursor = (page.body.nextCursor as string | null) ?? undefined;
+      // Opaque: no storage key, keyed hash or org inside, however it is decoded.
+      const inside = cursor ? Buffer.from(cursor, 'base64url').toString('latin1') : '';
+      for (const leak of ['ORG#', 'TOKEN#', 'USER#', org, 'pat']) expect(inside).not.toContain(leak);
+      for (const item of page.body.items ?? []) expect(inside).not.toContain(hasher.lookupKeyOf(item.tokenId as string));
       pages++;
     } while (cursor);
     expect(pages).toBeGreaterThanOrEqual(3);

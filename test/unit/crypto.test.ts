@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createSigner, createTokenHasher } from '../../shared/crypto.js';
+import { createSealer, createTokenHasher } from '../../shared/crypto.js';
 
 const secret = Buffer.alloc(32, 1);
 
@@ -36,23 +36,30 @@ describe('token hashing', () => {
   });
 });
 
-describe('signed cursors', () => {
-  const signer = createSigner(secret);
+describe('sealed cursors', () => {
+  const sealer = createSealer(secret);
 
   it('round-trips a value under the same scope only', () => {
-    const signed = signer.sign('org\nlist', { pk: 'x', sk: 'y' });
-    expect(signer.verify('org\nlist', signed)).toEqual({ pk: 'x', sk: 'y' });
-    expect(signer.verify('org\nother-list', signed)).toBeUndefined();
-    expect(signer.verify('other-org\nlist', signed)).toBeUndefined();
+    const sealed = sealer.seal('org\nlist', { pk: 'x', sk: 'y' });
+    expect(sealer.open('org\nlist', sealed)).toEqual({ pk: 'x', sk: 'y' });
+    expect(sealer.open('org\nother-list', sealed)).toBeUndefined();
+    expect(sealer.open('other-org\nlist', sealed)).toBeUndefined();
+    expect(createSealer(Buffer.alloc(32, 2)).open('org\nlist', sealed)).toBeUndefined();
+  });
+
+  it('reveals nothing of what it holds', () => {
+    const key = { pk: 'ORG#acme#TOKEN#0123456789abcdef0123456789abcdef', sk: 'TOKEN' };
+    const sealed = sealer.seal('s', key);
+    const bytes = Buffer.from(sealed, 'base64url').toString('latin1');
+    for (const part of ['ORG#', 'acme', '0123456789abcdef', 'TOKEN']) expect(bytes).not.toContain(part);
+    expect(sealer.seal('s', key)).not.toBe(sealed); // a fresh nonce each time
   });
 
   it('rejects any alteration', () => {
-    const signed = signer.sign('s', { pk: 'x' });
-    const [payload, mac] = signed.split('.') as [string, string];
-    const forgedPayload = Buffer.from(JSON.stringify({ pk: 'ORG#victim' })).toString('base64url');
-    const lastFlipped = `${signed.slice(0, -1)}${signed.endsWith('A') ? 'B' : 'A'}`;
-    for (const bad of [lastFlipped, `${forgedPayload}.${mac}`, `${payload}.${mac.slice(1)}`, payload, `${signed}.x`, '', '..']) {
-      expect(signer.verify('s', bad)).toBeUndefined();
+    const sealed = sealer.seal('s', { pk: 'x' });
+    const flipped = (i: number) => `${sealed.slice(0, i)}${sealed[i] === 'A' ? 'B' : 'A'}${sealed.slice(i + 1)}`;
+    for (const bad of [flipped(0), flipped(20), flipped(sealed.length - 1), sealed.slice(1), `${sealed}A`, '', '..', 'x'.repeat(60)]) {
+      expect(sealer.open('s', bad)).toBeUndefined();
     }
   });
 });
