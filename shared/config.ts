@@ -2,7 +2,7 @@
  * Runtime configuration, read once when a container starts. A missing value throws at import
  * time, so a misconfigured function fails its first cold start loudly instead of misbehaving.
  */
-function required(name: string): string {
+export function required(name: string): string {
   const value = process.env[name];
   if (value === undefined || value.trim() === '') {
     throw new Error(`Missing required environment variable ${name}`);
@@ -11,15 +11,9 @@ function required(name: string): string {
 }
 
 /** Present only when running against local emulators; unset in AWS. */
-function optional(name: string): string | undefined {
+export function optional(name: string): string | undefined {
   const value = process.env[name];
   return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-function secretBytes(name: string, value: string): Buffer {
-  const bytes = Buffer.from(value, 'base64');
-  if (bytes.length < 32) throw new Error(`${name} must be at least 32 bytes, base64-encoded`);
-  return bytes;
 }
 
 export const config = Object.freeze({
@@ -46,18 +40,3 @@ function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTE
   if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number from 1 to ${max}, not "${value}"`);
   return n;
 }
-
-/**
- * Key material for token hashing, token ids and list cursors: TOKEN_HASH_SECRET itself (local
- * runs), or the Secrets Manager secret TOKEN_HASH_SECRET_ARN names, read once per container so
- * the value never appears in the template or the function's configuration.
- */
-export const serviceSecret: Buffer = await (async () => {
-  const inline = optional('TOKEN_HASH_SECRET');
-  if (inline) return secretBytes('TOKEN_HASH_SECRET', inline);
-  const arn = required('TOKEN_HASH_SECRET_ARN');
-  // Loaded only in AWS, and through a module that names the two exports it needs, so the bundle
-  // keeps just those of the Secrets Manager client.
-  const { readSecretString } = await import('./secrets.js');
-  return secretBytes('TOKEN_HASH_SECRET_ARN', await readSecretString(config.region, arn));
-})();

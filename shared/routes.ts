@@ -6,6 +6,8 @@
 export type Scope = 'usage:read' | 'apps:manage' | 'tokens:write' | 'tokens:introspect';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+export type TableAccess = 'none' | 'RO' | 'RO+UpdateItem' | 'RW';
+
 export interface Route {
   method: HttpMethod;
   /** API Gateway path syntax: `{name}` is one path segment. */
@@ -18,7 +20,11 @@ export interface Route {
   /** What the body is parsed as before the handler sees it. */
   body: 'json' | 'form' | 'none';
   /** Least privilege for the deployed function: table access, and whether it sends to the revocation queue. */
-  table: 'none' | 'RO' | 'RW';
+  /**
+   * What the function does to the table: nothing, reads, reads and records uses (UpdateItem only:
+   * introspection), or reads and writes. Functions with table access also read the service secret.
+   */
+  table: TableAccess;
   enqueues?: true;
 }
 
@@ -40,7 +46,7 @@ export const routes = {
   cancelRevocationJob: { method: 'DELETE', path: '/v1/revocation-jobs/{jobId}', handler: 'cancel-revocation-job', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW' },
   revokeToken: { method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scope: 'apps:manage', errors: 'problem', body: 'none', table: 'RW', enqueues: true },
   registerToken: { method: 'POST', path: '/v1/tokens', handler: 'register-token', scope: 'tokens:write', errors: 'problem', body: 'json', table: 'RW' },
-  introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form', table: 'RW' },
+  introspect: { method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scope: 'tokens:introspect', errors: 'oauth', body: 'form', table: 'RO+UpdateItem' },
   revoke: { method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scope: 'tokens:write', errors: 'oauth', body: 'form', table: 'RW', enqueues: true },
 } as const satisfies Record<string, Route>;
 

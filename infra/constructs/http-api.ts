@@ -58,7 +58,7 @@ export class ServiceApi extends Construct {
     const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues'>) => {
       const fn = new ServiceFunction(this, pascal(route.handler), {
         entry: `http/${route.handler}`,
-        secret: props.secret,
+        ...(route.table === 'none' ? {} : { secret: props.secret }),
         timeout: Duration.seconds(10),
         environment: route.table === 'none' ? {} : { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
       });

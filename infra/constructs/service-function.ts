@@ -7,13 +7,15 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { functionBundling } from '../bundling.js';
+import type { TableAccess } from '../../shared/routes.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServiceFunctionProps {
   /** Path of the entry point under functions/, without extension (e.g. `http/get-app`). */
   entry: string;
-  secret: ISecret;
+  /** The service secret, for functions that hash tokens or seal cursors (granted read). */
+  secret?: ISecret;
   memorySize?: number;
   timeout?: Duration;
   environment?: Record<string, string>;
@@ -22,7 +24,7 @@ export interface ServiceFunctionProps {
 /**
  * Every function of the service: Node.js 22 on arm64, ESM bundled by esbuild (minified, source
  * maps, SDK clients bundled rather than taken from the runtime), X-Ray tracing, JSON logs kept a
- * month, and the token-hashing secret readable by ARN. Table access is granted per function.
+ * month. The token-hashing secret (readable by ARN) and table access are granted per function.
  */
 export class ServiceFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: ServiceFunctionProps) {
@@ -39,19 +41,23 @@ export class ServiceFunction extends NodejsFunction {
       logGroup: new LogGroup(scope, `${id}Logs`, { retention: RetentionDays.ONE_MONTH }),
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        TOKEN_HASH_SECRET_ARN: props.secret.secretArn,
+        ...(props.secret ? { TOKEN_HASH_SECRET_ARN: props.secret.secretArn } : {}),
         ...props.environment,
       },
       bundling: { ...functionBundling, format: OutputFormat.ESM, mainFields: [...functionBundling.mainFields], externalModules: [] },
     };
     super(scope, id, base);
-    props.secret.grantRead(this);
+    props.secret?.grantRead(this);
   }
 
-  /** Read-only functions get read actions only. */
-  bindTable(table: ITable, access: 'RO' | 'RW'): this {
-    if (access === 'RO') table.grantReadData(this);
-    else table.grantReadWriteData(this);
+  /** Least privilege on the table: read actions, plus UpdateItem alone where a function only records uses, or read and write. */
+  bindTable(table: ITable, access: Exclude<TableAccess, 'none'>): this {
+    if (access === 'RW') {
+      table.grantReadWriteData(this);
+    } else {
+      table.grantReadData(this);
+      if (access === 'RO+UpdateItem') table.grant(this, 'dynamodb:UpdateItem');
+    }
     return this;
   }
 }

@@ -1,4 +1,4 @@
-import { serviceSecret } from '../config.js';
+import { serviceSecret } from '../service-secret.js';
 import { ValidationError } from '../errors.js';
 import { createSealer } from '../crypto.js';
 

@@ -1,4 +1,4 @@
-import { serviceSecret } from '../config.js';
+import { serviceSecret } from '../service-secret.js';
 import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
 import { getToken, getTokenContext, getTokens, insertToken, listUserTokens, recordUse, removeTokens } from '../db/tokens.js';
 import { backoff } from '../db/items.js';
