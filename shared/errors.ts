@@ -20,6 +20,7 @@ export type ProblemType =
   | 'precondition-failed'
   | 'payload-too-large'
   | 'idempotency-key-reused'
+  | 'too-many-requests'
   | 'internal-error';
 
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes used by the /oauth2 endpoints. */
@@ -118,6 +119,13 @@ export class PreconditionFailedError extends AppError {
 export class IdempotencyKeyReusedError extends AppError {
   constructor() {
     super(422, 'idempotency-key-reused', 'Idempotency-Key reused', 'This Idempotency-Key was used for a different request');
+  }
+}
+
+/** A per-org limit that a large customer would not reach but a runaway script would (README, "Limits"). */
+export class TooManyRequestsError extends AppError {
+  constructor(detail: string, retryAfterSeconds: number) {
+    super(429, 'too-many-requests', 'Too many requests', detail, undefined, { 'retry-after': String(retryAfterSeconds) });
   }
 }
 

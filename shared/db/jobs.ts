@@ -1,4 +1,4 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { auditPut } from './audit.js';
 import { db, TableName } from './client.js';
 import { batchGetConsistent, conditionalUpdate, itemOf, transact, type TransactItem, partitionOf, queryPage, recordOf, sameKey, type Page } from './items.js';
@@ -49,6 +49,19 @@ export function idempotencyPut(orgId: string, keyHash: string, jobId: string, re
 export async function getIdempotencyKey(orgId: string, keyHash: string): Promise<{ jobId: string; requestHash: string } | undefined> {
   const out = await db.send(new GetCommand({ TableName, Key: keys.idempotencyKey(orgId, keyHash), ConsistentRead: true }));
   return recordOf<{ jobId: string; requestHash: string }>(out.Item);
+}
+
+/** How many jobs of the org (or of one app) have a status, counted up to `max`: one Query of index keys. */
+export async function countJobs(orgId: string, filter: { appId?: string; status: JobStatus }, max: number): Promise<number> {
+  const probe = jobIndexKeys(orgId, filter.appId ?? '', filter.status, '');
+  const index = filter.appId ? 'gsi3' : 'gsi2';
+  const out = await db.send(new QueryCommand({
+    TableName, IndexName: index, Select: 'COUNT', Limit: max,
+    KeyConditionExpression: '#pk = :pk',
+    ExpressionAttributeNames: { '#pk': table.indexes[index].partitionKey },
+    ExpressionAttributeValues: { ':pk': partitionOf(index, probe) },
+  }));
+  return out.Count ?? 0;
 }
 
 export async function getJob(orgId: string, jobId: string): Promise<RevocationJob | undefined> {
@@ -125,6 +138,18 @@ export function startPass(job: RevocationJob, at: string, dueAt: string): Promis
     ConditionExpression: '#status = :status AND #pass = :pass',
     ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
     ExpressionAttributeValues: { ...set.values, ':zero': 0, ':status': job.status, ':pass': job.pass },
+  });
+}
+
+/** A scheduled job's run time, stored again in canonical form, with its due entry there (unless it changed meanwhile). */
+export function rescheduleJob(job: RevocationJob, runAt: string): Promise<boolean> {
+  const set = setClause({ runAt, ...dueKeys.job(runAt, job.orgId, job.jobId) }, 'd');
+  return conditionalUpdate({
+    Key: keys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}`,
+    ConditionExpression: '#status = :scheduled',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status' },
+    ExpressionAttributeValues: { ...set.values, ':scheduled': 'scheduled' },
   });
 }
 

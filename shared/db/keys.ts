@@ -73,8 +73,8 @@ export const dueKeys = {
   },
   /** What a job's entry in the due index names. */
   parseJob: (entry: Record<string, unknown>) => {
-    const [, orgId = '', jobId = ''] = String(entry[gsi4.sortKey]).split('#');
-    return { orgId, jobId };
+    const [dueAt = '', orgId = '', jobId = ''] = String(entry[gsi4.sortKey]).split('#');
+    return { dueAt, orgId, jobId };
   },
 };
 /** Attributes whose presence puts an item in the due index. */

@@ -1,5 +1,6 @@
 import type { Policies, RefreshTokenPolicy } from '../schemas/apps.js';
 import type { Token } from './model.js';
+import { canonicalTime } from '../time.js';
 
 const unitMs = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;
 
@@ -54,5 +55,6 @@ export const childrenCheckAt = (revokedAt: string) => new Date(Date.parse(revoke
 export function sweepDueAt(token: Pick<Token, 'type' | 'expiresAt' | 'issuedAt' | 'lastUsedAt' | 'revokedAt'>, policies: Policies): string | null {
   if (token.revokedAt !== null) return childrenCheckAt(token.revokedAt);
   const expiry = effectiveExpiry(token, policies);
-  return expiry === null ? null : new Date(expiry).toISOString();
+  // Clamped, so that an expiry stored before times were bounded cannot sort before every real time.
+  return expiry === null ? null : canonicalTime(expiry);
 }

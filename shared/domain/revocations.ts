@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { auditPut } from '../db/audit.js';
 import { backoff, chunk, transact, type TransactItem } from '../db/items.js';
 import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
-import { getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition } from '../db/jobs.js';
+import { countJobs, getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition } from '../db/jobs.js';
 import { getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
-import { ConflictError, IdempotencyKeyReusedError, NotFoundError, ValidationError } from '../errors.js';
+import { ConflictError, IdempotencyKeyReusedError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
@@ -14,6 +14,8 @@ import type { Actor, AppShard, AppUser, RevocationJob } from './model.js';
 import { heldTokens } from './rules.js';
 
 const MAX_ATTEMPTS = 8;
+/** How far ahead a revocation may be scheduled. */
+const MAX_RUN_AT_AHEAD_MS = 366 * 86_400_000;
 /** Users per transaction: 100 items less the shard and the job's own items (job, audit, idempotency key). */
 const USERS_PER_TRANSACTION = 96;
 
@@ -56,6 +58,7 @@ function targetEpochs(app: { revokeEpoch: number }, users: AppUser[] | undefined
 export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotencyKey: string | undefined, now: number): Promise<RevocationJob> {
   const { orgId } = actor;
   if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
+  if (request.runAt !== undefined && Date.parse(request.runAt) > now + MAX_RUN_AT_AHEAD_MS) throw ValidationError.field('body.runAt', 'must be at most one year ahead');
   const keyHash = idempotencyKey === undefined ? undefined : sha256(idempotencyKey);
   const requestHash = sha256(JSON.stringify({ appId, request }));
 
@@ -78,6 +81,7 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
     }
     const app = await getAppWithCounters(orgId, appId);
     if (!app) throw new NotFoundError(`App ${appId}`);
+    await checkJobLimits(orgId, appId, request.runAt !== undefined);
     const userIds = request.userIds;
     const read = userIds ? await getUsersOfApp(orgId, appId, userIds) : undefined;
     const users = read && [...read.users.values()];
@@ -109,6 +113,23 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
     return job;
   }
   throw new ConflictError('The app or its users changed concurrently too often; retry the request');
+}
+
+/**
+ * Per-org limits a large customer would not reach but a runaway script would: scheduled jobs of
+ * the org, and jobs of one app still queued or running. Both answer 429 with Retry-After.
+ */
+export const MAX_SCHEDULED_JOBS_PER_ORG = 1000;
+export const MAX_UNFINISHED_JOBS_PER_APP = 25;
+
+async function checkJobLimits(orgId: string, appId: string, scheduled: boolean): Promise<void> {
+  if (scheduled && (await countJobs(orgId, { status: 'scheduled' }, MAX_SCHEDULED_JOBS_PER_ORG)) >= MAX_SCHEDULED_JOBS_PER_ORG) {
+    throw new TooManyRequestsError(`The org has ${MAX_SCHEDULED_JOBS_PER_ORG} scheduled revocations already; cancel one or wait until one runs`, 60);
+  }
+  const [queued, running] = await Promise.all((['queued', 'running'] as const).map((status) => countJobs(orgId, { appId, status }, MAX_UNFINISHED_JOBS_PER_APP)));
+  if ((queued ?? 0) + (running ?? 0) >= MAX_UNFINISHED_JOBS_PER_APP) {
+    throw new TooManyRequestsError(`The app has ${MAX_UNFINISHED_JOBS_PER_APP} revocations still running; retry when one has finished`, 5);
+  }
 }
 
 /**

@@ -1,5 +1,6 @@
 import pMap from 'p-map';
-import { getJob, postponeJob, startPass, transitionJob } from '../db/jobs.js';
+import { getJob, postponeJob, rescheduleJob, startPass, transitionJob } from '../db/jobs.js';
+import { isCanonicalTime } from '../time.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../db/keys.js';
 import { entryKey, getDueCursors, queryDue, saveDueCursor, type DueCursor } from '../db/sweep.js';
 import { chunk } from '../db/items.js';
@@ -17,8 +18,10 @@ export const SWEEP_PASS_MS = 15 * 60_000;
 /** Due-index entries per Query page, and pages per partition per sweep (the rest waits for the next). */
 const PAGE = 1000;
 const PAGES_PER_SWEEP = 10;
-/** Due jobs looked at per sweep. */
-const JOBS_PER_SWEEP = 200;
+/** Due jobs acted on per sweep, at most this many of one org (the rest wait for the next sweep), and pages of the jobs' due partition read to find them. */
+const JOBS_PER_SWEEP = 500;
+const JOBS_PER_ORG = 50;
+const JOB_PAGES_PER_SWEEP = 10;
 /** Passes a job may take before it is marked failed (its tokens stay revoked; only the cleanup gave up). */
 const MAX_PASSES = 5;
 /** Tokens per `due` message. */
@@ -28,6 +31,8 @@ export interface SweepReport {
   jobsStarted: number;
   jobsResumed: number;
   jobsFailed: number;
+  /** Due entries stored in a form the index cannot order (before times were bounded), put right. */
+  entriesRepaired: number;
   /** Due tokens handed to the queue (the worker decides each one again before deleting it). */
   tokensDue: number;
 }
@@ -50,12 +55,40 @@ export async function runSweep(now: number): Promise<SweepReport> {
   return report;
 }
 
+/**
+ * The due jobs of this sweep, fairly: every org whose work is due gets up to JOBS_PER_ORG of its
+ * oldest entries looked at, whatever another org has queued, because the partition is read on
+ * past an org's surplus (keys only) instead of stopping at it.
+ */
+async function dueJobs(now: number): Promise<Record<string, unknown>[]> {
+  const perOrg = new Map<string, number>();
+  const picked: Record<string, unknown>[] = [];
+  let cursor: Record<string, string> | null = null;
+  for (let page = 0; page < JOB_PAGES_PER_SWEEP && picked.length < JOBS_PER_SWEEP; page++) {
+    const { entries, more } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy(iso(now)), PAGE, cursor);
+    for (const entry of entries) {
+      const { orgId } = dueKeys.parseJob(entry);
+      const taken = perOrg.get(orgId) ?? 0;
+      if (taken >= JOBS_PER_ORG || picked.length >= JOBS_PER_SWEEP) continue;
+      perOrg.set(orgId, taken + 1);
+      picked.push(entry);
+    }
+    const last = entries.at(-1);
+    if (!more || !last) break;
+    cursor = entryKey(last);
+  }
+  return picked;
+}
+
 async function sweepJobs(now: number): Promise<Omit<SweepReport, 'tokensDue'>> {
-  const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0 };
-  const { entries } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy(iso(now)), JOBS_PER_SWEEP);
-  await pMap(entries, async (entry) => {
-    const { orgId, jobId } = dueKeys.parseJob(entry);
+  const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, entriesRepaired: 0 };
+  await pMap(await dueJobs(now), async (entry) => {
+    const { orgId, jobId, dueAt } = dueKeys.parseJob(entry);
     const job = await getJob(orgId, jobId);
+    if (job && !isCanonicalTime(dueAt)) {
+      if (await repairJobEntry(job, now)) report.entriesRepaired += 1;
+      return;
+    }
     if (job?.status === 'scheduled') {
       if (job.runAt !== null && Date.parse(job.runAt) <= now && (await startScheduledJob(job, now))) report.jobsStarted += 1;
     } else if (job?.status === 'queued' || job?.status === 'running') {
@@ -64,6 +97,23 @@ async function sweepJobs(now: number): Promise<Omit<SweepReport, 'tokensDue'>> {
     }
   }, { concurrency: 4 });
   return report;
+}
+
+/**
+ * A job whose due entry was stored before times were bounded (`+010000-…` sorts before every real
+ * time): a scheduled job moves to its canonical run time, or fails if it has none (after the year
+ * 9999, it could never run); any other job is simply looked at again in its normal course.
+ */
+async function repairJobEntry(job: RevocationJob, now: number): Promise<boolean> {
+  if (job.status !== 'scheduled') return postponeJob(job, job.status === 'queued' || job.status === 'running' ? stallCheckAt(now) : iso(now));
+  const runAt = job.runAt === null ? Number.NaN : Date.parse(job.runAt);
+  if (Number.isFinite(runAt) && isCanonicalTime(new Date(runAt).toISOString())) {
+    return rescheduleJob(job, new Date(runAt).toISOString());
+  }
+  const error = 'runAt is after the year 9999: the job could never run';
+  const failed = await transitionJob(job, 'scheduled', 'failed', { finishedAt: iso(now), error }, { dueAt: null });
+  if (failed) logger.warn('failed a scheduled job that could never run', { orgId: job.orgId, jobId: job.jobId, runAt: job.runAt });
+  return failed;
 }
 
 /** A queued or running job: postponed while it makes progress, resumed in a new pass when its work was lost. */

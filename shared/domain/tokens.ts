@@ -16,6 +16,8 @@ import { isActive, isRevoked, parentOf, planRemoval, type Parents } from './rule
 
 const hasher = createTokenHasher(serviceSecret);
 
+/** How far ahead a registered token's expiresAt may be. */
+const MAX_EXPIRY_AHEAD_MS = 10 * 365.25 * 86_400_000;
 /** Optimistic retries when a concurrent write changed what we read; each retry re-reads. */
 const MAX_ATTEMPTS = 8;
 /**
@@ -47,6 +49,9 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
   }
   if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) {
     throw ValidationError.field('body.expiresAt', 'must be in the future');
+  }
+  if (input.expiresAt !== undefined && Date.parse(input.expiresAt) > now + MAX_EXPIRY_AHEAD_MS) {
+    throw ValidationError.field('body.expiresAt', 'must be at most ten years ahead');
   }
   const badParent = () => ValidationError.field('body.refreshTokenId', 'is not an active refresh token of this app and user');
   const parentKey = input.refreshTokenId === undefined ? undefined : hasher.lookupKeyOf(input.refreshTokenId);

@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ValidationError } from '../errors.js';
+import { isCanonicalTime } from '../time.js';
 
 // zod/mini carries no messages of its own; the English ones name what was expected. (Import
 // `z` from 'zod/mini' in each module, never re-export the namespace: that defeats tree-shaking.)
@@ -18,8 +19,17 @@ export const idSchema = z.string().check(
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const scopeTokenSchema = z.string().check(z.regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/, 'must be an RFC 6749 scope token'));
 
-/** ISO 8601 timestamp with an offset; normalised to UTC with milliseconds. */
-export const timestampSchema = z.pipe(z.iso.datetime({ offset: true }), z.transform((s) => new Date(s).toISOString()));
+/**
+ * An RFC 3339 time with any offset, stored and echoed in one canonical form: UTC with milliseconds,
+ * `YYYY-MM-DDTHH:mm:ss.sssZ`. A time that falls outside the years 0000–9999 once in UTC (say
+ * `9999-12-31T23:59:59-23:59`) has no such form and is refused: it would sort before every real time.
+ */
+export const timestampSchema = z.pipe(z.iso.datetime({ offset: true }), z.transform((s, ctx) => {
+  const canonical = new Date(s).toISOString();
+  if (isCanonicalTime(canonical)) return canonical;
+  ctx.issues.push({ code: 'custom', message: 'must fall within the years 0000–9999 in UTC', input: s });
+  return z.NEVER;
+}));
 
 /** An integer between min and max (inclusive). */
 export const intBetween = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
