@@ -14,6 +14,12 @@ const jwtIssuer = context('jwtIssuer');
 const jwtAudience = context('jwtAudience');
 if (!jwtIssuer || !jwtAudience) throw new Error('Set the identity provider: -c jwtIssuer=<issuer URL> -c jwtAudience=<audience>[,<audience>…]');
 
+function wholeNumber(name: string): number {
+  const n = Number(context(name));
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number (0: reserve none)`);
+  return n;
+}
+
 const sweepMinutes = Number(context('sweepIntervalMinutes') ?? 1);
 if (!Number.isInteger(sweepMinutes) || sweepMinutes < 1) throw new Error('sweepIntervalMinutes must be a whole number of minutes, at least 1');
 
@@ -23,6 +29,10 @@ const stack = new OAuthUsageStack(app, `OAuthUsage-${stage}`, {
   jwtAudience: jwtAudience.split(',').map((a) => a.trim()).filter(Boolean),
   ...(context('alarmEmail') ? { alarmEmail: context('alarmEmail') } : {}),
   sweepInterval: Duration.minutes(sweepMinutes),
+  reservedConcurrency: {
+    ...(context('workerReservedConcurrency') === undefined ? {} : { worker: wholeNumber('workerReservedConcurrency') }),
+    ...(context('sweepReservedConcurrency') === undefined ? {} : { sweep: wholeNumber('sweepReservedConcurrency') }),
+  },
   console: {
     clientId: context('consoleClientId') ?? 'oauth-usage-console',
     signInOrigins: (context('consoleSignInOrigins') ?? '').split(',').map((o) => o.trim()).filter(Boolean),

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Validations, type Duration, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
@@ -18,6 +18,8 @@ export interface OAuthUsageStackProps extends StackProps {
   throttle?: { rateLimit: number; burstLimit: number };
   /** How often the sweep runs (default 1 minute). */
   sweepInterval?: Duration;
+  /** Concurrency reserved for the worker and the sweep (0: none); defaults: the worker's maximum concurrency (10), and 2. */
+  reservedConcurrency?: { worker?: number; sweep?: number };
   /** The console's public client at the identity provider, and other origins its sign-in uses (Cognito: the hosted-UI domain). */
   console: { clientId: string; signInOrigins: string[] };
 }
@@ -44,7 +46,9 @@ export class OAuthUsageStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason: 'Rotation would make every registered token unfindable: token lookup keys are derived from this secret.',
     });
-    this.worker = new RevocationWorker(this, 'Revocations', { table: this.table.table, secret });
+    this.worker = new RevocationWorker(this, 'Revocations', {
+      table: this.table.table, secret, ...(props.reservedConcurrency?.worker === undefined ? {} : { reservedConcurrency: props.reservedConcurrency.worker }),
+    });
     this.console = new ConsoleSite(this, 'Console', { signInOrigins: [new URL(props.jwtIssuer).origin, ...props.console.signInOrigins] });
     this.api = new ServiceApi(this, 'Http', {
       table: this.table.table, queue: this.worker.queue, secret,
@@ -57,10 +61,12 @@ export class OAuthUsageStack extends Stack {
     this.sweep = new Sweep(this, 'Sweep', {
       table: this.table.table, secret, queue: this.worker.queue,
       ...(props.sweepInterval ? { interval: props.sweepInterval } : {}),
+      ...(props.reservedConcurrency?.sweep === undefined ? {} : { reservedConcurrency: props.reservedConcurrency.sweep }),
     });
     this.acknowledgeFindings();
     new ServiceAlarms(this, 'Alarms', {
-      api: this.api.api, table: this.table.table, worker: this.worker.function, deadLetterQueue: this.worker.deadLetterQueue,
+      api: this.api.api, table: this.table.table, worker: this.worker.function, queue: this.worker.queue, deadLetterQueue: this.worker.deadLetterQueue,
+      sweepInterval: props.sweepInterval ?? Duration.minutes(1),
       sweep: this.sweep.function, sweepDeadLetterQueue: this.sweep.deadLetterQueue,
       ...(props.alarmEmail ? { email: props.alarmEmail } : {}),
     });

@@ -2,7 +2,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
-import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError,
 } from './errors.js';
@@ -141,7 +141,7 @@ export function httpRoute(route: Pick<Route, 'scope' | 'errors' | 'body'>, handl
     route.body === 'json' ? [httpJsonBodyParser() as Middleware]
     : route.body === 'form' ? [httpUrlencodeBodyParser() as unknown as Middleware] // typed for REST API events only
     : [];
-  return middy<HttpEvent, HttpResult>()
+  const chain = middy<HttpEvent, HttpResult>()
     .use([errorsAndAccessLog(route.errors), httpHeaderNormalizer() as Middleware, guard(route), ...parsers])
     .handler((event) =>
       handle({
@@ -157,4 +157,8 @@ export function httpRoute(route: Pick<Route, 'scope' | 'errors' | 'body'>, handl
         now: Date.now(),
       }),
     );
+  // Every line of the request carries its ids and, once known from the token, the org.
+  return (event: HttpEvent, context: Context) => logger.within({
+    requestId: context.awsRequestId, apiRequestId: event.requestContext.requestId, orgId: event.requestContext.authorizer?.jwt?.claims?.org_id,
+  }, () => chain(event, context));
 }

@@ -1,4 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Context } from 'aws-lambda';
+
+const withoutUndefined = (fields: Record<string, unknown>) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
 
 /**
  * Structured logs: one JSON object per line on stdout, `{ level, message, timestamp, service,
@@ -20,6 +23,8 @@ const threshold = LEVELS[configured as Level] ?? LEVELS.INFO;
 
 type Fields = Record<string, unknown>;
 let context: Fields = {};
+/** Fields of the work in hand (request, org, job), for every line written while it runs, even with several in flight. */
+const scoped = new AsyncLocalStorage<Fields>();
 
 /** Errors (also nested one level down, e.g. `{ error }`) as plain objects JSON can carry. */
 const serialisable = (value: unknown): unknown =>
@@ -28,7 +33,7 @@ const serialisable = (value: unknown): unknown =>
 function write(level: Level, message: string, fields?: Fields | Error): void {
   if (LEVELS[level] < threshold) return;
   const extra = fields instanceof Error ? { error: serialisable(fields) } : Object.fromEntries(Object.entries(fields ?? {}).map(([k, v]) => [k, serialisable(v)]));
-  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'oauth-usage', ...context, ...extra })}\n`);
+  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'oauth-usage', ...context, ...scoped.getStore(), ...extra })}\n`);
 }
 
 export const logger = {
@@ -40,4 +45,6 @@ export const logger = {
   addContext: (lambda: Pick<Context, 'awsRequestId' | 'functionName'>) => {
     context = { requestId: lambda.awsRequestId, function: lambda.functionName };
   },
+  /** Runs `work` with `fields` (org, job…) on every line it writes, nested scopes adding to outer ones. */
+  within: <T>(fields: Fields, work: () => T): T => scoped.run({ ...scoped.getStore(), ...withoutUndefined(fields) }, work),
 };

@@ -16,6 +16,10 @@ function parseJson(body: string): unknown {
 }
 
 async function record(sqsRecord: SQSRecord): Promise<void> {
+  return logger.within({ messageId: sqsRecord.messageId }, () => handleRecord(sqsRecord));
+}
+
+async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
   const parsed = queueMessageSchema.safeParse(parseJson(sqsRecord.body));
   if (!parsed.success) {
     // A message no code of ours sends: drop it (retrying cannot help) but say so.
@@ -23,10 +27,12 @@ async function record(sqsRecord: SQSRecord): Promise<void> {
     return;
   }
   const message = parsed.data;
-  if (message.kind === 'plan' || message.kind === 'clean') await handleJobMessage(message, Date.now);
-  else await handleTokenMessage(message, Date.now);
+  await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
+    message.kind === 'plan' || message.kind === 'clean' ? handleJobMessage(message, Date.now) : handleTokenMessage(message, Date.now));
 }
 
 /** The revocation worker: each SQS record is one step of a job, or tokens to settle; failures are reported per record. */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, record, processor, { context });
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  return processPartialResponse(event, record, processor, { context });
+};

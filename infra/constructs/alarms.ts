@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
+import { METRICS_NAMESPACE } from '../../shared/metrics.js';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { Table } from 'aws-cdk-lib/aws-dynamodb';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
@@ -13,7 +14,10 @@ export interface ServiceAlarmsProps {
   api: HttpApi;
   table: Table;
   worker: IFunction;
+  queue: IQueue;
   deadLetterQueue: IQueue;
+  /** How often the sweep runs: it is behind when due work waits several intervals. */
+  sweepInterval: Duration;
   sweep: IFunction;
   sweepDeadLetterQueue: IQueue;
   /** Who hears about it; optional (subscribe later to the topic). */
@@ -48,6 +52,12 @@ export class ServiceAlarms extends Construct {
       period: Duration.minutes(5),
     });
     alarm('Api5xxRate', serverErrorRate, 1, 'More than 1% of API requests failed with 5xx.');
+    alarm('QueueAge', props.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }), 600,
+      'A revocation message has waited over 10 minutes: the worker is not keeping up (or is failing).');
+    const custom = (name: string, statistic: string) => new Metric({ namespace: METRICS_NAMESPACE, metricName: name, statistic, period: Duration.minutes(5) });
+    alarm('JobsFailed', custom('RevocationJobsFailed', 'Sum'), 0, 'A revocation job was marked failed after five passes: its tokens stay revoked, but items and counts may be left behind.');
+    alarm('SweepBehind', custom('SweepLagSeconds', 'Maximum'), props.sweepInterval.toSeconds() * 10,
+      'The oldest due work has waited more than ten sweep intervals: the sweep is falling behind (or not running).');
     alarm('TableThrottles', props.table.metric('ThrottledRequests', { period: Duration.minutes(5), statistic: 'Sum' }), 0, 'DynamoDB throttled requests on the service table.');
   }
 }

@@ -16,6 +16,8 @@ export interface SweepProps {
   queue: IQueue;
   /** How often the sweep runs. */
   interval?: Duration;
+  /** Concurrency reserved for the sweep (0: none); default 2, so a late run and the next both fit. */
+  reservedConcurrency?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export class Sweep extends Construct {
       secret: props.secret,
       timeout: Duration.minutes(2),
       environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
+      reservedConcurrency: props.reservedConcurrency ?? 2,
     }).bindTable(props.table, 'RW');
     props.queue.grantSendMessages(this.function);
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');

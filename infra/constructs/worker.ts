@@ -12,6 +12,8 @@ export interface RevocationWorkerProps {
   secret: ISecret;
   /** Concurrent worker invocations at most: protects the table's capacity. */
   maxConcurrency?: number;
+  /** Concurrency reserved for the worker (0: none, for accounts whose quota leaves nothing to reserve); default: maxConcurrency. */
+  reservedConcurrency?: number;
 }
 
 const WORKER_TIMEOUT = Duration.minutes(2);
@@ -42,6 +44,7 @@ export class RevocationWorker extends Construct {
       memorySize: 1024,
       timeout: WORKER_TIMEOUT,
       environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: this.queue.queueUrl },
+      reservedConcurrency: props.reservedConcurrency ?? props.maxConcurrency ?? 10,
     }).bindTable(props.table, 'RW');
     // The planner enqueues cleanup batches on the same queue.
     this.queue.grantSendMessages(this.function);

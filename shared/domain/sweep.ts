@@ -1,6 +1,8 @@
 import pMap from 'p-map';
 import { getJob, postponeJob, rescheduleJob, startPass, transitionJob } from '../db/jobs.js';
 import { isCanonicalTime } from '../time.js';
+import { emitMetric } from '../metrics.js';
+import { table } from '../db/table.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../db/keys.js';
 import { entryKey, getDueCursors, queryDue, saveDueCursor, type DueCursor } from '../db/sweep.js';
 import { chunk } from '../db/items.js';
@@ -48,7 +50,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Safe to run concurrently: every step is conditional on what it read.
  */
 export async function runSweep(now: number): Promise<SweepReport> {
-  const [jobs, tokensDue] = await Promise.all([sweepJobs(now), sweepTokens(now)]);
+  const [jobs, tokensDue, lag] = await Promise.all([sweepJobs(now), sweepTokens(now), oldestDueLag(now)]);
+  // How far behind the oldest due work is: an alarm watches it (operations runbook, "SweepBehind").
+  emitMetric('SweepLagSeconds', lag, 'Seconds');
   const report = { ...jobs, tokensDue };
   if (Object.values(report).some((n) => n > 0)) logger.info('sweep found work', { ...report });
   else logger.debug('sweep found nothing due');
@@ -82,8 +86,13 @@ async function dueJobs(now: number): Promise<Record<string, unknown>[]> {
 
 async function sweepJobs(now: number): Promise<Omit<SweepReport, 'tokensDue'>> {
   const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, entriesRepaired: 0 };
-  await pMap(await dueJobs(now), async (entry) => {
+  await pMap(await dueJobs(now), (entry) => {
     const { orgId, jobId, dueAt } = dueKeys.parseJob(entry);
+    return logger.within({ orgId, jobId }, () => sweepJob(orgId, jobId, dueAt));
+  }, { concurrency: 4 });
+  return report;
+
+  async function sweepJob(orgId: string, jobId: string, dueAt: string): Promise<void> {
     const job = await getJob(orgId, jobId);
     if (job && !isCanonicalTime(dueAt)) {
       if (await repairJobEntry(job, now)) report.entriesRepaired += 1;
@@ -95,8 +104,7 @@ async function sweepJobs(now: number): Promise<Omit<SweepReport, 'tokensDue'>> {
       const outcome = await checkProgress(job, now);
       if (outcome) report[outcome] += 1;
     }
-  }, { concurrency: 4 });
-  return report;
+  }
 }
 
 /**
@@ -126,7 +134,10 @@ async function checkProgress(job: RevocationJob, now: number): Promise<'jobsResu
   if (job.pass + 1 >= MAX_PASSES) {
     const error = `The cleanup made no progress in ${MAX_PASSES} attempts; the tokens stay revoked, but items and counts may be left behind`;
     const failed = await transitionJob(job, job.status, 'failed', { finishedAt: iso(now), error }, { dueAt: null });
-    if (failed) logger.error('revocation job failed', { orgId: job.orgId, jobId: job.jobId, pass: job.pass });
+    if (failed) {
+      logger.error('revocation job failed', { orgId: job.orgId, jobId: job.jobId, pass: job.pass });
+      emitMetric('RevocationJobsFailed', 1, 'Count');
+    }
     return failed ? 'jobsFailed' : undefined;
   }
   if (!(await startPass(job, iso(now), stallCheckAt(now)))) return undefined; // another sweep resumed it, or it moved
@@ -157,6 +168,17 @@ export async function resumeUnfinishedJobs(now: number): Promise<number> {
     if (!more || !last) return resumed;
     cursor = entryKey(last);
   }
+}
+
+/** Seconds since the oldest entry of the due index (jobs and tokens) became due; 0 when nothing is. */
+async function oldestDueLag(now: number): Promise<number> {
+  const partitions = [dueKeys.jobPartition, ...Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n))];
+  const oldest = await Promise.all(partitions.map(async (partition) => {
+    const { entries } = await queryDue(partition, dueKeys.dueBy(iso(now)), 1);
+    const dueAt = entries[0] ? String(entries[0][table.indexes.gsi4.sortKey]).split('#')[0] ?? '' : '';
+    return isCanonicalTime(dueAt) ? Date.parse(dueAt) : now;
+  }));
+  return Math.max(0, Math.round((now - Math.min(now, ...oldest)) / 1000));
 }
 
 /** Hands the due tokens of every due partition to the queue, each once per pass. */

@@ -147,10 +147,26 @@ describe('alarms', () => {
   it('watch both DLQs, worker and sweep errors, throttles, the API 5xx rate and table throttling, all to one topic', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors', 'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles',
+      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsJobsFailed', 'AlarmsQueueAge', 'AlarmsSweepBehind', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors',
+      'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles',
     ]);
     expect(resources('AWS::SNS::Topic')).toHaveLength(1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
+  });
+
+  it('see trouble early: the queue\'s oldest message, failed jobs and the sweep falling behind (metrics the code emits as EMF lines)', () => {
+    const byId = (prefix: string) => resources('AWS::CloudWatch::Alarm').find(([id]) => id.startsWith(prefix))?.[1].Properties;
+    expect(byId('AlarmsQueueAge')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Namespace: 'AWS/SQS', Threshold: 600 });
+    expect(byId('AlarmsJobsFailed')).toMatchObject({ MetricName: 'RevocationJobsFailed', Namespace: 'OAuthUsage', Statistic: 'Sum', Threshold: 0 });
+    expect(byId('AlarmsSweepBehind')).toMatchObject({ MetricName: 'SweepLagSeconds', Namespace: 'OAuthUsage', Statistic: 'Maximum', Threshold: 600 });
+  });
+});
+
+describe('reserved concurrency', () => {
+  it('keeps the worker\'s maximum concurrency and two sweeps for them, so an API burst cannot starve them', () => {
+    const reserved = resources('AWS::Lambda::Function').filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
+      .map(([id, f]) => [id.replace(/Function[0-9A-F]{8}$/, ''), f.Properties.ReservedConcurrentExecutions]);
+    expect(reserved.sort()).toEqual([['Revocations', 10], ['Sweep', 2]]);
   });
 });
 
