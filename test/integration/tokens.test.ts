@@ -5,6 +5,9 @@ import { recordRequests } from '../../bench/request-counter.js';
 
 const org = 'org-tokens';
 const appId = 'crm-sync';
+/** A whole-second time some years ahead (expiresAt may be at most ten years ahead). */
+const inYears = (years: number) => new Date(Math.floor((Date.now() + years * 365 * 86_400_000) / 1000) * 1000).toISOString();
+const grace = inYears(5);
 
 beforeAll(async () => {
   await createApp(org, appId);
@@ -81,7 +84,7 @@ describe('POST /v1/tokens', () => {
 
   it('caps an access token at the app’s accessTokenLifetimeMinutes and expires a refresh token at once under expire-immediately', async () => {
     await createApp(org, 'strict', { policies: { accessTokenLifetimeMinutes: 30, refreshTokenPolicy: { mode: 'expire-immediately' } } });
-    const access = await register(org, { token: rawToken(), type: 'access', appId: 'strict', userId: 'u', expiresAt: '2099-01-01T00:00:00Z' });
+    const access = await register(org, { token: rawToken(), type: 'access', appId: 'strict', userId: 'u', expiresAt: inYears(5) });
     expect(access.status).toBe(201);
     expect(Date.parse(access.body.expiresAt as string) - Date.parse(access.body.issuedAt as string)).toBe(30 * 60_000);
     const refreshValue = rawToken();
@@ -95,8 +98,9 @@ describe('POST /v1/tokens', () => {
   });
 
   it('normalises expiresAt to UTC with milliseconds and refuses one in the past', async () => {
-    const ok = await register(org, { token: rawToken(), type: 'access', appId, userId: 'u', expiresAt: '2099-06-01T02:00:00+02:00' });
-    expect(ok.body.expiresAt).toBe('2099-06-01T00:00:00.000Z');
+    const utc = inYears(5);
+    const ok = await register(org, { token: rawToken(), type: 'access', appId, userId: 'u', expiresAt: utc.replace(/\.\d{3}Z$/, '+02:00') });
+    expect(ok.body.expiresAt).toBe(new Date(Date.parse(utc) - 2 * 3_600_000).toISOString());
     const past = await register(org, { token: rawToken(), type: 'access', appId, userId: 'u', expiresAt: '2001-01-01T00:00:00Z' });
     expect(past.status).toBe(400);
     expect(past.body.errors).toEqual([{ path: 'body.expiresAt', message: 'must be in the future' }]);
@@ -156,12 +160,12 @@ describe('POST /v1/tokens', () => {
 describe('POST /oauth2/introspect', () => {
   it('describes an active token (RFC 7662) and records each use', async () => {
     const token = rawToken();
-    const reg = await register(org, { token, type: 'access', appId, userId: 'grace', userName: 'Grace Hopper', scopes: ['api', 'web'], expiresAt: '2099-01-01T00:00:00.000Z' });
+    const reg = await register(org, { token, type: 'access', appId, userId: 'grace', userName: 'Grace Hopper', scopes: ['api', 'web'], expiresAt: grace });
     const first = await introspect(org, token);
     expect(first.status).toBe(200);
     expect(first.body).toEqual({
       active: true, scope: 'api web', client_id: appId, sub: 'grace', username: 'Grace Hopper', token_type: 'access_token',
-      exp: Date.parse('2099-01-01T00:00:00.000Z') / 1000, iat: Math.floor(Date.parse(reg.body.issuedAt as string) / 1000),
+      exp: Date.parse(grace) / 1000, iat: Math.floor(Date.parse(reg.body.issuedAt as string) / 1000),
     });
     await introspect(org, token);
     const tokens = await usersOf('grace');

@@ -42,7 +42,7 @@ describe('key builders', () => {
     expect(partitions).toEqual(new Set(Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n))));
     const entry = { pk: keys.token('o', 'ab12').pk, sk: 'TOKEN', ...dueKeys.token('2027-01-01T00:00:00.000Z', 'o', 'a.b', 'u@x', 'ab12') };
     expect(dueKeys.parseToken(entry)).toEqual({ orgId: 'o', appId: 'a.b', userId: 'u@x', lookupKey: 'ab12' });
-    expect(dueKeys.parseJob(dueKeys.job('2027-01-01T00:00:00.000Z', 'o', 'job_1'))).toEqual({ orgId: 'o', jobId: 'job_1' });
+    expect(dueKeys.parseJob(dueKeys.job('2027-01-01T00:00:00.000Z', 'o', 'job_1'))).toEqual({ dueAt: '2027-01-01T00:00:00.000Z', orgId: 'o', jobId: 'job_1' });
   });
 
   it('pick a counter shard within range', () => {
