@@ -50,9 +50,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * Safe to run concurrently: every step is conditional on what it read.
  */
 export async function runSweep(now: number): Promise<SweepReport> {
-  const [jobs, tokensDue, lag] = await Promise.all([sweepJobs(now), sweepTokens(now), oldestDueLag(now)]);
-  // How far behind the oldest due work is: an alarm watches it (operations runbook, "SweepBehind").
-  emitMetric('SweepLagSeconds', lag, 'Seconds');
+  const oldest = { at: now };
+  const [jobs, tokensDue] = await Promise.all([sweepJobs(now, oldest), sweepTokens(now, oldest)]);
+  // How long the oldest due entry this run handled had been waiting: the SweepBehind alarm watches it.
+  emitMetric('SweepLagSeconds', Math.max(0, Math.round((now - oldest.at) / 1000)), 'Seconds');
   const report = { ...jobs, tokensDue };
   if (Object.values(report).some((n) => n > 0)) logger.info('sweep found work', { ...report });
   else logger.debug('sweep found nothing due');
@@ -64,12 +65,20 @@ export async function runSweep(now: number): Promise<SweepReport> {
  * oldest entries looked at, whatever another org has queued, because the partition is read on
  * past an org's surplus (keys only) instead of stopping at it.
  */
-async function dueJobs(now: number): Promise<Record<string, unknown>[]> {
+/** The earliest due time a run came across (from entries it reads anyway). */
+interface Oldest { at: number }
+const notice = (oldest: Oldest, entries: Record<string, unknown>[]) => {
+  const dueAt = entries[0] ? String(entries[0][table.indexes.gsi4.sortKey]).split('#')[0] ?? '' : '';
+  if (isCanonicalTime(dueAt)) oldest.at = Math.min(oldest.at, Date.parse(dueAt));
+};
+
+async function dueJobs(now: number, oldest: Oldest): Promise<Record<string, unknown>[]> {
   const perOrg = new Map<string, number>();
   const picked: Record<string, unknown>[] = [];
   let cursor: Record<string, string> | null = null;
   for (let page = 0; page < JOB_PAGES_PER_SWEEP && picked.length < JOBS_PER_SWEEP; page++) {
     const { entries, more } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy(iso(now)), PAGE, cursor);
+    if (page === 0) notice(oldest, entries);
     for (const entry of entries) {
       const { orgId } = dueKeys.parseJob(entry);
       const taken = perOrg.get(orgId) ?? 0;
@@ -84,9 +93,9 @@ async function dueJobs(now: number): Promise<Record<string, unknown>[]> {
   return picked;
 }
 
-async function sweepJobs(now: number): Promise<Omit<SweepReport, 'tokensDue'>> {
+async function sweepJobs(now: number, oldest: Oldest): Promise<Omit<SweepReport, 'tokensDue'>> {
   const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, entriesRepaired: 0 };
-  await pMap(await dueJobs(now), (entry) => {
+  await pMap(await dueJobs(now, oldest), (entry) => {
     const { orgId, jobId, dueAt } = dueKeys.parseJob(entry);
     return logger.within({ orgId, jobId }, () => sweepJob(orgId, jobId, dueAt));
   }, { concurrency: 4 });
@@ -170,32 +179,22 @@ export async function resumeUnfinishedJobs(now: number): Promise<number> {
   }
 }
 
-/** Seconds since the oldest entry of the due index (jobs and tokens) became due; 0 when nothing is. */
-async function oldestDueLag(now: number): Promise<number> {
-  const partitions = [dueKeys.jobPartition, ...Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n))];
-  const oldest = await Promise.all(partitions.map(async (partition) => {
-    const { entries } = await queryDue(partition, dueKeys.dueBy(iso(now)), 1);
-    const dueAt = entries[0] ? String(entries[0][table.indexes.gsi4.sortKey]).split('#')[0] ?? '' : '';
-    return isCanonicalTime(dueAt) ? Date.parse(dueAt) : now;
-  }));
-  return Math.max(0, Math.round((now - Math.min(now, ...oldest)) / 1000));
-}
-
 /** Hands the due tokens of every due partition to the queue, each once per pass. */
-async function sweepTokens(now: number): Promise<number> {
+async function sweepTokens(now: number, oldest: Oldest): Promise<number> {
   const cursors = await getDueCursors();
   const partitions = Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n));
-  const counts = await pMap(partitions, (partition) => sweepTokenPartition(partition, cursors[partition], now), { concurrency: 4 });
+  const counts = await pMap(partitions, (partition) => sweepTokenPartition(partition, cursors[partition], now, oldest), { concurrency: 4 });
   return counts.reduce((a, b) => a + b, 0);
 }
 
-async function sweepTokenPartition(partition: string, seen: DueCursor | undefined, now: number): Promise<number> {
+async function sweepTokenPartition(partition: string, seen: DueCursor | undefined, now: number, oldest: Oldest): Promise<number> {
   const current = seen && now - Date.parse(seen.passStartedAt) < SWEEP_PASS_MS ? seen : undefined;
   const passStartedAt = current?.passStartedAt ?? iso(now);
   let cursor = current?.cursor ?? null;
   let handed = 0;
   for (let page = 0; page < PAGES_PER_SWEEP; page++) {
     const { entries, more } = await queryDue(partition, dueKeys.dueBy(iso(now)), PAGE, cursor);
+    if (page === 0) notice(oldest, entries);
     const last = entries.at(-1);
     if (!last) break;
     // Claim the page before handing it out: of two overlapping sweeps, only one gets it.
