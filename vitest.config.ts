@@ -10,6 +10,8 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,
+    // expect.poll waits for what a browser or a queue gets to in its own time: up to 10 s on a busy CI machine.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 90_000,
   },
 });
