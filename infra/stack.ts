@@ -39,12 +39,12 @@ export class OAuthUsageStack extends Stack {
     super(scope, id, { ...props, description: `OAuth Usage service (${props.stage})` });
     this.table = new UsageTable(this, 'Usage');
     const secret = new Secret(this, 'TokenHashSecret', {
-      description: 'Key material for token lookup keys, token ids and list cursors. Rotating it orphans every registered token.',
+      description: 'Key material for token lookup keys, token ids and list cursors. Rotate it by adding a key version (docs/operations.md), never by replacing it.',
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
     });
     Validations.of(secret).acknowledge({
       id: 'AwsSolutions-SMG4',
-      reason: 'Rotation would make every registered token unfindable: token lookup keys are derived from this secret.',
+      reason: 'Automatic rotation would replace the value; the secret is rotated by adding a key version to it (docs/operations.md), which keeps every registered token findable.',
     });
     this.worker = new RevocationWorker(this, 'Revocations', {
       table: this.table.table, secret, ...(props.reservedConcurrency?.worker === undefined ? {} : { reservedConcurrency: props.reservedConcurrency.worker }),

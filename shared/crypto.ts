@@ -14,44 +14,72 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
  *   one case where ECB mode is exactly a pseudorandom permutation.
  */
 export interface TokenHasher {
+  /** The lookup key and token id under the current key version (what a new token is stored under). */
   digest(rawToken: string): { lookupKey: string; tokenId: string };
+  /** The raw value's lookup keys under every key version, current first: a token may be stored under any. */
+  lookupKeysOf(rawToken: string): string[];
   /**
    * The lookup key a token id names, or undefined unless the id is in its one canonical spelling:
    * 22 base64url characters carry 132 bits for a 128-bit block, and decoders ignore the 4 left
-   * over, so 15 other spellings would decode to the same token.
+   * over, so 15 other spellings would decode to the same token. Ids of key versions after the
+   * first carry their version: `<version>.<22 characters>`.
    */
   lookupKeyOf(tokenId: string): string | undefined;
   /** The lookup key of a token id read from storage (which may predate the canonical-spelling rule). */
   storedLookupKeyOf(tokenId: string): string;
 }
 
-export function createTokenHasher(secret: Buffer): TokenHasher {
-  const derive = (info: string, length: number) =>
-    Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `oauth-usage/${info}`, length));
-  const lookupKeyMaterial = derive('token-lookup', 32);
-  const idKey = derive('token-id', 16);
+/** Key material by version (see shared/service-secret.ts); version 1 keys are bare, later ones carry their version. */
+export interface VersionedKeys {
+  current: number;
+  keys: ReadonlyMap<number, Buffer>;
+}
 
-  const encrypt = (block: Buffer) => {
-    const cipher = createCipheriv('aes-128-ecb', idKey, null).setAutoPadding(false);
-    return Buffer.concat([cipher.update(block), cipher.final()]);
+const derive = (secret: Buffer, info: string, length: number) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `oauth-usage/${info}`, length));
+
+export function createTokenHasher(material: VersionedKeys): TokenHasher {
+  const versions = [material.current, ...[...material.keys.keys()].filter((v) => v !== material.current).sort((a, b) => b - a)];
+  const byVersion = new Map([...material.keys].map(([version, secret]) => [version, {
+    lookup: derive(secret, 'token-lookup', 32),
+    id: derive(secret, 'token-id', 16),
+  }]));
+  const prefix = (version: number, separator: string) => (version === 1 ? '' : `${version}${separator}`);
+  const hashOf = (version: number, rawToken: string) =>
+    createHmac('sha256', byVersion.get(version)?.lookup as Buffer).update(rawToken, 'utf8').digest().subarray(0, 16);
+  const cipher = (version: number, block: Buffer, decrypt: boolean) => {
+    const key = byVersion.get(version)?.id as Buffer;
+    const c = decrypt ? createDecipheriv('aes-128-ecb', key, null) : createCipheriv('aes-128-ecb', key, null);
+    c.setAutoPadding(false);
+    return Buffer.concat([c.update(block), c.final()]);
   };
-  const decrypt = (block: Buffer) => {
-    const decipher = createDecipheriv('aes-128-ecb', idKey, null).setAutoPadding(false);
-    return Buffer.concat([decipher.update(block), decipher.final()]);
+  /** `<version>.` and the 22 characters, or undefined for a version this service does not hold. */
+  const split = (tokenId: string) => {
+    const dot = tokenId.indexOf('.');
+    const version = dot < 0 ? 1 : Number(tokenId.slice(0, dot));
+    const body = tokenId.slice(dot + 1);
+    // Version 1 ids carry no prefix, later ones exactly `<version>.`: one spelling each.
+    if (!byVersion.has(version) || (dot >= 0 && (version === 1 || `${version}.${body}` !== tokenId))) return undefined;
+    return { version, body };
   };
 
   return {
     digest(rawToken) {
-      const hash = createHmac('sha256', lookupKeyMaterial).update(rawToken, 'utf8').digest().subarray(0, 16);
-      return { lookupKey: hash.toString('hex'), tokenId: encrypt(hash).toString('base64url') };
+      const version = material.current;
+      const hash = hashOf(version, rawToken);
+      return { lookupKey: `${prefix(version, '-')}${hash.toString('hex')}`, tokenId: `${prefix(version, '.')}${cipher(version, hash, false).toString('base64url')}` };
+    },
+    lookupKeysOf(rawToken) {
+      return versions.map((version) => `${prefix(version, '-')}${hashOf(version, rawToken).toString('hex')}`);
     },
     lookupKeyOf(tokenId) {
-      const block = Buffer.from(tokenId, 'base64url');
-      if (block.length !== 16 || block.toString('base64url') !== tokenId) return undefined;
-      return decrypt(block).toString('hex');
+      const parts = split(tokenId);
+      const block = parts && Buffer.from(parts.body, 'base64url');
+      if (!parts || !block || block.length !== 16 || block.toString('base64url') !== parts.body) return undefined;
+      return `${prefix(parts.version, '-')}${cipher(parts.version, block, true).toString('hex')}`;
     },
     storedLookupKeyOf(tokenId) {
-      return decrypt(Buffer.from(tokenId, 'base64url')).toString('hex');
+      const parts = split(tokenId) ?? { version: 1, body: tokenId };
+      return `${prefix(parts.version, '-')}${cipher(parts.version, Buffer.from(parts.body, 'base64url').subarray(0, 16), true).toString('hex')}`;
     },
   };
 }
@@ -61,20 +89,22 @@ export function createTokenHasher(secret: Buffer): TokenHasher {
  * `scope` (org, list and filters) as additional authenticated data. A cursor reveals nothing of
  * what it holds (storage keys, hashes), and one altered, or sealed for another scope, does not open.
  */
-export function createSealer(secret: Buffer) {
-  const key = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'oauth-usage/cursor-seal', 32));
+export function createSealer(material: VersionedKeys) {
+  const keys = new Map([...material.keys].map(([version, secret]) => [version, derive(secret, 'cursor-seal', 32)]));
   return {
     seal(scope: string, value: unknown): string {
       const iv = randomBytes(12);
-      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(Buffer.from(scope));
+      const cipher = createCipheriv('aes-256-gcm', keys.get(material.current) as Buffer, iv).setAAD(Buffer.from(scope));
       const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
-      return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+      return `${material.current}.${Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url')}`;
     },
-    /** The sealed value, or undefined when the string was altered or was sealed for another scope. */
+    /** The sealed value, or undefined when the string was altered, sealed for another scope, or under a key no longer held. */
     open(scope: string, sealed: string): unknown {
-      const bytes = Buffer.from(sealed, 'base64url');
+      const [version, text = '', extra] = sealed.split('.');
+      const key = keys.get(Number(version));
+      const bytes = Buffer.from(text, 'base64url');
       // Compared as canonical text: base64url decoding ignores some bits of the last character.
-      if (bytes.length < 12 + 16 + 1 || bytes.toString('base64url') !== sealed) return undefined;
+      if (!key || extra !== undefined || `${Number(version)}` !== version || bytes.length < 12 + 16 + 1 || bytes.toString('base64url') !== text) return undefined;
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, 12)).setAAD(Buffer.from(scope));
         decipher.setAuthTag(bytes.subarray(bytes.length - 16));
@@ -86,3 +116,6 @@ export function createSealer(secret: Buffer) {
     },
   };
 }
+
+/** One key, version 1: a secret that was never rotated. */
+export const singleKey = (secret: Buffer): VersionedKeys => ({ current: 1, keys: new Map([[1, secret]]) });

@@ -56,7 +56,8 @@ export const DUE_TOKEN_PARTITIONS = 8;
 export const dueKeys = {
   tokenPartition: (n: number) => `DUE#TOKENS#${n}`,
   token: (dueAt: string, orgId: string, appId: string, userId: string, lookupKey: string) => ({
-    [gsi4.partitionKey]: dueKeys.tokenPartition(Number.parseInt(lookupKey.slice(0, 2), 16) % DUE_TOKEN_PARTITIONS),
+    // By the hash's first byte (after any `<key version>-`), so tokens spread evenly over the partitions.
+    [gsi4.partitionKey]: dueKeys.tokenPartition(Number.parseInt(lookupKey.slice(lookupKey.indexOf('-') + 1).slice(0, 2), 16) % DUE_TOKEN_PARTITIONS),
     [gsi4.sortKey]: `${dueAt}#${orgId}#${appId}#${userId}`,
   }),
   jobPartition: 'DUE#JOBS',

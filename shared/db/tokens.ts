@@ -32,6 +32,16 @@ export async function getToken(orgId: string, lookupKey: string): Promise<Token 
   return toToken(out.Item);
 }
 
+/**
+ * The token (or tombstone) stored under the first of `lookupKeys` that holds one: a raw value's
+ * keys under every key version, current first. One GetItem, or one BatchGetItem once rotated.
+ */
+export async function findToken(orgId: string, lookupKeys: string[]): Promise<Token | undefined> {
+  if (lookupKeys.length === 1) return getToken(orgId, lookupKeys[0] as string);
+  const found = new Map((await getTokens(orgId, lookupKeys)).map((t) => [t.lookupKey, t]));
+  return lookupKeys.map((k) => found.get(k)).find((t) => t !== undefined);
+}
+
 /** Tokens (or their tombstones) by lookup key, strongly consistent, in BatchGetItem calls of 100 run in parallel. */
 export async function getTokens(orgId: string, lookupKeys: string[]): Promise<Token[]> {
   const parts = chunk([...new Set(lookupKeys)], 100);

@@ -1,8 +1,8 @@
-import { serviceSecret } from '../service-secret.js';
+import { serviceKeys } from '../service-secret.js';
 import { ValidationError } from '../errors.js';
 import { createSealer } from '../crypto.js';
 
-const sealer = createSealer(serviceSecret);
+const sealer = createSealer(serviceKeys);
 
 /**
  * List cursors: the DynamoDB key to continue from, signed and bound to the org and the list it came

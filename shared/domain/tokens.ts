@@ -1,6 +1,6 @@
-import { serviceSecret } from '../service-secret.js';
+import { serviceKeys } from '../service-secret.js';
 import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
-import { getToken, getTokenContext, getTokens, insertToken, listUserTokens, recordUse, removeTokens } from '../db/tokens.js';
+import { findToken, getToken, getTokenContext, getTokens, insertToken, listUserTokens, recordUse, removeTokens } from '../db/tokens.js';
 import { backoff } from '../db/items.js';
 import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -14,7 +14,7 @@ import { cursors } from './paging.js';
 import { childrenCheckAt, effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { isActive, isRevoked, parentOf, planRemoval, type Parents } from './rules.js';
 
-const hasher = createTokenHasher(serviceSecret);
+const hasher = createTokenHasher(serviceKeys);
 
 /** How far ahead a registered token's expiresAt may be. */
 const MAX_EXPIRY_AHEAD_MS = 10 * 365.25 * 86_400_000;
@@ -44,6 +44,8 @@ export function registrationView(token: Token, policies: Policies) {
  */
 export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; registration: ReturnType<typeof registrationView> }> {
   const { lookupKey, tokenId } = hasher.digest(input.token);
+  // The same raw value may be stored under an earlier key version: every version's key is read.
+  const candidates = hasher.lookupKeysOf(input.token);
   if (input.type === 'refresh' && input.refreshTokenId) {
     throw ValidationError.field('body.refreshTokenId', 'is only allowed on access tokens');
   }
@@ -55,14 +57,14 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
   }
   const badParent = () => ValidationError.field('body.refreshTokenId', 'is not an active refresh token of this app and user');
   const parentKey = input.refreshTokenId === undefined ? undefined : hasher.lookupKeyOf(input.refreshTokenId);
-  if (input.refreshTokenId !== undefined && (parentKey === undefined || parentKey === lookupKey)) throw badParent();
+  if (input.refreshTokenId !== undefined && (parentKey === undefined || candidates.includes(parentKey))) throw badParent();
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await backoff(attempt);
-    const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [lookupKey, parentKey] : [lookupKey]);
+    const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [...candidates, parentKey] : candidates);
     if (!ctx.app) throw new NotFoundError(`App ${input.appId}`);
 
-    const existing = ctx.tokens.get(lookupKey);
+    const existing = candidates.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined);
     if (existing) {
       const parents = await readParents(orgId, [existing], ctx.tokens);
       const owner = existing.appId === input.appId && existing.userId === input.userId ? ctx : await getTokenContext(orgId, existing.appId, existing.userId, []);
@@ -144,8 +146,7 @@ const INACTIVE = { active: false } as const;
  * token together) and one write round trip (the use, plus about once a minute per shard the app's lastUsedAt).
  */
 export async function introspect(orgId: string, rawToken: string, now: number): Promise<IntrospectionResponse> {
-  const { lookupKey } = hasher.digest(rawToken);
-  const token = await getToken(orgId, lookupKey);
+  const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
   if (!token || token.revokedAt) return INACTIVE;
 
   const parentKey = parentKeyOf(token);
@@ -176,7 +177,7 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
 
 /** RFC 7009: revokes the token if this org knows it; unknown or already revoked tokens are not an error. */
 export async function revokeRawToken(orgId: string, rawToken: string, now: number): Promise<void> {
-  const token = await getToken(orgId, hasher.digest(rawToken).lookupKey);
+  const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
   if (token) await revokeToken(token, now);
 }
 

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { refreshTokenPolicySchema } from './apps.js';
 import { idSchema, listQuerySchema, timestampSchema, trimmedBetween } from './common.js';
+import { tokenIdSchema } from './tokens.js';
 
 export const MAX_BULK_USERS = 1000;
 
@@ -34,7 +35,7 @@ export const listJobsQuerySchema = z.extend(listQuerySchema, {
 /** The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header). */
 export const idempotencyKeySchema = z.optional(z.string().check(z.regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters')));
 
-const lookupKeySchema = z.string().check(z.regex(/^[0-9a-f]{32}$/));
+const lookupKeySchema = z.string().check(z.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
 const passSchema = z.int().check(z.gte(0));
 
 /**
@@ -50,7 +51,7 @@ export const queueMessageSchema = z.discriminatedUnion('kind', [
     tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })).check(z.minLength(1), z.maxLength(100)),
   }),
   z.strictObject({
-    kind: z.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/)),
+    kind: z.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: tokenIdSchema,
     cursor: z.nullable(z.record(z.string(), z.string())),
     /** The sweep's check a day after the revocation: when it ends, the tombstone may expire. */
     final: z.boolean(),

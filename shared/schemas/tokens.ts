@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween } from './common.js';
 
-/** Public token ids are 22 base64url characters (see shared/crypto.ts). */
-export const tokenIdSchema = z.string().check(z.regex(/^[A-Za-z0-9_-]{22}$/, 'must be a token id'));
+/** Public token ids are 22 base64url characters, after `<key version>.` once the secret was rotated (see shared/crypto.ts). */
+export const tokenIdSchema = z.string().check(z.regex(/^(?:[1-9]\d{0,3}\.)?[A-Za-z0-9_-]{22}$/, 'must be a token id'));
 
 export const tokenTypeSchema = z.enum(['access', 'refresh']);
 export type TokenType = z.output<typeof tokenTypeSchema>;

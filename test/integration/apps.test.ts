@@ -1,10 +1,10 @@
-import { createTokenHasher } from '../../shared/crypto.js';
+import { createTokenHasher, singleKey } from '../../shared/crypto.js';
 import { describe, expect, it } from 'vitest';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 
 const org = 'org-apps';
 
-const hasher = createTokenHasher(Buffer.from(process.env.TOKEN_HASH_SECRET as string, 'base64'));
+const hasher = createTokenHasher(singleKey(Buffer.from(process.env.TOKEN_HASH_SECRET as string, 'base64')));
 
 describe('POST /v1/apps and GET /v1/apps/{appId}', () => {
   it('creates an app with defaults (201, Location, ETag) and reads it back', async () => {

@@ -138,7 +138,7 @@ describe('a token id has one spelling', () => {
     expect(again.status, again.text).toBe(400);
     expect(await isActive(raw)).toBe(true);
     const fresh = rawToken('self');
-    const freshId = (await import('../../shared/crypto.js')).createTokenHasher(Buffer.from(process.env.TOKEN_HASH_SECRET as string, 'base64')).digest(fresh).tokenId;
+    const freshId = (await import('../../shared/crypto.js')).createTokenHasher((await import('../../shared/crypto.js')).singleKey(Buffer.from(process.env.TOKEN_HASH_SECRET as string, 'base64'))).digest(fresh).tokenId;
     const reply = await register(org, { token: fresh, type: 'access', appId: 'selfish', userId: 'ada', refreshTokenId: freshId });
     expect(reply.status, reply.text).toBe(400);
     expect(reply.body.errors).toEqual([expect.objectContaining({ path: 'body.refreshTokenId' })]);

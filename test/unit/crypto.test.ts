@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createSealer, createTokenHasher } from '../../shared/crypto.js';
+import { createSealer, createTokenHasher, singleKey } from '../../shared/crypto.js';
 
 const secret = Buffer.alloc(32, 1);
 
 describe('token hashing', () => {
-  const hasher = createTokenHasher(secret);
+  const hasher = createTokenHasher(singleKey(secret));
 
   it('is deterministic, keyed, and gives a 22-character token id that is not the lookup key', () => {
     const a = hasher.digest('raw-token-value-123456');
@@ -12,7 +12,7 @@ describe('token hashing', () => {
     expect(a.lookupKey).toMatch(/^[0-9a-f]{32}$/);
     expect(a.tokenId).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Buffer.from(a.tokenId, 'base64url').toString('hex')).not.toBe(a.lookupKey);
-    expect(createTokenHasher(Buffer.alloc(32, 2)).digest('raw-token-value-123456')).not.toEqual(a);
+    expect(createTokenHasher(singleKey(Buffer.alloc(32, 2))).digest('raw-token-value-123456')).not.toEqual(a);
     expect(hasher.digest('raw-token-value-123457').lookupKey).not.toBe(a.lookupKey);
   });
 
@@ -37,14 +37,14 @@ describe('token hashing', () => {
 });
 
 describe('sealed cursors', () => {
-  const sealer = createSealer(secret);
+  const sealer = createSealer(singleKey(secret));
 
   it('round-trips a value under the same scope only', () => {
     const sealed = sealer.seal('org\nlist', { pk: 'x', sk: 'y' });
     expect(sealer.open('org\nlist', sealed)).toEqual({ pk: 'x', sk: 'y' });
     expect(sealer.open('org\nother-list', sealed)).toBeUndefined();
     expect(sealer.open('other-org\nlist', sealed)).toBeUndefined();
-    expect(createSealer(Buffer.alloc(32, 2)).open('org\nlist', sealed)).toBeUndefined();
+    expect(createSealer(singleKey(Buffer.alloc(32, 2))).open('org\nlist', sealed)).toBeUndefined();
   });
 
   it('reveals nothing of what it holds', () => {
@@ -61,5 +61,35 @@ describe('sealed cursors', () => {
     for (const bad of [flipped(0), flipped(20), flipped(sealed.length - 1), sealed.slice(1), `${sealed}A`, '', '..', 'x'.repeat(60)]) {
       expect(sealer.open('s', bad)).toBeUndefined();
     }
+  });
+});
+
+describe('key versions (a rotated secret)', () => {
+  const v1 = Buffer.alloc(32, 1);
+  const v2 = Buffer.alloc(32, 9);
+  const before = createTokenHasher(singleKey(v1));
+  const after = createTokenHasher({ current: 2, keys: new Map([[1, v1], [2, v2]]) });
+
+  it('hashes new tokens with the current version, whose keys and ids say so, and finds old ones under every version', () => {
+    const raw = 'a-raw-token-value-from-before';
+    const old = before.digest(raw);
+    const now = after.digest(raw);
+    expect(now.lookupKey).toMatch(/^2-[0-9a-f]{32}$/);
+    expect(now.tokenId).toMatch(/^2\.[A-Za-z0-9_-]{22}$/);
+    expect(after.lookupKeysOf(raw)).toEqual([now.lookupKey, old.lookupKey]);
+    // Ids of both versions still name their tokens; another spelling of either does not.
+    expect(after.lookupKeyOf(old.tokenId)).toBe(old.lookupKey);
+    expect(after.lookupKeyOf(now.tokenId)).toBe(now.lookupKey);
+    for (const alias of [`1.${old.tokenId}`, `02.${now.tokenId.slice(2)}`, `3.${now.tokenId.slice(2)}`]) expect(after.lookupKeyOf(alias)).toBeUndefined();
+    // Once version 1 is dropped, what it keyed is unreachable.
+    expect(createTokenHasher({ current: 2, keys: new Map([[2, v2]]) }).lookupKeyOf(old.tokenId)).toBeUndefined();
+  });
+
+  it('seals cursors with the current version and opens those of every version it holds', () => {
+    const old = createSealer(singleKey(v1)).seal('s', { k: 1 });
+    const rotated = createSealer({ current: 2, keys: new Map([[1, v1], [2, v2]]) });
+    expect(rotated.open('s', old)).toEqual({ k: 1 });
+    expect(rotated.seal('s', { k: 2 })).toMatch(/^2\./);
+    expect(createSealer({ current: 2, keys: new Map([[2, v2]]) }).open('s', old)).toBeUndefined();
   });
 });
