@@ -37,6 +37,8 @@ afterAll(async () => {
 });
 const fresh = async (viewport = { width: 1280, height: 800 }) => {
   context = await browser.newContext({ viewport });
+  // No action waits for ever: a step that cannot happen fails with what it waited for.
+  context.setDefaultTimeout(15_000);
   page = await context.newPage();
   return page;
 };
@@ -44,6 +46,8 @@ afterEach(async () => {
   await context?.close();
 });
 
+/** What a locator shows now, without waiting for it to exist (expect.poll does the waiting). */
+const textOf = (locator: ReturnType<Page['locator']>) => locator.allInnerTexts().then((texts) => texts.join('\n'));
 const heading = (name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 const status = () => page.getByRole('status');
 
@@ -110,7 +114,7 @@ describe('the OAuth Usage console', () => {
     const dialog = page.getByRole('dialog');
     await expectAccessible(page);
     await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
-    await expect.poll(() => status().innerText()).toMatch(/succeeded: 1 users done, 2 tokens revoked/);
+    await expect.poll(() => textOf(status())).toMatch(/succeeded: 1 users done, 2 tokens revoked/);
     await expect.poll(() => page.getByRole('row', { name: /c1@acme\.example/ }).count()).toBe(0);
     await expect.poll(() => page.getByText('5 users hold 7 active tokens').isVisible()).toBe(true);
   });
@@ -125,12 +129,12 @@ describe('the OAuth Usage console', () => {
     for (const u of [1, 2, 3]) await page.getByRole('checkbox', { name: `Select b${u}@acme.example` }).check();
     await bulk.click();
     const dialog = page.getByRole('dialog');
-    await expect.poll(() => dialog.innerText()).toContain('This revokes 5 active tokens of 3 users.');
+    await expect.poll(() => textOf(dialog)).toContain('This revokes 5 active tokens of 3 users.');
     await dialog.getByLabel('Reason (optional)').fill('Contractors left');
     await expectAccessible(page);
     await screenshot(page, 'bulk-revoke');
     await dialog.getByRole('button', { name: 'Bulk Revoke', exact: true }).click();
-    await expect.poll(() => status().innerText()).toMatch(/succeeded: 3 users done, 5 tokens revoked/);
+    await expect.poll(() => textOf(status())).toMatch(/succeeded: 3 users done, 5 tokens revoked/);
     await expect.poll(() => page.getByText('1 users hold 1 active tokens').isVisible()).toBe(true);
     expect(await page.getByRole('row', { name: /b4@acme\.example/ }).isVisible()).toBe(true);
   });
@@ -146,7 +150,7 @@ describe('the OAuth Usage console', () => {
     await screenshot(page, 'tokens');
     await page.getByRole('button', { name: /^Revoke access token/ }).first().click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
-    await expect.poll(() => status().innerText()).toContain('The access token was revoked');
+    await expect.poll(() => textOf(status())).toContain('The access token was revoked');
     await expect.poll(() => page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(1);
   });
 
@@ -156,7 +160,7 @@ describe('the OAuth Usage console', () => {
     await page.goto(`${service.base}/apps/analytics`);
     await page.getByRole('button', { name: 'Revoke all tokens' }).click();
     const dialog = page.getByRole('dialog');
-    await expect.poll(() => dialog.innerText()).toContain('This revokes 5 active tokens of 3 users');
+    await expect.poll(() => textOf(dialog)).toContain('This revokes 5 active tokens of 3 users');
     const confirm = dialog.getByRole('button', { name: 'Revoke all tokens' });
     expect(await confirm.isDisabled()).toBe(true);
     await dialog.getByLabel('Type analytics to confirm').fill('analytic');
@@ -164,8 +168,8 @@ describe('the OAuth Usage console', () => {
     await dialog.getByLabel('Type analytics to confirm').fill('analytics');
     await expectAccessible(page);
     await confirm.click();
-    await expect.poll(() => status().innerText()).toMatch(/succeeded/);
-    await expect.poll(() => page.locator('.summary dd').first().innerText()).toBe('0');
+    await expect.poll(() => textOf(status())).toMatch(/succeeded/);
+    await expect.poll(() => textOf(page.locator('.summary dd').first())).toBe('0');
     // Esc closes a dialog and gives focus back to the button that opened it.
     await page.getByRole('button', { name: 'Revoke all tokens' }).click();
     await page.keyboard.press('Escape');
@@ -195,7 +199,7 @@ describe('the OAuth Usage console', () => {
     expect((await service.api('PATCH', '/v1/apps/mail', { description: 'Changed by a colleague' })).status).toBe(200);
     await page.getByLabel('Description').fill('My change');
     await page.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toContain('changed by someone else');
+    await expect.poll(() => textOf(page.getByRole('alert'))).toContain('changed by someone else');
     await page.getByRole('button', { name: 'Reload' }).click();
     await expect.poll(() => page.getByText('Changed by a colleague').isVisible()).toBe(true);
   });
@@ -212,7 +216,7 @@ describe('the OAuth Usage console', () => {
     await screenshot(page, 'revocation-jobs');
     await page.getByRole('button', { name: /^Cancel job/ }).click();
     await expect.poll(() => page.getByRole('button', { name: /^Cancel job/ }).count()).toBe(0);
-    await expect.poll(() => page.getByRole('row', { name: /Leaves tomorrow/ }).innerText()).toContain('cancelled');
+    await expect.poll(() => textOf(page.getByRole('row', { name: /Leaves tomorrow/ }))).toContain('cancelled');
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await expect.poll(() => heading('Audit log').isVisible()).toBe(true);
@@ -233,6 +237,7 @@ describe('the OAuth Usage console', () => {
 
   it('follows the system\'s dark mode, and stays accessible in it', { timeout: 60_000 }, async () => {
     context = await browser.newContext({ colorScheme: 'dark' });
+    context.setDefaultTimeout(15_000);
     page = await context.newPage();
     await signIn(page, service.base);
     await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
@@ -254,10 +259,10 @@ describe('the OAuth Usage console', () => {
     await signIn(page, service.base);
     await page.route('**/v1/revocation-jobs*', (route) => route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"type":"urn:x:internal-error","title":"Unavailable","status":503,"detail":"Try again later"}' }), { times: 1 });
     await page.getByRole('link', { name: 'Revocation jobs' }).click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toContain('Something went wrong');
+    await expect.poll(() => textOf(page.getByRole('alert'))).toContain('Something went wrong');
     await page.route('**/v1/audit-events*', (route) => route.abort('connectionrefused'), { times: 1 });
     await page.getByRole('link', { name: 'Audit log' }).click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toContain('could not be reached');
+    await expect.poll(() => textOf(page.getByRole('alert'))).toContain('could not be reached');
     await expectAccessible(page);
     await page.getByRole('button', { name: 'Retry' }).click();
     await expect.poll(() => page.getByRole('table').isVisible()).toBe(true);

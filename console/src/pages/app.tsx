@@ -106,7 +106,18 @@ function useEditor(app: AppDetail & { etag: string }, onSaved: () => void) {
     </div>
   );
   const other = error && error.status !== 412 && !error.problem?.errors?.length && <ErrorNotice error={error} />;
-  return { editing, setEditing, error, busy, save, notice: stale || other };
+  const notice = stale || other;
+  /** What ends an edit form: what went wrong, Save and Cancel. */
+  const footer = (
+    <>
+      {notice}
+      <div class="actions">
+        <button type="submit" disabled={busy}>Save</button>
+        <button type="button" class="secondary" onClick={() => setEditing(false)}>Cancel</button>
+      </div>
+    </>
+  );
+  return { editing, setEditing, error, busy, save, notice, footer };
 }
 
 function SettingsTab({ app, manage, onSaved }: Saved) {
@@ -151,11 +162,7 @@ function SettingsTab({ app, manage, onSaved }: Saved) {
           aria-describedby={fieldError('callbackUrls') ? 'settings-callbackUrls-hint settings-callbackUrls-error' : 'settings-callbackUrls-hint'} />
       </Field>
       <Field label="OAuth scopes" id="settings-scopes" hint="Separated by spaces" error={fieldError('scopes')}>{input('scopes')}</Field>
-      {editor.notice}
-      <div class="actions">
-        <button type="submit" disabled={editor.busy}>Save</button>
-        <button type="button" class="secondary" onClick={() => editor.setEditing(false)}>Cancel</button>
-      </div>
+      {editor.footer}
     </form>
   );
 }
@@ -235,11 +242,7 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
       <Field label="Session timeout (minutes)" id="policy-session" hint="Empty: none" error={fieldError('sessionTimeoutMinutes')}>
         <input id="policy-session" type="number" min={1} value={form.sessionTimeoutMinutes} onInput={set('sessionTimeoutMinutes')} aria-describedby="policy-session-hint" />
       </Field>
-      {editor.notice}
-      <div class="actions">
-        <button type="submit" disabled={editor.busy}>Save</button>
-        <button type="button" class="secondary" onClick={() => editor.setEditing(false)}>Cancel</button>
-      </div>
+      {editor.footer}
     </form>
   );
 }
