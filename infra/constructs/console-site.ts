@@ -66,7 +66,7 @@ export class ConsoleSite extends Construct {
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
         responseHeadersPolicy: headers,
       },
-      // Deep links and reloads: any path that is not a file is the single-page app.
+      // Deep links and reloads: a path that names no file gets the single-page app's index.html.
       errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, responseHttpStatus: 200, responsePagePath: '/index.html', ttl: Duration.seconds(0) })),
     });
     this.origin = `https://${this.distribution.distributionDomainName}`;

@@ -17,7 +17,7 @@ export function toToken(item: Item | undefined): Token | undefined {
   return t && {
     ...t,
     scopes: t.scopes ?? [], issuedAt: t.issuedAt ?? t.revokedAt ?? '', appEpoch: t.appEpoch ?? 0, userEpoch: t.userEpoch ?? 0, useCount: t.useCount ?? 0,
-    childCount: t.childCount ?? 0, expiresAt: t.expiresAt ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null,
+    childCount: t.childCount ?? 0, expiresAt: t.expiresAt ?? null, presentableUntil: t.presentableUntil ?? null, refreshTokenId: t.refreshTokenId ?? null, lastUsedAt: t.lastUsedAt ?? null,
     revokedAt: t.revokedAt ?? null, dueAt: t.dueAt ?? null,
   };
 }
@@ -335,19 +335,19 @@ export async function removeTokens(removal: Removal): Promise<RevokeResult> {
 /**
  * What stays of a revoked token: enough to refuse its registration again (lookup key, app, user,
  * type) and to keep the access tokens registered from it dead. DynamoDB's TTL removes it once the
- * token's own expiry has passed; a token without one is remembered for good. A refresh token
+ * caller's own expiry for it has passed (`presentableUntil`); a token without one is remembered for good. A refresh token
  * revoked on its own keeps no TTL and is due for the sweep at `checkChildrenAt`, which makes sure
  * no access token registered from it was missed, and only then sets the TTL.
  */
 export function tombstoneItem(token: Token, at: string, checkChildrenAt: string | null): Item {
-  const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, refreshTokenId } = token;
+  const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId } = token;
   const dueAt = checkChildrenAt;
-  return itemOf('TokenTombstone', keys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, refreshTokenId, revokedAt: at, dueAt }), {
-    ...(dueAt === null ? ttlOf(expiresAt) : dueIndexKeys(token, dueAt)),
+  return itemOf('TokenTombstone', keys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, revokedAt: at, dueAt }), {
+    ...(dueAt === null ? ttlOf(presentableUntil) : dueIndexKeys(token, dueAt)),
   });
 }
 
-const ttlOf = (expiresAt: string | null) => (expiresAt === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(expiresAt) / 1000) });
+const ttlOf = (until: string | null) => (until === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(until) / 1000) });
 
 /** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
 export async function tombstoneTokens(tokens: Token[], at: string): Promise<void> {
@@ -356,7 +356,7 @@ export async function tombstoneTokens(tokens: Token[], at: string): Promise<void
 
 /** After the children check: the tombstone leaves the due index and expires with the token. */
 export async function settleTombstone(token: Token): Promise<void> {
-  const ttl = ttlOf(token.expiresAt);
+  const ttl = ttlOf(token.presentableUntil);
   const set = setClause(ttl, 's');
   const unlisted = removeClause(['dueAt', ...dueIndexAttributes], 'r');
   await conditionalUpdate({

@@ -98,6 +98,12 @@ export interface Token {
   issuedAt: string;
   /** The expiry fixed at registration (the caller's, capped by accessTokenLifetimeMinutes). */
   expiresAt: string | null;
+  /**
+   * Until when the raw token could be registered again: the caller's own `expiresAt` (a
+   * registration with a past one is refused), or null when the caller gave none. A lifetime cap
+   * does not count: registered again, the token would get a new one. A tombstone lasts this long.
+   */
+  presentableUntil: string | null;
   refreshTokenId: string | null;
   /** Watermark epochs of the app and the user when the token was registered. */
   appEpoch: number;

@@ -91,6 +91,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       issuedAt: new Date(now).toISOString(),
       // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
       expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies),
+      presentableUntil: input.expiresAt ?? null,
       refreshTokenId: parent ? parent.tokenId : null,
       appEpoch: ctx.app.revokeEpoch,
       userEpoch: ctx.user?.revokeEpoch ?? 0,

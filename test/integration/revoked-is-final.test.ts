@@ -92,6 +92,22 @@ describe('a revoked token never comes back through a retried registration', () =
   });
 });
 
+describe('how long a revoked token is remembered', () => {
+  it('as long as the caller\'s own expiry, not the app\'s lifetime cap: registered again, a capped token would get a new window', async () => {
+    await createApp(org, 'capped', { policies: { accessTokenLifetimeMinutes: 5 } });
+    const uncapped = { token: rawToken('cap'), type: 'access', appId: 'capped', userId: 'ada' };
+    const stated = { ...uncapped, token: rawToken('cap'), expiresAt: new Date(Date.now() + 3_600_000).toISOString() };
+    for (const body of [uncapped, stated]) {
+      await registered(body);
+      expect((await call('revoke', { claims: as(org), form: { token: body.token } })).status).toBe(200);
+    }
+    const tombstones = await items('TokenTombstone', 'capped');
+    // Capped at 5 minutes, but the caller named no expiry: a retry after 5 minutes must still be refused.
+    expect(tombstones.map((t) => t.ttl as number | undefined).sort()).toEqual([Math.ceil(Date.parse(stated.expiresAt) / 1000), undefined]);
+    for (const body of [uncapped, stated]) await expectRevoked(body);
+  });
+});
+
 describe('a refresh token that is dead cannot parent an access token', () => {
   it('answers 400 naming body.refreshTokenId after a user or app revocation, before any cleanup', async () => {
     await createApp(org, 'orphans');

@@ -1,12 +1,8 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/event.js';
-import { db, TableName } from '../../shared/db/client.js';
-import { chunk } from '../../shared/db/items.js';
 import { dueKeys, indexKeys, keys } from '../../shared/db/keys.js';
-import { jobPut } from '../../shared/db/jobs.js';
-import type { RevocationJob } from '../../shared/domain/model.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
+import { scheduledJob, storeItems, storeJobs } from '../support/jobs.js';
 
 /**
  * One tenant cannot hold back another: an org that filled the shared due index (hundreds of
@@ -28,30 +24,17 @@ afterAll(() => {
   vi.useRealTimers();
 });
 
-const job = (n: number, runAt: string): RevocationJob => ({
-  orgId: noisy, jobId: `job_${clock.toString(36).padStart(10, '0')}${n.toString(16).padStart(12, '0')}`, appId: 'noisy',
-  target: { userIds: ['someone'] }, status: 'scheduled', runAt, createdAt: new Date(clock).toISOString(), startedAt: null, finishedAt: null,
-  requestedBy: 'script', reason: null, progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null,
-  appEpoch: null, userEpochs: {}, plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: null,
-});
-
-async function write(items: Record<string, unknown>[]) {
-  for (const part of chunk(items, 25)) {
-    await db.send(new BatchWriteCommand({ RequestItems: { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) } }));
-  }
-}
-
 describe('the sweep between tenants', () => {
   it('starts another org\'s due job in the first sweep after its runAt, whatever one org stored in the due index', { timeout: 120_000 }, async () => {
     await createApp(noisy, 'noisy');
     // Stored before times were bounded, straight into the table: 250 jobs due in the year 10000
     // (their keys sort before every real time) and 100 whose offsets put their keys before now although they are due later.
-    const farFuture = Array.from({ length: 250 }, (_, n) => job(n, '+010000-01-01T23:58:59.000Z'));
-    const oddOffset = Array.from({ length: 100 }, (_, n) => job(1000 + n, '2028-04-30T23:00:00-05:00'));
-    await write([...farFuture, ...oddOffset].map((j) => jobPut(j, j.runAt as string).Put.Item));
+    const farFuture = Array.from({ length: 250 }, (_, n) => scheduledJob(noisy, 'noisy', n, '+010000-01-01T23:58:59.000Z'));
+    const oddOffset = Array.from({ length: 100 }, (_, n) => scheduledJob(noisy, 'noisy', 1000 + n, '2028-04-30T23:00:00-05:00'));
+    await storeJobs([...farFuture, ...oddOffset]);
     // And thousands of due tokens, expired an hour ago.
     const expired = new Date(clock - 3_600_000).toISOString();
-    await write(Array.from({ length: 2000 }, (_, n) => {
+    await storeItems(Array.from({ length: 2000 }, (_, n) => {
       const lookupKey = n.toString(16).padStart(32, '0');
       return {
         ...keys.token(noisy, lookupKey), entity: 'Token', orgId: noisy, appId: 'noisy', userId: `u${n % 40}`, lookupKey, tokenId: `t${n}`.padEnd(22, 'A'),

@@ -1,11 +1,7 @@
-import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { db, TableName } from '../../shared/db/client.js';
-import { chunk } from '../../shared/db/items.js';
-import { jobPut } from '../../shared/db/jobs.js';
 import { MAX_SCHEDULED_JOBS_PER_ORG, MAX_UNFINISHED_JOBS_PER_APP } from '../../shared/domain/revocations.js';
-import type { RevocationJob } from '../../shared/domain/model.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
+import { scheduledJob, storeJobs } from '../support/jobs.js';
 
 const org = 'org-limits';
 const DAY = 86_400_000;
@@ -53,15 +49,7 @@ describe('per-org limits', () => {
     const limited = 'org-limits-scheduled';
     await createApp(limited, 'app');
     const runAt = new Date(Date.now() + 30 * DAY).toISOString();
-    const jobs = Array.from({ length: MAX_SCHEDULED_JOBS_PER_ORG }, (_, n): RevocationJob => ({
-      orgId: limited, jobId: `job_${Date.now().toString(36).padStart(10, '0')}${n.toString(16).padStart(12, '0')}`, appId: 'app', target: { userIds: ['x'] },
-      status: 'scheduled', runAt, createdAt: new Date().toISOString(), startedAt: null, finishedAt: null, requestedBy: 'script', reason: null,
-      progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null, appEpoch: null, userEpochs: {},
-      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: null,
-    }));
-    for (const part of chunk(jobs, 25)) {
-      await db.send(new BatchWriteCommand({ RequestItems: { [TableName]: part.map((j) => ({ PutRequest: { Item: jobPut(j, runAt).Put.Item } })) } }));
-    }
+    await storeJobs(Array.from({ length: MAX_SCHEDULED_JOBS_PER_ORG }, (_, n) => scheduledJob(limited, 'app', n, runAt)));
     const refused = await call('requestRevocation', { claims: as(limited), path: { appId: 'app' }, json: { userIds: ['y'], runAt } });
     expect(refused.status).toBe(429);
     expect(refused.headers['retry-after']).toBe('60');

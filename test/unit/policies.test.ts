@@ -8,7 +8,7 @@ const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const policies = (p: Partial<Policies> = {}): Policies => ({ ...policiesSchema.parse({}), ...p });
 const token = (over: Partial<Token> = {}): Token => ({
   orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(),
-  expiresAt: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, dueAt: null, ...over,
+  expiresAt: null, presentableUntil: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, dueAt: null, ...over,
 });
 const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({
   orgId: 'o', appId: 'a', name: 'A', description: null, contactEmail: null, callbackUrls: [], scopes: [], policies: policies(p),
