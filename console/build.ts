@@ -3,15 +3,17 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where the built console goes: `index.html` and content-hashed files under `assets/`. */
+/** Where `npm run console:build` puts the console: `index.html` and content-hashed files under `assets/`. */
 export const consoleDist = fileURLToPath(new URL('./dist', import.meta.url));
 
 /**
  * Builds the console with esbuild: one minified ES module and one stylesheet, named by their
  * content hash (cached for a year by browsers and CloudFront), and an `index.html` that loads them
  * (never cached). Synchronous, so `cdk synth` can build it too. Returns the files the first page loads.
+ * `outDir` is emptied first: give each process its own (`npm start` uses its data directory, `cdk synth`
+ * a fresh temporary one), so that one build never deletes files another is serving or uploading.
  */
-export function buildConsole(outDir = consoleDist): { js: string; css: string } {
+export function buildConsole(outDir: string): { js: string; css: string } {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   const result = buildSync({
@@ -61,6 +63,6 @@ ${connectSrc ? `<meta http-equiv="Content-Security-Policy" content="connect-src 
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const built = buildConsole();
+  const built = buildConsole(consoleDist);
   console.log(`console built: ${basename(built.js)}, ${basename(built.css)}`);
 }

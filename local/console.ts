@@ -4,7 +4,7 @@ import { extname, resolve, sep } from 'node:path';
 import { oidcPaths } from './oidc.js';
 
 /**
- * Serves the built console (console/dist) beside the API, as CloudFront does deployed: its files,
+ * Serves the built console (built by `npm start` into its data directory) beside the API, as CloudFront does deployed: its files,
  * `/config.json`, and `index.html` for any GET that asks for HTML outside the API, so deep links
  * and reloads work. The same security headers as the CloudFront response-headers policy.
  */
@@ -47,7 +47,7 @@ export function createConsoleServer(distDir: string, config: ConsoleConfig) {
     const wantsHtml = (req.headers.accept ?? '').includes('text/html');
     if (path === '/' || (wantsHtml && !isApiPath(path))) {
       const index = resolve(root, 'index.html');
-      if (!existsSync(index)) return send(res, 503, 'text/plain', 'The console is not built: run npm start (it builds console/dist)', headers);
+      if (!existsSync(index)) return send(res, 503, 'text/plain', 'The console is not built: npm start builds it at startup', headers);
       return send(res, 200, TYPES['.html'] as string, readFileSync(index), { ...headers, 'cache-control': 'no-cache' });
     }
     return false;

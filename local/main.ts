@@ -2,7 +2,7 @@
  * `npm start`: the whole service on one machine. DynamoDB Local and the SQS emulator start
  * unless DYNAMODB_ENDPOINT / SQS_ENDPOINT are set; then the HTTP API on PORT.
  */
-import { buildConsole, consoleDist } from '../console/build.js';
+import { buildConsole } from '../console/build.js';
 import { createConsoleServer } from './console.js';
 import { localIssuer } from './jwt.js';
 import { createLocalOidc } from './oidc.js';
@@ -27,10 +27,11 @@ async function main() {
 
   const issuer = await localIssuer(settings.dataDir, settings.jwtIssuer, settings.jwtAudience);
   const origin = `http://127.0.0.1:${settings.port}`;
-  buildConsole();
+  const consoleDir = `${settings.dataDir}/console`;
+  buildConsole(consoleDir);
   const { createLocalApi } = await import('./http-server.js');
   const server = await createLocalApi(issuer, {
-    console: createConsoleServer(consoleDist, { apiUrl: origin, issuer: settings.jwtIssuer, clientId: settings.consoleClientId }),
+    console: createConsoleServer(consoleDir, { apiUrl: origin, issuer: settings.jwtIssuer, clientId: settings.consoleClientId }),
     oidc: createLocalOidc({ issuer, issuerUrl: settings.jwtIssuer, clientId: settings.consoleClientId }),
   });
   await new Promise<void>((resolveListen, reject) => {

@@ -5,8 +5,11 @@ import {
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Construct } from 'constructs';
-import { buildConsole, consoleDist, indexHtml } from '../../console/build.js';
+import { buildConsole, indexHtml } from '../../console/build.js';
 
 export interface ConsoleSiteProps {
   /** The identity provider's issuer and any other origins the sign-in talks to (Cognito: its hosted-UI domain). */
@@ -80,10 +83,12 @@ export class ConsoleSite extends Construct {
 
   /** Uploads the console (built now) with `config.json` and the exact-API policy, and invalidates what is not content-hashed. */
   deploy(config: { apiUrl: string; issuer: string; clientId: string }): BucketDeployment {
-    const built = buildConsole();
+    // A fresh directory per synth: a concurrent `npm start` or synth rebuilding elsewhere cannot remove files being fingerprinted.
+    const outDir = mkdtempSync(join(tmpdir(), 'oauth-usage-console-'));
+    const built = buildConsole(outDir);
     const deployment = new BucketDeployment(this, 'Deploy', {
       sources: [
-        Source.asset(consoleDist, { exclude: ['index.html'] }),
+        Source.asset(outDir, { exclude: ['index.html'] }),
         Source.data('index.html', indexHtml(built, ["'self'", config.apiUrl, ...this.signInOrigins].join(' '))),
         Source.jsonData('config.json', config),
       ],
