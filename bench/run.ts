@@ -59,7 +59,7 @@ try {
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint }));
   await step('bundles', async () => {
     const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl }, outDir: join(dataDir, 'bundles') });
-    // Functions that use no SDK client (health, not-found) have no floor to compare with.
+    // Functions that use no SDK client (health, the API document, not-found) have no floor to compare with.
     const compared = bundles.filter((b) => b.floor.sdk.length > 0);
     const worst = (ratio: (b: (typeof compared)[number]) => number) => compared.reduce((max, b) => Math.max(max, ratio(b)), 0);
     writeFileSync(join(root, 'bench/results/bundles.json'), `${JSON.stringify(bundles, null, 2)}\n`);

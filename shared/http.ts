@@ -122,12 +122,13 @@ function errorsAndAccessLog(format: Route['errors']): Middleware {
 /** Callers authorized by `guard`, for the handler (the event object lives as long as the request). */
 const callers = new WeakMap<HttpEvent, Caller>();
 
-function guard(route: Pick<Route, 'scope'>): Middleware {
+function guard(route: Pick<Route, 'scope' | 'body'>): Middleware {
   return {
     before: (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
       if (route.scope) callers.set(request.event, authorize(request.event, route.scope));
-      if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+      // Routes without a body never read one, so only routes with a body can answer 413.
+      if (route.body !== 'none' && bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };
 }

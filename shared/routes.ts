@@ -30,6 +30,7 @@ export interface Route {
 
 export const routes = {
   health: { method: 'GET', path: '/health', handler: 'health', scope: null, errors: 'problem', body: 'none', table: 'none' },
+  openapiDocument: { method: 'GET', path: '/openapi.json', handler: 'openapi', scope: null, errors: 'problem', body: 'none', table: 'none' },
   createApp: { method: 'POST', path: '/v1/apps', handler: 'create-app', scope: 'apps:manage', errors: 'problem', body: 'json', table: 'RW' },
   listApps: { method: 'GET', path: '/v1/apps', handler: 'list-apps', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },
   getApp: { method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scope: 'usage:read', errors: 'problem', body: 'none', table: 'RO' },

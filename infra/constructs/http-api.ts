@@ -76,7 +76,7 @@ export class ServiceApi extends Construct {
         integration: new HttpLambdaIntegration(`${pascal(route.handler)}Integration`, functionFor(route)),
         authorizer: route.scope ? authorizer : new HttpNoneAuthorizer(),
       });
-      if (!route.scope) publicRoute(httpRoute, 'A liveness check, public by contract (GET /health, no data).');
+      if (!route.scope) publicRoute(httpRoute, `Public by contract: ${route.method} ${route.path} (liveness or the API document) holds no org data.`);
     }
     // Unknown paths and methods need a valid token as well: without one, API Gateway answers 401
     // itself and no function runs; with one, the $default function answers 404 or 405.

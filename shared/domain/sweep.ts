@@ -127,8 +127,9 @@ async function repairJobEntry(job: RevocationJob, now: number): Promise<boolean>
   if (Number.isFinite(runAt) && isCanonicalTime(new Date(runAt).toISOString())) {
     return rescheduleJob(job, new Date(runAt).toISOString());
   }
-  const error = 'runAt is after the year 9999: the job could never run';
-  const failed = await transitionJob(job, 'scheduled', 'failed', { finishedAt: iso(now), error }, { dueAt: null });
+  // The stored runAt has no canonical form: it moves into the error, and the job shows no run time.
+  const error = `runAt ${job.runAt} is after the year 9999: the job could never run`;
+  const failed = await transitionJob(job, 'scheduled', 'failed', { finishedAt: iso(now), error, runAt: null }, { dueAt: null });
   if (failed) logger.warn('failed a scheduled job that could never run', { orgId: job.orgId, jobId: job.jobId, runAt: job.runAt });
   return failed;
 }

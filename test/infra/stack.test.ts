@@ -75,7 +75,7 @@ describe('functions', () => {
       expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
       const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env).not.toHaveProperty('TOKEN_HASH_SECRET');
-      expect(Object.keys(env).includes('TOKEN_HASH_SECRET_ARN'), id).toBe(!/^Http(Health|NotFound)[0-9A-F]{8}$/.test(id));
+      expect(Object.keys(env).includes('TOKEN_HASH_SECRET_ARN'), id).toBe(!/^Http(Health|Openapi|NotFound)[0-9A-F]{8}$/.test(id));
     }
   });
 

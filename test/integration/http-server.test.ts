@@ -9,6 +9,7 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
 import { ALL_SCOPES } from '../support/api.js';
+import { assertDocumented, httpResponseProblems } from '../support/openapi.js';
 
 // Logs at the most verbose level, so the secrets scan below sees everything the service can log.
 process.env.LOG_LEVEL = 'DEBUG';
@@ -46,15 +47,28 @@ afterAll(() => {
 });
 
 const mint = (org = 'org-http', scope = ALL_SCOPES) => issuer.mint({ sub: 'admin', org_id: org, org_edition: 'Developer', scope });
-const get = async (path: string, jwt?: string) => fetch(`${base}${path}`, { headers: jwt ? { authorization: `Bearer ${jwt}` } : {} });
+/** fetch, and every API answer checked against docs/openapi.json, as the gateway's own answers too. */
+async function fetchApi(url: string, init: RequestInit = {}): Promise<Response> {
+  const response = await fetch(url, init);
+  const { pathname } = new URL(url);
+  if (!pathname.startsWith('/.well-known/')) {
+    const text = await response.clone().text();
+    assertDocumented(httpResponseProblems(init.method ?? 'GET', pathname, { status: response.status, headers: Object.fromEntries(response.headers), text }));
+  }
+  return response;
+}
+const get = async (path: string, jwt?: string) => fetchApi(`${base}${path}`, { headers: jwt ? { authorization: `Bearer ${jwt}` } : {} });
 const postJson = async (path: string, jwt: string, body: unknown) =>
-  fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetchApi(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 describe('the local HTTP API', () => {
-  it('serves GET /health without a token and publishes its JWKS', async () => {
+  it('serves GET /health and GET /openapi.json without a token and publishes its JWKS', async () => {
     const health = await get('/health');
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
+    const document = await get('/openapi.json');
+    expect(document.status).toBe(200);
+    expect(((await document.json()) as { openapi: string; paths: Record<string, unknown> }).paths).toHaveProperty(['/v1/apps/{appId}/revocations']);
     const jwks = (await (await get('/.well-known/jwks.json')).json()) as { keys: Record<string, unknown>[] };
     expect(jwks.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256' });
     expect(jwks.keys[0]).not.toHaveProperty('d');
@@ -90,13 +104,13 @@ describe('the local HTTP API', () => {
 
   it('answers 401 to an unknown route or method without a token (no function runs), 404 and 405 with one', async () => {
     for (const [path, method] of [['/v1/nothing-here', 'GET'], ['/v1/tokens', 'GET'], ['/anything', 'DELETE']] as const) {
-      const anonymous = await fetch(`${base}${path}`, { method });
+      const anonymous = await fetchApi(`${base}${path}`, { method });
       expect([anonymous.status, await anonymous.json()], `${method} ${path}`).toEqual([401, { message: 'Unauthorized' }]);
     }
     const unknown = await get('/v1/nothing-here', await mint());
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { type: string }).type).toMatch(/not-found$/);
-    const wrongMethod = await fetch(`${base}/v1/tokens`, { method: 'GET', headers: { authorization: `Bearer ${await mint()}` } });
+    const wrongMethod = await fetchApi(`${base}/v1/tokens`, { method: 'GET', headers: { authorization: `Bearer ${await mint()}` } });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
     expect(wrongMethod.headers.get('content-type')).toBe('application/problem+json');
@@ -131,8 +145,8 @@ describe('the local HTTP API', () => {
     await postJson('/v1/tokens', jwt, { token: raws[1], type: 'access', appId: 'secrets', userId: 'someone-else' }); // 409
     await postJson('/v1/tokens', jwt, { token: raws[0], type: 'access', appId: 'secrets', userId: 'u', bogus: 1 }); // 400
     const form = (token: string) => ({ method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
-    await fetch(`${base}/oauth2/introspect`, form(raws[1] as string));
-    await fetch(`${base}/oauth2/revoke`, form(raws[0] as string));
+    await fetchApi(`${base}/oauth2/introspect`, form(raws[1] as string));
+    await fetchApi(`${base}/oauth2/revoke`, form(raws[0] as string));
 
     const { db, TableName } = await import('../../shared/db/client.js');
     const items = JSON.stringify((await db.send(new ScanCommand({ TableName }))).Items);

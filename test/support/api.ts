@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import { httpApiEvent, lambdaContext } from '../../local/event.js';
 import type { HttpEvent, HttpResult } from '../../shared/http.js';
 import { routeKey, routes, type RouteName } from '../../shared/routes.js';
+import { assertDocumented, responseProblems } from './openapi.js';
 
 export interface Claims {
   sub?: string;
@@ -36,7 +37,11 @@ export interface Reply {
 
 type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-/** Calls a route's real handler with the API Gateway v2 event that route would receive. */
+/**
+ * Calls a route's real handler with the API Gateway v2 event that route would receive. Every reply
+ * is checked against docs/openapi.json: an undocumented status, media type, header or body shape
+ * fails the test that received it.
+ */
 export async function call(name: RouteName, options: CallOptions = {}): Promise<Reply> {
   const route = routes[name];
   const { handler } = (await import(`../../functions/http/${route.handler}.ts`)) as { handler: Handler };
@@ -58,12 +63,14 @@ export async function call(name: RouteName, options: CallOptions = {}): Promise<
   });
   const result = await handler(event, lambdaContext(route.handler));
   const text = result.body ?? '';
-  return {
+  const reply = {
     status: result.statusCode ?? 200,
     headers: Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)])),
     text,
     body: text && (result.headers?.['content-type'] as string | undefined)?.includes('json') ? (JSON.parse(text) as Reply['body']) : {},
   };
+  assertDocumented(responseProblems(name, reply));
+  return reply;
 }
 
 let counter = 0;

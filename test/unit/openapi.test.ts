@@ -1,47 +1,88 @@
-import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import document from '../../docs/openapi.json' with { type: 'json' };
 import { routeKey, routes, type Route } from '../../shared/routes.js';
+import { documentExamples, httpResponseProblems, responseProblems, schemaProblems } from '../support/openapi.js';
 
 interface Operation {
   operationId: string;
   security?: { bearer?: string[] }[];
-  'x-planned'?: boolean;
+  responses: Record<string, { $ref?: string }>;
+  requestBody?: unknown;
 }
-const document = parse(readFileSync(new URL('../../docs/openapi.yaml', import.meta.url), 'utf8')) as {
-  openapi: string;
-  paths: Record<string, Record<string, unknown>>;
-};
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
-const operations = Object.entries(document.paths).flatMap(([path, item]) =>
+const operations = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
   Object.entries(item)
     .filter(([method]) => METHODS.includes(method))
     .map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation: operation as Operation })),
 );
+const routeOf = (operationId: string) => (routes as Record<string, Route>)[operationId];
+const problem = (type: string, status: number) => ({
+  status, headers: { 'content-type': 'application/problem+json' },
+  text: JSON.stringify({ type: `urn:oauth-usage:problem:${type}`, title: 'T', status, detail: 'D' }),
+});
 
-describe('docs/openapi.yaml', () => {
+describe('docs/openapi.json', () => {
   it('is a valid OpenAPI 3.1 document', async () => {
     expect(document.openapi).toBe('3.1.0');
-    const result = await new Validator().validate(document);
+    const result = await new Validator().validate(structuredClone(document));
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
   });
 
-  it('documents every route of the route table, with its scope, and serves nothing it calls planned', () => {
+  it('documents exactly the routes of the route table, each with its scope', () => {
     for (const [name, route] of Object.entries(routes as Record<string, Route>)) {
       const documented = operations.find((o) => o.key === routeKey(route));
       expect(documented, routeKey(route)).toBeDefined();
       expect(documented?.operation.operationId).toBe(name);
-      expect(documented?.operation['x-planned'], routeKey(route)).toBeUndefined();
       const scopes = documented?.operation.security?.flatMap((s) => s.bearer ?? []) ?? [];
       expect(scopes, routeKey(route)).toEqual(route.scope ? [route.scope] : []);
     }
+    const served = new Set(Object.values(routes as Record<string, Route>).map(routeKey));
+    expect(operations.map((o) => o.key).filter((key) => !served.has(key))).toEqual([]);
   });
 
-  it('lists no served operation that the route table lacks', () => {
-    const served = new Set(Object.values(routes as Record<string, Route>).map(routeKey));
-    const unplanned = operations.filter((o) => !o.operation['x-planned']).map((o) => o.key);
-    expect(unplanned.filter((key) => !served.has(key))).toEqual([]);
+  it('lists on every operation the answers every route can give: the gateway\'s 401 and 429, scope and edition 403, 400, 413 where there is a body, 500', () => {
+    for (const { key, operation } of operations) {
+      const route = routeOf(operation.operationId) as Route;
+      const codes = Object.keys(operation.responses);
+      expect(codes, key).toContain('429');
+      if (!route.scope) continue;
+      expect(codes, key).toEqual(expect.arrayContaining(['400', '401', '403', '500']));
+      if (route.body !== 'none') expect(codes, key).toContain('413');
+      if (operation.requestBody === undefined) expect(route.body, key).toBe('none');
+    }
+  });
+
+  it('gives every operation an example of its success answer and of its request body', () => {
+    const examples = documentExamples();
+    for (const { key, operation } of operations) {
+      const at = `#/paths/${key.split(' ')[1]?.replaceAll('/', '~1')}/${key.split(' ')[0]?.toLowerCase()}`;
+      const success = Object.keys(operation.responses).filter((code) => code < '300' && code !== '204' && !(key === 'POST /oauth2/revoke'));
+      for (const code of success) expect(examples.some((e) => e.where.startsWith(`${at}/responses/${code}/`)), `${key} ${code}`).toBe(true);
+      if (operation.requestBody) expect(examples.some((e) => e.where.startsWith(`${at}/requestBody/`)), `${key} request`).toBe(true);
+    }
+  });
+
+  it('has examples that satisfy their own schemas', () => {
+    const examples = documentExamples();
+    expect(examples.length).toBeGreaterThan(40);
+    for (const example of examples) expect(schemaProblems(example.schemaPointer, example.value), example.where).toEqual([]);
+  });
+
+  it('makes the response check fail on an undocumented status, media type, header or body', () => {
+    expect(responseProblems('getApp', problem('not-found', 404))).toEqual([]);
+    // A status the operation does not list: what a drifting handler would produce.
+    expect(responseProblems('getApp', problem('conflict', 409)).join()).toMatch(/status 409 is not documented/);
+    expect(responseProblems('health', { status: 418, headers: {}, text: '' }).join()).toMatch(/status 418 is not documented/);
+    // A documented status with the wrong media type, a missing required header, a body off its schema.
+    expect(responseProblems('getApp', { ...problem('not-found', 404), headers: { 'content-type': 'text/plain' } }).join()).toMatch(/media type "text\/plain"/);
+    expect(responseProblems('requestRevocation', { status: 202, headers: { 'content-type': 'application/json' }, text: '{}' }).join()).toMatch(/header Location is required/);
+    expect(responseProblems('getApp', problem('no-such-type', 404)).join()).toMatch(/must be equal to one of the allowed values/);
+    expect(responseProblems('revokeToken', { status: 204, headers: {}, text: '{"revoked":true}' }).join()).toMatch(/no body is documented/);
+    expect(responseProblems('introspect', { status: 200, headers: { 'content-type': 'application/json' }, text: '{"active":false,"sub":"ada"}' })).not.toEqual([]);
+    // The gateway's own answers, as the HTTP tests see them.
+    expect(httpResponseProblems('GET', '/nowhere', { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }, text: '{"message":"Unauthorized"}' })).toEqual([]);
+    expect(httpResponseProblems('GET', '/nowhere', { status: 401, headers: { 'content-type': 'application/json' }, text: '{"message":"Unauthorized"}' }).join()).toMatch(/WWW-Authenticate is required/);
   });
 });
