@@ -1,12 +1,16 @@
 import pMap from 'p-map';
-import { BatchWriteCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
-import { activationWrites, insertApp } from '../shared/db/apps.js';
+import { chunk } from '../shared/chunk.js';
+import { activationWrites, appKeys, insertApp } from '../shared/db/app.js';
+import { appUserKeys } from '../shared/db/app-user.js';
+import { recordEvent } from '../shared/db/audit-event.js';
 import { db, TableName } from '../shared/db/client.js';
-import { dueKeys, indexKeys, keys } from '../shared/db/keys.js';
-import { itemOf, withoutNulls } from '../shared/db/items.js';
-import { chunk } from '../shared/db/items.js';
-import { newEventId } from '../shared/db/audit.js';
+import { dueKeys } from '../shared/db/due-index.js';
+import { itemOf, withoutNulls } from '../shared/db/requests.js';
+import { tokenKeys } from '../shared/db/token.js';
+import { commit } from '../shared/db/unit-of-work.js';
+import { newEventId } from '../shared/ids.js';
 import { policiesSchema } from '../shared/schemas/apps.js';
 import type { Token } from '../shared/domain/model.js';
 
@@ -22,7 +26,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   const policies = policiesSchema.parse({});
   await insertApp(
     { orgId, appId, name: appId, description: null, contactEmail: null, callbackUrls: [], scopes: [], policies, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false },
-    { orgId, eventId: newEventId(Date.now()), at, actor: { sub: 'seed', kind: 'system' }, action: 'app.created', appId, userId: null, tokenId: null, jobId: null, reason: null, details: {} },
+    [recordEvent({ orgId, eventId: newEventId(Date.now()), at, actor: { sub: 'seed', kind: 'system' }, action: 'app.created', appId, userId: null, tokenId: null, jobId: null, reason: null, details: {} })],
   );
   const items: Record<string, unknown>[] = [];
   const lookupKeys: string[] = [];
@@ -37,9 +41,9 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   };
   for (let u = 0; u < users; u++) {
     const userId = `user-${String(u).padStart(6, '0')}`;
-    items.push(itemOf('AppUser', keys.appUser(orgId, appId, userId), { orgId, appId, userId, useCount: 0, activeTokenCount: perUser, revokeEpoch: 0, countEpoch: 0 }, {
-      ...indexKeys.activeUsersById(orgId, appId, userId), ...indexKeys.activeUsersByLastUse(orgId, appId),
-      ...indexKeys.lastUseSort(null, userId), ...indexKeys.activeAppsOfUser(orgId, userId, appId),
+    items.push(itemOf('AppUser', appUserKeys.row(orgId, appId, userId), { orgId, appId, userId, useCount: 0, activeTokenCount: perUser, revokeEpoch: 0, countEpoch: 0 }, {
+      ...appUserKeys.activeById(orgId, appId, userId), ...appUserKeys.activeByLastUse(orgId, appId),
+      ...appUserKeys.lastUseSort(null, userId), ...appUserKeys.activeAppsOfUser(orgId, userId, appId),
     }));
     for (let t = 0; t < perUser; t++) {
       const digest = createHash('sha256').update(`${appId}/${userId}/${t}`).digest();
@@ -49,8 +53,8 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
         dueAt: options.expiresAt ?? null,
       };
       lookupKeys.push(token.lookupKey);
-      items.push(itemOf('Token', keys.token(orgId, token.lookupKey), withoutNulls(token), {
-        ...indexKeys.userTokens(orgId, appId, userId, token.tokenId),
+      items.push(itemOf('Token', tokenKeys.token(orgId, token.lookupKey), withoutNulls(token), {
+        ...tokenKeys.ofUser(orgId, appId, userId, token.tokenId),
         ...(token.dueAt ? dueKeys.token(token.dueAt, orgId, appId, userId, token.lookupKey) : {}),
       }));
     }
@@ -58,10 +62,10 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   }
   await flush(true);
   await db.send(new UpdateCommand({
-    TableName, Key: keys.appShard(orgId, appId, 0),
+    TableName, Key: appKeys.shard(orgId, appId, 0),
     UpdateExpression: 'ADD activeTokenCount :t, userCount :u',
     ExpressionAttributeValues: { ':t': users * perUser, ':u': users },
   }));
-  await db.send(new TransactWriteCommand({ TransactItems: activationWrites(orgId, appId, { except: -1 }) }));
+  await commit(activationWrites(orgId, appId, { except: -1 }));
   return lookupKeys;
 }

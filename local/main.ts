@@ -39,7 +39,7 @@ async function main() {
     server.listen(settings.port, '127.0.0.1', resolveListen);
   });
 
-  const { handler: worker } = await import('../functions/worker/revocations.js');
+  const { handler: worker } = await import('../functions/worker/queue-worker.js');
   const { SQSClient } = await import('@aws-sdk/client-sqs');
   const poller = startQueuePoller(new SQSClient({ endpoint: sqsEndpoint, region: settings.region }), queueUrl, worker, (error) => console.error('queue poller:', error));
 

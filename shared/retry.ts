@@ -1,11 +1,36 @@
+/**
+ * The one way the service tries again: optimistic read-modify-write loops, unprocessed batch
+ * items, queue sends and transaction conflicts all go through `retrying`.
+ */
+
+/** How many times an attempt runs before its caller gets the failure. */
+export const MAX_ATTEMPTS = 8;
+
+/** What an attempt returns to be run again (after a backoff). */
+export const RETRY: unique symbol = Symbol('retry');
+export type Attempt<T> = T | typeof RETRY;
+
 /** Exponential backoff with full jitter, capped at 1 s. */
 export function backoff(attempt: number): Promise<void> {
   const ms = Math.random() * Math.min(1000, 25 * 2 ** attempt);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** How often a request that failed for a transient reason is sent again before its error is the caller's. */
-export const TRANSIENT_ATTEMPTS = 8;
+/**
+ * Runs `attempt` (numbered from 0) until it returns something other than `RETRY`, waiting with
+ * backoff and jitter before each new try. After `attempts` tries, `exhausted` decides: the error
+ * it gives is thrown, anything else is the result.
+ */
+export async function retrying<T>(attempt: (n: number) => Promise<Attempt<T>>, exhausted: () => Error | T, attempts = MAX_ATTEMPTS): Promise<T> {
+  for (let n = 0; n < attempts; n++) {
+    if (n > 0) await backoff(n);
+    const result = await attempt(n);
+    if (result !== RETRY) return result;
+  }
+  const last = exhausted();
+  if (last instanceof Error) throw last;
+  return last;
+}
 
 /**
  * Errors that say "try again in a moment" and that the AWS SDK's own retries leave to the caller:

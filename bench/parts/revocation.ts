@@ -4,10 +4,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, GetCommand, type BatchWriteCommandInput, type BatchWriteCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { itemSize } from '../capacity.js';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
-import { getAppWithCounters } from '../../shared/db/apps.js';
-import { getJob } from '../../shared/db/jobs.js';
-import { keys } from '../../shared/db/keys.js';
-import { BATCH_WRITE_CONCURRENCY, chunk } from '../../shared/db/items.js';
+import { chunk } from '../../shared/chunk.js';
+import { appKeys, getAppWithCounters } from '../../shared/db/app.js';
+import { getJob } from '../../shared/db/job.js';
+import { BATCH_WRITE_CONCURRENCY } from '../../shared/db/requests.js';
+import { tokenKeys } from '../../shared/db/token.js';
 import { queueClient } from '../../shared/queue.js';
 import { pollOnce } from '../../local/queue-poller.js';
 import { as, call } from '../../test/support/api.js';
@@ -28,7 +29,7 @@ const RECORDS_PER_INVOCATION = 10;
 export async function measureRevocation(options: { users: number; perUser: number; queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
   const tokens = options.users * options.perUser;
   const [firstKey] = await seedApp(org, 'big', options.users, options.perUser);
-  const { handler: worker } = await import('../../functions/worker/revocations.js');
+  const { handler: worker } = await import('../../functions/worker/queue-worker.js');
   const poller = new SQSClient({ endpoint: options.sqsEndpoint, region: 'us-east-1' });
   const dynamoRequests = recordRequests(dynamo);
   const sqsRequests = recordRequests(queueClient);
@@ -50,12 +51,12 @@ export async function measureRevocation(options: { users: number; perUser: numbe
     throw new Error(`the revocation did not end exact: ${JSON.stringify({ job: job?.status, progress: job?.progress, app: app?.activeTokenCount })}`);
   }
   // What revoked tokens leave behind: one tombstone each (kept until the token's expiry; for good without one).
-  const tombstone = (await db.send(new GetCommand({ TableName, Key: keys.token(org, firstKey as string), ConsistentRead: true }))).Item;
+  const tombstone = (await db.send(new GetCommand({ TableName, Key: tokenKeys.token(org, firstKey as string), ConsistentRead: true }))).Item;
   if (tombstone?.entity !== 'TokenTombstone') throw new Error('a revoked token left no tombstone');
   const tombstoneBytes = itemSize(tombstone);
   const entries = dynamoRequests.entries();
   const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand');
-  const appCollection = `${keys.app(org, 'big').pk}|${keys.app(org, 'big').sk}`;
+  const appCollection = `${appKeys.app(org, 'big').pk}|${appKeys.app(org, 'big').sk}`;
   const appWrites = entries.filter((e) => e.start >= callEnded).reduce((sum, e) => sum + e.written.filter((k) => k.startsWith(appCollection)).length, 0);
   const sendBatches = sqsRequests.count('SendMessageBatchCommand');
   // Where the worker's time goes, beside the deletes: requests by kind, and their modelled capacity.
@@ -75,7 +76,7 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   const lookupKeys = await seedApp(org, 'bare', options.users, options.perUser);
   const bareStarted = performance.now();
   await pMap(chunk(lookupKeys, 25), async (part) => {
-    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: keys.token(org, k) } })) };
+    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: tokenKeys.token(org, k) } })) };
     while (request && Object.keys(request).length > 0) {
       const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
       request = out.UnprocessedItems;

@@ -39,7 +39,7 @@ export class RevocationWorker extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
     });
     this.function = new ServiceFunction(this, 'Function', {
-      entry: 'worker/revocations',
+      entry: 'worker/queue-worker',
       secret: props.secret,
       memorySize: 1024,
       timeout: WORKER_TIMEOUT,

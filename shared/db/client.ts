@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { config } from '../config.js';
 import { logger } from '../logger.js';
-import { backoff, isTransientConflict, TRANSIENT_ATTEMPTS } from '../retry.js';
+import { isTransientConflict, retrying, RETRY } from '../retry.js';
 
 /** One client per container, reused across invocations. */
 export const dynamo = new DynamoDBClient({
@@ -15,16 +15,18 @@ export const dynamo = new DynamoDBClient({
  * progress: those are retried here, for every request of the service, and each retry is logged.
  */
 dynamo.middlewareStack.add(
-  (next, context) => async (args) => {
-    for (let attempt = 1; ; attempt++) {
+  (next, context) => (args) => {
+    let conflict: unknown;
+    return retrying(async (attempt) => {
       try {
         return await next(args);
       } catch (error) {
-        if (attempt >= TRANSIENT_ATTEMPTS || !isTransientConflict(error)) throw error;
-        logger.warn('retrying a DynamoDB request after a transaction conflict', { command: context.commandName, attempt });
-        await backoff(attempt);
+        if (!isTransientConflict(error)) throw error;
+        conflict = error;
+        logger.warn('retrying a DynamoDB request after a transaction conflict', { command: context.commandName, attempt: attempt + 1 });
+        return RETRY;
       }
-    }
+    }, () => conflict as Error);
   },
   { step: 'initialize', name: 'retryTransactionConflicts', override: true },
 );

@@ -39,3 +39,6 @@ export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'TokenTombstone'
  * flag writes the app row and every shard in one transaction. See README, "Capacity of one app".
  */
 export const APP_SHARDS = 8;
+
+/** Every key of tenant data starts with this, so no query can cross orgs. */
+export const orgPrefix = (orgId: string) => `ORG#${orgId}`;

@@ -1,6 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { getAppWithCounters, insertApp, listApps, updateApp } from '../db/apps.js';
+import { changeAppWrites, getAppWithCounters, insertApp, listApps } from '../db/app.js';
+import { recordEvent } from '../db/audit-event.js';
+import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
+import { logger } from '../logger.js';
+import { enqueue } from '../queue.js';
+import { newAppId } from '../ids.js';
+import { retrying, RETRY } from '../retry.js';
+import { iso } from '../time.js';
 import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from './model.js';
@@ -53,15 +59,12 @@ function checkIfMatch(ifMatch: string | undefined, app: Pick<App, 'version'>): v
   if (!tags.includes('*') && !tags.includes(etagOf(app))) throw new PreconditionFailedError();
 }
 
-const newAppId = () => `app_${randomBytes(10).toString('hex')}`;
-const MAX_ATTEMPTS = 5;
-
 export async function createApp(caller: Actor, input: CreateAppInput, now: number): Promise<App & AppCounters> {
-  const at = new Date(now).toISOString();
+  const at = iso(now);
   const { appId = newAppId(), ...settings } = input;
   const app: App = { orgId: caller.orgId, appId, ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
   const event = auditEvent(caller, 'app.created', { appId, details: { name: app.name, policies: app.policies } }, now);
-  if (!(await insertApp(app, event))) throw new ConflictError(`An app with appId ${appId} already exists`);
+  if (!(await insertApp(app, [recordEvent(event)]))) throw new ConflictError(`An app with appId ${appId} already exists`);
   return { ...app, userCount: 0, activeTokenCount: 0 };
 }
 
@@ -88,23 +91,25 @@ export async function changeApp(
   caller: Actor, appId: string, ifMatch: string | undefined, now: number,
   compute: (app: App & AppCounters) => { settings?: SettingsPatch; policies?: Policies; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown> } | undefined,
 ): Promise<App & AppCounters> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+  return retrying(async () => {
     const app = await getAppDetail(caller.orgId, appId);
     checkIfMatch(ifMatch, app);
     const change = compute(app);
     if (!change) return app; // nothing differs: no write, no event, same ETag
-    const updatedAt = new Date(now).toISOString();
-    const written = await updateApp(caller.orgId, appId, {
-      expectedVersion: app.version,
-      ...(change.settings ? { settings: change.settings } : {}),
-      ...(change.policies ? { policies: change.policies } : {}),
-      updatedAt,
-      event: auditEvent(caller, change.event, { appId, details: change.details }, now),
-    });
+    const updatedAt = iso(now);
+    const written = await commit([
+      ...changeAppWrites(caller.orgId, appId, {
+        expectedVersion: app.version,
+        ...(change.settings ? { settings: change.settings } : {}),
+        ...(change.policies ? { policies: change.policies } : {}),
+        updatedAt,
+      }),
+      recordEvent(auditEvent(caller, change.event, { appId, details: change.details }, now)),
+    ]);
     if (written) return { ...app, ...change.settings, ...(change.policies ? { policies: change.policies } : {}), version: app.version + 1, updatedAt };
     if (ifMatch !== undefined) throw new PreconditionFailedError();
-  }
-  throw new ConflictError('The app was changed concurrently too often; retry the request');
+    return RETRY;
+  }, () => new ConflictError('The app was changed concurrently too often; retry the request'));
 }
 
 /** PATCH /v1/apps/{appId} (Settings): records each changed field's old and new value. */
@@ -117,4 +122,24 @@ export function updateSettings(caller: Actor, appId: string, patch: SettingsPatc
     const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));
     return { settings: changed, event: 'app.settings.updated', details: { changes } };
   });
+}
+
+/**
+ * PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them. They apply to existing tokens at
+ * once at introspection; a changed refresh-token policy also starts a policy pass through the
+ * queue, which purges the refresh tokens it now rules out and moves the others in the due index.
+ */
+export async function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
+  let before: Policies | undefined;
+  const app = await changeApp(caller, appId, ifMatch, now, (current) => {
+    before = current.policies;
+    return same(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
+  });
+  const policy = policies.refreshTokenPolicy;
+  // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.
+  if (before && !same(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
+    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null }]).catch((error: unknown) =>
+      logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
+  }
+  return app;
 }

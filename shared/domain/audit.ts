@@ -1,4 +1,6 @@
-import { listAuditEvents, newEventId } from '../db/audit.js';
+import { listAuditEvents } from '../db/audit-event.js';
+import { newEventId } from '../ids.js';
+import { iso } from '../time.js';
 import type { Actor, ActorKind, AuditAction, AuditEvent } from './model.js';
 import { cursors } from './paging.js';
 
@@ -16,7 +18,7 @@ export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSub
   return {
     orgId: caller.orgId,
     eventId: newEventId(now),
-    at: new Date(now).toISOString(),
+    at: iso(now),
     actor: { sub: caller.sub, kind },
     action,
     appId: subject.appId ?? null,

@@ -1,6 +1,9 @@
-import { getJob, listJobs, transitionJob } from '../db/jobs.js';
+import { recordEvent } from '../db/audit-event.js';
+import { getJob, listJobs, transitionWrite } from '../db/job.js';
+import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { JobStatus } from '../schemas/revocations.js';
+import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, RevocationJob } from './model.js';
 import { cursors } from './paging.js';
@@ -30,12 +33,12 @@ export async function listJobsPage(orgId: string, query: { appId?: string; statu
 export async function cancelJob(actor: Actor, jobId: string, now: number): Promise<RevocationJob> {
   const job = await getJobOf(actor.orgId, jobId);
   if (job.status === 'cancelled') return job;
-  const at = new Date(now).toISOString();
+  const at = iso(now);
   const event = auditEvent(actor, 'revocation.cancelled', { appId: job.appId, jobId, ...(job.reason ? { reason: job.reason } : {}) }, now);
-  if (job.status === 'scheduled' && (await transitionJob(job, 'scheduled', 'cancelled', { finishedAt: at }, { dueAt: null, event }))) {
+  if (job.status === 'scheduled' && (await commit([transitionWrite(job, 'scheduled', 'cancelled', { finishedAt: at }, null), recordEvent(event)]))) {
     return { ...job, status: 'cancelled', finishedAt: at };
   }
-  const now2 = await getJobOf(actor.orgId, jobId);
-  if (now2.status === 'cancelled') return now2;
-  throw new ConflictError(`The job is ${now2.status}; only a scheduled job can be cancelled`);
+  const current = await getJobOf(actor.orgId, jobId);
+  if (current.status === 'cancelled') return current;
+  throw new ConflictError(`The job is ${current.status}; only a scheduled job can be cancelled`);
 }

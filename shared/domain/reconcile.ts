@@ -1,7 +1,8 @@
 import pMap from 'p-map';
-import { getAppWithCounters } from '../db/apps.js';
-import { findTokens, getUsersOfApp, pageUsersOfApp, repairShardCounters, repairUserCount } from '../db/revocations.js';
-import { tombstoneTokens } from '../db/tokens.js';
+import { getAppWithCounters, repairShardCounters, uncount } from '../db/app.js';
+import { getUsersOfApp, pageUsersOfApp, setCount } from '../db/app-user.js';
+import { findTokens, tombstoneTokens } from '../db/token.js';
+import { commit } from '../db/unit-of-work.js';
 import { countsNow, heldTokens, isRevoked, parentOf } from './rules.js';
 import { readParents } from './tokens.js';
 import type { AppUser, Token } from './model.js';
@@ -91,11 +92,21 @@ async function judge(user: AppUser, appEpoch: number, tokens: Token[]): Promise<
 async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, CONFIRM_AFTER_MS));
   const { users } = await getUsersOfApp(seen.orgId, seen.appId, [seen.userId]);
-  const now = users.get(seen.userId);
-  if (!now || now.activeTokenCount !== seen.activeTokenCount || now.revokeEpoch !== seen.revokeEpoch || now.countEpoch !== seen.countEpoch) return;
-  const tokens = await findTokens(now.orgId, now.appId, now.userId, () => true);
-  const again = await judge(now, appEpoch, tokens);
-  if (again.counted === counted) await repairUserCount(now, appEpoch, heldTokens(now, appEpoch), counted);
+  const current = users.get(seen.userId);
+  if (!current || current.activeTokenCount !== seen.activeTokenCount || current.revokeEpoch !== seen.revokeEpoch || current.countEpoch !== seen.countEpoch) return;
+  const tokens = await findTokens(current.orgId, current.appId, current.userId, () => true);
+  const again = await judge(current, appEpoch, tokens);
+  if (again.counted === counted) await repairUserCount(current, appEpoch, heldTokens(current, appEpoch), counted);
+}
+
+/**
+ * Sets a user's count to what its items say, only if the row is still as read, and moves a shard
+ * by the same amount in the same transaction: every counted change writes a user row and a shard
+ * together, so a wrong count is wrong on both.
+ */
+function repairUserCount(user: AppUser, appEpoch: number, stored: number, count: number): Promise<boolean> {
+  const userDelta = (count > 0 ? 1 : 0) - (stored > 0 ? 1 : 0);
+  return commit([setCount(user, appEpoch, count), uncount(user.orgId, user.appId, appEpoch, stored - count, -userDelta)]);
 }
 
 async function reconcileShards(orgId: string, appId: string, report: ReconcileReport, repair: boolean): Promise<void> {

@@ -1,25 +1,28 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { auditPut } from '../db/audit.js';
-import { backoff, chunk, transact, type TransactItem } from '../db/items.js';
-import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
-import { countJobs, getIdempotencyKey, getJob, idempotencyPut, jobPut, jobTransition } from '../db/jobs.js';
-import { getUsersOfApp, revokeApp, revokeUsers } from '../db/revocations.js';
+import { createHash } from 'node:crypto';
+import { deactivateIfIdle, getAppWithCounters, revokeAppWrites, uncount } from '../db/app.js';
+import { getUsersOfApp, revokeUser } from '../db/app-user.js';
+import { recordEvent } from '../db/audit-event.js';
+import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
+import { countJobs, createJobWrite, getJob, transitionWrite } from '../db/job.js';
+import { commit, type Write } from '../db/unit-of-work.js';
+import { chunk } from '../chunk.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { config } from '../config.js';
+import { newJobId } from '../ids.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
+import { retrying, RETRY } from '../retry.js';
 import type { RevocationRequest } from '../schemas/revocations.js';
+import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, AppShard, AppUser, RevocationJob } from './model.js';
 import { heldTokens } from './rules.js';
 
-const MAX_ATTEMPTS = 8;
 /** How far ahead a revocation may be scheduled. */
 const MAX_RUN_AT_AHEAD_MS = 366 * 86_400_000;
 /** Users per transaction: 100 items less the shard and the job's own items (job, audit, idempotency key). */
 const USERS_PER_TRANSACTION = 96;
 
-export const newJobId = (now: number) => `job_${now.toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 /** A dry run: how many users and tokens the revocation would take, from the live counters; nothing changes. */
@@ -38,7 +41,6 @@ export async function previewRevocation(orgId: string, appId: string, target: Pi
  * an older pass are ignored, so resuming early only repeats idempotent work.
  */
 export const STALL_AFTER_MS = config.jobStallSeconds * 1000;
-const iso = (ms: number) => new Date(ms).toISOString();
 export const stallCheckAt = (lastProgress: number) => iso(lastProgress + STALL_AFTER_MS);
 
 /** The watermarks a revocation raises: the app's epoch (all tokens) or each targeted user's. */
@@ -62,8 +64,7 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
   const keyHash = idempotencyKey === undefined ? undefined : sha256(idempotencyKey);
   const requestHash = sha256(JSON.stringify({ appId, request }));
 
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  return retrying(async () => {
     if (keyHash) {
       const used = await getIdempotencyKey(orgId, keyHash);
       if (used) {
@@ -104,15 +105,14 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       details: { target: job.target, runAt: job.runAt, usersAffected: users ? users.filter((u) => heldTokens(u, app.revokeEpoch) > 0).length : app.userCount },
     }, now);
     const creation = [
-      jobPut(job, request.runAt ?? stallCheckAt(now)), auditPut(event),
-      ...(keyHash ? [idempotencyPut(orgId, keyHash, job.jobId, requestHash, now)] : []),
+      createJobWrite(job, request.runAt ?? stallCheckAt(now)), recordEvent(event),
+      ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : []),
     ];
-    const created = scheduled ? await transact(creation) : await takeEffect(job, app, read, creation);
-    if (!created) continue; // something moved (or the idempotency key was just taken): read again
+    const created = scheduled ? await commit(creation) : await takeEffect(job, app, read, creation);
+    if (!created) return RETRY; // something moved (or the idempotency key was just taken): read again
     if (!scheduled) await afterEffect(job);
     return job;
-  }
-  throw new ConflictError('The app or its users changed concurrently too often; retry the request');
+  }, () => new ConflictError('The app or its users changed concurrently too often; retry the request'));
 }
 
 /**
@@ -138,13 +138,12 @@ async function checkJobLimits(orgId: string, appId: string, scheduled: boolean):
  * overlapping sweeps start it once. False if it was not scheduled any more.
  */
 export async function startScheduledJob(job: RevocationJob, now: number): Promise<boolean> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  return retrying(async () => {
     const app = await getAppWithCounters(job.orgId, job.appId);
     const read = 'userIds' in job.target ? await getUsersOfApp(job.orgId, job.appId, job.target.userIds) : undefined;
     if (!app) return false;
     const started: RevocationJob = { ...job, status: 'queued', ...targetEpochs(app, read && [...read.users.values()]), lastProgressAt: iso(now) };
-    const transition = jobTransition(job, 'scheduled', 'queued', {
+    const transition = transitionWrite(job, 'scheduled', 'queued', {
       appEpoch: started.appEpoch, userEpochs: started.userEpochs, lastProgressAt: started.lastProgressAt,
     }, stallCheckAt(now));
     if (await takeEffect(started, app, read, [transition])) {
@@ -152,15 +151,30 @@ export async function startScheduledJob(job: RevocationJob, now: number): Promis
       return true;
     }
     const current = await getJob(job.orgId, job.jobId);
-    if (current?.status !== 'scheduled') return false; // cancelled, or another sweep started it
-  }
-  return false; // contended: the next sweep tries again
+    return current?.status !== 'scheduled' ? false : RETRY; // false: cancelled, or another sweep started it
+  }, () => false); // contended: the next sweep tries again
 }
 
-/** Raises the job's watermarks with `items` (which create or start the job); false if anything read has moved. */
-function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: Map<string, AppUser> } | undefined, items: TransactItem[]): Promise<boolean> {
-  if (job.appEpoch !== null) return revokeApp(job.orgId, job.appId, app.revokeEpoch, items);
-  return revokeUsersAtOnce(job, read?.shard, [...(read?.users.values() ?? [])], items);
+/** Raises the job's watermarks with `creation` (which creates or starts the job); false if anything read has moved. */
+function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: Map<string, AppUser> } | undefined, creation: Write[]): Promise<boolean> {
+  if (job.appEpoch !== null) return commit([...creation, ...revokeAppWrites(job.orgId, job.appId, app.revokeEpoch)]);
+  return revokeUsersAtOnce(job, read?.shard, [...(read?.users.values() ?? [])], creation);
+}
+
+/**
+ * Revokes every token of some users at once: each user's epoch goes up to the job's target and
+ * their counted tokens are uncounted (rows zeroed and unlisted, one shard decremented), pinned to
+ * what was read, together with `also`. False if anything moved.
+ */
+function revokeUsers(job: RevocationJob, appEpoch: number, users: AppUser[], also: Write[] = []): Promise<boolean> {
+  const held = users.map((user) => heldTokens(user, appEpoch));
+  const tokens = held.reduce((a, b) => a + b, 0);
+  const holders = held.filter((h) => h > 0).length;
+  return commit([
+    ...also,
+    ...users.map((user) => revokeUser(user, job.userEpochs[user.userId] as number, appEpoch)),
+    ...(tokens > 0 ? [uncount(job.orgId, job.appId, appEpoch, tokens, holders)] : []),
+  ]);
 }
 
 /** Once a revocation has taken effect: unlist the app if it has no active user left, and hand the cleanup to the queue. */
@@ -176,10 +190,10 @@ async function afterEffect(job: RevocationJob): Promise<void> {
  * Raises the users' epochs to the job's targets: the first chunk in the job's creating
  * transaction, the rest right after (`ensureEffect`), before the call answers.
  */
-async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined, users: AppUser[], creation: TransactItem[]): Promise<boolean> {
+async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined, users: AppUser[], creation: Write[]): Promise<boolean> {
   if (!shard) return false;
   const [first = [], ...rest] = chunk(users, USERS_PER_TRANSACTION);
-  if (!(await revokeUsers(job.orgId, job.appId, shard.revokeEpoch, first.map((u) => ({ user: u, target: job.userEpochs[u.userId] as number })), creation))) return false;
+  if (!(await revokeUsers(job, shard.revokeEpoch, first, creation))) return false;
   await raiseUsers(job, rest.flat().map((u) => u.userId));
   return true;
 }
@@ -199,15 +213,12 @@ export async function ensureEffect(job: RevocationJob): Promise<RevocationJob> {
 /** Raises each named user still below the job's target, a transaction per chunk, re-read and retried until it holds. */
 async function raiseUsers(job: RevocationJob, userIds: string[]): Promise<void> {
   for (const part of chunk(userIds, USERS_PER_TRANSACTION)) {
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 0) await backoff(attempt);
+    await retrying(async () => {
       const fresh = await getUsersOfApp(job.orgId, job.appId, part);
       // A user whose epoch already reached the target was raised before (or by someone else).
       const pending = [...fresh.users.values()].filter((u) => u.revokeEpoch < (job.userEpochs[u.userId] as number));
-      if (pending.length === 0) break;
-      const targets = pending.map((u) => ({ user: u, target: job.userEpochs[u.userId] as number }));
-      if (fresh.shard && await revokeUsers(job.orgId, job.appId, fresh.shard.revokeEpoch, targets)) break;
-      if (attempt >= MAX_ATTEMPTS) throw new ConflictError('Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them');
-    }
+      if (pending.length === 0) return undefined;
+      return fresh.shard && (await revokeUsers(job, fresh.shard.revokeEpoch, pending)) ? undefined : RETRY;
+    }, () => new ConflictError('Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them'));
   }
 }

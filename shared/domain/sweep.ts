@@ -1,14 +1,14 @@
 import pMap from 'p-map';
-import { getJob, postponeJob, rescheduleJob, startPass, transitionJob } from '../db/jobs.js';
-import { isCanonicalTime } from '../time.js';
+import { DUE_TOKEN_PARTITIONS, dueKeys, entryKey, queryDue } from '../db/due-index.js';
+import { getJob, postponeJob, rescheduleJob, startPass, transitionWrite } from '../db/job.js';
+import { getDueCursors, saveDueCursor, type DueCursor } from '../db/sweep-state.js';
+import { commit } from '../db/unit-of-work.js';
+import { chunk } from '../chunk.js';
+import { isCanonicalTime, iso } from '../time.js';
 import { emitMetric } from '../metrics.js';
-import { table } from '../db/table.js';
-import { DUE_TOKEN_PARTITIONS, dueKeys } from '../db/keys.js';
-import { entryKey, getDueCursors, queryDue, saveDueCursor, type DueCursor } from '../db/sweep.js';
-import { chunk } from '../db/items.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { QueueMessage } from '../schemas/revocations.js';
+import type { QueueMessage } from '../queue-messages.js';
 import type { RevocationJob } from './model.js';
 import { STALL_AFTER_MS, stallCheckAt, startScheduledJob } from './revocations.js';
 
@@ -39,7 +39,6 @@ export interface SweepReport {
   tokensDue: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * The scheduled sweep. Everything it reads comes from the due index, by due time: scheduled
@@ -68,7 +67,7 @@ export async function runSweep(now: number): Promise<SweepReport> {
 /** The earliest due time a run came across (from entries it reads anyway). */
 interface Oldest { at: number }
 const notice = (oldest: Oldest, entries: Record<string, unknown>[]) => {
-  const dueAt = entries[0] ? String(entries[0][table.indexes.gsi4.sortKey]).split('#')[0] ?? '' : '';
+  const dueAt = entries[0] ? dueKeys.parseJob(entries[0]).dueAt : ''; // the due time leads every entry's sort key
   if (isCanonicalTime(dueAt)) oldest.at = Math.min(oldest.at, Date.parse(dueAt));
 };
 
@@ -129,7 +128,7 @@ async function repairJobEntry(job: RevocationJob, now: number): Promise<boolean>
   }
   // The stored runAt has no canonical form: it moves into the error, and the job shows no run time.
   const error = `runAt ${job.runAt} is after the year 9999: the job could never run`;
-  const failed = await transitionJob(job, 'scheduled', 'failed', { finishedAt: iso(now), error, runAt: null }, { dueAt: null });
+  const failed = await commit([transitionWrite(job, 'scheduled', 'failed', { finishedAt: iso(now), error, runAt: null }, null)]);
   if (failed) logger.warn('failed a scheduled job that could never run', { orgId: job.orgId, jobId: job.jobId, runAt: job.runAt });
   return failed;
 }
@@ -143,7 +142,7 @@ async function checkProgress(job: RevocationJob, now: number): Promise<'jobsResu
   }
   if (job.pass + 1 >= MAX_PASSES) {
     const error = `The cleanup made no progress in ${MAX_PASSES} attempts; the tokens stay revoked, but items and counts may be left behind`;
-    const failed = await transitionJob(job, job.status, 'failed', { finishedAt: iso(now), error }, { dueAt: null });
+    const failed = await commit([transitionWrite(job, job.status, 'failed', { finishedAt: iso(now), error }, null)]);
     if (failed) {
       logger.error('revocation job failed', { orgId: job.orgId, jobId: job.jobId, pass: job.pass });
       emitMetric('RevocationJobsFailed', 1, 'Count');

@@ -1,7 +1,10 @@
 import { serviceKeys } from '../service-secret.js';
-import { deactivateIfIdle, touchShardLastUsed } from '../db/apps.js';
-import { findToken, getToken, getTokenContext, getTokens, insertToken, listUserTokens, recordUse, removeTokens } from '../db/tokens.js';
-import { backoff } from '../db/items.js';
+import { activationWrites, countNewToken as countNewTokenOnApp, deactivateIfIdle, touchShardLastUsed } from '../db/app.js';
+import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
+import { addChildWrite, createTokenWrite, findToken, getToken, getTokenContext, getTokens, listUserTokens, recordUse } from '../db/token.js';
+import { commitOrFailures } from '../db/unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
+import { iso } from '../time.js';
 import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
@@ -12,27 +15,26 @@ import { auditEvent } from './audit.js';
 import type { Actor, AuditEvent, Token } from './model.js';
 import { cursors } from './paging.js';
 import { childrenCheckAt, effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { isActive, isRevoked, parentOf, planRemoval, type Parents } from './rules.js';
+import { removeTokens } from './removal.js';
+import { heldTokens, isActive, isRevoked, parentOf, planRemoval, type Parents } from './rules.js';
 
 const hasher = createTokenHasher(serviceKeys);
 
 /** How far ahead a registered token's expiresAt may be. */
 const MAX_EXPIRY_AHEAD_MS = 10 * 365.25 * 86_400_000;
-/** Optimistic retries when a concurrent write changed what we read; each retry re-reads. */
-const MAX_ATTEMPTS = 8;
 /**
  * The contract allows an app's lastUsedAt to be about a minute behind; the by-last-use order of
  * an app's users is kept to the same resolution (the values shown stay exact).
  */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** The registration body; `expiresAt` under the app's current policies (expire-immediately: = issuedAt). */
 export function registrationView(token: Token, policies: Policies) {
   return {
     tokenId: token.tokenId, type: token.type, appId: token.appId, userId: token.userId,
-    issuedAt: token.issuedAt, expiresAt: iso(effectiveExpiry(token, policies)),
+    issuedAt: token.issuedAt, expiresAt: isoOrNull(effectiveExpiry(token, policies)),
   };
 }
 
@@ -59,8 +61,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
   const parentKey = input.refreshTokenId === undefined ? undefined : hasher.lookupKeyOf(input.refreshTokenId);
   if (input.refreshTokenId !== undefined && (parentKey === undefined || candidates.includes(parentKey))) throw badParent();
 
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  return retrying(async () => {
     const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [...candidates, parentKey] : candidates);
     if (!ctx.app) throw new NotFoundError(`App ${input.appId}`);
 
@@ -88,7 +89,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       tokenId,
       type: input.type,
       scopes: input.scopes,
-      issuedAt: new Date(now).toISOString(),
+      issuedAt: iso(now),
       // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
       expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies),
       presentableUntil: input.expiresAt ?? null,
@@ -101,11 +102,20 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       revokedAt: null,
     };
     const token: Token = { ...issued, dueAt: sweepDueAt(issued, ctx.app.policies) };
-    const result = await insertToken(token, ctx.app, ctx.user, input.userName, parent);
-    if (result === 'inserted') return { created: true, registration: registrationView(token, ctx.app.policies) };
-    // 'token-exists' (a concurrent registration of the same value) or 'stale': re-read.
-  }
-  throw new ConflictError('The app or user was changed concurrently too often; retry the request');
+    // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
+    // shard's epoch and listing, the parent still live. A concurrent change (or a concurrent
+    // registration of the same value) cancels it, and the next attempt reads again.
+    const held = heldTokens(ctx.user, token.appEpoch);
+    const failed = await commitOrFailures([
+      createTokenWrite(token),
+      countNewTokenOfUser(token, ctx.user, held, input.userName),
+      countNewTokenOnApp(ctx.app, held === 0 ? 1 : 0, token.appEpoch),
+      ...(parent ? [addChildWrite(parent)] : []),
+      ...(ctx.app.active ? [] : activationWrites(orgId, input.appId, { except: ctx.app.shard })),
+    ]);
+    if (failed === null) return { created: true, registration: registrationView(token, ctx.app.policies) };
+    return RETRY;
+  }, () => new ConflictError('The app or user was changed concurrently too often; retry the request'));
 }
 
 const parentKeyOf = (token: Token) => (token.refreshTokenId === null ? undefined : hasher.storedLookupKeyOf(token.refreshTokenId));
@@ -155,11 +165,11 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
   if (!isActive({ token, app: ctx.app, user: ctx.user, parent }, now) || !ctx.app) return INACTIVE;
 
-  const at = new Date(now).toISOString();
+  const at = iso(now);
   const stale = (lastUsedAt: string | null | undefined) => !lastUsedAt || Date.parse(lastUsedAt) < now - LAST_USED_RESOLUTION_MS;
   await Promise.all([
     recordUse(token, at, stale(ctx.user?.lastUsedAt)),
-    stale(ctx.app.lastUsedAt) ? touchShardLastUsed(ctx.app, at, new Date(now - LAST_USED_RESOLUTION_MS).toISOString()) : undefined,
+    stale(ctx.app.lastUsedAt) ? touchShardLastUsed(ctx.app, at, iso(now - LAST_USED_RESOLUTION_MS)) : undefined,
   ]);
 
   // Under expire-if-unused this use moves the expiry forward.
@@ -202,10 +212,9 @@ export async function revokeTokenById(actor: Actor, appId: string, userId: strin
  * recorded in the same transaction. False if the token was revoked already.
  */
 export async function revokeToken(token: Token, now: number, event?: AuditEvent): Promise<boolean> {
-  const at = new Date(now).toISOString();
+  const at = iso(now);
   const parentKey = parentKeyOf(token);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  return retrying(async () => {
     const ctx = await getTokenContext(token.orgId, token.appId, token.userId, parentKey ? [token.lookupKey, parentKey] : [token.lookupKey]);
     const current = ctx.tokens.get(token.lookupKey);
     if (!current || !ctx.app) return false;
@@ -216,13 +225,12 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
     const result = await removeTokens({
       user: ctx.user, appEpoch: ctx.app.revokeEpoch, at, tokens: [{ ...choice, ...(current.type === 'refresh' ? { checkChildrenAt: childrenCheckAt(at) } : {}) }], ...plan, ...(event ? { event } : {}),
     });
-    if (result === 'stale') continue;
+    if (result === 'stale') return RETRY;
     // Only a user going idle can leave the app without active tokens.
     if (result === 'user-idle') await deactivateIfIdle(token.orgId, token.appId);
     if (current.type === 'refresh') await cleanChildrenLater(current);
     return true;
-  }
-  throw new ConflictError('The token or its user was changed concurrently too often; retry the request');
+  }, () => new ConflictError('The token or its user was changed concurrently too often; retry the request'));
 }
 
 /** The children of a revoked refresh token are dead and uncounted already; the queue tombstones their items. */
@@ -239,7 +247,7 @@ export function tokenView(token: Token, policies: Policies) {
     type: token.type,
     scopes: token.scopes,
     issuedAt: token.issuedAt,
-    expiresAt: iso(effectiveExpiry(token, policies)),
+    expiresAt: isoOrNull(effectiveExpiry(token, policies)),
     lastUsedAt: token.lastUsedAt,
     useCount: token.useCount,
     refreshTokenId: token.refreshTokenId,

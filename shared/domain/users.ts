@@ -1,5 +1,5 @@
-import { appExists } from '../db/apps.js';
-import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/users.js';
+import { appExists } from '../db/app.js';
+import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/app-user.js';
 import { NotFoundError } from '../errors.js';
 import type { AppUser } from './model.js';
 import { heldTokens } from './rules.js';

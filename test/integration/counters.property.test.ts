@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { pollOnce } from '../../local/queue-poller.js';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { countsNow, heldTokens } from '../../shared/domain/rules.js';
-import { toToken } from '../../shared/db/tokens.js';
+import { toToken } from '../../shared/db/token.js';
 import { enqueue } from '../../shared/queue.js';
 import { drainQueue, dropQueue } from '../support/queue.js';
 import { resumeUnfinishedJobs } from '../../shared/domain/sweep.js';
@@ -142,7 +142,7 @@ describe('counters and lists stay exact under random sequences', () => {
             jobs.push(reply.body.jobId as string);
             for (const t of tokens) t.revoked = true;
           } else if (o.kind === 'work') {
-            const { handler } = await import('../../functions/worker/revocations.js');
+            const { handler } = await import('../../functions/worker/queue-worker.js');
             Object.assign(crash, { at: o.crashAt !== null && crashes++ < MAX_CRASHES ? o.crashAt : 0, count: 0 });
             try {
               for (let r = 0; r < o.rounds; r++) await pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0, { retryFailedAtOnce: true });

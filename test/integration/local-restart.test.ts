@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { getJob } from '../../shared/db/jobs.js';
+import { getJob } from '../../shared/db/job.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 import { dropQueue } from '../support/queue.js';
 

@@ -39,10 +39,10 @@ describe('log lines', () => {
   });
 
   it('of a queue message carry the invocation\'s request id and the message id, even before the message is understood', async () => {
-    const { handler } = await import('../../functions/worker/revocations.js');
+    const { handler } = await import('../../functions/worker/queue-worker.js');
     capture();
     const context = lambdaContext('revocation-worker');
     await handler({ Records: [{ messageId: 'm-1', body: '{"kind":"plan","orgId":"org-logs"}' } as never] }, context);
-    expect(captured.find((l) => l.message === 'Dropping a malformed revocation message')).toMatchObject({ requestId: context.awsRequestId, messageId: 'm-1' });
+    expect(captured.find((l) => l.message === 'Dropping a malformed queue message')).toMatchObject({ requestId: context.awsRequestId, messageId: 'm-1' });
   });
 });

@@ -1,7 +1,8 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { db, TableName } from '../../shared/db/client.js';
-import { keys } from '../../shared/db/keys.js';
+import { appKeys } from '../../shared/db/app.js';
+import { appUserKeys } from '../../shared/db/app-user.js';
 import { table } from '../../shared/db/table.js';
 import { reconcile } from '../../shared/domain/reconcile.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
@@ -17,8 +18,8 @@ describe('the reconciler', () => {
     await createApp(org, 'drifty');
     for (const userId of ['a', 'a', 'b']) await register(org, { token: rawToken(), type: 'access', appId: 'drifty', userId });
     // Damage the stored counters as a bug might: user a claims 5 tokens, and one shard is off by 3 tokens and 1 user.
-    await db.send(new UpdateCommand({ TableName, Key: keys.appUser(org, 'drifty', 'a'), UpdateExpression: 'SET activeTokenCount = :n', ExpressionAttributeValues: { ':n': 5 } }));
-    await db.send(new UpdateCommand({ TableName, Key: keys.appShard(org, 'drifty', 3), UpdateExpression: 'ADD activeTokenCount :t, userCount :u', ExpressionAttributeValues: { ':t': 3, ':u': 1 } }));
+    await db.send(new UpdateCommand({ TableName, Key: appUserKeys.row(org, 'drifty', 'a'), UpdateExpression: 'SET activeTokenCount = :n', ExpressionAttributeValues: { ':n': 5 } }));
+    await db.send(new UpdateCommand({ TableName, Key: appKeys.shard(org, 'drifty', 3), UpdateExpression: 'ADD activeTokenCount :t, userCount :u', ExpressionAttributeValues: { ':t': 3, ':u': 1 } }));
     expect(await counts('drifty')).toEqual([3, 6]);
 
     const dry = await reconcile(org, 'drifty', { repair: false });
@@ -38,7 +39,7 @@ describe('the reconciler', () => {
     await register(org, { token: rawToken(), type: 'access', appId: 'relist', userId: 'lost' });
     const gsi = table.indexes;
     await db.send(new UpdateCommand({
-      TableName, Key: keys.appUser(org, 'relist', 'lost'),
+      TableName, Key: appUserKeys.row(org, 'relist', 'lost'),
       UpdateExpression: 'SET activeTokenCount = :zero REMOVE #a, #b, #c, #d, #e',
       ExpressionAttributeNames: { '#a': gsi.gsi3.partitionKey, '#b': gsi.gsi3.sortKey, '#c': gsi.gsi4.partitionKey, '#d': gsi.gsi5.partitionKey, '#e': gsi.gsi5.sortKey },
       ExpressionAttributeValues: { ':zero': 0 },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/event.js';
-import { dueKeys, indexKeys, keys } from '../../shared/db/keys.js';
+import { dueKeys } from '../../shared/db/due-index.js';
+import { tokenKeys } from '../../shared/db/token.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { scheduledJob, storeItems, storeJobs } from '../support/jobs.js';
 
@@ -37,9 +38,9 @@ describe('the sweep between tenants', () => {
     await storeItems(Array.from({ length: 2000 }, (_, n) => {
       const lookupKey = n.toString(16).padStart(32, '0');
       return {
-        ...keys.token(noisy, lookupKey), entity: 'Token', orgId: noisy, appId: 'noisy', userId: `u${n % 40}`, lookupKey, tokenId: `t${n}`.padEnd(22, 'A'),
+        ...tokenKeys.token(noisy, lookupKey), entity: 'Token', orgId: noisy, appId: 'noisy', userId: `u${n % 40}`, lookupKey, tokenId: `t${n}`.padEnd(22, 'A'),
         type: 'access', scopes: [], issuedAt: expired, expiresAt: expired, appEpoch: 0, userEpoch: 0, useCount: 0, childCount: 0, dueAt: expired,
-        ...indexKeys.userTokens(noisy, 'noisy', `u${n % 40}`, `t${n}`), ...dueKeys.token(expired, noisy, 'noisy', `u${n % 40}`, lookupKey),
+        ...tokenKeys.ofUser(noisy, 'noisy', `u${n % 40}`, `t${n}`), ...dueKeys.token(expired, noisy, 'noisy', `u${n % 40}`, lookupKey),
       };
     }));
 

@@ -1,7 +1,7 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from '../../shared/db/client.js';
-import { chunk } from '../../shared/db/items.js';
-import { jobPut } from '../../shared/db/jobs.js';
+import { chunk } from '../../shared/chunk.js';
+import { jobItem } from '../../shared/db/job.js';
 import type { RevocationJob } from '../../shared/domain/model.js';
 
 /** A scheduled job as a script would have left it (the n-th of a batch), to store straight into the table. */
@@ -20,4 +20,4 @@ export async function storeItems(items: Record<string, unknown>[]): Promise<void
 }
 
 /** Stores jobs with their due entries at `dueAt` (their runAt unless told). */
-export const storeJobs = (jobs: RevocationJob[], dueAt?: string) => storeItems(jobs.map((j) => jobPut(j, dueAt ?? (j.runAt as string)).Put.Item));
+export const storeJobs = (jobs: RevocationJob[], dueAt?: string) => storeItems(jobs.map((j) => jobItem(j, dueAt ?? (j.runAt as string))));

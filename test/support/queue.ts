@@ -8,7 +8,7 @@ const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east
  * every revocation job leaves behind, done synchronously (no sleeps). Returns the messages handled.
  */
 export async function drainQueue(options: { retryFailedAtOnce?: boolean } = {}): Promise<number> {
-  const { handler } = await import('../../functions/worker/revocations.js');
+  const { handler } = await import('../../functions/worker/queue-worker.js');
   let handled = 0;
   for (;;) {
     const received = await pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0, options);
@@ -30,6 +30,6 @@ export async function dropQueue(): Promise<number> {
 
 /** Handles one receive's worth of messages (up to 10, or `maxMessages`) and leaves the rest on the queue. */
 export async function pollQueueOnce(maxMessages = 10): Promise<number> {
-  const { handler } = await import('../../functions/worker/revocations.js');
+  const { handler } = await import('../../functions/worker/queue-worker.js');
   return pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0, { maxMessages });
 }

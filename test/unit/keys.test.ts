@@ -1,16 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { DUE_TOKEN_PARTITIONS, dueKeys, indexKeys, keys, randomShard } from '../../shared/db/keys.js';
+import { appKeys, randomShard } from '../../shared/db/app.js';
+import { appUserKeys } from '../../shared/db/app-user.js';
+import { auditKeys } from '../../shared/db/audit-event.js';
+import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/due-index.js';
+import { idempotencyKeys } from '../../shared/db/idempotency-key.js';
+import { jobKeys } from '../../shared/db/job.js';
+import { tokenKeys } from '../../shared/db/token.js';
 import { APP_SHARDS } from '../../shared/db/table.js';
 
-describe('key builders', () => {
+describe('the entities\' key builders', () => {
   it('start every tenant key with the org', () => {
     const all = [
-      keys.app('o1', 'a').pk, keys.appShard('o1', 'a', 3).pk, keys.appUser('o1', 'a', 'u').pk, keys.token('o1', 'ff').pk,
-      keys.appCollection('o1', 'a').pk, keys.auditEvent('o1', 'e').pk,
+      appKeys.app('o1', 'a').pk, appKeys.shard('o1', 'a', 3).pk, appUserKeys.row('o1', 'a', 'u').pk, tokenKeys.token('o1', 'ff').pk,
+      appKeys.collection('o1', 'a').pk, auditKeys.event('o1', 'e').pk, jobKeys.job('o1', 'j').pk, idempotencyKeys.key('o1', 'h').pk,
       ...[
-        indexKeys.userTokens('o1', 'a', 'u'), indexKeys.appsByName('o1', 'N', 'a'), indexKeys.activeAppsByName('o1', 'N', 'a'),
-        indexKeys.activeUsersById('o1', 'a', 'u'), indexKeys.activeUsersByLastUse('o1', 'a'), indexKeys.activeAppsOfUser('o1', 'u', 'a'),
-        indexKeys.auditByApp('o1', 'a', 'e'), indexKeys.auditByUser('o1', 'u', 'e'), indexKeys.auditByAppAndUser('o1', 'a', 'u', 'e'),
+        tokenKeys.ofUser('o1', 'a', 'u'), appKeys.byName('o1', 'N', 'a'), appKeys.activeByName('o1', 'N', 'a'),
+        appUserKeys.activeById('o1', 'a', 'u'), appUserKeys.activeByLastUse('o1', 'a'), appUserKeys.activeAppsOfUser('o1', 'u', 'a'),
+        auditKeys.byApp('o1', 'a', 'e'), auditKeys.byUser('o1', 'u', 'e'), auditKeys.byAppAndUser('o1', 'a', 'u', 'e'), jobKeys.lists('o1', 'a', 'queued', 'j'),
       ].map((attributes) => Object.entries(attributes).find(([name]) => name.endsWith('pk'))?.[1] ?? 'missing'),
     ];
     for (const pk of all) expect(pk.startsWith('ORG#o1')).toBe(true);
@@ -19,17 +25,17 @@ describe('key builders', () => {
   it('sort an app’s shards right behind the app and before any other app id', () => {
     const ids = ['a', 'a.b', 'a-b', 'a+b', 'a:b', 'a@b', 'a_b', 'a0', 'aZ'];
     const sorted = [
-      ...ids.map((id) => keys.app('o', id).sk),
-      ...Array.from({ length: APP_SHARDS }, (_, n) => keys.appShard('o', 'a', n).sk),
+      ...ids.map((id) => appKeys.app('o', id).sk),
+      ...Array.from({ length: APP_SHARDS }, (_, n) => appKeys.shard('o', 'a', n).sk),
     ].sort();
-    const range = keys.appCollection('o', 'a');
+    const range = appKeys.collection('o', 'a');
     const inRange = sorted.filter((sk) => sk >= range.from && sk <= range.to);
-    expect(inRange).toEqual([keys.app('o', 'a').sk, ...Array.from({ length: APP_SHARDS }, (_, n) => keys.appShard('o', 'a', n).sk)]);
+    expect(inRange).toEqual([appKeys.app('o', 'a').sk, ...Array.from({ length: APP_SHARDS }, (_, n) => appKeys.shard('o', 'a', n).sk)]);
   });
 
   it('keep a user’s usage row apart from other users and apps', () => {
-    expect(keys.appUser('o', 'a', 'u')).toEqual({ pk: 'ORG#o#APP#a', sk: 'USER#u' });
-    expect(keys.appUser('o', 'a', 'u')).not.toEqual(keys.appUser('o', 'b', 'u'));
+    expect(appUserKeys.row('o', 'a', 'u')).toEqual({ pk: 'ORG#o#APP#a', sk: 'USER#u' });
+    expect(appUserKeys.row('o', 'a', 'u')).not.toEqual(appUserKeys.row('o', 'b', 'u'));
   });
 
   it('put due entries in a range that ends at the due time, spread tokens over the due partitions, and name what is due', () => {
@@ -40,7 +46,7 @@ describe('key builders', () => {
     expect(gsi4sk(dueKeys.job('2026-12-31T23:59:59.999Z', 'o', 'job_1')) <= dueBy).toBe(true);
     const partitions = new Set(Array.from({ length: 256 }, (_, i) => dueKeys.token('t', 'o', 'a', 'u', i.toString(16).padStart(2, '0') + '00').gsi4pk));
     expect(partitions).toEqual(new Set(Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n))));
-    const entry = { pk: keys.token('o', 'ab12').pk, sk: 'TOKEN', ...dueKeys.token('2027-01-01T00:00:00.000Z', 'o', 'a.b', 'u@x', 'ab12') };
+    const entry = { pk: tokenKeys.token('o', 'ab12').pk, sk: 'TOKEN', ...dueKeys.token('2027-01-01T00:00:00.000Z', 'o', 'a.b', 'u@x', 'ab12') };
     expect(dueKeys.parseToken(entry)).toEqual({ orgId: 'o', appId: 'a.b', userId: 'u@x', lookupKey: 'ab12' });
     expect(dueKeys.parseJob(dueKeys.job('2027-01-01T00:00:00.000Z', 'o', 'job_1'))).toEqual({ dueAt: '2027-01-01T00:00:00.000Z', orgId: 'o', jobId: 'job_1' });
   });
@@ -53,22 +59,22 @@ describe('key builders', () => {
   it('order apps by case-insensitive name, then appId, with each app’s shards right behind it', () => {
     const sortKey = (attributes: Record<string, string>) => Object.entries(attributes).find(([n]) => n.endsWith('sk'))?.[1] as string;
     const rows = [
-      sortKey(indexKeys.appsByName('o', 'beta', 'b')),
-      sortKey(indexKeys.appsByName('o', 'Alpha', 'z')),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'a')),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 0)),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 7)),
-      sortKey(indexKeys.appsByName('o', 'alpha beta', 'c')),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'ab')),
+      sortKey(appKeys.byName('o', 'beta', 'b')),
+      sortKey(appKeys.byName('o', 'Alpha', 'z')),
+      sortKey(appKeys.byName('o', 'alpha', 'a')),
+      sortKey(appKeys.byName('o', 'alpha', 'a', 0)),
+      sortKey(appKeys.byName('o', 'alpha', 'a', 7)),
+      sortKey(appKeys.byName('o', 'alpha beta', 'c')),
+      sortKey(appKeys.byName('o', 'alpha', 'ab')),
     ].sort();
     expect(rows).toEqual([
-      sortKey(indexKeys.appsByName('o', 'alpha', 'a')),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 0)),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'a', 7)),
-      sortKey(indexKeys.appsByName('o', 'alpha', 'ab')),
-      sortKey(indexKeys.appsByName('o', 'Alpha', 'z')),
-      sortKey(indexKeys.appsByName('o', 'alpha beta', 'c')),
-      sortKey(indexKeys.appsByName('o', 'beta', 'b')),
+      sortKey(appKeys.byName('o', 'alpha', 'a')),
+      sortKey(appKeys.byName('o', 'alpha', 'a', 0)),
+      sortKey(appKeys.byName('o', 'alpha', 'a', 7)),
+      sortKey(appKeys.byName('o', 'alpha', 'ab')),
+      sortKey(appKeys.byName('o', 'Alpha', 'z')),
+      sortKey(appKeys.byName('o', 'alpha beta', 'c')),
+      sortKey(appKeys.byName('o', 'beta', 'b')),
     ]);
   });
 });

@@ -1,18 +1,28 @@
+/**
+ * Settlement: what happens to tokens after the moment they stop being active. Due tokens (expired,
+ * out of policy, revoked by a watermark) are removed and uncounted; the access tokens of a revoked
+ * refresh token are tombstoned; a changed refresh-token policy is applied to an app's tokens in
+ * passes. All of it arrives as queue messages from the sweep or the API, and all of it re-reads and
+ * re-decides, so a duplicated or late message changes nothing.
+ */
 import pMap from 'p-map';
-import { auditPut } from '../db/audit.js';
-import { deactivateIfIdle, getAppWithCounters } from '../db/apps.js';
-import { backoff, transact } from '../db/items.js';
-import { findTokens, pageUsersOfApp } from '../db/revocations.js';
-import { chunk } from '../db/items.js';
-import { getTokenContext, MAX_TOKENS_PER_REVOKE, pageChildTokens, removeTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/tokens.js';
+import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
+import { pageUsersOfApp } from '../db/app-user.js';
+import { recordEvent } from '../db/audit-event.js';
+import { findTokens, getTokenContext, pageChildTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
+import { commit } from '../db/unit-of-work.js';
+import { chunk } from '../chunk.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { RefreshTokenPolicy } from '../schemas/apps.js';
-import type { TokenMessage } from '../schemas/revocations.js';
+import type { TokenMessage } from '../queue-messages.js';
+import { retrying, RETRY } from '../retry.js';
+import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from './model.js';
 import { effectiveExpiry, sweepDueAt } from './policies.js';
 import { isRevoked, parentOf, planRemoval, type RemovalChoice } from './rules.js';
+import { MAX_TOKENS_PER_REMOVAL, removeTokens } from './removal.js';
 import { findTombstone, readParents } from './tokens.js';
 
 /** Why a token was removed: its own expiry, the app's refresh-token policy, or a revocation; and tombstones whose children were checked. */
@@ -33,22 +43,21 @@ const addReports = (a: SettleReport, b: SettleReport): SettleReport => ({
 
 /** The audit actor of the scheduled sweep and the work it hands to the queue. */
 export const SWEEP_ACTOR = 'sweep';
-const MAX_ATTEMPTS = 8;
 /** Users whose tokens are settled at once. */
 const USER_CONCURRENCY = 8;
 /** Users per step of a policy pass (one Query, then their refresh tokens). */
 const POLICY_PAGE = 100;
 
 /** Runs a message the sweep or a policy change sent. Idempotent: everything is re-read and re-decided. */
-export async function handleTokenMessage(message: TokenMessage, now: () => number): Promise<void> {
+export async function handleTokenMessage(message: TokenMessage, now: number): Promise<void> {
   if (message.kind === 'due') {
     const byUser = new Map<string, string[]>();
     for (const { userId, lookupKey } of message.tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), lookupKey]);
-    const parts = [...byUser].flatMap(([userId, lookupKeys]) => chunk(lookupKeys, MAX_TOKENS_PER_REVOKE).map((part) => ({ userId, part })));
-    const reports = await pMap(parts, ({ userId, part }) => settleUserTokens(message.orgId, message.appId, userId, part, now()), { concurrency: USER_CONCURRENCY });
-    await recordEnforcement(message.orgId, message.appId, reports.reduce(addReports, emptyReport()), now());
+    const parts = [...byUser].flatMap(([userId, lookupKeys]) => chunk(lookupKeys, MAX_TOKENS_PER_REMOVAL).map((part) => ({ userId, part })));
+    const reports = await pMap(parts, ({ userId, part }) => settleUserTokens(message.orgId, message.appId, userId, part, now), { concurrency: USER_CONCURRENCY });
+    await recordEnforcement(message.orgId, message.appId, reports.reduce(addReports, emptyReport()), now);
   } else if (message.kind === 'children') {
-    await cleanChildren(message, now());
+    await cleanChildren(message, now);
   } else {
     await enforcePolicyStep(message, now);
   }
@@ -64,7 +73,7 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
   const parent = await findTombstone(orgId, tokenId);
   if (!parent) return; // not revoked (or its tombstone expired): nothing of ours to clean
   const page = await pageChildTokens({ orgId, appId, userId, tokenId: parent.tokenId }, message.cursor ?? undefined);
-  await tombstoneTokens(page.items.filter((t) => t.revokedAt === null), new Date(now).toISOString());
+  await tombstoneTokens(page.items.filter((t) => t.revokedAt === null), iso(now));
   if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
   else if (message.final) await settleTombstone(parent);
 }
@@ -75,18 +84,18 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
  * purged; otherwise moved to their new due time), then the next step enqueued. A newer policy
  * change ends this pass (it starts its own).
  */
-async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: () => number): Promise<void> {
+async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number): Promise<void> {
   const { orgId, appId } = message;
   const app = await getAppWithCounters(orgId, appId);
   if (!app || JSON.stringify(app.policies.refreshTokenPolicy) !== JSON.stringify(message.policy)) return;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
   const reports = await pMap(page.items, async (userId) => {
     const refreshTokens = await findTokens(orgId, appId, userId, (t) => t.type === 'refresh');
-    const parts = chunk(refreshTokens.map((t) => t.lookupKey), MAX_TOKENS_PER_REVOKE);
-    const settled = await pMap(parts, (part) => settleUserTokens(orgId, appId, userId, part, now()), { concurrency: 1 });
+    const parts = chunk(refreshTokens.map((t) => t.lookupKey), MAX_TOKENS_PER_REMOVAL);
+    const settled = await pMap(parts, (part) => settleUserTokens(orgId, appId, userId, part, now), { concurrency: 1 });
     return settled.reduce(addReports, emptyReport());
   }, { concurrency: USER_CONCURRENCY });
-  await recordEnforcement(orgId, appId, reports.reduce(addReports, emptyReport()), now(), message.policy);
+  await recordEnforcement(orgId, appId, reports.reduce(addReports, emptyReport()), now, message.policy);
   if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
 }
 
@@ -99,9 +108,8 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
  * its new due time (or out of the due index).
  */
 export async function settleUserTokens(orgId: string, appId: string, userId: string, lookupKeys: string[], now: number): Promise<SettleReport> {
-  if (lookupKeys.length > MAX_TOKENS_PER_REVOKE) throw new RangeError(`At most ${MAX_TOKENS_PER_REVOKE} tokens at once`);
-  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (attempt > 0) await backoff(attempt);
+  if (lookupKeys.length > MAX_TOKENS_PER_REMOVAL) throw new RangeError(`At most ${MAX_TOKENS_PER_REMOVAL} tokens at once`);
+  return retrying(async () => {
     const { app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);
     const report = emptyReport();
     if (!app) return report;
@@ -124,8 +132,8 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
       }
     }
     const plan = planRemoval(user, app.revokeEpoch, choices, parents);
-    const result = await removeTokens({ user, appEpoch: app.revokeEpoch, at: new Date(now).toISOString(), tokens: choices, ...plan });
-    if (result === 'stale') continue; // used or changed since read: decide again
+    const result = await removeTokens({ user, appEpoch: app.revokeEpoch, at: iso(now), tokens: choices, ...plan });
+    if (result === 'stale') return RETRY; // used or changed since read: decide again
     if (result === 'user-idle') await deactivateIfIdle(orgId, appId);
     await Promise.all(later.map(([token, dueAt]) => rescheduleToken(token, dueAt)));
     if (checks.length) {
@@ -134,9 +142,10 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
     report.rescheduled = later.length;
     report.tombstones = checks.length;
     return report;
-  }
-  logger.warn('Tokens kept changing while the sweep settled them; the next sweep tries again', { orgId, appId, userId });
-  return emptyReport();
+  }, () => {
+    logger.warn('Tokens kept changing while the sweep settled them; the next sweep tries again', { orgId, appId, userId });
+    return emptyReport();
+  });
 }
 
 /** Why a live token must go now, or undefined if it is still active. */
@@ -155,5 +164,5 @@ async function recordEnforcement(orgId: string, appId: string, report: SettleRep
     appId,
     details: { refreshTokensDeleted: report.policy, expiredTokensDeleted: report.expired, ...(policy ? { refreshTokenPolicy: policy } : {}) },
   }, now, 'system');
-  await transact([auditPut(event)]);
+  await commit([recordEvent(event)]);
 }

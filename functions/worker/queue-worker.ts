@@ -1,9 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { handleJobMessage } from '../../shared/domain/cleanup.js';
-import { handleTokenMessage } from '../../shared/domain/expiry.js';
+import { handleJobMessage } from '../../shared/domain/job-steps.js';
+import { handleTokenMessage } from '../../shared/domain/settlement.js';
 import { logger } from '../../shared/logger.js';
-import { queueMessageSchema } from '../../shared/schemas/revocations.js';
+import { queueMessageSchema } from '../../shared/queue-messages.js';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -23,15 +23,16 @@ async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
   const parsed = queueMessageSchema.safeParse(parseJson(sqsRecord.body));
   if (!parsed.success) {
     // A message no code of ours sends: drop it (retrying cannot help) but say so.
-    logger.error('Dropping a malformed revocation message', { messageId: sqsRecord.messageId, issues: parsed.error.issues });
+    logger.error('Dropping a malformed queue message', { messageId: sqsRecord.messageId, issues: parsed.error.issues });
     return;
   }
   const message = parsed.data;
+  const now = Date.now();
   await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
-    message.kind === 'plan' || message.kind === 'clean' ? handleJobMessage(message, Date.now) : handleTokenMessage(message, Date.now));
+    message.kind === 'plan' || message.kind === 'clean' ? handleJobMessage(message, now) : handleTokenMessage(message, now));
 }
 
-/** The revocation worker: each SQS record is one step of a job, or tokens to settle; failures are reported per record. */
+/** The queue worker: each SQS record is one step of a revocation job, or tokens to settle; failures are reported per record. */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
   return processPartialResponse(event, record, processor, { context });

@@ -1,13 +1,21 @@
+/**
+ * The steps of a revocation job after it took effect: planning (the job's users, in batches, onto
+ * the queue) and cleaning (one batch's targeted tokens tombstoned, its users checked and
+ * repaired), then the job's success. Every step is idempotent and recorded on the job.
+ */
 import pMap from 'p-map';
-import { deactivateIfIdle } from '../db/apps.js';
-import { getJob, recordBatchDone, recordPlanned, transitionJob } from '../db/jobs.js';
-import { findTokens, pageUsersOfApp, resetStaleUser } from '../db/revocations.js';
-import { chunk } from '../db/items.js';
-import { tombstoneTokens } from '../db/tokens.js';
+import { deactivateIfIdle } from '../db/app.js';
+import { pageUsersOfApp, resetStaleUser } from '../db/app-user.js';
+import { recordEvent } from '../db/audit-event.js';
+import { getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
+import { findTokens, tombstoneTokens } from '../db/token.js';
+import { commit } from '../db/unit-of-work.js';
+import { chunk } from '../chunk.js';
 import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { JobMessage } from '../schemas/revocations.js';
+import type { JobMessage } from '../queue-messages.js';
+import { iso } from '../time.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
 import { checkUsers } from './reconcile.js';
@@ -36,7 +44,7 @@ export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs'>, 
 }
 
 /** Runs one step of a job. Every step is idempotent: redelivery or duplication changes nothing twice. */
-export async function handleJobMessage(message: JobMessage, now: () => number): Promise<void> {
+export async function handleJobMessage(message: JobMessage, now: number): Promise<void> {
   const job = await getJob(message.orgId, message.jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
@@ -48,11 +56,10 @@ export async function handleJobMessage(message: JobMessage, now: () => number): 
  * Splits the job's users into cleanup batches and enqueues them, recording each step on the job
  * so that a crash resumes where it stopped (batch numbers follow from the recorded state).
  */
-async function plan(job: RevocationJob, now: () => number): Promise<void> {
+async function plan(job: RevocationJob, now: number): Promise<void> {
   await ensureEffect(job); // the creating call may have died before raising every user
   if (job.status === 'queued') {
-    const at = now();
-    await transitionJob(job, 'queued', 'running', { startedAt: new Date(at).toISOString(), lastProgressAt: new Date(at).toISOString() }, { dueAt: stallCheckAt(at) });
+    await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
     job = { ...job, status: 'running' };
   }
   for (let page = 0; !job.planComplete; page++) {
@@ -62,7 +69,7 @@ async function plan(job: RevocationJob, now: () => number): Promise<void> {
       : { userIds: Object.keys(job.userEpochs).sort(), cursor: null };
     const batches = chunk(userIds, USERS_PER_BATCH);
     await enqueue(batches.map((ids, i) => ({ kind: 'clean', orgId: job.orgId, jobId: job.jobId, pass: job.pass, batch: job.plannedBatches + i, userIds: ids })));
-    if (!(await recordPlanned(job, batches.length, cursor, cursor === null, new Date(now()).toISOString()))) return; // a duplicate planner got there first
+    if (!(await recordPlanned(job, batches.length, cursor, cursor === null, iso(now)))) return; // a duplicate planner got there first
     job = { ...job, plannedBatches: job.plannedBatches + batches.length, planCursor: cursor, planComplete: cursor === null };
   }
   // Batches may have finished while planning: decide on the job as stored now.
@@ -75,7 +82,7 @@ async function plan(job: RevocationJob, now: () => number): Promise<void> {
  * tombstoned (full BatchWriteItem calls); each user then checked against what is left and
  * repaired if it drifted (see `checkUsers`); the batch counted once.
  */
-async function clean(job: RevocationJob, batch: number, userIds: string[], now: () => number): Promise<void> {
+async function clean(job: RevocationJob, batch: number, userIds: string[], now: number): Promise<void> {
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(batch)) return finishIfDone(job, now);
   const read = await pMap(userIds, async (userId) => {
@@ -84,11 +91,11 @@ async function clean(job: RevocationJob, batch: number, userIds: string[], now: 
     return [userId, tokens] as const;
   }, { concurrency: USER_CONCURRENCY });
   const doomed: Token[] = read.flatMap(([, tokens]) => tokens.filter((t) => isTargetOf(job, t)));
-  await tombstoneTokens(doomed, new Date(now()).toISOString());
+  await tombstoneTokens(doomed, iso(now));
   const left = new Map(read.map(([userId, tokens]) => [userId, tokens.filter((t) => !isTargetOf(job, t))]));
   const report = await checkUsers(job.orgId, job.appId, userIds, { repair: true, known: left });
   if (report.userDrift.length || report.stragglersDeleted) logger.warn('reconciled after revocation batch', { jobId: job.jobId, batch, ...report });
-  const after = await recordBatchDone(job, batch, { users: userIds.length, tokens: doomed.length, drift: report.userDrift.length, stragglers: report.stragglersDeleted }, new Date(now()).toISOString())
+  const after = await recordBatchDone(job, batch, { users: userIds.length, tokens: doomed.length, drift: report.userDrift.length, stragglers: report.stragglersDeleted }, iso(now))
     ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
 }
@@ -97,17 +104,16 @@ async function clean(job: RevocationJob, batch: number, userIds: string[], now: 
  * Once planning is complete and every batch is counted (each batch reconciled its own users),
  * marks the job succeeded with `revocation.completed`.
  */
-async function finishIfDone(job: RevocationJob, now: () => number): Promise<void> {
+async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
   if (!job.planComplete || job.doneBatches.length < job.plannedBatches) return;
-  const at = now();
   const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
     appId: job.appId, jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
     details: {
       usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked,
       reconciled: { userDrift: job.reconciled.userDrift, stragglersDeleted: job.reconciled.stragglers },
     },
-  }, at, 'system');
-  if (await transitionJob(job, 'running', 'succeeded', { finishedAt: new Date(at).toISOString() }, { dueAt: null, event: completed })) {
+  }, now, 'system');
+  if (await commit([transitionWrite(job, 'running', 'succeeded', { finishedAt: iso(now) }, null), recordEvent(completed)])) {
     if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
     logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
   }

@@ -1,0 +1,22 @@
+import * as z from 'zod/mini';
+import type { Entity } from './table.js';
+import { attributesOf, type Item } from './requests.js';
+
+/**
+ * Reads an item back as its entity's record: checks the attributes every record of the entity
+ * must have (a foreign or damaged item is an error here, not a wrong answer later), strips the
+ * storage-only ones, and lets `complete` fill what is stored absent. Schemas are built on first use.
+ */
+export function recordReader<T>(entity: Entity | readonly Entity[], shape: () => Record<string, z.ZodMiniType>, complete: (stored: Item) => T): (item: Item | undefined) => T | undefined {
+  let schema: z.ZodMiniType | undefined;
+  const entities = new Set<string>(typeof entity === 'string' ? [entity] : entity);
+  return (item) => {
+    if (!item) return undefined;
+    schema ??= z.looseObject(shape());
+    const result = schema.safeParse(item);
+    if (!result.success || !entities.has(String(item.entity))) {
+      throw new Error(`Stored ${[...entities].join('/')} ${String(item.pk)} ${String(item.sk)} is malformed: ${result.success ? `entity ${String(item.entity)}` : z.prettifyError(result.error)}`);
+    }
+    return complete(attributesOf(item));
+  };
+}

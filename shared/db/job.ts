@@ -1,0 +1,155 @@
+/**
+ * The revocation-job entity: the org's jobs, newest last in key order (job ids sort by time),
+ * listed by app (gsi1), by status (gsi2) and by both (gsi3, keys only); status keys move with the
+ * job's status. A job is in the due index while the sweep must look at it.
+ */
+import * as z from 'zod/mini';
+import type { RevocationJob } from '../domain/model.js';
+import type { JobStatus } from '../schemas/revocations.js';
+import { recordReader } from './checked.js';
+import { dueIndexAttributes, dueKeys } from './due-index.js';
+import {
+  batchGetConsistent, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type Page,
+} from './requests.js';
+import { orgPrefix, table } from './table.js';
+import { putWrite, updateWrite, type Write } from './unit-of-work.js';
+
+const { gsi1, gsi2, gsi3 } = table.indexes;
+
+export const jobKeys = {
+  job: (orgId: string, jobId: string): Key => ({ pk: `${orgPrefix(orgId)}#JOBS`, sk: `JOB#${jobId}` }),
+  /** By app (gsi1), by status (gsi2), by both (gsi3). */
+  lists: (orgId: string, appId: string, status: string, jobId: string) => ({
+    [gsi1.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${appId}`, [gsi1.sortKey]: `JOB#${jobId}`,
+    [gsi2.partitionKey]: `${orgPrefix(orgId)}#JOBS#STATUS#${status}`, [gsi2.sortKey]: `JOB#${jobId}`,
+    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${appId}#STATUS#${status}`, [gsi3.sortKey]: `JOB#${jobId}`,
+  }),
+};
+
+export const toJob = recordReader('RevocationJob', () => ({ orgId: z.string(), jobId: z.string(), appId: z.string(), status: z.string(), pass: z.number() }), (stored) => {
+  const job = stored as unknown as Omit<RevocationJob, 'reconciled'> & { doneBatches?: Set<number>; reconciledUserDrift?: number; reconciledStragglers?: number };
+  const { reconciledUserDrift = 0, reconciledStragglers = 0, ...rest } = job;
+  return { ...rest, reconciled: { userDrift: reconciledUserDrift, stragglers: reconciledStragglers }, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };
+});
+
+/** The write that creates a job (only if new), due for the sweep at `dueAt`. */
+export function createJobWrite(job: RevocationJob, dueAt: string): Write {
+  return putWrite(jobItem(job, dueAt), { expression: 'attribute_not_exists(pk)' });
+}
+
+/** The stored form of a job (tests and the benchmark seed with it too). */
+export function jobItem(job: RevocationJob, dueAt: string): Item {
+  const { doneBatches: _none, reconciled, ...fields } = job; // an empty set cannot be stored; ADD creates it
+  const record = { ...fields, reconciledUserDrift: reconciled.userDrift, reconciledStragglers: reconciled.stragglers };
+  return itemOf('RevocationJob', jobKeys.job(job.orgId, job.jobId), record, { ...jobKeys.lists(job.orgId, job.appId, job.status, job.jobId), ...dueKeys.job(dueAt, job.orgId, job.jobId) });
+}
+
+/** How many jobs of the org (or of one app) have a status, counted up to `max`: one Query of index keys. */
+export async function countJobs(orgId: string, filter: { appId?: string; status: JobStatus }, max: number): Promise<number> {
+  const index = filter.appId ? 'gsi3' : 'gsi2';
+  return (await queryPage({ index, partition: partitionOf(index, jobKeys.lists(orgId, filter.appId ?? '', filter.status, '')), limit: max, count: true })).count;
+}
+
+export async function getJob(orgId: string, jobId: string): Promise<RevocationJob | undefined> {
+  return toJob(await getItem(jobKeys.job(orgId, jobId)));
+}
+
+/** Jobs newest first: by app (gsi1), by status (gsi2), both (gsi3 keys + one BatchGetItem), or all. */
+export async function listJobs(orgId: string, filter: { appId?: string; status?: JobStatus }, limit: number, startKey?: Item): Promise<Page<RevocationJob>> {
+  const { appId, status } = filter;
+  const spec = { limit, startKey, descending: true };
+  const probe = jobKeys.lists(orgId, appId ?? '', status ?? '', '');
+  if (appId && status) {
+    const page = await queryPage({ ...spec, index: 'gsi3', partition: partitionOf('gsi3', probe) });
+    const wanted = page.items.map(keyOf);
+    const found = wanted.length ? await batchGetConsistent(wanted) : [];
+    return { items: wanted.map((k) => toJob(found.find(sameKey(k)))).filter((j): j is RevocationJob => j?.status === status), lastKey: page.lastKey };
+  }
+  const page = appId
+    ? await queryPage({ ...spec, index: 'gsi1', partition: partitionOf('gsi1', probe) })
+    : status
+      ? await queryPage({ ...spec, index: 'gsi2', partition: partitionOf('gsi2', probe) })
+      : await queryPage({ ...spec, partition: jobKeys.job(orgId, '').pk, prefix: 'JOB#' });
+  return { items: page.items.map((i) => toJob(i) as RevocationJob), lastKey: page.lastKey };
+}
+
+/**
+ * The write that moves a job from one status to another (and sets `fields`), only if it is in
+ * `from`; `dueAt` is when the sweep must look at it next, null takes it out of the due index.
+ */
+export function transitionWrite(job: RevocationJob, from: JobStatus, to: JobStatus, fields: Item, dueAt: string | null): Write {
+  const set = setClause({ ...fields, status: to, ...jobKeys.lists(job.orgId, job.appId, to, job.jobId), ...(dueAt === null ? {} : dueKeys.job(dueAt, job.orgId, job.jobId)) }, 's');
+  const unlisted = removeClause(dueAt === null ? dueIndexAttributes : [], 'r');
+  return updateWrite({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
+    ConditionExpression: '#status = :from',
+    ExpressionAttributeNames: { ...set.names, ...unlisted.names, '#status': 'status' },
+    ExpressionAttributeValues: { ...set.values, ':from': from },
+  });
+}
+
+/**
+ * Starts a new cleanup pass of a queued or running job whose work was lost: planning starts
+ * over (cleanup is idempotent; tokens already deleted stay counted in `tokensRevoked`). Only if
+ * the job is still in the status and pass that were read, so overlapping sweeps resume it once.
+ */
+export function startPass(job: RevocationJob, at: string, dueAt: string): Promise<boolean> {
+  const set = setClause({ pass: job.pass + 1, plannedBatches: 0, planCursor: null, planComplete: false, lastProgressAt: at, ...dueKeys.job(dueAt, job.orgId, job.jobId) }, 's');
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}, progress.usersDone = :zero REMOVE doneBatches`,
+    ConditionExpression: '#status = :status AND #pass = :pass',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
+    ExpressionAttributeValues: { ...set.values, ':zero': 0, ':status': job.status, ':pass': job.pass },
+  });
+}
+
+/** A scheduled job's run time, stored again in canonical form, with its due entry there (unless it changed meanwhile). */
+export function rescheduleJob(job: RevocationJob, runAt: string): Promise<boolean> {
+  const set = setClause({ runAt, ...dueKeys.job(runAt, job.orgId, job.jobId) }, 'd');
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}`,
+    ConditionExpression: '#status = :scheduled',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status' },
+    ExpressionAttributeValues: { ...set.values, ':scheduled': 'scheduled' },
+  });
+}
+
+/** Moves a job's next look by the sweep to `dueAt` (it is still making progress), unless it changed meanwhile. */
+export function postponeJob(job: RevocationJob, dueAt: string): Promise<boolean> {
+  const set = setClause(dueKeys.job(dueAt, job.orgId, job.jobId), 'd');
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')}`,
+    ConditionExpression: '#status = :status AND #pass = :pass',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
+    ExpressionAttributeValues: { ...set.values, ':status': job.status, ':pass': job.pass },
+  });
+}
+
+/**
+ * Records a planning step: `added` more batches sent, the scan's new cursor, whether it is done.
+ * Conditional on the batches planned so far, so a duplicated plan message cannot count twice.
+ */
+export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean, at: string): Promise<boolean> {
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: 'SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete, lastProgressAt = :at',
+    ConditionExpression: 'plannedBatches = :seen AND #pass = :pass',
+    ExpressionAttributeNames: { '#pass': 'pass' },
+    ExpressionAttributeValues: { ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at },
+  });
+}
+
+/** Counts one finished batch of the job's pass, once: a redelivered batch (or one of an earlier pass) changes nothing. The job after, or undefined if already counted. */
+export async function recordBatchDone(job: RevocationJob, batch: number, done: { users: number; tokens: number; drift: number; stragglers: number }, at: string): Promise<RevocationJob | undefined> {
+  return toJob(await conditionalUpdateReturning({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers SET lastProgressAt = :at',
+    ConditionExpression: 'attribute_exists(pk) AND #pass = :pass AND NOT contains(doneBatches, :n)',
+    ExpressionAttributeNames: { '#pass': 'pass' },
+    ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers, ':at': at, ':pass': job.pass },
+  }));
+}

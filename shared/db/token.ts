@@ -1,0 +1,243 @@
+/**
+ * The token entity: one item per registered token, keyed by the keyed hash of its raw value (so
+ * introspection is one GetItem), listed per user of an app (gsi1, by token id) and, when the
+ * sweep must look at it, in the due index. A revoked token becomes a tombstone under the same key
+ * (`entity: 'TokenTombstone'`): what identifies it and `revokedAt`, kept until it could no longer
+ * be presented (DynamoDB TTL).
+ */
+import * as z from 'zod/mini';
+import type { AppShard, AppUser, Token } from '../domain/model.js';
+import { chunk } from '../chunk.js';
+import { appKeys, randomShard, toAppShard } from './app.js';
+import { appUserKeys, recordUseUpdate, toAppUser } from './app-user.js';
+import { recordReader } from './checked.js';
+import { db, TableName } from './client.js';
+import { dueIndexAttributes, dueKeys } from './due-index.js';
+import {
+  batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type Page,
+} from './requests.js';
+import { orgPrefix, table } from './table.js';
+import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+const { gsi1 } = table.indexes;
+
+export const tokenKeys = {
+  token: (orgId: string, lookupKey: string): Key => ({ pk: `${orgPrefix(orgId)}#TOKEN#${lookupKey}`, sk: 'TOKEN' }),
+  /** gsi1: a user's tokens for one app, by token id. */
+  ofUser: (orgId: string, appId: string, userId: string, tokenId = '') => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#APP#${appId}#USER#${userId}`, [gsi1.sortKey]: `TOKEN#${tokenId}` }),
+};
+
+/** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */
+export const toToken = recordReader(['Token', 'TokenTombstone'], () => ({
+  orgId: z.string(), appId: z.string(), userId: z.string(), lookupKey: z.string(), tokenId: z.string(), type: z.enum(['access', 'refresh']),
+}), (t) => {
+  const v = t as Partial<Token>;
+  return {
+    ...(t as unknown as Token),
+    scopes: v.scopes ?? [], issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, useCount: v.useCount ?? 0,
+    childCount: v.childCount ?? 0, expiresAt: v.expiresAt ?? null, presentableUntil: v.presentableUntil ?? null, refreshTokenId: v.refreshTokenId ?? null, lastUsedAt: v.lastUsedAt ?? null,
+    revokedAt: v.revokedAt ?? null, dueAt: v.dueAt ?? null,
+  };
+});
+
+export async function getToken(orgId: string, lookupKey: string): Promise<Token | undefined> {
+  return toToken(await getItem(tokenKeys.token(orgId, lookupKey)));
+}
+
+/**
+ * The token (or tombstone) stored under the first of `lookupKeys` that holds one: a raw value's
+ * keys under every key version, current first. One GetItem, or one BatchGetItem once rotated.
+ */
+export async function findToken(orgId: string, lookupKeys: string[]): Promise<Token | undefined> {
+  if (lookupKeys.length === 1) return getToken(orgId, lookupKeys[0] as string);
+  const found = new Map((await getTokens(orgId, lookupKeys)).map((t) => [t.lookupKey, t]));
+  return lookupKeys.map((k) => found.get(k)).find((t) => t !== undefined);
+}
+
+/** Tokens (or their tombstones) by lookup key, strongly consistent, in BatchGetItem calls of 100 run in parallel. */
+export async function getTokens(orgId: string, lookupKeys: string[]): Promise<Token[]> {
+  const parts = chunk([...new Set(lookupKeys)], 100);
+  const items = (await Promise.all(parts.map((part) => batchGetConsistent(part.map((k) => tokenKeys.token(orgId, k)))))).flat();
+  return items.map((i) => toToken(i) as Token);
+}
+
+export interface TokenContext {
+  /** A random shard of the app: its revocation epoch and policies (undefined: no such app). */
+  app: AppShard | undefined;
+  user: AppUser | undefined;
+  tokens: Map<string, Token>;
+}
+
+/**
+ * What registration, introspection and revocation check, in one strongly consistent round trip:
+ * a random shard of the app (not the app row, so a busy app's reads spread over its shards), the
+ * user's usage row, and any tokens named by lookup key.
+ */
+export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[]): Promise<TokenContext> {
+  const appKey = appKeys.shard(orgId, appId, randomShard());
+  const userKey = appUserKeys.row(orgId, appId, userId);
+  const unique = [...new Set(lookupKeys)]; // a key twice in one BatchGetItem is an error
+  const keysOfTokens = unique.map((k) => tokenKeys.token(orgId, k));
+  const items = await batchGetConsistent([appKey, userKey, ...keysOfTokens]);
+  const tokens = new Map<string, Token>();
+  unique.forEach((lookupKey, i) => {
+    const token = toToken(items.find(sameKey(keysOfTokens[i] as Key)));
+    if (token) tokens.set(lookupKey, token);
+  });
+  return { app: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens };
+}
+
+/** A token's place in the sweep's due index (none when it is never due). */
+const dueIndexKeys = (token: Token, dueAt: string | null) =>
+  dueAt === null ? {} : dueKeys.token(dueAt, token.orgId, token.appId, token.userId, token.lookupKey);
+
+/** The write that stores a new token: first of its transaction, only if no token (or tombstone) has its key. */
+export function createTokenWrite(token: Token): Write {
+  return putWrite(itemOf('Token', tokenKeys.token(token.orgId, token.lookupKey), withoutNulls(token), {
+    ...tokenKeys.ofUser(token.orgId, token.appId, token.userId, token.tokenId),
+    ...dueIndexKeys(token, token.dueAt),
+  }), { expression: 'attribute_not_exists(pk)' });
+}
+
+/** An access token registered from a refresh token counts as its child, while the refresh token is not revoked. */
+export function addChildWrite(parent: Token): Write {
+  return updateWrite({
+    Key: tokenKeys.token(parent.orgId, parent.lookupKey),
+    UpdateExpression: 'ADD childCount :one',
+    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+    ExpressionAttributeValues: { ':one': 1 },
+  });
+}
+
+/** A live refresh token loses `children` counted children (they were removed), if it still has them. */
+export function removeChildrenWrite(orgId: string, lookupKey: string, children: number): Write {
+  return updateWrite({
+    Key: tokenKeys.token(orgId, lookupKey),
+    UpdateExpression: 'ADD childCount :minus',
+    ConditionExpression: 'attribute_not_exists(revokedAt) AND childCount >= :children',
+    ExpressionAttributeValues: { ':minus': -children, ':children': children },
+  });
+}
+
+/**
+ * Records one use: the token's and the user's `lastUsedAt`/`useCount` (and the user's
+ * `firstUsedAt` on first use), written in parallel: one write round trip. Neither write may
+ * resurrect an item deleted meanwhile, hence the conditions. `moveInLastUseOrder` also moves the
+ * user in the by-last-use index; callers do it at most about once a minute per user, because all
+ * of an app's users share that index partition and its newest end takes every such write.
+ */
+export async function recordUse(token: Token, at: string, moveInLastUseOrder: boolean): Promise<void> {
+  const results = await Promise.allSettled([
+    db.send(new UpdateCommand({
+      TableName,
+      Key: tokenKeys.token(token.orgId, token.lookupKey),
+      UpdateExpression: 'SET lastUsedAt = :at ADD useCount :one',
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+      ExpressionAttributeValues: { ':at': at, ':one': 1 },
+    })),
+    db.send(new UpdateCommand({ TableName, ...recordUseUpdate(token, at, moveInLastUseOrder) })),
+  ]);
+  const unexpected = results.find((r) => r.status === 'rejected' && (r.reason as Error).name !== 'ConditionalCheckFailedException');
+  if (unexpected?.status === 'rejected') throw unexpected.reason;
+}
+
+/**
+ * A live token (as read: with the children it had) becomes its tombstone. A refresh token revoked
+ * on its own (`checkChildrenAt`) keeps no TTL yet and is due for the sweep's children check then.
+ */
+export function tombstoneWrite(token: Token, at: string, checkChildrenAt: string | null): Write {
+  return putWrite(tombstoneItem(token, at, checkChildrenAt), {
+    expression: `attribute_exists(pk) AND attribute_not_exists(revokedAt) AND ${token.childCount === 0 ? '(attribute_not_exists(childCount) OR childCount = :seenChildren)' : 'childCount = :seenChildren'}`,
+    values: { ':seenChildren': token.childCount },
+  });
+}
+
+/** An expired or out-of-policy token goes, only if it was not used since it was read. */
+export function deleteUnusedWrite(token: Token): Write {
+  return deleteWrite(tokenKeys.token(token.orgId, token.lookupKey), {
+    expression: 'useCount = :seenUses AND attribute_not_exists(revokedAt)',
+    values: { ':seenUses': token.useCount },
+  });
+}
+
+/**
+ * What stays of a revoked token: enough to refuse its registration again (lookup key, app, user,
+ * type) and to keep the access tokens registered from it dead. DynamoDB's TTL removes it once the
+ * caller's own expiry for it has passed (`presentableUntil`); a token without one is remembered for good.
+ */
+export function tombstoneItem(token: Token, at: string, checkChildrenAt: string | null): Item {
+  const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId } = token;
+  const dueAt = checkChildrenAt;
+  return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, revokedAt: at, dueAt }), {
+    ...(dueAt === null ? ttlOf(presentableUntil) : dueIndexKeys(token, dueAt)),
+  });
+}
+
+const ttlOf = (until: string | null) => (until === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(until) / 1000) });
+
+/** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
+export async function tombstoneTokens(tokens: Token[], at: string): Promise<void> {
+  await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })));
+}
+
+/** After the children check: the tombstone leaves the due index and expires with the token. */
+export async function settleTombstone(token: Token): Promise<void> {
+  const set = setClause(ttlOf(token.presentableUntil), 's');
+  const unlisted = removeClause(['dueAt', ...dueIndexAttributes], 'r');
+  await conditionalUpdate({
+    Key: tokenKeys.token(token.orgId, token.lookupKey),
+    UpdateExpression: `${set.parts.length ? `SET ${set.parts.join(', ')} ` : ''}REMOVE ${unlisted.parts.join(', ')}`,
+    ConditionExpression: 'attribute_exists(revokedAt)',
+    ExpressionAttributeNames: { ...set.names, ...unlisted.names },
+    ...(set.parts.length ? { ExpressionAttributeValues: set.values } : {}),
+  });
+}
+
+/** Moves a token in the due index (or out of it, for null), when the sweep found it was not due yet after all. */
+export async function rescheduleToken(token: Token, dueAt: string | null): Promise<void> {
+  const set = setClause(dueAt === null ? {} : { dueAt, ...dueIndexKeys(token, dueAt) }, 's');
+  const unlisted = removeClause(dueAt === null ? ['dueAt', ...dueIndexAttributes] : [], 'r');
+  await conditionalUpdate({
+    Key: tokenKeys.token(token.orgId, token.lookupKey),
+    UpdateExpression: [set.parts.length ? `SET ${set.parts.join(', ')}` : '', unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+    ConditionExpression: 'attribute_exists(pk)',
+    ExpressionAttributeNames: { ...set.names, ...unlisted.names },
+    ...(set.parts.length ? { ExpressionAttributeValues: set.values } : {}),
+  });
+}
+
+const userTokensPartition = (orgId: string, appId: string, userId: string) => partitionOf('gsi1', tokenKeys.ofUser(orgId, appId, userId));
+
+/** A user's tokens for one app, by token id: one Query on gsi1 per page. */
+export async function listUserTokens(orgId: string, appId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<Token>> {
+  const page = await queryPage({ index: 'gsi1', partition: userTokensPartition(orgId, appId, userId), limit, startKey });
+  return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
+}
+
+/**
+ * One page of the live access tokens registered from a refresh token (same app and user): one
+ * Query over the user's tokens (up to 1,000 read), filtered to the parent's children.
+ */
+export async function pageChildTokens(parent: Pick<Token, 'orgId' | 'appId' | 'userId' | 'tokenId'>, startKey?: Record<string, unknown>): Promise<Page<Token>> {
+  const page = await queryPage({
+    index: 'gsi1',
+    partition: userTokensPartition(parent.orgId, parent.appId, parent.userId),
+    filter: { expression: 'refreshTokenId = :parent', values: { ':parent': parent.tokenId } },
+    limit: 1000,
+    startKey,
+  });
+  return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
+}
+
+/** A user's tokens for one app that `isTarget` picks, over every page of the index. */
+export async function findTokens(orgId: string, appId: string, userId: string, isTarget: (token: Token) => boolean): Promise<Token[]> {
+  const found: Token[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await queryPage({ index: 'gsi1', partition: userTokensPartition(orgId, appId, userId), startKey });
+    found.push(...page.items.map((i) => toToken(i) as Token).filter(isTarget));
+    startKey = page.lastKey;
+  } while (startKey);
+  return found;
+}

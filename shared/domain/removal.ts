@@ -1,0 +1,55 @@
+import { uncount as uncountFromApp } from '../db/app.js';
+import { uncount as uncountFromUser } from '../db/app-user.js';
+import { recordEvent } from '../db/audit-event.js';
+import { deleteUnusedWrite, removeChildrenWrite, tombstoneWrite } from '../db/token.js';
+import { commit } from '../db/unit-of-work.js';
+import type { AppUser, AuditEvent, Token } from './model.js';
+
+/**
+ * Tokens of one user removed in one transaction. Each may name a parent whose `childCount` goes
+ * down too, so a transaction (at most 100 items) holds the tokens, as many parents, the user row,
+ * one shard and an audit event.
+ */
+export const MAX_TOKENS_PER_REMOVAL = 48;
+
+/** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */
+export type RemovalResult = 'stale' | 'removed' | 'user-idle';
+
+/**
+ * What one transaction does to some of one user's tokens for one app (see `planRemoval`): each
+ * token is tombstoned (revoked: remembered until it expires) or deleted (expired or out of
+ * policy, only if it was not used since it was read); `uncount` tokens leave the user's and the
+ * app's counters; refresh tokens that stay lose the children named here.
+ */
+export interface Removal {
+  /** The user's row as read (undefined: none, and then nothing is uncounted). */
+  user: AppUser | undefined;
+  appEpoch: number;
+  at: string;
+  /** `checkChildrenAt`: a refresh token revoked on its own, whose children the sweep checks then. */
+  tokens: { token: Token; action: 'tombstone' | 'delete'; checkChildrenAt?: string }[];
+  uncount: number;
+  parents: { lookupKey: string; children: number }[];
+  event?: AuditEvent;
+}
+
+/**
+ * Runs a removal atomically, pinned to what was read: each token as read, parents still live, and
+ * the user's count and epochs. The user's last token takes the row out of the active-user lists.
+ */
+export async function removeTokens(removal: Removal): Promise<RemovalResult> {
+  const { user, appEpoch, at, uncount, event } = removal;
+  if (removal.tokens.length === 0) return 'removed';
+  if (removal.tokens.length + removal.parents.length > 2 * MAX_TOKENS_PER_REMOVAL) throw new RangeError(`At most ${MAX_TOKENS_PER_REMOVAL} tokens per removal`);
+  if (uncount > 0 && !user) throw new RangeError('Nothing can be uncounted without the user row');
+  const { orgId, appId } = removal.tokens[0]!.token;
+  const leavesUserIdle = user !== undefined && uncount > 0 && user.activeTokenCount <= uncount;
+  const done = await commit([
+    ...removal.tokens.map(({ token, action, checkChildrenAt }) => (action === 'tombstone' ? tombstoneWrite(token, at, checkChildrenAt ?? null) : deleteUnusedWrite(token))),
+    ...removal.parents.map(({ lookupKey, children }) => removeChildrenWrite(orgId, lookupKey, children)),
+    ...(uncount > 0 && user ? [uncountFromUser(user, appEpoch, uncount), uncountFromApp(orgId, appId, appEpoch, uncount, leavesUserIdle ? 1 : 0)] : []),
+    ...(event ? [recordEvent(event)] : []),
+  ]);
+  if (!done) return 'stale';
+  return leavesUserIdle ? 'user-idle' : 'removed';
+}

@@ -1,0 +1,9 @@
+import { randomBytes } from 'node:crypto';
+
+/** `<prefix>_` then the time in milliseconds (base 36, fixed width), then randomness: ids that sort by creation time. */
+const timeOrdered = (prefix: string, at: number) => `${prefix}_${at.toString(36).padStart(10, '0')}${randomBytes(6).toString('hex')}`;
+
+export const newJobId = (at: number) => timeOrdered('job', at);
+export const newEventId = (at: number) => timeOrdered('evt', at);
+/** An app created without an appId gets a random one. */
+export const newAppId = () => `app_${randomBytes(10).toString('hex')}`;
