@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LocalIssuer } from './jwt.js';
+import { SUPPORTED_EDITIONS } from '../shared/editions.js';
 
 /**
  * The local server as an OpenID Connect provider for the console, so that `npm start` needs no
@@ -29,7 +30,8 @@ const CODE_TTL_MS = 60_000;
 const SESSION_COOKIE = 'ou_local_session';
 /** What the form is prefilled with. */
 const DEFAULTS = { org: 'acme', edition: 'Developer', user: 'admin@acme.example', scopes: 'usage:read apps:manage' };
-const EDITIONS = ['Developer', 'Professional', 'Performance', 'Unlimited', 'Essentials'];
+/** The supported editions, and one that is not, to try the console's answer to it. */
+const EDITIONS = [...SUPPORTED_EDITIONS, 'Essentials'];
 
 export const oidcPaths = new Set(['/.well-known/openid-configuration', '/authorize', '/token', '/logout']);
 

@@ -20,8 +20,13 @@ export const config = Object.freeze({
   region: required('AWS_REGION'),
   tableName: required('TABLE_NAME'),
   dynamodbEndpoint: optional('DYNAMODB_ENDPOINT'),
-  /** The revocation queue (cleanup work for the worker). */
-  queueUrl: required('QUEUE_URL'),
+  /**
+   * The queue (work for the queue worker). Only functions that send to it have it (the stack sets it
+   * where it grants sending), so it is required when first used rather than at start.
+   */
+  get queueUrl(): string {
+    return required('QUEUE_URL');
+  },
   sqsEndpoint: optional('SQS_ENDPOINT'),
   /**
    * How long a queued or running job may go without progress before the sweep resumes it

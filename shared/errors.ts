@@ -3,6 +3,8 @@
  * JSON for /oauth2/*) in one place. Anything that is not an AppError is a bug and becomes a
  * bare 500 that reveals nothing.
  */
+import { editionList } from './editions.js';
+
 export interface FieldError {
   path: string;
   message: string;
@@ -77,7 +79,7 @@ export class EditionNotSupportedError extends AppError {
       403,
       'edition-not-supported',
       'Edition not supported',
-      `OAuth Usage is available in Professional, Performance, Unlimited and Developer editions, not ${edition ?? 'an unspecified edition'}`,
+      `OAuth Usage is available in ${editionList} editions, not ${edition ?? 'an unspecified edition'}`,
     );
   }
 }

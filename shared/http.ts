@@ -3,6 +3,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { isSupportedEdition } from './editions.js';
 import {
   AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError,
 } from './errors.js';
@@ -24,16 +25,17 @@ export interface HttpRequest {
   event: HttpEvent;
   /** The authorized caller; reading it on a public route is a programming error. */
   readonly caller: Caller;
+  /** Request headers, names in lower case. */
+  headers: Record<string, string | undefined>;
   /** The parsed body (JSON or form), not yet validated: pass it through a zod schema. */
   body: unknown;
   path: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
+  /** When the request arrived (ms since the epoch): the request's one "now". */
   now: number;
 }
 
 export const MAX_BODY_BYTES = 64 * 1024;
-/** The seed: "Available in Professional, Performance, Unlimited, and Developer Editions". */
-const SUPPORTED_EDITIONS = new Set(['professional', 'performance', 'unlimited', 'developer']);
 const PROBLEM_BASE = 'urn:oauth-usage:problem:';
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
@@ -57,7 +59,7 @@ export function authorize(event: HttpEvent, scope: Scope): Caller {
   const orgId = str('org_id');
   if (!sub || !orgId || !idSchema.safeParse(orgId).success) throw new UnauthorizedError('The token has no valid sub or org_id claim');
   const edition = str('org_edition');
-  if (!edition || !SUPPORTED_EDITIONS.has(edition.toLowerCase())) throw new EditionNotSupportedError(edition);
+  if (!isSupportedEdition(edition)) throw new EditionNotSupportedError(edition);
   const scopes = new Set((str('scope') ?? '').split(' ').filter(Boolean));
   if (!scopes.has(scope)) throw new InsufficientScopeError(scope);
   return { sub, orgId, edition, scopes };
@@ -100,33 +102,35 @@ function asAppError(error: unknown): AppError | undefined {
   return undefined;
 }
 
-type Middleware = MiddlewareObj<HttpEvent, HttpResult>;
+/** When the request started, in middy's per-request `internal` store (for the access log). */
+type RequestState = { startedAt: number };
+/** The Lambda context, with the caller the guard authorized (middy passes one context per request). */
+interface RouteContext extends Context {
+  caller?: Caller;
+}
+type Middleware = MiddlewareObj<HttpEvent, HttpResult, Error, RouteContext, RequestState>;
 
 function errorsAndAccessLog(format: Route['errors']): Middleware {
-  const started = new WeakMap<object, number>();
-  const log = (event: HttpEvent, status: number, begin: number | undefined) =>
+  const log = (event: HttpEvent, status: number, state: RequestState) =>
     logger.info('request', {
-      route: event.routeKey, status, durationMs: begin === undefined ? undefined : Date.now() - begin,
+      route: event.routeKey, status, durationMs: Date.now() - state.startedAt,
       orgId: event.requestContext.authorizer?.jwt?.claims?.org_id, requestId: event.requestContext.requestId,
     });
   return {
-    before: (request) => { started.set(request.event, Date.now()); },
-    after: (request) => { log(request.event, request.response?.statusCode ?? 200, started.get(request.event)); },
+    before: (request) => { request.internal.startedAt = Date.now(); },
+    after: (request) => { log(request.event, request.response?.statusCode ?? 200, request.internal); },
     onError: (request) => {
       request.response = errorResponse(request.error, format);
-      log(request.event, request.response.statusCode ?? 500, started.get(request.event));
+      log(request.event, request.response.statusCode ?? 500, request.internal);
     },
   };
 }
-
-/** Callers authorized by `guard`, for the handler (the event object lives as long as the request). */
-const callers = new WeakMap<HttpEvent, Caller>();
 
 function guard(route: Pick<Route, 'scope' | 'body'>): Middleware {
   return {
     before: (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
-      if (route.scope) callers.set(request.event, authorize(request.event, route.scope));
+      if (route.scope) request.context.caller = authorize(request.event, route.scope);
       // Routes without a body never read one, so only routes with a body can answer 413.
       if (route.body !== 'none' && bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
@@ -139,19 +143,19 @@ function guard(route: Pick<Route, 'scope' | 'body'>): Middleware {
  */
 export function httpRoute(route: Pick<Route, 'scope' | 'errors' | 'body'>, handle: (request: HttpRequest) => Promise<HttpResult>) {
   const parsers: Middleware[] =
-    route.body === 'json' ? [httpJsonBodyParser() as Middleware]
+    route.body === 'json' ? [httpJsonBodyParser()]
     : route.body === 'form' ? [httpUrlencodeBodyParser() as unknown as Middleware] // typed for REST API events only
     : [];
-  const chain = middy<HttpEvent, HttpResult>()
-    .use([errorsAndAccessLog(route.errors), httpHeaderNormalizer() as Middleware, guard(route), ...parsers])
-    .handler((event) =>
+  const chain = middy<HttpEvent, HttpResult, Error, RouteContext, RequestState>()
+    .use([errorsAndAccessLog(route.errors), httpHeaderNormalizer() as unknown as Middleware, guard(route), ...parsers])
+    .handler((event, context) =>
       handle({
         event,
         get caller() {
-          const caller = callers.get(event);
-          if (!caller) throw new Error('No caller: this route is public');
-          return caller;
+          if (!context.caller) throw new Error('No caller: this route is public');
+          return context.caller;
         },
+        headers: event.headers, // names in lower case (httpHeaderNormalizer)
         body: (event as { body?: unknown }).body,
         path: event.pathParameters ?? {},
         query: event.queryStringParameters ?? {},

@@ -8,7 +8,8 @@ import { AuditPage } from './pages/audit.js';
 import { JobsPage } from './pages/jobs.js';
 import { TokensPage } from './pages/tokens.js';
 import { UsersPage } from './pages/users.js';
-import { EditionNotice, SUPPORTED_EDITIONS } from './ui.js';
+import { isSupportedEdition } from '../../shared/editions.js';
+import { EditionNotice } from './ui.js';
 import './styles.css';
 
 /** What the signed-in admin may do; the API enforces the same scopes. */
@@ -35,7 +36,7 @@ function Layout({ session }: { session: Session }) {
         </div>
       </header>
       <main>
-        {!SUPPORTED_EDITIONS.includes(session.edition) ? <EditionNotice /> : (
+        {!isSupportedEdition(session.edition) ? <EditionNotice /> : (
           <>
             {!access.manage && <p class="notice readonly">Read-only: you can see usage, but editing apps and revoking tokens needs the <code>apps:manage</code> permission.</p>}
             <Router>

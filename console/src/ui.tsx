@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, enc } from './api.js';
+import { editionList } from '../../shared/editions.js';
 
 const numbers = new Intl.NumberFormat();
 const dates = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
@@ -51,13 +52,11 @@ export function ErrorNotice({ error, retry }: { error: ApiError; retry?: () => v
   );
 }
 
-export const SUPPORTED_EDITIONS = ['Professional', 'Performance', 'Unlimited', 'Developer'];
-
 export function EditionNotice() {
   return (
     <section class="notice">
       <h1>Not available in your edition</h1>
-      <p>OAuth Usage is available in the Professional, Performance, Unlimited and Developer editions. Ask your administrator about upgrading.</p>
+      <p>OAuth Usage is available in the {editionList} editions. Ask your administrator about upgrading.</p>
     </section>
   );
 }

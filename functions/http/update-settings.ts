@@ -5,8 +5,8 @@ import { appPathSchema, updateSettingsSchema } from '../../shared/schemas/apps.j
 import { parse } from '../../shared/schemas/common.js';
 
 /** The Settings tab: change any of name, description, contactEmail, callbackUrls, scopes. */
-export const handler = httpRoute(routes.updateSettings, async ({ caller, path, body, event, now }) => {
+export const handler = httpRoute(routes.updateSettings, async ({ caller, path, body, headers, now }) => {
   const { appId } = parse(appPathSchema, path, 'path');
-  const app = await updateSettings(caller, appId, parse(updateSettingsSchema, body, 'body'), event.headers['if-match'], now);
+  const app = await updateSettings(caller, appId, parse(updateSettingsSchema, body, 'body'), headers['if-match'], now);
   return json(200, appDetailView(app), { etag: etagOf(app) });
 });

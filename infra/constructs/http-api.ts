@@ -60,10 +60,9 @@ export class ServiceApi extends Construct {
         entry: `http/${route.handler}`,
         ...(route.table === 'none' ? {} : { secret: props.secret }),
         timeout: Duration.seconds(10),
-        environment: route.table === 'none' ? {} : { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
       });
       if (route.table !== 'none') fn.bindTable(props.table, route.table);
-      if (route.enqueues) props.queue.grantSendMessages(fn);
+      if (route.enqueues) fn.bindQueue(props.queue);
       this.functions.set(route.handler, fn);
       return fn;
     };

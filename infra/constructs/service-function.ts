@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -53,14 +54,25 @@ export class ServiceFunction extends NodejsFunction {
     props.secret?.grantRead(this);
   }
 
-  /** Least privilege on the table: read actions, plus UpdateItem alone where a function only records uses, or read and write. */
+  /**
+   * Binds the service table: its name in TABLE_NAME, and least privilege on it: read actions, plus
+   * UpdateItem alone where a function only records uses, or read and write.
+   */
   bindTable(table: ITable, access: Exclude<TableAccess, 'none'>): this {
+    this.addEnvironment('TABLE_NAME', table.tableName);
     if (access === 'RW') {
       table.grantReadWriteData(this);
     } else {
       table.grantReadData(this);
       if (access === 'RO+UpdateItem') table.grant(this, 'dynamodb:UpdateItem');
     }
+    return this;
+  }
+
+  /** Binds the queue the function sends work to: its URL in QUEUE_URL, and the right to send. */
+  bindQueue(queue: IQueue): this {
+    this.addEnvironment('QUEUE_URL', queue.queueUrl);
+    queue.grantSendMessages(this);
     return this;
   }
 }

@@ -36,10 +36,8 @@ export class Sweep extends Construct {
       entry: 'jobs/sweep',
       secret: props.secret,
       timeout: Duration.minutes(2),
-      environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: props.queue.queueUrl },
       reservedConcurrency: props.reservedConcurrency ?? 2,
-    }).bindTable(props.table, 'RW');
-    props.queue.grantSendMessages(this.function);
+    }).bindTable(props.table, 'RW').bindQueue(props.queue);
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',

@@ -43,11 +43,9 @@ export class RevocationWorker extends Construct {
       secret: props.secret,
       memorySize: 1024,
       timeout: WORKER_TIMEOUT,
-      environment: { TABLE_NAME: props.table.tableName, QUEUE_URL: this.queue.queueUrl },
       reservedConcurrency: props.reservedConcurrency ?? props.maxConcurrency ?? 10,
-    }).bindTable(props.table, 'RW');
-    // The planner enqueues cleanup batches on the same queue.
-    this.queue.grantSendMessages(this.function);
+    }).bindTable(props.table, 'RW')
+      .bindQueue(this.queue); // the planner enqueues cleanup batches on the same queue
     this.function.addEventSource(new SqsEventSource(this.queue, {
       batchSize: 10,
       maxBatchingWindow: Duration.seconds(1),

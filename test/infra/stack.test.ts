@@ -96,8 +96,15 @@ describe('functions', () => {
       expect(actions.includes('sqs:SendMessage'), `${route.handler} sends`).toBe(route.enqueues === true);
       expect(actions.includes('secretsmanager:GetSecretValue'), `${route.handler} reads the secret`).toBe(route.table !== 'none');
     }
-    // The two functions that touch no data may not read the secret either.
-    for (const handler of ['Health', 'NotFound']) expect(statementsOf(handler).filter((a) => !a.startsWith('xray:') && !a.startsWith('logs:'))).toEqual([]);
+    // Each function is told the table's name and the queue's URL exactly where it is granted them.
+    const environmentOf = (handler: string) => (functions.find(([id]) => new RegExp(`^Http${handler}[0-9A-F]{8}$`).test(id))?.[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    for (const route of allRoutes) {
+      const env = environmentOf(pascal(route.handler));
+      expect(Object.keys(env).includes('TABLE_NAME'), `${route.handler} knows the table`).toBe(route.table !== 'none');
+      expect(Object.keys(env).includes('QUEUE_URL'), `${route.handler} knows the queue`).toBe(route.enqueues === true);
+    }
+    // The functions that touch no data may not read the secret either.
+    for (const handler of ['Health', 'Openapi', 'NotFound']) expect(statementsOf(handler).filter((a) => !a.startsWith('xray:') && !a.startsWith('logs:'))).toEqual([]);
     // Introspection records uses and nothing else.
     expect(statementsOf('Introspect')).not.toEqual(expect.arrayContaining(['dynamodb:DeleteItem']));
   });
