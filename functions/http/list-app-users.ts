@@ -1,4 +1,4 @@
-import { listUsersOfApp } from '../../shared/domain/users.js';
+import { listUsersOfApp } from '../../shared/domain/usage.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { appPathSchema } from '../../shared/schemas/apps.js';

@@ -1,4 +1,4 @@
-import { listAppsOfUser } from '../../shared/domain/users.js';
+import { listAppsOfUser } from '../../shared/domain/usage.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { userPathSchema } from '../../shared/schemas/usage.js';

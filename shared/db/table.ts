@@ -1,7 +1,7 @@
 /**
  * The one table's shape. The CDK stack, the local server and the tests all build the table from
  * these names, so they cannot drift. Index attribute names are generic; what each index holds is
- * decided in keys.ts.
+ * decided by the entity modules (app.ts, app-user.ts, token.ts, job.ts, audit-event.ts, due-index.ts).
  */
 export const table = {
   partitionKey: 'pk',

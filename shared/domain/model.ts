@@ -2,7 +2,7 @@ import type { Policies } from '../schemas/apps.js';
 import type { JobStatus } from '../schemas/revocations.js';
 import type { TokenType } from '../schemas/tokens.js';
 
-/** Records as the domain sees them; the repositories map them to and from items. */
+/** Records as the domain sees them; the entity modules in shared/db map them to and from items. */
 export interface App {
   orgId: string;
   appId: string;

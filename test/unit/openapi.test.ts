@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import document from '../../docs/openapi.json' with { type: 'json' };
@@ -84,5 +85,17 @@ describe('docs/openapi.json', () => {
     // The gateway's own answers, as the HTTP tests see them.
     expect(httpResponseProblems('GET', '/nowhere', { status: 401, headers: { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }, text: '{"message":"Unauthorized"}' })).toEqual([]);
     expect(httpResponseProblems('GET', '/nowhere', { status: 401, headers: { 'content-type': 'application/json' }, text: '{"message":"Unauthorized"}' }).join()).toMatch(/WWW-Authenticate is required/);
+  });
+
+  it('is what docs/api.md describes: every operation with exactly its status codes, and every problem type', () => {
+    const page = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
+    const sections = new Map(page.split('\n### `').slice(1).map((section) => [section.slice(0, section.indexOf('`')), section]));
+    expect([...sections.keys()].sort()).toEqual(operations.map((o) => o.key).sort());
+    for (const { key, operation } of operations) {
+      const answers = /^Answers: (.+)\.$/m.exec(sections.get(key) ?? '')?.[1]?.split(', ');
+      expect(answers, key).toEqual(Object.keys(operation.responses));
+    }
+    const types = (document.components.schemas.Problem.properties.type as { enum: string[] }).enum.map((t) => t.replace('urn:oauth-usage:problem:', ''));
+    for (const type of types) expect(page, type).toContain(`| \`${type}\` |`);
   });
 });
