@@ -12,7 +12,7 @@ import { tokenKeys } from '../shared/db/token.js';
 import { commit } from '../shared/db/unit-of-work.js';
 import { newEventId } from '../shared/ids.js';
 import { policiesSchema } from '../shared/schemas/apps.js';
-import type { Token } from '../shared/domain/model.js';
+import type { Token } from '../shared/model.js';
 
 /**
  * Writes an app with users × perUser access tokens straight into the table, in full

@@ -12,6 +12,13 @@ export interface ConsoleConfig {
   clientId: string;
 }
 
+/** What the signed-in admin may do; the API enforces the same scopes. */
+export interface Access {
+  manage: boolean;
+}
+
+export const accessOf = (session: Pick<Session, 'scopes'>): Access => ({ manage: session.scopes.includes('apps:manage') });
+
 export interface Session {
   accessToken: string;
   expiresAt: number;

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { LocationProvider, Route, Router, useLocation } from 'preact-iso/router';
 import { setApiUrl } from './api.js';
-import { completeSignIn, currentSession, initAuth, signIn, signOut, type ConsoleConfig, type Session } from './auth.js';
+import { accessOf, completeSignIn, currentSession, initAuth, signIn, signOut, type ConsoleConfig, type Session } from './auth.js';
 import { AppPage } from './pages/app.js';
 import { AppsPage } from './pages/apps.js';
 import { AuditPage } from './pages/audit.js';
@@ -12,14 +12,9 @@ import { isSupportedEdition } from '../../shared/editions.js';
 import { EditionNotice } from './ui.js';
 import './styles.css';
 
-/** What the signed-in admin may do; the API enforces the same scopes. */
-export interface Access {
-  manage: boolean;
-}
-
 function Layout({ session }: { session: Session }) {
   const { path } = useLocation();
-  const access: Access = { manage: session.scopes.includes('apps:manage') };
+  const access = accessOf(session);
   const nav = [['/', 'OAuth Usage'], ['/jobs', 'Revocation jobs'], ['/audit', 'Audit log']] as const;
   const current = (href: string) => (href === '/' ? path === '/' || path.startsWith('/apps') : path.startsWith(href));
   return (

@@ -5,7 +5,7 @@
  * (gsi5); the lists hold keys only, and the rows come in one BatchGetItem.
  */
 import * as z from 'zod/mini';
-import type { AppShard, AppUser, Token } from '../domain/model.js';
+import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { recordReader } from './checked.js';

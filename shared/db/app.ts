@@ -5,7 +5,7 @@
  * active-apps list (gsi2).
  */
 import * as z from 'zod/mini';
-import type { App, AppCounters, AppShard } from '../domain/model.js';
+import type { App, AppCounters, AppShard } from '../model.js';
 import type { Policies } from '../schemas/apps.js';
 import { recordReader } from './checked.js';
 import {

@@ -4,7 +4,7 @@
  * transaction that makes the change it records; never changed or deleted.
  */
 import * as z from 'zod/mini';
-import type { AuditEvent } from '../domain/model.js';
+import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
 import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Key, type Page } from './requests.js';
 import { orgPrefix, table } from './table.js';

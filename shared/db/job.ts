@@ -4,7 +4,7 @@
  * job's status. A job is in the due index while the sweep must look at it.
  */
 import * as z from 'zod/mini';
-import type { RevocationJob } from '../domain/model.js';
+import type { RevocationJob } from '../model.js';
 import type { JobStatus } from '../schemas/revocations.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';

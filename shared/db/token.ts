@@ -6,7 +6,7 @@
  * be presented (DynamoDB TTL).
  */
 import * as z from 'zod/mini';
-import type { AppShard, AppUser, Token } from '../domain/model.js';
+import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { appUserKeys, recordUseUpdate, toAppUser } from './app-user.js';

@@ -9,7 +9,7 @@ import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
 import { auditEvent } from './audit.js';
-import type { Actor, App, AppCounters } from './model.js';
+import type { Actor, App, AppCounters } from '../model.js';
 import { cursors } from './paging.js';
 
 export function appDetailView(app: App & AppCounters) {

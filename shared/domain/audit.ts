@@ -1,7 +1,7 @@
 import { listAuditEvents } from '../db/audit-event.js';
 import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
-import type { Actor, ActorKind, AuditAction, AuditEvent } from './model.js';
+import type { Actor, ActorKind, AuditAction, AuditEvent } from '../model.js';
 import { cursors } from './paging.js';
 
 export interface AuditSubject {

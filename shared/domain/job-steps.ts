@@ -19,7 +19,7 @@ import { iso } from '../time.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
 import { checkUsers } from './reconcile.js';
-import type { RevocationJob, Token } from './model.js';
+import type { RevocationJob, Token } from '../model.js';
 
 /** Users of a batch whose tokens are looked up at once (requests in flight per batch). */
 const USER_CONCURRENCY = 16;

@@ -5,7 +5,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { JobStatus } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
-import type { Actor, RevocationJob } from './model.js';
+import type { Actor, RevocationJob } from '../model.js';
 import { cursors } from './paging.js';
 
 /** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */

@@ -1,5 +1,5 @@
 import type { Policies, RefreshTokenPolicy } from '../schemas/apps.js';
-import type { Token } from './model.js';
+import type { Token } from '../model.js';
 import { canonicalTime } from '../time.js';
 
 const unitMs = { minutes: 60_000, hours: 3_600_000, days: 86_400_000 } as const;

@@ -5,7 +5,7 @@ import { findTokens, tombstoneTokens } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
 import { countsNow, heldTokens, isRevoked, parentOf } from './rules.js';
 import { readParents } from './tokens.js';
-import type { AppUser, Token } from './model.js';
+import type { AppUser, Token } from '../model.js';
 
 export interface ReconcileReport {
   orgId: string;

@@ -3,7 +3,7 @@ import { uncount as uncountFromUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { deleteUnusedWrite, removeChildrenWrite, tombstoneWrite } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
-import type { AppUser, AuditEvent, Token } from './model.js';
+import type { AppUser, AuditEvent, Token } from '../model.js';
 
 /**
  * Tokens of one user removed in one transaction. Each may name a parent whose `childCount` goes

@@ -15,7 +15,7 @@ import { retrying, RETRY } from '../retry.js';
 import type { RevocationRequest } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
-import type { Actor, AppShard, AppUser, RevocationJob } from './model.js';
+import type { Actor, AppShard, AppUser, RevocationJob } from '../model.js';
 import { heldTokens } from './rules.js';
 
 /** How far ahead a revocation may be scheduled. */

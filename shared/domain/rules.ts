@@ -1,5 +1,5 @@
 import { effectiveExpiry } from './policies.js';
-import type { App, AppUser, Token } from './model.js';
+import type { App, AppUser, Token } from '../model.js';
 
 type AppGate = Pick<App, 'revokeEpoch' | 'policies'>;
 

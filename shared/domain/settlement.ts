@@ -19,7 +19,7 @@ import type { TokenMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
-import type { AppShard, AppUser, Token } from './model.js';
+import type { AppShard, AppUser, Token } from '../model.js';
 import { effectiveExpiry, sweepDueAt } from './policies.js';
 import { isRevoked, parentOf, planRemoval, type RemovalChoice } from './rules.js';
 import { MAX_TOKENS_PER_REMOVAL, removeTokens } from './removal.js';

@@ -9,7 +9,7 @@ import { emitMetric } from '../metrics.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { QueueMessage } from '../queue-messages.js';
-import type { RevocationJob } from './model.js';
+import type { RevocationJob } from '../model.js';
 import { STALL_AFTER_MS, stallCheckAt, startScheduledJob } from './revocations.js';
 
 /**

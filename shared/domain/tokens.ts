@@ -12,7 +12,7 @@ import type { Policies } from '../schemas/apps.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
 import { createTokenHasher } from '../crypto.js';
 import { auditEvent } from './audit.js';
-import type { Actor, AuditEvent, Token } from './model.js';
+import type { Actor, AuditEvent, Token } from '../model.js';
 import { cursors } from './paging.js';
 import { childrenCheckAt, effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { removeTokens } from './removal.js';

@@ -1,7 +1,7 @@
 import { appExists } from '../db/app.js';
 import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/app-user.js';
 import { NotFoundError } from '../errors.js';
-import type { AppUser } from './model.js';
+import type { AppUser } from '../model.js';
 import { heldTokens } from './rules.js';
 import { cursors } from './paging.js';
 

@@ -10,7 +10,7 @@ import { enqueue } from '../../shared/queue.js';
 import { drainQueue, dropQueue } from '../support/queue.js';
 import { resumeUnfinishedJobs } from '../../shared/domain/sweep.js';
 import { table } from '../../shared/db/table.js';
-import type { AppUser, Token } from '../../shared/domain/model.js';
+import type { AppUser, Token } from '../../shared/model.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 
 /**

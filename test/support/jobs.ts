@@ -2,7 +2,7 @@ import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from '../../shared/db/client.js';
 import { chunk } from '../../shared/chunk.js';
 import { jobItem } from '../../shared/db/job.js';
-import type { RevocationJob } from '../../shared/domain/model.js';
+import type { RevocationJob } from '../../shared/model.js';
 
 /** A scheduled job as a script would have left it (the n-th of a batch), to store straight into the table. */
 export const scheduledJob = (orgId: string, appId: string, n: number, runAt: string): RevocationJob => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Token } from '../../shared/domain/model.js';
+import type { Token } from '../../shared/model.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt, CHILDREN_CHECK_AFTER_MS } from '../../shared/domain/policies.js';
 import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
 import { policiesSchema, type Policies } from '../../shared/schemas/apps.js';

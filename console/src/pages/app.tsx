@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc } from '../api.js';
-import type { Access } from '../main.js';
+import type { Access } from '../auth.js';
 import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad } from '../ui.js';
 
 type Unit = 'minutes' | 'hours' | 'days';

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, query, type Page } from '../api.js';
-import type { Access } from '../main.js';
+import type { Access } from '../auth.js';
 import { count, Dialog, ErrorNotice, Time, useLoad, usePaging } from '../ui.js';
 
 interface TokenRow {

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc, query, type Page } from '../api.js';
-import type { Access } from '../main.js';
+import type { Access } from '../auth.js';
 import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad, usePaging } from '../ui.js';
 
 interface UserRow {

@@ -1,8 +1,8 @@
-import type { Policies } from '../schemas/apps.js';
-import type { JobStatus } from '../schemas/revocations.js';
-import type { TokenType } from '../schemas/tokens.js';
+import type { Policies } from './schemas/apps.js';
+import type { JobStatus } from './schemas/revocations.js';
+import type { TokenType } from './schemas/tokens.js';
 
-/** Records as the domain sees them; the entity modules in shared/db map them to and from items. */
+/** The service's records, shared by the domain (which decides on them) and the entity modules in shared/db (which map them to and from items). */
 export interface App {
   orgId: string;
   appId: string;
