@@ -38,7 +38,7 @@ const activeListings = (orgId: string, appId: string, userId: string) => ({
 const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey, gsi5.partitionKey, gsi5.sortKey] as const;
 
 export const toAppUser = recordReader('AppUser', () => ({
-  orgId: z.string(), appId: z.string(), userId: z.string(), activeTokenCount: z.number(), revokeEpoch: z.number(), countEpoch: z.number(),
+  orgId: z.string(), appId: z.string(), userId: z.string(), activeTokenCount: z.number(), revokeEpoch: z.number(),
 }), (u) => ({
   ...(u as unknown as AppUser), userName: (u.userName as string | undefined) ?? null, firstUsedAt: (u.firstUsedAt as string | undefined) ?? null,
   lastUsedAt: (u.lastUsedAt as string | undefined) ?? null, useCount: (u.useCount as number | undefined) ?? 0,

@@ -45,7 +45,7 @@ export function randomShard(random: () => number = Math.random): number {
 }
 
 const identity = () => ({ orgId: z.string(), appId: z.string() });
-const toApp = recordReader('App', () => ({ ...identity(), name: z.string(), version: z.number(), revokeEpoch: z.number() }), (a) => ({
+const toApp = recordReader('App', () => ({ ...identity(), name: z.string(), revokeEpoch: z.number() }), (a) => ({
   ...(a as unknown as App), description: (a.description as string | undefined) ?? null, contactEmail: (a.contactEmail as string | undefined) ?? null, lastUsedAt: (a.lastUsedAt as string | undefined) ?? null,
 }));
 export const toAppShard = recordReader('AppShard', () => ({ ...identity(), shard: z.number(), revokeEpoch: z.number(), activeTokenCount: z.number(), userCount: z.number() }), (s) => ({

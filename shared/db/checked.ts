@@ -3,9 +3,10 @@ import type { Entity } from './table.js';
 import { attributesOf, type Item } from './requests.js';
 
 /**
- * Reads an item back as its entity's record: checks the attributes every record of the entity
- * must have (a foreign or damaged item is an error here, not a wrong answer later), strips the
- * storage-only ones, and lets `complete` fill what is stored absent. Schemas are built on first use.
+ * Reads an item back as its entity's record: checks its entity type and the attributes every
+ * record of the entity has had since the first release (a foreign or damaged item is an error
+ * here, not a wrong answer later), strips the storage-only ones, and lets `complete` fill what is
+ * stored absent. Schemas are built on first use.
  */
 export function recordReader<T>(entity: Entity | readonly Entity[], shape: () => Record<string, z.ZodMiniType>, complete: (stored: Item) => T): (item: Item | undefined) => T | undefined {
   let schema: z.ZodMiniType | undefined;

@@ -26,7 +26,7 @@ export const jobKeys = {
   }),
 };
 
-export const toJob = recordReader('RevocationJob', () => ({ orgId: z.string(), jobId: z.string(), appId: z.string(), status: z.string(), pass: z.number() }), (stored) => {
+export const toJob = recordReader('RevocationJob', () => ({ orgId: z.string(), jobId: z.string(), appId: z.string(), status: z.string() }), (stored) => {
   const job = stored as unknown as Omit<RevocationJob, 'reconciled'> & { doneBatches?: Set<number>; reconciledUserDrift?: number; reconciledStragglers?: number };
   const { reconciledUserDrift = 0, reconciledStragglers = 0, ...rest } = job;
   return { ...rest, reconciled: { userDrift: reconciledUserDrift, stragglers: reconciledStragglers }, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };
