@@ -13,6 +13,8 @@ export interface BundleResult {
   entry: string;
   bytes: number;
   importMs: number;
+  /** The median over rounds of this function's import time ÷ its floor's in the same round: robust to the machine's drift between rounds. */
+  importVsFloor: number;
   floor: { sdk: string[]; bytes: number; importMs: number };
 }
 
@@ -82,9 +84,13 @@ function floorSource(used: Map<string, Set<string>>): string {
   return lines.join('\n');
 }
 
-/** Time to `import()` a bundle in a fresh Node process. */
+/**
+ * CPU time (user + system) to `import()` a bundle in a fresh Node process. Not wall time: on this
+ * kind of machine (a small VM) time stolen by its host swung wall-clock imports by a third between
+ * rounds, while the work an import does, parsing and running module code, is all CPU.
+ */
 function coldImportMs(file: string, env: NodeJS.ProcessEnv): number {
-  const script = `const t = performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now() - t);`;
+  const script = `const c = process.cpuUsage(); await import(${JSON.stringify(file)}); const d = process.cpuUsage(c); console.log((d.user + d.system) / 1000);`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env, encoding: 'utf8' });
   return Number(out.trim().split('\n').at(-1));
 }
@@ -117,11 +123,14 @@ export async function measureBundles(options: { runs: number; env: NodeJS.Proces
       for (const [file, samples] of times) samples.push(coldImportMs(file, options.env));
     }
     const sdk = [...source.matchAll(/from '(@aws-sdk\/[^']+)'/g)].map((m) => m[1] as string).sort();
+    const floorTimes = times.get(floor.file) ?? [];
     for (const f of floor.functions) {
+      const own = times.get(f.file) ?? [];
       results.push({
         entry: relative(root, f.entry),
         bytes: statSync(f.file).size,
-        importMs: median(times.get(f.file) ?? []),
+        importMs: median(own),
+        importVsFloor: median(own.map((ms, round) => ms / (floorTimes[round] as number))),
         floor: { sdk, bytes: statSync(floor.file).size, importMs: median(times.get(floor.file) ?? []) },
       });
     }

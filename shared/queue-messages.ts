@@ -8,20 +8,20 @@ import { idSchema } from './schemas/common.js';
 import { jobIdSchema } from './schemas/revocations.js';
 import { tokenIdSchema } from './schemas/tokens.js';
 
-const lookupKeySchema = z.string().check(z.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
-const passSchema = z.int().check(z.gte(0));
+const lookupKeySchema = () => z.string().check(z.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
+const passSchema = () => z.int().check(z.gte(0));
 
 /**
  * What the queue carries: a job to plan, or one batch of its users to clean up (both of one
  * cleanup pass); tokens the sweep found due; the access tokens of a revoked refresh token; an app
  * whose refresh-token policy changed.
  */
-export const queueMessageSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema }),
-  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema, batch: z.int().check(z.gte(0)), userIds: z.array(idSchema).check(z.minLength(1)) }),
+export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema() }),
+  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: z.int().check(z.gte(0)), userIds: z.array(idSchema).check(z.minLength(1)) }),
   z.strictObject({
     kind: z.literal('due'), orgId: idSchema, appId: idSchema,
-    tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })).check(z.minLength(1), z.maxLength(100)),
+    tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema() })).check(z.minLength(1), z.maxLength(100)),
   }),
   z.strictObject({
     kind: z.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: tokenIdSchema,
@@ -33,7 +33,7 @@ export const queueMessageSchema = z.discriminatedUnion('kind', [
     kind: z.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema,
     cursor: z.nullable(z.record(z.string(), z.string())),
   }),
-]);
+]));
 export type QueueMessage = z.output<typeof queueMessageSchema>;
 export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'children' }>;

@@ -1,13 +1,15 @@
 import * as z from 'zod/mini';
-import { idSchema, listQuerySchema } from './common.js';
+import { idSchema, listQueryShape } from './common.js';
 
-export const listUsersQuerySchema = z.extend(listQuerySchema, {
+export const listUsersQuerySchema = z.lazy(() => z.strictObject({
+  ...listQueryShape(),
   sort: z._default(z.enum(['userId', '-lastUsedAt']), 'userId'),
-});
+}));
 
-export const userPathSchema = z.strictObject({ userId: idSchema });
+export const userPathSchema = z.lazy(() => z.strictObject({ userId: idSchema }));
 
-export const auditQuerySchema = z.extend(listQuerySchema, {
+export const auditQuerySchema = z.lazy(() => z.strictObject({
+  ...listQueryShape(),
   appId: z.optional(idSchema),
   userId: z.optional(idSchema),
-});
+}));
