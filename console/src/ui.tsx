@@ -71,6 +71,10 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
     return () => {
       dialog?.close();
       opener?.focus();
+      // Closing and removing the dialog can still move focus to <body> after this: put it back once both are done.
+      requestAnimationFrame(() => {
+        if (opener?.isConnected && (document.activeElement === null || document.activeElement === document.body)) opener.focus();
+      });
     };
   }, []);
   return (

@@ -172,9 +172,10 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => textOf(page.locator('.summary dd').first())).toBe('0');
     // Esc closes a dialog and gives focus back to the button that opened it.
     await page.getByRole('button', { name: 'Revoke all tokens' }).click();
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(1);
     await page.keyboard.press('Escape');
-    expect(await page.getByRole('dialog').count()).toBe(0);
-    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Revoke all tokens');
+    await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+    await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Revoke all tokens');
   });
 
   it('gives a read-only admin no edit or revoke controls, and says why', { timeout: 60_000 }, async () => {
