@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { logger } from '../shared/logger.js';
 import { CapacityModel } from './capacity.js';
 
 const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand', 'TransactGetItemsCommand']);
@@ -16,6 +17,8 @@ export interface Entry {
   wcu: number;
   /** Keys (`pk|sk`) written. */
   written: string[];
+  /** The queue message whose work made the request, if any (the worker's log context). */
+  messageId?: string;
 }
 
 type Output = { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> } | undefined;
@@ -51,7 +54,11 @@ export function recordRequests(sdkClient: DynamoDBClient | SQSClient, model = ne
     (next, context) => async (args) => {
       if (!recording) return next(args);
       const input = args.input as Record<string, unknown>;
-      const entry: Entry = { command: String(context.commandName), start: performance.now(), end: Infinity, items: 0, batchSize: batchSizeOf(input), rcu: 0, wcu: 0, written: [] };
+      const messageId = logger.fields().messageId as string | undefined;
+      const entry: Entry = {
+        command: String(context.commandName), start: performance.now(), end: Infinity, items: 0, batchSize: batchSizeOf(input), rcu: 0, wcu: 0, written: [],
+        ...(messageId ? { messageId } : {}),
+      };
       entries.push(entry);
       try {
         const result = await next(args);

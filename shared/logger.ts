@@ -45,6 +45,8 @@ export const logger = {
   addContext: (lambda: Pick<Context, 'awsRequestId' | 'functionName'>) => {
     context = { requestId: lambda.awsRequestId, function: lambda.functionName };
   },
+  /** The fields of the work in hand (request, message, org, job), as the next line would carry them. */
+  fields: (): Fields => ({ ...context, ...scoped.getStore() }),
   /** Runs `work` with `fields` (org, job…) on every line it writes, nested scopes adding to outer ones. */
   within: <T>(fields: Fields, work: () => T): T => scoped.run({ ...scoped.getStore(), ...withoutUndefined(fields) }, work),
 };

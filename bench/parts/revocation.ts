@@ -26,11 +26,19 @@ const RECORDS_PER_INVOCATION = 10;
  * seeded again and deleted by a bare loop of full BatchWriteItem calls with as many in flight as
  * the worker can have (records per invocation × BatchWriteItem calls per record).
  */
-export async function measureRevocation(options: { users: number; perUser: number; queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
-  const tokens = options.users * options.perUser;
-  const [firstKey] = await seedApp(org, 'big', options.users, options.perUser);
+/** Apps per size in the call-latency comparison, and their sizes. */
+const LATENCY_APPS = 5;
+const LATENCY_SIZES = { small: 1_000, large: 100_000 };
+
+/**
+ * Revokes every token of a freshly seeded app (users × perUser tokens) and runs the real worker
+ * until the job has succeeded and the counts are exact; records every request made meanwhile.
+ */
+async function revokeAppToTheEnd(appId: string, users: number, perUser: number, queue: { url: string; endpoint: string }) {
+  const tokens = users * perUser;
+  const [firstKey] = await seedApp(org, appId, users, perUser);
   const { handler: worker } = await import('../../functions/worker/queue-worker.js');
-  const poller = new SQSClient({ endpoint: options.sqsEndpoint, region: 'us-east-1' });
+  const poller = new SQSClient({ endpoint: queue.endpoint, region: 'us-east-1' });
   const dynamoRequests = recordRequests(dynamo);
   const sqsRequests = recordRequests(queueClient);
 
@@ -38,18 +46,45 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   let callEnded = 0;
   let jobId = '';
   await dynamoRequests.during(() => sqsRequests.during(async () => {
-    const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'big' }, json: { all: true, reason: 'benchmark' } });
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId }, json: { all: true, reason: 'benchmark' } });
     if (reply.status !== 202) throw new Error(`revocation: ${reply.status} ${reply.text}`);
     jobId = reply.body.jobId as string;
     callEnded = performance.now();
-    while ((await pollOnce(poller, options.queueUrl, worker, 0, { retryFailedAtOnce: true })) > 0);
+    while ((await pollOnce(poller, queue.url, worker, 0, { retryFailedAtOnce: true })) > 0);
     jobSeconds = (performance.now() - callEnded) / 1000;
   }));
+  dynamoRequests.dispose();
+  sqsRequests.dispose();
   const job = await getJob(org, jobId);
-  const app = await getAppWithCounters(org, 'big');
+  const app = await getAppWithCounters(org, appId);
   if (job?.status !== 'succeeded' || job.progress.tokensRevoked !== tokens || app?.activeTokenCount !== 0) {
     throw new Error(`the revocation did not end exact: ${JSON.stringify({ job: job?.status, progress: job?.progress, app: app?.activeTokenCount })}`);
   }
+  // The most DynamoDB requests the work of one queue message made (the worker logs under its message id).
+  const perMessage = new Map<string, number>();
+  for (const e of dynamoRequests.entries()) if (e.messageId) perMessage.set(e.messageId, (perMessage.get(e.messageId) ?? 0) + 1);
+  return { tokens, firstKey, job, jobSeconds, callEnded, dynamoRequests, sqsRequests, maxRequestsPerMessage: Math.max(...perMessage.values()) };
+}
+
+/** p50 latency of the all-tokens revocation call over fresh apps of `tokens` tokens each (10 per user). */
+async function callLatencyP50(label: string, tokens: number): Promise<number> {
+  const latencies: number[] = [];
+  for (let n = 0; n < LATENCY_APPS; n++) {
+    const appId = `latency-${label}-${n}`;
+    await seedApp(org, appId, tokens / 10, 10);
+    const started = performance.now();
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId }, json: { all: true } });
+    latencies.push(performance.now() - started);
+    if (reply.status !== 202) throw new Error(`revocation: ${reply.status} ${reply.text}`);
+  }
+  return [...latencies].sort((a, b) => a - b)[Math.floor(latencies.length / 2)] as number;
+}
+
+export async function measureRevocation(options: { users: number; perUser: number; queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
+  const queue = { url: options.queueUrl, endpoint: options.sqsEndpoint };
+  // The same revocation at a tenth of the size first: every message's work must stay bounded as the app grows.
+  const tenth = await revokeAppToTheEnd('tenth', options.users / 10, options.perUser, queue);
+  const { tokens, firstKey, job, jobSeconds, callEnded, dynamoRequests, sqsRequests, maxRequestsPerMessage } = await revokeAppToTheEnd('big', options.users, options.perUser, queue);
   // What revoked tokens leave behind: one tombstone each (kept until the token's expiry; for good without one).
   const tombstone = (await db.send(new GetCommand({ TableName, Key: tokenKeys.token(org, firstKey as string), ConsistentRead: true }))).Item;
   if (tombstone?.entity !== 'TokenTombstone') throw new Error('a revoked token left no tombstone');
@@ -68,9 +103,7 @@ export async function measureRevocation(options: { users: number; perUser: numbe
     c.rcu += e.rcu;
     c.wcu += e.wcu;
   }
-  writeFileSync(new URL('../results/revocation.json', import.meta.url), `${JSON.stringify({ tokens, users: options.users, jobSeconds, plannedBatches: job.plannedBatches, dynamodb: byCommand, sqs: { SendMessageBatch: sendBatches } }, null, 2)}\n`);
-  dynamoRequests.dispose();
-  sqsRequests.dispose();
+  writeFileSync(new URL('../results/revocation.json', import.meta.url), `${JSON.stringify({ tokens, users: options.users, jobSeconds, plannedBatches: job.plannedBatches, maxRequestsPerMessage, dynamodb: byCommand, sqs: { SendMessageBatch: sendBatches } }, null, 2)}\n`);
   const workerTokensPerSecond = tokens / jobSeconds;
 
   const lookupKeys = await seedApp(org, 'bare', options.users, options.perUser);
@@ -84,6 +117,10 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   }, { concurrency: RECORDS_PER_INVOCATION * BATCH_WRITE_CONCURRENCY });
   const bareTokensPerSecond = tokens / ((performance.now() - bareStarted) / 1000);
 
+  // The call itself is O(1): a watermark and the job, whatever the app holds.
+  const smallP50 = await callLatencyP50('small', LATENCY_SIZES.small);
+  const largeP50 = await callLatencyP50('large', LATENCY_SIZES.large);
+
   return [
     { name: 'revoke.itemsPerBatchWrite', value: round(batchWrites.reduce((sum, e) => sum + e.batchSize, 0) / batchWrites.length), unit: 'items (mean)', limit: { min: 25 } },
     { name: 'revoke.sqsBatchesPer1000Tokens', value: round(sendBatches / (tokens / 1000)), unit: 'SendMessageBatch', limit: { max: 1 } },
@@ -94,5 +131,9 @@ export async function measureRevocation(options: { users: number; perUser: numbe
     { name: 'revoke.tokensPerSecond', value: Math.round(workerTokensPerSecond), unit: `tokens/s (${tokens} tokens)`, limit: null },
     { name: 'revoke.bareBatchWriteTokensPerSecond', value: Math.round(bareTokensPerSecond), unit: 'tokens/s', limit: null },
     { name: 'revoke.throughputVsBareBatchWrite', value: round(workerTokensPerSecond / bareTokensPerSecond), unit: 'ratio', limit: { min: 0.8 } },
+    { name: 'revoke.callP50Ms', value: round(largeP50), unit: `ms (all tokens, ${LATENCY_APPS} fresh apps of ${LATENCY_SIZES.large.toLocaleString('en')} tokens)`, limit: null },
+    { name: 'revoke.callLatencyGrowth100x', value: round(largeP50 / smallP50), unit: `ratio (p50 at ${LATENCY_SIZES.large.toLocaleString('en')} ÷ at ${LATENCY_SIZES.small.toLocaleString('en')} tokens)`, limit: { max: 1.2 } },
+    { name: 'revoke.maxRequestsPerMessage', value: maxRequestsPerMessage, unit: `DynamoDB requests (worst queue message, ${tokens.toLocaleString('en')} tokens)`, limit: null },
+    { name: 'revoke.maxRequestsPerMessageGrowth10x', value: round(maxRequestsPerMessage / tenth.maxRequestsPerMessage), unit: `ratio (at ${tokens.toLocaleString('en')} ÷ at ${tenth.tokens.toLocaleString('en')} tokens)`, limit: { max: 1.1 } },
   ];
 }
