@@ -60,7 +60,7 @@ try {
   await step('introspection', () => measureIntrospection({ dataDir, count: INTROSPECTIONS }));
   await step('list pages', () => measureListPages());
   await step('console', () => measureConsole({ dataDir }));
-  await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint }));
+  await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));
   await step('bundles', async () => {
     const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl }, outDir: join(dataDir, 'bundles') });
     // Functions that use no SDK client (health, the API document, not-found) have no floor to compare with.
