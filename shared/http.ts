@@ -126,13 +126,12 @@ function errorsAndAccessLog(format: Route['errors']): Middleware {
   };
 }
 
-function guard(route: Pick<Route, 'scope' | 'body'>): Middleware {
+function guard(route: Pick<Route, 'scope'>): Middleware {
   return {
     before: (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
       if (route.scope) request.context.caller = authorize(request.event, route.scope);
-      // Routes without a body never read one, so only routes with a body can answer 413.
-      if (route.body !== 'none' && bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+      if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };
 }

@@ -11,14 +11,12 @@ import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { appUserKeys, recordUseUpdate, toAppUser } from './app-user.js';
 import { recordReader } from './checked.js';
-import { db, TableName } from './client.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
   batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
 import { orgPrefix, table } from './table.js';
 import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 const { gsi1 } = table.indexes;
 
@@ -128,18 +126,15 @@ export function removeChildrenWrite(orgId: string, lookupKey: string, children: 
  * of an app's users share that index partition and its newest end takes every such write.
  */
 export async function recordUse(token: Token, at: string, moveInLastUseOrder: boolean): Promise<void> {
-  const results = await Promise.allSettled([
-    db.send(new UpdateCommand({
-      TableName,
+  await Promise.all([
+    conditionalUpdate({
       Key: tokenKeys.token(token.orgId, token.lookupKey),
       UpdateExpression: 'SET lastUsedAt = :at ADD useCount :one',
       ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
       ExpressionAttributeValues: { ':at': at, ':one': 1 },
-    })),
-    db.send(new UpdateCommand({ TableName, ...recordUseUpdate(token, at, moveInLastUseOrder) })),
+    }),
+    conditionalUpdate(recordUseUpdate(token, at, moveInLastUseOrder)),
   ]);
-  const unexpected = results.find((r) => r.status === 'rejected' && (r.reason as Error).name !== 'ConditionalCheckFailedException');
-  if (unexpected?.status === 'rejected') throw unexpected.reason;
 }
 
 /**

@@ -135,6 +135,9 @@ describe('POST /v1/tokens', () => {
     const huge = await call('registerToken', { claims: as(org), json: { token: 'x'.repeat(70 * 1024) } });
     expect(huge.status).toBe(413);
     expect(huge.body.type).toMatch(/payload-too-large$/);
+    // A route that reads no body refuses a large one all the same (contract: any body over 64 KiB).
+    const hugeOnDelete = await call('revokeUserTokens', { claims: as(org), path: { appId: 'nowhere', userId: 'u' }, raw: 'x'.repeat(70 * 1024), contentType: 'text/plain' });
+    expect(hugeOnDelete.status).toBe(413);
   });
 
   it('requires tokens:write (403 insufficient-scope) and a supported edition (403 edition-not-supported)', async () => {
