@@ -13,7 +13,7 @@ export function recordReader<T>(entity: Entity | readonly Entity[], shape: () =>
   const entities = new Set<string>(typeof entity === 'string' ? [entity] : entity);
   return (item) => {
     if (!item) return undefined;
-    schema ??= z.looseObject(shape());
+    schema ??= z.object(shape()); // checks the named attributes only; copies nothing else (reads are on hot paths)
     const result = schema.safeParse(item);
     if (!result.success || !entities.has(String(item.entity))) {
       throw new Error(`Stored ${[...entities].join('/')} ${String(item.pk)} ${String(item.sk)} is malformed: ${result.success ? `entity ${String(item.entity)}` : z.prettifyError(result.error)}`);

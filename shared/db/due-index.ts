@@ -32,6 +32,8 @@ export const dueKeys = {
     const [dueAt = '', orgId = '', jobId = ''] = String(entry[gsi4.sortKey]).split('#');
     return { dueAt, orgId, jobId };
   },
+  /** The due time that leads any entry's sort key, a token's or a job's. */
+  dueAtOf: (entry: Item) => String(entry[gsi4.sortKey]).split('#')[0] ?? '',
 };
 /** Attributes whose presence puts an item in the due index. */
 export const dueIndexAttributes = [gsi4.partitionKey, gsi4.sortKey] as const;

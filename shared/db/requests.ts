@@ -136,26 +136,21 @@ export const partitionOf = (index: IndexName, attributes: Record<string, string>
 /** An UpdateItem (without TableName) as entity modules build it, for `conditionalUpdate` or a transaction. */
 export type Update = Omit<UpdateCommandInput, 'TableName'>;
 
-/** A conditional UpdateItem on the table: false, not an error, when its condition does not hold. */
-export async function conditionalUpdate(input: Update): Promise<boolean> {
+/** An UpdateItem whose condition may not hold: undefined then, not an error. */
+async function updateIf(input: Update, returnItem: boolean) {
   try {
-    await db.send(new UpdateCommand({ TableName, ...input }));
-    return true;
-  } catch (error) {
-    if ((error as Error).name === 'ConditionalCheckFailedException') return false;
-    throw error;
-  }
-}
-
-/** An UpdateItem that also returns the item after it; undefined when its condition does not hold. */
-export async function conditionalUpdateReturning(input: Update): Promise<Item | undefined> {
-  try {
-    return (await db.send(new UpdateCommand({ TableName, ...input, ReturnValues: 'ALL_NEW' }))).Attributes;
+    return await db.send(new UpdateCommand({ TableName, ...input, ...(returnItem ? { ReturnValues: 'ALL_NEW' as const } : {}) }));
   } catch (error) {
     if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;
     throw error;
   }
 }
+
+/** A conditional UpdateItem on the table: false, not an error, when its condition does not hold. */
+export const conditionalUpdate = async (input: Update): Promise<boolean> => (await updateIf(input, false)) !== undefined;
+
+/** The same, returning the item after it; undefined when its condition does not hold. */
+export const conditionalUpdateReturning = async (input: Update): Promise<Item | undefined> => (await updateIf(input, true))?.Attributes;
 
 /**
  * Builds `SET a = :v, …` / `REMOVE a, …` clauses for attribute maps whose names come from the

@@ -67,7 +67,7 @@ export async function runSweep(now: number): Promise<SweepReport> {
 /** The earliest due time a run came across (from entries it reads anyway). */
 interface Oldest { at: number }
 const notice = (oldest: Oldest, entries: Record<string, unknown>[]) => {
-  const dueAt = entries[0] ? dueKeys.parseJob(entries[0]).dueAt : ''; // the due time leads every entry's sort key
+  const dueAt = entries[0] ? dueKeys.dueAtOf(entries[0]) : '';
   if (isCanonicalTime(dueAt)) oldest.at = Math.min(oldest.at, Date.parse(dueAt));
 };
 
