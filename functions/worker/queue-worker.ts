@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { handleJobMessage } from '../../shared/domain/job-steps.js';
 import { handleTokenMessage } from '../../shared/domain/settlement.js';
 import { logger } from '../../shared/logger.js';
-import { queueMessageSchema } from '../../shared/queue-messages.js';
+import { isJobMessage, queueMessageSchema } from '../../shared/queue-messages.js';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -29,7 +29,7 @@ async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
   const message = parsed.data;
   const now = Date.now();
   await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
-    message.kind === 'plan' || message.kind === 'clean' ? handleJobMessage(message, now) : handleTokenMessage(message, now));
+    isJobMessage(message) ? handleJobMessage(message, now) : handleTokenMessage(message, now));
 }
 
 /** The queue worker: each SQS record is one step of a revocation job, or tokens to settle; failures are reported per record. */

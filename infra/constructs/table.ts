@@ -1,7 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { table } from '../../shared/db/table.js';
+import { projectedAttributes, table } from '../../shared/db/table.js';
 
 /**
  * The service's one table, built from shared/db/table.ts (the same definition the code, the local
@@ -28,7 +28,8 @@ export class UsageTable extends Construct {
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
-        projectionType: index.projection === 'ALL' ? ProjectionType.ALL : ProjectionType.KEYS_ONLY,
+        projectionType: ProjectionType[index.projection],
+        nonKeyAttributes: projectedAttributes(index)?.slice(),
       });
     }
   }

@@ -10,7 +10,7 @@ import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { recordReader } from './checked.js';
 import {
-  batchGetConsistent, conditionalUpdate, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Key, type Page,
+  batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Key, type Page,
 } from './requests.js';
 import { orgPrefix, table } from './table.js';
 import { putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -170,16 +170,25 @@ export function setCount(user: AppUser, appEpoch: number, count: number): Write 
   });
 }
 
-/** After an app-wide revocation: zero and unlist a user row still counting under an older app epoch. */
-export async function resetStaleUser(orgId: string, appId: string, userId: string, appEpoch: number): Promise<void> {
+/** After an app-wide revocation: zeroes and unlists a user row still counting under an older app epoch (a write of a transaction; it fails once the row is reset or counts anew). */
+export function resetStaleUserWrite(orgId: string, appId: string, userId: string, appEpoch: number): Write {
   const unlisted = removeClause(activeListAttributes, 'r');
-  await conditionalUpdate({
+  return updateWrite({
     Key: appUserKeys.row(orgId, appId, userId),
     UpdateExpression: `SET activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
     ConditionExpression: 'countEpoch < :appEpoch',
     ExpressionAttributeNames: unlisted.names,
     ExpressionAttributeValues: { ':zero': 0, ':appEpoch': appEpoch },
   });
+}
+
+/** One page of an app's user rows still counting under an epoch older than `appEpoch` (one consistent Query, `limit` rows read). */
+export async function pageStaleUsersOfApp(orgId: string, appId: string, appEpoch: number, limit: number, startKey?: Record<string, unknown>): Promise<Page<string>> {
+  const page = await queryPage({
+    partition: appUserKeys.row(orgId, appId, '').pk, prefix: 'USER#', limit, startKey, consistent: true,
+    filter: { expression: 'countEpoch < :appEpoch', values: { ':appEpoch': appEpoch } },
+  });
+  return { items: page.items.map((i) => i.userId as string), lastKey: page.lastKey };
 }
 
 /** One use of the row's user: last use, first use, uses; `lastUseSort` moves it in the by-last-use list too. */

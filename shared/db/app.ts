@@ -221,18 +221,30 @@ export function changeAppWrites(orgId: string, appId: string, change: AppChange)
 
 /**
  * Revokes every token of the app at once: its epoch goes up on the row (only if still
- * `appEpoch`) and every shard, the counters go to zero and the app leaves the active list.
+ * `appEpoch`) and every shard, the counters go to zero and the app leaves the active list. Each
+ * shard keeps what it counted as `lastRevoked*` (copied within the same atomic write, so the sum
+ * is exactly what the revocation took; see `revokedCounts`).
  */
 export function revokeAppWrites(orgId: string, appId: string, appEpoch: number): Write[] {
   const unlisted = removeClause(activeListAttributes, 'r');
+  const zeroed = ', lastRevokedEpoch = :next, lastRevokedTokens = activeTokenCount, lastRevokedUsers = userCount, activeTokenCount = :zero, userCount = :zero';
   const revoke = (Key: Key, counters: boolean, condition?: string) => updateWrite({
     Key,
-    UpdateExpression: `SET revokeEpoch = :next, active = :false${counters ? ', activeTokenCount = :zero, userCount = :zero' : ''} REMOVE ${unlisted.parts.join(', ')}`,
+    UpdateExpression: `SET revokeEpoch = :next, active = :false${counters ? zeroed : ''} REMOVE ${unlisted.parts.join(', ')}`,
     ConditionExpression: condition ?? 'attribute_exists(pk)',
     ExpressionAttributeNames: unlisted.names,
     ExpressionAttributeValues: { ':next': appEpoch + 1, ':false': false, ...(counters ? { ':zero': 0 } : {}), ...(condition ? { ':seen': appEpoch } : {}) },
   });
   return [revoke(appKeys.app(orgId, appId), false, 'revokeEpoch = :seen'), ...shardNumbers.map((n) => revoke(appKeys.shard(orgId, appId, n), true))];
+}
+
+/**
+ * The tokens and users the all-tokens revocation that raised the app to `appEpoch` revoked,
+ * summed over the shards; undefined once a later one has taken their place.
+ */
+export function revokedCounts(shards: AppShard[], appEpoch: number): { tokens: number; users: number } | undefined {
+  if (shards.length !== APP_SHARDS || shards.some((s) => s.lastRevokedEpoch !== appEpoch)) return undefined;
+  return { tokens: shards.reduce((sum, s) => sum + (s.lastRevokedTokens ?? 0), 0), users: shards.reduce((sum, s) => sum + (s.lastRevokedUsers ?? 0), 0) };
 }
 
 /**

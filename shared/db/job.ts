@@ -96,12 +96,14 @@ export function transitionWrite(job: RevocationJob, from: JobStatus, to: JobStat
  */
 export function startPass(job: RevocationJob, at: string, dueAt: string): Promise<boolean> {
   const set = setClause({ pass: job.pass + 1, plannedBatches: 0, planCursor: null, planComplete: false, lastProgressAt: at, ...dueKeys.job(dueAt, job.orgId, job.jobId) }, 's');
+  // Bulk jobs count their users again batch by batch; an all-tokens job's figures were set once, from the counters.
+  const recount = job.appEpoch === null;
   return conditionalUpdate({
     Key: jobKeys.job(job.orgId, job.jobId),
-    UpdateExpression: `SET ${set.parts.join(', ')}, progress.usersDone = :zero REMOVE doneBatches`,
+    UpdateExpression: `SET ${set.parts.join(', ')}${recount ? ', progress.usersDone = :zero' : ''} REMOVE doneBatches`,
     ConditionExpression: '#status = :status AND #pass = :pass',
     ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
-    ExpressionAttributeValues: { ...set.values, ':zero': 0, ':status': job.status, ':pass': job.pass },
+    ExpressionAttributeValues: { ...set.values, ...(recount ? { ':zero': 0 } : {}), ':status': job.status, ':pass': job.pass },
   });
 }
 
@@ -133,13 +135,15 @@ export function postponeJob(job: RevocationJob, dueAt: string): Promise<boolean>
  * Records a planning step: `added` more batches sent, the scan's new cursor, whether it is done.
  * Conditional on the batches planned so far, so a duplicated plan message cannot count twice.
  */
-export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean, at: string): Promise<boolean> {
+export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean, at: string, progress?: RevocationJob['progress']): Promise<boolean> {
   return conditionalUpdate({
     Key: jobKeys.job(job.orgId, job.jobId),
-    UpdateExpression: 'SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete, lastProgressAt = :at',
+    UpdateExpression: `SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete, lastProgressAt = :at${progress ? ', progress = :progress' : ''}`,
     ConditionExpression: 'plannedBatches = :seen AND #pass = :pass',
     ExpressionAttributeNames: { '#pass': 'pass' },
-    ExpressionAttributeValues: { ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at },
+    ExpressionAttributeValues: {
+      ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at, ...(progress ? { ':progress': progress } : {}),
+    },
   });
 }
 

@@ -22,8 +22,21 @@ export const table = {
     gsi4: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projection: 'KEYS_ONLY' },
     /** KEYS_ONLY, sparse: a user's apps with active tokens. */
     gsi5: { name: 'gsi5', partitionKey: 'gsi5pk', sortKey: 'gsi5sk', projection: 'KEYS_ONLY' },
+    /**
+     * INCLUDE, sparse: an app's live tokens by the app epoch they were registered under, in
+     * TOKEN_INDEX_SHARDS partitions, with what a tombstone keeps and the targets check needs. No
+     * attribute a use changes is projected, so introspection never writes this index.
+     */
+    gsi6: {
+      name: 'gsi6', partitionKey: 'gsi6pk', sortKey: 'gsi6sk', projection: 'INCLUDE',
+      nonKeyAttributes: ['entity', 'orgId', 'appId', 'userId', 'lookupKey', 'tokenId', 'type', 'expiresAt', 'presentableUntil', 'refreshTokenId', 'appEpoch', 'userEpoch'],
+    },
   },
 } as const;
+
+/** What an index definition may hold: INCLUDE indexes name the attributes they copy. */
+export type IndexDefinition = (typeof table.indexes)[keyof typeof table.indexes];
+export const projectedAttributes = (index: IndexDefinition): readonly string[] | undefined => ('nonKeyAttributes' in index ? index.nonKeyAttributes : undefined);
 
 export type IndexName = keyof typeof table.indexes;
 
@@ -39,6 +52,13 @@ export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'TokenTombstone'
  * flag writes the app row and every shard in one transaction. See README, "Capacity of one app".
  */
 export const APP_SHARDS = 8;
+
+/**
+ * An app's live tokens of one epoch are listed (gsi6) in this many partitions, spread like the
+ * app's counters, so registrations spread their index writes and the cleanup reads in parallel.
+ * Stored in keys: changing it needs a backfill.
+ */
+export const TOKEN_INDEX_SHARDS = 8;
 
 /** Every key of tenant data starts with this, so no query can cross orgs. */
 export const orgPrefix = (orgId: string) => `ORG#${orgId}`;

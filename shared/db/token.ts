@@ -1,7 +1,8 @@
 /**
  * The token entity: one item per registered token, keyed by the keyed hash of its raw value (so
- * introspection is one GetItem), listed per user of an app (gsi1, by token id) and, when the
- * sweep must look at it, in the due index. A revoked token becomes a tombstone under the same key
+ * introspection is one GetItem), listed per user of an app (gsi1, by token id), per app and the
+ * app epoch it was registered under (gsi6, sharded) and, when the sweep must look at it, in the
+ * due index. A revoked token becomes a tombstone under the same key
  * (`entity: 'TokenTombstone'`): what identifies it and `revokedAt`, kept until it could no longer
  * be presented (DynamoDB TTL).
  */
@@ -15,21 +16,60 @@ import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
   batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
-import { orgPrefix, table } from './table.js';
+import { orgPrefix, table, TOKEN_INDEX_SHARDS } from './table.js';
 import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
-const { gsi1 } = table.indexes;
+const { gsi1, gsi6 } = table.indexes;
+
+/** The hex digest at the end of every lookup key (after an optional key-version prefix): uniform, so it spreads and splits. */
+const digestOf = (lookupKey: string) => lookupKey.slice(-32);
 
 export const tokenKeys = {
   token: (orgId: string, lookupKey: string): Key => ({ pk: `${orgPrefix(orgId)}#TOKEN#${lookupKey}`, sk: 'TOKEN' }),
   /** gsi1: a user's tokens for one app, by token id. */
   ofUser: (orgId: string, appId: string, userId: string, tokenId = '') => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#APP#${appId}#USER#${userId}`, [gsi1.sortKey]: `TOKEN#${tokenId}` }),
+  /**
+   * gsi6: an app's live tokens registered under one app epoch, in TOKEN_INDEX_SHARDS partitions
+   * picked by the digest's first hex digit and sorted by the rest of it.
+   */
+  ofAppEpoch: (orgId: string, appId: string, appEpoch: number, lookupKey: string) => {
+    const digest = digestOf(lookupKey);
+    return { [gsi6.partitionKey]: appTokensPartition(orgId, appId, appEpoch, Number.parseInt(digest[0] as string, 16) % TOKEN_INDEX_SHARDS), [gsi6.sortKey]: digest.slice(1) };
+  },
 };
 
-/** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */
-export const toToken = recordReader(['Token', 'TokenTombstone'], () => ({
+const appTokensPartition = (orgId: string, appId: string, appEpoch: number, shard: number) => `${orgPrefix(orgId)}#APP#${appId}#TOKENS#${appEpoch}#${shard}`;
+
+/**
+ * One of the parts an app epoch's token list splits into without reading it: a shard's sort keys
+ * (uniform hex) cut into `parts` equal ranges by their first two digits (`parts`: a power of two, at most 256).
+ */
+export interface TokenRange {
+  shard: number;
+  part: number;
+  parts: number;
+}
+
+/** The ranges covering an app epoch's tokens, `partsPerShard` per shard (rounded down to a power of two, 1–256). */
+export function tokenRanges(partsPerShard: number): TokenRange[] {
+  const parts = 2 ** Math.min(8, Math.max(0, Math.floor(Math.log2(Math.max(1, partsPerShard)))));
+  return Array.from({ length: TOKEN_INDEX_SHARDS * parts }, (_, n) => ({ shard: Math.floor(n / parts), part: n % parts, parts }));
+}
+
+/** The inclusive sort-key bounds of a range: two hex digits, the upper one padded past every digit. */
+export function tokenRangeBounds({ part, parts }: TokenRange): [string, string] {
+  const width = 256 / parts;
+  const hex = (n: number) => n.toString(16).padStart(2, '0');
+  return [hex(part * width), `${hex((part + 1) * width - 1)}~`];
+}
+
+/** What identifies a token: every token item, tombstone and gsi6 copy holds it. */
+const identity = () => ({
   orgId: z.string(), appId: z.string(), userId: z.string(), lookupKey: z.string(), tokenId: z.string(), type: z.enum(['access', 'refresh']),
-}), (t) => {
+});
+
+/** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */
+export const toToken = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
   const v = t as Partial<Token>;
   return {
     ...(t as unknown as Token),
@@ -87,15 +127,21 @@ export async function getTokenContext(orgId: string, appId: string, userId: stri
 }
 
 /** A token's place in the sweep's due index (none when it is never due). */
-const dueIndexKeys = (token: Token, dueAt: string | null) =>
+const dueIndexKeys = (token: Pick<Token, 'orgId' | 'appId' | 'userId' | 'lookupKey'>, dueAt: string | null) =>
   dueAt === null ? {} : dueKeys.token(dueAt, token.orgId, token.appId, token.userId, token.lookupKey);
 
 /** The write that stores a new token: first of its transaction, only if no token (or tombstone) has its key. */
 export function createTokenWrite(token: Token): Write {
-  return putWrite(itemOf('Token', tokenKeys.token(token.orgId, token.lookupKey), withoutNulls(token), {
+  return putWrite(tokenItem(token), { expression: 'attribute_not_exists(pk)' });
+}
+
+/** A live token as stored, with its places in the user's and the app's token lists and the due index (tests and the benchmark seed with it too). */
+export function tokenItem(token: Token): Item {
+  return itemOf('Token', tokenKeys.token(token.orgId, token.lookupKey), withoutNulls(token), {
     ...tokenKeys.ofUser(token.orgId, token.appId, token.userId, token.tokenId),
+    ...tokenKeys.ofAppEpoch(token.orgId, token.appId, token.appEpoch, token.lookupKey),
     ...dueIndexKeys(token, token.dueAt),
-  }), { expression: 'attribute_not_exists(pk)' });
+  });
 }
 
 /** An access token registered from a refresh token counts as its child, while the refresh token is not revoked. */
@@ -161,7 +207,7 @@ export function deleteUnusedWrite(token: Token): Write {
  * type) and to keep the access tokens registered from it dead. DynamoDB's TTL removes it once the
  * caller's own expiry for it has passed (`presentableUntil`); a token without one is remembered for good.
  */
-export function tombstoneItem(token: Token, at: string, checkChildrenAt: string | null): Item {
+export function tombstoneItem(token: TombstoneSource, at: string, checkChildrenAt: string | null): Item {
   const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId } = token;
   const dueAt = checkChildrenAt;
   return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, revokedAt: at, dueAt }), {
@@ -169,10 +215,13 @@ export function tombstoneItem(token: Token, at: string, checkChildrenAt: string 
   });
 }
 
+/** What a tombstone is made from: a token as its item or its copy in the app's token list (gsi6) holds it. */
+export type TombstoneSource = Pick<Token, 'orgId' | 'appId' | 'userId' | 'lookupKey' | 'tokenId' | 'type' | 'expiresAt' | 'presentableUntil' | 'refreshTokenId'>;
+
 const ttlOf = (until: string | null) => (until === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(until) / 1000) });
 
 /** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
-export async function tombstoneTokens(tokens: Token[], at: string): Promise<void> {
+export async function tombstoneTokens(tokens: TombstoneSource[], at: string): Promise<void> {
   await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })));
 }
 
@@ -224,6 +273,20 @@ export async function pageChildTokens(parent: Pick<Token, 'orgId' | 'appId' | 'u
   });
   return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
 }
+
+/**
+ * One page (up to `limit`) of an app's live tokens registered under `appEpoch`, in one range of
+ * the app's token list: one Query on gsi6, which holds what a tombstone keeps.
+ */
+export async function pageAppTokens(orgId: string, appId: string, appEpoch: number, range: TokenRange, limit: number, startKey?: Record<string, unknown>): Promise<Page<TombstoneSource>> {
+  const page = await queryPage({ index: 'gsi6', partition: appTokensPartition(orgId, appId, appEpoch, range.shard), between: tokenRangeBounds(range), limit, startKey });
+  return { items: page.items.map((i) => toIndexedToken(i) as TombstoneSource), lastKey: page.lastKey };
+}
+
+const toIndexedToken = recordReader('Token', identity, (t) => ({
+  ...(t as unknown as TombstoneSource),
+  expiresAt: (t.expiresAt as string | undefined) ?? null, presentableUntil: (t.presentableUntil as string | undefined) ?? null, refreshTokenId: (t.refreshTokenId as string | undefined) ?? null,
+}));
 
 /** A user's tokens for one app that `isTarget` picks, over every page of the index. */
 export async function findTokens(orgId: string, appId: string, userId: string, isTarget: (token: Token) => boolean): Promise<Token[]> {

@@ -1,20 +1,30 @@
 /**
- * The steps of a revocation job after it took effect: planning (the job's users, in batches, onto
- * the queue) and cleaning (one batch's targeted tokens tombstoned, its users checked and
- * repaired), then the job's success. Every step is idempotent and recorded on the job.
+ * The steps of a revocation job after it took effect: planning (the job's work, in bounded steps,
+ * onto the queue), the steps themselves, then the job's success. Every step is idempotent and
+ * recorded on the job.
+ *
+ * - Bulk and user jobs: each step is a batch of the job's users: their tokens read once, the
+ *   job's targets tombstoned, each user checked against what is left and repaired if it drifted.
+ * - All-tokens jobs: the tokens of the app epoch the revocation ended are listed by the app's
+ *   token index (gsi6), which splits into ranges without reading it; each step tombstones up to
+ *   JOB_STEP_TOKENS of one range in full BatchWriteItem calls. Other steps reset the user rows
+ *   still counting under the old epoch, up to 100 in one transaction. Counts need no repair: the
+ *   revocation itself zeroed them and recorded what it took.
  */
 import pMap from 'p-map';
-import { deactivateIfIdle } from '../db/app.js';
-import { pageUsersOfApp, resetStaleUser } from '../db/app-user.js';
+import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
+import { pageStaleUsersOfApp, resetStaleUserWrite } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
-import { findTokens, tombstoneTokens } from '../db/token.js';
-import { commit } from '../db/unit-of-work.js';
+import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens } from '../db/token.js';
+import { TOKEN_INDEX_SHARDS } from '../db/table.js';
+import { commit, commitOrFailures } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { JobMessage } from '../queue-messages.js';
+import type { JobMessage, QueueMessage } from '../queue-messages.js';
+import { backoff, MAX_ATTEMPTS } from '../retry.js';
 import { iso } from '../time.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
@@ -25,10 +35,18 @@ import type { RevocationJob, Token } from '../model.js';
 const USER_CONCURRENCY = 16;
 /** Users per cleanup message (JOB_STEP_USERS, 100 unless set); a SendMessageBatch of 10 such messages is one planning page. */
 export const USERS_PER_BATCH = config.jobStepUsers;
+/** Tokens per step of an all-tokens job (JOB_STEP_TOKENS, 1,000 unless set). */
+export const TOKENS_PER_STEP = config.jobStepTokens;
 /** User rows read per planning page (one Query, one SendMessageBatch). */
 const PLAN_PAGE = 10 * USERS_PER_BATCH;
 /** Planning pages per invocation before the plan message re-enqueues itself. */
 const PLAN_PAGES_PER_MESSAGE = 20;
+/**
+ * How long after an all-tokens revocation the app's token index (eventually consistent, usually
+ * within a fraction of a second) is trusted to list every token registered before it: the job's
+ * last check for what the steps could have missed waits at least this long after the job started.
+ */
+export const INDEX_SETTLE_MS = 1000;
 
 /** The audit actor of work the queue does. */
 const WORKER = 'revocation-worker';
@@ -48,56 +66,148 @@ export async function handleJobMessage(message: JobMessage, now: number): Promis
   const job = await getJob(message.orgId, message.jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
-  if (message.kind === 'plan') await plan(job, now);
-  else await clean(job, message.batch, message.userIds, now);
+  if (message.kind === 'plan') return plan(job, now);
+  // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
+  if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
+  if (message.kind === 'clean') return clean(job, message.batch, message.userIds, now);
+  if (!revokesAllTokens(job)) throw new Error(`A ${message.kind} step for job ${job.jobId}, which does not revoke all tokens`);
+  if (message.kind === 'clean-range') return cleanRange(job, message, now);
+  return resetUsers(job, message.batch, message.userIds, now);
 }
 
+type AllTokensJob = RevocationJob & { appEpoch: number };
+const revokesAllTokens = (job: RevocationJob): job is AllTokensJob => job.appEpoch !== null;
+const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pass: job.pass });
+
 /**
- * Splits the job's users into cleanup batches and enqueues them, recording each step on the job
- * so that a crash resumes where it stopped (batch numbers follow from the recorded state).
+ * Splits the job into steps and enqueues them, recording each planning step on the job so that a
+ * crash resumes where it stopped (batch numbers follow from the recorded state). An all-tokens
+ * job first plans its token ranges (sized from what the revocation took, about one or two steps
+ * each), then pages through the app's user rows for those still counting under the old epoch.
  */
 async function plan(job: RevocationJob, now: number): Promise<void> {
   await ensureEffect(job); // the creating call may have died before raising every user
   if (job.status === 'queued') {
     await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
-    job = { ...job, status: 'running' };
+    job = { ...job, status: 'running', startedAt: iso(now) };
+  }
+  if (revokesAllTokens(job) && job.plannedBatches === 0) {
+    const planned = await planTokenRanges(job, now);
+    if (!planned) return; // a duplicate planner got there first
+    job = planned;
   }
   for (let page = 0; !job.planComplete; page++) {
-    if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId, pass: job.pass }]);
-    const { userIds, cursor } = job.appEpoch !== null
-      ? await pageUsersOfApp(job.orgId, job.appId, PLAN_PAGE, job.planCursor ?? undefined).then((p) => ({ userIds: p.items, cursor: p.lastKey ?? null }))
-      : { userIds: Object.keys(job.userEpochs).sort(), cursor: null };
+    if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', ...stepOf(job) }]);
+    const startKey = job.planCursor ?? undefined;
+    const { items: userIds, lastKey } = job.appEpoch !== null
+      ? await pageStaleUsersOfApp(job.orgId, job.appId, job.appEpoch, PLAN_PAGE, startKey)
+      : { items: Object.keys(job.userEpochs).sort(), lastKey: undefined };
+    const cursor = lastKey ?? null;
+    const kind = job.appEpoch !== null ? 'reset-users' as const : 'clean' as const;
     const batches = chunk(userIds, USERS_PER_BATCH);
-    await enqueue(batches.map((ids, i) => ({ kind: 'clean', orgId: job.orgId, jobId: job.jobId, pass: job.pass, batch: job.plannedBatches + i, userIds: ids })));
-    if (!(await recordPlanned(job, batches.length, cursor, cursor === null, iso(now)))) return; // a duplicate planner got there first
+    await enqueue(batches.map((ids, i) => ({ kind, ...stepOf(job), batch: job.plannedBatches + i, userIds: ids })));
+    if (!(await recordPlanned(job, batches.length, cursor, cursor === null, iso(now)))) return;
     job = { ...job, plannedBatches: job.plannedBatches + batches.length, planCursor: cursor, planComplete: cursor === null };
   }
-  // Batches may have finished while planning: decide on the job as stored now.
+  // Steps may have finished while planning: decide on the job as stored now.
   const stored = await getJob(job.orgId, job.jobId);
   if (stored) await finishIfDone(stored, now);
 }
 
 /**
+ * The ranges of the app's token list that hold the ended epoch's tokens, about TOKENS_PER_STEP
+ * to twice that each (so each step reads a full page), and the job's figures: what the
+ * revocation zeroed on the app's counters, exactly. The job as recorded, or undefined.
+ */
+async function planTokenRanges(job: AllTokensJob, now: number): Promise<AllTokensJob | undefined> {
+  const app = await getAppWithCounters(job.orgId, job.appId);
+  const revoked = app && revokedCounts(app.shards, job.appEpoch);
+  const ranges = tokenRanges((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * TOKENS_PER_STEP));
+  await enqueue(ranges.map((range, batch) => ({ kind: 'clean-range', ...stepOf(job), batch, range, cursor: null })));
+  // A later all-tokens revocation overwrote the figures before this job was planned: keep what the job has.
+  const progress = revoked ? { usersDone: revoked.users, tokensRevoked: revoked.tokens } : undefined;
+  if (!(await recordPlanned(job, ranges.length, null, false, iso(now), progress))) return undefined;
+  return { ...job, plannedBatches: ranges.length, ...(progress ? { progress } : {}) };
+}
+
+/**
+ * One step of an all-tokens job: up to TOKENS_PER_STEP of the ended epoch's tokens in one range,
+ * tombstoned in full BatchWriteItem calls. The rest of the range is a step of its own; the range
+ * is done when its last page is.
+ */
+async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number): Promise<void> {
+  const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, message.range, TOKENS_PER_STEP, message.cursor ?? undefined);
+  await tombstoneTokens(page.items, iso(now));
+  if (page.lastKey) return enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
+  await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
+}
+
+/** One step of an all-tokens job: user rows still counting under the old epoch, zeroed and unlisted in one transaction. */
+async function resetUsers(job: AllTokensJob, batch: number, userIds: string[], now: number): Promise<void> {
+  await resetStaleUsers(job, userIds);
+  await batchDone(job, batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
+}
+
+/**
+ * Zeroes and unlists the rows (at most 100: one transaction) still counting under an epoch older
+ * than the job's. A row whose condition fails (reset already, or counting anew since) is left out
+ * and the rest sent again; a lost race with another transaction is retried after a backoff.
+ */
+async function resetStaleUsers(job: AllTokensJob, userIds: string[]): Promise<void> {
+  let pending = userIds;
+  for (let conflicts = 0; pending.length > 0;) {
+    const failed = await commitOrFailures(pending.map((userId) => resetStaleUserWrite(job.orgId, job.appId, userId, job.appEpoch)));
+    if (failed === null) return;
+    if (failed.length > 0) pending = pending.filter((_, i) => !failed.includes(i));
+    else if (conflicts === MAX_ATTEMPTS) throw new Error(`Resetting ${pending.length} user rows lost to concurrent transactions ${MAX_ATTEMPTS} times`);
+    else await backoff(conflicts++);
+  }
+}
+
+/** Counts a finished step once, then finishes the job if it was the last. */
+async function batchDone(job: RevocationJob, batch: number, done: Parameters<typeof recordBatchDone>[2], now: number): Promise<void> {
+  const after = await recordBatchDone(job, batch, done, iso(now)) ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
+  if (after) await finishIfDone(after, now);
+}
+
+/**
  * One batch of the job's users, bounded work: their tokens read once; the job's targets
  * tombstoned (full BatchWriteItem calls); each user then checked against what is left and
- * repaired if it drifted (see `checkUsers`); the batch counted once.
+ * repaired if it drifted (see `checkUsers`); the batch counted once. (All-tokens jobs planned
+ * before the app's token index existed ran in such batches too; their rows are reset here.)
  */
 async function clean(job: RevocationJob, batch: number, userIds: string[], now: number): Promise<void> {
-  // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
-  if (job.doneBatches.includes(batch)) return finishIfDone(job, now);
-  const read = await pMap(userIds, async (userId) => {
-    const tokens = await findTokens(job.orgId, job.appId, userId, () => true);
-    if (job.appEpoch !== null) await resetStaleUser(job.orgId, job.appId, userId, job.appEpoch);
-    return [userId, tokens] as const;
-  }, { concurrency: USER_CONCURRENCY });
+  const read = await pMap(userIds, async (userId) => [userId, await findTokens(job.orgId, job.appId, userId, () => true)] as const, { concurrency: USER_CONCURRENCY });
+  if (revokesAllTokens(job)) await resetStaleUsers(job, userIds);
   const doomed: Token[] = read.flatMap(([, tokens]) => tokens.filter((t) => isTargetOf(job, t)));
   await tombstoneTokens(doomed, iso(now));
   const left = new Map(read.map(([userId, tokens]) => [userId, tokens.filter((t) => !isTargetOf(job, t))]));
   const report = await checkUsers(job.orgId, job.appId, userIds, { repair: true, known: left });
   if (report.userDrift.length || report.stragglersDeleted) logger.warn('reconciled after revocation batch', { jobId: job.jobId, batch, ...report });
-  const after = await recordBatchDone(job, batch, { users: userIds.length, tokens: doomed.length, drift: report.userDrift.length, stragglers: report.stragglersDeleted }, iso(now))
-    ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
-  if (after) await finishIfDone(after, now);
+  await batchDone(job, batch, { users: userIds.length, tokens: doomed.length, drift: report.userDrift.length, stragglers: report.stragglersDeleted }, now);
+}
+
+/**
+ * What the steps of an all-tokens job could have missed: tokens of the ended epoch that the
+ * eventually consistent index did not list yet when their range was read. Read again once the
+ * index has settled (`INDEX_SETTLE_MS` after the job started), every shard of the epoch, and
+ * tombstoned. Only such stragglers are read: the steps took the index entries of the rest away.
+ */
+async function cleanStragglers(job: AllTokensJob, now: number): Promise<number> {
+  const settleMs = Date.parse(job.startedAt ?? iso(now)) + INDEX_SETTLE_MS - Date.now();
+  if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
+  const counts = await pMap(tokenRanges(1), async (range) => {
+    let found = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, range, TOKENS_PER_STEP, startKey);
+      await tombstoneTokens(page.items, iso(now));
+      found += page.items.length;
+      startKey = page.lastKey;
+    } while (startKey);
+    return found;
+  });
+  return counts.reduce((a, b) => a + b, 0);
 }
 
 /**
@@ -106,6 +216,11 @@ async function clean(job: RevocationJob, batch: number, userIds: string[], now: 
  */
 async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
   if (!job.planComplete || job.doneBatches.length < job.plannedBatches) return;
+  const stragglers = revokesAllTokens(job) ? await cleanStragglers(job, now) : 0;
+  if (stragglers > 0) {
+    logger.warn('tombstoned tokens the index listed late', { jobId: job.jobId, stragglers });
+    job = { ...job, reconciled: { ...job.reconciled, stragglers: job.reconciled.stragglers + stragglers } };
+  }
   const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
     appId: job.appId, jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
     details: {
@@ -113,7 +228,8 @@ async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
       reconciled: { userDrift: job.reconciled.userDrift, stragglersDeleted: job.reconciled.stragglers },
     },
   }, now, 'system');
-  if (await commit([transitionWrite(job, 'running', 'succeeded', { finishedAt: iso(now) }, null), recordEvent(completed)])) {
+  const finished = { finishedAt: iso(now), ...(stragglers > 0 ? { reconciledStragglers: job.reconciled.stragglers } : {}) };
+  if (await commit([transitionWrite(job, 'running', 'succeeded', finished, null), recordEvent(completed)])) {
     if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
     logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
   }

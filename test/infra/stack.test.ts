@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { OAuthUsageStack } from '../../infra/stack.js';
-import { table } from '../../shared/db/table.js';
+import { projectedAttributes, table } from '../../shared/db/table.js';
 import { routeKey, routes, type Route } from '../../shared/routes.js';
 
 // Bundling is skipped in template tests (`cdk synth` bundles for real).
@@ -25,7 +25,7 @@ describe('the table', () => {
         Match.objectLike({
           IndexName: i.name,
           KeySchema: [{ AttributeName: i.partitionKey, KeyType: 'HASH' }, { AttributeName: i.sortKey, KeyType: 'RANGE' }],
-          Projection: { ProjectionType: i.projection },
+          Projection: projectedAttributes(i) ? { ProjectionType: i.projection, NonKeyAttributes: projectedAttributes(i) } : { ProjectionType: i.projection },
         }),
       ),
     });

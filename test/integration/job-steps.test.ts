@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 // Small steps, so that a few dozen users already make a job of many messages (read at import).
 vi.hoisted(() => {
   process.env.JOB_STEP_USERS = '3';
+  process.env.JOB_STEP_TOKENS = '4';
   process.env.JOB_STALL_SECONDS = '5';
 });
 
@@ -69,7 +70,8 @@ describe('every step of a job does bounded work', () => {
     const [small, large] = runs as [{ messages: number; maxRequests: number }, { messages: number; maxRequests: number }];
     expect(large.messages).toBeGreaterThanOrEqual(10); // 30 users in steps of 3
     expect(large.messages).toBeGreaterThan(small.messages);
-    expect(large.maxRequests).toBeLessThanOrEqual(small.maxRequests);
+    // The step that finishes a job also carries its own page's BatchWriteItem, or none when its range was empty.
+    expect(large.maxRequests).toBeLessThanOrEqual(small.maxRequests + 1);
   });
 
   it('a Bulk Revoke runs in steps of JOB_STEP_USERS users', { timeout: 60_000 }, async () => {
