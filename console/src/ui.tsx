@@ -151,3 +151,9 @@ export function Field({ label, id, error, children, hint }: { label: string; id:
     </div>
   );
 }
+
+/**
+ * The attributes of a table's horizontal scroll box (narrow screens): a named region that takes
+ * keyboard focus, so it can be scrolled without a mouse whether or not its rows hold links yet.
+ */
+export const scrollingTable = (label: string) => ({ class: 'table', role: 'region' as const, 'aria-label': label, tabIndex: 0 });

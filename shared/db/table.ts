@@ -42,7 +42,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'TokenTombstone' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'TokenTombstone' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the

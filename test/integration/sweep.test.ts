@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/event.js';
 import { db, TableName } from '../../shared/db/client.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys, queryDue } from '../../shared/db/due-index.js';
+import { TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 import { STALL_AFTER_MS } from '../../shared/domain/revocations.js';
 import { SWEEP_PASS_MS } from '../../shared/domain/sweep.js';
 import { enqueue } from '../../shared/queue.js';
@@ -315,9 +316,10 @@ describe('recovery', () => {
     const tokens = Array.from({ length: 250 }, (_, i) => ({ token: rawToken(), type: 'access', appId: 'lost', userId: `user-${String(i).padStart(3, '0')}` }));
     for (let i = 0; i < tokens.length; i += 25) await Promise.all(tokens.slice(i, i + 25).map(registered));
     const jobId = (await call('requestRevocation', { claims: as(org), path: { appId: 'lost' }, json: { all: true } })).body.jobId as string;
-    await pollQueueOnce(); // plans: three cleanup batches of 100, 100 and 50 users…
-    expect(await dropQueue()).toBe(3); // …which are lost
-    expect(await job(jobId)).toMatchObject({ status: 'running', progress: { usersDone: 0, tokensRevoked: 0 } });
+    await pollQueueOnce(); // plans: a step per range of the app's token list, and three of 100, 100 and 50 user rows…
+    expect(await dropQueue()).toBe(TOKEN_INDEX_SHARDS + 3); // …which are lost
+    // What the revocation took, from the counters it zeroed.
+    expect(await job(jobId)).toMatchObject({ status: 'running', progress: { usersDone: 250, tokensRevoked: 250 } });
 
     setClock(t0 + STALL_AFTER_MS - 1);
     expect((await sweepAndDrain()).jobsResumed).toBe(0); // not stalled yet

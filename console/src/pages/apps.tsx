@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, enc, query, type Page } from '../api.js';
-import { count, ErrorNotice, Time, useLoad, usePaging } from '../ui.js';
+import { count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 interface AppRow {
   appId: string;
@@ -27,7 +27,7 @@ export function AppsPage() {
         <label class="check"><input type="checkbox" checked={all} onChange={(e) => setAll(e.currentTarget.checked)} /> Show all apps</label>
       </div>
       {apps.error ? <ErrorNotice error={apps.error} retry={apps.reload} /> : (
-        <div class="table" aria-busy={apps.loading}>
+        <div {...scrollingTable('Apps')} aria-busy={apps.loading}>
           <table>
             <caption class="visually-hidden">Apps</caption>
             <thead><tr><th scope="col">App name</th><th scope="col" class="num">Users</th><th scope="col" class="num">Active tokens</th><th scope="col">Last used</th></tr></thead>

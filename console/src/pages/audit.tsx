@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, enc, query, type Page } from '../api.js';
-import { ErrorNotice, Time, useLoad, usePaging } from '../ui.js';
+import { ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 interface AuditRow {
   eventId: string;
@@ -31,7 +31,7 @@ export function AuditPage() {
         <button type="submit">Filter</button>
       </form>
       {events.error ? <ErrorNotice error={events.error} retry={events.reload} /> : (
-        <div class="table" aria-busy={events.loading}>
+        <div {...scrollingTable('Audit events')} aria-busy={events.loading}>
           <table>
             <caption class="visually-hidden">Audit events</caption>
             <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">Action</th><th scope="col">App</th><th scope="col">User</th><th scope="col">Reason</th></tr></thead>

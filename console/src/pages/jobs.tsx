@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, query, type Page } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, ErrorNotice, Time, useLoad, usePaging } from '../ui.js';
+import { count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 interface JobRow {
   jobId: string;
@@ -44,7 +44,7 @@ export function JobsPage({ access }: { access: Access }) {
       </div>
       {error && <ErrorNotice error={error} />}
       {jobs.error ? <ErrorNotice error={jobs.error} retry={jobs.reload} /> : (
-        <div class="table" aria-busy={jobs.loading}>
+        <div {...scrollingTable('Revocation jobs')} aria-busy={jobs.loading}>
           <table>
             <caption class="visually-hidden">Revocation jobs</caption>
             <thead><tr><th scope="col">Requested</th><th scope="col">App</th><th scope="col">Target</th><th scope="col">Status</th><th scope="col">Progress</th><th scope="col">By</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>

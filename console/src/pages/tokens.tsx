@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, query, type Page } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Time, useLoad, usePaging } from '../ui.js';
+import { count, Dialog, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 interface TokenRow {
   tokenId: string;
@@ -37,7 +37,7 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
       <h1>Tokens of {userId}</h1>
       <p role="status">{done}</p>
       {tokens.error ? <ErrorNotice error={tokens.error} retry={tokens.reload} /> : (
-        <div class="table" aria-busy={tokens.loading}>
+        <div {...scrollingTable(`Active tokens of ${userId} for ${appId}`)} aria-busy={tokens.loading}>
           <table>
             <caption class="visually-hidden">Active tokens of {userId} for {appId}</caption>
             <thead><tr><th scope="col">Type</th><th scope="col">Scopes</th><th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col" class="num">Uses</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc, query, type Page } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad, usePaging } from '../ui.js';
+import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 interface UserRow {
   userId: string;
@@ -55,7 +55,7 @@ export function UsersPage({ appId, access }: { appId: string; access: Access }) 
       </div>
       {jobId && <JobProgress key={jobId} jobId={jobId} onDone={refresh} />}
       {users.error ? <ErrorNotice error={users.error} retry={users.reload} /> : (
-        <div class="table" aria-busy={users.loading}>
+        <div {...scrollingTable(`Users of ${app.data?.name ?? appId}`)} aria-busy={users.loading}>
           <table>
             <caption class="visually-hidden">Users of {app.data?.name ?? appId}</caption>
             <thead>
