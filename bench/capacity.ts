@@ -2,12 +2,12 @@
  * Capacity units modelled from item sizes, as DynamoDB bills them (DynamoDB Local's
  * ConsumedCapacity is not reliable). Reads: 1 RCU per 4 KB strongly consistent (half for
  * eventually consistent), a Query rounds its items' total, a GetItem or BatchGetItem each item.
- * Writes: 1 WCU per 1 KB per item, twice in a transaction; each index the item is in costs a
- * write too (ALL: the item's size; KEYS_ONLY: 1, and only when its keys change). The size of an
- * item that is updated or deleted is the size last seen for that key (reads and puts teach it),
- * else 1 KB.
+ * Writes: 1 WCU per 1 KB of the larger of the item before and after, twice in a transaction;
+ * index entries as DynamoDB writes them (see `indexWrites`), each by its own size (ALL: the item;
+ * INCLUDE: keys and projected attributes; KEYS_ONLY: keys). What an item was before a write is
+ * what was last seen for its key (reads, puts and `learn` teach it); unknown, it is 1 KB and in no index.
  */
-import { table } from '../shared/db/table.js';
+import { projectedAttributes, table } from '../shared/db/table.js';
 
 type Item = Record<string, unknown>;
 
@@ -50,6 +50,38 @@ export const keyOf = (item: Item): string => `${String(plain(item[table.partitio
 const indexes = Object.values(table.indexes);
 const readUnits = (size: number, consistent: boolean) => Math.max(1, Math.ceil(size / 4096)) * (consistent ? 1 : 0.5);
 const writeUnits = (size: number) => Math.max(1, Math.ceil(size / 1024));
+const keysOfAnyIndex = new Set<string>(indexes.flatMap((i) => [i.partitionKey, i.sortKey]));
+
+type Index = (typeof indexes)[number];
+const tableKeys = [table.partitionKey, table.sortKey];
+const keysOf = (index: Index) => [index.partitionKey, index.sortKey];
+const inIndex = (index: Index, item: Item | undefined) => item !== undefined && index.partitionKey in item;
+/** The size of an item's entry in an index: its keys and what the index projects. */
+function entrySize(index: Index, item: Item): number {
+  if (index.projection === 'ALL') return itemSize(item);
+  const kept = new Set([...tableKeys, ...keysOf(index), ...(projectedAttributes(index) ?? [])]);
+  return itemSize(Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name))));
+}
+
+/**
+ * Index writes of one item write, as DynamoDB bills them: an entry added or removed is one write
+ * of its size; an entry whose keys change is two (the old one deleted, the new one put); an entry
+ * that stays is rewritten only when an attribute it projects changes.
+ */
+function indexWrites(before: Item | undefined, after: Item | undefined, changed: Set<string> | undefined): number {
+  return indexes.reduce((sum, index) => {
+    const was = inIndex(index, before);
+    const is = inIndex(index, after);
+    if (!was && !is) return sum;
+    if (was !== is) return sum + writeUnits(entrySize(index, (was ? before : after) as Item));
+    const projected = index.projection === 'ALL' ? undefined : new Set([...keysOf(index), ...(projectedAttributes(index) ?? [])]);
+    const touched = changed === undefined
+      ? Object.keys({ ...before, ...after }).filter((name) => JSON.stringify(before?.[name]) !== JSON.stringify(after?.[name]))
+      : [...changed];
+    if (keysOf(index).some((k) => touched.includes(k))) return sum + writeUnits(entrySize(index, before as Item)) + writeUnits(entrySize(index, after as Item));
+    return sum + (touched.some((name) => !projected || projected.has(name)) ? writeUnits(entrySize(index, after as Item)) : 0);
+  }, 0);
+}
 
 export interface Cost {
   rcu: number;
@@ -60,40 +92,53 @@ export interface Cost {
 
 /** Models DynamoDB capacity from requests and responses; remembers item sizes by key. */
 export class CapacityModel {
-  /** The last version of each item seen (read or put), by key: its size and which indexes it is in. */
+  /** The last version of each item seen (read, put or taught), by key: its size and which indexes it is in. */
   private readonly known = new Map<string, Item>();
+
+  /** Items written outside the recorded requests (a benchmark's seed), so later writes know their size and index entries. */
+  learn(items: Item[]): void {
+    for (const item of items) this.known.set(keyOf(item), item);
+  }
+
+  /** The WCU of deleting the item with every index entry it has: the floor of removing it. */
+  removalUnits(item: Item): number {
+    return writeUnits(itemSize(item)) + indexWrites(item, undefined, undefined);
+  }
+
+  /** The WCU of one write that removes `attributes` from the item (and the index entries they key). */
+  removingUnits(item: Item, attributes: string[]): number {
+    const after = Object.fromEntries(Object.entries(item).filter(([name]) => !attributes.includes(name)));
+    return writeUnits(itemSize(item)) + indexWrites(item, after, new Set(attributes));
+  }
 
   private sizeOf(id: string): number {
     const item = this.known.get(id);
     return item ? itemSize(item) : 1024;
   }
 
-  /** Index writes for an item of `size` that holds `attributes`; `changed` names what a write changes (undefined: all). */
-  private indexWrites(attributes: Item | undefined, size: number, changed?: Set<string>): number {
-    return indexes.reduce((sum, index) => {
-      const keyAttributes = [index.partitionKey, index.sortKey];
-      const inIndex = attributes !== undefined && keyAttributes.some((a) => a in attributes);
-      const keysChange = changed === undefined ? inIndex : keyAttributes.some((a) => changed.has(a));
-      if (index.projection === 'ALL') return sum + (inIndex || keysChange ? writeUnits(size) : 0);
-      return sum + (keysChange ? 1 : 0);
-    }, 0);
-  }
-
   private write(kind: 'Put' | 'Update' | 'Delete' | 'ConditionCheck', request: Item, factor: number): Cost {
     const key = (request.Item ?? request.Key) as Item;
     const id = keyOf(key);
     if (kind === 'ConditionCheck') return { rcu: 0, wcu: factor * writeUnits(this.sizeOf(id)), written: [] };
+    const before = this.known.get(id);
     if (kind === 'Put') {
       this.known.set(id, key);
-      const size = itemSize(key);
-      return { rcu: 0, wcu: factor * writeUnits(size) + this.indexWrites(key, size), written: [id] };
+      return { rcu: 0, wcu: factor * writeUnits(Math.max(itemSize(key), before ? itemSize(before) : 0)) + indexWrites(before, key, undefined), written: [id] };
     }
     const size = this.sizeOf(id);
-    const known = this.known.get(id);
-    if (kind === 'Delete') return { rcu: 0, wcu: factor * writeUnits(size) + this.indexWrites(known, size), written: [id] };
-    const names = new Set(Object.values((request.ExpressionAttributeNames ?? {}) as Record<string, string>));
-    for (const word of (typeof request.UpdateExpression === 'string' ? request.UpdateExpression : '').match(/\b[A-Za-z_][\w]*\b/g) ?? []) names.add(word);
-    return { rcu: 0, wcu: factor * writeUnits(size) + this.indexWrites(known, size, names), written: [id] };
+    if (kind === 'Delete') {
+      this.known.delete(id);
+      return { rcu: 0, wcu: factor * writeUnits(size) + indexWrites(before, undefined, undefined), written: [id] };
+    }
+    // An update: what it sets or adds, and what it removes (names, or #placeholders resolved).
+    const names = (request.ExpressionAttributeNames ?? {}) as Record<string, string>;
+    const expression = typeof request.UpdateExpression === 'string' ? request.UpdateExpression : '';
+    const resolve = (clause: string) => (clause.match(/#?[A-Za-z_][\w]*/g) ?? []).map((w) => names[w] ?? w);
+    const removed = new Set(resolve(expression.match(/\bREMOVE\b(.*?)(?=\b(?:SET|ADD|DELETE)\b|$)/s)?.[1] ?? ''));
+    const changed = new Set([...resolve(expression), ...removed]);
+    const after = before && { ...Object.fromEntries(Object.entries(before).filter(([name]) => !removed.has(name))), ...Object.fromEntries([...changed].filter((n) => !removed.has(n) && keysOfAnyIndex.has(n)).map((n) => [n, before[n] ?? ''])) };
+    if (after) this.known.set(id, after);
+    return { rcu: 0, wcu: factor * writeUnits(size) + indexWrites(before, after, changed), written: [id] };
   }
 
   cost(command: string, input: Item, output: Item | undefined): Cost {

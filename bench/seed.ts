@@ -17,10 +17,11 @@ import type { Token } from '../shared/model.js';
  * Writes an app with users × perUser access tokens straight into the table, in full
  * BatchWriteItem calls, exactly as registrations would have left it (token items with their
  * index keys, due keys when they expire, counted user rows, the app listed as active with its counters on shard 0). Far
- * faster than registering them one by one; for benchmarks and tests only. Returns the tokens'
+ * faster than registering them one by one; for benchmarks and tests only. `learn` is shown every
+ * item written (the benchmark's capacity model). Returns the tokens'
  * lookup keys (derived from the app and user ids, so different apps never collide).
  */
-export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string } = {}): Promise<string[]> {
+export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string; learn?: (items: Record<string, unknown>[]) => void } = {}): Promise<string[]> {
   const at = new Date().toISOString();
   const policies = policiesSchema.parse({});
   await insertApp(
@@ -36,6 +37,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   /** Writes what is pending in full calls of 25, 8 at a time. */
   const flush = async (force = false) => {
     const ready = items.splice(0, force ? items.length : items.length - (items.length % 25));
+    options.learn?.(ready);
     await pMap(chunk(ready, 25), put, { concurrency: 8 });
   };
   for (let u = 0; u < users; u++) {
