@@ -110,7 +110,13 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   if (tombstone?.entity !== 'TokenTombstone') throw new Error('a revoked token left no tombstone');
   const tombstoneBytes = itemSize(tombstone);
   const entries = dynamoRequests.entries();
-  const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand');
+  // Full calls: a step writes its tokens 25 at a time, so only one call of each step (queue message) may carry fewer: its remainder.
+  const withRemainder = new Set<string>();
+  const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand').filter((e) => {
+    if (e.batchSize === 25 || !e.messageId || withRemainder.has(e.messageId)) return true;
+    withRemainder.add(e.messageId);
+    return false;
+  });
   const appCollection = `${appKeys.app(org, 'big').pk}|${appKeys.app(org, 'big').sk}`;
   const appWrites = entries.filter((e) => e.start >= callEnded).reduce((sum, e) => sum + e.written.filter((k) => k.startsWith(appCollection)).length, 0);
   const sendBatches = sqsRequests.count('SendMessageBatchCommand');
@@ -141,7 +147,7 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   const { small: smallP50, large: largeP50 } = await callLatencyP50(LATENCY_SIZES);
 
   return [
-    { name: 'revoke.itemsPerBatchWrite', value: round(batchWrites.reduce((sum, e) => sum + e.batchSize, 0) / batchWrites.length), unit: 'items (mean)', limit: { min: 25 } },
+    { name: 'revoke.itemsPerBatchWrite', value: round(batchWrites.reduce((sum, e) => sum + e.batchSize, 0) / batchWrites.length), unit: 'items (mean; each step\'s one call with its remainder aside)', limit: { min: 25 } },
     { name: 'revoke.sqsBatchesPer1000Tokens', value: round(sendBatches / (tokens / 1000)), unit: 'SendMessageBatch', limit: { max: 1 } },
     { name: 'revoke.appRowWritesPerWorkerBatch', value: round(appWrites / job.plannedBatches), unit: 'writes (app row and shards)', limit: { max: 1 } },
     { name: 'revoke.tombstoneBytes', value: tombstoneBytes, unit: 'bytes per revoked token (DynamoDB adds 100 per item to storage)', limit: null },

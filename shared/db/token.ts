@@ -42,7 +42,7 @@ const appTokensPartition = (orgId: string, appId: string, appEpoch: number, shar
 
 /**
  * One of the parts an app epoch's token list splits into without reading it: a shard's sort keys
- * (uniform hex) cut into `parts` equal ranges by their first two digits (`parts`: a power of two, at most 256).
+ * (uniform hex) cut into `parts` near-equal ranges by their first two digits (`parts`: 1–256).
  */
 export interface TokenRange {
   shard: number;
@@ -50,17 +50,18 @@ export interface TokenRange {
   parts: number;
 }
 
-/** The ranges covering an app epoch's tokens, `partsPerShard` per shard (rounded down to a power of two, 1–256). */
+export const MAX_RANGE_PARTS = 256;
+
+/** The ranges covering an app epoch's tokens, `partsPerShard` (1–256) per shard. */
 export function tokenRanges(partsPerShard: number): TokenRange[] {
-  const parts = 2 ** Math.min(8, Math.max(0, Math.floor(Math.log2(Math.max(1, partsPerShard)))));
+  const parts = Math.min(MAX_RANGE_PARTS, Math.max(1, Math.floor(partsPerShard)));
   return Array.from({ length: TOKEN_INDEX_SHARDS * parts }, (_, n) => ({ shard: Math.floor(n / parts), part: n % parts, parts }));
 }
 
 /** The inclusive sort-key bounds of a range: two hex digits, the upper one padded past every digit. */
 export function tokenRangeBounds({ part, parts }: TokenRange): [string, string] {
-  const width = 256 / parts;
   const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return [hex(part * width), `${hex((part + 1) * width - 1)}~`];
+  return [hex(Math.floor((part * MAX_RANGE_PARTS) / parts)), `${hex(Math.floor(((part + 1) * MAX_RANGE_PARTS) / parts) - 1)}~`];
 }
 
 /** What identifies a token: every token item, tombstone and gsi6 copy holds it. */

@@ -82,8 +82,8 @@ const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pa
 /**
  * Splits the job into steps and enqueues them, recording each planning step on the job so that a
  * crash resumes where it stopped (batch numbers follow from the recorded state). An all-tokens
- * job first plans its token ranges (sized from what the revocation took, about one or two steps
- * each), then pages through the app's user rows for those still counting under the old epoch.
+ * job first plans its token ranges (sized from what the revocation took, a step each), then, in
+ * the next plan message, pages through the app's user rows for those still counting under the old epoch.
  */
 async function plan(job: RevocationJob, now: number): Promise<void> {
   await ensureEffect(job); // the creating call may have died before raising every user
@@ -92,9 +92,9 @@ async function plan(job: RevocationJob, now: number): Promise<void> {
     job = { ...job, status: 'running', startedAt: iso(now) };
   }
   if (revokesAllTokens(job) && job.plannedBatches === 0) {
-    const planned = await planTokenRanges(job, now);
-    if (!planned) return; // a duplicate planner got there first
-    job = planned;
+    // The ranges first; the user rows in a message of its own, so the ranges' steps start at once.
+    if (await planTokenRanges(job, now)) await enqueue([{ kind: 'plan', ...stepOf(job) }]);
+    return;
   }
   for (let page = 0; !job.planComplete; page++) {
     if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', ...stepOf(job) }]);
@@ -115,19 +115,25 @@ async function plan(job: RevocationJob, now: number): Promise<void> {
 }
 
 /**
- * The ranges of the app's token list that hold the ended epoch's tokens, about TOKENS_PER_STEP
- * to twice that each (so each step reads a full page), and the job's figures: what the
- * revocation zeroed on the app's counters, exactly. The job as recorded, or undefined.
+ * How full, on average, a range of the app's token list is planned to be, as a share of a step:
+ * range sizes vary by a few percent around their mean (the hashes are uniform), so most ranges
+ * take exactly one step and every step reads a full page at most.
  */
-async function planTokenRanges(job: AllTokensJob, now: number): Promise<AllTokensJob | undefined> {
+const RANGE_FILL = 0.9;
+
+/**
+ * Plans the ranges of the app's token list that hold the ended epoch's tokens, one step each
+ * (see `RANGE_FILL`), and records the job's figures: what the revocation zeroed on the app's
+ * counters, exactly. False if a duplicate planner got there first.
+ */
+async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean> {
   const app = await getAppWithCounters(job.orgId, job.appId);
   const revoked = app && revokedCounts(app.shards, job.appEpoch);
-  const ranges = tokenRanges((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * TOKENS_PER_STEP));
+  const ranges = tokenRanges((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * RANGE_FILL * TOKENS_PER_STEP));
   await enqueue(ranges.map((range, batch) => ({ kind: 'clean-range', ...stepOf(job), batch, range, cursor: null })));
   // A later all-tokens revocation overwrote the figures before this job was planned: keep what the job has.
   const progress = revoked ? { usersDone: revoked.users, tokensRevoked: revoked.tokens } : undefined;
-  if (!(await recordPlanned(job, ranges.length, null, false, iso(now), progress))) return undefined;
-  return { ...job, plannedBatches: ranges.length, ...(progress ? { progress } : {}) };
+  return recordPlanned(job, ranges.length, null, false, iso(now), progress);
 }
 
 /**
