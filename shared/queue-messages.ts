@@ -15,8 +15,7 @@ const batchSchema = () => z.int().check(z.gte(0));
 
 /**
  * What the queue carries: a job to plan, or one step of its cleanup (all of one cleanup pass):
- * a batch of its users (Bulk Revoke), a range of the app's token list or a batch of stale user
- * rows (all tokens); tokens the sweep found due; the access tokens of a revoked refresh token; an app
+ * a batch of its users (Bulk Revoke) or a range of the app's token list (all tokens); tokens the sweep found due; the access tokens of a revoked refresh token; an app
  * whose refresh-token policy changed.
  */
 export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
@@ -27,7 +26,6 @@ export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
     range: z.strictObject({ shard: z.int().check(z.gte(0), z.lt(TOKEN_INDEX_SHARDS)), part: z.int().check(z.gte(0), z.lt(256)), parts: z.int().check(z.gte(1), z.lte(256)) }),
     cursor: z.nullable(z.record(z.string(), z.string())),
   }),
-  z.strictObject({ kind: z.literal('reset-users'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: batchSchema(), userIds: z.array(idSchema).check(z.minLength(1), z.maxLength(100)) }),
   z.strictObject({
     kind: z.literal('due'), orgId: idSchema, appId: idSchema,
     tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema() })).check(z.minLength(1), z.maxLength(100)),
@@ -44,8 +42,8 @@ export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
   }),
 ]));
 export type QueueMessage = z.output<typeof queueMessageSchema>;
-export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' | 'reset-users' }>;
+export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'children' }>;
 
-const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range', 'reset-users']);
+const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range']);
 export const isJobMessage = (message: QueueMessage): message is JobMessage => jobKinds.has(message.kind);

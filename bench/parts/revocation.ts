@@ -9,7 +9,7 @@ import { appKeys, getAppWithCounters } from '../../shared/db/app.js';
 import { getJob } from '../../shared/db/job.js';
 import { BATCH_WRITE_CONCURRENCY } from '../../shared/db/requests.js';
 import { table } from '../../shared/db/table.js';
-import { tokenKeys } from '../../shared/db/token.js';
+import { tokenKeys, tombstoneItem, type TombstoneSource } from '../../shared/db/token.js';
 import { queueClient } from '../../shared/queue.js';
 import { pollOnce } from '../../local/queue-poller.js';
 import { as, call } from '../../test/support/api.js';
@@ -23,12 +23,6 @@ const USER_LISTING = [table.indexes.gsi3.partitionKey, table.indexes.gsi3.sortKe
 /** Records per worker invocation: the event source's batch size (infra/constructs/worker.ts), processed in parallel. */
 const RECORDS_PER_INVOCATION = 10;
 
-/**
- * Revokes every token of an app holding users × perUser tokens: the API call, then the real
- * worker fed by the local poller until the job has succeeded. Then the same number of items is
- * seeded again and deleted by a bare loop of full BatchWriteItem calls with as many in flight as
- * the worker can have (records per invocation × BatchWriteItem calls per record).
- */
 /** Apps per size in the call-latency comparison, and their sizes. */
 const LATENCY_APPS = 5;
 const LATENCY_SIZES = { small: 1_000, large: 100_000 };
@@ -132,10 +126,15 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   if (options.writeResults) writeFileSync(new URL('../results/revocation.json', import.meta.url), `${JSON.stringify({ tokens, users: options.users, jobSeconds, plannedBatches: job.plannedBatches, maxRequestsPerMessage, dynamodb: byCommand, sqs: { SendMessageBatch: sendBatches } }, null, 2)}\n`);
   const workerTokensPerSecond = tokens / jobSeconds;
 
-  const lookupKeys = await seedApp(org, 'bare', options.users, options.perUser);
+  // The floor's work on the same items, bare: the same number of tokens seeded again, each one's
+  // tombstone written (what revoking it must leave) in full BatchWriteItem calls, with as many in
+  // flight as the worker can have (records per invocation × BatchWriteItem calls per record).
+  const seeded: Record<string, unknown>[] = [];
+  await seedApp(org, 'bare', options.users, options.perUser, { learn: (items) => seeded.push(...items.filter((i) => i.entity === 'Token')) });
+  const at = new Date().toISOString();
   const bareStarted = performance.now();
-  await pMap(chunk(lookupKeys, 25), async (part) => {
-    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((k) => ({ DeleteRequest: { Key: tokenKeys.token(org, k) } })) };
+  await pMap(chunk(seeded, 25), async (part) => {
+    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((token) => ({ PutRequest: { Item: tombstoneItem(token as unknown as TombstoneSource, at, null) } })) };
     while (request && Object.keys(request).length > 0) {
       const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
       request = out.UnprocessedItems;

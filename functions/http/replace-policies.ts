@@ -1,4 +1,5 @@
-import { appDetailView, etagOf, replacePolicies } from '../../shared/domain/apps.js';
+import { appDetailView, etagOf } from '../../shared/domain/apps.js';
+import { replacePolicies } from '../../shared/domain/app-policies.js';
 import { httpRoute, json } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { appPathSchema, policiesSchema } from '../../shared/schemas/apps.js';

@@ -1,4 +1,4 @@
-import { revokeTokenById } from '../../shared/domain/tokens.js';
+import { revokeTokenById } from '../../shared/domain/token-revocation.js';
 import { httpRoute, noContent } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { parse } from '../../shared/schemas/common.js';

@@ -1,4 +1,4 @@
-import { revokeRawToken } from '../../shared/domain/tokens.js';
+import { revokeRawToken } from '../../shared/domain/token-revocation.js';
 import { httpRoute } from '../../shared/http.js';
 import { routes } from '../../shared/routes.js';
 import { parse } from '../../shared/schemas/common.js';

@@ -182,15 +182,6 @@ export function resetStaleUserWrite(orgId: string, appId: string, userId: string
   });
 }
 
-/** One page of an app's user rows still counting under an epoch older than `appEpoch` (one consistent Query, `limit` rows read). */
-export async function pageStaleUsersOfApp(orgId: string, appId: string, appEpoch: number, limit: number, startKey?: Record<string, unknown>): Promise<Page<string>> {
-  const page = await queryPage({
-    partition: appUserKeys.row(orgId, appId, '').pk, prefix: 'USER#', limit, startKey, consistent: true,
-    filter: { expression: 'countEpoch < :appEpoch', values: { ':appEpoch': appEpoch } },
-  });
-  return { items: page.items.map((i) => i.userId as string), lastKey: page.lastKey };
-}
-
 /** One use of the row's user: last use, first use, uses; `lastUseSort` moves it in the by-last-use list too. */
 export function recordUseUpdate(token: Token, at: string, moveInLastUseOrder: boolean) {
   const lastUse = setClause(moveInLastUseOrder ? appUserKeys.lastUseSort(at, token.userId) : {}, 'l');

@@ -31,7 +31,7 @@ export interface MigrationReport {
 /** Each segment's cursor: where its Scan resumes; 'done' once it reached the end. */
 type Cursors = Record<number, Record<string, unknown> | 'done' | null>;
 const cursorAttribute = (segment: number) => `cursor${segment}`;
-const indexKeys = (item: Item) => tokenKeys.ofAppEpoch(item.orgId as string, item.appId as string, (item.appEpoch as number | undefined) ?? 0, item.lookupKey as string);
+const indexKeys = (item: Item) => tokenKeys.ofAppEpoch(item.orgId as string, item.appId as string, (item.appEpoch as number | undefined) ?? 0, item.userId as string);
 
 /**
  * Lists every live token in the app's token index (gsi6) that was registered before the index
@@ -51,7 +51,7 @@ export async function backfillAppTokenIndex(options: { pagesPerSegment?: number;
         TableName, Segment: segment, TotalSegments: SEGMENTS, Limit: options.pageSize ?? PAGE, ConsistentRead: true,
         ExclusiveStartKey: (cursors[segment] ?? undefined),
         FilterExpression: '#entity = :token AND attribute_not_exists(#indexed)',
-        ProjectionExpression: 'pk, sk, orgId, appId, appEpoch, lookupKey',
+        ProjectionExpression: 'pk, sk, orgId, appId, userId, appEpoch',
         ExpressionAttributeNames: { '#entity': entityAttribute, '#indexed': gsi6.partitionKey },
         ExpressionAttributeValues: { ':token': 'Token' satisfies Entity },
       }));

@@ -6,6 +6,7 @@
  * (`entity: 'TokenTombstone'`): what identifies it and `revokedAt`, kept until it could no longer
  * be presented (DynamoDB TTL).
  */
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
@@ -21,20 +22,21 @@ import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.j
 
 const { gsi1, gsi6 } = table.indexes;
 
-/** The hex digest at the end of every lookup key (after an optional key-version prefix): uniform, so it spreads and splits. */
-const digestOf = (lookupKey: string) => lookupKey.slice(-32);
+/** A uniform hex hash of a user id: where the user's tokens sit in the app's token list (gsi6). */
+const userPlace = (userId: string) => createHash('sha256').update(userId).digest('hex').slice(0, 8);
 
 export const tokenKeys = {
   token: (orgId: string, lookupKey: string): Key => ({ pk: `${orgPrefix(orgId)}#TOKEN#${lookupKey}`, sk: 'TOKEN' }),
   /** gsi1: a user's tokens for one app, by token id. */
   ofUser: (orgId: string, appId: string, userId: string, tokenId = '') => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#APP#${appId}#USER#${userId}`, [gsi1.sortKey]: `TOKEN#${tokenId}` }),
   /**
-   * gsi6: an app's live tokens registered under one app epoch, in TOKEN_INDEX_SHARDS partitions
-   * picked by the digest's first hex digit and sorted by the rest of it.
+   * gsi6: an app's live tokens registered under one app epoch, in TOKEN_INDEX_SHARDS partitions,
+   * a user's tokens together: the partition is picked by the first hex digit of the user's hash,
+   * the sort key is the rest of it and the user id.
    */
-  ofAppEpoch: (orgId: string, appId: string, appEpoch: number, lookupKey: string) => {
-    const digest = digestOf(lookupKey);
-    return { [gsi6.partitionKey]: appTokensPartition(orgId, appId, appEpoch, Number.parseInt(digest[0] as string, 16) % TOKEN_INDEX_SHARDS), [gsi6.sortKey]: digest.slice(1) };
+  ofAppEpoch: (orgId: string, appId: string, appEpoch: number, userId: string) => {
+    const place = userPlace(userId);
+    return { [gsi6.partitionKey]: appTokensPartition(orgId, appId, appEpoch, Number.parseInt(place[0] as string, 16) % TOKEN_INDEX_SHARDS), [gsi6.sortKey]: `${place.slice(1)}#${userId}` };
   },
 };
 
@@ -42,7 +44,8 @@ const appTokensPartition = (orgId: string, appId: string, appEpoch: number, shar
 
 /**
  * One of the parts an app epoch's token list splits into without reading it: a shard's sort keys
- * (uniform hex) cut into `parts` near-equal ranges by their first two digits (`parts`: 1–256).
+ * (uniform hex first) cut into `parts` near-equal ranges by their first two digits (`parts`:
+ * 1–256). A range holds whole users.
  */
 export interface TokenRange {
   shard: number;
@@ -140,7 +143,7 @@ export function createTokenWrite(token: Token): Write {
 export function tokenItem(token: Token): Item {
   return itemOf('Token', tokenKeys.token(token.orgId, token.lookupKey), withoutNulls(token), {
     ...tokenKeys.ofUser(token.orgId, token.appId, token.userId, token.tokenId),
-    ...tokenKeys.ofAppEpoch(token.orgId, token.appId, token.appEpoch, token.lookupKey),
+    ...tokenKeys.ofAppEpoch(token.orgId, token.appId, token.appEpoch, token.userId),
     ...dueIndexKeys(token, token.dueAt),
   });
 }

@@ -2,8 +2,6 @@ import { changeAppWrites, getAppWithCounters, insertApp, listApps } from '../db/
 import { recordEvent } from '../db/audit-event.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
-import { logger } from '../logger.js';
-import { enqueue } from '../queue.js';
 import { newAppId } from '../ids.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
@@ -124,22 +122,3 @@ export function updateSettings(caller: Actor, appId: string, patch: SettingsPatc
   });
 }
 
-/**
- * PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them. They apply to existing tokens at
- * once at introspection; a changed refresh-token policy also starts a policy pass through the
- * queue, which purges the refresh tokens it now rules out and moves the others in the due index.
- */
-export async function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
-  let before: Policies | undefined;
-  const app = await changeApp(caller, appId, ifMatch, now, (current) => {
-    before = current.policies;
-    return same(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
-  });
-  const policy = policies.refreshTokenPolicy;
-  // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.
-  if (before && !same(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
-    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null }]).catch((error: unknown) =>
-      logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
-  }
-  return app;
-}

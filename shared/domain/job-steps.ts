@@ -6,17 +6,17 @@
  * - Bulk and user jobs: each step is a batch of the job's users: their tokens read once, the
  *   job's targets tombstoned, each user checked against what is left and repaired if it drifted.
  * - All-tokens jobs: the tokens of the app epoch the revocation ended are listed by the app's
- *   token index (gsi6), which splits into ranges without reading it; each step tombstones up to
- *   JOB_STEP_TOKENS of one range in full BatchWriteItem calls. Other steps reset the user rows
- *   still counting under the old epoch, up to 100 in one transaction. Counts need no repair: the
- *   revocation itself zeroed them and recorded what it took.
+ *   token index (gsi6), which splits into ranges of whole users without reading it; each step
+ *   tombstones up to JOB_STEP_TOKENS of one range in full BatchWriteItem calls and, meanwhile,
+ *   resets the rows of their users (still counting under the old epoch) 100 to a transaction.
+ *   Counts need no repair: the revocation itself zeroed them and recorded what it took.
  */
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
-import { pageStaleUsersOfApp, resetStaleUserWrite } from '../db/app-user.js';
+import { resetStaleUserWrite } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
-import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens } from '../db/token.js';
+import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit, commitOrFailures } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
@@ -37,10 +37,6 @@ const USER_CONCURRENCY = 16;
 export const USERS_PER_BATCH = config.jobStepUsers;
 /** Tokens per step of an all-tokens job (JOB_STEP_TOKENS, 1,000 unless set). */
 export const TOKENS_PER_STEP = config.jobStepTokens;
-/** User rows read per planning page (one Query, one SendMessageBatch). */
-const PLAN_PAGE = 10 * USERS_PER_BATCH;
-/** Planning pages per invocation before the plan message re-enqueues itself. */
-const PLAN_PAGES_PER_MESSAGE = 20;
 /**
  * How long after an all-tokens revocation the app's token index (eventually consistent, usually
  * within a fraction of a second) is trusted to list every token registered before it: the job's
@@ -71,8 +67,7 @@ export async function handleJobMessage(message: JobMessage, now: number): Promis
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
   if (message.kind === 'clean') return clean(job, message.batch, message.userIds, now);
   if (!revokesAllTokens(job)) throw new Error(`A ${message.kind} step for job ${job.jobId}, which does not revoke all tokens`);
-  if (message.kind === 'clean-range') return cleanRange(job, message, now);
-  return resetUsers(job, message.batch, message.userIds, now);
+  return cleanRange(job, message, now);
 }
 
 type AllTokensJob = RevocationJob & { appEpoch: number };
@@ -80,10 +75,10 @@ const revokesAllTokens = (job: RevocationJob): job is AllTokensJob => job.appEpo
 const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pass: job.pass });
 
 /**
- * Splits the job into steps and enqueues them, recording each planning step on the job so that a
- * crash resumes where it stopped (batch numbers follow from the recorded state). An all-tokens
- * job first plans its token ranges (sized from what the revocation took, a step each), then, in
- * the next plan message, pages through the app's user rows for those still counting under the old epoch.
+ * Splits the job into steps and enqueues them, then records them on the job: a crash before the
+ * record plans again, and the steps' numbers are the same. A bulk job's steps are its users in
+ * batches (the job names them: at most 1,000); an all-tokens job's are ranges of the app's token
+ * list, sized from what the revocation took, a step each.
  */
 async function plan(job: RevocationJob, now: number): Promise<void> {
   await ensureEffect(job); // the creating call may have died before raising every user
@@ -91,23 +86,12 @@ async function plan(job: RevocationJob, now: number): Promise<void> {
     await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
     job = { ...job, status: 'running', startedAt: iso(now) };
   }
-  if (revokesAllTokens(job) && job.plannedBatches === 0) {
-    // The ranges first; the user rows in a message of its own, so the ranges' steps start at once.
-    if (await planTokenRanges(job, now)) await enqueue([{ kind: 'plan', ...stepOf(job) }]);
-    return;
-  }
-  for (let page = 0; !job.planComplete; page++) {
-    if (page === PLAN_PAGES_PER_MESSAGE) return enqueue([{ kind: 'plan', ...stepOf(job) }]);
-    const startKey = job.planCursor ?? undefined;
-    const { items: userIds, lastKey } = job.appEpoch !== null
-      ? await pageStaleUsersOfApp(job.orgId, job.appId, job.appEpoch, PLAN_PAGE, startKey)
-      : { items: Object.keys(job.userEpochs).sort(), lastKey: undefined };
-    const cursor = lastKey ?? null;
-    const kind = job.appEpoch !== null ? 'reset-users' as const : 'clean' as const;
-    const batches = chunk(userIds, USERS_PER_BATCH);
-    await enqueue(batches.map((ids, i) => ({ kind, ...stepOf(job), batch: job.plannedBatches + i, userIds: ids })));
-    if (!(await recordPlanned(job, batches.length, cursor, cursor === null, iso(now)))) return;
-    job = { ...job, plannedBatches: job.plannedBatches + batches.length, planCursor: cursor, planComplete: cursor === null };
+  if (revokesAllTokens(job)) {
+    if (!job.planComplete && !(await planTokenRanges(job, now))) return; // a duplicate planner got there first
+  } else if (!job.planComplete) {
+    const batches = chunk(Object.keys(job.userEpochs).sort(), USERS_PER_BATCH);
+    await enqueue(batches.map((userIds, batch) => ({ kind: 'clean', ...stepOf(job), batch, userIds })));
+    if (!(await recordPlanned(job, batches.length, null, true, iso(now)))) return;
   }
   // Steps may have finished while planning: decide on the job as stored now.
   const stored = await getJob(job.orgId, job.jobId);
@@ -133,33 +117,37 @@ async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean>
   await enqueue(ranges.map((range, batch) => ({ kind: 'clean-range', ...stepOf(job), batch, range, cursor: null })));
   // A later all-tokens revocation overwrote the figures before this job was planned: keep what the job has.
   const progress = revoked ? { usersDone: revoked.users, tokensRevoked: revoked.tokens } : undefined;
-  return recordPlanned(job, ranges.length, null, false, iso(now), progress);
+  return recordPlanned(job, ranges.length, null, true, iso(now), progress);
 }
 
 /**
  * One step of an all-tokens job: up to TOKENS_PER_STEP of the ended epoch's tokens in one range,
- * tombstoned in full BatchWriteItem calls. The rest of the range is a step of its own; the range
- * is done when its last page is.
+ * tombstoned in full BatchWriteItem calls while their users' rows are reset. The rest of the range
+ * is a step of its own; the range is done when its last page is.
  */
 async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number): Promise<void> {
   const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, message.range, TOKENS_PER_STEP, message.cursor ?? undefined);
-  await tombstoneTokens(page.items, iso(now));
+  await retire(job, page.items, now);
   if (page.lastKey) return enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
   await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
 }
 
-/** One step of an all-tokens job: user rows still counting under the old epoch, zeroed and unlisted in one transaction. */
-async function resetUsers(job: AllTokensJob, batch: number, userIds: string[], now: number): Promise<void> {
-  await resetStaleUsers(job, userIds);
-  await batchDone(job, batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
+/** Tombstones some of the ended epoch's tokens and, meanwhile, resets their users' rows. */
+async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number): Promise<void> {
+  await Promise.all([tombstoneTokens(tokens, iso(now)), resetStaleUsers(job, [...new Set(tokens.map((t) => t.userId))])]);
 }
 
 /**
- * Zeroes and unlists the rows (at most 100: one transaction) still counting under an epoch older
- * than the job's. A row whose condition fails (reset already, or counting anew since) is left out
- * and the rest sent again; a lost race with another transaction is retried after a backoff.
+ * Zeroes and unlists the users' rows still counting under an epoch older than the job's, 100 to a
+ * transaction. A row whose condition fails (reset already, by the step before in its range, or
+ * counting anew since) is left out and the rest sent again; a lost race with another transaction
+ * is retried after a backoff.
  */
 async function resetStaleUsers(job: AllTokensJob, userIds: string[]): Promise<void> {
+  await pMap(chunk(userIds, 100), (part) => resetStaleRows(job, part), { concurrency: 2 });
+}
+
+async function resetStaleRows(job: AllTokensJob, userIds: string[]): Promise<void> {
   let pending = userIds;
   for (let conflicts = 0; pending.length > 0;) {
     const failed = await commitOrFailures(pending.map((userId) => resetStaleUserWrite(job.orgId, job.appId, userId, job.appEpoch)));
@@ -207,7 +195,7 @@ async function cleanStragglers(job: AllTokensJob, now: number): Promise<number> 
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, range, TOKENS_PER_STEP, startKey);
-      await tombstoneTokens(page.items, iso(now));
+      await retire(job, page.items, now);
       found += page.items.length;
       startKey = page.lastKey;
     } while (startKey);

@@ -14,4 +14,12 @@ describe('what functions load', () => {
       expect(inputs.filter((i) => /shared\/(config|service-secret|secrets)\.ts$/.test(i)), entry).toEqual([]);
     }
   });
+
+  it('a route\'s function holds the queue\'s client exactly when the route sends to the queue (the stack grants sending to those alone)', () => {
+    for (const route of Object.values(routes as Record<string, Route>)) {
+      const entry = `functions/http/${route.handler}.ts`;
+      const holdsQueue = inputsOf(entry).some((i) => i.endsWith('shared/queue.ts'));
+      expect(holdsQueue, entry).toBe(route.enqueues === true);
+    }
+  });
 });
