@@ -9,7 +9,8 @@ import { appKeys, getAppWithCounters } from '../../shared/db/app.js';
 import { getJob } from '../../shared/db/job.js';
 import { BATCH_WRITE_CONCURRENCY } from '../../shared/db/requests.js';
 import { table } from '../../shared/db/table.js';
-import { tokenKeys, tombstoneItem, type TombstoneSource } from '../../shared/db/token.js';
+import { tokenKeys, tombstoneItem, toToken } from '../../shared/db/token.js';
+import type { Token } from '../../shared/model.js';
 import { queueClient } from '../../shared/queue.js';
 import { pollOnce } from '../../local/queue-poller.js';
 import { as, call } from '../../test/support/api.js';
@@ -134,7 +135,7 @@ export async function measureRevocation(options: { users: number; perUser: numbe
   const at = new Date().toISOString();
   const bareStarted = performance.now();
   await pMap(chunk(seeded, 25), async (part) => {
-    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((token) => ({ PutRequest: { Item: tombstoneItem(token as unknown as TombstoneSource, at, null) } })) };
+    let request: BatchWriteCommandInput['RequestItems'] = { [TableName]: part.map((item) => ({ PutRequest: { Item: tombstoneItem(toToken(item) as Token, at, null) } })) };
     while (request && Object.keys(request).length > 0) {
       const out: BatchWriteCommandOutput = await db.send(new BatchWriteCommand({ RequestItems: request }));
       request = out.UnprocessedItems;
