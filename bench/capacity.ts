@@ -69,19 +69,26 @@ function entrySize(index: Index, item: Item): number {
  * that stays is rewritten only when an attribute it projects changes.
  */
 function indexWrites(before: Item | undefined, after: Item | undefined, changed: Set<string> | undefined): number {
+  let touched: string[] | undefined; // what the write changes, worked out once and only if an entry stays
   return indexes.reduce((sum, index) => {
     const was = inIndex(index, before);
     const is = inIndex(index, after);
     if (!was && !is) return sum;
     if (was !== is) return sum + writeUnits(entrySize(index, (was ? before : after) as Item));
-    const projected = index.projection === 'ALL' ? undefined : new Set([...keysOf(index), ...(projectedAttributes(index) ?? [])]);
-    const touched = changed === undefined
-      ? Object.keys({ ...before, ...after }).filter((name) => JSON.stringify(before?.[name]) !== JSON.stringify(after?.[name]))
-      : [...changed];
-    if (keysOf(index).some((k) => touched.includes(k))) return sum + writeUnits(entrySize(index, before as Item)) + writeUnits(entrySize(index, after as Item));
+    touched ??= changed ? [...changed] : changedAttributes(before as Item, after as Item);
+    if (keysOf(index).some((k) => touched?.includes(k))) return sum + writeUnits(entrySize(index, before as Item)) + writeUnits(entrySize(index, after as Item));
+    const projected = projectedSets.get(index);
     return sum + (touched.some((name) => !projected || projected.has(name)) ? writeUnits(entrySize(index, after as Item)) : 0);
   }, 0);
 }
+
+/** The attributes whose values differ between two versions of an item. */
+const changedAttributes = (before: Item, after: Item) => Object.keys({ ...before, ...after }).filter((name) => {
+  const [a, b] = [before[name], after[name]];
+  return a !== b && (typeof a !== 'object' || typeof b !== 'object' || JSON.stringify(a) !== JSON.stringify(b));
+});
+/** What each non-ALL index copies: its keys and projected attributes. */
+const projectedSets = new Map<Index, Set<string>>(indexes.filter((i) => i.projection !== 'ALL').map((i) => [i, new Set([...keysOf(i), ...(projectedAttributes(i) ?? [])])]));
 
 export interface Cost {
   rcu: number;

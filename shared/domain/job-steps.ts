@@ -78,7 +78,7 @@ const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pa
  * Splits the job into steps and enqueues them, then records them on the job: a crash before the
  * record plans again, and the steps' numbers are the same. A bulk job's steps are its users in
  * batches (the job names them: at most 1,000); an all-tokens job's are ranges of the app's token
- * list, sized from what the revocation took, a step each.
+ * list, sized from what the revocation took.
  */
 async function plan(job: RevocationJob, now: number): Promise<void> {
   await ensureEffect(job); // the creating call may have died before raising every user
@@ -99,21 +99,22 @@ async function plan(job: RevocationJob, now: number): Promise<void> {
 }
 
 /**
- * How full, on average, a range of the app's token list is planned to be, as a share of a step:
- * range sizes vary by a few percent around their mean (the hashes are uniform), so most ranges
- * take exactly one step and every step reads a full page at most.
+ * How many steps a range of the app's token list holds on average. Ranges hold whole users, so
+ * their sizes vary (by a tenth with 10 tokens a user); with about two steps each, a range's first
+ * step reads a full page, so most steps are the same size and run in the same time, and no range
+ * is more than a few steps.
  */
-const RANGE_FILL = 0.9;
+const STEPS_PER_RANGE = 2;
 
 /**
- * Plans the ranges of the app's token list that hold the ended epoch's tokens, one step each
- * (see `RANGE_FILL`), and records the job's figures: what the revocation zeroed on the app's
+ * Plans the ranges of the app's token list that hold the ended epoch's tokens (see
+ * `STEPS_PER_RANGE`), and records the job's figures: what the revocation zeroed on the app's
  * counters, exactly. False if a duplicate planner got there first.
  */
 async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean> {
   const app = await getAppWithCounters(job.orgId, job.appId);
   const revoked = app && revokedCounts(app.shards, job.appEpoch);
-  const ranges = tokenRanges((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * RANGE_FILL * TOKENS_PER_STEP));
+  const ranges = tokenRanges((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * STEPS_PER_RANGE * TOKENS_PER_STEP));
   await enqueue(ranges.map((range, batch) => ({ kind: 'clean-range', ...stepOf(job), batch, range, cursor: null })));
   // A later all-tokens revocation overwrote the figures before this job was planned: keep what the job has.
   const progress = revoked ? { usersDone: revoked.users, tokensRevoked: revoked.tokens } : undefined;

@@ -5,8 +5,8 @@ import { auditKeys } from '../../shared/db/audit-event.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/due-index.js';
 import { idempotencyKeys } from '../../shared/db/idempotency-key.js';
 import { jobKeys } from '../../shared/db/job.js';
-import { tokenKeys } from '../../shared/db/token.js';
-import { APP_SHARDS } from '../../shared/db/table.js';
+import { tokenKeys, tokenRangeBounds, tokenRanges } from '../../shared/db/token.js';
+import { APP_SHARDS, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 
 describe('the entities\' key builders', () => {
   it('start every tenant key with the org', () => {
@@ -14,7 +14,7 @@ describe('the entities\' key builders', () => {
       appKeys.app('o1', 'a').pk, appKeys.shard('o1', 'a', 3).pk, appUserKeys.row('o1', 'a', 'u').pk, tokenKeys.token('o1', 'ff').pk,
       appKeys.collection('o1', 'a').pk, auditKeys.event('o1', 'e').pk, jobKeys.job('o1', 'j').pk, idempotencyKeys.key('o1', 'h').pk,
       ...[
-        tokenKeys.ofUser('o1', 'a', 'u'), appKeys.byName('o1', 'N', 'a'), appKeys.activeByName('o1', 'N', 'a'),
+        tokenKeys.ofUser('o1', 'a', 'u'), tokenKeys.ofAppEpoch('o1', 'a', 0, 'u'), appKeys.byName('o1', 'N', 'a'), appKeys.activeByName('o1', 'N', 'a'),
         appUserKeys.activeById('o1', 'a', 'u'), appUserKeys.activeByLastUse('o1', 'a'), appUserKeys.activeAppsOfUser('o1', 'u', 'a'),
         auditKeys.byApp('o1', 'a', 'e'), auditKeys.byUser('o1', 'u', 'e'), auditKeys.byAppAndUser('o1', 'a', 'u', 'e'), jobKeys.lists('o1', 'a', 'queued', 'j'),
       ].map((attributes) => Object.entries(attributes).find(([name]) => name.endsWith('pk'))?.[1] ?? 'missing'),
@@ -76,5 +76,36 @@ describe('the entities\' key builders', () => {
       sortKey(appKeys.byName('o', 'alpha beta', 'c')),
       sortKey(appKeys.byName('o', 'beta', 'b')),
     ]);
+  });
+
+  it('list an app\'s tokens per epoch with a user\'s tokens together, spread evenly over the shards', () => {
+    const users = Array.from({ length: 8000 }, (_, n) => `user-${n}`);
+    const perShard = new Map<string, number>();
+    for (const u of users) {
+      const keys = tokenKeys.ofAppEpoch('o', 'a', 3, u);
+      expect(keys.gsi6pk).toMatch(/^ORG#o#APP#a#TOKENS#3#[0-7]$/);
+      expect(keys.gsi6sk.endsWith(`#${u}`)).toBe(true);
+      perShard.set(keys.gsi6pk, (perShard.get(keys.gsi6pk) ?? 0) + 1);
+    }
+    expect(tokenKeys.ofAppEpoch('o', 'a', 3, 'user-1')).toEqual(tokenKeys.ofAppEpoch('o', 'a', 3, 'user-1'));
+    expect(perShard.size).toBe(TOKEN_INDEX_SHARDS);
+    for (const n of perShard.values()) expect(Math.abs(n - 1000)).toBeLessThan(150);
+  });
+
+  it('cut each shard of the app\'s token list into ranges that cover every sort key once', () => {
+    for (const parts of [1, 2, 13, 100, 256]) {
+      const ranges = tokenRanges(parts).filter((r) => r.shard === 0);
+      expect(ranges).toHaveLength(parts);
+      const bounds = ranges.map(tokenRangeBounds);
+      for (const u of ['a', 'b', 'user-7', 'z@example.com']) {
+        const sk = tokenKeys.ofAppEpoch('o', 'a', 0, u).gsi6sk;
+        expect(bounds.filter(([from, to]) => sk >= from && sk <= to), `${sk} in ${parts} parts`).toHaveLength(1);
+      }
+      expect(bounds[0]?.[0]).toBe('00');
+      expect(bounds.at(-1)?.[1]).toBe('ff~');
+      for (let i = 1; i < bounds.length; i++) expect((bounds[i]?.[0] ?? '') > (bounds[i - 1]?.[1].slice(0, 2) ?? '')).toBe(true);
+    }
+    expect(tokenRanges(0)).toHaveLength(TOKEN_INDEX_SHARDS);
+    expect(tokenRanges(10_000)).toHaveLength(TOKEN_INDEX_SHARDS * 256);
   });
 });
