@@ -33,7 +33,7 @@ import type { RevocationJob, Token } from '../model.js';
 
 /** Users of a batch whose tokens are looked up at once (requests in flight per batch). */
 const USER_CONCURRENCY = 16;
-/** Users per cleanup message (JOB_STEP_USERS, 100 unless set); a SendMessageBatch of 10 such messages is one planning page. */
+/** Users per cleanup message of a bulk or user job (JOB_STEP_USERS, 100 unless set). */
 export const USERS_PER_BATCH = config.jobStepUsers;
 /** Tokens per step of an all-tokens job (JOB_STEP_TOKENS, 1,000 unless set). */
 export const TOKENS_PER_STEP = config.jobStepTokens;
@@ -206,8 +206,9 @@ async function cleanStragglers(job: AllTokensJob, now: number): Promise<number> 
 }
 
 /**
- * Once planning is complete and every batch is counted (each batch reconciled its own users),
- * marks the job succeeded with `revocation.completed`.
+ * Once planning is complete and every step is counted (a bulk job's batches reconciled their own
+ * users; an all-tokens job looks for stragglers once more here), marks the job succeeded with
+ * `revocation.completed`.
  */
 async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
   if (!job.planComplete || job.doneBatches.length < job.plannedBatches) return;
