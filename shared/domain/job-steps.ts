@@ -24,7 +24,7 @@ import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage, QueueMessage } from '../queue-messages.js';
-import { backoff, MAX_ATTEMPTS } from '../retry.js';
+import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
@@ -150,13 +150,12 @@ async function resetStaleUsers(job: AllTokensJob, userIds: string[]): Promise<vo
 
 async function resetStaleRows(job: AllTokensJob, userIds: string[]): Promise<void> {
   let pending = userIds;
-  for (let conflicts = 0; pending.length > 0;) {
+  await retrying(async () => {
     const failed = await commitOrFailures(pending.map((userId) => resetStaleUserWrite(job.orgId, job.appId, userId, job.appEpoch)));
-    if (failed === null) return;
-    if (failed.length > 0) pending = pending.filter((_, i) => !failed.includes(i));
-    else if (conflicts === MAX_ATTEMPTS) throw new Error(`Resetting ${pending.length} user rows lost to concurrent transactions ${MAX_ATTEMPTS} times`);
-    else await backoff(conflicts++);
-  }
+    if (failed === null) return undefined;
+    pending = pending.filter((_, i) => !failed.includes(i)); // none failed: lost to a concurrent transaction
+    return pending.length > 0 ? RETRY : undefined;
+  }, () => new Error(`Resetting ${pending.length} user rows kept failing`));
 }
 
 /** Counts a finished step once, then finishes the job if it was the last. */
