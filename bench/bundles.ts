@@ -13,7 +13,7 @@ export interface BundleResult {
   entry: string;
   bytes: number;
   importMs: number;
-  /** The median over rounds of this function's import time ÷ its floor's in the same round: robust to the machine's drift between rounds. */
+  /** The median over rounds of this function's import time ÷ its floor's imported just before it: robust to the machine's drift. */
   importVsFloor: number;
   floor: { sdk: string[]; bytes: number; importMs: number };
 }
@@ -98,42 +98,42 @@ function coldImportMs(file: string, env: NodeJS.ProcessEnv): number {
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
 
 /**
- * Builds every function and its floor, then times cold imports: `runs` rounds, each importing a
- * floor and then every function that shares it, so that the machine's drift hits both alike.
+ * Builds every function and its floor, then times cold imports: `runs` rounds, each importing,
+ * for every function, its floor and then the function, so that the machine's drift hits each
+ * pair alike (a function's ratio is the median over rounds of its time ÷ its floor's just before).
  */
 export async function measureBundles(options: { runs: number; env: NodeJS.ProcessEnv; outDir: string }): Promise<BundleResult[]> {
   rmSync(options.outDir, { recursive: true, force: true });
   mkdirSync(options.outDir, { recursive: true });
-  const floors = new Map<string, { file: string; functions: { entry: string; file: string }[] }>();
+  const floors = new Map<string, string>();
+  const functions: { entry: string; file: string; floor: string; sdk: string[] }[] = [];
   for (const entry of entries()) {
     const file = join(options.outDir, `${relative(join(root, 'functions'), entry).replace(/\.ts$/, '').replace(/\//g, '--')}.mjs`);
     const source = floorSource(sdkUsed(await bundle([entry], file)));
     let floor = floors.get(source);
     if (!floor) {
-      floor = { file: join(options.outDir, `floor-${floors.size}.mjs`), functions: [] };
-      await bundle({ contents: source }, floor.file);
+      floor = join(options.outDir, `floor-${floors.size}.mjs`);
+      await bundle({ contents: source }, floor);
       floors.set(source, floor);
     }
-    floor.functions.push({ entry, file });
+    functions.push({ entry, file, floor, sdk: [...source.matchAll(/from '(@aws-sdk\/[^']+)'/g)].map((m) => m[1] as string).sort() });
   }
-  const results: BundleResult[] = [];
-  for (const [source, floor] of floors) {
-    const times = new Map<string, number[]>([floor.file, ...floor.functions.map((f) => f.file)].map((f) => [f, []]));
-    for (let round = 0; round < options.runs; round++) {
-      for (const [file, samples] of times) samples.push(coldImportMs(file, options.env));
-    }
-    const sdk = [...source.matchAll(/from '(@aws-sdk\/[^']+)'/g)].map((m) => m[1] as string).sort();
-    const floorTimes = times.get(floor.file) ?? [];
-    for (const f of floor.functions) {
-      const own = times.get(f.file) ?? [];
-      results.push({
-        entry: relative(root, f.entry),
-        bytes: statSync(f.file).size,
-        importMs: median(own),
-        importVsFloor: median(own.map((ms, round) => ms / (floorTimes[round] as number))),
-        floor: { sdk, bytes: statSync(floor.file).size, importMs: median(times.get(floor.file) ?? []) },
-      });
+  const samples = new Map(functions.map((f) => [f.file, { own: [] as number[], floor: [] as number[] }]));
+  for (let round = 0; round < options.runs; round++) {
+    for (const f of functions) {
+      const pair = samples.get(f.file) as { own: number[]; floor: number[] };
+      pair.floor.push(coldImportMs(f.floor, options.env));
+      pair.own.push(coldImportMs(f.file, options.env));
     }
   }
-  return results.sort((a, b) => a.entry.localeCompare(b.entry));
+  return functions.map((f) => {
+    const { own, floor } = samples.get(f.file) as { own: number[]; floor: number[] };
+    return {
+      entry: relative(root, f.entry),
+      bytes: statSync(f.file).size,
+      importMs: median(own),
+      importVsFloor: median(own.map((ms, round) => ms / (floor[round] as number))),
+      floor: { sdk: f.sdk, bytes: statSync(f.floor).size, importMs: median(floor) },
+    };
+  }).sort((a, b) => a.entry.localeCompare(b.entry));
 }

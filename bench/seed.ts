@@ -10,7 +10,7 @@ import { itemOf } from '../shared/db/requests.js';
 import { tokenItem } from '../shared/db/token.js';
 import { commit } from '../shared/db/unit-of-work.js';
 import { newEventId } from '../shared/ids.js';
-import { policiesSchema } from '../shared/schemas/apps.js';
+import { defaultPolicies } from '../shared/schemas/apps.js';
 import type { Token } from '../shared/model.js';
 
 /**
@@ -23,7 +23,7 @@ import type { Token } from '../shared/model.js';
  */
 export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string; learn?: (items: Record<string, unknown>[]) => void } = {}): Promise<string[]> {
   const at = new Date().toISOString();
-  const policies = policiesSchema.parse({});
+  const policies = defaultPolicies();
   await insertApp(
     { orgId, appId, name: appId, description: null, contactEmail: null, callbackUrls: [], scopes: [], policies, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false },
     [recordEvent({ orgId, eventId: newEventId(Date.now()), at, actor: { sub: 'seed', kind: 'system' }, action: 'app.created', appId, userId: null, tokenId: null, jobId: null, reason: null, details: {} })],

@@ -3,6 +3,7 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import * as v from 'valibot';
 import { isSupportedEdition } from './editions.js';
 import {
   AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError,
@@ -27,7 +28,7 @@ export interface HttpRequest {
   readonly caller: Caller;
   /** Request headers, names in lower case. */
   headers: Record<string, string | undefined>;
-  /** The parsed body (JSON or form), not yet validated: pass it through a zod schema. */
+  /** The parsed body (JSON or form), not yet validated: pass it through a schema (`parse`, shared/schemas/common.ts). */
   body: unknown;
   path: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
@@ -57,7 +58,7 @@ export function authorize(event: HttpEvent, scope: Scope): Caller {
   };
   const sub = str('sub');
   const orgId = str('org_id');
-  if (!sub || !orgId || !idSchema.safeParse(orgId).success) throw new UnauthorizedError('The token has no valid sub or org_id claim');
+  if (!sub || !orgId || !v.is(idSchema, orgId)) throw new UnauthorizedError('The token has no valid sub or org_id claim');
   const edition = str('org_edition');
   if (!isSupportedEdition(edition)) throw new EditionNotSupportedError(edition);
   const scopes = new Set((str('scope') ?? '').split(' ').filter(Boolean));

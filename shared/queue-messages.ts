@@ -2,46 +2,49 @@
  * The queue's message contract: what the API and the sweep send to the queue worker, and what the
  * worker accepts (anything else is dropped as malformed). Every message names its org.
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { refreshTokenPolicySchema } from './schemas/apps.js';
-import { idSchema } from './schemas/common.js';
+import { idSchema, type Output } from './schemas/common.js';
 import { jobIdSchema } from './schemas/revocations.js';
 import { tokenIdSchema } from './schemas/tokens.js';
 import { TOKEN_INDEX_SHARDS } from './db/table.js';
 
-const lookupKeySchema = () => z.string().check(z.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
-const passSchema = () => z.int().check(z.gte(0));
-const batchSchema = () => z.int().check(z.gte(0));
+const lookupKeySchema = v.pipe(v.string(), v.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
+const wholeNumber = (max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(max));
+const cursorSchema = v.nullable(v.record(v.string(), v.string()));
 
 /**
  * What the queue carries: a job to plan, or one step of its cleanup (all of one cleanup pass):
  * a batch of its users (Bulk Revoke) or a range of the app's token list (all tokens); tokens the sweep found due; the access tokens of a revoked refresh token; an app
  * whose refresh-token policy changed.
  */
-export const queueMessageSchema = z.lazy(() => z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema() }),
-  z.strictObject({ kind: z.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: batchSchema(), userIds: z.array(idSchema).check(z.minLength(1)) }),
-  z.strictObject({
-    kind: z.literal('clean-range'), orgId: idSchema, jobId: jobIdSchema, pass: passSchema(), batch: batchSchema(),
-    range: z.strictObject({ shard: z.int().check(z.gte(0), z.lt(TOKEN_INDEX_SHARDS)), part: z.int().check(z.gte(0), z.lt(256)), parts: z.int().check(z.gte(1), z.lte(256)) }),
-    cursor: z.nullable(z.record(z.string(), z.string())),
+export const queueMessageSchema = v.variant('kind', [
+  v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
+  v.strictObject({ kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)) }),
+  v.strictObject({
+    kind: v.literal('clean-range'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(),
+    range: v.strictObject({ shard: wholeNumber(TOKEN_INDEX_SHARDS - 1), part: wholeNumber(255), parts: v.pipe(wholeNumber(256), v.minValue(1)) }),
+    cursor: cursorSchema,
   }),
-  z.strictObject({
-    kind: z.literal('due'), orgId: idSchema, appId: idSchema,
-    tokens: z.array(z.strictObject({ userId: idSchema, lookupKey: lookupKeySchema() })).check(z.minLength(1), z.maxLength(100)),
+  v.strictObject({
+    kind: v.literal('due'), orgId: idSchema, appId: idSchema,
+    tokens: v.pipe(v.array(v.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })), v.minLength(1), v.maxLength(100)),
   }),
-  z.strictObject({
-    kind: z.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: tokenIdSchema,
-    cursor: z.nullable(z.record(z.string(), z.string())),
+  v.strictObject({
+    kind: v.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: tokenIdSchema,
+    cursor: cursorSchema,
     /** The sweep's check a day after the revocation: when it ends, the tombstone may expire. */
-    final: z.boolean(),
+    final: v.boolean(),
   }),
-  z.strictObject({
-    kind: z.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema,
-    cursor: z.nullable(z.record(z.string(), z.string())),
-  }),
-]));
-export type QueueMessage = z.output<typeof queueMessageSchema>;
+  v.strictObject({ kind: v.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema, cursor: cursorSchema }),
+]);
+export type QueueMessage = Output<typeof queueMessageSchema>;
+
+/** A message as the queue delivered it (parsed JSON), checked against the contract; what is wrong with it otherwise. */
+export function readQueueMessage(value: unknown): { message: QueueMessage } | { issues: { path: string | null; message: string }[] } {
+  const result = v.safeParse(queueMessageSchema, value);
+  return result.success ? { message: result.output } : { issues: result.issues.map((issue) => ({ path: v.getDotPath(issue), message: issue.message })) };
+}
 export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'children' }>;
 

@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { handleJobMessage } from '../../shared/domain/job-steps.js';
 import { handleTokenMessage } from '../../shared/domain/settlement.js';
 import { logger } from '../../shared/logger.js';
-import { isJobMessage, queueMessageSchema } from '../../shared/queue-messages.js';
+import { isJobMessage, readQueueMessage } from '../../shared/queue-messages.js';
 
 const processor = new BatchProcessor(EventType.SQS);
 
@@ -20,13 +20,13 @@ async function record(sqsRecord: SQSRecord): Promise<void> {
 }
 
 async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
-  const parsed = queueMessageSchema.safeParse(parseJson(sqsRecord.body));
-  if (!parsed.success) {
+  const parsed = readQueueMessage(parseJson(sqsRecord.body));
+  if ('issues' in parsed) {
     // A message no code of ours sends: drop it (retrying cannot help) but say so.
-    logger.error('Dropping a malformed queue message', { messageId: sqsRecord.messageId, issues: parsed.error.issues });
+    logger.error('Dropping a malformed queue message', { messageId: sqsRecord.messageId, issues: parsed.issues });
     return;
   }
-  const message = parsed.data;
+  const { message } = parsed;
   const now = Date.now();
   await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
     isJobMessage(message) ? handleJobMessage(message, now) : handleTokenMessage(message, now));

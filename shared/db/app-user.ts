@@ -4,7 +4,7 @@
  * active tokens the row is listed by userId (gsi3), by last use (gsi4) and among the user's apps
  * (gsi5); the lists hold keys only, and the rows come in one BatchGetItem.
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
@@ -38,7 +38,7 @@ const activeListings = (orgId: string, appId: string, userId: string) => ({
 const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey, gsi5.partitionKey, gsi5.sortKey] as const;
 
 export const toAppUser = recordReader('AppUser', () => ({
-  orgId: z.string(), appId: z.string(), userId: z.string(), activeTokenCount: z.number(), revokeEpoch: z.number(),
+  orgId: v.string(), appId: v.string(), userId: v.string(), activeTokenCount: v.number(), revokeEpoch: v.number(),
 }), (u) => ({
   ...(u as unknown as AppUser), userName: (u.userName as string | undefined) ?? null, firstUsedAt: (u.firstUsedAt as string | undefined) ?? null,
   lastUsedAt: (u.lastUsedAt as string | undefined) ?? null, useCount: (u.useCount as number | undefined) ?? 0,

@@ -4,7 +4,7 @@
  * in the org's app collection. Listed by name (gsi1) and, while it holds active tokens, in the
  * active-apps list (gsi2).
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { App, AppCounters, AppShard } from '../model.js';
 import type { Policies } from '../schemas/apps.js';
 import { recordReader } from './checked.js';
@@ -44,11 +44,11 @@ export function randomShard(random: () => number = Math.random): number {
   return Math.floor(random() * APP_SHARDS) % APP_SHARDS;
 }
 
-const identity = () => ({ orgId: z.string(), appId: z.string() });
-const toApp = recordReader('App', () => ({ ...identity(), name: z.string(), revokeEpoch: z.number() }), (a) => ({
+const identity = () => ({ orgId: v.string(), appId: v.string() });
+const toApp = recordReader('App', () => ({ ...identity(), name: v.string(), revokeEpoch: v.number() }), (a) => ({
   ...(a as unknown as App), description: (a.description as string | undefined) ?? null, contactEmail: (a.contactEmail as string | undefined) ?? null, lastUsedAt: (a.lastUsedAt as string | undefined) ?? null,
 }));
-export const toAppShard = recordReader('AppShard', () => ({ ...identity(), shard: z.number(), revokeEpoch: z.number(), activeTokenCount: z.number(), userCount: z.number() }), (s) => ({
+export const toAppShard = recordReader('AppShard', () => ({ ...identity(), shard: v.number(), revokeEpoch: v.number(), activeTokenCount: v.number(), userCount: v.number() }), (s) => ({
   ...(s as unknown as AppShard), lastUsedAt: (s.lastUsedAt as string | undefined) ?? null,
 }));
 

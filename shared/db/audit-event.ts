@@ -3,7 +3,7 @@
  * also listed by app (gsi1), by user (gsi2) and by both (gsi3, keys only). Written only in the
  * transaction that makes the change it records; never changed or deleted.
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
 import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Key, type Page } from './requests.js';
@@ -31,7 +31,7 @@ export function recordEvent(event: AuditEvent): Write {
   }), { expression: 'attribute_not_exists(pk)' });
 }
 
-const toEvent = recordReader('AuditEvent', () => ({ orgId: z.string(), eventId: z.string(), at: z.string(), action: z.string() }), (e) => {
+const toEvent = recordReader('AuditEvent', () => ({ orgId: v.string(), eventId: v.string(), at: v.string(), action: v.string() }), (e) => {
   const v = e as Partial<AuditEvent>;
   return { ...(e as unknown as AuditEvent), appId: v.appId ?? null, userId: v.userId ?? null, tokenId: v.tokenId ?? null, jobId: v.jobId ?? null, reason: v.reason ?? null, details: v.details ?? {} };
 });

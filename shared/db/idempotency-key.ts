@@ -2,7 +2,7 @@
  * The idempotency-key entity: a used `Idempotency-Key` (by its hash) pointing at the job it
  * created and the hash of the request it came with; DynamoDB's TTL removes it after a day.
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { recordReader } from './checked.js';
 import { getItem, itemOf, type Key } from './requests.js';
 import { orgPrefix, table } from './table.js';
@@ -21,7 +21,7 @@ export function rememberKeyWrite(orgId: string, keyHash: string, jobId: string, 
   }), { expression: 'attribute_not_exists(pk)' });
 }
 
-const toUsedKey = recordReader('IdempotencyKey', () => ({ jobId: z.string(), requestHash: z.string() }), (k) => ({ jobId: k.jobId as string, requestHash: k.requestHash as string }));
+const toUsedKey = recordReader('IdempotencyKey', () => ({ jobId: v.string(), requestHash: v.string() }), (k) => ({ jobId: k.jobId as string, requestHash: k.requestHash as string }));
 
 export async function getIdempotencyKey(orgId: string, keyHash: string): Promise<{ jobId: string; requestHash: string } | undefined> {
   return toUsedKey(await getItem(idempotencyKeys.key(orgId, keyHash)));

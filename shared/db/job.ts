@@ -3,7 +3,7 @@
  * listed by app (gsi1), by status (gsi2) and by both (gsi3, keys only); status keys move with the
  * job's status. A job is in the due index while the sweep must look at it.
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { RevocationJob } from '../model.js';
 import type { JobStatus } from '../schemas/revocations.js';
 import { recordReader } from './checked.js';
@@ -26,7 +26,7 @@ export const jobKeys = {
   }),
 };
 
-export const toJob = recordReader('RevocationJob', () => ({ orgId: z.string(), jobId: z.string(), appId: z.string(), status: z.string() }), (stored) => {
+export const toJob = recordReader('RevocationJob', () => ({ orgId: v.string(), jobId: v.string(), appId: v.string(), status: v.string() }), (stored) => {
   const job = stored as unknown as Omit<RevocationJob, 'reconciled'> & { doneBatches?: Set<number>; reconciledUserDrift?: number; reconciledStragglers?: number };
   const { reconciledUserDrift = 0, reconciledStragglers = 0, ...rest } = job;
   return { ...rest, reconciled: { userDrift: reconciledUserDrift, stragglers: reconciledStragglers }, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };

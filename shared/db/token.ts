@@ -7,7 +7,7 @@
  * be presented (DynamoDB TTL).
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
@@ -69,7 +69,7 @@ export function tokenRangeBounds({ part, parts }: TokenRange): [string, string] 
 
 /** What identifies a token: every token item, tombstone and gsi6 copy holds it. */
 const identity = () => ({
-  orgId: z.string(), appId: z.string(), userId: z.string(), lookupKey: z.string(), tokenId: z.string(), type: z.enum(['access', 'refresh']),
+  orgId: v.string(), appId: v.string(), userId: v.string(), lookupKey: v.string(), tokenId: v.string(), type: v.picklist(['access', 'refresh']),
 });
 
 /** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */

@@ -1,79 +1,87 @@
-import * as z from 'zod/mini';
-import { idSchema, intBetween, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween } from './common.js';
+import * as v from 'valibot';
+import { idSchema, intBetween, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output } from './common.js';
 
-const durationUnit = () => z.enum(['minutes', 'hours', 'days']);
+const durationUnit = v.picklist(['minutes', 'hours', 'days']);
 
-export const refreshTokenPolicySchema = z.lazy(() => z.discriminatedUnion('mode', [
-  z.strictObject({ mode: z.literal('until-revoked') }),
-  z.strictObject({ mode: z.literal('expire-immediately') }),
-  z.strictObject({ mode: z.literal('expire-after'), value: intBetween(1, 36500), unit: durationUnit() }),
-  z.strictObject({ mode: z.literal('expire-if-unused'), value: intBetween(1, 36500), unit: durationUnit() }),
-]));
+export const refreshTokenPolicySchema = v.variant('mode', [
+  v.strictObject({ mode: v.literal('until-revoked') }),
+  v.strictObject({ mode: v.literal('expire-immediately') }),
+  v.strictObject({ mode: v.literal('expire-after'), value: intBetween(1, 36500), unit: durationUnit }),
+  v.strictObject({ mode: v.literal('expire-if-unused'), value: intBetween(1, 36500), unit: durationUnit }),
+]);
 
-const minutesOrNull = () => z._default(z.nullable(intBetween(1, 525_600)), null);
+const minutesOrNull = v.optional(v.nullable(intBetween(1, 525_600)), null);
 
-export const policiesSchema = z.lazy(() => z.strictObject({
-  refreshTokenPolicy: z._default(refreshTokenPolicySchema, { mode: 'until-revoked' as const }),
+export const policiesSchema = v.strictObject({
+  refreshTokenPolicy: v.optional(refreshTokenPolicySchema, { mode: 'until-revoked' }),
   /** Caps an access token's expiry at registration; null means the authorization server decides. */
-  accessTokenLifetimeMinutes: minutesOrNull(),
-  permittedUsers: z._default(z.enum(['all-users-self-authorize', 'admin-approved-pre-authorized']), 'all-users-self-authorize'),
-  ipRelaxation: z._default(z.enum(['enforce', 'relax-for-refresh', 'relax']), 'enforce'),
-  sessionTimeoutMinutes: minutesOrNull(),
-}));
+  accessTokenLifetimeMinutes: minutesOrNull,
+  permittedUsers: v.optional(v.picklist(['all-users-self-authorize', 'admin-approved-pre-authorized']), 'all-users-self-authorize'),
+  ipRelaxation: v.optional(v.picklist(['enforce', 'relax-for-refresh', 'relax']), 'enforce'),
+  sessionTimeoutMinutes: minutesOrNull,
+});
 
-export type Policies = z.output<typeof policiesSchema>;
-export type RefreshTokenPolicy = z.output<typeof refreshTokenPolicySchema>;
+export type Policies = Output<typeof policiesSchema>;
+export type RefreshTokenPolicy = Output<typeof refreshTokenPolicySchema>;
 
-const callbackUrl = () => z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-  .check(z.maxLength(2048), z.refine((u) => !u.includes('#'), 'must not contain a fragment'));
+/** The policies of an app created without any: every default. */
+export const defaultPolicies = (): Policies => v.parse(policiesSchema, {});
 
-const appSettingsShape = () => ({
+const isHttpUrl = (u: string) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+};
+
+const callbackUrl = v.pipe(
+  v.string(), v.trim(), v.check(isHttpUrl, 'must be an http(s) URL'), v.maxLength(2048),
+  v.check((u) => !u.includes('#'), 'must not contain a fragment'),
+);
+
+const appSettings = {
   // Control characters are refused: name-ordered keys use U+0000 as their separator.
   // eslint-disable-next-line no-control-regex
-  name: trimmedBetween(1, 255).check(z.regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')),
-  description: z.nullable(z.string().check(z.maxLength(2000))),
-  contactEmail: z.nullable(z.email().check(z.maxLength(320))),
-  callbackUrls: z.array(callbackUrl()).check(z.maxLength(50)),
-  scopes: z.array(scopeTokenSchema).check(z.maxLength(100)),
+  name: v.pipe(trimmedBetween(1, 255), v.regex(/^[^\u0000-\u001f\u007f]*$/, 'must not contain control characters')),
+  description: v.nullable(v.pipe(v.string(), v.maxLength(2000))),
+  contactEmail: v.nullable(v.pipe(v.string(), v.email('must be an email address'), v.maxLength(320))),
+  callbackUrls: v.pipe(v.array(callbackUrl), v.maxLength(50)),
+  scopes: v.pipe(v.array(scopeTokenSchema), v.maxLength(100)),
+};
+
+export const createAppSchema = v.strictObject({
+  appId: v.optional(idSchema),
+  name: appSettings.name,
+  description: v.optional(appSettings.description, null),
+  contactEmail: v.optional(appSettings.contactEmail, null),
+  callbackUrls: v.optional(appSettings.callbackUrls, []),
+  scopes: v.optional(appSettings.scopes, []),
+  policies: v.optional(policiesSchema, {}),
 });
 
-export const createAppSchema = z.lazy(() => {
-  const settings = appSettingsShape();
-  return z.strictObject({
-    appId: z.optional(idSchema),
-    name: settings.name,
-    description: z._default(settings.description, null),
-    contactEmail: z._default(settings.contactEmail, null),
-    callbackUrls: z._default(settings.callbackUrls, []),
-    scopes: z._default(settings.scopes, []),
-    policies: z._default(policiesSchema, () => policiesSchema.parse({})),
-  });
-});
+export type CreateAppInput = Output<typeof createAppSchema>;
 
-export type CreateAppInput = z.output<typeof createAppSchema>;
-
-export const appPathSchema = z.lazy(() => z.strictObject({ appId: idSchema }));
+export const appPathSchema = v.strictObject({ appId: idSchema });
 
 /** PATCH /v1/apps/{appId} (Settings tab): one or more of the settings. */
-export const updateSettingsSchema = z.lazy(() => {
-  const settings = appSettingsShape();
-  return z
-    .strictObject({
-      name: z.optional(settings.name),
-      description: z.optional(settings.description),
-      contactEmail: z.optional(settings.contactEmail),
-      callbackUrls: z.optional(settings.callbackUrls),
-      scopes: z.optional(settings.scopes),
-    })
-    .check(z.refine((patch) => Object.values(patch).some((v) => v !== undefined), 'must change at least one of name, description, contactEmail, callbackUrls, scopes'));
+export const updateSettingsSchema = v.pipe(
+  v.strictObject({
+    name: v.optional(appSettings.name),
+    description: v.optional(appSettings.description),
+    contactEmail: v.optional(appSettings.contactEmail),
+    callbackUrls: v.optional(appSettings.callbackUrls),
+    scopes: v.optional(appSettings.scopes),
+  }),
+  v.check((patch) => Object.values(patch).some((value) => value !== undefined), 'must change at least one of name, description, contactEmail, callbackUrls, scopes'),
+);
+
+export type SettingsPatch = Output<typeof updateSettingsSchema>;
+
+const booleanParameter = v.pipe(v.picklist(['true', 'false']), v.transform((value) => value === 'true'));
+
+export const listAppsQuerySchema = v.strictObject({
+  ...listQueryShape,
+  all: v.optional(booleanParameter, 'false'),
+  q: v.optional(stringBetween(1, 255)),
 });
-
-export type SettingsPatch = z.output<typeof updateSettingsSchema>;
-
-const booleanParameter = () => z.pipe(z.enum(['true', 'false']), z.transform((v) => v === 'true'));
-
-export const listAppsQuerySchema = z.lazy(() => z.strictObject({
-  ...listQueryShape(),
-  all: z._default(booleanParameter(), false),
-  q: z.optional(stringBetween(1, 255)),
-}));

@@ -1,66 +1,74 @@
 /**
- * Schemas use zod's tree-shakable "mini" API: the classic API bundles every locale and feature
- * (about 450 KB minified) into each function, where this costs about 25 KB.
+ * Schemas use valibot: each schema and check is a function of its own, so a function bundles only
+ * what its route parses (about 10 KB), where zod's core came to about 38 KB in every function and
+ * most of what a cold import cost above the AWS SDK. Building a schema is a plain object literal,
+ * cheap enough to do when a module loads.
  */
-import * as z from 'zod/mini';
-import en from 'zod/v4/locales/en.js';
+import * as v from 'valibot';
 import { ValidationError } from '../errors.js';
 import { isCanonicalTime } from '../time.js';
 
-// zod/mini carries no messages of its own; the English ones name what was expected. (Import
-// `z` from 'zod/mini' in each module, never re-export the namespace: that defeats tree-shaking.)
-z.config(en());
-
-// Every exported schema is built on first use (`z.lazy`): building them all when a module loads
-// was most of what a function's cold import costs above the AWS SDK, and each function parses
-// only its own route's inputs. Shapes that others extend are functions that build a fresh copy.
-
 /** appId, userId, orgId: 1–128 of A–Z a–z 0–9 . _ - @ + :, first char alphanumeric (never `#`, the key separator). */
-export const idSchema = z.lazy(() => z.string().check(
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9._\-@+:]{0,127}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ - @ + : starting with a letter or digit'),
-));
+export const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._\-@+:]{0,127}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ - @ + : starting with a letter or digit'));
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
-export const scopeTokenSchema = z.lazy(() => z.string().check(z.regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/, 'must be an RFC 6749 scope token')));
+export const scopeTokenSchema = v.pipe(v.string(), v.regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/, 'must be an RFC 6749 scope token'));
+
+/** RFC 3339 date-time with seconds and an offset (`Z` or ±hh:mm), the date checked against the calendar. */
+const RFC3339 = /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+const isRfc3339 = (s: string) => {
+  const m = RFC3339.exec(s);
+  if (!m) return false;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const daysInMonth = month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+  return day <= daysInMonth;
+};
 
 /**
  * An RFC 3339 time with any offset, stored and echoed in one canonical form: UTC with milliseconds,
  * `YYYY-MM-DDTHH:mm:ss.sssZ`. A time that falls outside the years 0000–9999 once in UTC (say
  * `9999-12-31T23:59:59-23:59`) has no such form and is refused: it would sort before every real time.
  */
-export const timestampSchema = z.lazy(() => z.pipe(z.iso.datetime({ offset: true }), z.transform((s: string, ctx) => {
-  const canonical = new Date(s).toISOString();
-  if (isCanonicalTime(canonical)) return canonical;
-  ctx.issues.push({ code: 'custom', message: 'must fall within the years 0000–9999 in UTC', input: s });
-  return z.NEVER;
-})));
+export const timestampSchema = v.pipe(
+  v.string(),
+  v.check(isRfc3339, 'must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T12:00:00Z'),
+  v.transform((s) => { const ms = Date.parse(s); return Number.isNaN(ms) ? s : new Date(ms).toISOString(); }),
+  v.check(isCanonicalTime, 'must fall within the years 0000–9999 in UTC'),
+);
 
 /** An integer between min and max (inclusive). */
-export const intBetween = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
+export const intBetween = (min: number, max: number) => v.pipe(v.number(), v.safeInteger(), v.minValue(min), v.maxValue(max));
 
 /** A string of min–max characters. */
-export const stringBetween = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+export const stringBetween = (min: number, max: number) => v.pipe(v.string(), v.minLength(min), v.maxLength(max));
 /** The same, trimmed first. */
-export const trimmedBetween = (min: number, max: number) => z.string().check(z.trim(), z.minLength(min), z.maxLength(max));
+export const trimmedBetween = (min: number, max: number) => v.pipe(v.string(), v.trim(), v.minLength(min), v.maxLength(max));
+
+/** A query parameter holding a whole number between min and max (the default is a parameter too: it is parsed). */
+export const intParameter = (min: number, max: number) => v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'must be a whole number'), v.transform(Number), v.minValue(min), v.maxValue(max));
 
 /** `limit` and `cursor`, for a list's query schema to extend. */
-export const listQueryShape = () => ({
-  limit: z._default(z.pipe(z.coerce.number(), intBetween(1, 100)), 50),
-  cursor: z.optional(stringBetween(1, 2048)),
-});
-export const listQuerySchema = z.lazy(() => z.strictObject(listQueryShape()));
+export const listQueryShape = {
+  limit: v.optional(intParameter(1, 100), '50'),
+  cursor: v.optional(stringBetween(1, 2048)),
+};
+export const listQuerySchema = v.strictObject(listQueryShape);
 
-/** Turns zod issues into field errors; `root` prefixes each path (e.g. `body`, `query`). */
-export function parse<S extends z.ZodMiniType>(schema: S, value: unknown, root: string): z.output<S> {
-  const result = z.safeParse(schema, value);
-  if (result.success) return result.data;
-  throw new ValidationError(
-    result.error.issues.map((issue) => {
-      const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
-      return keys.map((key) => ({
-        path: [root, ...issue.path.map(String), ...(key === undefined ? [] : [key])].join('.'),
-        message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
-      }));
-    }).flat(),
-  );
+export type Output<S extends v.GenericSchema> = v.InferOutput<S>;
+
+/** What an issue says of its field: valibot's message, or ours for a missing or unknown field. */
+function messageOf(issue: v.BaseIssue<unknown>): string {
+  if (issue.kind === 'schema' && issue.path?.at(-1)?.origin === 'key') return issue.expected === 'never' ? 'unknown field' : 'is required';
+  return issue.message;
+}
+
+/** Turns validation issues into field errors; `root` prefixes each path (e.g. `body`, `query`). */
+export function parse<S extends v.GenericSchema>(schema: S, value: unknown, root: string): v.InferOutput<S> {
+  const result = v.safeParse(schema, value);
+  if (result.success) return result.output;
+  throw new ValidationError(result.issues.map((issue) => ({
+    path: [root, ...(issue.path ?? []).map((p) => String(p.key))].join('.'),
+    message: messageOf(issue),
+  })));
 }

@@ -1,31 +1,31 @@
-import * as z from 'zod/mini';
-import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween } from './common.js';
+import * as v from 'valibot';
+import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, type Output } from './common.js';
 
 /** Public token ids are 22 base64url characters, after `<key version>.` once the secret was rotated (see shared/crypto.ts). */
-export const tokenIdSchema = z.lazy(() => z.string().check(z.regex(/^(?:[1-9]\d{0,3}\.)?[A-Za-z0-9_-]{22}$/, 'must be a token id')));
+export const tokenIdSchema = v.pipe(v.string(), v.regex(/^(?:[1-9]\d{0,3}\.)?[A-Za-z0-9_-]{22}$/, 'must be a token id'));
 
-export const tokenTypeSchema = z.lazy(() => z.enum(['access', 'refresh']));
-export type TokenType = z.output<typeof tokenTypeSchema>;
+export const tokenTypeSchema = v.picklist(['access', 'refresh']);
+export type TokenType = Output<typeof tokenTypeSchema>;
 
-export const registerTokenSchema = z.lazy(() => z.strictObject({
-  token: stringBetween(16, 4096).check(z.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces')),
+export const registerTokenSchema = v.strictObject({
+  token: v.pipe(stringBetween(16, 4096), v.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces')),
   type: tokenTypeSchema,
   appId: idSchema,
   userId: idSchema,
-  userName: z.optional(trimmedBetween(1, 255)),
-  scopes: z._default(z.array(scopeTokenSchema).check(z.maxLength(100)), []),
-  expiresAt: z.optional(timestampSchema),
-  refreshTokenId: z.optional(tokenIdSchema),
-}));
+  userName: v.optional(trimmedBetween(1, 255)),
+  scopes: v.optional(v.pipe(v.array(scopeTokenSchema), v.maxLength(100)), []),
+  expiresAt: v.optional(timestampSchema),
+  refreshTokenId: v.optional(tokenIdSchema),
+});
 
-export type RegisterTokenInput = z.output<typeof registerTokenSchema>;
+export type RegisterTokenInput = Output<typeof registerTokenSchema>;
 
 /** RFC 7662 §2.1 / RFC 7009 §2.1 form body. Unknown hints are ignored, as both RFCs allow. */
-export const oauthTokenFormSchema = z.lazy(() => z.object({
-  token: z.string({ error: 'is required' }).check(z.minLength(1, 'is required'), z.maxLength(4096)),
-  token_type_hint: z.optional(z.string().check(z.maxLength(64))),
-}));
+export const oauthTokenFormSchema = v.object({
+  token: v.pipe(v.string('is required'), v.minLength(1, 'is required'), v.maxLength(4096)),
+  token_type_hint: v.optional(v.pipe(v.string(), v.maxLength(64))),
+});
 
-export const userTokensPathSchema = z.lazy(() => z.strictObject({ appId: idSchema, userId: idSchema }));
-export const tokenPathSchema = z.lazy(() => z.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema }));
+export const userTokensPathSchema = v.strictObject({ appId: idSchema, userId: idSchema });
+export const tokenPathSchema = v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const userTokensQuerySchema = listQuerySchema;

@@ -1,15 +1,15 @@
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { idSchema, listQueryShape } from './common.js';
 
-export const listUsersQuerySchema = z.lazy(() => z.strictObject({
-  ...listQueryShape(),
-  sort: z._default(z.enum(['userId', '-lastUsedAt']), 'userId'),
-}));
+export const listUsersQuerySchema = v.strictObject({
+  ...listQueryShape,
+  sort: v.optional(v.picklist(['userId', '-lastUsedAt']), 'userId'),
+});
 
-export const userPathSchema = z.lazy(() => z.strictObject({ userId: idSchema }));
+export const userPathSchema = v.strictObject({ userId: idSchema });
 
-export const auditQuerySchema = z.lazy(() => z.strictObject({
-  ...listQueryShape(),
-  appId: z.optional(idSchema),
-  userId: z.optional(idSchema),
-}));
+export const auditQuerySchema = v.strictObject({
+  ...listQueryShape,
+  appId: v.optional(idSchema),
+  userId: v.optional(idSchema),
+});

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Token } from '../../shared/model.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt, CHILDREN_CHECK_AFTER_MS } from '../../shared/domain/policies.js';
 import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
-import { policiesSchema, type Policies } from '../../shared/schemas/apps.js';
+import { defaultPolicies, type Policies } from '../../shared/schemas/apps.js';
 
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
-const policies = (p: Partial<Policies> = {}): Policies => ({ ...policiesSchema.parse({}), ...p });
+const policies = (p: Partial<Policies> = {}): Policies => ({ ...defaultPolicies(), ...p });
 const token = (over: Partial<Token> = {}): Token => ({
   orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(),
   expiresAt: null, presentableUntil: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, dueAt: null, ...over,
