@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 
 // Small steps, so that a few dozen users already make a job of many messages (read at import).
@@ -12,6 +12,10 @@ const { db, dynamo, TableName } = await import('../../shared/db/client.js');
 const { STALL_AFTER_MS } = await import('../../shared/domain/revocations.js');
 const { as, call, createApp, introspect, rawToken, register } = await import('../support/api.js');
 const { pollQueueOnce } = await import('../support/queue.js');
+const { getJob } = await import('../../shared/db/job.js');
+const { TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
+const { lambdaContext } = await import('../../local/event.js');
+const { tokenRangeBounds, tokenRanges } = await import('../../shared/db/token.js');
 
 const org = 'org-steps';
 let requests = 0;
@@ -82,5 +86,60 @@ describe('every step of a job does bounded work', () => {
     expect(run.messages).toBe(1 + 4); // the plan, then ⌈10 / 3⌉ cleanup steps
     const job = (await call('getRevocationJob', { claims: as(org), path: { jobId: reply.body.jobId as string } })).body;
     expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: 10, tokensRevoked: 20 } });
+  });
+
+  it('an app-wide job tombstones a token its index listed only after the token\'s range was read', { timeout: 60_000 }, async () => {
+    const raws = await appWithUsers('late', 20);
+    const tokens = ((await db.send(new ScanCommand({
+      TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': 'late', ':e': 'Token' },
+    }))).Items ?? []) as { pk: string; sk: string; gsi6pk: string; gsi6sk: string }[];
+    // The token of the lowest shard and sort key: its range is among the first the queue runs.
+    const late = tokens.sort((a, b) => a.gsi6pk.localeCompare(b.gsi6pk) || a.gsi6sk.localeCompare(b.gsi6sk))[0] as (typeof tokens)[number];
+    const batchOf = (plannedBatches: number) => tokenRanges(plannedBatches / TOKEN_INDEX_SHARDS).findIndex((range) => {
+      const [low, high] = tokenRangeBounds(range);
+      return late.gsi6pk.endsWith(`#${range.shard}`) && late.gsi6sk >= low && late.gsi6sk <= high;
+    });
+    const setIndexKeys = (keys: Pick<typeof late, 'gsi6pk' | 'gsi6sk'> | null) => db.send(new UpdateCommand({
+      TableName, Key: { pk: late.pk, sk: late.sk },
+      ...(keys ? { UpdateExpression: 'SET gsi6pk = :p, gsi6sk = :s', ExpressionAttributeValues: { ':p': keys.gsi6pk, ':s': keys.gsi6sk } } : { UpdateExpression: 'REMOVE gsi6pk, gsi6sk' }),
+    }));
+    await setIndexKeys(null); // not in the index yet, as if its entry lagged
+
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'late' }, json: { all: true } });
+    const jobId = reply.body.jobId as string;
+    let restored = false;
+    while ((await pollQueueOnce(1)) > 0) {
+      const job = await getJob(org, jobId);
+      if (!restored && job?.status === 'running' && job.planComplete && job.doneBatches.includes(batchOf(job.plannedBatches))) {
+        expect(job.doneBatches.length).toBeLessThan(job.plannedBatches); // the job's last look is still to come
+        await setIndexKeys(late); // the entry shows up, after its range was read
+        restored = true;
+      }
+    }
+    expect(restored).toBe(true);
+    const job = await getJob(org, jobId);
+    expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: 20, tokensRevoked: 40 }, reconciled: { stragglers: 1 } });
+    expect(await leftTokens('late')).toBe(0);
+    expect((await introspect(org, raws[0] as string)).body).toEqual({ active: false });
+  });
+
+  it('drops a range step that names a Bulk Revoke job (no code sends one) instead of failing it again and again', { timeout: 60_000 }, async () => {
+    await appWithUsers('mixed', 2);
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'mixed' }, json: { userIds: ['user-0'] } });
+    const jobId = reply.body.jobId as string;
+    const { handler } = await import('../../functions/worker/queue-worker.js');
+    const logged: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      logged.push(String(chunk));
+      return write(chunk, ...(rest as []));
+    });
+    const step = { kind: 'clean-range', orgId: org, jobId, pass: 0, batch: 0, range: { shard: 0, part: 0, parts: 1 }, cursor: null };
+    const response = await handler({ Records: [{ messageId: 'stray', body: JSON.stringify(step) } as never] }, lambdaContext('revocation-worker'));
+    spy.mockRestore();
+    expect(response.batchItemFailures).toEqual([]);
+    expect(logged.join('')).toContain('Dropping a step for a job that does not revoke all tokens');
+    await drainOneByOne();
+    expect(await getJob(org, jobId)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 2 } });
   });
 });
