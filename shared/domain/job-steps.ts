@@ -103,23 +103,22 @@ async function plan(job: RevocationJob, now: number): Promise<void> {
 }
 
 /**
- * How full of a step a range of the app's token list is on average. Ranges hold whole users, so
- * their sizes vary (by about a tenth with 10 tokens a user); at four fifths of a step, nearly every
- * range is one step, and the rare larger one a step and a small rest. Steps of one size run in the
- * same time, so the worker's invocations (which wait for their slowest record) are all full, and
- * no tail of small remainders is left for the end of the job.
+ * How many steps a range of the app's token list holds on average. Ranges hold whole users, so
+ * their sizes vary (by a tenth with 10 tokens a user); with about two steps each, a range's first
+ * step reads a full page, so most steps are the same size and run in the same time, and no range
+ * is more than a few steps.
  */
-const RANGE_FILL = 0.8;
+const STEPS_PER_RANGE = 2;
 
 /**
  * Plans the ranges of the app's token list that hold the ended epoch's tokens (see
- * `RANGE_FILL`), and records the job's figures: what the revocation zeroed on the app's
+ * `STEPS_PER_RANGE`), and records the job's figures: what the revocation zeroed on the app's
  * counters, exactly. False if a duplicate planner got there first.
  */
 async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean> {
   const app = await getAppWithCounters(job.orgId, job.appId);
   const revoked = app && revokedCounts(app.shards, job.appEpoch);
-  const ranges = tokenRanges(Math.ceil((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * RANGE_FILL * TOKENS_PER_STEP)));
+  const ranges = tokenRanges((revoked?.tokens ?? 0) / (TOKEN_INDEX_SHARDS * STEPS_PER_RANGE * TOKENS_PER_STEP));
   await enqueue(ranges.map((range, batch) => ({ kind: 'clean-range', ...stepOf(job), batch, range, cursor: null })));
   // A later all-tokens revocation overwrote the figures before this job was planned: keep what the job has.
   const progress = revoked ? { usersDone: revoked.users, tokensRevoked: revoked.tokens } : undefined;
