@@ -32,6 +32,7 @@ const isRfc3339 = (s: string) => {
  */
 export const timestampSchema = v.pipe(
   v.string(),
+  v.toUpperCase(), // RFC 3339 §5.6 allows a lower-case `t` and `z`
   v.check(isRfc3339, 'must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T12:00:00Z'),
   v.transform((s) => new Date(s).toISOString()), // well-formed by now, so a valid Date
   v.check(isCanonicalTime, 'must fall within the years 0000–9999 in UTC'),
