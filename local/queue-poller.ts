@@ -50,6 +50,38 @@ export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHan
   return Messages.length;
 }
 
+/**
+ * Runs the worker until the queue is empty and no invocation is running: `invocations` at once, as
+ * Lambda's event source runs several batches concurrently (up to the worker's maxConcurrency).
+ * The queue counts as empty only when a receive that began after the last invocation ended (and
+ * so after everything it enqueued) finds nothing. Returns the messages received.
+ */
+export async function drainQueue(sqs: SQSClient, queueUrl: string, handler: SqsHandler, options: { invocations?: number; retryFailedAtOnce?: boolean } = {}): Promise<number> {
+  let running = 0;
+  let ended = 0;
+  let received = 0;
+  const invoke: SqsHandler = async (event, context) => {
+    running++;
+    try {
+      return await handler(event, context);
+    } finally {
+      running--;
+      ended++;
+    }
+  };
+  await Promise.all(Array.from({ length: options.invocations ?? 1 }, async () => {
+    for (;;) {
+      const endedBefore = ended;
+      const count = await pollOnce(sqs, queueUrl, invoke, 0, { retryFailedAtOnce: options.retryFailedAtOnce });
+      received += count;
+      if (count > 0) continue;
+      if (running === 0 && ended === endedBefore) return;
+      await new Promise((resolve) => setTimeout(resolve, 10)); // another invocation may still enqueue work
+    }
+  }));
+  return received;
+}
+
 /** Polls until stopped, as the event source mapping would. */
 export function startQueuePoller(sqs: SQSClient, queueUrl: string, handler: SqsHandler, onError: (error: unknown) => void) {
   let running = true;

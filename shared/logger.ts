@@ -22,7 +22,6 @@ const configured = (process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ??
 const threshold = LEVELS[configured as Level] ?? LEVELS.INFO;
 
 type Fields = Record<string, unknown>;
-let context: Fields = {};
 /** Fields of the work in hand (request, org, job), for every line written while it runs, even with several in flight. */
 const scoped = new AsyncLocalStorage<Fields>();
 
@@ -33,7 +32,7 @@ const serialisable = (value: unknown): unknown =>
 function write(level: Level, message: string, fields?: Fields | Error): void {
   if (LEVELS[level] < threshold) return;
   const extra = fields instanceof Error ? { error: serialisable(fields) } : Object.fromEntries(Object.entries(fields ?? {}).map(([k, v]) => [k, serialisable(v)]));
-  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'oauth-usage', ...context, ...scoped.getStore(), ...extra })}\n`);
+  process.stdout.write(`${JSON.stringify({ level, message, timestamp: new Date().toISOString(), service: 'oauth-usage', ...scoped.getStore(), ...extra })}\n`);
 }
 
 export const logger = {
@@ -41,12 +40,11 @@ export const logger = {
   info: (message: string, fields?: Fields) => write('INFO', message, fields),
   warn: (message: string, fields?: Fields | Error) => write('WARN', message, fields),
   error: (message: string, fields?: Fields | Error) => write('ERROR', message, fields),
-  /** Adds the invocation's request id and function name to the lines that follow. */
-  addContext: (lambda: Pick<Context, 'awsRequestId' | 'functionName'>) => {
-    context = { requestId: lambda.awsRequestId, function: lambda.functionName };
-  },
   /** The fields of the work in hand (request, message, org, job), as the next line would carry them. */
-  fields: (): Fields => ({ ...context, ...scoped.getStore() }),
+  fields: (): Fields => ({ ...scoped.getStore() }),
   /** Runs `work` with `fields` (org, job…) on every line it writes, nested scopes adding to outer ones. */
   within: <T>(fields: Fields, work: () => T): T => scoped.run({ ...scoped.getStore(), ...withoutUndefined(fields) }, work),
+  /** Runs a Lambda invocation with its request id and function name on every line it writes. */
+  invocation: <T>(lambda: Pick<Context, 'awsRequestId' | 'functionName'>, work: () => T): T =>
+    logger.within({ requestId: lambda.awsRequestId, function: lambda.functionName }, work),
 };

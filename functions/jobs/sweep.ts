@@ -7,6 +7,5 @@ import { logger } from '../../shared/logger.js';
  * The schedule's input is not used: the sweep finds its work in the due index.
  */
 export async function handler(_event: unknown, context: Context): Promise<SweepReport> {
-  logger.addContext(context);
-  return runSweep(Date.now());
+  return logger.invocation(context, () => runSweep(Date.now()));
 }

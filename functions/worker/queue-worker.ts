@@ -5,8 +5,6 @@ import { handleTokenMessage } from '../../shared/domain/settlement.js';
 import { logger } from '../../shared/logger.js';
 import { isJobMessage, readQueueMessage } from '../../shared/queue-messages.js';
 
-const processor = new BatchProcessor(EventType.SQS);
-
 function parseJson(body: string): unknown {
   try {
     return JSON.parse(body);
@@ -16,7 +14,15 @@ function parseJson(body: string): unknown {
 }
 
 async function record(sqsRecord: SQSRecord): Promise<void> {
-  return logger.within({ messageId: sqsRecord.messageId }, () => handleRecord(sqsRecord));
+  return logger.within({ messageId: sqsRecord.messageId }, async () => {
+    try {
+      await handleRecord(sqsRecord);
+    } catch (error) {
+      // Reported as failed, it returns to the queue (and reaches the DLQ after the queue's maxReceiveCount).
+      logger.error('Queue message failed; it will be delivered again', { receiveCount: sqsRecord.attributes?.ApproximateReceiveCount, error });
+      throw error;
+    }
+  });
 }
 
 async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
@@ -32,8 +38,10 @@ async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
     isJobMessage(message) ? handleJobMessage(message, now) : handleTokenMessage(message, now));
 }
 
-/** The queue worker: each SQS record is one step of a revocation job, or tokens to settle; failures are reported per record. */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  return processPartialResponse(event, record, processor, { context });
-};
+/**
+ * The queue worker: each SQS record is one step of a revocation job, or tokens to settle; failures
+ * are reported per record. A processor per invocation (it holds the batch's results), so
+ * invocations may overlap in one process, as the local poller and the bench run them.
+ */
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  logger.invocation(context, () => processPartialResponse(event, record, new BatchProcessor(EventType.SQS), { context }));

@@ -11,7 +11,7 @@ vi.hoisted(() => {
 const { db, dynamo, TableName } = await import('../../shared/db/client.js');
 const { STALL_AFTER_MS } = await import('../../shared/domain/revocations.js');
 const { as, call, createApp, introspect, rawToken, register } = await import('../support/api.js');
-const { pollQueueOnce } = await import('../support/queue.js');
+const { drainQueue, pollQueueOnce } = await import('../support/queue.js');
 const { getJob } = await import('../../shared/db/job.js');
 const { TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
 const { lambdaContext } = await import('../../local/event.js');
@@ -86,6 +86,20 @@ describe('every step of a job does bounded work', () => {
     expect(run.messages).toBe(1 + 4); // the plan, then ⌈10 / 3⌉ cleanup steps
     const job = (await call('getRevocationJob', { claims: as(org), path: { jobId: reply.body.jobId as string } })).body;
     expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: 10, tokensRevoked: 20 } });
+  });
+
+  it('jobs run by overlapping invocations (as Lambda runs several batches at once) end exact', { timeout: 60_000 }, async () => {
+    const raws = [...await appWithUsers('overlap-all', 24), ...await appWithUsers('overlap-bulk', 12)];
+    const all = await call('requestRevocation', { claims: as(org), path: { appId: 'overlap-all' }, json: { all: true } });
+    const bulk = await call('requestRevocation', { claims: as(org), path: { appId: 'overlap-bulk' }, json: { userIds: Array.from({ length: 9 }, (_, u) => `user-${u}`) } });
+    expect(await drainQueue({ invocations: 3 })).toBeGreaterThan(10);
+    expect(await getJob(org, all.body.jobId as string)).toMatchObject({ status: 'succeeded', progress: { usersDone: 24, tokensRevoked: 48 }, reconciled: { stragglers: 0, userDrift: 0 } });
+    expect(await getJob(org, bulk.body.jobId as string)).toMatchObject({ status: 'succeeded', progress: { usersDone: 9, tokensRevoked: 18 }, reconciled: { stragglers: 0, userDrift: 0 } });
+    expect(await leftTokens('overlap-all')).toBe(0);
+    expect(await leftTokens('overlap-bulk')).toBe(6); // users 9–11 keep theirs
+    const apps = await Promise.all(['overlap-all', 'overlap-bulk'].map(async (appId) => (await call('getApp', { claims: as(org), path: { appId } })).body));
+    expect(apps.map((a) => [a.userCount, a.activeTokenCount])).toEqual([[0, 0], [3, 6]]);
+    expect((await introspect(org, raws[0] as string)).body).toEqual({ active: false });
   });
 
   it('an app-wide job tombstones a token its index listed only after the token\'s range was read', { timeout: 60_000 }, async () => {

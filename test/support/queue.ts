@@ -1,5 +1,5 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { pollOnce } from '../../local/queue-poller.js';
+import { drainQueue as drain, pollOnce } from '../../local/queue-poller.js';
 
 const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
 
@@ -7,14 +7,9 @@ const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east
  * Runs the real worker handler on this test file's queue until the queue is empty: the work
  * every revocation job leaves behind, done synchronously (no sleeps). Returns the messages handled.
  */
-export async function drainQueue(options: { retryFailedAtOnce?: boolean } = {}): Promise<number> {
+export async function drainQueue(options: { retryFailedAtOnce?: boolean; invocations?: number } = {}): Promise<number> {
   const { handler } = await import('../../functions/worker/queue-worker.js');
-  let handled = 0;
-  for (;;) {
-    const received = await pollOnce(sqs, process.env.QUEUE_URL as string, handler, 0, options);
-    if (received === 0) return handled;
-    handled += received;
-  }
+  return drain(sqs, process.env.QUEUE_URL as string, handler, options);
 }
 
 /** Receives and deletes every message on the queue without handling it: work lost (a crash, the DLQ). Returns how many. */
