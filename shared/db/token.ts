@@ -287,6 +287,12 @@ export async function pageAppTokens(orgId: string, appId: string, appEpoch: numb
   return { items: page.items.map((i) => toIndexedToken(i) as TombstoneSource), lastKey: page.lastKey };
 }
 
+/** The user of the token at a key of the app's token list (gsi6), such as a page's last key. */
+export function userAtAppTokensKey(key: Record<string, unknown>): string | undefined {
+  const sortKey = key[gsi6.sortKey];
+  return typeof sortKey === 'string' && sortKey.includes('#') ? sortKey.slice(sortKey.indexOf('#') + 1) : undefined;
+}
+
 const toIndexedToken = recordReader('Token', identity, (t) => ({
   ...(t as unknown as TombstoneSource),
   expiresAt: (t.expiresAt as string | undefined) ?? null, presentableUntil: (t.presentableUntil as string | undefined) ?? null, refreshTokenId: (t.refreshTokenId as string | undefined) ?? null,

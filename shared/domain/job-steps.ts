@@ -16,7 +16,7 @@ import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.j
 import { resetStaleUserWrite } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
-import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, type TombstoneSource } from '../db/token.js';
+import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, userAtAppTokensKey, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit, commitOrFailures } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
@@ -132,14 +132,18 @@ async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean>
  */
 async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number): Promise<void> {
   const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, message.range, TOKENS_PER_STEP, message.cursor ?? undefined);
-  await retire(job, page.items, now);
+  // The step before ended inside this user's tokens and reset their row before it sent this step:
+  // sending it again would only fail its condition and cost the transaction a second try.
+  const resetBefore = message.cursor ? userAtAppTokensKey(message.cursor) : undefined;
+  await retire(job, page.items, now, resetBefore);
   if (page.lastKey) return enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
   await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
 }
 
-/** Tombstones some of the ended epoch's tokens and, meanwhile, resets their users' rows. */
-async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number): Promise<void> {
-  await Promise.all([tombstoneTokens(tokens, iso(now)), resetStaleUsers(job, [...new Set(tokens.map((t) => t.userId))])]);
+/** Tombstones some of the ended epoch's tokens and, meanwhile, resets their users' rows (but `resetBefore`'s). */
+async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number, resetBefore?: string): Promise<void> {
+  const userIds = [...new Set(tokens.map((t) => t.userId))].filter((userId) => userId !== resetBefore);
+  await Promise.all([tombstoneTokens(tokens, iso(now)), resetStaleUsers(job, userIds)]);
 }
 
 /**

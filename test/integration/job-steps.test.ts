@@ -88,6 +88,32 @@ describe('every step of a job does bounded work', () => {
     expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: 10, tokensRevoked: 20 } });
   });
 
+  it('an app-wide job resets each user\'s row once, also when a step ends inside a user\'s tokens', { timeout: 60_000 }, async () => {
+    await createApp(org, 'straddle');
+    for (let u = 0; u < 20; u++) {
+      for (let t = 0; t < 3; t++) expect((await register(org, { token: rawToken('straddle'), type: 'access', appId: 'straddle', userId: `user-${u}` })).status).toBe(201);
+    }
+    const cancelled: string[] = [];
+    dynamo.middlewareStack.add((next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (context.commandName === 'TransactWriteItemsCommand') cancelled.push((error as Error).name);
+        throw error;
+      }
+    }, { step: 'initialize', name: 'countCancelled' });
+    try {
+      const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'straddle' }, json: { all: true } });
+      const run = await drainOneByOne();
+      expect(run.messages).toBeGreaterThan(1 + 8); // steps of 4 tokens, users of 3: most ranges take more than one step
+      expect(await getJob(org, reply.body.jobId as string)).toMatchObject({ status: 'succeeded', progress: { usersDone: 20, tokensRevoked: 60 } });
+    } finally {
+      dynamo.middlewareStack.remove('countCancelled');
+    }
+    expect(cancelled).toEqual([]);
+    expect(await leftTokens('straddle')).toBe(0);
+  });
+
   it('jobs run by overlapping invocations (as Lambda runs several batches at once) end exact', { timeout: 60_000 }, async () => {
     const raws = [...await appWithUsers('overlap-all', 24), ...await appWithUsers('overlap-bulk', 12)];
     const all = await call('requestRevocation', { claims: as(org), path: { appId: 'overlap-all' }, json: { all: true } });

@@ -5,7 +5,7 @@ import { auditKeys } from '../../shared/db/audit-event.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/due-index.js';
 import { idempotencyKeys } from '../../shared/db/idempotency-key.js';
 import { jobKeys } from '../../shared/db/job.js';
-import { tokenKeys, tokenRangeBounds, tokenRanges } from '../../shared/db/token.js';
+import { tokenKeys, tokenRangeBounds, tokenRanges, userAtAppTokensKey } from '../../shared/db/token.js';
 import { APP_SHARDS, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 
 describe('the entities\' key builders', () => {
@@ -107,5 +107,13 @@ describe('the entities\' key builders', () => {
     }
     expect(tokenRanges(0)).toHaveLength(TOKEN_INDEX_SHARDS);
     expect(tokenRanges(10_000)).toHaveLength(TOKEN_INDEX_SHARDS * 256);
+  });
+
+  it('name the user of a key of the app\'s token list (a page\'s last key), whatever the user id holds', () => {
+    for (const u of ['a', 'user-7', 'z@example.com', 'Ada.Lovelace+test:1', '9_x']) {
+      const keys = tokenKeys.ofAppEpoch('o', 'a', 2, u);
+      expect(userAtAppTokensKey({ pk: 'ORG#o#TOKEN#x', sk: 'TOKEN', ...keys })).toBe(u);
+    }
+    expect(userAtAppTokensKey({ pk: 'ORG#o#TOKEN#x', sk: 'TOKEN' })).toBeUndefined();
   });
 });
