@@ -12,6 +12,7 @@ const { db, dynamo, TableName } = await import('../../shared/db/client.js');
 const { STALL_AFTER_MS } = await import('../../shared/domain/revocations.js');
 const { as, call, createApp, introspect, rawToken, register } = await import('../support/api.js');
 const { drainQueue, pollQueueOnce } = await import('../support/queue.js');
+const { captureLogLines } = await import('../support/logs.js');
 const { getJob } = await import('../../shared/db/job.js');
 const { TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
 const { lambdaContext } = await import('../../local/event.js');
@@ -168,17 +169,12 @@ describe('every step of a job does bounded work', () => {
     const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'mixed' }, json: { userIds: ['user-0'] } });
     const jobId = reply.body.jobId as string;
     const { handler } = await import('../../functions/worker/queue-worker.js');
-    const logged: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      logged.push(String(chunk));
-      return write(chunk, ...(rest as []));
-    });
+    const logs = captureLogLines();
     const step = { kind: 'clean-range', orgId: org, jobId, pass: 0, batch: 0, range: { shard: 0, part: 0, parts: 1 }, cursor: null };
     const response = await handler({ Records: [{ messageId: 'stray', body: JSON.stringify(step) } as never] }, lambdaContext('revocation-worker'));
-    spy.mockRestore();
+    logs.stop();
     expect(response.batchItemFailures).toEqual([]);
-    expect(logged.join('')).toContain('Dropping a step for a job that does not revoke all tokens');
+    expect(logs.lines.map((l) => l.message)).toContain('Dropping a step for a job that does not revoke all tokens');
     await drainOneByOne();
     expect(await getJob(org, jobId)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 2 } });
   });

@@ -2,21 +2,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/event.js';
 import { dynamo } from '../../shared/db/client.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
+import { captureLogLines } from '../support/logs.js';
 
 /** Every log line of a request or a queue message carries its request id, org and (for jobs) job id. */
 const org = 'org-logs';
-const captured: Record<string, unknown>[] = [];
-
-function capture() {
-  const write = process.stdout.write.bind(process.stdout);
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    for (const line of String(chunk).split('\n').filter((l) => l.startsWith('{"level"'))) captured.push(JSON.parse(line) as Record<string, unknown>);
-    return write(chunk, ...(rest as []));
-  });
-}
 afterEach(() => {
   vi.restoreAllMocks();
-  captured.length = 0;
   dynamo.middlewareStack.remove('conflictOnce');
 });
 
@@ -32,7 +23,7 @@ describe('log lines', () => {
       }
       return next(args);
     }, { step: 'finalizeRequest', name: 'conflictOnce', priority: 'low' });
-    capture();
+    const captured = captureLogLines().lines;
     expect((await call('introspect', { claims: as(org), form: { token: raw } })).body.active).toBe(true);
     const line = captured.find((l) => l.message === 'retrying a DynamoDB request after a transaction conflict');
     expect(line).toMatchObject({ orgId: org, requestId: expect.any(String), apiRequestId: expect.any(String) });
@@ -40,7 +31,7 @@ describe('log lines', () => {
 
   it('of a queue message carry the invocation\'s request id and the message id, even before the message is understood', async () => {
     const { handler } = await import('../../functions/worker/queue-worker.js');
-    capture();
+    const captured = captureLogLines().lines;
     const context = lambdaContext('revocation-worker');
     await handler({ Records: [{ messageId: 'm-1', body: '{"kind":"plan","orgId":"org-logs"}' } as never] }, context);
     expect(captured.find((l) => l.message === 'Dropping a malformed queue message')).toMatchObject({ requestId: context.awsRequestId, messageId: 'm-1' });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { SQSRecord } from 'aws-lambda';
 import { lambdaContext } from '../../local/event.js';
 import { dynamo } from '../../shared/db/client.js';
+import { captureLogLines } from '../support/logs.js';
 
 /**
  * Lambda's event source runs several batches at once, and the local poller and the bench run
@@ -28,12 +29,7 @@ describe('overlapping worker invocations', () => {
       if (input.includes(failingOrg)) throw Object.assign(new Error('Internal server error'), { name: 'InternalServerError', $fault: 'server', $metadata: { httpStatusCode: 500 } });
       return next(args);
     }, { step: 'finalizeRequest', name: 'failOneOrg', priority: 'low' });
-    const lines: Record<string, unknown>[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      for (const line of String(chunk).split('\n').filter((l) => l.startsWith('{"level"'))) lines.push(JSON.parse(line) as Record<string, unknown>);
-      return write(chunk, ...(rest as []));
-    });
+    const { lines } = captureLogLines();
 
     const failing = lambdaContext('revocation-worker');
     const healthy = lambdaContext('revocation-worker');

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { resumeUnfinishedJobs } from '../../shared/domain/sweep.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
+import { captureLogLines } from '../support/logs.js';
 import { drainQueue, dropQueue } from '../support/queue.js';
 
 /**
@@ -240,17 +241,12 @@ describe('transient conflicts', () => {
       }
       return next(args);
     }, injected('conflictOnce'));
-    const lines: string[] = [];
-    const write = process.stdout.write.bind(process.stdout);
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      lines.push(String(chunk));
-      return write(chunk, ...(rest as []));
-    });
+    const { lines } = captureLogLines();
     const reply = await introspect(org, raw);
     expect(reply.status).toBe(200);
     expect(reply.body.active).toBe(true);
     expect(conflicts).toBe(2);
-    const retries = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'retrying a DynamoDB request after a transaction conflict');
+    const retries = lines.filter((l) => l.message === 'retrying a DynamoDB request after a transaction conflict');
     expect(retries.map((r) => r.command)).toEqual(['UpdateItemCommand', 'UpdateItemCommand']);
     expect((await call('listAppUsers', { claims: as(org), path: { appId: 'busy' } })).body.items?.[0]?.useCount).toBe(1);
   });
