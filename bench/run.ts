@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: measures the performance budget of DESIGN.md on this machine and writes
+ * `npm run bench`: measures the service's performance budget (bench/README.md) on this machine and writes
  * bench/results/latest.json. Starts its own DynamoDB Local and SQS emulator; runs the real
  * handlers, the local HTTP server and the real worker; counts requests with an SDK middleware
  * and models capacity units from item sizes. See bench/README.md for what each metric means.
