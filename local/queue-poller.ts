@@ -1,17 +1,18 @@
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { workerDelivery } from '../shared/worker-delivery.js';
 import { lambdaContext } from './event.js';
 
 type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 /**
- * What Lambda's SQS event source does: receive up to 10 messages, hand them to the worker as
+ * What Lambda's SQS event source does: receive up to a batch of messages (`workerDelivery`), hand them to the worker as
  * one SQS event, delete those it did not report as failed. Failed ones come back after the
  * visibility timeout (and reach the DLQ after maxReceiveCount). Returns how many were received.
  */
 export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHandler, waitSeconds: number, options: { retryFailedAtOnce?: boolean; maxMessages?: number } = {}): Promise<number> {
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({
-    QueueUrl: queueUrl, MaxNumberOfMessages: options.maxMessages ?? 10, WaitTimeSeconds: waitSeconds, VisibilityTimeout: 30, MessageSystemAttributeNames: ['All'],
+    QueueUrl: queueUrl, MaxNumberOfMessages: options.maxMessages ?? workerDelivery.batchSize, WaitTimeSeconds: waitSeconds, VisibilityTimeout: workerDelivery.visibilityTimeoutSeconds, MessageSystemAttributeNames: ['All'],
   }));
   if (Messages.length === 0) return 0;
   const event: SQSEvent = {
@@ -33,7 +34,7 @@ export async function pollOnce(sqs: SQSClient, queueUrl: string, handler: SqsHan
     })),
   };
   // A failed invocation (the handler threw, e.g. every record failed) returns every message to the queue, as in Lambda.
-  const failures = await handler(event, lambdaContext('revocation-worker', 120_000)).then(
+  const failures = await handler(event, lambdaContext('revocation-worker', workerDelivery.timeoutSeconds * 1000)).then(
     (response) => response.batchItemFailures.map((f) => f.itemIdentifier),
     () => Messages.map((m) => m.MessageId ?? ''),
   );

