@@ -17,8 +17,9 @@ export interface Entry {
   wcu: number;
   /** Keys (`pk|sk`) written. */
   written: string[];
-  /** The queue message whose work made the request, if any (the worker's log context). */
+  /** The queue message whose work made the request, if any (the worker's log context), and which delivery of it. */
   messageId?: string;
+  receiveCount?: number;
 }
 
 type Output = { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> } | undefined;
@@ -54,10 +55,10 @@ export function recordRequests(sdkClient: DynamoDBClient | SQSClient, model = ne
     (next, context) => async (args) => {
       if (!recording) return next(args);
       const input = args.input as Record<string, unknown>;
-      const messageId = logger.fields().messageId as string | undefined;
+      const { messageId, receiveCount } = logger.fields() as Pick<Entry, 'messageId' | 'receiveCount'>;
       const entry: Entry = {
         command: String(context.commandName), start: performance.now(), end: Infinity, items: 0, batchSize: batchSizeOf(input), rcu: 0, wcu: 0, written: [],
-        ...(messageId ? { messageId } : {}),
+        ...(messageId ? { messageId, receiveCount } : {}),
       };
       entries.push(entry);
       try {
