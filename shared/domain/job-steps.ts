@@ -132,16 +132,19 @@ async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean>
  */
 async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number): Promise<void> {
   const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, message.range, TOKENS_PER_STEP, message.cursor ?? undefined);
-  // The step before ended inside this user's tokens and reset their row before it sent this step:
-  // sending it again would only fail its condition and cost the transaction a second try.
-  const resetBefore = message.cursor ? userAtAppTokensKey(message.cursor) : undefined;
-  await retire(job, page.items, now, resetBefore);
+  await retire(job, page.items, now, message.cursor ?? undefined);
   if (page.lastKey) return enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
   await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
 }
 
-/** Tombstones some of the ended epoch's tokens and, meanwhile, resets their users' rows (but `resetBefore`'s). */
-async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number, resetBefore?: string): Promise<void> {
+/**
+ * Tombstones a page of the ended epoch's tokens and, meanwhile, resets their users' rows. A page
+ * that starts after `startKey` may begin inside the tokens of the user at that key, whose row the
+ * page before reset (before this page was read): sending that row again would only fail its
+ * condition and cost its transaction a second try, so it is left out.
+ */
+async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number, startKey?: Record<string, unknown>): Promise<void> {
+  const resetBefore = startKey && userAtAppTokensKey(startKey);
   const userIds = [...new Set(tokens.map((t) => t.userId))].filter((userId) => userId !== resetBefore);
   await Promise.all([tombstoneTokens(tokens, iso(now)), resetStaleUsers(job, userIds)]);
 }
@@ -203,7 +206,7 @@ async function cleanStragglers(job: AllTokensJob, now: number): Promise<number> 
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, range, TOKENS_PER_STEP, startKey);
-      await retire(job, page.items, now);
+      await retire(job, page.items, now, startKey);
       found += page.items.length;
       startKey = page.lastKey;
     } while (startKey);

@@ -11,7 +11,7 @@ import { captureLogLines } from '../support/logs.js';
 const failingOrg = 'org-worker-down';
 const slowOrg = 'org-worker-slow';
 const record = (messageId: string, orgId: string): SQSRecord => ({
-  messageId, body: JSON.stringify({ kind: 'plan', orgId, jobId: 'job_00mx1zsvrl88f1d4ac24ad', pass: 0 }),
+  messageId, body: JSON.stringify({ kind: 'plan', orgId, jobId: 'job_00mx1zsvrl88f1d4ac24ad', pass: 0 }), attributes: { ApproximateReceiveCount: '3' },
 } as SQSRecord);
 
 afterEach(() => {
@@ -43,6 +43,6 @@ describe('overlapping worker invocations', () => {
     expect(lines.find((l) => l.messageId === 'b-2')).toMatchObject({ message: 'Dropping a malformed queue message', requestId: healthy.awsRequestId });
     const failureLines = lines.filter((l) => l.messageId === 'a-1');
     expect(failureLines.length).toBeGreaterThan(0);
-    expect(failureLines.every((l) => l.requestId === failing.awsRequestId)).toBe(true);
+    expect(failureLines.every((l) => l.requestId === failing.awsRequestId && l.receiveCount === 3)).toBe(true);
   });
 });
