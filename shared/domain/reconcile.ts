@@ -1,6 +1,6 @@
 import pMap from 'p-map';
 import { getAppWithCounters, repairShardCounters, uncount } from '../db/app.js';
-import { getUsersOfApp, pageUsersOfApp, setCount } from '../db/app-user.js';
+import { getUsersOfApp, pageUsersOfApp, resetStaleUserWrite, setCount } from '../db/app-user.js';
 import { findTokens, tombstoneTokens } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
 import { countsNow, heldTokens, isRevoked, parentOf } from './rules.js';
@@ -75,6 +75,10 @@ export async function checkUsers(orgId: string, appId: string, userIds: string[]
       report.stragglersDeleted += dead.length;
     }
     const stored = heldTokens(user, epoch);
+    // A row still counting under an older app epoch holds nothing now, but only the all-tokens
+    // job's cleanup unlists it, for the users whose tokens it finds: the stragglers just
+    // tombstoned may have been the last of them. (The condition leaves a row that counts anew.)
+    if (options.repair && user.countEpoch < epoch) await commit([resetStaleUserWrite(orgId, appId, user.userId, epoch)]);
     if (stored === counted) return;
     report.userDrift.push([user.userId, stored, counted]);
     if (options.repair) await confirmAndRepair(user, epoch, counted);

@@ -1,4 +1,4 @@
-import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
 
 // Small steps, so that a few dozen users already make a job of many messages (read at import).
@@ -14,7 +14,9 @@ const { as, call, createApp, introspect, rawToken, register } = await import('..
 const { drainQueue, pollQueueOnce } = await import('../support/queue.js');
 const { captureLogLines } = await import('../support/logs.js');
 const { getJob } = await import('../../shared/db/job.js');
-const { TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
+const { table, TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
+const { appUserKeys } = await import('../../shared/db/app-user.js');
+const { settleUserTokens } = await import('../../shared/domain/settlement.js');
 const { lambdaContext } = await import('../../local/event.js');
 const { tokenRangeBounds, tokenRanges } = await import('../../shared/db/token.js');
 
@@ -113,6 +115,43 @@ describe('every step of a job does bounded work', () => {
     }
     expect(cancelled).toEqual([]);
     expect(await leftTokens('straddle')).toBe(0);
+  });
+
+  it('an app-wide job leaves no user listed whose tokens another job took away first', { timeout: 60_000 }, async () => {
+    const appId = 'taken-first';
+    await createApp(org, appId);
+    expect((await register(org, { token: rawToken(appId), type: 'access', appId, userId: 'u' })).status).toBe(201);
+    expect((await call('revokeUserTokens', { claims: as(org), path: { appId, userId: 'u' } })).status).toBe(202);
+    expect((await register(org, { token: rawToken(appId), type: 'access', appId, userId: 'u' })).status).toBe(201);
+    const all = await call('requestRevocation', { claims: as(org), path: { appId }, json: { all: true } });
+    expect(all.status).toBe(202);
+
+    // In queue order: the user's job runs first and its check tombstones the token the app-wide revocation killed.
+    await drainOneByOne();
+
+    expect((await getJob(org, all.body.jobId as string))?.status).toBe('succeeded');
+    const row = (await db.send(new GetCommand({ TableName, Key: appUserKeys.row(org, appId, 'u'), ConsistentRead: true }))).Item;
+    expect(row).toMatchObject({ activeTokenCount: 0 });
+    expect(row?.[table.indexes.gsi3.partitionKey], 'still listed as holding tokens').toBeUndefined();
+  });
+
+  it('an app-wide job leaves no user listed whose tokens the sweep settled first', { timeout: 60_000 }, async () => {
+    const appId = 'settled-first';
+    await createApp(org, appId);
+    expect((await register(org, { token: rawToken(appId), type: 'access', appId, userId: 'v' })).status).toBe(201);
+    const all = await call('requestRevocation', { claims: as(org), path: { appId }, json: { all: true } });
+    expect(all.status).toBe(202);
+    const token = ((await db.send(new ScanCommand({
+      TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'Token' },
+    }))).Items ?? [])[0];
+
+    // The sweep looks at the token before the job's step reads the app's token list.
+    expect(await settleUserTokens(org, appId, 'v', [token?.lookupKey as string], Date.now())).toMatchObject({ revoked: 1 });
+    await drainOneByOne();
+
+    expect((await getJob(org, all.body.jobId as string))?.status).toBe('succeeded');
+    const row = (await db.send(new GetCommand({ TableName, Key: appUserKeys.row(org, appId, 'v'), ConsistentRead: true }))).Item;
+    expect(row?.[table.indexes.gsi3.partitionKey], 'still listed as holding tokens').toBeUndefined();
   });
 
   it('jobs run by overlapping invocations (as Lambda runs several batches at once) end exact', { timeout: 60_000 }, async () => {
