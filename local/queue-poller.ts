@@ -83,10 +83,18 @@ export async function drainQueue(sqs: SQSClient, queueUrl: string, handler: SqsH
   return received;
 }
 
-/** Polls until stopped, as the event source mapping would. */
-export function startQueuePoller(sqs: SQSClient, queueUrl: string, handler: SqsHandler, onError: (error: unknown) => void) {
+/**
+ * Worker invocations at once, locally (the local server, the bench). Lambda's event source runs
+ * several batches concurrently (up to the worker's maxConcurrency, 10 deployed); two let one
+ * invocation's reads, and its wait for its slowest record, overlap another's writes, which is
+ * what keeps DynamoDB Local busy on a small machine. More are no faster there.
+ */
+export const LOCAL_WORKER_INVOCATIONS = 2;
+
+/** Polls until stopped, as the event source mapping would: `invocations` batches at once. */
+export function startQueuePoller(sqs: SQSClient, queueUrl: string, handler: SqsHandler, onError: (error: unknown) => void, invocations = LOCAL_WORKER_INVOCATIONS) {
   let running = true;
-  const loop = (async () => {
+  const poll = async () => {
     while (running) {
       try {
         await pollOnce(sqs, queueUrl, handler, 1);
@@ -95,6 +103,7 @@ export function startQueuePoller(sqs: SQSClient, queueUrl: string, handler: SqsH
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-  })();
-  return { stop: async () => { running = false; await loop; } };
+  };
+  const loops = Promise.all(Array.from({ length: invocations }, poll));
+  return { stop: async () => { running = false; await loops; } };
 }

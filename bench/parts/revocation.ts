@@ -13,7 +13,7 @@ import { tokenKeys, tombstoneItem, toToken } from '../../shared/db/token.js';
 import type { Token } from '../../shared/model.js';
 import { queueClient } from '../../shared/queue.js';
 import { workerDelivery } from '../../shared/worker-delivery.js';
-import { drainQueue } from '../../local/queue-poller.js';
+import { drainQueue, LOCAL_WORKER_INVOCATIONS } from '../../local/queue-poller.js';
 import { as, call } from '../../test/support/api.js';
 import { round, type Metric } from '../metric.js';
 import { recordRequests, type Entry } from '../request-counter.js';
@@ -24,12 +24,8 @@ const org = 'bench-revoke';
 const USER_LISTING = [table.indexes.gsi3.partitionKey, table.indexes.gsi3.sortKey, table.indexes.gsi4.partitionKey, table.indexes.gsi4.sortKey, table.indexes.gsi5.partitionKey, table.indexes.gsi5.sortKey];
 /** Records per worker invocation: the event source's batch size, processed in parallel. */
 const RECORDS_PER_INVOCATION = workerDelivery.batchSize;
-/**
- * Worker invocations at once. Lambda's event source runs several batches concurrently (up to the
- * worker's maxConcurrency, 10 deployed); two let one invocation's reads, and its wait for its
- * slowest record, overlap another's writes, as deployed. The bare loop gets as many requests in flight.
- */
-const WORKER_INVOCATIONS = 2;
+/** Worker invocations at once, as the local server runs them; the bare loop gets as many requests in flight. */
+const WORKER_INVOCATIONS = LOCAL_WORKER_INVOCATIONS;
 
 /** One delivery of a queue message: a message delivered again (after a visibility timeout) is a new piece of work. */
 const deliveryOf = (e: Entry) => `${e.messageId}#${e.receiveCount ?? 1}`;
