@@ -3,7 +3,7 @@ import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createHash } from 'node:crypto';
 import { chunk } from '../shared/chunk.js';
 import { activationWrites, appKeys, insertApp } from '../shared/db/app.js';
-import { appUserKeys } from '../shared/db/app-user.js';
+import { activeListings, appUserKeys, userAppLinkItem } from '../shared/db/app-user.js';
 import { recordEvent } from '../shared/db/audit-event.js';
 import { db, TableName } from '../shared/db/client.js';
 import { itemOf } from '../shared/db/requests.js';
@@ -16,7 +16,7 @@ import type { Token } from '../shared/model.js';
 /**
  * Writes an app with users × perUser access tokens straight into the table, in full
  * BatchWriteItem calls, exactly as registrations would have left it (token items with their
- * index keys, due keys when they expire, counted user rows, the app listed as active with its counters on shard 0). Far
+ * index keys, due keys when they expire, counted user rows listed and linked to the user's apps, the app listed as active with its counters on shard 0). Far
  * faster than registering them one by one; for benchmarks and tests only. `learn` is shown every
  * item written (the benchmark's capacity model). Returns the tokens'
  * lookup keys (derived from the app and user ids, so different apps never collide).
@@ -42,10 +42,10 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   };
   for (let u = 0; u < users; u++) {
     const userId = `user-${String(u).padStart(6, '0')}`;
-    items.push(itemOf('AppUser', appUserKeys.row(orgId, appId, userId), { orgId, appId, userId, useCount: 0, activeTokenCount: perUser, revokeEpoch: 0, countEpoch: 0 }, {
-      ...appUserKeys.activeById(orgId, appId, userId), ...appUserKeys.activeByLastUse(orgId, appId),
-      ...appUserKeys.lastUseSort(null, userId), ...appUserKeys.activeAppsOfUser(orgId, userId, appId),
-    }));
+    items.push(
+      itemOf('AppUser', appUserKeys.row(orgId, appId, userId), { orgId, appId, userId, useCount: 0, activeTokenCount: perUser, revokeEpoch: 0, countEpoch: 0 }, activeListings({ orgId, appId, userId, lastUsedAt: null }, 0)),
+      userAppLinkItem(orgId, appId, userId, 0),
+    );
     for (let t = 0; t < perUser; t++) {
       const digest = createHash('sha256').update(`${appId}/${userId}/${t}`).digest();
       const token: Token = {

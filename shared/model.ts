@@ -89,7 +89,8 @@ export interface AppUser {
   /**
    * The app revocation epoch `activeTokenCount` counts under. An app-wide revocation raises the
    * app's epoch and uncounts every token at once, so a row with an older `countEpoch` holds no
-   * counted token until the cleanup (or the user's next registration) resets it.
+   * counted token, whatever its `activeTokenCount` says, until the user's next registration
+   * starts it again under the app's epoch.
    */
   countEpoch: number;
 }

@@ -20,8 +20,8 @@ import { recordRequests, type Entry } from '../request-counter.js';
 import { seedApp } from '../seed.js';
 
 const org = 'bench-revoke';
-/** What takes a user row out of the active-user lists: the index keys an all-tokens revocation's reset removes. */
-const USER_LISTING = [table.indexes.gsi3.partitionKey, table.indexes.gsi3.sortKey, table.indexes.gsi4.partitionKey, table.indexes.gsi4.sortKey, table.indexes.gsi5.partitionKey, table.indexes.gsi5.sortKey];
+/** A user row's index entries in the active-user lists: the floor writes each affected row once with them (the job itself deletes the user's app link instead). */
+const USER_LISTING = [table.indexes.gsi3.partitionKey, table.indexes.gsi3.sortKey, table.indexes.gsi4.partitionKey, table.indexes.gsi4.sortKey];
 /** Records per worker invocation: the event source's batch size, processed in parallel. */
 const RECORDS_PER_INVOCATION = workerDelivery.batchSize;
 /** Worker invocations at once, as the local server runs them; the bare loop gets as many requests in flight. */

@@ -1,8 +1,12 @@
 /**
  * The app-user entity: one row per user of an app, in the app's partition, with the user's usage
  * (first and last use, uses), counted active tokens and revocation epochs. While the user holds
- * active tokens the row is listed by userId (gsi3), by last use (gsi4) and among the user's apps
- * (gsi5); the lists hold keys only, and the rows come in one BatchGetItem.
+ * active tokens the row is listed by userId (gsi3) and by last use (gsi4), both keyed first by the
+ * app epoch the row counts under, newest first: an app-wide revocation leaves its rows where they
+ * are, and they sort after every row that counts under the new epoch, where a list stops reading.
+ * The user's apps are link items in the user's partition, one per app and epoch, which the
+ * app-wide revocation's cleanup deletes without reading them. The lists hold keys only; the rows
+ * come in one BatchGetItem.
  */
 import * as v from 'valibot';
 import type { AppShard, AppUser, Token } from '../model.js';
@@ -10,32 +14,53 @@ import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { recordReader } from './checked.js';
 import {
-  batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Key, type Page,
+  batchGetConsistent, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type Page, type Update, type WriteRequest,
 } from './requests.js';
 import { orgPrefix, table } from './table.js';
-import { putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
-const { gsi3, gsi4, gsi5 } = table.indexes;
+const { gsi3, gsi4 } = table.indexes;
+
+/** App epochs in sort keys: fixed width, so they sort as numbers; `epochFirst` sorts the newest first in ascending order. */
+const EPOCH_DIGITS = 10;
+const epochLast = (epoch: number) => String(epoch).padStart(EPOCH_DIGITS, '0');
+const epochFirst = (epoch: number) => String(10 ** EPOCH_DIGITS - 1 - epoch).padStart(EPOCH_DIGITS, '0');
+/** The epoch a listing's sort key starts with (NaN for a key of another shape, which no list trusts). */
+const epochOfLast = (sortKey: unknown) => (/^\d{10}#/.test(String(sortKey)) ? Number(String(sortKey).slice(0, EPOCH_DIGITS)) : Number.NaN);
+const epochOfFirst = (sortKey: unknown) => 10 ** EPOCH_DIGITS - 1 - epochOfLast(sortKey);
+
+const activeUsersPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${appId}#ACTIVE-USERS`;
+const appsOfUserPartition = (orgId: string, userId: string) => `${orgPrefix(orgId)}#USER#${userId}#APPS`;
 
 export const appUserKeys = {
   row: (orgId: string, appId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${appId}`, sk: `USER#${userId}` }),
-  /** gsi3 (sparse): an app's users holding active tokens, by userId. */
-  activeById: (orgId: string, appId: string, userId: string) => ({ [gsi3.partitionKey]: `${orgPrefix(orgId)}#APP#${appId}#ACTIVE-USERS`, [gsi3.sortKey]: `USER#${userId}` }),
-  /** gsi4 (sparse): an app's users holding active tokens, by last use (never used sorts lowest). */
-  activeByLastUse: (orgId: string, appId: string) => ({ [gsi4.partitionKey]: `${orgPrefix(orgId)}#APP#${appId}#ACTIVE-USERS` }),
-  lastUseSort: (lastUsedAt: string | null, userId: string) => ({ [gsi4.sortKey]: `${lastUsedAt ?? '0'}#${userId}` }),
-  /** gsi5 (sparse): a user's apps with active tokens, by appId. */
-  activeAppsOfUser: (orgId: string, userId: string, appId: string) => ({ [gsi5.partitionKey]: `${orgPrefix(orgId)}#USER#${userId}#ACTIVE-APPS`, [gsi5.sortKey]: `APP#${appId}` }),
+  /** gsi3 (sparse): an app's users holding active tokens, by the epoch they count under (newest first), then userId. */
+  activeById: (orgId: string, appId: string, countEpoch: number, userId: string) => ({ [gsi3.partitionKey]: activeUsersPartition(orgId, appId), [gsi3.sortKey]: `${epochFirst(countEpoch)}#USER#${userId}` }),
+  /** gsi4 (sparse): the same users by the epoch they count under, then last use (never used sorts lowest); read descending. */
+  activeByLastUse: (orgId: string, appId: string, countEpoch: number, lastUsedAt: string | null, userId: string) => ({ [gsi4.partitionKey]: activeUsersPartition(orgId, appId), [gsi4.sortKey]: `${epochLast(countEpoch)}#${lastUsedAt ?? '0'}#${userId}` }),
+  /** A user's apps: a link item per app and epoch the user holds tokens under, in the user's partition, by appId. */
+  appOfUser: (orgId: string, userId: string, appId: string, countEpoch: number): Key => ({ pk: appsOfUserPartition(orgId, userId), sk: `APP#${appId}#${epochLast(countEpoch)}` }),
 };
 
-/** The index keys that list a user row as holding active tokens. */
-const activeListings = (orgId: string, appId: string, userId: string) => ({
-  ...appUserKeys.activeById(orgId, appId, userId),
-  ...appUserKeys.activeByLastUse(orgId, appId),
-  ...appUserKeys.activeAppsOfUser(orgId, userId, appId),
+/** The index keys that list a user row as holding tokens counted under `countEpoch`. */
+export const activeListings = (user: Pick<AppUser, 'orgId' | 'appId' | 'userId' | 'lastUsedAt'>, countEpoch: number) => ({
+  ...appUserKeys.activeById(user.orgId, user.appId, countEpoch, user.userId),
+  ...appUserKeys.activeByLastUse(user.orgId, user.appId, countEpoch, user.lastUsedAt, user.userId),
 });
-/** Attributes whose presence puts a user row in the active-user and user's-apps lists. */
-const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey, gsi5.partitionKey, gsi5.sortKey] as const;
+/** Attributes whose removal takes a user row out of the active-user lists (the last-use key stays: uses move it). */
+const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey] as const;
+
+/** The link that lists an app among the user's apps while the user's row counts tokens under `countEpoch`. */
+export const userAppLinkItem = (orgId: string, appId: string, userId: string, countEpoch: number) =>
+  itemOf('UserAppLink', appUserKeys.appOfUser(orgId, userId, appId, countEpoch), { orgId, appId, userId, countEpoch });
+const putLink = (orgId: string, appId: string, userId: string, countEpoch: number) => putWrite(userAppLinkItem(orgId, appId, userId, countEpoch));
+const deleteLink = (orgId: string, appId: string, userId: string, countEpoch: number) => deleteWrite(appUserKeys.appOfUser(orgId, userId, appId, countEpoch));
+/** A row counts tokens (under its own epoch, current or not) exactly while it is listed and linked. */
+const isListed = (user: Pick<AppUser, 'activeTokenCount'>) => user.activeTokenCount > 0;
+/** Pins a write that lists the row to the last use it was read with, which the by-last-use key is built from. */
+const lastUsePinned = (user: Pick<AppUser, 'lastUsedAt'>) => (user.lastUsedAt === null
+  ? { condition: 'attribute_not_exists(lastUsedAt)', values: {} }
+  : { condition: 'lastUsedAt = :seenLastUse', values: { ':seenLastUse': user.lastUsedAt } });
 
 export const toAppUser = recordReader('AppUser', () => ({
   orgId: v.string(), appId: v.string(), userId: v.string(), activeTokenCount: v.number(), revokeEpoch: v.number(),
@@ -50,38 +75,54 @@ export interface UsageRow {
   appEpoch: number;
 }
 
-/**
- * The usage rows behind one page of a keys-only index, in the index's order, each with its app's
- * current epoch: one Query and one strongly consistent BatchGetItem of the rows and one shard of
- * each of their apps (at most 100 keys, so callers bound the page).
- */
-async function usageRows(orgId: string, page: Page<Record<string, unknown>>): Promise<Page<UsageRow>> {
-  const rowKeys = page.items.map(keyOf);
-  const appIds = [...new Set(rowKeys.map((k) => k.pk.split('#APP#')[1] as string))];
-  const shardKeys = new Map(appIds.map((appId) => [appId, appKeys.shard(orgId, appId, randomShard())]));
-  const found = rowKeys.length ? await batchGetConsistent([...rowKeys, ...shardKeys.values()]) : [];
-  const epochs = new Map(appIds.map((appId) => [appId, toAppShard(found.find(sameKey(shardKeys.get(appId) as Key)))?.revokeEpoch]));
-  const rows = rowKeys.flatMap((key) => {
-    const user = toAppUser(found.find(sameKey(key)));
-    const appEpoch = user && epochs.get(user.appId);
-    return user && appEpoch !== undefined ? [{ user, appEpoch }] : [];
-  });
-  return { items: rows, lastKey: page.lastKey };
+/** A listing met in an index or link page: the row it points to and the epoch it was written under. */
+interface Listing {
+  row: Key;
+  appId: string;
+  epoch: number;
 }
 
-/** An app's users listed as holding active tokens, by userId or by most recent use: at most 99 a page (with the app's shard, one BatchGetItem). */
+/**
+ * The usage rows behind one page of listings, in the page's order, each with its app's current
+ * epoch: one strongly consistent BatchGetItem of the rows and one shard of each of their apps (at
+ * most 100 keys, so callers bound the page). Only listings written under their app's current epoch
+ * count; `ended` says one was older (a list sorted newest epoch first has nothing current after it).
+ */
+async function usageRows(orgId: string, listings: Listing[]): Promise<{ rows: UsageRow[]; ended: boolean }> {
+  const appIds = [...new Set(listings.map((l) => l.appId))];
+  const shardKeys = new Map(appIds.map((appId) => [appId, appKeys.shard(orgId, appId, randomShard())]));
+  const rowKeys = [...new Map(listings.map((l) => [`${l.row.pk}\n${l.row.sk}`, l.row])).values()];
+  const found = rowKeys.length ? await batchGetConsistent([...rowKeys, ...shardKeys.values()]) : [];
+  const epochs = new Map(appIds.map((appId) => [appId, toAppShard(found.find(sameKey(shardKeys.get(appId) as Key)))?.revokeEpoch]));
+  const current = listings.filter((l) => l.epoch === epochs.get(l.appId));
+  const rows = current.flatMap((l) => {
+    const user = toAppUser(found.find(sameKey(l.row)));
+    return user ? [{ user, appEpoch: l.epoch }] : [];
+  });
+  return { rows, ended: listings.some((l) => !(l.epoch >= (epochs.get(l.appId) ?? Number.POSITIVE_INFINITY))) };
+}
+
+/**
+ * An app's users listed as holding active tokens, by userId or by most recent use: at most 99 a
+ * page (with the app's shard, one BatchGetItem). The list ends at the first row listed under an
+ * older epoch: those rows lost their tokens to an app-wide revocation and sort after the rest.
+ */
 export async function listActiveUsers(orgId: string, appId: string, sort: 'userId' | '-lastUsedAt', limit: number, startKey?: Record<string, unknown>): Promise<Page<UsageRow>> {
+  const partition = activeUsersPartition(orgId, appId);
   const bounded = Math.min(limit, 99);
   const page = sort === 'userId'
-    ? await queryPage({ index: 'gsi3', partition: partitionOf('gsi3', appUserKeys.activeById(orgId, appId, '')), limit: bounded, startKey })
-    : await queryPage({ index: 'gsi4', partition: partitionOf('gsi4', appUserKeys.activeByLastUse(orgId, appId)), limit: bounded, startKey, descending: true });
-  return usageRows(orgId, page);
+    ? await queryPage({ index: 'gsi3', partition, limit: bounded, startKey })
+    : await queryPage({ index: 'gsi4', partition, limit: bounded, startKey, descending: true });
+  const epochOf = (item: Item) => (sort === 'userId' ? epochOfFirst(item[gsi3.sortKey]) : epochOfLast(item[gsi4.sortKey]));
+  const { rows, ended } = await usageRows(orgId, page.items.map((item) => ({ row: keyOf(item), appId, epoch: epochOf(item) })));
+  return { items: rows, lastKey: ended ? undefined : page.lastKey };
 }
 
 /** The apps a user is listed as holding active tokens for (their usage rows), by appId: at most 50 a page (with a shard of each app, one BatchGetItem). */
 export async function listActiveAppsOfUser(orgId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<UsageRow>> {
-  const page = await queryPage({ index: 'gsi5', partition: partitionOf('gsi5', appUserKeys.activeAppsOfUser(orgId, userId, '')), limit: Math.min(limit, 50), startKey });
-  return usageRows(orgId, page);
+  const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit: Math.min(limit, 50), startKey });
+  const links = page.items.map((link) => ({ row: appUserKeys.row(orgId, link.appId as string, userId), appId: link.appId as string, epoch: link.countEpoch as number }));
+  return { items: (await usageRows(orgId, links)).rows, lastKey: page.lastKey };
 }
 
 /** A random shard of the app and the named users' rows, strongly consistent (BatchGetItem per 99 users, in parallel). */
@@ -104,92 +145,159 @@ export async function pageUsersOfApp(orgId: string, appId: string, limit: number
 }
 
 /**
- * Registration's user write: counts the new token, pinned to the row as read (`held`: the tokens
+ * Registration's user writes: counts the new token, pinned to the row as read (`held`: the tokens
  * it counts under the app's epoch now). A user's first token creates the row; a row whose count
- * is stale after an app-wide revocation starts again at 1; going from 0 to 1 lists the row.
+ * is stale after an app-wide revocation starts again at 1 under the new epoch; going from 0 to 1
+ * lists the row under the app's epoch and links it to the user's apps.
  */
-export function countNewToken(token: Token, before: AppUser | undefined, held: number, userName: string | undefined): Write {
+export function countNewToken(token: Token, before: AppUser | undefined, held: number, userName: string | undefined): Write[] {
   const { orgId, appId, userId, appEpoch } = token;
   const key = appUserKeys.row(orgId, appId, userId);
-  const listed = activeListings(orgId, appId, userId);
   if (!before) {
-    return putWrite(
-      itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0, countEpoch: appEpoch }, { ...listed, ...appUserKeys.lastUseSort(null, userId) }),
-      { expression: 'attribute_not_exists(pk)' },
-    );
+    return [
+      putWrite(
+        itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0, countEpoch: appEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
+        { expression: 'attribute_not_exists(pk)' },
+      ),
+      putLink(orgId, appId, userId, appEpoch),
+    ];
   }
   const restart = before.countEpoch !== appEpoch;
-  const set = setClause({ ...(userName ? { userName } : {}), ...(held === 0 ? listed : {}), ...(restart ? { activeTokenCount: 1, countEpoch: appEpoch } : {}) }, 's');
-  return updateWrite({
-    Key: key,
-    UpdateExpression: [restart ? '' : 'ADD activeTokenCount :one', set.parts.length ? `SET ${set.parts.join(', ')}` : ''].filter(Boolean).join(' '),
-    ConditionExpression: [restart ? 'countEpoch = :seenCountEpoch' : `countEpoch = :seenCountEpoch AND activeTokenCount ${held === 0 ? '=' : '>'} :zero`, 'revokeEpoch = :userEpoch'].join(' AND '),
-    ...(set.parts.length ? { ExpressionAttributeNames: set.names } : {}),
-    ExpressionAttributeValues: { ...(restart ? {} : { ':one': 1, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch, ...set.values },
-  });
+  const lists = held === 0;
+  const set = setClause({ ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: 1, countEpoch: appEpoch } : {}) }, 's');
+  const pinned = lastUsePinned(before);
+  return [
+    updateWrite({
+      Key: key,
+      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :one', set.parts.length ? `SET ${set.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+      ConditionExpression: [
+        restart ? 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount' : `countEpoch = :seenCountEpoch AND activeTokenCount ${lists ? '=' : '>'} :zero`,
+        'revokeEpoch = :userEpoch', ...(lists ? [pinned.condition] : []),
+      ].join(' AND '),
+      ...(set.parts.length ? { ExpressionAttributeNames: set.names } : {}),
+      ExpressionAttributeValues: {
+        ...(restart ? { ':seenCount': before.activeTokenCount } : { ':one': 1, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
+        ...(lists ? pinned.values : {}), ...set.values,
+      },
+    }),
+    ...(lists ? [putLink(orgId, appId, userId, appEpoch)] : []),
+    // The link of the older epoch, if the cleanup of its revocation has not deleted it yet.
+    ...(restart && isListed(before) ? [deleteLink(orgId, appId, userId, before.countEpoch)] : []),
+  ];
 }
 
-/** Uncounts `tokens` of the row as read; the last ones take it out of the active lists. */
-export function uncount(user: AppUser, appEpoch: number, tokens: number): Write {
+/** Uncounts `tokens` of the row as read; the last ones take it out of the active lists and the user's apps. */
+export function uncount(user: AppUser, appEpoch: number, tokens: number): Write[] {
   const leavesIdle = user.activeTokenCount <= tokens;
   const unlisted = removeClause(leavesIdle ? activeListAttributes : [], 'r');
-  return updateWrite({
-    Key: appUserKeys.row(user.orgId, user.appId, user.userId),
-    UpdateExpression: `ADD activeTokenCount :minus${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
-    ConditionExpression: `activeTokenCount ${leavesIdle ? '=' : '>'} :count AND countEpoch = :appEpoch AND revokeEpoch = :userEpoch`,
-    ...(unlisted.parts.length ? { ExpressionAttributeNames: unlisted.names } : {}),
-    ExpressionAttributeValues: { ':minus': -tokens, ':count': tokens, ':appEpoch': appEpoch, ':userEpoch': user.revokeEpoch },
-  });
+  return [
+    updateWrite({
+      Key: appUserKeys.row(user.orgId, user.appId, user.userId),
+      UpdateExpression: `ADD activeTokenCount :minus${unlisted.parts.length ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
+      ConditionExpression: `activeTokenCount ${leavesIdle ? '=' : '>'} :count AND countEpoch = :appEpoch AND revokeEpoch = :userEpoch`,
+      ...(unlisted.parts.length ? { ExpressionAttributeNames: unlisted.names } : {}),
+      ExpressionAttributeValues: { ':minus': -tokens, ':count': tokens, ':appEpoch': appEpoch, ':userEpoch': user.revokeEpoch },
+    }),
+    ...(leavesIdle ? [deleteLink(user.orgId, user.appId, user.userId, appEpoch)] : []),
+  ];
 }
+
+/** Writes per user of `revokeUser`, for callers that size transactions. */
+export const REVOKE_USER_WRITES = 2;
 
 /** Revokes every token of the user at once: the epoch goes up to `target`, the count to zero, the row out of the lists; pinned to the row as read. */
-export function revokeUser(user: AppUser, target: number, appEpoch: number): Write {
+export function revokeUser(user: AppUser, target: number, appEpoch: number): Write[] {
   const unlisted = removeClause(activeListAttributes, 'r');
-  return updateWrite({
-    Key: appUserKeys.row(user.orgId, user.appId, user.userId),
-    UpdateExpression: `SET revokeEpoch = :target, activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
-    ConditionExpression: 'revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount',
-    ExpressionAttributeNames: unlisted.names,
-    ExpressionAttributeValues: {
-      ':target': target, ':zero': 0, ':appEpoch': appEpoch,
-      ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount,
-    },
-  });
+  return [
+    updateWrite({
+      Key: appUserKeys.row(user.orgId, user.appId, user.userId),
+      UpdateExpression: `SET revokeEpoch = :target, activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
+      ConditionExpression: 'revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount',
+      ExpressionAttributeNames: unlisted.names,
+      ExpressionAttributeValues: {
+        ':target': target, ':zero': 0, ':appEpoch': appEpoch,
+        ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount,
+      },
+    }),
+    ...(isListed(user) ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
+  ];
 }
 
-/** Sets the row's count to `count` (listing or unlisting it), only if it is still as read. */
-export function setCount(user: AppUser, appEpoch: number, count: number): Write {
-  const listed = setClause(count > 0 ? activeListings(user.orgId, user.appId, user.userId) : {}, 'l');
+/** Sets the row's count to `count` under the app's epoch (listing and linking it, or not), only if it is still as read. */
+export function setCount(user: AppUser, appEpoch: number, count: number): Write[] {
+  const listed = setClause(count > 0 ? activeListings(user, appEpoch) : {}, 'l');
   const unlisted = removeClause(count > 0 ? [] : activeListAttributes, 'r');
-  return updateWrite({
-    Key: appUserKeys.row(user.orgId, user.appId, user.userId),
-    UpdateExpression: [`SET ${['activeTokenCount = :count', 'countEpoch = :appEpoch', ...listed.parts].join(', ')}`, unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
-    ConditionExpression: 'activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch',
-    ExpressionAttributeNames: { ...listed.names, ...unlisted.names },
-    ExpressionAttributeValues: { ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ...listed.values },
-  });
+  const pinned = lastUsePinned(user);
+  const keepsLink = count > 0 && user.countEpoch === appEpoch;
+  return [
+    updateWrite({
+      Key: appUserKeys.row(user.orgId, user.appId, user.userId),
+      UpdateExpression: [`SET ${['activeTokenCount = :count', 'countEpoch = :appEpoch', ...listed.parts].join(', ')}`, unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+      ConditionExpression: ['activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch', ...(count > 0 ? [pinned.condition] : [])].join(' AND '),
+      ExpressionAttributeNames: { ...listed.names, ...unlisted.names },
+      ExpressionAttributeValues: {
+        ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch,
+        ...(count > 0 ? pinned.values : {}), ...listed.values,
+      },
+    }),
+    ...(isListed(user) && !keepsLink ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
+    ...(count > 0 ? [putLink(user.orgId, user.appId, user.userId, appEpoch)] : []),
+  ];
 }
 
-/** After an app-wide revocation: zeroes and unlists a user row still counting under an older app epoch (a write of a transaction; it fails once the row is reset or counts anew). */
-export function resetStaleUserWrite(orgId: string, appId: string, userId: string, appEpoch: number): Write {
-  const unlisted = removeClause(activeListAttributes, 'r');
-  return updateWrite({
-    Key: appUserKeys.row(orgId, appId, userId),
-    UpdateExpression: `SET activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
-    ConditionExpression: 'countEpoch < :appEpoch',
-    ExpressionAttributeNames: unlisted.names,
-    ExpressionAttributeValues: { ':zero': 0, ':appEpoch': appEpoch },
-  });
+/**
+ * After an app-wide revocation: takes a row still counting under an older epoch out of the user's
+ * apps (its link, deleted without a condition: an older epoch's link is never current again). Its
+ * active-user listings stay, sorted after every current row, where no list reads.
+ */
+export function unlinkStaleUser(user: AppUser, appEpoch: number): Write[] {
+  return user.countEpoch < appEpoch && isListed(user) ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : [];
 }
 
-/** One use of the row's user: last use, first use, uses; `lastUseSort` moves it in the by-last-use list too. */
-export function recordUseUpdate(token: Token, at: string, moveInLastUseOrder: boolean) {
-  const lastUse = setClause(moveInLastUseOrder ? appUserKeys.lastUseSort(at, token.userId) : {}, 'l');
+/** The same for users whose tokens of `countEpoch` an app-wide revocation's cleanup found, as BatchWriteItem requests. */
+export const unlinkRequests = (orgId: string, appId: string, countEpoch: number, userIds: string[]): WriteRequest[] =>
+  userIds.map((userId) => ({ DeleteRequest: { Key: appUserKeys.appOfUser(orgId, userId, appId, countEpoch) } }));
+
+/** The user's-apps index keys an older version put on listed user rows (that index is gone; `npm run migrate` moves the rows). */
+export const LEGACY_USER_APPS_INDEX = ['gsi5pk', 'gsi5sk'] as const;
+
+/**
+ * The writes that move a row an older version listed to the epoch-keyed lists, pinned to the row
+ * as read: its active-user keys under the epoch it counts under and its link, or (a row unlisted
+ * since) only the old keys removed. Undefined when the row needs nothing.
+ */
+export function relistLegacyRow(item: Item): Write[] | undefined {
+  const user = toAppUser(item);
+  if (!user || item[LEGACY_USER_APPS_INDEX[0]] === undefined) return undefined;
+  const listed = item[gsi3.partitionKey] !== undefined;
+  const keys = setClause(listed ? activeListings(user, user.countEpoch) : {}, 'l');
+  const legacy = removeClause(LEGACY_USER_APPS_INDEX, 'x');
+  const pinned = lastUsePinned(user);
+  return [
+    updateWrite({
+      Key: keyOf(item),
+      UpdateExpression: `${keys.parts.length ? `SET ${keys.parts.join(', ')} ` : ''}REMOVE ${legacy.parts.join(', ')}`,
+      ConditionExpression: [`attribute_exists(${legacy.parts[0]})`, `${listed ? 'attribute_exists' : 'attribute_not_exists'}(#listed)`, 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount', pinned.condition].join(' AND '),
+      ExpressionAttributeNames: { ...keys.names, ...legacy.names, '#listed': gsi3.partitionKey },
+      ExpressionAttributeValues: { ...keys.values, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount, ...pinned.values },
+    }),
+    ...(listed ? [putLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
+  ];
+}
+
+/**
+ * One use of the row's user: last use, first use, uses. `moveInLastUseOrder` moves it in the
+ * by-last-use list too, under the epoch of the token used, only if the row still counts under
+ * that epoch (a use that raced with an app-wide revocation must not sort a row that counts anew
+ * among the stale ones).
+ */
+export function recordUseUpdate(token: Token, at: string, moveInLastUseOrder: boolean): Update {
+  const lastUse = setClause(moveInLastUseOrder ? { [gsi4.sortKey]: appUserKeys.activeByLastUse(token.orgId, token.appId, token.appEpoch, at, token.userId)[gsi4.sortKey] } : {}, 'l');
   return {
     Key: appUserKeys.row(token.orgId, token.appId, token.userId),
     UpdateExpression: `SET ${['lastUsedAt = :at', 'firstUsedAt = if_not_exists(firstUsedAt, :at)', ...lastUse.parts].join(', ')} ADD useCount :one`,
-    ConditionExpression: 'attribute_exists(pk)',
+    ConditionExpression: `attribute_exists(pk)${moveInLastUseOrder ? ' AND countEpoch = :epoch' : ''}`,
     ...(lastUse.parts.length ? { ExpressionAttributeNames: lastUse.names } : {}),
-    ExpressionAttributeValues: { ':at': at, ':one': 1, ...lastUse.values },
+    ExpressionAttributeValues: { ':at': at, ':one': 1, ...(moveInLastUseOrder ? { ':epoch': token.appEpoch } : {}), ...lastUse.values },
   };
 }

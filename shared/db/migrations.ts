@@ -7,6 +7,8 @@ import pMap from 'p-map';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { getItem, conditionalUpdate, type Item, type Key } from './requests.js';
+import { LEGACY_USER_APPS_INDEX, relistLegacyRow } from './app-user.js';
+import { commit } from './unit-of-work.js';
 import { entityAttribute, table, type Entity } from './table.js';
 import { tokenKeys } from './token.js';
 
@@ -33,44 +35,96 @@ type Cursors = Record<number, Record<string, unknown> | 'done' | null>;
 const cursorAttribute = (segment: number) => `cursor${segment}`;
 const indexKeys = (item: Item) => tokenKeys.ofAppEpoch(item.orgId as string, item.appId as string, (item.appEpoch as number | undefined) ?? 0, item.userId as string);
 
-/**
- * Lists every live token in the app's token index (gsi6) that was registered before the index
- * existed: a parallel Scan of the table for token items without gsi6 keys, each given them in an
- * UpdateItem only if it is still a live token without them (a tombstone or a deleted token is
- * left as it is). `pagesPerSegment` stops each segment early (to resume later); `pageSize` sets the
- * items each Scan page reads.
- */
-export async function backfillAppTokenIndex(options: { pagesPerSegment?: number; pageSize?: number } = {}): Promise<MigrationReport> {
-  const migration = 'app-token-index';
-  const report: MigrationReport = { migration, scanned: 0, updated: 0, complete: false };
-  const state = await getItem(stateKey(migration));
+/** What a migration reads: the items a filtered, parallel Scan finds, and what it does to each (true: it changed the item). */
+interface Migration {
+  name: string;
+  filter: string;
+  projection: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+  migrate: (item: Item) => Promise<boolean>;
+}
+
+export interface MigrationOptions {
+  /** Stops each Scan segment after this many pages (to resume later). */
+  pagesPerSegment?: number;
+  /** Items each Scan page reads (before the filter). */
+  pageSize?: number;
+}
+
+/** Runs a migration from where its last run stopped, saving each segment's cursor after every page. */
+async function runMigration(migration: Migration, options: MigrationOptions): Promise<MigrationReport> {
+  const report: MigrationReport = { migration: migration.name, scanned: 0, updated: 0, complete: false };
+  const state = await getItem(stateKey(migration.name));
   const cursors: Cursors = Object.fromEntries(Array.from({ length: SEGMENTS }, (_, n) => [n, (state?.[cursorAttribute(n)] ?? null) as Cursors[number]]));
   await Promise.all(Array.from({ length: SEGMENTS }, async (_, segment) => {
     for (let pages = 0; cursors[segment] !== 'done' && pages !== options.pagesPerSegment; pages++) {
       const out = await db.send(new ScanCommand({
         TableName, Segment: segment, TotalSegments: SEGMENTS, Limit: options.pageSize ?? PAGE, ConsistentRead: true,
         ExclusiveStartKey: (cursors[segment] ?? undefined),
-        FilterExpression: '#entity = :token AND attribute_not_exists(#indexed)',
-        ProjectionExpression: 'pk, sk, orgId, appId, userId, appEpoch',
-        ExpressionAttributeNames: { '#entity': entityAttribute, '#indexed': gsi6.partitionKey },
-        ExpressionAttributeValues: { ':token': 'Token' satisfies Entity },
+        FilterExpression: migration.filter, ProjectionExpression: migration.projection,
+        ExpressionAttributeNames: migration.names, ExpressionAttributeValues: migration.values,
       }));
       report.scanned += out.ScannedCount ?? 0;
-      const updated = await pMap(out.Items ?? [], (item) => conditionalUpdate({
-        Key: { pk: item.pk as string, sk: item.sk as string },
-        UpdateExpression: 'SET #pk = :pk, #sk = :sk',
-        ConditionExpression: '#entity = :token AND attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': gsi6.partitionKey, '#sk': gsi6.sortKey, '#entity': entityAttribute },
-        ExpressionAttributeValues: { ':pk': indexKeys(item)[gsi6.partitionKey], ':sk': indexKeys(item)[gsi6.sortKey], ':token': 'Token' satisfies Entity },
-      }), { concurrency: WRITE_CONCURRENCY });
+      const updated = await pMap(out.Items ?? [], migration.migrate, { concurrency: WRITE_CONCURRENCY });
       report.updated += updated.filter(Boolean).length;
       cursors[segment] = out.LastEvaluatedKey ?? 'done';
-      await saveCursor(migration, segment, cursors[segment]);
+      await saveCursor(migration.name, segment, cursors[segment]);
     }
   }));
   report.complete = Object.values(cursors).every((c) => c === 'done');
   return report;
 }
+
+/**
+ * Lists every live token in the app's token index (gsi6) that was registered before the index
+ * existed: token items without gsi6 keys, each given them in an UpdateItem only if it is still a
+ * live token without them (a tombstone or a deleted token is left as it is).
+ */
+export function backfillAppTokenIndex(options: MigrationOptions = {}): Promise<MigrationReport> {
+  return runMigration({
+    name: 'app-token-index',
+    filter: '#entity = :token AND attribute_not_exists(#indexed)',
+    projection: 'pk, sk, orgId, appId, userId, appEpoch',
+    names: { '#entity': entityAttribute, '#indexed': gsi6.partitionKey },
+    values: { ':token': 'Token' satisfies Entity },
+    migrate: (item) => conditionalUpdate({
+      Key: { pk: item.pk as string, sk: item.sk as string },
+      UpdateExpression: 'SET #pk = :pk, #sk = :sk',
+      ConditionExpression: '#entity = :token AND attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': gsi6.partitionKey, '#sk': gsi6.sortKey, '#entity': entityAttribute },
+      ExpressionAttributeValues: { ':pk': indexKeys(item)[gsi6.partitionKey], ':sk': indexKeys(item)[gsi6.sortKey], ':token': 'Token' satisfies Entity },
+    }),
+  }, options);
+}
+
+/**
+ * Moves user rows an older version listed to the epoch-keyed lists: rows that still carry the
+ * old user's-apps index keys get their active-user keys under the epoch they count under and a
+ * link among the user's apps, in one transaction pinned to the row as read (read again if it
+ * moved meanwhile). Until a row is moved, the lists do not show it.
+ */
+export function relistUserRows(options: MigrationOptions = {}): Promise<MigrationReport> {
+  return runMigration({
+    name: 'user-lists-by-epoch',
+    filter: '#entity = :user AND attribute_exists(#legacy)',
+    projection: 'pk, sk',
+    names: { '#entity': entityAttribute, '#legacy': LEGACY_USER_APPS_INDEX[0] },
+    values: { ':user': 'AppUser' satisfies Entity },
+    migrate: async (item) => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const row = await getItem({ pk: item.pk as string, sk: item.sk as string });
+        const writes = row && relistLegacyRow(row);
+        if (!writes) return false;
+        if (await commit(writes)) return true;
+      }
+      throw new Error(`User row ${String(item.pk)} ${String(item.sk)} kept changing while it was moved; run the migration again`);
+    },
+  }, options);
+}
+
+/** Every migration, in the order an upgrade runs them. */
+export const migrations = [backfillAppTokenIndex, relistUserRows];
 
 /** Saves one segment's cursor (each segment writes its own attribute, so they never overwrite each other). */
 async function saveCursor(migration: string, segment: number, cursor: Cursors[number]): Promise<void> {

@@ -16,12 +16,10 @@ export const table = {
     gsi1: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk', projection: 'ALL' },
     /** ALL, sparse: an org's apps that hold active tokens (with shards) by name; audit events by user; jobs by status. */
     gsi2: { name: 'gsi2', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', projection: 'ALL' },
-    /** KEYS_ONLY, sparse: an app's active users by userId; audit events by app and user; jobs by app and status. */
+    /** KEYS_ONLY, sparse: an app's active users by epoch and userId; audit events by app and user; jobs by app and status. */
     gsi3: { name: 'gsi3', partitionKey: 'gsi3pk', sortKey: 'gsi3sk', projection: 'KEYS_ONLY' },
-    /** KEYS_ONLY, sparse: an app's active users by last use; tokens and jobs by the time the sweep must look at them. */
+    /** KEYS_ONLY, sparse: an app's active users by epoch and last use; tokens and jobs by the time the sweep must look at them. */
     gsi4: { name: 'gsi4', partitionKey: 'gsi4pk', sortKey: 'gsi4sk', projection: 'KEYS_ONLY' },
-    /** KEYS_ONLY, sparse: a user's apps with active tokens. */
-    gsi5: { name: 'gsi5', partitionKey: 'gsi5pk', sortKey: 'gsi5sk', projection: 'KEYS_ONLY' },
     /**
      * INCLUDE, sparse: an app's live tokens by the app epoch they were registered under, in
      * TOKEN_INDEX_SHARDS partitions, with what a tombstone keeps and the targets check needs. No
@@ -42,7 +40,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'Token' | 'TokenTombstone' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'UserAppLink' | 'Token' | 'TokenTombstone' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the

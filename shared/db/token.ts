@@ -11,7 +11,7 @@ import * as v from 'valibot';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
-import { appUserKeys, recordUseUpdate, toAppUser } from './app-user.js';
+import { appUserKeys, recordUseUpdate, toAppUser, unlinkRequests } from './app-user.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
@@ -173,7 +173,9 @@ export function removeChildrenWrite(orgId: string, lookupKey: string, children: 
  * `firstUsedAt` on first use), written in parallel: one write round trip. Neither write may
  * resurrect an item deleted meanwhile, hence the conditions. `moveInLastUseOrder` also moves the
  * user in the by-last-use index; callers do it at most about once a minute per user, because all
- * of an app's users share that index partition and its newest end takes every such write.
+ * of an app's users share that index partition and its newest end takes every such write. A move
+ * refused because the row counts under a newer epoch now (a race with an app-wide revocation) is
+ * recorded again without it.
  */
 export async function recordUse(token: Token, at: string, moveInLastUseOrder: boolean): Promise<void> {
   await Promise.all([
@@ -183,7 +185,8 @@ export async function recordUse(token: Token, at: string, moveInLastUseOrder: bo
       ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
       ExpressionAttributeValues: { ':at': at, ':one': 1 },
     }),
-    conditionalUpdate(recordUseUpdate(token, at, moveInLastUseOrder)),
+    conditionalUpdate(recordUseUpdate(token, at, moveInLastUseOrder))
+      .then((recorded) => recorded || !moveInLastUseOrder || conditionalUpdate(recordUseUpdate(token, at, false))),
   ]);
 }
 
@@ -227,6 +230,17 @@ const ttlOf = (until: string | null) => (until === null ? {} : { [table.ttlAttri
 /** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
 export async function tombstoneTokens(tokens: TombstoneSource[], at: string): Promise<void> {
   await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })));
+}
+
+/**
+ * The same for tokens an app-wide revocation ended, all registered under `appEpoch`, and in the
+ * same full calls their users' links to the app under that epoch deleted (see `unlinkRequests`).
+ */
+export async function tombstoneTokensAndUnlinkUsers(tokens: TombstoneSource[], at: string, appEpoch: number): Promise<void> {
+  const [first] = tokens;
+  if (!first) return;
+  const userIds = [...new Set(tokens.map((t) => t.userId))];
+  await batchWrite([...tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })), ...unlinkRequests(first.orgId, first.appId, appEpoch, userIds)]);
 }
 
 /** After the children check: the tombstone leaves the due index and expires with the token. */
@@ -285,12 +299,6 @@ export async function pageChildTokens(parent: Pick<Token, 'orgId' | 'appId' | 'u
 export async function pageAppTokens(orgId: string, appId: string, appEpoch: number, range: TokenRange, limit: number, startKey?: Record<string, unknown>): Promise<Page<TombstoneSource>> {
   const page = await queryPage({ index: 'gsi6', partition: appTokensPartition(orgId, appId, appEpoch, range.shard), between: tokenRangeBounds(range), limit, startKey });
   return { items: page.items.map((i) => toIndexedToken(i) as TombstoneSource), lastKey: page.lastKey };
-}
-
-/** The user of the token at a key of the app's token list (gsi6), such as a page's last key. */
-export function userAtAppTokensKey(key: Record<string, unknown>): string | undefined {
-  const sortKey = key[gsi6.sortKey];
-  return typeof sortKey === 'string' && sortKey.includes('#') ? sortKey.slice(sortKey.indexOf('#') + 1) : undefined;
 }
 
 const toIndexedToken = recordReader('Token', identity, (t) => ({

@@ -19,8 +19,8 @@ const write = (item: TransactItem) => item as unknown as Write;
 export const putWrite = (item: Item, condition?: { expression: string; values?: Item }) =>
   write({ Put: { TableName, Item: item, ...(condition ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } : {}) } });
 export const updateWrite = (update: Update) => write({ Update: { TableName, ...update } as NonNullable<TransactItem['Update']> });
-export const deleteWrite = (key: Key, condition: { expression: string; values?: Item }) =>
-  write({ Delete: { TableName, Key: key, ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } });
+export const deleteWrite = (key: Key, condition?: { expression: string; values?: Item }) =>
+  write({ Delete: { TableName, Key: key, ...(condition ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } : {}) } });
 
 /**
  * Sends `writes` as one transaction: null when it committed; otherwise the positions (in

@@ -7,24 +7,22 @@
  *   job's targets tombstoned, each user checked against what is left and repaired if it drifted.
  * - All-tokens jobs: the tokens of the app epoch the revocation ended are listed by the app's
  *   token index (gsi6), which splits into ranges of whole users without reading it; each step
- *   tombstones up to JOB_STEP_TOKENS of one range in full BatchWriteItem calls and, meanwhile,
- *   resets the rows of their users (still counting under the old epoch) 100 to a transaction.
- *   Counts need no repair: the revocation itself zeroed them and recorded what it took.
+ *   tombstones up to JOB_STEP_TOKENS of one range and deletes their users' links to the app
+ *   (the user's-apps list), all in full BatchWriteItem calls. Counts need no repair: the
+ *   revocation itself zeroed them (the rows' counts are of the ended epoch) and recorded what it took.
  */
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
-import { resetStaleUserWrite } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
-import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, userAtAppTokensKey, type TombstoneSource } from '../db/token.js';
+import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
-import { commit, commitOrFailures } from '../db/unit-of-work.js';
+import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage, QueueMessage } from '../queue-messages.js';
-import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
@@ -127,46 +125,25 @@ async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean>
 
 /**
  * One step of an all-tokens job: up to TOKENS_PER_STEP of the ended epoch's tokens in one range,
- * tombstoned in full BatchWriteItem calls while their users' rows are reset. The rest of the range
- * is a step of its own; the range is done when its last page is.
+ * tombstoned and their users unlinked from the app (see `retire`). The rest of the range is a
+ * step of its own; the range is done when its last page is.
  */
 async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number): Promise<void> {
   const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, message.range, TOKENS_PER_STEP, message.cursor ?? undefined);
-  await retire(job, page.items, now, message.cursor ?? undefined);
+  await retire(job, page.items, now);
   if (page.lastKey) return enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
   await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
 }
 
 /**
- * Tombstones a page of the ended epoch's tokens and, meanwhile, resets their users' rows. A page
- * that starts after `startKey` may begin inside the tokens of the user at that key, whose row the
- * page before reset (before this page was read): sending that row again would only fail its
- * condition and cost its transaction a second try, so it is left out.
+ * Tombstones a page of the ended epoch's tokens and takes their users out of the user's-apps
+ * lists: their links of that epoch, deleted in the same full BatchWriteItem calls (a link of an
+ * ended epoch is never current again, so no condition is needed and a repeat changes nothing).
+ * Their rows stay as they are: listed under the ended epoch, they sort after every current row,
+ * where the active-user lists stop reading, and count nothing under the app's epoch.
  */
-async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number, startKey?: Record<string, unknown>): Promise<void> {
-  const resetBefore = startKey && userAtAppTokensKey(startKey);
-  const userIds = [...new Set(tokens.map((t) => t.userId))].filter((userId) => userId !== resetBefore);
-  await Promise.all([tombstoneTokens(tokens, iso(now)), resetStaleUsers(job, userIds)]);
-}
-
-/**
- * Zeroes and unlists the users' rows still counting under an epoch older than the job's, 100 to a
- * transaction. A row whose condition fails (reset already, by the step before in its range, or
- * counting anew since) is left out and the rest sent again; a lost race with another transaction
- * is retried after a backoff.
- */
-async function resetStaleUsers(job: AllTokensJob, userIds: string[]): Promise<void> {
-  await pMap(chunk(userIds, 100), (part) => resetStaleRows(job, part), { concurrency: 2 });
-}
-
-async function resetStaleRows(job: AllTokensJob, userIds: string[]): Promise<void> {
-  let pending = userIds;
-  await retrying(async () => {
-    const failed = await commitOrFailures(pending.map((userId) => resetStaleUserWrite(job.orgId, job.appId, userId, job.appEpoch)));
-    if (failed === null) return undefined;
-    pending = pending.filter((_, i) => !failed.includes(i)); // none failed: lost to a concurrent transaction
-    return pending.length > 0 ? RETRY : undefined;
-  }, () => new Error(`Resetting ${pending.length} user rows kept failing`));
+async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number): Promise<void> {
+  await tombstoneTokensAndUnlinkUsers(tokens, iso(now), job.appEpoch - 1);
 }
 
 /** Counts a finished step once, then finishes the job if it was the last. */
@@ -179,11 +156,10 @@ async function batchDone(job: RevocationJob, batch: number, done: Parameters<typ
  * One batch of the job's users, bounded work: their tokens read once; the job's targets
  * tombstoned (full BatchWriteItem calls); each user then checked against what is left and
  * repaired if it drifted (see `checkUsers`); the batch counted once. (All-tokens jobs planned
- * before the app's token index existed ran in such batches too; their rows are reset here.)
+ * before the app's token index existed ran in such batches too; the check unlinks their users.)
  */
 async function clean(job: RevocationJob, batch: number, userIds: string[], now: number): Promise<void> {
   const read = await pMap(userIds, async (userId) => [userId, await findTokens(job.orgId, job.appId, userId, () => true)] as const, { concurrency: USER_CONCURRENCY });
-  if (revokesAllTokens(job)) await resetStaleUsers(job, userIds);
   const doomed: Token[] = read.flatMap(([, tokens]) => tokens.filter((t) => isTargetOf(job, t)));
   await tombstoneTokens(doomed, iso(now));
   const left = new Map(read.map(([userId, tokens]) => [userId, tokens.filter((t) => !isTargetOf(job, t))]));
@@ -206,7 +182,7 @@ async function cleanStragglers(job: AllTokensJob, now: number): Promise<number> 
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, range, TOKENS_PER_STEP, startKey);
-      await retire(job, page.items, now, startKey);
+      await retire(job, page.items, now);
       found += page.items.length;
       startKey = page.lastKey;
     } while (startKey);

@@ -1,6 +1,6 @@
 import pMap from 'p-map';
 import { getAppWithCounters, repairShardCounters, uncount } from '../db/app.js';
-import { getUsersOfApp, pageUsersOfApp, resetStaleUserWrite, setCount } from '../db/app-user.js';
+import { getUsersOfApp, pageUsersOfApp, setCount, unlinkStaleUser } from '../db/app-user.js';
 import { findTokens, tombstoneTokens } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
 import { countsNow, heldTokens, isRevoked, parentOf } from './rules.js';
@@ -76,9 +76,10 @@ export async function checkUsers(orgId: string, appId: string, userIds: string[]
     }
     const stored = heldTokens(user, epoch);
     // A row still counting under an older app epoch holds nothing now, but only the all-tokens
-    // job's cleanup unlists it, for the users whose tokens it finds: the stragglers just
-    // tombstoned may have been the last of them. (The condition leaves a row that counts anew.)
-    if (options.repair && user.countEpoch < epoch) await commit([resetStaleUserWrite(orgId, appId, user.userId, epoch)]);
+    // job's cleanup takes it out of the user's apps, for the users whose tokens it finds: the
+    // stragglers just tombstoned may have been the last of them.
+    const stale = unlinkStaleUser(user, epoch);
+    if (options.repair && stale.length) await commit(stale);
     if (stored === counted) return;
     report.userDrift.push([user.userId, stored, counted]);
     if (options.repair) await confirmAndRepair(user, epoch, counted);
@@ -110,7 +111,7 @@ async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number
  */
 function repairUserCount(user: AppUser, appEpoch: number, stored: number, count: number): Promise<boolean> {
   const userDelta = (count > 0 ? 1 : 0) - (stored > 0 ? 1 : 0);
-  return commit([setCount(user, appEpoch, count), uncount(user.orgId, user.appId, appEpoch, stored - count, -userDelta)]);
+  return commit([...setCount(user, appEpoch, count), uncount(user.orgId, user.appId, appEpoch, stored - count, -userDelta)]);
 }
 
 async function reconcileShards(orgId: string, appId: string, report: ReconcileReport, repair: boolean): Promise<void> {

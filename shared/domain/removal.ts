@@ -1,5 +1,5 @@
 import { uncount as uncountFromApp } from '../db/app.js';
-import { resetStaleUserWrite, uncount as uncountFromUser } from '../db/app-user.js';
+import { uncount as uncountFromUser, unlinkStaleUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { deleteUnusedWrite, removeChildrenWrite, tombstoneWrite } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
@@ -35,8 +35,9 @@ export interface Removal {
 
 /**
  * Runs a removal atomically, pinned to what was read: each token as read, parents still live, and
- * the user's count and epochs. The user's last token takes the row out of the active-user lists,
- * as does removing any token of a row left over from an app-wide revocation.
+ * the user's count and epochs. The user's last token takes the row out of the active-user lists
+ * and the user's apps; removing any token of a row left over from an app-wide revocation takes it
+ * out of the user's apps.
  */
 export async function removeTokens(removal: Removal): Promise<RemovalResult> {
   const { user, appEpoch, at, uncount, event } = removal;
@@ -48,11 +49,11 @@ export async function removeTokens(removal: Removal): Promise<RemovalResult> {
   const done = await commit([
     ...removal.tokens.map(({ token, action, checkChildrenAt }) => (action === 'tombstone' ? tombstoneWrite(token, at, checkChildrenAt ?? null) : deleteUnusedWrite(token))),
     ...removal.parents.map(({ lookupKey, children }) => removeChildrenWrite(orgId, lookupKey, children)),
-    ...(uncount > 0 && user ? [uncountFromUser(user, appEpoch, uncount), uncountFromApp(orgId, appId, appEpoch, uncount, leavesUserIdle ? 1 : 0)] : []),
+    ...(uncount > 0 && user ? [...uncountFromUser(user, appEpoch, uncount), uncountFromApp(orgId, appId, appEpoch, uncount, leavesUserIdle ? 1 : 0)] : []),
     // A row still counting under an older app epoch (it counts nothing, so nothing is uncounted
-    // above) is unlisted here: the app-wide revocation's cleanup unlists only the users whose
-    // tokens it still finds, and these may be the last of them.
-    ...(user && user.countEpoch < appEpoch ? [resetStaleUserWrite(orgId, appId, user.userId, appEpoch)] : []),
+    // above) leaves the user's apps here: the app-wide revocation's cleanup unlinks only the users
+    // whose tokens it still finds, and these may be the last of them.
+    ...(user ? unlinkStaleUser(user, appEpoch) : []),
     ...(event ? [recordEvent(event)] : []),
   ]);
   if (!done) return 'stale';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deactivateIfIdle, getAppWithCounters, revokeAppWrites, uncount } from '../db/app.js';
-import { getUsersOfApp, revokeUser } from '../db/app-user.js';
+import { getUsersOfApp, REVOKE_USER_WRITES, revokeUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
 import { countJobs, createJobWrite, getJob, transitionWrite } from '../db/job.js';
@@ -20,8 +20,8 @@ import { heldTokens } from './rules.js';
 
 /** How far ahead a revocation may be scheduled. */
 const MAX_RUN_AT_AHEAD_MS = 366 * 86_400_000;
-/** Users per transaction: 100 items less the shard and the job's own items (job, audit, idempotency key). */
-const USERS_PER_TRANSACTION = 96;
+/** Users per transaction: 100 items less the shard and the job's own items (job, audit, idempotency key), shared by each user's writes. */
+const USERS_PER_TRANSACTION = Math.floor(96 / REVOKE_USER_WRITES);
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
@@ -172,7 +172,7 @@ function revokeUsers(job: RevocationJob, appEpoch: number, users: AppUser[], als
   const holders = held.filter((h) => h > 0).length;
   return commit([
     ...also,
-    ...users.map((user) => revokeUser(user, job.userEpochs[user.userId] as number, appEpoch)),
+    ...users.flatMap((user) => revokeUser(user, job.userEpochs[user.userId] as number, appEpoch)),
     ...(tokens > 0 ? [uncount(job.orgId, job.appId, appEpoch, tokens, holders)] : []),
   ]);
 }

@@ -105,7 +105,7 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
     const held = heldTokens(ctx.user, token.appEpoch);
     const failed = await commitOrFailures([
       createTokenWrite(token),
-      countNewTokenOfUser(token, ctx.user, held, input.userName),
+      ...countNewTokenOfUser(token, ctx.user, held, input.userName),
       countNewTokenOnApp(ctx.app, held === 0 ? 1 : 0, token.appEpoch),
       ...(parent ? [addChildWrite(parent)] : []),
       ...(ctx.app.active ? [] : activationWrites(orgId, input.appId, { except: ctx.app.shard })),

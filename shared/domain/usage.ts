@@ -14,10 +14,15 @@ const usageView = (u: AppUser, activeTokenCount: number) => ({
   activeTokenCount,
 });
 
+/*
+ * The list names bind cursors to the list they came from. They name the lists' key design too:
+ * a cursor handed out before the lists moved to epoch keys and links does not open (a 400).
+ */
+
 /**
  * The rows that hold active tokens under their app's current epoch, exactly as the counters say:
- * after an app-wide revocation every row is out at once, before the cleanup unlists it (so a page
- * may come back short, never wrong).
+ * after an app-wide revocation every row is out at once (the user's apps may come back short
+ * until the cleanup deletes the links, never wrong).
  */
 const holding = (rows: UsageRow[]) => rows.flatMap(({ user, appEpoch }) => {
   const held = heldTokens(user, appEpoch);
@@ -26,7 +31,7 @@ const holding = (rows: UsageRow[]) => rows.flatMap(({ user, appEpoch }) => {
 
 /** GET /v1/apps/{appId}/users (Usage by User): the users holding active tokens. */
 export async function listUsersOfApp(orgId: string, appId: string, query: { sort: 'userId' | '-lastUsedAt'; limit: number; cursor?: string }) {
-  const list = `app-users\n${appId}\n${query.sort}`;
+  const list = `app-users/by-epoch\n${appId}\n${query.sort}`;
   const page = await listActiveUsers(orgId, appId, query.sort, query.limit, cursors.decode(orgId, list, query.cursor));
   // An empty first page is the only case where the app's existence is in question.
   if (page.items.length === 0 && !query.cursor && !(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
@@ -35,7 +40,7 @@ export async function listUsersOfApp(orgId: string, appId: string, query: { sort
 
 /** GET /v1/users/{userId}/apps: the apps the user holds active tokens for, with the usage fields. */
 export async function listAppsOfUser(orgId: string, userId: string, query: { limit: number; cursor?: string }) {
-  const list = `user-apps\n${userId}`;
+  const list = `user-apps/links\n${userId}`;
   const page = await listActiveAppsOfUser(orgId, userId, query.limit, cursors.decode(orgId, list, query.cursor));
   return { items: holding(page.items).map(({ user, held }) => ({ appId: user.appId, ...usageView(user, held) })), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { findToken, recordUse } from '../../shared/db/token.js';
+import { hasher } from '../../shared/domain/tokens.js';
+import type { Token } from '../../shared/model.js';
 import { as, call, createApp, introspect, rawToken, register, type Reply } from '../support/api.js';
+import { drainQueue } from '../support/queue.js';
 
 type Item = Record<string, unknown>;
 const items = (reply: Reply) => reply.body.items as Item[];
@@ -232,6 +236,32 @@ describe('GET /v1/apps/{appId}/users (Usage by User) and GET /v1/users/{userId}/
       expect(pages).toBe(3);
       expect(seen.map((u) => u.userId).sort()).toEqual(users);
     }
+  });
+
+  it('after an app-wide revocation lists only the users who registered since, at once and after its cleanup, in both orders and pages', { timeout: 30_000 }, async () => {
+    const appId = 'epochs';
+    await createApp(org, appId);
+    const before: Record<string, string> = {};
+    for (const userId of ['u1', 'u2', 'u3', 'u4']) {
+      before[userId] = rawToken();
+      await register(org, { token: before[userId], type: 'access', appId, userId });
+    }
+    await introspect(org, before.u1 as string);
+    expect((await call('requestRevocation', { claims: as(org), path: { appId }, json: { all: true } })).status).toBe(202);
+    for (const userId of ['u2', 'u5']) await register(org, { token: rawToken(), type: 'access', appId, userId });
+    const lists = async () => ({
+      byId: (await allPages('listAppUsers', { claims: as(org), path: { appId } }, 1)).seen.map((u) => u.userId),
+      byLastUse: (await allPages('listAppUsers', { claims: as(org), path: { appId }, query: { sort: '-lastUsedAt' } }, 1)).seen.map((u) => u.userId),
+      appsOf: await Promise.all(['u1', 'u2'].map(async (userId) => items(await call('listUserApps', { claims: as(org), path: { userId } })).map((a) => a.appId))),
+    });
+    const expected = { byId: ['u2', 'u5'], byLastUse: ['u5', 'u2'], appsOf: [[], [appId]] };
+    expect(await lists()).toEqual(expected);
+    // A use of a token read just before the revocation, recorded after the user registered again: the user stays listed.
+    const stale = (await findToken(org, hasher.lookupKeysOf(before.u2 as string))) as Token;
+    await recordUse(stale, new Date().toISOString(), true);
+    expect(await lists()).toEqual(expected);
+    await drainQueue();
+    expect(await lists()).toEqual(expected);
   });
 
   it('answers 404 for an unknown or foreign app, 400 for a bad sort or id, 403 without usage:read', async () => {

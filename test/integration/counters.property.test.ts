@@ -10,6 +10,7 @@ import { enqueue } from '../../shared/queue.js';
 import { drainQueue, dropQueue } from '../support/queue.js';
 import { resumeUnfinishedJobs } from '../../shared/domain/sweep.js';
 import { table } from '../../shared/db/table.js';
+import { appUserKeys } from '../../shared/db/app-user.js';
 import type { AppUser, Token } from '../../shared/model.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 
@@ -220,13 +221,17 @@ async function checkInvariants(org: string, appId: string, tokens: ModelToken[],
   const parents = new Map(items.filter((i) => i.entity === 'Token' || i.entity === 'TokenTombstone').map((i) => [i.tokenId as string, toToken(i) as Token]));
   const counted = (u: AppUser) => tokenItems.filter((t) => t.userId === u.userId && countsNow(t, u, epoch, parents));
 
+  const links = items.filter((i) => i.entity === 'UserAppLink').map((i) => ({ userId: i.userId as string, countEpoch: i.countEpoch as number }));
   for (const user of users) {
     const held = counted(user).length;
     expect(heldTokens(user, epoch), `user ${user.userId}`).toBe(held);
-    if (cleaned || heldTokens(user, epoch) > 0) {
-      expect((user as unknown as Record<string, unknown>)[table.indexes.gsi3.partitionKey] !== undefined, `user ${user.userId} listed`).toBe(held > 0);
-    }
+    // Listed under the app's epoch (active users) and linked (the user's apps) exactly while holding tokens.
+    const stored = user as unknown as Record<string, unknown>;
+    const listedNow = stored[table.indexes.gsi3.partitionKey] !== undefined && stored[table.indexes.gsi3.sortKey] === appUserKeys.activeById(org, appId, epoch, user.userId)[table.indexes.gsi3.sortKey];
+    expect(listedNow, `user ${user.userId} listed`).toBe(held > 0);
+    expect(links.some((l) => l.userId === user.userId && l.countEpoch === epoch), `user ${user.userId} linked`).toBe(held > 0);
   }
+  if (cleaned) expect(links.filter((l) => l.countEpoch !== epoch).map((l) => l.userId), 'links of ended epochs left after cleanup').toEqual([]);
   const sum = (name: string) => shards.reduce((total, s) => total + Number(s[name]), 0);
   const live = users.reduce((total, u) => total + counted(u).length, 0);
   expect(sum('activeTokenCount'), 'app tokens').toBe(live);

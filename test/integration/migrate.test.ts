@@ -1,13 +1,14 @@
-import { QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { db, TableName } from '../../shared/db/client.js';
-import { backfillAppTokenIndex } from '../../shared/db/migrations.js';
+import { appUserKeys, LEGACY_USER_APPS_INDEX } from '../../shared/db/app-user.js';
+import { backfillAppTokenIndex, relistUserRows } from '../../shared/db/migrations.js';
 import { table, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { drainQueue } from '../support/queue.js';
 
 const org = 'org-migrate';
-const { gsi6 } = table.indexes;
+const { gsi3, gsi4, gsi6 } = table.indexes;
 
 const tokenItems = async (entity: 'Token' | 'TokenTombstone') => (await db.send(new ScanCommand({
   TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND entity = :e', ExpressionAttributeValues: { ':o': org, ':e': entity },
@@ -61,5 +62,48 @@ describe('npm run migrate: the app token index backfill', () => {
     expect(await tokenItems('Token')).toEqual([]);
     expect(await tokenItems('TokenTombstone')).toHaveLength(30);
     expect((await introspect(org, raws[1] as string)).body).toEqual({ active: false });
+  });
+});
+
+describe('npm run migrate: user rows onto the epoch-keyed lists', () => {
+  const appId = 'lists';
+  const users = async (sort: 'userId' | '-lastUsedAt') => ((await call('listAppUsers', { claims: as(org), path: { appId }, query: { sort } })).body.items ?? []).map((u) => u.userId);
+  const appsOf = async (userId: string) => ((await call('listUserApps', { claims: as(org), path: { userId } })).body.items ?? []).map((a) => a.appId);
+  const row = async (userId: string) => (await db.send(new GetCommand({ TableName, Key: appUserKeys.row(org, appId, userId), ConsistentRead: true }))).Item ?? {};
+
+  it('moves rows an older version listed, resumes where it stopped, changes nothing twice, and the lists show them again', { timeout: 60_000 }, async () => {
+    await createApp(org, appId);
+    const raws = { ada: [rawToken(appId), rawToken(appId)], bob: [rawToken(appId)], cy: [rawToken(appId)] };
+    for (const [userId, tokens] of Object.entries(raws)) {
+      for (const token of tokens) expect((await register(org, { token, type: 'access', appId, userId })).status).toBe(201);
+    }
+    expect((await introspect(org, raws.bob[0] as string)).body.active).toBe(true);
+    // As an older version stored them: listed rows keyed without epochs and with the user's-apps index keys, no links.
+    for (const userId of ['ada', 'bob', 'cy']) {
+      const lastUsedAt = (await row(userId)).lastUsedAt as string | undefined;
+      await db.send(new UpdateCommand({
+        TableName, Key: appUserKeys.row(org, appId, userId),
+        UpdateExpression: 'SET #s3 = :s3, #s4 = :s4, #p5 = :p5, #s5 = :s5',
+        ExpressionAttributeNames: { '#s3': gsi3.sortKey, '#s4': gsi4.sortKey, '#p5': LEGACY_USER_APPS_INDEX[0], '#s5': LEGACY_USER_APPS_INDEX[1] },
+        ExpressionAttributeValues: { ':s3': `USER#${userId}`, ':s4': `${lastUsedAt ?? '0'}#${userId}`, ':p5': `ORG#${org}#USER#${userId}#ACTIVE-APPS`, ':s5': `APP#${appId}` },
+      }));
+      await db.send(new DeleteCommand({ TableName, Key: appUserKeys.appOfUser(org, userId, appId, 0) }));
+    }
+    // Cy's row was unlisted since (by this version, which leaves the old keys alone).
+    expect((await call('revokeUserTokens', { claims: as(org), path: { appId, userId: 'cy' } })).status).toBe(202);
+    expect([await users('userId'), await users('-lastUsedAt'), await appsOf('ada')]).toEqual([[], [], []]);
+
+    const first = await relistUserRows({ pagesPerSegment: 1, pageSize: 3 });
+    const resumed = await relistUserRows({ pageSize: 3 });
+    expect([first.complete, resumed.complete, first.updated + resumed.updated]).toEqual([false, true, 3]);
+    expect(await users('userId')).toEqual(['ada', 'bob']);
+    expect(await users('-lastUsedAt')).toEqual(['bob', 'ada']);
+    expect([await appsOf('ada'), await appsOf('bob'), await appsOf('cy')]).toEqual([[appId], [appId], []]);
+    for (const userId of ['ada', 'bob', 'cy']) expect(await row(userId)).not.toHaveProperty(LEGACY_USER_APPS_INDEX[0]);
+    expect(await relistUserRows({ pageSize: 3 })).toMatchObject({ updated: 0, complete: true });
+
+    // A use moves the moved row in the by-last-use list as it does any other.
+    expect((await introspect(org, raws.ada[0] as string)).body.active).toBe(true);
+    expect(await users('-lastUsedAt')).toEqual(['ada', 'bob']);
   });
 });

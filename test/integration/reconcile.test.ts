@@ -1,4 +1,4 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { db, TableName } from '../../shared/db/client.js';
 import { appKeys } from '../../shared/db/app.js';
@@ -40,14 +40,16 @@ describe('the reconciler', () => {
     const gsi = table.indexes;
     await db.send(new UpdateCommand({
       TableName, Key: appUserKeys.row(org, 'relist', 'lost'),
-      UpdateExpression: 'SET activeTokenCount = :zero REMOVE #a, #b, #c, #d, #e',
-      ExpressionAttributeNames: { '#a': gsi.gsi3.partitionKey, '#b': gsi.gsi3.sortKey, '#c': gsi.gsi4.partitionKey, '#d': gsi.gsi5.partitionKey, '#e': gsi.gsi5.sortKey },
+      UpdateExpression: 'SET activeTokenCount = :zero REMOVE #a, #b, #c',
+      ExpressionAttributeNames: { '#a': gsi.gsi3.partitionKey, '#b': gsi.gsi3.sortKey, '#c': gsi.gsi4.partitionKey },
       ExpressionAttributeValues: { ':zero': 0 },
     }));
+    await db.send(new DeleteCommand({ TableName, Key: appUserKeys.appOfUser(org, 'lost', 'relist', 0) }));
     const users = async () => ((await call('listAppUsers', { claims: as(org), path: { appId: 'relist' } })).body.items ?? []).map((u) => u.userId);
-    expect(await users()).toEqual([]);
+    const apps = async () => ((await call('listUserApps', { claims: as(org), path: { userId: 'lost' } })).body.items ?? []).map((a) => a.appId);
+    expect([await users(), await apps()]).toEqual([[], []]);
     await reconcile(org, 'relist', { repair: true });
-    expect(await users()).toEqual(['lost']);
+    expect([await users(), await apps()]).toEqual([['lost'], ['relist']]);
   });
 
   it('answers undefined for an app it does not know', async () => {

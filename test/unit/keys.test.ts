@@ -5,21 +5,31 @@ import { auditKeys } from '../../shared/db/audit-event.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/due-index.js';
 import { idempotencyKeys } from '../../shared/db/idempotency-key.js';
 import { jobKeys } from '../../shared/db/job.js';
-import { tokenKeys, tokenRangeBounds, tokenRanges, userAtAppTokensKey } from '../../shared/db/token.js';
+import { tokenKeys, tokenRangeBounds, tokenRanges } from '../../shared/db/token.js';
 import { APP_SHARDS, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 
 describe('the entities\' key builders', () => {
   it('start every tenant key with the org', () => {
     const all = [
-      appKeys.app('o1', 'a').pk, appKeys.shard('o1', 'a', 3).pk, appUserKeys.row('o1', 'a', 'u').pk, tokenKeys.token('o1', 'ff').pk,
+      appKeys.app('o1', 'a').pk, appKeys.shard('o1', 'a', 3).pk, appUserKeys.row('o1', 'a', 'u').pk, appUserKeys.appOfUser('o1', 'u', 'a', 0).pk, tokenKeys.token('o1', 'ff').pk,
       appKeys.collection('o1', 'a').pk, auditKeys.event('o1', 'e').pk, jobKeys.job('o1', 'j').pk, idempotencyKeys.key('o1', 'h').pk,
       ...[
         tokenKeys.ofUser('o1', 'a', 'u'), tokenKeys.ofAppEpoch('o1', 'a', 0, 'u'), appKeys.byName('o1', 'N', 'a'), appKeys.activeByName('o1', 'N', 'a'),
-        appUserKeys.activeById('o1', 'a', 'u'), appUserKeys.activeByLastUse('o1', 'a'), appUserKeys.activeAppsOfUser('o1', 'u', 'a'),
+        appUserKeys.activeById('o1', 'a', 0, 'u'), appUserKeys.activeByLastUse('o1', 'a', 0, null, 'u'),
         auditKeys.byApp('o1', 'a', 'e'), auditKeys.byUser('o1', 'u', 'e'), auditKeys.byAppAndUser('o1', 'a', 'u', 'e'), jobKeys.lists('o1', 'a', 'queued', 'j'),
       ].map((attributes) => Object.entries(attributes).find(([name]) => name.endsWith('pk'))?.[1] ?? 'missing'),
     ];
     for (const pk of all) expect(pk.startsWith('ORG#o1')).toBe(true);
+  });
+
+  it('list an app’s active users newest epoch first, then by userId or by last use, so rows of an ended epoch sort after every current one', () => {
+    const byId = (epoch: number, userId: string) => appUserKeys.activeById('o', 'a', epoch, userId).gsi3sk;
+    expect([byId(2, 'b'), byId(1, 'a'), byId(10, 'z'), byId(2, 'a'), byId(0, '0')].sort()).toEqual([byId(10, 'z'), byId(2, 'a'), byId(2, 'b'), byId(1, 'a'), byId(0, '0')]);
+    const byUse = (epoch: number, at: string | null, userId: string) => appUserKeys.activeByLastUse('o', 'a', epoch, at, userId).gsi4sk;
+    const newestFirst = [byUse(1, '2026-01-01T00:00:00.000Z', 'x'), byUse(10, null, 'n'), byUse(10, '2026-01-01T00:00:00.000Z', 'm'), byUse(9, '2027-01-01T00:00:00.000Z', 'y')].sort().reverse();
+    expect(newestFirst).toEqual([byUse(10, '2026-01-01T00:00:00.000Z', 'm'), byUse(10, null, 'n'), byUse(9, '2027-01-01T00:00:00.000Z', 'y'), byUse(1, '2026-01-01T00:00:00.000Z', 'x')]);
+    const link = (appId: string, epoch: number) => appUserKeys.appOfUser('o', 'u', appId, epoch).sk;
+    expect([link('b', 0), link('a', 11), link('a', 2)].sort()).toEqual([link('a', 2), link('a', 11), link('b', 0)]);
   });
 
   it('sort an app’s shards right behind the app and before any other app id', () => {
@@ -107,13 +117,5 @@ describe('the entities\' key builders', () => {
     }
     expect(tokenRanges(0)).toHaveLength(TOKEN_INDEX_SHARDS);
     expect(tokenRanges(10_000)).toHaveLength(TOKEN_INDEX_SHARDS * 256);
-  });
-
-  it('name the user of a key of the app\'s token list (a page\'s last key), whatever the user id holds', () => {
-    for (const u of ['a', 'user-7', 'z@example.com', 'Ada.Lovelace+test:1', '9_x']) {
-      const keys = tokenKeys.ofAppEpoch('o', 'a', 2, u);
-      expect(userAtAppTokensKey({ pk: 'ORG#o#TOKEN#x', sk: 'TOKEN', ...keys })).toBe(u);
-    }
-    expect(userAtAppTokensKey({ pk: 'ORG#o#TOKEN#x', sk: 'TOKEN' })).toBeUndefined();
   });
 });
