@@ -26,7 +26,8 @@ const EPOCH_DIGITS = 10;
 const epochLast = (epoch: number) => String(epoch).padStart(EPOCH_DIGITS, '0');
 const epochFirst = (epoch: number) => String(10 ** EPOCH_DIGITS - 1 - epoch).padStart(EPOCH_DIGITS, '0');
 /** The epoch a listing's sort key starts with (NaN for a key of another shape, which no list trusts). */
-const epochOfLast = (sortKey: unknown) => (/^\d{10}#/.test(String(sortKey)) ? Number(String(sortKey).slice(0, EPOCH_DIGITS)) : Number.NaN);
+const EPOCH_PREFIX = new RegExp(`^\\d{${EPOCH_DIGITS}}#`);
+const epochOfLast = (sortKey: unknown) => (EPOCH_PREFIX.test(String(sortKey)) ? Number(String(sortKey).slice(0, EPOCH_DIGITS)) : Number.NaN);
 const epochOfFirst = (sortKey: unknown) => 10 ** EPOCH_DIGITS - 1 - epochOfLast(sortKey);
 
 const activeUsersPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${appId}#ACTIVE-USERS`;
@@ -53,6 +54,7 @@ const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey
 /** The link that lists an app among the user's apps while the user's row counts tokens under `countEpoch`. */
 export const userAppLinkItem = (orgId: string, appId: string, userId: string, countEpoch: number) =>
   itemOf('UserAppLink', appUserKeys.appOfUser(orgId, userId, appId, countEpoch), { orgId, appId, userId, countEpoch });
+const toUserAppLink = recordReader('UserAppLink', () => ({ appId: v.string(), countEpoch: v.number() }), (l) => ({ appId: l.appId as string, countEpoch: l.countEpoch as number }));
 const putLink = (orgId: string, appId: string, userId: string, countEpoch: number) => putWrite(userAppLinkItem(orgId, appId, userId, countEpoch));
 const deleteLink = (orgId: string, appId: string, userId: string, countEpoch: number) => deleteWrite(appUserKeys.appOfUser(orgId, userId, appId, countEpoch));
 /** A row counts tokens (under its own epoch, current or not) exactly while it is listed and linked. */
@@ -121,7 +123,10 @@ export async function listActiveUsers(orgId: string, appId: string, sort: 'userI
 /** The apps a user is listed as holding active tokens for (their usage rows), by appId: at most 50 a page (with a shard of each app, one BatchGetItem). */
 export async function listActiveAppsOfUser(orgId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<UsageRow>> {
   const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit: Math.min(limit, 50), startKey });
-  const links = page.items.map((link) => ({ row: appUserKeys.row(orgId, link.appId as string, userId), appId: link.appId as string, epoch: link.countEpoch as number }));
+  const links = page.items.map((item) => {
+    const { appId, countEpoch } = toUserAppLink(item) as { appId: string; countEpoch: number };
+    return { row: appUserKeys.row(orgId, appId, userId), appId, epoch: countEpoch };
+  });
   return { items: (await usageRows(orgId, links)).rows, lastKey: page.lastKey };
 }
 

@@ -9,6 +9,7 @@ import { db, TableName } from './client.js';
 import { getItem, conditionalUpdate, type Item, type Key } from './requests.js';
 import { LEGACY_USER_APPS_INDEX, relistLegacyRow } from './app-user.js';
 import { commit } from './unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
 import { entityAttribute, table, type Entity } from './table.js';
 import { tokenKeys } from './token.js';
 
@@ -111,15 +112,12 @@ export function relistUserRows(options: MigrationOptions = {}): Promise<Migratio
     projection: 'pk, sk',
     names: { '#entity': entityAttribute, '#legacy': LEGACY_USER_APPS_INDEX[0] },
     values: { ':user': 'AppUser' satisfies Entity },
-    migrate: async (item) => {
-      for (let attempt = 0; attempt < 10; attempt++) {
-        const row = await getItem({ pk: item.pk as string, sk: item.sk as string });
-        const writes = row && relistLegacyRow(row);
-        if (!writes) return false;
-        if (await commit(writes)) return true;
-      }
-      throw new Error(`User row ${String(item.pk)} ${String(item.sk)} kept changing while it was moved; run the migration again`);
-    },
+    migrate: (item) => retrying(async () => {
+      const row = await getItem({ pk: item.pk as string, sk: item.sk as string });
+      const writes = row && relistLegacyRow(row);
+      if (!writes) return false;
+      return (await commit(writes)) || RETRY;
+    }, () => new Error(`User row ${String(item.pk)} ${String(item.sk)} kept changing while it was moved; run the migration again`)),
   }, options);
 }
 

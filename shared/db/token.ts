@@ -227,9 +227,11 @@ export type TombstoneSource = Pick<Token, 'orgId' | 'appId' | 'userId' | 'lookup
 
 const ttlOf = (until: string | null) => (until === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(until) / 1000) });
 
+const tombstoneRequests = (tokens: TombstoneSource[], at: string) => tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } }));
+
 /** Tombstones of tokens a watermark already killed and uncounted (a job's cleanup), in full BatchWriteItem calls. */
 export async function tombstoneTokens(tokens: TombstoneSource[], at: string): Promise<void> {
-  await batchWrite(tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })));
+  await batchWrite(tombstoneRequests(tokens, at));
 }
 
 /**
@@ -240,7 +242,7 @@ export async function tombstoneTokensAndUnlinkUsers(tokens: TombstoneSource[], a
   const [first] = tokens;
   if (!first) return;
   const userIds = [...new Set(tokens.map((t) => t.userId))];
-  await batchWrite([...tokens.map((t) => ({ PutRequest: { Item: tombstoneItem(t, at, null) } })), ...unlinkRequests(first.orgId, first.appId, appEpoch, userIds)]);
+  await batchWrite([...tombstoneRequests(tokens, at), ...unlinkRequests(first.orgId, first.appId, appEpoch, userIds)]);
 }
 
 /** After the children check: the tombstone leaves the due index and expires with the token. */
