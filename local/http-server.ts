@@ -55,7 +55,7 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     const route = 'route' in match ? match.route : undefined;
     let claims;
     // The JWT authorizer guards every route with a scope and $default (unknown paths and methods).
-    if (!route || route.scope) {
+    if (!route || route.scopes) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       claims = bearer ? await issuer.verify(bearer) : undefined;
       if (!claims) return send(res, gatewayUnauthorized(bearer !== undefined));

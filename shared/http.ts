@@ -6,50 +6,36 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import * as v from 'valibot';
 import { isSupportedEdition } from './editions.js';
 import {
-  AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError,
+  AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError, type FieldError,
 } from './errors.js';
 import { logger } from './logger.js';
-import { idSchema } from './schemas/common.js';
-import type { Route, Scope } from './routes.js';
+import { idSchema, parse } from './schemas/common.js';
+import { errorFormatOf, type BodyInput, type Caller, type RouteReply, type RouteRequest, type RouteShape } from './api/define.js';
+import { problemUri, type Scope } from './registries.js';
 
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
-export interface Caller {
-  sub: string;
-  orgId: string;
-  edition: string;
-  scopes: ReadonlySet<string>;
-}
+export type { Caller };
 
-export interface HttpRequest {
-  event: HttpEvent;
-  /** The authorized caller; reading it on a public route is a programming error. */
-  readonly caller: Caller;
-  /** Request headers, names in lower case. */
-  headers: Record<string, string | undefined>;
-  /** The parsed body (JSON or form), not yet validated: pass it through a schema (`parse`, shared/schemas/common.ts). */
-  body: unknown;
-  path: Record<string, string | undefined>;
-  query: Record<string, string | undefined>;
-  /** When the request arrived (ms since the epoch): the request's one "now". */
-  now: number;
-}
+type ErrorFormat = ReturnType<typeof errorFormatOf>;
 
 export const MAX_BODY_BYTES = 64 * 1024;
-const PROBLEM_BASE = 'urn:oauth-usage:problem:';
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
-  return { statusCode, headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers }, body: JSON.stringify(body) };
+/** A handler's reply as API Gateway takes it: JSON when it has a body, header names in lower case, never cached unless it says so. */
+function toResult(reply: { status: number; body?: unknown; headers?: Record<string, string> }): HttpResult {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (reply.body !== undefined) headers['content-type'] = 'application/json';
+  for (const [name, value] of Object.entries(reply.headers ?? {})) headers[name.toLowerCase()] = value;
+  return { statusCode: reply.status, headers, body: reply.body === undefined ? '' : JSON.stringify(reply.body) };
 }
-
-export const noContent = (statusCode = 204): HttpResult => ({ statusCode, headers: { 'cache-control': 'no-store' }, body: '' });
 
 /**
  * Who is calling, from the claims API Gateway's JWT authorizer (or the local server) verified.
- * Throws 401 without a usable tenant, 403 for an unsupported edition or a missing scope.
+ * Throws 401 without a usable tenant, 403 for an unsupported edition or when the caller holds
+ * none of `anyOf` (an empty list: any scope will do, as on the fallback route).
  */
-export function authorize(event: HttpEvent, scope: Scope): Caller {
+export function authorize(event: HttpEvent, anyOf: readonly Scope[]): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   if (!claims) throw new UnauthorizedError();
   const str = (name: string) => {
@@ -62,7 +48,7 @@ export function authorize(event: HttpEvent, scope: Scope): Caller {
   const edition = str('org_edition');
   if (!isSupportedEdition(edition)) throw new EditionNotSupportedError(edition);
   const scopes = new Set((str('scope') ?? '').split(' ').filter(Boolean));
-  if (!scopes.has(scope)) throw new InsufficientScopeError(scope);
+  if (anyOf.length > 0 && !anyOf.some((scope) => scopes.has(scope))) throw new InsufficientScopeError(anyOf);
   return { sub, orgId, edition, scopes };
 }
 
@@ -72,10 +58,10 @@ function bodyBytes(event: HttpEvent): number {
 }
 
 /** Maps any error to the route's error format, in one place. Unknown errors become a bare 500. */
-export function errorResponse(error: unknown, format: Route['errors']): HttpResult {
+export function errorResponse(error: unknown, format: ErrorFormat): HttpResult {
   const known = asAppError(error);
   if (!known) logger.error('Unhandled error', error as Error);
-  const e = known ?? new AppError(500, 'internal-error', 'Internal server error', 'An unexpected error occurred');
+  const e = known ?? new AppError('internal-error', 'An unexpected error occurred');
   const headers = { 'cache-control': 'no-store', ...e.headers };
   if (format === 'oauth') {
     return {
@@ -87,7 +73,7 @@ export function errorResponse(error: unknown, format: Route['errors']): HttpResu
   return {
     statusCode: e.statusCode,
     headers: { ...headers, 'content-type': 'application/problem+json' },
-    body: JSON.stringify({ type: `${PROBLEM_BASE}${e.type}`, title: e.title, status: e.statusCode, detail: e.message, ...(e.errors ? { errors: e.errors } : {}) }),
+    body: JSON.stringify({ type: problemUri(e.type), title: e.title, status: e.statusCode, detail: e.message, ...(e.errors ? { errors: e.errors } : {}) }),
   };
 }
 
@@ -111,7 +97,7 @@ interface RouteContext extends Context {
 }
 type Middleware = MiddlewareObj<HttpEvent, HttpResult, Error, RouteContext, RequestState>;
 
-function errorsAndAccessLog(format: Route['errors']): Middleware {
+function errorsAndAccessLog(format: ErrorFormat): Middleware {
   const log = (event: HttpEvent, status: number, state: RequestState) =>
     logger.info('request', {
       route: event.routeKey, status, durationMs: Date.now() - state.startedAt,
@@ -127,41 +113,76 @@ function errorsAndAccessLog(format: Route['errors']): Middleware {
   };
 }
 
-function guard(route: Pick<Route, 'scope'>): Middleware {
+function guard(route: RouteShape): Middleware {
   return {
     before: (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
-      if (route.scope) request.context.caller = authorize(request.event, route.scope);
+      if (route.scopes) request.context.caller = authorize(request.event, route.scopes);
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };
 }
 
+function bodyParser(body: BodyInput | undefined): Middleware[] {
+  if (!body) return [];
+  const parser = body.media === 'application/json' ? httpJsonBodyParser() : (httpUrlencodeBodyParser() as unknown as Middleware); // typed for REST API events only
+  if (!body.optional) return [parser];
+  // An optional body may be left out altogether; one that is sent is parsed like any other.
+  return [{
+    before: async (request) => {
+      if (request.event.body) await parser.before?.(request);
+    },
+  }];
+}
+
+/**
+ * The inputs the route defines, each through its schema. Every field at fault is reported at once,
+ * named from its input (`path.appId`, `query.limit`, `headers.if-match`, `body.name`).
+ */
+function parseInputs<R extends RouteShape>(route: R, event: HttpEvent) {
+  const { path, query, headers, body } = route.input ?? {};
+  const raw = (event as { body?: unknown }).body;
+  const errors: FieldError[] = [];
+  const checked = (schema: v.GenericSchema | undefined, value: unknown, root: string) => {
+    if (!schema) return value;
+    try {
+      return parse(schema, value, root);
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      errors.push(...(error.errors ?? []));
+      return undefined;
+    }
+  };
+  const inputs = {
+    path: checked(path, event.pathParameters ?? {}, 'path'),
+    query: checked(query, event.queryStringParameters ?? {}, 'query'),
+    headers: checked(headers, event.headers, 'headers'), // names in lower case (httpHeaderNormalizer)
+    body: body && !(body.optional && raw === undefined) ? checked(body.schema, raw, 'body') : undefined,
+  };
+  if (errors.length > 0) throw new ValidationError(errors);
+  return inputs as Pick<RouteRequest<R>, 'path' | 'query' | 'headers' | 'body'>;
+}
+
 /**
  * The standard chain for an HTTP route: error mapping and access log, header normalisation,
- * authorization and body limit, body parsing; then the handler with a typed request.
+ * authorization and body limit, body parsing; then the route's inputs through their schemas, and
+ * the handler with typed values. It answers one of the route's documented successes.
  */
-export function httpRoute(route: Pick<Route, 'scope' | 'errors' | 'body'>, handle: (request: HttpRequest) => Promise<HttpResult>) {
-  const parsers: Middleware[] =
-    route.body === 'json' ? [httpJsonBodyParser()]
-    : route.body === 'form' ? [httpUrlencodeBodyParser() as unknown as Middleware] // typed for REST API events only
-    : [];
+export function httpRoute<R extends RouteShape>(route: R, handle: (request: RouteRequest<R>) => Promise<RouteReply<R>>) {
   const chain = middy<HttpEvent, HttpResult, Error, RouteContext, RequestState>()
-    .use([errorsAndAccessLog(route.errors), httpHeaderNormalizer() as unknown as Middleware, guard(route), ...parsers])
-    .handler((event, context) =>
-      handle({
+    .use([errorsAndAccessLog(errorFormatOf(route)), httpHeaderNormalizer() as unknown as Middleware, guard(route), ...bodyParser(route.input?.body)])
+    .handler(async (event, context) => {
+      const reply = await handle({
+        ...parseInputs(route, event),
         event,
         get caller() {
           if (!context.caller) throw new Error('No caller: this route is public');
           return context.caller;
         },
-        headers: event.headers, // names in lower case (httpHeaderNormalizer)
-        body: (event as { body?: unknown }).body,
-        path: event.pathParameters ?? {},
-        query: event.queryStringParameters ?? {},
         now: Date.now(),
-      }),
-    );
+      });
+      return toResult(reply);
+    });
   // Every line of the request carries its ids and, once known from the token, the org.
   return (event: HttpEvent, context: Context) => logger.within({
     requestId: context.awsRequestId, apiRequestId: event.requestContext.requestId, orgId: event.requestContext.authorizer?.jwt?.claims?.org_id,

@@ -1,6 +1,13 @@
+import type { components, paths } from '@oauth-usage/api-types';
 import { currentSession, signIn } from './auth.js';
 
-/** A problem+json answer of the API (RFC 9457). */
+/** The API's schemas by name (generated from its OpenAPI document: types only, nothing at run time). */
+export type Schemas = components['schemas'];
+
+/** A problem type's slug (`not-found`), as the API's registry of problem types lists them. */
+export type ProblemKind = Schemas['Problem']['type'] extends `urn:oauth-usage:problem:${infer K}` ? K : never;
+
+/** A problem+json answer of the API (RFC 9457), or the console's own for a network failure. */
 export interface Problem {
   type: string;
   title: string;
@@ -17,14 +24,26 @@ export class ApiError extends Error {
   field(path: string): string | undefined {
     return this.problem?.errors?.find((e) => e.path === path || e.path.startsWith(`${path}.`))?.message;
   }
-  get kind(): string {
-    return this.problem?.type.split(/[:/]/).pop() ?? '';
+  get kind(): ProblemKind | 'network' | undefined {
+    return this.problem?.type.split(/[:/]/).pop() as ProblemKind | 'network' | undefined;
   }
 }
 
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+/** The paths that have `method`, and the operation there. */
+type PathWith<M extends Method> = { [P in keyof paths]: paths[P][M] extends { responses: unknown } ? P : never }[keyof paths];
+type Operation<P extends keyof paths, M extends Method> = paths[P][M] & { responses: unknown };
+type JsonOf<R> = R extends { content: { 'application/json': infer B } } ? B : undefined;
+/** The body of any success answer of an operation (a 204 has none). */
+type Success<O> = O extends { responses: infer R } ? { [S in keyof R]: S extends 200 | 201 | 202 | 204 ? JsonOf<R[S]> : never }[keyof R] : never;
+type Parameters<O, In extends 'path' | 'query'> = O extends { parameters: { [K in In]?: infer P } } ? P : never;
+type RequestBody<O> = O extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+
+export interface CallOptions<O> {
+  path?: Parameters<O, 'path'>;
+  query?: Parameters<O, 'query'>;
+  body?: RequestBody<O>;
+  headers?: Record<string, string>;
 }
 
 let apiUrl = '';
@@ -33,16 +52,22 @@ export const setApiUrl = (url: string) => {
 };
 
 /**
- * Calls the API with the session's token. A 401 (expired or revoked sign-in) sends the admin to
- * sign in again and back to this page. Errors are thrown as ApiError (a network failure as status 0).
+ * Calls an operation of the API with the session's token, typed by the API's document: the path
+ * is the document's (`/v1/apps/{appId}`) with its parameters given apart, and the answer is typed
+ * as the operation's success bodies. A 401 (expired or revoked sign-in) sends the admin to sign in
+ * again and back to this page. Errors are thrown as ApiError (a network failure as status 0).
  */
-export async function api<T>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<{ body: T; headers: Headers }> {
+export async function api<M extends Method, P extends PathWith<M>>(
+  method: M, path: P, options: CallOptions<Operation<P, M>> = {},
+): Promise<{ body: Success<Operation<P, M>>; headers: Headers }> {
   const session = currentSession();
   if (!session) return signIn(location.pathname + location.search);
+  const url = path.replace(/\{(\w+)\}/g, (_, name: string) => enc(String((options.path as Record<string, string> | undefined)?.[name])))
+    + query(options.query ?? {});
   let response: Response;
   try {
-    response = await fetch(`${apiUrl}${path}`, {
-      method,
+    response = await fetch(`${apiUrl}${url}`, {
+      method: method.toUpperCase(),
       headers: {
         authorization: `Bearer ${session.accessToken}`,
         ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -57,7 +82,7 @@ export async function api<T>(method: string, path: string, options: { body?: unk
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) throw new ApiError(response.status, body as Problem | undefined);
-  return { body: body as T, headers: response.headers };
+  return { body: body as Success<Operation<P, M>>, headers: response.headers };
 }
 
 /** A query string from the values that are set. */

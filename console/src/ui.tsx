@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, enc } from './api.js';
+import { api, ApiError, type Schemas } from './api.js';
 import { editionList } from '../../shared/editions.js';
 
 const numbers = new Intl.NumberFormat();
@@ -85,13 +85,7 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   );
 }
 
-interface Job {
-  jobId: string;
-  status: string;
-  runAt: string | null;
-  progress: { usersDone: number; tokensRevoked: number };
-  error: string | null;
-}
+type Job = Schemas['RevocationJob'];
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** A revocation job's progress in a live region, polled until it ends (or is scheduled); then `onDone`. */
@@ -101,7 +95,7 @@ export function JobProgress({ jobId, onDone }: { jobId: string; onDone: () => vo
     let live = true;
     const poll = async () => {
       try {
-        const { body } = await api<Job>('GET', `/v1/revocation-jobs/${enc(jobId)}`);
+        const { body } = await api('get', '/v1/revocation-jobs/{jobId}', { path: { jobId } });
         if (!live) return;
         setJob(body);
         if (FINAL.has(body.status) || body.status === 'scheduled') return onDone();

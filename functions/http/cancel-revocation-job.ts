@@ -1,11 +1,6 @@
+import { cancelRevocationJob } from '../../shared/api/revocations.js';
 import { cancelJob, jobView } from '../../shared/domain/jobs.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { parse } from '../../shared/schemas/common.js';
-import { jobPathSchema } from '../../shared/schemas/revocations.js';
+import { httpRoute } from '../../shared/http.js';
 
 /** Cancels a scheduled job (200); once it started, 409. */
-export const handler = httpRoute(routes.cancelRevocationJob, async ({ caller, path, now }) => {
-  const { jobId } = parse(jobPathSchema, path, 'path');
-  return json(200, jobView(await cancelJob(caller, jobId, now)));
-});
+export const handler = httpRoute(cancelRevocationJob, async ({ caller, path, now }) => ({ status: 200, body: jobView(await cancelJob(caller, path.jobId, now)) }));

@@ -1,11 +1,8 @@
+import { getApp } from '../../shared/api/apps.js';
 import { appDetailView, etagOf, getAppDetail } from '../../shared/domain/apps.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { appPathSchema } from '../../shared/schemas/apps.js';
-import { parse } from '../../shared/schemas/common.js';
+import { httpRoute } from '../../shared/http.js';
 
-export const handler = httpRoute(routes.getApp, async ({ caller, path }) => {
-  const { appId } = parse(appPathSchema, path, 'path');
-  const app = await getAppDetail(caller.orgId, appId);
-  return json(200, appDetailView(app), { etag: etagOf(app) });
+export const handler = httpRoute(getApp, async ({ caller, path }) => {
+  const app = await getAppDetail(caller.orgId, path.appId);
+  return { status: 200, body: appDetailView(app), headers: { ETag: etagOf(app) } };
 });

@@ -1,11 +1,6 @@
+import { getRevocationJob } from '../../shared/api/revocations.js';
 import { getJobOf, jobView } from '../../shared/domain/jobs.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { parse } from '../../shared/schemas/common.js';
-import { jobPathSchema } from '../../shared/schemas/revocations.js';
+import { httpRoute } from '../../shared/http.js';
 
 /** A revocation job's status and progress. */
-export const handler = httpRoute(routes.getRevocationJob, async ({ caller, path }) => {
-  const { jobId } = parse(jobPathSchema, path, 'path');
-  return json(200, jobView(await getJobOf(caller.orgId, jobId)));
-});
+export const handler = httpRoute(getRevocationJob, async ({ caller, path }) => ({ status: 200, body: jobView(await getJobOf(caller.orgId, path.jobId)) }));

@@ -1,4 +1,4 @@
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
+import { health } from '../../shared/api/service.js';
+import { httpRoute } from '../../shared/http.js';
 
-export const handler = httpRoute(routes.health, () => Promise.resolve(json(200, { status: 'ok' })));
+export const handler = httpRoute(health, () => Promise.resolve({ status: 200, body: { status: 'ok' } }));

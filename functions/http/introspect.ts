@@ -1,11 +1,6 @@
+import { introspect as route } from '../../shared/api/tokens.js';
 import { introspect } from '../../shared/domain/tokens.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { parse } from '../../shared/schemas/common.js';
-import { oauthTokenFormSchema } from '../../shared/schemas/tokens.js';
+import { httpRoute } from '../../shared/http.js';
 
 /** RFC 7662 token introspection. */
-export const handler = httpRoute(routes.introspect, async ({ caller, body, now }) => {
-  const { token } = parse(oauthTokenFormSchema, body, 'body');
-  return json(200, await introspect(caller.orgId, token, now));
-});
+export const handler = httpRoute(route, async ({ caller, body, now }) => ({ status: 200, body: await introspect(caller.orgId, body.token, now) }));

@@ -1,10 +1,6 @@
+import { listApps } from '../../shared/api/usage.js';
 import { listAppsPage } from '../../shared/domain/apps.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { listAppsQuerySchema } from '../../shared/schemas/apps.js';
-import { parse } from '../../shared/schemas/common.js';
+import { httpRoute } from '../../shared/http.js';
 
 /** OAuth Usage: the org's apps holding active tokens (or all of them), by name. */
-export const handler = httpRoute(routes.listApps, async ({ caller, query }) =>
-  json(200, await listAppsPage(caller.orgId, parse(listAppsQuerySchema, query, 'query'))),
-);
+export const handler = httpRoute(listApps, async ({ caller, query }) => ({ status: 200, body: await listAppsPage(caller.orgId, query) }));

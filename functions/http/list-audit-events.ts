@@ -1,11 +1,8 @@
+import { listAuditEvents } from '../../shared/api/audit.js';
 import { listAudit } from '../../shared/domain/audit.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { auditQuerySchema } from '../../shared/schemas/usage.js';
-import { parse } from '../../shared/schemas/common.js';
+import { httpRoute } from '../../shared/http.js';
 
 /** The audit log, newest first; `?appId=` and `?userId=` narrow it. */
-export const handler = httpRoute(routes.listAuditEvents, async ({ caller, query }) => {
-  const { appId, userId, limit, cursor } = parse(auditQuerySchema, query, 'query');
-  return json(200, await listAudit(caller.orgId, { appId, userId }, limit, cursor));
-});
+export const handler = httpRoute(listAuditEvents, async ({ caller, query: { appId, userId, limit, cursor } }) => ({
+  status: 200, body: await listAudit(caller.orgId, { appId, userId }, limit, cursor),
+}));

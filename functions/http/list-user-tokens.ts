@@ -1,11 +1,7 @@
+import { listUserTokens } from '../../shared/api/usage.js';
 import { listTokensOfUser } from '../../shared/domain/tokens.js';
-import { httpRoute, json } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { parse } from '../../shared/schemas/common.js';
-import { userTokensPathSchema, userTokensQuerySchema } from '../../shared/schemas/tokens.js';
+import { httpRoute } from '../../shared/http.js';
 
-export const handler = httpRoute(routes.listUserTokens, async ({ caller, path, query, now }) => {
-  const { appId, userId } = parse(userTokensPathSchema, path, 'path');
-  const { limit, cursor } = parse(userTokensQuerySchema, query, 'query');
-  return json(200, await listTokensOfUser(caller.orgId, appId, userId, limit, cursor, now));
-});
+export const handler = httpRoute(listUserTokens, async ({ caller, path, query, now }) => ({
+  status: 200, body: await listTokensOfUser(caller.orgId, path.appId, path.userId, query.limit, query.cursor, now),
+}));

@@ -1,12 +1,9 @@
+import { revoke } from '../../shared/api/tokens.js';
 import { revokeRawToken } from '../../shared/domain/token-revocation.js';
 import { httpRoute } from '../../shared/http.js';
-import { routes } from '../../shared/routes.js';
-import { parse } from '../../shared/schemas/common.js';
-import { oauthTokenFormSchema } from '../../shared/schemas/tokens.js';
 
 /** RFC 7009 token revocation: 200 with an empty body whether or not the token was known. */
-export const handler = httpRoute(routes.revoke, async ({ caller, body, now }) => {
-  const { token } = parse(oauthTokenFormSchema, body, 'body');
-  await revokeRawToken(caller.orgId, token, now);
-  return { statusCode: 200, headers: { 'cache-control': 'no-store' }, body: '' };
+export const handler = httpRoute(revoke, async ({ caller, body, now }) => {
+  await revokeRawToken(caller.orgId, body.token, now);
+  return { status: 200, body: undefined };
 });

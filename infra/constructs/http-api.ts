@@ -73,9 +73,9 @@ export class ServiceApi extends Construct {
         httpApi: this.api,
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration: new HttpLambdaIntegration(`${pascal(route.handler)}Integration`, functionFor(route)),
-        authorizer: route.scope ? authorizer : new HttpNoneAuthorizer(),
+        authorizer: route.scopes ? authorizer : new HttpNoneAuthorizer(),
       });
-      if (!route.scope) publicRoute(httpRoute, `Public by contract: ${route.method} ${route.path} (liveness or the API document) holds no org data.`);
+      if (!route.scopes) publicRoute(httpRoute, `Public by contract: ${route.method} ${route.path} (liveness or the API document) holds no org data.`);
     }
     // Unknown paths and methods need a valid token as well: without one, API Gateway answers 401
     // itself and no function runs; with one, the $default function answers 404 or 405.

@@ -8,6 +8,13 @@ import * as v from 'valibot';
 import { ValidationError } from '../errors.js';
 import { isCanonicalTime } from '../time.js';
 
+/**
+ * How a schema appears in the API document when valibot's own conversion cannot say it (a check,
+ * a transform): `npm run openapi` replaces what the pipe said up to here with this JSON Schema.
+ * Place it last, or just before the first transformation. Metadata only: nothing is checked.
+ */
+export const documentedAs = <T>(jsonSchema: Record<string, unknown>) => v.metadata<T, { readonly openapi: Record<string, unknown> }>({ openapi: jsonSchema });
+
 /** appId, userId, orgId: 1–128 of A–Z a–z 0–9 . _ - @ + :, first char alphanumeric (never `#`, the key separator). */
 export const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._\-@+:]{0,127}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ - @ + : starting with a letter or digit'));
 
@@ -34,6 +41,7 @@ export const timestampSchema = v.pipe(
   v.string(),
   v.toUpperCase(), // RFC 3339 §5.6 allows a lower-case `t` and `z`
   v.check(isRfc3339, 'must be an RFC 3339 date-time with an offset, e.g. 2030-01-31T12:00:00Z'),
+  documentedAs({ $ref: '#/components/schemas/Timestamp' }),
   v.transform((s) => new Date(s).toISOString()), // well-formed by now, so a valid Date
   v.check(isCanonicalTime, 'must fall within the years 0000–9999 in UTC'),
 );
@@ -47,16 +55,33 @@ export const stringBetween = (min: number, max: number) => v.pipe(v.string(), v.
 export const trimmedBetween = (min: number, max: number) => v.pipe(v.string(), v.trim(), v.minLength(min), v.maxLength(max));
 
 /** A query parameter holding a whole number between min and max (the default is a parameter too: it is parsed). */
-export const intParameter = (min: number, max: number) => v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'must be a whole number'), v.transform(Number), v.minValue(min), v.maxValue(max));
+export const intParameter = (min: number, max: number) => v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'must be a whole number'), documentedAs({ type: 'integer', minimum: min, maximum: max }), v.transform(Number), v.minValue(min), v.maxValue(max));
 
 /** `limit` and `cursor`, for a list's query schema to extend. */
 export const listQueryShape = {
-  limit: v.optional(intParameter(1, 100), '50'),
-  cursor: v.optional(stringBetween(1, 2048)),
+  limit: v.optional(v.pipe(intParameter(1, 100), v.description('Items per page.')), '50'),
+  cursor: v.optional(v.pipe(stringBetween(1, 2048), v.description('Opaque; from `nextCursor` of the previous page of the same list and filters.'))),
 };
 export const listQuerySchema = v.strictObject(listQueryShape);
 
 export type Output<S extends v.GenericSchema> = v.InferOutput<S>;
+
+/** `true` or `false` in a query string. */
+export const booleanParameter = v.pipe(v.picklist(['true', 'false']), v.transform((value) => value === 'true'));
+
+// ---- Answers: what the service returns, for the document and for the views' types ----
+
+/** A time the service gives out: always the canonical form. */
+export const instantSchema = v.pipe(v.string(), documentedAs({ type: 'string', format: 'date-time', examples: ['2026-11-28T16:30:00.000Z'] }));
+export const nullableInstant = v.nullable(instantSchema);
+
+/** A page of a list: `{ items, nextCursor }`. */
+export const pageOf = <S extends v.GenericSchema>(item: S) => v.object({
+  items: v.array(item),
+  nextCursor: v.pipe(v.nullable(v.string()), v.description('Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null.')),
+});
+
+export const counterSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
 
 /** What an issue says of its field: valibot's message, or ours for a missing or unknown field. */
 function messageOf(issue: v.BaseIssue<unknown>): string {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { idSchema, listQueryShape, timestampSchema, trimmedBetween, type Output } from './common.js';
+import { counterSchema, idSchema, instantSchema, listQueryShape, nullableInstant, timestampSchema, trimmedBetween, type Output } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 
@@ -12,9 +12,10 @@ export const revocationRequestSchema = v.pipe(
     )),
     all: v.optional(v.literal(true)),
     reason: v.optional(trimmedBetween(1, 1000)),
-    runAt: v.optional(timestampSchema),
-    dryRun: v.optional(v.boolean(), false),
+    runAt: v.optional(v.pipe(timestampSchema, v.description('A future time, at most one year ahead: the job is scheduled.'))),
+    dryRun: v.optional(v.pipe(v.boolean(), v.description('Answer 200 with what would be revoked; nothing changes.')), false),
   }),
+  v.description('Exactly one of `userIds` (Bulk Revoke) or `all`.'),
   v.forward(v.check((r) => (r.userIds === undefined) !== (r.all === undefined), 'give exactly one of userIds or all'), ['userIds']),
 );
 
@@ -23,7 +24,7 @@ export type RevocationRequest = Output<typeof revocationRequestSchema>;
 export const jobStatusSchema = v.picklist(['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = Output<typeof jobStatusSchema>;
 
-export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'));
+export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'), v.examples(['job_00mx1hp3cpf0e3b17a98c4']));
 export const jobPathSchema = v.strictObject({ jobId: jobIdSchema });
 
 export const listJobsQuerySchema = v.strictObject({
@@ -33,4 +34,33 @@ export const listJobsQuerySchema = v.strictObject({
 });
 
 /** The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header). */
-export const idempotencyKeySchema = v.optional(v.pipe(v.string(), v.regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters')));
+export const idempotencyHeadersSchema = v.object({
+  'idempotency-key': v.optional(v.pipe(
+    v.string(), v.regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters'),
+    v.description('The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422.'),
+  )),
+});
+
+// ---- Answers ----
+
+export const jobSchema = v.object({
+  jobId: jobIdSchema,
+  appId: idSchema,
+  target: v.union([v.strictObject({ all: v.literal(true) }), v.strictObject({ userIds: v.pipe(v.array(idSchema), v.minLength(1), v.maxLength(MAX_BULK_USERS)) })]),
+  status: jobStatusSchema,
+  runAt: v.pipe(nullableInstant, v.description('When a scheduled job starts; null when it started at once.')),
+  createdAt: instantSchema,
+  startedAt: nullableInstant,
+  finishedAt: nullableInstant,
+  requestedBy: v.pipe(v.string(), v.description('The `sub` of the admin who asked.')),
+  reason: v.nullable(v.string()),
+  progress: v.pipe(v.object({ usersDone: counterSchema, tokensRevoked: counterSchema }), v.description(
+    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`.',
+  )),
+  error: v.nullable(v.string()),
+});
+
+/** A dry run: what the revocation would take now. */
+export const dryRunSchema = v.object({ usersAffected: counterSchema, tokensAffected: counterSchema });
+
+export type JobView = Output<typeof jobSchema>;

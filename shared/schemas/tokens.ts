@@ -1,21 +1,26 @@
 import * as v from 'valibot';
-import { idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, type Output } from './common.js';
+import {
+  counterSchema, idSchema, instantSchema, listQuerySchema, nullableInstant, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, type Output,
+} from './common.js';
 
 /** Public token ids are 22 base64url characters, after `<key version>.` once the secret was rotated (see shared/crypto.ts). */
-export const tokenIdSchema = v.pipe(v.string(), v.regex(/^(?:[1-9]\d{0,3}\.)?[A-Za-z0-9_-]{22}$/, 'must be a token id'));
+export const tokenIdSchema = v.pipe(
+  v.string(), v.regex(/^(?:[1-9]\d{0,3}\.)?[A-Za-z0-9_-]{22}$/, 'must be a token id'),
+  v.description('22 base64url characters, in the one spelling the service gives out, after `<key version>.` for tokens registered once the service secret was rotated. Another spelling of the same bytes names no token.'),
+);
 
 export const tokenTypeSchema = v.picklist(['access', 'refresh']);
 export type TokenType = Output<typeof tokenTypeSchema>;
 
 export const registerTokenSchema = v.strictObject({
-  token: v.pipe(stringBetween(16, 4096), v.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces')),
+  token: v.pipe(stringBetween(16, 4096), v.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces'), v.description('The raw value; never stored, logged or returned.')),
   type: tokenTypeSchema,
   appId: idSchema,
   userId: idSchema,
   userName: v.optional(trimmedBetween(1, 255)),
   scopes: v.optional(v.pipe(v.array(scopeTokenSchema), v.maxLength(100)), []),
   expiresAt: v.optional(timestampSchema),
-  refreshTokenId: v.optional(tokenIdSchema),
+  refreshTokenId: v.optional(v.pipe(tokenIdSchema, v.description('An access token\'s refresh token: active, of the same app and user, in its one spelling.'))),
 });
 
 export type RegisterTokenInput = Output<typeof registerTokenSchema>;
@@ -23,9 +28,52 @@ export type RegisterTokenInput = Output<typeof registerTokenSchema>;
 /** RFC 7662 §2.1 / RFC 7009 §2.1 form body. Unknown hints are ignored, as both RFCs allow. */
 export const oauthTokenFormSchema = v.object({
   token: v.pipe(v.string('is required'), v.minLength(1, 'is required'), v.maxLength(4096)),
-  token_type_hint: v.optional(v.pipe(v.string(), v.maxLength(64))),
+  token_type_hint: v.optional(v.pipe(v.string(), v.maxLength(64), v.description('Ignored (RFC 7662 §2.1, RFC 7009 §2.1).'))),
 });
 
 export const userTokensPathSchema = v.strictObject({ appId: idSchema, userId: idSchema });
 export const tokenPathSchema = v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const userTokensQuerySchema = listQuerySchema;
+
+// ---- Answers ----
+
+/** A registration (201, or 200 for the same token again). */
+export const registrationSchema = v.object({
+  tokenId: tokenIdSchema,
+  type: tokenTypeSchema,
+  appId: idSchema,
+  userId: idSchema,
+  issuedAt: instantSchema,
+  expiresAt: nullableInstant,
+});
+
+/** A token as a user's token list shows it: never the raw value or its hash. */
+export const tokenSchema = v.object({
+  tokenId: tokenIdSchema,
+  type: tokenTypeSchema,
+  scopes: v.array(v.string()),
+  issuedAt: instantSchema,
+  expiresAt: nullableInstant,
+  lastUsedAt: nullableInstant,
+  useCount: counterSchema,
+  refreshTokenId: v.nullable(tokenIdSchema),
+});
+
+/** RFC 7662 §2.2: exactly `{ active: false }`, or an active token's claims. */
+export const introspectionSchema = v.union([
+  v.strictObject({ active: v.literal(false) }),
+  v.object({
+    active: v.literal(true),
+    scope: v.string(),
+    client_id: v.pipe(v.string(), v.description('The appId.')),
+    sub: v.pipe(v.string(), v.description('The userId.')),
+    username: v.optional(v.string()),
+    token_type: v.picklist(['access_token', 'refresh_token']),
+    exp: v.optional(v.number()),
+    iat: v.number(),
+  }),
+]);
+
+export type RegistrationView = Output<typeof registrationSchema>;
+export type TokenView = Output<typeof tokenSchema>;
+export type IntrospectionView = Output<typeof introspectionSchema>;

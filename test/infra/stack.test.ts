@@ -50,7 +50,7 @@ describe('the HTTP API', () => {
     expect(deployed.map((r) => r.RouteKey).sort()).toEqual([...allRoutes.map(routeKey), '$default'].sort());
     for (const route of allRoutes) {
       const props = deployed.find((r) => r.RouteKey === routeKey(route));
-      expect(props?.AuthorizationType, routeKey(route)).toBe(route.scope ? 'JWT' : 'NONE');
+      expect(props?.AuthorizationType, routeKey(route)).toBe(route.scopes ? 'JWT' : 'NONE');
     }
     // Unknown paths too: an unauthenticated caller gets API Gateway's 401 and invokes no function.
     expect(deployed.find((r) => r.RouteKey === '$default')?.AuthorizationType).toBe('JWT');

@@ -15,15 +15,22 @@ describe('authorize', () => {
 
   it('accepts the supported editions in any case', () => {
     for (const edition of ['Professional', 'performance', 'UNLIMITED', 'Developer']) {
-      expect(authorize(event({ ...ok, org_edition: edition }), 'usage:read').orgId).toBe('acme');
+      expect(authorize(event({ ...ok, org_edition: edition }), ['usage:read']).orgId).toBe('acme');
     }
   });
 
   it('refuses other editions, missing scopes and unusable tenants', () => {
-    expect(() => authorize(event({ ...ok, org_edition: 'Essentials' }), 'usage:read')).toThrow(expect.objectContaining({ statusCode: 403, type: 'edition-not-supported' }));
-    expect(() => authorize(event(ok), 'apps:manage')).toThrow(expect.objectContaining({ statusCode: 403, type: 'insufficient-scope' }));
-    expect(() => authorize(event({ ...ok, scope: 'usage:readx' }), 'usage:read')).toThrow(expect.objectContaining({ statusCode: 403 }));
-    expect(() => authorize(event({ ...ok, org_id: 'a#b' }), 'usage:read')).toThrow(expect.objectContaining({ statusCode: 401 }));
+    expect(() => authorize(event({ ...ok, org_edition: 'Essentials' }), ['usage:read'])).toThrow(expect.objectContaining({ statusCode: 403, type: 'edition-not-supported' }));
+    expect(() => authorize(event(ok), ['apps:manage'])).toThrow(expect.objectContaining({ statusCode: 403, type: 'insufficient-scope' }));
+    expect(() => authorize(event({ ...ok, scope: 'usage:readx' }), ['usage:read'])).toThrow(expect.objectContaining({ statusCode: 403 }));
+    expect(() => authorize(event({ ...ok, org_id: 'a#b' }), ['usage:read'])).toThrow(expect.objectContaining({ statusCode: 401 }));
+  });
+
+  it('takes any one of a route\'s scopes, and names them all when the caller holds none', () => {
+    expect(authorize(event(ok), ['tokens:write', 'usage:read']).sub).toBe('s');
+    expect(() => authorize(event(ok), ['tokens:write', 'apps:manage'])).toThrow(expect.objectContaining({
+      statusCode: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="tokens:write apps:manage"' },
+    }));
   });
 });
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import document from '../../docs/openapi.json' with { type: 'json' };
+import { generatedFiles } from '../../scripts/openapi/main.js';
+import { actorKinds, auditActions, problemTypes, problemUri, scopes, type ProblemType } from '../../shared/registries.js';
 import { routeKey, routes, type Route } from '../../shared/routes.js';
 import { documentExamples, httpResponseProblems, responseProblems, schemaProblems } from '../support/openapi.js';
 
@@ -17,13 +19,19 @@ const operations = Object.entries(document.paths as Record<string, Record<string
     .filter(([method]) => METHODS.includes(method))
     .map(([method, operation]) => ({ key: `${method.toUpperCase()} ${path}`, operation: operation as Operation })),
 );
-const routeOf = (operationId: string) => (routes as Record<string, Route>)[operationId];
 const problem = (type: string, status: number) => ({
   status, headers: { 'content-type': 'application/problem+json' },
   text: JSON.stringify({ type: `urn:oauth-usage:problem:${type}`, title: 'T', status, detail: 'D' }),
 });
+const schemas = document.components.schemas as Record<string, { properties?: Record<string, { enum?: string[]; properties?: Record<string, { enum?: string[] }> }> }>;
 
 describe('docs/openapi.json', () => {
+  it('is what `npm run openapi` writes from the route definitions (and so are docs/api.md and the API types)', async () => {
+    for (const [path, content] of Object.entries(await generatedFiles())) {
+      expect(readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8'), `${path} is stale: run npm run openapi`).toBe(content);
+    }
+  });
+
   it('is a valid OpenAPI 3.1 document', async () => {
     expect(document.openapi).toBe('3.1.0');
     const result = await new Validator().validate(structuredClone(document));
@@ -31,26 +39,39 @@ describe('docs/openapi.json', () => {
     expect(result.valid).toBe(true);
   });
 
-  it('documents exactly the routes of the route table, each with its scope', () => {
+  it('documents exactly the routes of the route table, each with its scopes (any one of them) or none when public', () => {
     for (const [name, route] of Object.entries(routes as Record<string, Route>)) {
       const documented = operations.find((o) => o.key === routeKey(route));
       expect(documented, routeKey(route)).toBeDefined();
       expect(documented?.operation.operationId).toBe(name);
-      const scopes = documented?.operation.security?.flatMap((s) => s.bearer ?? []) ?? [];
-      expect(scopes, routeKey(route)).toEqual(route.scope ? [route.scope] : []);
+      expect(documented?.operation.security, routeKey(route)).toEqual(route.scopes ? route.scopes.map((scope) => ({ bearer: [scope] })) : []);
     }
     const served = new Set(Object.values(routes as Record<string, Route>).map(routeKey));
     expect(operations.map((o) => o.key).filter((key) => !served.has(key))).toEqual([]);
   });
 
+  it('names every problem type, audit action, actor kind and scope exactly as the registries list them', () => {
+    expect(schemas.Problem?.properties?.type?.enum).toEqual((Object.keys(problemTypes) as ProblemType[]).map(problemUri));
+    expect(schemas.AuditEvent?.properties?.action?.enum).toEqual(Object.keys(auditActions));
+    expect(schemas.AuditEvent?.properties?.actor?.properties?.kind?.enum).toEqual([...actorKinds]);
+    const used = new Set(operations.flatMap((o) => o.operation.security?.flatMap((s) => s.bearer ?? []) ?? []));
+    expect([...used].sort()).toEqual(Object.keys(scopes).sort());
+    // Every problem example of an operation carries the registry's status and title for its type.
+    for (const example of documentExamples().filter((e) => e.where.includes('application~1problem+json'))) {
+      const value = example.value as { type: string; status: number; title: string };
+      const type = value.type.replace('urn:oauth-usage:problem:', '') as ProblemType;
+      expect({ status: value.status, title: value.title }, example.where).toEqual({ status: problemTypes[type].status, title: problemTypes[type].title });
+    }
+  });
+
   it('lists on every operation the answers every route can give: the gateway\'s 401 and 429, scope and edition 403, 400, 413, 500', () => {
     for (const { key, operation } of operations) {
-      const route = routeOf(operation.operationId) as Route;
+      const route = (routes as Record<string, Route>)[operation.operationId] as Route;
       const codes = Object.keys(operation.responses);
       expect(codes, key).toEqual(expect.arrayContaining(['413', '429']));
-      if (!route.scope) continue;
+      if (!route.scopes) continue;
       expect(codes, key).toEqual(expect.arrayContaining(['400', '401', '403', '500']));
-      if (operation.requestBody === undefined) expect(route.body, key).toBe('none');
+      expect(operation.requestBody !== undefined, key).toBe(route.input?.body !== undefined);
     }
   });
 
@@ -58,7 +79,7 @@ describe('docs/openapi.json', () => {
     const examples = documentExamples();
     for (const { key, operation } of operations) {
       const at = `#/paths/${key.split(' ')[1]?.replaceAll('/', '~1')}/${key.split(' ')[0]?.toLowerCase()}`;
-      const success = Object.keys(operation.responses).filter((code) => code < '300' && code !== '204' && !(key === 'POST /oauth2/revoke'));
+      const success = Object.entries(operation.responses).filter(([code, r]) => code < '300' && 'content' in r).map(([code]) => code);
       for (const code of success) expect(examples.some((e) => e.where.startsWith(`${at}/responses/${code}/`)), `${key} ${code}`).toBe(true);
       if (operation.requestBody) expect(examples.some((e) => e.where.startsWith(`${at}/requestBody/`)), `${key} request`).toBe(true);
     }
@@ -94,7 +115,6 @@ describe('docs/openapi.json', () => {
       const answers = /^Answers: (.+)\.$/m.exec(sections.get(key) ?? '')?.[1]?.split(', ');
       expect(answers, key).toEqual(Object.keys(operation.responses));
     }
-    const types = (document.components.schemas.Problem.properties.type as { enum: string[] }).enum.map((t) => t.replace('urn:oauth-usage:problem:', ''));
-    for (const type of types) expect(page, type).toContain(`| \`${type}\` |`);
+    for (const [type, { status }] of Object.entries(problemTypes)) expect(page, type).toContain(`| \`${type}\` | ${status} |`);
   });
 });

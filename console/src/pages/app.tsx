@@ -1,33 +1,14 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
-import { api, ApiError, enc } from '../api.js';
+import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
 import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad } from '../ui.js';
 
-type Unit = 'minutes' | 'hours' | 'days';
-interface Policies {
-  refreshTokenPolicy: { mode: 'until-revoked' | 'expire-immediately' | 'expire-after' | 'expire-if-unused'; value?: number; unit?: Unit };
-  accessTokenLifetimeMinutes: number | null;
-  permittedUsers: 'all-users-self-authorize' | 'admin-approved-pre-authorized';
-  ipRelaxation: 'enforce' | 'relax-for-refresh' | 'relax';
-  sessionTimeoutMinutes: number | null;
-}
-interface AppDetail {
-  appId: string;
-  name: string;
-  description: string | null;
-  contactEmail: string | null;
-  callbackUrls: string[];
-  scopes: string[];
-  policies: Policies;
-  userCount: number;
-  activeTokenCount: number;
-  lastUsedAt: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
+type AppDetail = Schemas['App'];
+type Policies = Schemas['Policies'];
+type RefreshTokenPolicy = NonNullable<Policies['refreshTokenPolicy']>;
 
-const MODES: [Policies['refreshTokenPolicy']['mode'], string][] = [
+const MODES: [RefreshTokenPolicy['mode'], string][] = [
   ['until-revoked', 'Refresh token is valid until revoked'], ['expire-immediately', 'Expire refresh token immediately'],
   ['expire-after', 'Expire refresh token after'], ['expire-if-unused', 'Expire refresh token if not used for'],
 ];
@@ -38,7 +19,7 @@ const IP = { enforce: 'Enforce IP restrictions', 'relax-for-refresh': 'Relax IP 
 export function AppPage({ appId, access }: { appId: string; access: Access }) {
   const { query, route, path } = useLocation();
   const tab = query.tab === 'policies' ? 'policies' : 'settings';
-  const app = useLoad(() => api<AppDetail>('GET', `/v1/apps/${enc(appId)}`).then((r) => ({ ...r.body, etag: r.headers.get('etag') ?? '' })), [appId]);
+  const app = useLoad(() => api('get', '/v1/apps/{appId}', { path: { appId } }).then((r) => ({ ...r.body, etag: r.headers.get('etag') ?? '' })), [appId]);
   const [revoking, setRevoking] = useState(false);
   const [jobId, setJobId] = useState<string>();
   if (app.error) return <ErrorNotice error={app.error} retry={app.reload} />;
@@ -86,11 +67,12 @@ function useEditor(app: AppDetail & { etag: string }, onSaved: () => void) {
   const [editing, setEditing] = useState(false);
   const [error, setError] = useState<ApiError>();
   const [busy, setBusy] = useState(false);
-  const save = async (method: string, path: string, body: unknown) => {
+  /** Sends a change with the ETag the form was opened with. */
+  const save = async (send: (ifMatch: { 'if-match': string }) => Promise<unknown>) => {
     setBusy(true);
     setError(undefined);
     try {
-      await api(method, path, { body, headers: { 'if-match': app.etag } });
+      await send({ 'if-match': app.etag });
       setEditing(false);
       onSaved();
     } catch (e) {
@@ -144,10 +126,13 @@ function SettingsTab({ app, manage, onSaved }: Saved) {
   }
   const submit = (e: Event) => {
     e.preventDefault();
-    void editor.save('PATCH', `/v1/apps/${enc(app.appId)}`, {
-      name: form.name, description: form.description.trim() || null, contactEmail: form.contactEmail.trim() || null,
-      callbackUrls: form.callbackUrls.split(/\s+/).filter(Boolean), scopes: form.scopes.split(/\s+/).filter(Boolean),
-    });
+    void editor.save((headers) => api('patch', '/v1/apps/{appId}', {
+      path: { appId: app.appId }, headers,
+      body: {
+        name: form.name, description: form.description.trim() || null, contactEmail: form.contactEmail.trim() || null,
+        callbackUrls: form.callbackUrls.split(/\s+/).filter(Boolean), scopes: form.scopes.split(/\s+/).filter(Boolean),
+      },
+    }));
   };
   const input = (f: keyof typeof form, inputMode: 'text' | 'email' = 'text') => (
     <input id={`settings-${f}`} inputMode={inputMode} value={form[f]} onInput={set(f)} aria-invalid={fieldError(f) ? true : undefined} aria-describedby={fieldError(f) ? `settings-${f}-error` : undefined} />
@@ -167,14 +152,15 @@ function SettingsTab({ app, manage, onSaved }: Saved) {
   );
 }
 
-const duration = (p: Policies['refreshTokenPolicy']) => (p.value === undefined ? '' : ` ${count(p.value)} ${p.unit ?? ''}`);
+const duration = (p: RefreshTokenPolicy) => ('value' in p ? ` ${count(p.value)} ${p.unit}` : '');
 const orNone = (n: number | null, unit: string) => (n === null ? <span class="muted">Not set</span> : `${count(n)} ${unit}`);
 
 function PoliciesTab({ app, manage, onSaved }: Saved) {
   const editor = useEditor(app, onSaved);
   const p = app.policies;
   const [form, setForm] = useState({
-    mode: p.refreshTokenPolicy.mode, value: String(p.refreshTokenPolicy.value ?? 90), unit: p.refreshTokenPolicy.unit ?? 'days',
+    mode: p.refreshTokenPolicy.mode,
+    value: String('value' in p.refreshTokenPolicy ? p.refreshTokenPolicy.value : 90), unit: 'unit' in p.refreshTokenPolicy ? p.refreshTokenPolicy.unit : 'days',
     accessTokenLifetimeMinutes: p.accessTokenLifetimeMinutes === null ? '' : String(p.accessTokenLifetimeMinutes),
     permittedUsers: p.permittedUsers, ipRelaxation: p.ipRelaxation,
     sessionTimeoutMinutes: p.sessionTimeoutMinutes === null ? '' : String(p.sessionTimeoutMinutes),
@@ -200,11 +186,16 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
   const minutes = (v: string) => (v.trim() === '' ? null : Number(v));
   const submit = (e: Event) => {
     e.preventDefault();
-    void editor.save('PUT', `/v1/apps/${enc(app.appId)}/policies`, {
-      refreshTokenPolicy: timed ? { mode: form.mode, value: Number(form.value), unit: form.unit } : { mode: form.mode },
-      accessTokenLifetimeMinutes: minutes(form.accessTokenLifetimeMinutes), permittedUsers: form.permittedUsers,
-      ipRelaxation: form.ipRelaxation, sessionTimeoutMinutes: minutes(form.sessionTimeoutMinutes),
-    });
+    const refreshTokenPolicy = (form.mode === 'expire-after' || form.mode === 'expire-if-unused'
+      ? { mode: form.mode, value: Number(form.value), unit: form.unit }
+      : { mode: form.mode }) as RefreshTokenPolicy;
+    void editor.save((headers) => api('put', '/v1/apps/{appId}/policies', {
+      path: { appId: app.appId }, headers,
+      body: {
+        refreshTokenPolicy, accessTokenLifetimeMinutes: minutes(form.accessTokenLifetimeMinutes), permittedUsers: form.permittedUsers,
+        ipRelaxation: form.ipRelaxation, sessionTimeoutMinutes: minutes(form.sessionTimeoutMinutes),
+      },
+    }));
   };
   return (
     <form onSubmit={submit}>
@@ -249,15 +240,15 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
 
 /** Revoke all tokens: what it will take (dry run), a reason, and the app's id typed to confirm. */
 function RevokeAllDialog({ app, onClose, onStarted }: { app: AppDetail; onClose: () => void; onStarted: (jobId: string) => void }) {
-  const preview = useLoad(() => api<{ usersAffected: number; tokensAffected: number }>('POST', `/v1/apps/${enc(app.appId)}/revocations`, { body: { all: true, dryRun: true } }).then((r) => r.body), [app.appId]);
+  const preview = useLoad(() => api('post', '/v1/apps/{appId}/revocations', { path: { appId: app.appId }, body: { all: true, dryRun: true } }).then((r) => r.body as Schemas['DryRun']), [app.appId]);
   const [reason, setReason] = useState('');
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<ApiError>();
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
-      const { body } = await api<{ jobId: string }>('POST', `/v1/apps/${enc(app.appId)}/revocations`, { body: { all: true, ...(reason.trim() ? { reason: reason.trim() } : {}) } });
-      onStarted(body.jobId);
+      const { body } = await api('post', '/v1/apps/{appId}/revocations', { path: { appId: app.appId }, body: { all: true, ...(reason.trim() ? { reason: reason.trim() } : {}) } });
+      onStarted((body as Schemas['RevocationJob']).jobId);
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, undefined));
     }

@@ -1,22 +1,14 @@
 import { useState } from 'preact/hooks';
-import { api, enc, query, type Page } from '../api.js';
+import { api, enc } from '../api.js';
 import { count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
-interface AppRow {
-  appId: string;
-  name: string;
-  description: string | null;
-  userCount: number;
-  activeTokenCount: number;
-  lastUsedAt: string | null;
-}
 
 /** OAuth Usage: the external client apps holding active tokens, by name. */
 export function AppsPage() {
   const [search, setSearch] = useState('');
   const [all, setAll] = useState(false);
   const { cursor, pager } = usePaging(`${search}\n${all}`);
-  const apps = useLoad(() => api<Page<AppRow>>('GET', `/v1/apps${query({ q: search.trim(), all, cursor, limit: 50 })}`).then((r) => r.body), [search, all, cursor]);
+  const apps = useLoad(() => api('get', '/v1/apps', { query: { q: search.trim(), all: all ? 'true' : undefined, cursor, limit: 50 } }).then((r) => r.body), [search, all, cursor]);
   return (
     <section>
       <h1>OAuth Usage</h1>

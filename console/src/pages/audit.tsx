@@ -1,25 +1,14 @@
 import { useState } from 'preact/hooks';
-import { api, enc, query, type Page } from '../api.js';
+import { api, enc } from '../api.js';
 import { ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
-interface AuditRow {
-  eventId: string;
-  at: string;
-  actor: { sub: string; kind: 'user' | 'system' };
-  action: string;
-  appId: string | null;
-  userId: string | null;
-  tokenId: string | null;
-  jobId: string | null;
-  reason: string | null;
-}
 
 /** The audit log, newest first, by app and by user. */
 export function AuditPage() {
   const [filter, setFilter] = useState({ appId: '', userId: '' });
   const [draft, setDraft] = useState(filter);
   const { cursor, pager } = usePaging(`${filter.appId}\n${filter.userId}`);
-  const events = useLoad(() => api<Page<AuditRow>>('GET', `/v1/audit-events${query({ appId: filter.appId.trim(), userId: filter.userId.trim(), cursor, limit: 50 })}`).then((r) => r.body), [filter, cursor]);
+  const events = useLoad(() => api('get', '/v1/audit-events', { query: { appId: filter.appId.trim(), userId: filter.userId.trim(), cursor, limit: 50 } }).then((r) => r.body), [filter, cursor]);
   return (
     <section>
       <h1>Audit log</h1>

@@ -1,32 +1,20 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, enc, query, type Page } from '../api.js';
+import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
 import { count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
-interface JobRow {
-  jobId: string;
-  appId: string;
-  target: { all: true } | { userIds: string[] };
-  status: string;
-  runAt: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-  requestedBy: string;
-  reason: string | null;
-  progress: { usersDone: number; tokensRevoked: number };
-  error: string | null;
-}
+type JobRow = Schemas['RevocationJob'];
 const STATUSES = ['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 /** Revocation jobs, newest first, with Cancel for a scheduled one. */
 export function JobsPage({ access }: { access: Access }) {
   const [status, setStatus] = useState('');
   const { cursor, pager } = usePaging(status);
-  const jobs = useLoad(() => api<Page<JobRow>>('GET', `/v1/revocation-jobs${query({ status, cursor, limit: 50 })}`).then((r) => r.body), [status, cursor]);
+  const jobs = useLoad(() => api('get', '/v1/revocation-jobs', { query: { status: (status || undefined) as JobRow['status'] | undefined, cursor, limit: 50 } }).then((r) => r.body), [status, cursor]);
   const [error, setError] = useState<ApiError>();
   const cancel = async (jobId: string) => {
     try {
-      await api('DELETE', `/v1/revocation-jobs/${enc(jobId)}`);
+      await api('delete', '/v1/revocation-jobs/{jobId}', { path: { jobId } });
       jobs.reload();
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, undefined));

@@ -1,29 +1,20 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, enc, query, type Page } from '../api.js';
+import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
 import { count, Dialog, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
-interface TokenRow {
-  tokenId: string;
-  type: 'access' | 'refresh';
-  scopes: string[];
-  issuedAt: string;
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  useCount: number;
-  refreshTokenId: string | null;
-}
+type TokenRow = Schemas['Token'];
 
 /** One user's active tokens for one app, each with Revoke. */
 export function TokensPage({ appId, userId, access }: { appId: string; userId: string; access: Access }) {
   const { cursor, pager } = usePaging(`${appId}\n${userId}`);
-  const tokens = useLoad(() => api<Page<TokenRow>>('GET', `/v1/apps/${enc(appId)}/users/${enc(userId)}/tokens${query({ cursor, limit: 50 })}`).then((r) => r.body), [appId, userId, cursor]);
+  const tokens = useLoad(() => api('get', '/v1/apps/{appId}/users/{userId}/tokens', { path: { appId, userId }, query: { cursor, limit: 50 } }).then((r) => r.body), [appId, userId, cursor]);
   const [revoking, setRevoking] = useState<TokenRow>();
   const [error, setError] = useState<ApiError>();
   const [done, setDone] = useState<string>();
   const revoke = async (token: TokenRow) => {
     try {
-      await api('DELETE', `/v1/apps/${enc(appId)}/users/${enc(userId)}/tokens/${enc(token.tokenId)}`);
+      await api('delete', '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', { path: { appId, userId, tokenId: token.tokenId } });
       setRevoking(undefined);
       setDone(`The ${token.type} token was revoked${token.type === 'refresh' ? ', with the access tokens issued from it' : ''}.`);
       tokens.reload();

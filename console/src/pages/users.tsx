@@ -1,25 +1,18 @@
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
-import { api, ApiError, enc, query, type Page } from '../api.js';
+import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
 import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
-interface UserRow {
-  userId: string;
-  userName: string | null;
-  firstUsedAt: string | null;
-  lastUsedAt: string | null;
-  useCount: number;
-  activeTokenCount: number;
-}
+type UserRow = Schemas['Usage'];
 
 /** Usage by User: who holds active tokens for the app; Revoke one user, or select some and Bulk Revoke. */
 export function UsersPage({ appId, access }: { appId: string; access: Access }) {
   const { query: q, route, path } = useLocation();
   const sort = q.sort === '-lastUsedAt' ? '-lastUsedAt' : 'userId';
   const { cursor, pager } = usePaging(sort);
-  const app = useLoad(() => api<{ name: string; userCount: number; activeTokenCount: number }>('GET', `/v1/apps/${enc(appId)}`).then((r) => r.body), [appId]);
-  const users = useLoad(() => api<Page<UserRow>>('GET', `/v1/apps/${enc(appId)}/users${query({ sort, cursor, limit: 50 })}`).then((r) => r.body), [appId, sort, cursor]);
+  const app = useLoad(() => api('get', '/v1/apps/{appId}', { path: { appId } }).then((r) => r.body), [appId]);
+  const users = useLoad(() => api('get', '/v1/apps/{appId}/users', { path: { appId }, query: { sort, cursor, limit: 50 } }).then((r) => r.body), [appId, sort, cursor]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [dialog, setDialog] = useState<{ kind: 'one'; user: UserRow } | { kind: 'bulk' }>();
   const [jobId, setJobId] = useState<string>();
@@ -103,7 +96,7 @@ function RevokeUserDialog({ appId, user, onClose, onStarted }: { appId: string; 
   const [error, setError] = useState<ApiError>();
   const revoke = async () => {
     try {
-      const { body } = await api<{ jobId: string }>('DELETE', `/v1/apps/${enc(appId)}/users/${enc(user.userId)}/tokens`);
+      const { body } = await api('delete', '/v1/apps/{appId}/users/{userId}/tokens', { path: { appId, userId: user.userId } });
       onStarted(body.jobId);
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, undefined));
@@ -123,18 +116,19 @@ function RevokeUserDialog({ appId, user, onClose, onStarted }: { appId: string; 
 
 /** Bulk Revoke: the dry run's numbers, an optional reason and an optional time to run at. */
 function BulkRevokeDialog({ appId, userIds, onClose, onStarted }: { appId: string; userIds: string[]; onClose: () => void; onStarted: (jobId: string) => void }) {
-  const preview = useLoad(() => api<{ usersAffected: number; tokensAffected: number }>('POST', `/v1/apps/${enc(appId)}/revocations`, { body: { userIds, dryRun: true } }).then((r) => r.body), [appId, userIds.join('\n')]);
+  const preview = useLoad(() => api('post', '/v1/apps/{appId}/revocations', { path: { appId }, body: { userIds, dryRun: true } }).then((r) => r.body as Schemas['DryRun']), [appId, userIds.join('\n')]);
   const [reason, setReason] = useState('');
   const [runAt, setRunAt] = useState('');
   const [error, setError] = useState<ApiError>();
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
-      const { body } = await api<{ jobId: string }>('POST', `/v1/apps/${enc(appId)}/revocations`, {
+      const { body } = await api('post', '/v1/apps/{appId}/revocations', {
+        path: { appId },
         body: { userIds, ...(reason.trim() ? { reason: reason.trim() } : {}), ...(runAt ? { runAt: new Date(runAt).toISOString() } : {}) },
         headers: { 'idempotency-key': idempotencyKey },
       });
-      onStarted(body.jobId);
+      onStarted((body as Schemas['RevocationJob']).jobId);
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, undefined));
     }

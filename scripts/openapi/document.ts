@@ -1,0 +1,292 @@
+/**
+ * The API's OpenAPI 3.1 document, built from the route definitions (shared/api/), their valibot
+ * schemas (through @valibot/to-json-schema) and the registries. Build-time only: no function
+ * bundles this; `npm run openapi` writes it to docs/openapi.json.
+ */
+import { toJsonSchema, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
+import type * as v from 'valibot';
+import {
+  errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
+} from '../../shared/api/define.js';
+import { SUPPORTED_EDITIONS } from '../../shared/editions.js';
+import { MAX_BODY_BYTES } from '../../shared/http.js';
+import { problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
+import { orderedRoutes } from '../../shared/routes.js';
+import { appDetailSchema, appSummarySchema, createAppSchema, policiesSchema, policiesViewSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
+import { idSchema, instantSchema } from '../../shared/schemas/common.js';
+import { dryRunSchema, jobIdSchema, jobSchema, revocationRequestSchema } from '../../shared/schemas/revocations.js';
+import { introspectionSchema, oauthTokenFormSchema, registerTokenSchema, registrationSchema, tokenIdSchema, tokenSchema } from '../../shared/schemas/tokens.js';
+import { auditEventSchema, usageSchema, userAppSchema } from '../../shared/schemas/usage.js';
+
+type Json = Record<string, unknown>;
+
+/** Schemas shown once under `components.schemas` and referred to by name wherever they occur. */
+const named: Record<string, v.GenericSchema> = {
+  Id: idSchema, TokenId: tokenIdSchema, JobId: jobIdSchema, Timestamp: instantSchema, Policies: policiesSchema, AppPolicies: policiesViewSchema,
+  NewApp: createAppSchema, SettingsChange: updateSettingsSchema, App: appDetailSchema, AppSummary: appSummarySchema,
+  Usage: usageSchema, UserApp: userAppSchema, TokenRegistration: registerTokenSchema, RegisteredToken: registrationSchema,
+  Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
+  RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
+};
+
+
+const conversion: ConversionConfig = {
+  target: 'draft-2020-12',
+  // What a client sends: a schema stops at its first transformation (a parsed number, a trimmed string).
+  typeMode: 'input',
+  definitions: named,
+  overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
+  // `v.required(…)` (an answer's every field present): the field as its schema says, without the optional.
+  // `v.required(…)` (an answer's every field present): each field as its own schema says. Converted
+  // without the named definitions, which toJsonSchema would convert again (and this field with them).
+  overrideSchema: ({ valibotSchema }) =>
+    valibotSchema.type === 'non_optional' ? strip(toJsonSchema(unwrapped(valibotSchema), { ...conversion, definitions: {} })) : undefined,
+  // `documentedAs` (shared/schemas/common.ts): the schema so far is replaced by what it says.
+  overrideAction: ({ valibotAction }) => (valibotAction as { metadata?: { openapi?: JsonSchema } }).metadata?.openapi,
+  // Checks and transformations a JSON Schema cannot say; their meaning is in the field's description.
+  ignoreActions: ['check', 'trim', 'to_upper_case', 'transform', 'forward'],
+  errorMode: 'throw',
+};
+
+function unwrapped(schema: v.GenericSchema): v.GenericSchema {
+  const wrapped = (schema as { wrapped?: v.GenericSchema }).wrapped;
+  return wrapped && ['non_optional', 'optional'].includes(schema.type) ? unwrapped(wrapped) : schema;
+}
+
+/** A converted schema without the envelope: the document holds the definitions itself. */
+function strip(converted: JsonSchema): Json {
+  const { $schema: _, $defs: __, ...rest } = converted as Json;
+  return rest;
+}
+
+const jsonSchema = (schema: v.GenericSchema): Json => strip(toJsonSchema(schema, conversion));
+
+/** The named schemas themselves: each converted with every other name still a reference. */
+function componentSchemas(): Json {
+  const own = Object.fromEntries(Object.entries(named).map(([name, schema]) => {
+    const { [name]: _, ...others } = named;
+    return [name, strip(toJsonSchema(schema, { ...conversion, definitions: others }))];
+  }));
+  return { ...own, ...documentOnlySchemas };
+}
+
+const gatewayMessages = ['Unauthorized', 'Too Many Requests', 'Request Entity Too Large', 'Internal Server Error'];
+
+/** Shapes no function parses or builds through a schema: the error bodies, and API Gateway's own answers. */
+const documentOnlySchemas = {
+  Problem: {
+    type: 'object', required: ['type', 'title', 'status', 'detail'],
+    description: 'An RFC 9457 problem. The table in the API description says what each `type` means and what to do.',
+    properties: {
+      type: { type: 'string', enum: (Object.keys(problemTypes) as ProblemType[]).map(problemUri) },
+      title: { type: 'string', description: 'Short and the same for every problem of this type.' },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string', description: 'What went wrong with this request.' },
+      errors: {
+        type: 'array', description: 'Each field at fault (validation-error).',
+        items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string', examples: ['body.appId'] }, message: { type: 'string' } } },
+      },
+    },
+  },
+  OAuthError: {
+    type: 'object', required: ['error'], description: 'RFC 6749 §5.2 error JSON.',
+    properties: { error: { type: 'string', enum: ['invalid_request', 'invalid_token', 'insufficient_scope', 'server_error'] }, error_description: { type: 'string' } },
+  },
+  GatewayMessage: {
+    type: 'object', required: ['message'], additionalProperties: false,
+    description: 'API Gateway\'s own answer (no function ran): `Unauthorized`, `Too Many Requests`, `Request Entity Too Large` (over its 10 MB limit) or `Internal Server Error`.',
+    properties: { message: { type: 'string', enum: gatewayMessages } },
+  },
+};
+
+const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
+const problemExample = (type: ProblemType, detail: string) => ({ type: problemUri(type), title: problemTypes[type].title, status: problemTypes[type].status, detail });
+const problemContent = (example: Json) => ({ 'application/problem+json': { schema: ref('schemas', 'Problem'), example } });
+const gateway = (message: string) => ({ 'application/json': { schema: ref('schemas', 'GatewayMessage'), example: { message } } });
+const oauth = (error: string, description: string, also?: Json) => ({
+  'application/json': { schema: also ? { oneOf: [ref('schemas', 'OAuthError'), also] } : ref('schemas', 'OAuthError'), example: { error, error_description: description } },
+});
+
+/** The answers every route may give, by what it is (problem+json or RFC 6749 errors). */
+const standardResponses = {
+  BadRequest: {
+    description: '`validation-error`: a field, parameter or header is invalid; `errors[].path` names it.',
+    content: problemContent({ ...problemExample('validation-error', 'body.name: is required'), errors: [{ path: 'body.name', message: 'is required' }] }),
+  },
+  Unauthorized: {
+    description: 'No valid bearer token. API Gateway answers `{"message":"Unauthorized"}` itself; a valid token without a usable `sub` or `org_id` gets problem type `unauthorized`.',
+    headers: { 'WWW-Authenticate': ref('headers', 'WWW-Authenticate') },
+    content: { ...gateway('Unauthorized'), ...problemContent(problemExample('unauthorized', 'The token has no valid sub or org_id claim')) },
+  },
+  Forbidden: {
+    description: '`insufficient-scope` (the `WWW-Authenticate` header names the scopes) or `edition-not-supported`.',
+    headers: { 'WWW-Authenticate': { description: 'On insufficient-scope: `Bearer error="insufficient_scope", scope="…"`.', schema: { type: 'string' } } },
+    content: problemContent(problemExample('insufficient-scope', 'This operation requires the scope apps:manage')),
+  },
+  NotFound: {
+    description: '`not-found`: no such route (any path, answered by the catch-all route).',
+    content: problemContent(problemExample('not-found', 'Route GET /v1/nowhere was not found')),
+  },
+  MethodNotAllowed: {
+    description: '`method-not-allowed`: the path exists under other methods (any path, answered by the catch-all route).',
+    headers: { Allow: ref('headers', 'Allow') },
+    content: problemContent(problemExample('method-not-allowed', 'Allowed methods: GET, POST')),
+  },
+  PayloadTooLarge: {
+    description: '`payload-too-large`: the body is over 64 KiB (any operation; one that takes no body refuses a large one too). Over 10 MB, API Gateway answers `{"message":"Request Entity Too Large"}` itself.',
+    content: { ...problemContent(problemExample('payload-too-large', `The request body exceeds ${MAX_BODY_BYTES} bytes`)), ...gateway('Request Entity Too Large') },
+  },
+  Throttled: { description: 'API Gateway\'s stage throttling.', content: gateway('Too Many Requests') },
+  InternalError: {
+    description: 'An unexpected failure (problem type `internal-error`); API Gateway answers `{"message":"Internal Server Error"}` when the function itself failed.',
+    content: { ...problemContent(problemExample('internal-error', 'An unexpected error occurred')), ...gateway('Internal Server Error') },
+  },
+  OAuthBadRequest: { description: '`invalid_request`: the form is invalid (e.g. no `token`).', content: oauth('invalid_request', 'body.token: is required') },
+  OAuthUnauthorized: {
+    description: 'No valid bearer token: API Gateway\'s `{"message":"Unauthorized"}`, or `invalid_token` for a valid token without a usable `sub` or `org_id`.',
+    headers: { 'WWW-Authenticate': ref('headers', 'WWW-Authenticate') },
+    content: { 'application/json': { schema: { oneOf: [ref('schemas', 'GatewayMessage'), ref('schemas', 'OAuthError')] }, example: { message: 'Unauthorized' } } },
+  },
+  OAuthForbidden: {
+    description: '`insufficient_scope`: the token lacks the scope, or the org\'s edition is not served.',
+    headers: { 'WWW-Authenticate': { description: 'On a missing scope: `Bearer error="insufficient_scope", scope="…"`.', schema: { type: 'string' } } },
+    content: oauth('insufficient_scope', 'This operation requires the scope tokens:introspect'),
+  },
+  OAuthPayloadTooLarge: {
+    description: '`invalid_request`: the form is over 64 KiB (over 10 MB, API Gateway\'s `{"message":"Request Entity Too Large"}`).',
+    content: oauth('invalid_request', `The request body exceeds ${MAX_BODY_BYTES} bytes`, ref('schemas', 'GatewayMessage')),
+  },
+  OAuthInternalError: {
+    description: '`server_error`, or API Gateway\'s `{"message":"Internal Server Error"}` when the function itself failed.',
+    content: oauth('server_error', 'An unexpected error occurred', ref('schemas', 'GatewayMessage')),
+  },
+};
+
+const headerComponents = {
+  'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750 §3).', required: true, schema: { type: 'string' }, examples: { missing: { value: 'Bearer' } } },
+  Allow: { description: 'The methods the path answers.', required: true, schema: { type: 'string' } },
+  ...Object.fromEntries(Object.entries(responseHeaders).map(([name, description]) => [
+    name, { description, required: true, schema: name === 'Retry-After' ? { type: 'integer', minimum: 1 } : { type: 'string' } },
+  ])),
+};
+
+/** `if-match` → `If-Match`: headers as the document names them. */
+const headerName = (name: string) => name.replace(/(^|-)([a-z])/g, (_, dash: string, c: string) => `${dash}${c.toUpperCase()}`);
+
+function parameters(route: RouteDefinition): Json[] {
+  const from = (schema: v.GenericSchema | undefined, where: 'path' | 'query' | 'header') => {
+    const entries = (schema as { entries?: Record<string, v.GenericSchema> } | undefined)?.entries ?? {};
+    return Object.entries(entries).map(([name, entry]) => {
+      const { description, ...schemaOf } = jsonSchema(entry);
+      // A query string's default is given as the text it parses (`'50'`); the document shows the number.
+      if (schemaOf.type === 'integer' && typeof schemaOf.default === 'string') schemaOf.default = Number(schemaOf.default);
+      const optional = entry.type === 'optional';
+      return {
+        name: where === 'header' ? headerName(name) : name, in: where,
+        ...(optional ? {} : { required: true }),
+        ...(typeof description === 'string' ? { description } : {}),
+        schema: schemaOf,
+      };
+    });
+  };
+  return [...from(route.input?.path, 'path'), ...from(route.input?.query, 'query'), ...from(route.input?.headers, 'header')];
+}
+
+function successResponse(answer: SuccessAnswer): Json {
+  const headers = answer.headers?.length ? { headers: Object.fromEntries(answer.headers.map((h) => [h, ref('headers', h)])) } : {};
+  if (!answer.schema) return { description: answer.description, ...headers };
+  const examples = answer.examples ? { examples: answer.examples } : { example: answer.example };
+  return { description: answer.description, ...headers, content: { 'application/json': { schema: jsonSchema(answer.schema), ...examples } } };
+}
+
+function problemResponse(answer: ProblemAnswer): Json {
+  const headers = answer.headers?.length ? { headers: Object.fromEntries(answer.headers.map((h) => [h, ref('headers', h)])) } : {};
+  const [first, ...more] = answer.problems.map((p) => problemExample(p.type, p.detail));
+  const examples = more.length === 0 ? { example: first } : { examples: Object.fromEntries(answer.problems.map((p, i) => [p.type, { value: [first, ...more][i] }])) };
+  return { description: answer.description, ...headers, content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), ...examples } } };
+}
+
+/** The standard answers a route gives, by what it is: they follow from its scopes, inputs and table access. */
+function standardAnswers(route: RouteDefinition): Record<string, Json> {
+  const o = errorFormatOf(route) === 'oauth' ? 'OAuth' : '';
+  const hasInput = Object.values(route.input ?? {}).some(Boolean);
+  return {
+    ...(hasInput ? { 400: ref('responses', `${o}BadRequest`) } : {}),
+    ...(route.public ? {} : { 401: ref('responses', `${o}Unauthorized`) }),
+    ...(route.scopes ? { 403: ref('responses', `${o}Forbidden`) } : {}),
+    413: ref('responses', `${o}PayloadTooLarge`),
+    429: ref('responses', 'Throttled'),
+    ...(route.table === 'none' ? {} : { 500: ref('responses', `${o}InternalError`) }),
+  };
+}
+
+function operation(name: string, route: RouteDefinition): Json {
+  const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(answer) : successResponse(answer)]));
+  const responses = Object.fromEntries(Object.entries({ ...standardAnswers(route), ...own }).sort(([a], [b]) => Number(a) - Number(b)));
+  const params = parameters(route);
+  const body = route.input?.body;
+  return {
+    operationId: name,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    security: route.scopes ? route.scopes.map((scope) => ({ bearer: [scope] })) : [],
+    ...(params.length ? { parameters: params } : {}),
+    ...(body ? { requestBody: { required: !body.optional, content: { [body.media]: { schema: jsonSchema(body.schema), example: body.example } } } } : {}),
+    responses,
+  };
+}
+
+function paths(): Json {
+  const out: Record<string, Json> = {};
+  for (const [name, route] of orderedRoutes()) {
+    out[route.path] = { ...out[route.path], [route.method.toLowerCase()]: operation(name, route) };
+  }
+  return out;
+}
+
+const problemTable = () => [
+  '| `type` (after `urn:oauth-usage:problem:`) | status | meaning | what the client should do |',
+  '|---|---|---|---|',
+  ...Object.entries(problemTypes).map(([type, p]) => `| \`${type}\` | ${p.status} | ${p.when} | ${p.action} |`),
+].join('\n');
+
+const editions = `${SUPPORTED_EDITIONS.slice(0, -1).join(', ')} or ${SUPPORTED_EDITIONS.at(-1)}`;
+
+export function buildDocument(): Json {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'OAuth Usage service',
+      version: '0.3.0',
+      summary: 'Which external client apps hold live OAuth tokens, who uses them, and revocation that takes effect at once.',
+      description: [
+        'The public API of the OAuth Usage service: which external client apps (OAuth clients) of an org hold live access and refresh tokens, who uses each app, and revocation that takes effect when the call returns.',
+        `**Authentication.** Every operation except \`GET /health\` and \`GET /openapi.json\` needs \`Authorization: Bearer <JWT>\` from the org's identity provider (RS256; \`iss\`, \`aud\`, \`exp\` required, \`nbf\` checked, 60 s of clock tolerance). The claims used are \`sub\`, \`org_id\` (every read and write is confined to that org), \`org_edition\` (${editions}) and \`scope\`. A missing or invalid token is answered by the API gateway itself: \`401\` with \`{"message":"Unauthorized"}\` and \`WWW-Authenticate\`; its stage throttling answers \`429\` with \`{"message":"Too Many Requests"}\`. The local server (\`npm start\`) gives the same answers.`,
+        '**Errors.** Every other error of `/v1` is `application/problem+json` (RFC 9457). Its `type` is one of the URIs below; `errors[].path` names the field at fault (`body.appId`, `query.limit`, `path.tokenId`, `headers.if-match`). The `/oauth2` endpoints answer RFC 6749 error JSON (`error`, `error_description`) instead.',
+        problemTable(),
+        '**Lists** answer `{ "items": [...], "nextCursor": string | null }`; `limit` is 1–100 (default 50) and `cursor` is opaque, bound to the org, the list and its filters. **Timestamps** are UTC with milliseconds (`2026-11-28T16:30:00.000Z`); input may carry any RFC 3339 offset.',
+      ].join('\n\n'),
+    },
+    servers: [
+      { url: 'http://127.0.0.1:3000', description: 'npm start (the local server)' },
+      { url: 'https://{apiId}.execute-api.{region}.amazonaws.com', description: 'Deployed (npx cdk deploy prints the URL)', variables: { apiId: { default: 'abc123' }, region: { default: 'eu-west-1' } } },
+    ],
+    security: [{ bearer: [] }],
+    tags: Object.entries(tags).map(([name, tag]) => ({ name, description: tag.description })),
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
+          description: `A JWT from the org's identity provider (RS256, checked against its JWKS; iss, aud, exp, nbf).\nClaims used: sub, org_id, org_edition (${editions}), scope.\n`,
+        },
+      },
+      headers: headerComponents,
+      schemas: componentSchemas(),
+      responses: standardResponses,
+    },
+    paths: paths(),
+  };
+}
+
+export { problemTable };

@@ -1,0 +1,157 @@
+/**
+ * How a route is defined, once: method, path, who may call it, what its function may touch, its
+ * inputs (valibot schemas that `httpRoute` parses before the handler runs) and its answers
+ * (status → schema, headers, example), with the words the API document shows. The route table
+ * (shared/routes.ts), the CDK stack, the local server and `npm run openapi` all read these.
+ *
+ * A function imports only its own definition: `defineRoute` has no side effects, so a bundle
+ * leaves out the definitions its function does not use.
+ */
+import type * as v from 'valibot';
+import type { ProblemType, Scope } from '../registries.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/**
+ * What the function does to the table: nothing, reads, reads and records uses (UpdateItem only:
+ * introspection), or reads and writes. Functions with table access also read the service secret.
+ */
+export type TableAccess = 'none' | 'RO' | 'RO+UpdateItem' | 'RW';
+
+/** The reasons the contract gives for a route that needs no token. */
+export type PublicReason = 'liveness' | 'api-document';
+
+/** Groups of operations in the API document and docs/api.md, in the order they list them. */
+export const tags = {
+  service: { title: 'Service', description: 'Health and this document.' },
+  tokens: { title: 'Tokens: the authorization server and resource servers', description: 'For the authorization server and resource servers: register, introspect, revoke.' },
+  apps: { title: 'Apps: create, Settings, Policies', description: 'External client apps: create, detail, Settings and Policies.' },
+  usage: { title: 'OAuth Usage, Usage by User, a user\'s tokens', description: 'OAuth Usage: apps holding active tokens, Usage by User, a user\'s tokens.' },
+  revocation: { title: 'Revocation and its jobs', description: 'Revoke one token, a user\'s tokens, selected users or a whole app; track and cancel jobs.' },
+  audit: { title: 'Audit log', description: 'The audit log.' },
+} as const;
+export type Tag = keyof typeof tags;
+
+/** Response headers an answer may carry (documented once, in the document's components). */
+export const responseHeaders = {
+  Location: 'Where the created resource is.',
+  ETag: 'The app\'s version, for `If-Match`.',
+  'Retry-After': 'Seconds to wait before trying again.',
+} as const;
+export type ResponseHeader = keyof typeof responseHeaders;
+
+type Schema = v.GenericSchema;
+
+/** A success answer: its body's schema (none: an empty body), the headers it always carries, an example. */
+export interface SuccessAnswer {
+  description: string;
+  schema?: Schema;
+  headers?: readonly ResponseHeader[];
+  /** For the API document; must satisfy the schema (a test checks). */
+  example?: unknown;
+  /** Several named examples instead of one. */
+  examples?: Record<string, { summary: string; value: unknown }>;
+}
+
+/** An error answer particular to the route: the problem types it may carry, each with an example detail. */
+export interface ProblemAnswer {
+  description: string;
+  problems: readonly { type: ProblemType; detail: string }[];
+  headers?: readonly ResponseHeader[];
+}
+
+export interface BodyInput {
+  schema: Schema;
+  media: 'application/json' | 'application/x-www-form-urlencoded';
+  /** The body may be left out altogether (no body, no content type): the handler gets `undefined`. */
+  optional?: true;
+  example: unknown;
+}
+
+export interface RouteDefinition {
+  method: HttpMethod;
+  /** API Gateway path syntax: `{name}` is one path segment. */
+  path: string;
+  /** The file under functions/http/ that exports `handler`. */
+  handler: string;
+  /** The caller must hold at least one of these scopes (checked after the gateway verified the JWT)… */
+  scopes?: readonly Scope[];
+  /** …or the route is public, for one of the contract's reasons (no authorizer at the gateway). */
+  public?: PublicReason;
+  table: TableAccess;
+  /** Sends to the revocation queue. */
+  enqueues?: true;
+  input?: {
+    path?: Schema;
+    query?: Schema;
+    /** Header names in lower case; an object schema that lets other headers through. */
+    headers?: Schema;
+    body?: BodyInput;
+  };
+  /**
+   * Success answers, and error answers this route gives beyond the standard ones (400, 401, 403,
+   * 413, 429, 500), which follow from its scopes, inputs and table access.
+   */
+  answers: Record<number, SuccessAnswer | ProblemAnswer>;
+  tag: Tag;
+  summary: string;
+  description?: string;
+}
+
+/** Identity, typed: keeps the literal types the handler's request and reply are inferred from. */
+/* @__NO_SIDE_EFFECTS__ */
+export function defineRoute<const R extends RouteDefinition>(route: R): R {
+  return route;
+}
+
+/** `/oauth2/*` answers errors as RFC 6749 JSON; everything else as problem+json. */
+export const errorFormatOf = (route: Pick<RouteDefinition, 'path'>): 'oauth' | 'problem' => (route.path.startsWith('/oauth2/') ? 'oauth' : 'problem');
+
+export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer is ProblemAnswer => 'problems' in answer;
+
+// ---- What a handler receives and returns, inferred from its definition ----
+
+/** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
+export type RouteShape = Pick<RouteDefinition, 'path' | 'scopes' | 'input' | 'answers'>;
+
+type InputOf<R extends RouteShape, K extends 'path' | 'query' | 'headers'> =
+  NonNullable<R['input']>[K] extends infer S extends Schema ? v.InferOutput<S> : Record<string, string | undefined>;
+
+export type BodyOf<R extends RouteShape> =
+  NonNullable<R['input']>['body'] extends infer B extends BodyInput
+    ? v.InferOutput<B['schema']> | (B['optional'] extends true ? undefined : never)
+    : undefined;
+
+export interface Caller {
+  sub: string;
+  orgId: string;
+  edition: string;
+  scopes: ReadonlySet<string>;
+}
+
+export interface RouteRequest<R extends RouteShape> {
+  /** The authorized caller; reading it on a public route is a programming error. */
+  readonly caller: Caller;
+  path: InputOf<R, 'path'>;
+  query: InputOf<R, 'query'>;
+  headers: InputOf<R, 'headers'>;
+  body: BodyOf<R>;
+  /** When the request arrived (ms since the epoch): the request's one "now". */
+  now: number;
+  /** The raw API Gateway event, for what no schema describes (the method and path of a fallback). */
+  event: { rawPath: string; requestContext: { http: { method: string } } };
+}
+
+type SuccessStatus<R extends RouteShape> = { [S in keyof R['answers']]: R['answers'][S] extends ProblemAnswer ? never : S }[keyof R['answers']] & number;
+type AnswerOf<R extends RouteShape, S extends SuccessStatus<R>> = R['answers'][S] & SuccessAnswer;
+type HeadersOf<A extends SuccessAnswer> = A['headers'] extends readonly ResponseHeader[] ? { [H in A['headers'][number]]: string } : unknown;
+
+/** A handler's answer: a documented success status, a body of its schema, and its documented headers. */
+export type RouteReply<R extends RouteShape> = {
+  [S in SuccessStatus<R>]: {
+    status: S;
+    body: AnswerOf<R, S>['schema'] extends infer B extends Schema ? v.InferOutput<B> : undefined;
+    /** Extra headers beyond the documented ones (e.g. `cache-control`) are allowed. */
+    headers?: HeadersOf<AnswerOf<R, S>> & Record<string, string>;
+  } & (AnswerOf<R, S>['headers'] extends readonly [ResponseHeader, ...ResponseHeader[]] ? { headers: HeadersOf<AnswerOf<R, S>> & Record<string, string> } : unknown)
+}[SuccessStatus<R>];

@@ -1,0 +1,98 @@
+import { appPathSchema } from '../schemas/apps.js';
+import { pageOf } from '../schemas/common.js';
+import { dryRunSchema, idempotencyHeadersSchema, jobPathSchema, jobSchema, listJobsQuerySchema, revocationRequestSchema } from '../schemas/revocations.js';
+import { tokenPathSchema, userTokensPathSchema } from '../schemas/tokens.js';
+import { defineRoute } from './define.js';
+import { examples } from './examples.js';
+
+const perOrgLimit = {
+  description: 'A per-org limit (problem type `too-many-requests`, with `Retry-After`), or API Gateway\'s throttling (`{"message":"Too Many Requests"}`).',
+  problems: [{ type: 'too-many-requests', detail: 'The app has 25 revocations queued or running; wait for one to finish' }],
+  headers: ['Retry-After'],
+} as const;
+const noSuchJob = { description: '`not-found`: no such job in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Revocation job job_00mx1hp3cpf0e3b17a98c4 was not found' }] } as const;
+
+export const revokeUserTokens = defineRoute({
+  method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  tag: 'revocation', summary: 'Revoke one user\'s tokens for the app (202 job)',
+  description: '**Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after.',
+  input: { path: userTokensPathSchema },
+  answers: {
+    202: { description: 'The job (its status at `Location`).', schema: jobSchema, headers: ['Location'], example: { ...examples.job, target: { userIds: ['ada@example.com'] }, reason: null } },
+    404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+    409: { description: '`conflict`: the user was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The app or its users changed concurrently too often; retry the request' }] },
+    429: perOrgLimit,
+  },
+});
+
+export const revokeToken = defineRoute({
+  method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  tag: 'revocation', summary: 'Revoke one token (a refresh token takes its access tokens)',
+  description: 'Revoke one token (204): inactive when the call returns; a refresh token takes its access tokens; recorded as `token.revoked`.',
+  input: { path: tokenPathSchema },
+  answers: {
+    204: { description: 'Revoked (also when it already was); its access tokens too, for a refresh token.' },
+    404: { description: '`not-found`: no such app, user or token in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Token kK8p3Qm0ZrX2bYc4dE6fGA was not found' }] },
+    409: { description: '`conflict`: the token or its user was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The token or its user was changed concurrently too often; retry the request' }] },
+  },
+});
+
+export const requestRevocation = defineRoute({
+  method: 'POST', path: '/v1/apps/{appId}/revocations', handler: 'request-revocation', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  tag: 'revocation', summary: 'Bulk Revoke (userIds) or every token of the app (all)',
+  description: '**Bulk Revoke** `{ "userIds": [1–1000] }` or every token `{ "all": true }`; `reason`, `runAt`, `dryRun`; `Idempotency-Key` header: 202 job (`Location`), or 200 for a dry run.',
+  input: {
+    path: appPathSchema,
+    headers: idempotencyHeadersSchema,
+    body: {
+      schema: revocationRequestSchema, media: 'application/json',
+      example: { userIds: ['ada@example.com', 'grace@example.com'], reason: 'Offboarding' },
+    },
+  },
+  answers: {
+    200: { description: 'Dry run: what would be revoked; nothing changed.', schema: dryRunSchema, example: { usersAffected: 2, tokensAffected: 5 } },
+    202: { description: 'The job: queued (inactive at once) or scheduled (`runAt`). Its status is at `Location`.', schema: jobSchema, headers: ['Location'], example: examples.job },
+    404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+    409: {
+      description: '`conflict`: users changed concurrently too often; retry with the same `Idempotency-Key`.',
+      problems: [{ type: 'conflict', detail: 'Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them' }],
+    },
+    422: { description: '`idempotency-key-reused`: the key was used with another body.', problems: [{ type: 'idempotency-key-reused', detail: 'This Idempotency-Key was used for a different request' }] },
+    429: perOrgLimit,
+  },
+});
+
+export const listRevocationJobs = defineRoute({
+  method: 'GET', path: '/v1/revocation-jobs', handler: 'list-revocation-jobs', scopes: ['usage:read'], table: 'RO',
+  tag: 'revocation', summary: 'Jobs, newest first',
+  description: 'Revocation jobs, newest first; `?appId=` and `?status=` narrow the list.',
+  input: { query: listJobsQuerySchema },
+  answers: { 200: { description: 'A page of jobs, newest first.', schema: pageOf(jobSchema), example: { items: [examples.job], nextCursor: null } } },
+});
+
+export const getRevocationJob = defineRoute({
+  method: 'GET', path: '/v1/revocation-jobs/{jobId}', handler: 'get-revocation-job', scopes: ['usage:read'], table: 'RO',
+  tag: 'revocation', summary: 'A job\'s status and progress',
+  input: { path: jobPathSchema },
+  answers: {
+    200: {
+      description: 'The job.', schema: jobSchema,
+      example: { ...examples.job, status: 'succeeded', startedAt: '2026-11-28T16:30:00.000Z', finishedAt: '2026-11-28T16:30:02.000Z', progress: { usersDone: 2, tokensRevoked: 5 } },
+    },
+    404: noSuchJob,
+  },
+});
+
+export const cancelRevocationJob = defineRoute({
+  method: 'DELETE', path: '/v1/revocation-jobs/{jobId}', handler: 'cancel-revocation-job', scopes: ['apps:manage'], table: 'RW',
+  tag: 'revocation', summary: 'Cancel a scheduled job (409 once it started)',
+  input: { path: jobPathSchema },
+  answers: {
+    200: {
+      description: 'Cancelled (also when it already was).', schema: jobSchema,
+      example: { ...examples.job, status: 'cancelled', runAt: '2026-11-29T23:00:00.000Z', finishedAt: '2026-11-28T16:30:00.000Z' },
+    },
+    404: noSuchJob,
+    409: { description: '`conflict`: the job already started; only a scheduled job can be cancelled.', problems: [{ type: 'conflict', detail: 'The job is running; only a scheduled job can be cancelled' }] },
+  },
+});

@@ -1,0 +1,61 @@
+import { introspectionSchema, oauthTokenFormSchema, registerTokenSchema, registrationSchema } from '../schemas/tokens.js';
+import { defineRoute } from './define.js';
+import { examples } from './examples.js';
+
+export const registerToken = defineRoute({
+  method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], table: 'RW',
+  tag: 'tokens', summary: 'Register an issued token (authorization server)',
+  description: 'Register an issued token: 201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.',
+  input: {
+    body: {
+      schema: registerTokenSchema, media: 'application/json',
+      example: {
+        token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', userName: 'Ada Lovelace',
+        scopes: ['api'], expiresAt: '2026-11-28T18:00:00.000Z', refreshTokenId: 'Zm9vYmFyYmF6cXV4MTIzNA',
+      },
+    },
+  },
+  answers: {
+    200: { description: 'Already registered: the same body as when it was.', schema: registrationSchema, example: examples.registration },
+    201: { description: 'Registered.', schema: registrationSchema, example: examples.registration },
+    404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+    409: {
+      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `conflict`: it is registered for another app, user or type, or the app was changed concurrently too often (retry).',
+      problems: [
+        { type: 'token-revoked', detail: 'This token was revoked; a revoked token cannot be registered again' },
+        { type: 'conflict', detail: 'This token is already registered for another app, user or type' },
+      ],
+    },
+  },
+});
+
+export const introspect = defineRoute({
+  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], table: 'RO+UpdateItem',
+  tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
+  description: 'RFC 7662, form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.',
+  input: {
+    body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', token_type_hint: 'access_token' } },
+  },
+  answers: {
+    200: {
+      description: 'Active (one use recorded), or exactly `{"active": false}`.', schema: introspectionSchema,
+      examples: {
+        active: {
+          summary: 'An active access token',
+          value: { active: true, scope: 'api', client_id: 'crm-sync', sub: 'ada@example.com', username: 'Ada Lovelace', token_type: 'access_token', exp: 1795892400, iat: 1795885200 },
+        },
+        inactive: { summary: 'Anything else', value: { active: false } },
+      },
+    },
+  },
+});
+
+export const revoke = defineRoute({
+  method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scopes: ['tokens:write'], table: 'RW', enqueues: true,
+  tag: 'tokens', summary: 'RFC 7009 token revocation; 200 whether or not the token was known',
+  description: 'RFC 7009, form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.',
+  input: {
+    body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'refresh-token-value-0123456789', token_type_hint: 'refresh_token' } },
+  },
+  answers: { 200: { description: 'Revoked, or unknown (RFC 7009 §2.2): an empty body either way.' } },
+});

@@ -1,0 +1,108 @@
+/**
+ * The API's vocabularies, each listed once: problem types, audit actions and scopes. The
+ * TypeScript unions below, the enums of docs/openapi.json and the tables of docs/api.md all
+ * derive from these lists (`npm run openapi`). Editions are in editions.ts, which the console
+ * imports too.
+ */
+
+/** RFC 9457 problem types, after `urn:oauth-usage:problem:`: status, title, when it happens and what the client should do. */
+export const problemTypes = {
+  'validation-error': {
+    status: 400, title: 'Invalid request',
+    when: 'A field, parameter or header (named in `errors[].path`) is missing, malformed, out of range or not allowed; or the body is not well-formed JSON, or has the wrong `Content-Type`.',
+    action: 'Fix the named fields. Sending the same request again fails again.',
+  },
+  unauthorized: {
+    status: 401, title: 'Unauthorized',
+    when: 'The token is valid but names no usable `sub` or `org_id`.',
+    action: 'Get a token from the org\'s identity provider that carries both.',
+  },
+  'insufficient-scope': {
+    status: 403, title: 'Insufficient scope',
+    when: 'The token lacks the operation\'s scope (named in `WWW-Authenticate`).',
+    action: 'Get a token with that scope.',
+  },
+  'edition-not-supported': {
+    status: 403, title: 'Edition not supported',
+    when: 'The org\'s `org_edition` is not one the product serves.',
+    action: 'Nothing to retry: the org needs a supported edition.',
+  },
+  'not-found': {
+    status: 404, title: 'Not found',
+    when: 'No such app, user, token or job in the caller\'s org (another org\'s look the same), or no such route.',
+    action: 'Check the id.',
+  },
+  'method-not-allowed': {
+    status: 405, title: 'Method not allowed',
+    when: 'The path exists, but not with this method; `Allow` lists the methods.',
+    action: 'Use one of the allowed methods.',
+  },
+  conflict: {
+    status: 409, title: 'Conflict',
+    when: 'The request conflicts with the current state: the `appId` exists, the raw token is registered for another app, user or type, the job already started; or the item was changed concurrently too often.',
+    action: 'Read the current state. For "changed concurrently", retry with backoff (with the same `Idempotency-Key`).',
+  },
+  'token-revoked': {
+    status: 409, title: 'Token revoked',
+    when: 'This raw token was revoked and stays revoked for as long as it could be presented.',
+    action: 'Never retry: issue a new token.',
+  },
+  'precondition-failed': {
+    status: 412, title: 'Precondition failed',
+    when: '`If-Match` does not match the app\'s current `ETag`.',
+    action: '`GET` the app, reapply the change, send it with the new `ETag`.',
+  },
+  'payload-too-large': {
+    status: 413, title: 'Payload too large',
+    when: 'The body is over 64 KiB.',
+    action: 'Send less (Bulk Revoke takes at most 1,000 users per call).',
+  },
+  'idempotency-key-reused': {
+    status: 422, title: 'Idempotency-Key reused',
+    when: 'This `Idempotency-Key` was used with a different request.',
+    action: 'Use a new key for a new request.',
+  },
+  'too-many-requests': {
+    status: 429, title: 'Too many requests',
+    when: 'A per-org limit: 1,000 scheduled revocations per org, or 25 queued or running revocations per app.',
+    action: 'Wait `Retry-After` seconds, or cancel scheduled jobs you no longer need.',
+  },
+  'internal-error': {
+    status: 500, title: 'Internal server error',
+    when: 'An unexpected failure; nothing about the request is revealed.',
+    action: 'Retry with backoff; report the time and the response\'s request id if it persists.',
+  },
+} as const satisfies Record<string, { status: number; title: string; when: string; action: string }>;
+
+export type ProblemType = keyof typeof problemTypes;
+
+/** A problem type's URI, as problem+json carries it. */
+export const problemUri = (type: ProblemType) => `urn:oauth-usage:problem:${type}`;
+
+/** What the audit log records, and when. */
+export const auditActions = {
+  'app.created': 'An app was created.',
+  'app.settings.updated': 'Settings changed (`details.changes`: each field\'s `from` and `to`).',
+  'app.policies.updated': 'Policies replaced (`details.from`, `details.to`).',
+  'token.revoked': 'One token was revoked (by id, or RFC 7009 by value).',
+  'revocation.requested': 'A revocation job was asked for (a user, selected users, or every token of the app).',
+  'revocation.completed': 'A revocation job\'s cleanup ended (`details`: what it revoked and repaired).',
+  'revocation.cancelled': 'A scheduled revocation job was cancelled.',
+  'policy.enforced': 'The sweep removed tokens a refresh-token policy rules out.',
+} as const satisfies Record<string, string>;
+
+export type AuditAction = keyof typeof auditActions;
+
+/** Who an audit event's actor is: a person with a token, or the service itself (sweep, worker). */
+export const actorKinds = ['user', 'system'] as const;
+export type ActorKind = (typeof actorKinds)[number];
+
+/** The scopes a caller's JWT may hold, and who holds them. */
+export const scopes = {
+  'usage:read': 'Org admins: read apps, usage, tokens, jobs and the audit log.',
+  'apps:manage': 'Org admins: create apps, change settings and policies, revoke.',
+  'tokens:write': 'The authorization server: register issued tokens, revoke them (RFC 7009).',
+  'tokens:introspect': 'Resource servers: introspect tokens (RFC 7662).',
+} as const satisfies Record<string, string>;
+
+export type Scope = keyof typeof scopes;
