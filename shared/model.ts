@@ -1,3 +1,4 @@
+import type { ActorKind, AuditAction } from './registries.js';
 import type { Policies } from './schemas/apps.js';
 import type { JobStatus } from './schemas/revocations.js';
 import type { TokenType } from './schemas/tokens.js';
@@ -50,10 +51,7 @@ export interface Actor {
   sub: string;
 }
 
-export type ActorKind = 'user' | 'system';
-export type AuditAction =
-  | 'app.created' | 'app.settings.updated' | 'app.policies.updated' | 'token.revoked'
-  | 'revocation.requested' | 'revocation.completed' | 'revocation.cancelled' | 'policy.enforced';
+export type { ActorKind, AuditAction };
 
 /** An audit log entry; never changed or deleted through the API. */
 export interface AuditEvent {

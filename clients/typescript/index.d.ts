@@ -740,6 +740,40 @@ export type components = {
                 "application/json": components["schemas"]["GatewayMessage"];
             };
         };
+        /** @description `precondition-failed`: `If-Match` is stale. */
+        PreconditionFailed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:oauth-usage:problem:precondition-failed",
+                 *       "title": "Precondition failed",
+                 *       "status": 412,
+                 *       "detail": "The resource has changed since it was read (If-Match does not match its ETag)"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description `idempotency-key-reused`: the key was used with another body. */
+        IdempotencyKeyReused: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:oauth-usage:problem:idempotency-key-reused",
+                 *       "title": "Idempotency-Key reused",
+                 *       "status": 422,
+                 *       "detail": "This Idempotency-Key was used for a different request"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description API Gateway's stage throttling. */
         Throttled: {
             headers: {
@@ -1443,23 +1477,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition-failed`: `If-Match` is stale. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "urn:oauth-usage:problem:precondition-failed",
-                     *       "title": "Precondition failed",
-                     *       "status": 412,
-                     *       "detail": "The resource has changed since it was read (If-Match does not match its ETag)"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
@@ -1574,23 +1592,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `precondition-failed`: `If-Match` is stale. */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "urn:oauth-usage:problem:precondition-failed",
-                     *       "title": "Precondition failed",
-                     *       "status": 412,
-                     *       "detail": "The resource has changed since it was read (If-Match does not match its ETag)"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
@@ -2009,23 +2011,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            /** @description `idempotency-key-reused`: the key was used with another body. */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "urn:oauth-usage:problem:idempotency-key-reused",
-                     *       "title": "Idempotency-Key reused",
-                     *       "status": 422,
-                     *       "detail": "This Idempotency-Key was used for a different request"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
+            422: components["responses"]["IdempotencyKeyReused"];
             /** @description A per-org limit (problem type `too-many-requests`, with `Retry-After`), or API Gateway's throttling (`{"message":"Too Many Requests"}`). */
             429: {
                 headers: {

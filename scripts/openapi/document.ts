@@ -136,6 +136,14 @@ const standardResponses = {
     description: '`payload-too-large`: the body is over 64 KiB (any operation; one that takes no body refuses a large one too). Over 10 MB, API Gateway answers `{"message":"Request Entity Too Large"}` itself.',
     content: { ...problemContent(problemExample('payload-too-large', `The request body exceeds ${MAX_BODY_BYTES} bytes`)), ...gateway('Request Entity Too Large') },
   },
+  PreconditionFailed: {
+    description: '`precondition-failed`: `If-Match` is stale.',
+    content: problemContent(problemExample('precondition-failed', 'The resource has changed since it was read (If-Match does not match its ETag)')),
+  },
+  IdempotencyKeyReused: {
+    description: '`idempotency-key-reused`: the key was used with another body.',
+    content: problemContent(problemExample('idempotency-key-reused', 'This Idempotency-Key was used for a different request')),
+  },
   Throttled: { description: 'API Gateway\'s stage throttling.', content: gateway('Too Many Requests') },
   InternalError: {
     description: 'An unexpected failure (problem type `internal-error`); API Gateway answers `{"message":"Internal Server Error"}` when the function itself failed.',
@@ -206,15 +214,21 @@ function problemResponse(answer: ProblemAnswer): Json {
   return { description: answer.description, ...headers, content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), ...examples } } };
 }
 
-/** The standard answers a route gives, by what it is: they follow from its scopes, inputs and table access. */
+/**
+ * The standard answers a route gives, by what it is: they follow from its scopes, inputs and table
+ * access; an `If-Match` header brings 412, an `Idempotency-Key` header 422.
+ */
 function standardAnswers(route: RouteDefinition): Record<string, Json> {
   const o = errorFormatOf(route) === 'oauth' ? 'OAuth' : '';
   const hasInput = Object.values(route.input ?? {}).some(Boolean);
+  const header = (name: string) => name in ((route.input?.headers as { entries?: object } | undefined)?.entries ?? {});
   return {
     ...(hasInput ? { 400: ref('responses', `${o}BadRequest`) } : {}),
     ...(route.public ? {} : { 401: ref('responses', `${o}Unauthorized`) }),
     ...(route.scopes ? { 403: ref('responses', `${o}Forbidden`) } : {}),
+    ...(header('if-match') ? { 412: ref('responses', 'PreconditionFailed') } : {}),
     413: ref('responses', `${o}PayloadTooLarge`),
+    ...(header('idempotency-key') ? { 422: ref('responses', 'IdempotencyKeyReused') } : {}),
     429: ref('responses', 'Throttled'),
     ...(route.table === 'none' ? {} : { 500: ref('responses', `${o}InternalError`) }),
   };

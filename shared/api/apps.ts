@@ -7,7 +7,6 @@ const changedTooOften = {
   description: '`conflict`: the app was changed concurrently too often; retry.',
   problems: [{ type: 'conflict', detail: 'The app was changed concurrently too often; retry the request' }],
 } as const;
-const stale = { description: '`precondition-failed`: `If-Match` is stale.', problems: [{ type: 'precondition-failed', detail: 'The resource has changed since it was read (If-Match does not match its ETag)' }] } as const;
 
 export const createApp = defineRoute({
   method: 'POST', path: '/v1/apps', handler: 'create-app', scopes: ['apps:manage'], table: 'RW',
@@ -59,7 +58,6 @@ export const updateSettings = defineRoute({
     200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: examples.app },
     404: noSuchApp,
     409: changedTooOften,
-    412: stale,
   },
 });
 
@@ -72,6 +70,5 @@ export const replacePolicies = defineRoute({
     200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: examples.app },
     404: noSuchApp,
     409: changedTooOften,
-    412: stale,
   },
 });

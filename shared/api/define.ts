@@ -89,8 +89,9 @@ export interface RouteDefinition {
     body?: BodyInput;
   };
   /**
-   * Success answers, and error answers this route gives beyond the standard ones (400, 401, 403,
-   * 413, 429, 500), which follow from its scopes, inputs and table access.
+   * Success answers, and error answers this route gives beyond the standard ones, which follow
+   * from its scopes, inputs and table access (400, 401, 403, 413, 429, 500; 412 with an `if-match`
+   * header, 422 with an `idempotency-key` header).
    */
   answers: Record<number, SuccessAnswer | ProblemAnswer>;
   tag: Tag;

@@ -57,7 +57,6 @@ export const requestRevocation = defineRoute({
       description: '`conflict`: users changed concurrently too often; retry with the same `Idempotency-Key`.',
       problems: [{ type: 'conflict', detail: 'Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them' }],
     },
-    422: { description: '`idempotency-key-reused`: the key was used with another body.', problems: [{ type: 'idempotency-key-reused', detail: 'This Idempotency-Key was used for a different request' }] },
     429: perOrgLimit,
   },
 });

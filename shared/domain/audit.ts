@@ -2,6 +2,7 @@ import { listAuditEvents } from '../db/audit-event.js';
 import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
 import type { Actor, ActorKind, AuditAction, AuditEvent } from '../model.js';
+import type { AuditEventView } from '../schemas/usage.js';
 import { cursors } from './paging.js';
 
 export interface AuditSubject {
@@ -31,7 +32,7 @@ export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSub
 }
 
 /** The contract's field order (stored maps come back in any order). */
-export function auditView(e: AuditEvent) {
+export function auditView(e: AuditEvent): AuditEventView {
   return {
     eventId: e.eventId, at: e.at, actor: { sub: e.actor.sub, kind: e.actor.kind }, action: e.action,
     appId: e.appId, userId: e.userId, tokenId: e.tokenId, jobId: e.jobId, reason: e.reason, details: e.details,

@@ -2,14 +2,14 @@ import { recordEvent } from '../db/audit-event.js';
 import { getJob, listJobs, transitionWrite } from '../db/job.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { JobStatus } from '../schemas/revocations.js';
+import type { JobStatus, JobView } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, RevocationJob } from '../model.js';
 import { cursors } from './paging.js';
 
 /** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */
-export function jobView(job: RevocationJob) {
+export function jobView(job: RevocationJob): JobView {
   return {
     jobId: job.jobId, appId: job.appId, target: job.target, status: job.status, runAt: job.runAt, createdAt: job.createdAt,
     startedAt: job.startedAt, finishedAt: job.finishedAt, requestedBy: job.requestedBy, reason: job.reason,

@@ -7,7 +7,7 @@ import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/apps.js';
-import type { RegisterTokenInput } from '../schemas/tokens.js';
+import type { IntrospectionView, RegisterTokenInput, RegistrationView, TokenView } from '../schemas/tokens.js';
 import { createTokenHasher } from '../crypto.js';
 import type { Token } from '../model.js';
 import { cursors } from './paging.js';
@@ -28,7 +28,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 /** The registration body; `expiresAt` under the app's current policies (expire-immediately: = issuedAt). */
-export function registrationView(token: Token, policies: Policies) {
+export function registrationView(token: Token, policies: Policies): RegistrationView {
   return {
     tokenId: token.tokenId, type: token.type, appId: token.appId, userId: token.userId,
     issuedAt: token.issuedAt, expiresAt: isoOrNull(effectiveExpiry(token, policies)),
@@ -41,7 +41,7 @@ export function registrationView(token: Token, policies: Policies) {
  * token-revoked), and anything else is a conflict. An access token may name the refresh token it
  * came from, which must be active now, by the same rules as introspection.
  */
-export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; registration: ReturnType<typeof registrationView> }> {
+export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; registration: RegistrationView }> {
   const { lookupKey, tokenId } = hasher.digest(input.token);
   // The same raw value may be stored under an earlier key version: every version's key is read.
   const candidates = hasher.lookupKeysOf(input.token);
@@ -144,17 +144,13 @@ export async function readParents(orgId: string, children: Token[], known: Map<s
   return parentsAmong(children, new Map([...known, ...fetched.map((t) => [t.lookupKey, t] as const)]));
 }
 
-export type IntrospectionResponse =
-  | { active: false }
-  | { active: true; scope: string; client_id: string; sub: string; username?: string; token_type: 'access_token' | 'refresh_token'; exp?: number; iat: number };
-
 const INACTIVE = { active: false } as const;
 
 /**
  * RFC 7662. Two sequential read round trips (the token by hash; then an app shard, the user and the parent refresh
  * token together) and one write round trip (the use, plus about once a minute per shard the app's lastUsedAt).
  */
-export async function introspect(orgId: string, rawToken: string, now: number): Promise<IntrospectionResponse> {
+export async function introspect(orgId: string, rawToken: string, now: number): Promise<IntrospectionView> {
   const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
   if (!token || token.revokedAt) return INACTIVE;
 
@@ -184,7 +180,7 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   };
 }
 
-export function tokenView(token: Token, policies: Policies) {
+export function tokenView(token: Token, policies: Policies): TokenView {
   return {
     tokenId: token.tokenId,
     type: token.type,

@@ -2,10 +2,11 @@ import { appExists } from '../db/app.js';
 import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/app-user.js';
 import { NotFoundError } from '../errors.js';
 import type { AppUser } from '../model.js';
+import type { UsageView } from '../schemas/usage.js';
 import { heldTokens } from './rules.js';
 import { cursors } from './paging.js';
 
-const usageView = (u: AppUser, activeTokenCount: number) => ({
+const usageView = (u: AppUser, activeTokenCount: number): UsageView => ({
   userId: u.userId,
   userName: u.userName,
   firstUsedAt: u.firstUsedAt,

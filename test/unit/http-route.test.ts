@@ -1,0 +1,69 @@
+import * as v from 'valibot';
+import { describe, expect, it } from 'vitest';
+import { httpApiEvent, lambdaContext } from '../../local/event.js';
+import { defineRoute } from '../../shared/api/define.js';
+import { httpRoute } from '../../shared/http.js';
+import { idSchema } from '../../shared/schemas/common.js';
+
+/** A route of the kind the next features need: an optional JSON body, any of two scopes. */
+const route = defineRoute({
+  method: 'POST', path: '/v1/things/{thingId}/block', handler: 'block-thing', scopes: ['apps:manage', 'tokens:write'], table: 'none',
+  tag: 'apps', summary: 'Block a thing',
+  input: {
+    path: v.strictObject({ thingId: idSchema }),
+    headers: v.object({ 'idempotency-key': v.optional(v.pipe(v.string(), v.maxLength(5))) }),
+    body: { schema: v.strictObject({ reason: v.optional(v.pipe(v.string(), v.minLength(1))) }), media: 'application/json', optional: true, example: { reason: 'x' } },
+  },
+  answers: { 200: { description: 'Blocked.', schema: v.object({ thingId: v.string(), reason: v.nullable(v.string()) }), headers: ['Location'] } },
+});
+const handler = httpRoute(route, ({ path, body }) => Promise.resolve({
+  status: 200, body: { thingId: path.thingId, reason: body?.reason ?? null }, headers: { Location: `/v1/things/${path.thingId}` },
+}));
+
+const call = async (options: { body?: string; contentType?: string; thingId?: string; headers?: Record<string, string>; scope?: string } = {}) => {
+  const thingId = options.thingId ?? 'a1';
+  const result = await handler(httpApiEvent({
+    method: 'POST', url: `/v1/things/${thingId}/block`, routeKey: 'POST /v1/things/{thingId}/block', pathParameters: { thingId },
+    headers: { ...(options.contentType ? { 'content-type': options.contentType } : {}), ...options.headers },
+    ...(options.body === undefined ? {} : { body: options.body }),
+    claims: { sub: 's', org_id: 'acme', org_edition: 'Developer', scope: options.scope ?? 'tokens:write' },
+  }), lambdaContext('block-thing'));
+  return { status: result.statusCode, headers: result.headers ?? {}, body: JSON.parse(result.body ?? 'null') as Record<string, unknown> };
+};
+
+describe('httpRoute with a route definition', () => {
+  it('takes an optional JSON body left out altogether, or sent and parsed like any other', async () => {
+    expect(await call()).toMatchObject({ status: 200, body: { thingId: 'a1', reason: null } });
+    expect(await call({ body: '{"reason":"leaked"}', contentType: 'application/json' })).toMatchObject({ status: 200, body: { reason: 'leaked' } });
+    expect((await call({ body: '{"reason":""}', contentType: 'application/json' })).body.errors).toEqual([{ path: 'body.reason', message: expect.any(String) }]);
+    expect((await call({ body: '{"reason":"x"}', contentType: 'text/plain' })).body.errors).toEqual([{ path: 'headers.content-type', message: 'must be application/json' }]);
+  });
+
+  it('answers with the documented headers, JSON and never cached', async () => {
+    expect((await call()).headers).toEqual({ 'content-type': 'application/json', 'cache-control': 'no-store', location: '/v1/things/a1' });
+  });
+
+  it('reports every field at fault at once, each named from its input', async () => {
+    const reply = await call({ thingId: 'a/b', headers: { 'idempotency-key': 'too-long' }, body: '{"extra":1}', contentType: 'application/json' });
+    expect(reply.status).toBe(400);
+    expect((reply.body.errors as { path: string }[]).map((e) => e.path)).toEqual(['path.thingId', 'headers.idempotency-key', 'body.extra']);
+  });
+
+  it('takes a caller holding any one of the route\'s scopes, and no other', async () => {
+    expect((await call({ scope: 'apps:manage' })).status).toBe(200);
+    expect(await call({ scope: 'usage:read' })).toMatchObject({ status: 403, headers: { 'www-authenticate': 'Bearer error="insufficient_scope", scope="apps:manage tokens:write"' } });
+  });
+});
+
+describe('a handler\'s reply, typed by the route\'s answers (checked by npm run typecheck)', () => {
+  it('must be a documented status with a body of its schema and its documented headers', () => {
+    const body = { thingId: 'a1', reason: null };
+    // @ts-expect-error: 201 is not an answer of the route
+    httpRoute(route, () => Promise.resolve({ status: 201, body, headers: { Location: '/x' } }));
+    // @ts-expect-error: the body is not the answer's schema
+    httpRoute(route, () => Promise.resolve({ status: 200, body: { thingId: 1 }, headers: { Location: '/x' } }));
+    // @ts-expect-error: the documented Location header is left out
+    httpRoute(route, () => Promise.resolve({ status: 200, body }));
+    expect(typeof httpRoute(route, () => Promise.resolve({ status: 200, body, headers: { Location: '/x' } }))).toBe('function');
+  });
+});
