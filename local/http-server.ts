@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '../shared/http.js';
+import { behindJwtAuthorizer } from '../shared/api/define.js';
 import { fallbackRoute, matchRoute, routeKey, routes, type Route } from '../shared/routes.js';
 import { httpApiEvent, lambdaContext } from './event.js';
 import type { LocalIssuer } from './jwt.js';
@@ -54,8 +55,9 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     const match = matchRoute(method, path);
     const route = 'route' in match ? match.route : undefined;
     let claims;
-    // The JWT authorizer guards every route with a scope and $default (unknown paths and methods).
-    if (!route || route.scopes) {
+    // The JWT authorizer guards every route with a scope (but those that verify their callers
+    // themselves) and $default (unknown paths and methods).
+    if (!route || behindJwtAuthorizer(route)) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       claims = bearer ? await issuer.verify(bearer) : undefined;
       if (!claims) return send(res, gatewayUnauthorized(bearer !== undefined));

@@ -36,6 +36,16 @@ function toResult(reply: { status: number; body?: unknown; headers?: Record<stri
  * none of `anyOf` (an empty list: any scope will do, as on the fallback route).
  */
 export function authorize(event: HttpEvent, anyOf: readonly Scope[]): Caller {
+  return requireScope(callerOf(event), anyOf);
+}
+
+/** 403 unless the caller holds one of `anyOf` (an empty list: any scope will do). */
+function requireScope(caller: Caller, anyOf: readonly Scope[]): Caller {
+  if (anyOf.length > 0 && !anyOf.some((scope) => caller.scopes.has(scope))) throw new InsufficientScopeError(anyOf);
+  return caller;
+}
+
+function callerOf(event: HttpEvent): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   if (!claims) throw new UnauthorizedError();
   const str = (name: string) => {
@@ -48,7 +58,6 @@ export function authorize(event: HttpEvent, anyOf: readonly Scope[]): Caller {
   const edition = str('org_edition');
   if (!isSupportedEdition(edition)) throw new EditionNotSupportedError(edition);
   const scopes = new Set((str('scope') ?? '').split(' ').filter(Boolean));
-  if (anyOf.length > 0 && !anyOf.some((scope) => scopes.has(scope))) throw new InsufficientScopeError(anyOf);
   return { sub, orgId, edition, scopes };
 }
 
@@ -115,9 +124,10 @@ function errorsAndAccessLog(format: ErrorFormat): Middleware {
 
 function guard(route: RouteShape): Middleware {
   return {
-    before: (request) => {
+    before: async (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
-      if (route.scopes) request.context.caller = authorize(request.event, route.scopes);
+      if (route.authenticate) request.context.caller = requireScope(await route.authenticate(request.event), route.scopes ?? []);
+      else if (route.scopes) request.context.caller = authorize(request.event, route.scopes);
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };

@@ -7,6 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { behindJwtAuthorizer } from '../../shared/api/define.js';
 import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
 import { ServiceFunction } from './service-function.js';
 
@@ -73,9 +74,10 @@ export class ServiceApi extends Construct {
         httpApi: this.api,
         routeKey: HttpRouteKey.with(route.path, HttpMethod[route.method]),
         integration: new HttpLambdaIntegration(`${pascal(route.handler)}Integration`, functionFor(route)),
-        authorizer: route.scopes ? authorizer : new HttpNoneAuthorizer(),
+        authorizer: behindJwtAuthorizer(route) ? authorizer : new HttpNoneAuthorizer(),
       });
-      if (!route.scopes) publicRoute(httpRoute, `Public by contract: ${route.method} ${route.path} (liveness or the API document) holds no org data.`);
+      if (route.public) publicRoute(httpRoute, `Public by contract (${route.public}): ${route.method} ${route.path} holds no org data.`);
+      else if (route.authenticate) publicRoute(httpRoute, `${route.method} ${route.path} verifies its callers itself (credentials the JWT authorizer cannot check).`);
     }
     // Unknown paths and methods need a valid token as well: without one, API Gateway answers 401
     // itself and no function runs; with one, the $default function answers 404 or 405.

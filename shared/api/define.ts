@@ -7,6 +7,7 @@
  * A function imports only its own definition: `defineRoute` has no side effects, so a bundle
  * leaves out the definitions its function does not use.
  */
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type * as v from 'valibot';
 import type { ProblemType, Scope } from '../registries.js';
 
@@ -19,7 +20,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type TableAccess = 'none' | 'RO' | 'RO+UpdateItem' | 'RW';
 
 /** The reasons the contract gives for a route that needs no token. */
-export type PublicReason = 'liveness' | 'api-document';
+export type PublicReason =
+  | 'liveness' // GET /health
+  | 'api-document' // GET /openapi.json
+  | 'cors-preflight' // a browser's OPTIONS before a call with a token (contract section 8)
+  | 'signed-download'; // a URL whose signature is its authorization (contract section 5)
 
 /** Groups of operations in the API document and docs/api.md, in the order they list them. */
 export const tags = {
@@ -41,6 +46,7 @@ export const responseHeaders = {
 export type ResponseHeader = keyof typeof responseHeaders;
 
 type Schema = v.GenericSchema;
+type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
 /** A success answer: its body's schema (none: an empty body), the headers it always carries, an example. */
 export interface SuccessAnswer {
@@ -78,6 +84,12 @@ export interface RouteDefinition {
   scopes?: readonly Scope[];
   /** …or the route is public, for one of the contract's reasons (no authorizer at the gateway). */
   public?: PublicReason;
+  /**
+   * The route verifies its caller itself, for credentials API Gateway's JWT authorizer cannot
+   * check (HTTP Basic client credentials, RFC 6749 §2.3.1): the gateway lets every request through
+   * to the function, and this must refuse (throw) what it does not accept. `scopes` still apply.
+   */
+  authenticate?: (event: HttpEvent) => Promise<Caller>;
   table: TableAccess;
   /** Sends to the revocation queue. */
   enqueues?: true;
@@ -113,7 +125,10 @@ export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer i
 // ---- What a handler receives and returns, inferred from its definition ----
 
 /** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
-export type RouteShape = Pick<RouteDefinition, 'path' | 'scopes' | 'input' | 'answers'>;
+export type RouteShape = Pick<RouteDefinition, 'path' | 'scopes' | 'authenticate' | 'input' | 'answers'>;
+
+/** Whether API Gateway's JWT authorizer guards the route (locally: the server checks the JWT the same way). */
+export const behindJwtAuthorizer = (route: Pick<RouteDefinition, 'scopes' | 'authenticate'>) => route.scopes !== undefined && !route.authenticate;
 
 type InputOf<R extends RouteShape, K extends 'path' | 'query' | 'headers'> =
   NonNullable<R['input']>[K] extends infer S extends Schema ? v.InferOutput<S> : Record<string, string | undefined>;

@@ -1,3 +1,4 @@
+import { behindJwtAuthorizer } from '../../shared/api/define.js';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -50,7 +51,7 @@ describe('the HTTP API', () => {
     expect(deployed.map((r) => r.RouteKey).sort()).toEqual([...allRoutes.map(routeKey), '$default'].sort());
     for (const route of allRoutes) {
       const props = deployed.find((r) => r.RouteKey === routeKey(route));
-      expect(props?.AuthorizationType, routeKey(route)).toBe(route.scopes ? 'JWT' : 'NONE');
+      expect(props?.AuthorizationType, routeKey(route)).toBe(behindJwtAuthorizer(route) ? 'JWT' : 'NONE');
     }
     // Unknown paths too: an unauthenticated caller gets API Gateway's 401 and invokes no function.
     expect(deployed.find((r) => r.RouteKey === '$default')?.AuthorizationType).toBe('JWT');

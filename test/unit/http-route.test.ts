@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { httpApiEvent, lambdaContext } from '../../local/event.js';
-import { defineRoute } from '../../shared/api/define.js';
+import { behindJwtAuthorizer, defineRoute } from '../../shared/api/define.js';
+import { UnauthorizedError } from '../../shared/errors.js';
 import { httpRoute } from '../../shared/http.js';
 import { idSchema } from '../../shared/schemas/common.js';
 
@@ -65,5 +66,29 @@ describe('a handler\'s reply, typed by the route\'s answers (checked by npm run 
     // @ts-expect-error: the documented Location header is left out
     httpRoute(route, () => Promise.resolve({ status: 200, body }));
     expect(typeof httpRoute(route, () => Promise.resolve({ status: 200, body, headers: { Location: '/x' } }))).toBe('function');
+  });
+});
+
+describe('a route that verifies its callers itself', () => {
+  const basic = defineRoute({
+    method: 'POST', path: '/oauth2/check', handler: 'check', scopes: ['tokens:introspect'], table: 'none', tag: 'tokens', summary: 'Check',
+    // Stands in for a client-secret check: the gateway lets every request through to such a route.
+    authenticate: (event) => {
+      if (event.headers.authorization !== `Basic ${Buffer.from('rs-1:s3cret').toString('base64')}`) return Promise.reject(new UnauthorizedError('Bad client credentials'));
+      return Promise.resolve({ sub: 'rs-1', orgId: 'acme', edition: 'Developer', scopes: new Set(['tokens:introspect']) });
+    },
+    answers: { 200: { description: 'Checked.', schema: v.object({ sub: v.string() }) } },
+  });
+  const check = httpRoute(basic, ({ caller }) => Promise.resolve({ status: 200, body: { sub: caller.sub } }));
+  const send = async (authorization: string) => {
+    const result = await check(httpApiEvent({ method: 'POST', url: '/oauth2/check', routeKey: 'POST /oauth2/check', headers: { authorization } }), lambdaContext('check'));
+    return { status: result.statusCode, body: JSON.parse(result.body ?? 'null') as Record<string, unknown> };
+  };
+
+  it('is not behind the JWT authorizer, and answers the caller its check accepts', async () => {
+    expect(behindJwtAuthorizer(basic)).toBe(false);
+    expect(behindJwtAuthorizer(route)).toBe(true);
+    expect(await send(`Basic ${Buffer.from('rs-1:s3cret').toString('base64')}`)).toEqual({ status: 200, body: { sub: 'rs-1' } });
+    expect(await send(`Basic ${Buffer.from('rs-1:guess').toString('base64')}`)).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
   });
 });
