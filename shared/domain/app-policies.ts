@@ -7,7 +7,8 @@ import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { Policies } from '../schemas/apps.js';
 import type { Actor } from '../model.js';
-import { changeApp, same } from './apps.js';
+import { sameValue } from '../same-value.js';
+import { changeApp } from './apps.js';
 
 /**
  * PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them. They apply to existing tokens at
@@ -18,11 +19,11 @@ export async function replacePolicies(caller: Actor, appId: string, policies: Po
   let before: Policies | undefined;
   const app = await changeApp(caller, appId, ifMatch, now, (current) => {
     before = current.policies;
-    return same(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
+    return sameValue(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
   });
   const policy = policies.refreshTokenPolicy;
   // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.
-  if (before && !same(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
+  if (before && !sameValue(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
     await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null }]).catch((error: unknown) =>
       logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
   }

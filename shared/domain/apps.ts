@@ -4,6 +4,7 @@ import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
 import { newAppId } from '../ids.js';
 import { retrying, RETRY } from '../retry.js';
+import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
 import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
 import { auditEvent } from './audit.js';
@@ -79,11 +80,11 @@ export async function listAppsPage(orgId: string, query: { all: boolean; q?: str
   return { items: page.items.map(appListView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }
 
-export const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 /**
- * Writes a change computed from the current app, honouring If-Match; without If-Match a
- * concurrent change just means computing again from the newer app.
+ * Writes a change computed from the current app, honouring If-Match. A commit that fails is
+ * tried again from a fresh read: only an app that moved on is a failed precondition (412); one
+ * that only met a concurrent transaction on its items (a registration, say) is still current.
+ * Without If-Match a concurrent change just means computing again from the newer app.
  */
 export async function changeApp(
   caller: Actor, appId: string, ifMatch: string | undefined, now: number,
@@ -105,8 +106,7 @@ export async function changeApp(
       recordEvent(auditEvent(caller, change.event, { appId, details: change.details }, now)),
     ]);
     if (written) return { ...app, ...change.settings, ...(change.policies ? { policies: change.policies } : {}), version: app.version + 1, updatedAt };
-    if (ifMatch !== undefined) throw new PreconditionFailedError();
-    return RETRY;
+    return RETRY; // the next attempt's checkIfMatch answers 412 if the app moved on
   }, () => new ConflictError('The app was changed concurrently too often; retry the request'));
 }
 
@@ -114,7 +114,7 @@ export async function changeApp(
 export function updateSettings(caller: Actor, appId: string, patch: SettingsPatch, ifMatch: string | undefined, now: number) {
   return changeApp(caller, appId, ifMatch, now, (app) => {
     const changed = Object.fromEntries(
-      Object.entries(patch).filter(([field, value]) => value !== undefined && !same(value, app[field as keyof SettingsPatch])),
+      Object.entries(patch).filter(([field, value]) => value !== undefined && !sameValue(value, app[field as keyof SettingsPatch])),
     ) as SettingsPatch;
     if (Object.keys(changed).length === 0) return undefined;
     const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));

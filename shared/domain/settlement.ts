@@ -17,6 +17,7 @@ import { enqueue } from '../queue.js';
 import type { RefreshTokenPolicy } from '../schemas/apps.js';
 import type { TokenMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
+import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from '../model.js';
@@ -87,7 +88,7 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
 async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number): Promise<void> {
   const { orgId, appId } = message;
   const app = await getAppWithCounters(orgId, appId);
-  if (!app || JSON.stringify(app.policies.refreshTokenPolicy) !== JSON.stringify(message.policy)) return;
+  if (!app || !sameValue(app.policies.refreshTokenPolicy, message.policy)) return;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
   const reports = await pMap(page.items, async (userId) => {
     const refreshTokens = await findTokens(orgId, appId, userId, (t) => t.type === 'refresh');
