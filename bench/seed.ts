@@ -10,7 +10,9 @@ import { itemOf } from '../shared/db/requests.js';
 import { tokenItem } from '../shared/db/token.js';
 import { commit } from '../shared/db/unit-of-work.js';
 import { newEventId } from '../shared/ids.js';
-import { defaultPolicies } from '../shared/schemas/apps.js';
+import * as v from 'valibot';
+import { newAppRecord } from '../shared/domain/apps.js';
+import { createAppSchema } from '../shared/schemas/apps.js';
 import type { Token } from '../shared/model.js';
 
 /**
@@ -23,9 +25,8 @@ import type { Token } from '../shared/model.js';
  */
 export async function seedApp(orgId: string, appId: string, users: number, perUser: number, options: { expiresAt?: string; learn?: (items: Record<string, unknown>[]) => void } = {}): Promise<string[]> {
   const at = new Date().toISOString();
-  const policies = defaultPolicies();
   await insertApp(
-    { orgId, appId, name: appId, description: null, contactEmail: null, callbackUrls: [], scopes: [], policies, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false },
+    newAppRecord(orgId, appId, v.parse(createAppSchema, { name: appId }), Date.parse(at)),
     [recordEvent({ orgId, eventId: newEventId(Date.now()), at, actor: { sub: 'seed', kind: 'system' }, action: 'app.created', appId, userId: null, tokenId: null, jobId: null, reason: null, details: {} })],
   );
   const items: Record<string, unknown>[] = [];

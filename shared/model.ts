@@ -1,18 +1,13 @@
+import type { ShardCopies } from './db/app.js';
 import type { ActorKind, AuditAction } from './registries.js';
-import type { Policies } from './schemas/apps.js';
+import type { AppSettings } from './schemas/apps.js';
 import type { JobStatus } from './schemas/revocations.js';
 import type { TokenType } from './schemas/tokens.js';
 
 /** The service's records, shared by the domain (which decides on them) and the entity modules in shared/db (which map them to and from items). */
-export interface App {
+export interface App extends AppSettings {
   orgId: string;
   appId: string;
-  name: string;
-  description: string | null;
-  contactEmail: string | null;
-  callbackUrls: string[];
-  scopes: string[];
-  policies: Policies;
   createdAt: string;
   updatedAt: string;
   /** Bumped on every change of settings or policies; the ETag. */
@@ -25,15 +20,17 @@ export interface App {
   active: boolean;
 }
 
-/** One of an app's shards: a share of its counters and a copy of what introspection checks. */
-export interface AppShard {
+/**
+ * One of an app's shards: a share of its counters and a copy of what registration and
+ * introspection check (the settings shared/db/app.ts marks as copied onto the shards).
+ */
+export interface AppShard extends ShardCopies {
   orgId: string;
   appId: string;
   shard: number;
   userCount: number;
   activeTokenCount: number;
   revokeEpoch: number;
-  policies: Policies;
   lastUsedAt: string | null;
   active: boolean;
   /**

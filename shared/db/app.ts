@@ -6,13 +6,50 @@
  */
 import * as v from 'valibot';
 import type { App, AppCounters, AppShard } from '../model.js';
-import type { Policies } from '../schemas/apps.js';
+import { defaultPolicies, type AppPatch, type AppSettings } from '../schemas/apps.js';
 import { recordReader } from './checked.js';
 import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
 import { APP_SHARDS, entityAttribute, orgPrefix, table } from './table.js';
 import { commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
+
+/**
+ * An app's settings as stored, each declared once: what an item written before the field existed
+ * reads as (`absent`, or `complete` for a stored map that may lack newer keys), and whether every
+ * shard keeps a copy (`onShards`: what registration and introspection read from a random shard
+ * rather than the row). The row, the shards, the readers and every change follow from this.
+ */
+const settingFields = {
+  name: {},
+  description: { absent: null },
+  contactEmail: { absent: null },
+  callbackUrls: { absent: [] },
+  scopes: { absent: [] },
+  policies: { onShards: true, complete: (stored: unknown) => ({ ...policyDefaults, ...(stored as object) }) },
+} satisfies { [K in keyof AppSettings]: { absent?: AppSettings[K]; complete?: (stored: unknown) => AppSettings[K]; onShards?: true } };
+
+const policyDefaults = defaultPolicies();
+type Setting = keyof typeof settingFields;
+type OnShards = { [K in Setting]: (typeof settingFields)[K] extends { onShards: true } ? K : never }[Setting];
+/** The settings every shard holds a copy of. */
+export type ShardCopies = Pick<AppSettings, OnShards>;
+const settings = Object.keys(settingFields) as Setting[];
+const copiedOnShards = settings.filter((k): k is OnShards => 'onShards' in settingFields[k]);
+
+/** A stored row's (or shard's) settings with what older items lack filled in. */
+function completeSettings(stored: Item, which: readonly Setting[]): Item {
+  const done: Item = {};
+  for (const name of which) {
+    const field: { absent?: unknown; complete?: (stored: unknown) => unknown } = settingFields[name];
+    const value = stored[name];
+    done[name] = value === undefined && 'absent' in field ? structuredClone(field.absent) : field.complete && value !== undefined ? field.complete(value) : value;
+  }
+  return done;
+}
+
+const pick = <T extends object, K extends keyof T>(from: T, keys: readonly K[]) =>
+  Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<Pick<T, K>>;
 
 const { gsi1, gsi2 } = table.indexes;
 const SEP = '\u0000';
@@ -46,10 +83,10 @@ export function randomShard(random: () => number = Math.random): number {
 
 const identity = () => ({ orgId: v.string(), appId: v.string() });
 const toApp = recordReader('App', () => ({ ...identity(), name: v.string(), revokeEpoch: v.number() }), (a) => ({
-  ...(a as unknown as App), description: (a.description as string | undefined) ?? null, contactEmail: (a.contactEmail as string | undefined) ?? null, lastUsedAt: (a.lastUsedAt as string | undefined) ?? null,
+  ...(a as unknown as App), ...completeSettings(a, settings), lastUsedAt: (a.lastUsedAt as string | undefined) ?? null,
 }));
 export const toAppShard = recordReader('AppShard', () => ({ ...identity(), shard: v.number(), revokeEpoch: v.number(), activeTokenCount: v.number(), userCount: v.number() }), (s) => ({
-  ...(s as unknown as AppShard), lastUsedAt: (s.lastUsedAt as string | undefined) ?? null,
+  ...(s as unknown as AppShard), ...completeSettings(s, copiedOnShards), lastUsedAt: (s.lastUsedAt as string | undefined) ?? null,
 }));
 
 /** An app row with its shards' counters summed and the latest of their `lastUsedAt`. */
@@ -67,7 +104,7 @@ function withCounters(app: App, shards: AppShard[]): App & AppCounters {
 export function createAppWrites(app: App): Write[] {
   const { orgId, appId, name } = app;
   const shards = shardNumbers.map((shard) => {
-    const record: AppShard = { orgId, appId, shard, userCount: 0, activeTokenCount: 0, revokeEpoch: app.revokeEpoch, policies: app.policies, lastUsedAt: null, active: false };
+    const record: AppShard = { orgId, appId, shard, userCount: 0, activeTokenCount: 0, revokeEpoch: app.revokeEpoch, ...(pick(app, copiedOnShards) as ShardCopies), lastUsedAt: null, active: false };
     return putWrite(itemOf('AppShard', appKeys.shard(orgId, appId, shard), withoutNulls(record), appKeys.byName(orgId, name, appId, shard)));
   });
   return [putWrite(itemOf('App', appKeys.app(orgId, appId), withoutNulls(app), appKeys.byName(orgId, name, appId)), { expression: 'attribute_not_exists(pk)' }), ...shards];
@@ -185,17 +222,16 @@ export async function deactivateIfIdle(orgId: string, appId: string): Promise<vo
 export interface AppChange {
   /** The version the change was computed from; the write fails if the app moved on. */
   expectedVersion: number;
-  settings?: Partial<Pick<App, 'name' | 'description' | 'contactEmail' | 'callbackUrls' | 'scopes'>>;
-  policies?: Policies;
+  patch: AppPatch;
   updatedAt: string;
 }
 
 /**
- * A settings or policies change: the row first (version + 1, only if still `expectedVersion`),
- * then on every shard what the shards copy (policies; the name in their index sort keys).
+ * A change of settings (policies included): the row first (version + 1, only if still
+ * `expectedVersion`), then on every shard what the shards copy and the name in their index sort keys.
  */
 export function changeAppWrites(orgId: string, appId: string, change: AppChange): Write[] {
-  const name = change.settings?.name;
+  const name = change.patch.name;
   const nameKeys = (shard?: number) => (name === undefined ? {} : {
     [gsi1.sortKey]: appKeys.byName(orgId, name, appId, shard)[gsi1.sortKey],
     [gsi2.sortKey]: appKeys.activeByName(orgId, name, appId, shard)[gsi2.sortKey],
@@ -210,9 +246,9 @@ export function changeAppWrites(orgId: string, appId: string, change: AppChange)
       ExpressionAttributeValues: { ...set.values, ...extra.values },
     });
   };
-  const shardCopies = (shard: number) => ({ ...(change.policies ? { policies: change.policies } : {}), ...nameKeys(shard) });
+  const shardCopies = (shard: number) => ({ ...pick(change.patch, copiedOnShards), ...nameKeys(shard) });
   return [
-    update(appKeys.app(orgId, appId), { ...change.settings, ...(change.policies ? { policies: change.policies } : {}), updatedAt: change.updatedAt, ...nameKeys() }, {
+    update(appKeys.app(orgId, appId), { ...pick(change.patch, settings), updatedAt: change.updatedAt, ...nameKeys() }, {
       condition: 'version = :expected', values: { ':expected': change.expectedVersion, ':one': 1 }, add: 'version :one',
     }),
     ...(Object.keys(shardCopies(0)).length ? shardNumbers.map((n) => update(appKeys.shard(orgId, appId, n), shardCopies(n))) : []),

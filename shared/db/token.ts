@@ -105,8 +105,8 @@ export async function getTokens(orgId: string, lookupKeys: string[]): Promise<To
 }
 
 export interface TokenContext {
-  /** A random shard of the app: its revocation epoch and policies (undefined: no such app). */
-  app: AppShard | undefined;
+  /** A random shard of the app: its revocation epoch, policies and counters (undefined: no such app). */
+  shard: AppShard | undefined;
   user: AppUser | undefined;
   tokens: Map<string, Token>;
 }
@@ -127,7 +127,7 @@ export async function getTokenContext(orgId: string, appId: string, userId: stri
     const token = toToken(items.find(sameKey(keysOfTokens[i] as Key)));
     if (token) tokens.set(lookupKey, token);
   });
-  return { app: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens };
+  return { shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens };
 }
 
 /** A token's place in the sweep's due index (none when it is never due). */

@@ -19,7 +19,7 @@ export async function replacePolicies(caller: Actor, appId: string, policies: Po
   let before: Policies | undefined;
   const app = await changeApp(caller, appId, ifMatch, now, (current) => {
     before = current.policies;
-    return sameValue(policies, current.policies) ? undefined : { policies, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
+    return sameValue(policies, current.policies) ? undefined : { patch: { policies }, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
   });
   const policy = policies.refreshTokenPolicy;
   // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.

@@ -6,12 +6,12 @@ import { newAppId } from '../ids.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
-import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
+import type { AppDetailView, AppPatch, AppSettings, AppSummaryView, CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from '../model.js';
 import { cursors } from './paging.js';
 
-export function appDetailView(app: App & AppCounters) {
+export function appDetailView(app: App & AppCounters): AppDetailView {
   return {
     appId: app.appId,
     name: app.name,
@@ -39,7 +39,7 @@ const policiesView = (p: Policies): Policies => ({
   sessionTimeoutMinutes: p.sessionTimeoutMinutes,
 });
 
-const appListView = (app: App & AppCounters) => ({
+const appListView = (app: App & AppCounters): AppSummaryView => ({
   appId: app.appId,
   name: app.name,
   description: app.description,
@@ -58,10 +58,15 @@ function checkIfMatch(ifMatch: string | undefined, app: Pick<App, 'version'>): v
   if (!tags.includes('*') && !tags.includes(etagOf(app))) throw new PreconditionFailedError();
 }
 
-export async function createApp(caller: Actor, input: CreateAppInput, now: number): Promise<App & AppCounters> {
+/** A new app's record: its settings, version 1, no revocation yet, not listed until its first token. */
+export function newAppRecord(orgId: string, appId: string, settings: AppSettings, now: number): App {
   const at = iso(now);
+  return { orgId, appId, ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
+}
+
+export async function createApp(caller: Actor, input: CreateAppInput, now: number): Promise<App & AppCounters> {
   const { appId = newAppId(), ...settings } = input;
-  const app: App = { orgId: caller.orgId, appId, ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
+  const app = newAppRecord(caller.orgId, appId, settings, now);
   const event = auditEvent(caller, 'app.created', { appId, details: { name: app.name, policies: app.policies } }, now);
   if (!(await insertApp(app, [recordEvent(event)]))) throw new ConflictError(`An app with appId ${appId} already exists`);
   return { ...app, userCount: 0, activeTokenCount: 0 };
@@ -88,7 +93,7 @@ export async function listAppsPage(orgId: string, query: { all: boolean; q?: str
  */
 export async function changeApp(
   caller: Actor, appId: string, ifMatch: string | undefined, now: number,
-  compute: (app: App & AppCounters) => { settings?: SettingsPatch; policies?: Policies; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown> } | undefined,
+  compute: (app: App & AppCounters) => { patch: AppPatch; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown> } | undefined,
 ): Promise<App & AppCounters> {
   return retrying(async () => {
     const app = await getAppDetail(caller.orgId, appId);
@@ -97,15 +102,10 @@ export async function changeApp(
     if (!change) return app; // nothing differs: no write, no event, same ETag
     const updatedAt = iso(now);
     const written = await commit([
-      ...changeAppWrites(caller.orgId, appId, {
-        expectedVersion: app.version,
-        ...(change.settings ? { settings: change.settings } : {}),
-        ...(change.policies ? { policies: change.policies } : {}),
-        updatedAt,
-      }),
+      ...changeAppWrites(caller.orgId, appId, { expectedVersion: app.version, patch: change.patch, updatedAt }),
       recordEvent(auditEvent(caller, change.event, { appId, details: change.details }, now)),
     ]);
-    if (written) return { ...app, ...change.settings, ...(change.policies ? { policies: change.policies } : {}), version: app.version + 1, updatedAt };
+    if (written) return { ...app, ...change.patch, version: app.version + 1, updatedAt };
     return RETRY; // the next attempt's checkIfMatch answers 412 if the app moved on
   }, () => new ConflictError('The app was changed concurrently too often; retry the request'));
 }
@@ -118,7 +118,7 @@ export function updateSettings(caller: Actor, appId: string, patch: SettingsPatc
     ) as SettingsPatch;
     if (Object.keys(changed).length === 0) return undefined;
     const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));
-    return { settings: changed, event: 'app.settings.updated', details: { changes } };
+    return { patch: changed, event: 'app.settings.updated', details: { changes } };
   });
 }
 

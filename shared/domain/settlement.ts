@@ -111,7 +111,7 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
 export async function settleUserTokens(orgId: string, appId: string, userId: string, lookupKeys: string[], now: number): Promise<SettleReport> {
   if (lookupKeys.length > MAX_TOKENS_PER_REMOVAL) throw new RangeError(`At most ${MAX_TOKENS_PER_REMOVAL} tokens at once`);
   return retrying(async () => {
-    const { app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);
+    const { shard: app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);
     const report = emptyReport();
     if (!app) return report;
     const parents = await readParents(orgId, [...tokens.values()], tokens);

@@ -48,13 +48,13 @@ export async function revokeToken(token: Token, now: number, event?: AuditEvent)
   return retrying(async () => {
     const ctx = await getTokenContext(token.orgId, token.appId, token.userId, parentKey ? [token.lookupKey, parentKey] : [token.lookupKey]);
     const current = ctx.tokens.get(token.lookupKey);
-    if (!current || !ctx.app) return false;
+    if (!current || !ctx.shard) return false;
     const parents = parentsAmong([current], ctx.tokens);
-    if (isRevoked(current, ctx.app.revokeEpoch, ctx.user, parentOf(current, parents))) return false;
+    if (isRevoked(current, ctx.shard.revokeEpoch, ctx.user, parentOf(current, parents))) return false;
     const choice = { token: current, action: 'tombstone' as const };
-    const plan = planRemoval(ctx.user, ctx.app.revokeEpoch, [choice], parents);
+    const plan = planRemoval(ctx.user, ctx.shard.revokeEpoch, [choice], parents);
     const result = await removeTokens({
-      user: ctx.user, appEpoch: ctx.app.revokeEpoch, at, tokens: [{ ...choice, ...(current.type === 'refresh' ? { checkChildrenAt: childrenCheckAt(at) } : {}) }], ...plan, ...(event ? { event } : {}),
+      user: ctx.user, appEpoch: ctx.shard.revokeEpoch, at, tokens: [{ ...choice, ...(current.type === 'refresh' ? { checkChildrenAt: childrenCheckAt(at) } : {}) }], ...plan, ...(event ? { event } : {}),
     });
     if (result === 'stale') return RETRY;
     // Only a user going idle can leave the app without active tokens.

@@ -60,21 +60,21 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
 
   return retrying(async () => {
     const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [...candidates, parentKey] : candidates);
-    if (!ctx.app) throw new NotFoundError(`App ${input.appId}`);
+    if (!ctx.shard) throw new NotFoundError(`App ${input.appId}`);
 
     const existing = candidates.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined);
     if (existing) {
       const parents = await readParents(orgId, [existing], ctx.tokens);
       const owner = existing.appId === input.appId && existing.userId === input.userId ? ctx : await getTokenContext(orgId, existing.appId, existing.userId, []);
-      if (!owner.app || isRevoked(existing, owner.app.revokeEpoch, owner.user, parentOf(existing, parents))) throw new TokenRevokedError();
+      if (!owner.shard || isRevoked(existing, owner.shard.revokeEpoch, owner.user, parentOf(existing, parents))) throw new TokenRevokedError();
       const same = existing.appId === input.appId && existing.userId === input.userId && existing.type === input.type;
       if (!same) throw new ConflictError('This token is already registered for another app, user or type');
-      return { created: false, registration: registrationView(existing, ctx.app.policies) };
+      return { created: false, registration: registrationView(existing, ctx.shard.policies) };
     }
 
     const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
     if (parentKey && (!parent || parent.type !== 'refresh' || parent.appId !== input.appId || parent.userId !== input.userId
-      || !isActive({ token: parent, app: ctx.app, user: ctx.user, parent: undefined }, now))) {
+      || !isActive({ token: parent, app: ctx.shard, user: ctx.user, parent: undefined }, now))) {
       throw badParent();
     }
 
@@ -88,17 +88,17 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
       scopes: input.scopes,
       issuedAt: iso(now),
       // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
-      expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.app.policies),
+      expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.shard.policies),
       presentableUntil: input.expiresAt ?? null,
       refreshTokenId: parent ? parent.tokenId : null,
-      appEpoch: ctx.app.revokeEpoch,
+      appEpoch: ctx.shard.revokeEpoch,
       userEpoch: ctx.user?.revokeEpoch ?? 0,
       lastUsedAt: null,
       useCount: 0,
       childCount: 0,
       revokedAt: null,
     };
-    const token: Token = { ...issued, dueAt: sweepDueAt(issued, ctx.app.policies) };
+    const token: Token = { ...issued, dueAt: sweepDueAt(issued, ctx.shard.policies) };
     // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
     // shard's epoch and listing, the parent still live. A concurrent change (or a concurrent
     // registration of the same value) cancels it, and the next attempt reads again.
@@ -106,11 +106,11 @@ export async function registerToken(orgId: string, input: RegisterTokenInput, no
     const failed = await commitOrFailures([
       createTokenWrite(token),
       ...countNewTokenOfUser(token, ctx.user, held, input.userName),
-      countNewTokenOnApp(ctx.app, held === 0 ? 1 : 0, token.appEpoch),
+      countNewTokenOnApp(ctx.shard, held === 0 ? 1 : 0, token.appEpoch),
       ...(parent ? [addChildWrite(parent)] : []),
-      ...(ctx.app.active ? [] : activationWrites(orgId, input.appId, { except: ctx.app.shard })),
+      ...(ctx.shard.active ? [] : activationWrites(orgId, input.appId, { except: ctx.shard.shard })),
     ]);
-    if (failed === null) return { created: true, registration: registrationView(token, ctx.app.policies) };
+    if (failed === null) return { created: true, registration: registrationView(token, ctx.shard.policies) };
     return RETRY;
   }, () => new ConflictError('The app or user was changed concurrently too often; retry the request'));
 }
@@ -157,17 +157,17 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   const parentKey = parentKeyOf(token);
   const ctx = await getTokenContext(orgId, token.appId, token.userId, parentKey ? [parentKey] : []);
   const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
-  if (!isActive({ token, app: ctx.app, user: ctx.user, parent }, now) || !ctx.app) return INACTIVE;
+  if (!isActive({ token, app: ctx.shard, user: ctx.user, parent }, now) || !ctx.shard) return INACTIVE;
 
   const at = iso(now);
   const stale = (lastUsedAt: string | null | undefined) => !lastUsedAt || Date.parse(lastUsedAt) < now - LAST_USED_RESOLUTION_MS;
   await Promise.all([
     recordUse(token, at, stale(ctx.user?.lastUsedAt)),
-    stale(ctx.app.lastUsedAt) ? touchShardLastUsed(ctx.app, at, iso(now - LAST_USED_RESOLUTION_MS)) : undefined,
+    stale(ctx.shard.lastUsedAt) ? touchShardLastUsed(ctx.shard, at, iso(now - LAST_USED_RESOLUTION_MS)) : undefined,
   ]);
 
   // Under expire-if-unused this use moves the expiry forward.
-  const expiry = effectiveExpiry({ ...token, lastUsedAt: at }, ctx.app.policies);
+  const expiry = effectiveExpiry({ ...token, lastUsedAt: at }, ctx.shard.policies);
   return {
     active: true,
     scope: token.scopes.join(' '),
@@ -204,7 +204,7 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
   const page = await listUserTokens(orgId, appId, userId, Math.min(limit, MAX_TOKENS_PER_PAGE), cursors.decode(orgId, list, cursor));
   const listed = new Map(page.items.map((t) => [t.lookupKey, t]));
   const parentKeys = page.items.map(parentKeyOf).filter((k): k is string => k !== undefined && !listed.has(k));
-  const { app, user, tokens } = await getTokenContext(orgId, appId, userId, parentKeys);
+  const { shard: app, user, tokens } = await getTokenContext(orgId, appId, userId, parentKeys);
   if (!app) throw new NotFoundError(`App ${appId}`);
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
   const parents = parentsAmong(page.items, new Map([...listed, ...tokens]));

@@ -65,6 +65,9 @@ export const createAppSchema = v.strictObject({
 
 export type CreateAppInput = Output<typeof createAppSchema>;
 
+/** What an admin (or the authorization server) sets on an app: everything it was created with but its id. */
+export type AppSettings = Omit<CreateAppInput, 'appId'>;
+
 export const appPathSchema = v.strictObject({ appId: idSchema });
 
 /** PATCH /v1/apps/{appId} (Settings tab): one or more of the settings. */
@@ -80,6 +83,9 @@ export const updateSettingsSchema = v.pipe(
 );
 
 export type SettingsPatch = Output<typeof updateSettingsSchema>;
+
+/** A change of an app: any of its settings, policies included. */
+export type AppPatch = Partial<AppSettings>;
 
 export const listAppsQuerySchema = v.strictObject({
   ...listQueryShape,
