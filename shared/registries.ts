@@ -5,76 +5,85 @@
  * imports too.
  */
 
-/** RFC 9457 problem types, after `urn:oauth-usage:problem:`: status, title, when it happens and what the client should do. */
+/**
+ * RFC 9457 problem types, after `urn:oauth-usage:problem:`: the status and title every answer of
+ * the type carries. What each means for a client is beside it, in `problemTypeDocs`: the same
+ * list, kept apart only so that no function bundles the prose (the compiler checks both name the
+ * same types).
+ */
 export const problemTypes = {
+  'validation-error': { status: 400, title: 'Invalid request' },
+  unauthorized: { status: 401, title: 'Unauthorized' },
+  'insufficient-scope': { status: 403, title: 'Insufficient scope' },
+  'edition-not-supported': { status: 403, title: 'Edition not supported' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'Conflict' },
+  'token-revoked': { status: 409, title: 'Token revoked' },
+  'precondition-failed': { status: 412, title: 'Precondition failed' },
+  'payload-too-large': { status: 413, title: 'Payload too large' },
+  'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
+  'internal-error': { status: 500, title: 'Internal server error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemType = keyof typeof problemTypes;
+
+/** When each problem type happens and what the client should do (docs/api.md's table). */
+export const problemTypeDocs = {
   'validation-error': {
-    status: 400, title: 'Invalid request',
     when: 'A field, parameter or header (named in `errors[].path`) is missing, malformed, out of range or not allowed; or the body is not well-formed JSON, or has the wrong `Content-Type`.',
     action: 'Fix the named fields. Sending the same request again fails again.',
   },
   unauthorized: {
-    status: 401, title: 'Unauthorized',
     when: 'The token is valid but names no usable `sub` or `org_id`.',
     action: 'Get a token from the org\'s identity provider that carries both.',
   },
   'insufficient-scope': {
-    status: 403, title: 'Insufficient scope',
     when: 'The token lacks the operation\'s scope (named in `WWW-Authenticate`).',
     action: 'Get a token with that scope.',
   },
   'edition-not-supported': {
-    status: 403, title: 'Edition not supported',
     when: 'The org\'s `org_edition` is not one the product serves.',
     action: 'Nothing to retry: the org needs a supported edition.',
   },
   'not-found': {
-    status: 404, title: 'Not found',
     when: 'No such app, user, token or job in the caller\'s org (another org\'s look the same), or no such route.',
     action: 'Check the id.',
   },
   'method-not-allowed': {
-    status: 405, title: 'Method not allowed',
     when: 'The path exists, but not with this method; `Allow` lists the methods.',
     action: 'Use one of the allowed methods.',
   },
   conflict: {
-    status: 409, title: 'Conflict',
     when: 'The request conflicts with the current state: the `appId` exists, the raw token is registered for another app, user or type, the job already started; or the item was changed concurrently too often.',
     action: 'Read the current state. For "changed concurrently", retry with backoff (with the same `Idempotency-Key`).',
   },
   'token-revoked': {
-    status: 409, title: 'Token revoked',
     when: 'This raw token was revoked and stays revoked for as long as it could be presented.',
     action: 'Never retry: issue a new token.',
   },
   'precondition-failed': {
-    status: 412, title: 'Precondition failed',
     when: '`If-Match` does not match the app\'s current `ETag`.',
     action: '`GET` the app, reapply the change, send it with the new `ETag`.',
   },
   'payload-too-large': {
-    status: 413, title: 'Payload too large',
     when: 'The body is over 64 KiB.',
     action: 'Send less (Bulk Revoke takes at most 1,000 users per call).',
   },
   'idempotency-key-reused': {
-    status: 422, title: 'Idempotency-Key reused',
     when: 'This `Idempotency-Key` was used with a different request.',
     action: 'Use a new key for a new request.',
   },
   'too-many-requests': {
-    status: 429, title: 'Too many requests',
     when: 'A per-org limit: 1,000 scheduled revocations per org, or 25 queued or running revocations per app.',
     action: 'Wait `Retry-After` seconds, or cancel scheduled jobs you no longer need.',
   },
   'internal-error': {
-    status: 500, title: 'Internal server error',
     when: 'An unexpected failure; nothing about the request is revealed.',
     action: 'Retry with backoff; report the time and the response\'s request id if it persists.',
   },
-} as const satisfies Record<string, { status: number; title: string; when: string; action: string }>;
-
-export type ProblemType = keyof typeof problemTypes;
+} as const satisfies Record<ProblemType, { when: string; action: string }>;
 
 /** A problem type's URI, as problem+json carries it. */
 export const problemUri = (type: ProblemType) => `urn:oauth-usage:problem:${type}`;

@@ -14,7 +14,14 @@ import * as usage from './api/usage.js';
 export type { HttpMethod, RouteDefinition, TableAccess } from './api/define.js';
 export type { Scope } from './registries.js';
 
-export const routes = { ...service, ...tokens, ...apps, ...usage, ...revocations, ...audit } satisfies Record<string, RouteDefinition>;
+/** A module's route definitions (it also exports the schemas of their answers). */
+type RoutesIn<M> = { [K in keyof M as M[K] extends RouteDefinition ? K : never]: M[K] };
+const isRoute = (value: unknown): value is RouteDefinition => typeof value === 'object' && value !== null && 'method' in value && 'path' in value;
+const routesIn = <M extends object>(module: M) => Object.fromEntries(Object.entries(module).filter(([, value]) => isRoute(value))) as RoutesIn<M>;
+
+export const routes = {
+  ...routesIn(service), ...routesIn(tokens), ...routesIn(apps), ...routesIn(usage), ...routesIn(revocations), ...routesIn(audit),
+} satisfies Record<string, RouteDefinition>;
 
 export type RouteName = keyof typeof routes;
 export type Route = RouteDefinition;

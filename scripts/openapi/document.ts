@@ -4,19 +4,24 @@
  * bundles this; `npm run openapi` writes it to docs/openapi.json.
  */
 import { toJsonSchema, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
+import { instantSchema } from '../../shared/schemas/answers.js';
+import { appDetailSchema, policiesViewSchema } from '../../shared/api/apps.js';
+import { auditEventSchema } from '../../shared/api/audit.js';
+import { dryRunSchema, jobSchema } from '../../shared/api/revocations.js';
+import { introspectionSchema, registrationSchema } from '../../shared/api/tokens.js';
+import { appSummarySchema, tokenSchema, usageSchema, userAppSchema } from '../../shared/api/usage.js';
 import type * as v from 'valibot';
 import {
   errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
 } from '../../shared/api/define.js';
 import { SUPPORTED_EDITIONS } from '../../shared/editions.js';
 import { MAX_BODY_BYTES } from '../../shared/http.js';
-import { problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
+import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
 import { orderedRoutes } from '../../shared/routes.js';
-import { appDetailSchema, appSummarySchema, createAppSchema, policiesSchema, policiesViewSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
-import { idSchema, instantSchema } from '../../shared/schemas/common.js';
-import { dryRunSchema, jobIdSchema, jobSchema, revocationRequestSchema } from '../../shared/schemas/revocations.js';
-import { introspectionSchema, oauthTokenFormSchema, registerTokenSchema, registrationSchema, tokenIdSchema, tokenSchema } from '../../shared/schemas/tokens.js';
-import { auditEventSchema, usageSchema, userAppSchema } from '../../shared/schemas/usage.js';
+import { createAppSchema, policiesSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
+import { idSchema } from '../../shared/schemas/common.js';
+import { jobIdSchema, revocationRequestSchema } from '../../shared/schemas/revocations.js';
+import { oauthTokenFormSchema, registerTokenSchema, tokenIdSchema } from '../../shared/schemas/tokens.js';
 
 type Json = Record<string, unknown>;
 
@@ -28,7 +33,6 @@ const named: Record<string, v.GenericSchema> = {
   Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
   RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
 };
-
 
 const conversion: ConversionConfig = {
   target: 'draft-2020-12',
@@ -200,10 +204,13 @@ function parameters(route: RouteDefinition): Json[] {
   return [...from(route.input?.path, 'path'), ...from(route.input?.query, 'query'), ...from(route.input?.headers, 'header')];
 }
 
+/** An example as a definition gives it: the value, or a function that makes it. */
+const exampleOf = (example: unknown): unknown => (typeof example === 'function' ? (example as () => unknown)() : example);
+
 function successResponse(answer: SuccessAnswer): Json {
   const headers = answer.headers?.length ? { headers: Object.fromEntries(answer.headers.map((h) => [h, ref('headers', h)])) } : {};
   if (!answer.schema) return { description: answer.description, ...headers };
-  const examples = answer.examples ? { examples: answer.examples } : { example: answer.example };
+  const examples = answer.examples ? { examples: answer.examples } : { example: exampleOf(answer.example) };
   return { description: answer.description, ...headers, content: { 'application/json': { schema: jsonSchema(answer.schema), ...examples } } };
 }
 
@@ -246,7 +253,7 @@ function operation(name: string, route: RouteDefinition): Json {
     ...(route.description ? { description: route.description } : {}),
     security: route.scopes ? route.scopes.map((scope) => ({ bearer: [scope] })) : [],
     ...(params.length ? { parameters: params } : {}),
-    ...(body ? { requestBody: { required: !body.optional, content: { [body.media]: { schema: jsonSchema(body.schema), example: body.example } } } } : {}),
+    ...(body ? { requestBody: { required: !body.optional, content: { [body.media]: { schema: jsonSchema(body.schema), example: exampleOf(body.example) } } } } : {}),
     responses,
   };
 }
@@ -262,7 +269,7 @@ function paths(): Json {
 const problemTable = () => [
   '| `type` (after `urn:oauth-usage:problem:`) | status | meaning | what the client should do |',
   '|---|---|---|---|',
-  ...Object.entries(problemTypes).map(([type, p]) => `| \`${type}\` | ${p.status} | ${p.when} | ${p.action} |`),
+  ...(Object.keys(problemTypes) as ProblemType[]).map((type) => `| \`${type}\` | ${problemTypes[type].status} | ${problemTypeDocs[type].when} | ${problemTypeDocs[type].action} |`),
 ].join('\n');
 
 const editions = `${SUPPORTED_EDITIONS.slice(0, -1).join(', ')} or ${SUPPORTED_EDITIONS.at(-1)}`;

@@ -1,6 +1,32 @@
-import { appDetailSchema, appPathSchema, createAppSchema, ifMatchHeadersSchema, policiesSchema, updateSettingsSchema } from '../schemas/apps.js';
-import { defineRoute } from './define.js';
-import { examples } from './examples.js';
+import * as v from 'valibot';
+import { appCounters, instantSchema } from '../schemas/answers.js';
+import { appPathSchema, createAppSchema, ifMatchHeadersSchema, policiesSchema, updateSettingsSchema } from '../schemas/apps.js';
+import { idSchema, type Output } from '../schemas/common.js';
+import type { RouteDefinition } from './define.js';
+import { appExample, policiesExample } from './examples.js';
+
+// ---- Answers ----
+
+/** The policies as the service answers them: every field there, defaults applied. */
+export const policiesViewSchema = v.required(policiesSchema);
+
+/** An app's detail: settings, policies, counters. */
+export const appDetailSchema = v.object({
+  appId: idSchema,
+  name: v.string(),
+  description: v.nullable(v.string()),
+  contactEmail: v.nullable(v.string()),
+  callbackUrls: v.array(v.string()),
+  scopes: v.array(v.string()),
+  policies: policiesViewSchema,
+  ...appCounters,
+  createdAt: instantSchema,
+  updatedAt: instantSchema,
+});
+
+export type AppDetailView = Output<typeof appDetailSchema>;
+
+// ---- Routes ----
 
 const noSuchApp = { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] } as const;
 const changedTooOften = {
@@ -8,7 +34,7 @@ const changedTooOften = {
   problems: [{ type: 'conflict', detail: 'The app was changed concurrently too often; retry the request' }],
 } as const;
 
-export const createApp = defineRoute({
+export const createApp = {
   method: 'POST', path: '/v1/apps', handler: 'create-app', scopes: ['apps:manage'], table: 'RW',
   tag: 'apps', summary: 'Create an app',
   description: 'Create an app: `{ appId?, name, description?, contactEmail?, callbackUrls?, scopes?, policies? }`; without an `appId` the service picks one. Answers 201 with `Location` and `ETag`.',
@@ -25,24 +51,24 @@ export const createApp = defineRoute({
   answers: {
     201: {
       description: 'Created.', schema: appDetailSchema, headers: ['Location', 'ETag'],
-      example: { ...examples.app, userCount: 0, activeTokenCount: 0, lastUsedAt: null, updatedAt: examples.app.createdAt },
+      example: () => ({ ...appExample, userCount: 0, activeTokenCount: 0, lastUsedAt: null, updatedAt: appExample.createdAt }),
     },
     409: { description: '`conflict`: an app with this `appId` exists in the org.', problems: [{ type: 'conflict', detail: 'An app with appId crm-sync already exists' }] },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const getApp = defineRoute({
+export const getApp = {
   method: 'GET', path: '/v1/apps/{appId}', handler: 'get-app', scopes: ['usage:read'], table: 'RO',
   tag: 'apps', summary: 'App detail (ETag)',
   description: 'App detail with live `userCount`, `activeTokenCount`, `lastUsedAt`, and an `ETag` for changes.',
   input: { path: appPathSchema },
   answers: {
-    200: { description: 'The app.', schema: appDetailSchema, headers: ['ETag'], example: examples.app },
+    200: { description: 'The app.', schema: appDetailSchema, headers: ['ETag'], example: appExample },
     404: noSuchApp,
   },
-});
+} as const satisfies RouteDefinition;
 
-export const updateSettings = defineRoute({
+export const updateSettings = {
   method: 'PATCH', path: '/v1/apps/{appId}', handler: 'update-settings', scopes: ['apps:manage'], table: 'RW',
   tag: 'apps', summary: 'Settings tab — change any of name, description, contactEmail, callbackUrls, scopes',
   description: '**Settings**: any of name, description, contactEmail, callbackUrls, scopes; `If-Match` honoured (412). A change that changes nothing answers the app as it is: no new version, no audit event.',
@@ -55,20 +81,20 @@ export const updateSettings = defineRoute({
     },
   },
   answers: {
-    200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: examples.app },
+    200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: appExample },
     404: noSuchApp,
     409: changedTooOften,
   },
-});
+} as const satisfies RouteDefinition;
 
-export const replacePolicies = defineRoute({
+export const replacePolicies = {
   method: 'PUT', path: '/v1/apps/{appId}/policies', handler: 'replace-policies', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'apps', summary: 'Policies tab, Edit — replace the policies; they apply to existing tokens at once',
   description: '**Policies**: replace them (omitted fields take their defaults); `If-Match` honoured (412). The same policies again change nothing: no new version, no audit event.',
-  input: { path: appPathSchema, headers: ifMatchHeadersSchema, body: { schema: policiesSchema, media: 'application/json', example: examples.policies } },
+  input: { path: appPathSchema, headers: ifMatchHeadersSchema, body: { schema: policiesSchema, media: 'application/json', example: policiesExample } },
   answers: {
-    200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: examples.app },
+    200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: appExample },
     404: noSuchApp,
     409: changedTooOften,
   },
-});
+} as const satisfies RouteDefinition;

@@ -1,15 +1,38 @@
-import { pageOf } from '../schemas/common.js';
-import { auditEventSchema, auditQuerySchema } from '../schemas/usage.js';
-import { defineRoute } from './define.js';
+import * as v from 'valibot';
+import { actorKinds, auditActions } from '../registries.js';
+import { instantSchema, pageOf } from '../schemas/answers.js';
+import type { Output } from '../schemas/common.js';
+import { auditQuerySchema } from '../schemas/usage.js';
+import type { RouteDefinition } from './define.js';
 
-export const listAuditEvents = defineRoute({
+// ---- Answers ----
+
+export const auditEventSchema = v.object({
+  eventId: v.string(),
+  at: instantSchema,
+  actor: v.object({ sub: v.string(), kind: v.picklist(actorKinds) }),
+  action: v.picklist(Object.keys(auditActions) as [keyof typeof auditActions, ...(keyof typeof auditActions)[]]),
+  appId: v.nullable(v.string()),
+  userId: v.nullable(v.string()),
+  tokenId: v.nullable(v.string()),
+  jobId: v.nullable(v.string()),
+  reason: v.nullable(v.string()),
+  details: v.record(v.string(), v.unknown()),
+});
+
+export const auditPageSchema = pageOf(auditEventSchema);
+export type AuditEventView = Output<typeof auditEventSchema>;
+
+// ---- Routes ----
+
+export const listAuditEvents = {
   method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scopes: ['usage:read'], table: 'RO',
   tag: 'audit', summary: 'The audit log, newest first',
   description: 'The audit log, newest first; `?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.',
   input: { query: auditQuerySchema },
   answers: {
     200: {
-      description: 'A page of events, newest first.', schema: pageOf(auditEventSchema),
+      description: 'A page of events, newest first.', schema: auditPageSchema,
       example: {
         items: [{
           eventId: 'evt_00mx1hp3cpf0e3b17a98c4', at: '2026-11-28T16:30:00.000Z', actor: { sub: 'admin@example.com', kind: 'user' }, action: 'revocation.requested',
@@ -19,4 +42,4 @@ export const listAuditEvents = defineRoute({
       },
     },
   },
-});
+} as const satisfies RouteDefinition;

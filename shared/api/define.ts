@@ -4,8 +4,10 @@
  * (status → schema, headers, example), with the words the API document shows. The route table
  * (shared/routes.ts), the CDK stack, the local server and `npm run openapi` all read these.
  *
- * A function imports only its own definition: `defineRoute` has no side effects, so a bundle
- * leaves out the definitions its function does not use.
+ * A definition is a plain literal, `{ … } as const satisfies RouteDefinition`, holding only
+ * literals, names of schemas and examples, and functions: nothing the bundler must assume has side
+ * effects (a call, a spread, a property read), so a function's bundle drops every definition of
+ * its module but its own (a test checks it).
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type * as v from 'valibot';
@@ -53,7 +55,7 @@ export interface SuccessAnswer {
   description: string;
   schema?: Schema;
   headers?: readonly ResponseHeader[];
-  /** For the API document; must satisfy the schema (a test checks). */
+  /** For the API document; must satisfy the schema (a test checks). A function is called for it (a variant of a shared example). */
   example?: unknown;
   /** Several named examples instead of one. */
   examples?: Record<string, { summary: string; value: unknown }>;
@@ -71,6 +73,7 @@ export interface BodyInput {
   media: 'application/json' | 'application/x-www-form-urlencoded';
   /** The body may be left out altogether (no body, no content type): the handler gets `undefined`. */
   optional?: true;
+  /** As an answer's example: a value, or a function that returns it. */
   example: unknown;
 }
 
@@ -109,12 +112,6 @@ export interface RouteDefinition {
   tag: Tag;
   summary: string;
   description?: string;
-}
-
-/** Identity, typed: keeps the literal types the handler's request and reply are inferred from. */
-/* @__NO_SIDE_EFFECTS__ */
-export function defineRoute<const R extends RouteDefinition>(route: R): R {
-  return route;
 }
 
 /** `/oauth2/*` answers errors as RFC 6749 JSON; everything else as problem+json. */

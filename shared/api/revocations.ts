@@ -1,9 +1,39 @@
+import * as v from 'valibot';
+import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
 import { appPathSchema } from '../schemas/apps.js';
-import { pageOf } from '../schemas/common.js';
-import { dryRunSchema, idempotencyHeadersSchema, jobPathSchema, jobSchema, listJobsQuerySchema, revocationRequestSchema } from '../schemas/revocations.js';
+import { idSchema, type Output } from '../schemas/common.js';
+import { idempotencyHeadersSchema, jobIdSchema, jobPathSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
 import { tokenPathSchema, userTokensPathSchema } from '../schemas/tokens.js';
-import { defineRoute } from './define.js';
-import { examples } from './examples.js';
+import type { RouteDefinition } from './define.js';
+import { jobExample } from './examples.js';
+
+// ---- Answers ----
+
+export const jobSchema = v.object({
+  jobId: jobIdSchema,
+  appId: idSchema,
+  target: v.union([v.strictObject({ all: v.literal(true) }), v.strictObject({ userIds: v.pipe(v.array(idSchema), v.minLength(1), v.maxLength(MAX_BULK_USERS)) })]),
+  status: jobStatusSchema,
+  runAt: v.pipe(nullableInstant, v.description('When a scheduled job starts; null when it started at once.')),
+  createdAt: instantSchema,
+  startedAt: nullableInstant,
+  finishedAt: nullableInstant,
+  requestedBy: v.pipe(v.string(), v.description('The `sub` of the admin who asked.')),
+  reason: v.nullable(v.string()),
+  progress: v.pipe(v.object({ usersDone: counterSchema, tokensRevoked: counterSchema }), v.description(
+    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`.',
+  )),
+  error: v.nullable(v.string()),
+});
+
+/** A dry run: what the revocation would take now. */
+export const dryRunSchema = v.object({ usersAffected: counterSchema, tokensAffected: counterSchema });
+
+export const jobPageSchema = pageOf(jobSchema);
+
+export type JobView = Output<typeof jobSchema>;
+
+// ---- Routes ----
 
 const perOrgLimit = {
   description: 'A per-org limit (problem type `too-many-requests`, with `Retry-After`), or API Gateway\'s throttling (`{"message":"Too Many Requests"}`).',
@@ -12,20 +42,20 @@ const perOrgLimit = {
 } as const;
 const noSuchJob = { description: '`not-found`: no such job in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Revocation job job_00mx1hp3cpf0e3b17a98c4 was not found' }] } as const;
 
-export const revokeUserTokens = defineRoute({
+export const revokeUserTokens = {
   method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one user\'s tokens for the app (202 job)',
   description: '**Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after.',
   input: { path: userTokensPathSchema },
   answers: {
-    202: { description: 'The job (its status at `Location`).', schema: jobSchema, headers: ['Location'], example: { ...examples.job, target: { userIds: ['ada@example.com'] }, reason: null } },
+    202: { description: 'The job (its status at `Location`).', schema: jobSchema, headers: ['Location'], example: () => ({ ...jobExample, target: { userIds: ['ada@example.com'] }, reason: null }) },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: { description: '`conflict`: the user was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The app or its users changed concurrently too often; retry the request' }] },
     429: perOrgLimit,
   },
-});
+} as const satisfies RouteDefinition;
 
-export const revokeToken = defineRoute({
+export const revokeToken = {
   method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one token (a refresh token takes its access tokens)',
   description: 'Revoke one token (204): inactive when the call returns; a refresh token takes its access tokens; recorded as `token.revoked`.',
@@ -35,9 +65,9 @@ export const revokeToken = defineRoute({
     404: { description: '`not-found`: no such app, user or token in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Token kK8p3Qm0ZrX2bYc4dE6fGA was not found' }] },
     409: { description: '`conflict`: the token or its user was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The token or its user was changed concurrently too often; retry the request' }] },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const requestRevocation = defineRoute({
+export const requestRevocation = {
   method: 'POST', path: '/v1/apps/{appId}/revocations', handler: 'request-revocation', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Bulk Revoke (userIds) or every token of the app (all)',
   description: '**Bulk Revoke** `{ "userIds": [1–1000] }` or every token `{ "all": true }`; `reason`, `runAt`, `dryRun`; `Idempotency-Key` header: 202 job (`Location`), or 200 for a dry run.',
@@ -51,7 +81,7 @@ export const requestRevocation = defineRoute({
   },
   answers: {
     200: { description: 'Dry run: what would be revoked; nothing changed.', schema: dryRunSchema, example: { usersAffected: 2, tokensAffected: 5 } },
-    202: { description: 'The job: queued (inactive at once) or scheduled (`runAt`). Its status is at `Location`.', schema: jobSchema, headers: ['Location'], example: examples.job },
+    202: { description: 'The job: queued (inactive at once) or scheduled (`runAt`). Its status is at `Location`.', schema: jobSchema, headers: ['Location'], example: jobExample },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: {
       description: '`conflict`: users changed concurrently too often; retry with the same `Idempotency-Key`.',
@@ -59,39 +89,39 @@ export const requestRevocation = defineRoute({
     },
     429: perOrgLimit,
   },
-});
+} as const satisfies RouteDefinition;
 
-export const listRevocationJobs = defineRoute({
+export const listRevocationJobs = {
   method: 'GET', path: '/v1/revocation-jobs', handler: 'list-revocation-jobs', scopes: ['usage:read'], table: 'RO',
   tag: 'revocation', summary: 'Jobs, newest first',
   description: 'Revocation jobs, newest first; `?appId=` and `?status=` narrow the list.',
   input: { query: listJobsQuerySchema },
-  answers: { 200: { description: 'A page of jobs, newest first.', schema: pageOf(jobSchema), example: { items: [examples.job], nextCursor: null } } },
-});
+  answers: { 200: { description: 'A page of jobs, newest first.', schema: jobPageSchema, example: { items: [jobExample], nextCursor: null } } },
+} as const satisfies RouteDefinition;
 
-export const getRevocationJob = defineRoute({
+export const getRevocationJob = {
   method: 'GET', path: '/v1/revocation-jobs/{jobId}', handler: 'get-revocation-job', scopes: ['usage:read'], table: 'RO',
   tag: 'revocation', summary: 'A job\'s status and progress',
   input: { path: jobPathSchema },
   answers: {
     200: {
       description: 'The job.', schema: jobSchema,
-      example: { ...examples.job, status: 'succeeded', startedAt: '2026-11-28T16:30:00.000Z', finishedAt: '2026-11-28T16:30:02.000Z', progress: { usersDone: 2, tokensRevoked: 5 } },
+      example: () => ({ ...jobExample, status: 'succeeded', startedAt: '2026-11-28T16:30:00.000Z', finishedAt: '2026-11-28T16:30:02.000Z', progress: { usersDone: 2, tokensRevoked: 5 } }),
     },
     404: noSuchJob,
   },
-});
+} as const satisfies RouteDefinition;
 
-export const cancelRevocationJob = defineRoute({
+export const cancelRevocationJob = {
   method: 'DELETE', path: '/v1/revocation-jobs/{jobId}', handler: 'cancel-revocation-job', scopes: ['apps:manage'], table: 'RW',
   tag: 'revocation', summary: 'Cancel a scheduled job (409 once it started)',
   input: { path: jobPathSchema },
   answers: {
     200: {
       description: 'Cancelled (also when it already was).', schema: jobSchema,
-      example: { ...examples.job, status: 'cancelled', runAt: '2026-11-29T23:00:00.000Z', finishedAt: '2026-11-28T16:30:00.000Z' },
+      example: () => ({ ...jobExample, status: 'cancelled', runAt: '2026-11-29T23:00:00.000Z', finishedAt: '2026-11-28T16:30:00.000Z' }),
     },
     404: noSuchJob,
     409: { description: '`conflict`: the job already started; only a scheduled job can be cancelled.', problems: [{ type: 'conflict', detail: 'The job is running; only a scheduled job can be cancelled' }] },
   },
-});
+} as const satisfies RouteDefinition;

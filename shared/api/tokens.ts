@@ -1,8 +1,43 @@
-import { introspectionSchema, oauthTokenFormSchema, registerTokenSchema, registrationSchema } from '../schemas/tokens.js';
-import { defineRoute } from './define.js';
-import { examples } from './examples.js';
+import * as v from 'valibot';
+import { instantSchema, nullableInstant } from '../schemas/answers.js';
+import { idSchema, type Output } from '../schemas/common.js';
+import { oauthTokenFormSchema, registerTokenSchema, tokenIdSchema, tokenTypeSchema } from '../schemas/tokens.js';
+import type { RouteDefinition } from './define.js';
+import { registrationExample } from './examples.js';
 
-export const registerToken = defineRoute({
+// ---- Answers ----
+
+/** A registration (201, or 200 for the same token again). */
+export const registrationSchema = v.object({
+  tokenId: tokenIdSchema,
+  type: tokenTypeSchema,
+  appId: idSchema,
+  userId: idSchema,
+  issuedAt: instantSchema,
+  expiresAt: nullableInstant,
+});
+
+/** RFC 7662 §2.2: exactly `{ active: false }`, or an active token's claims. */
+export const introspectionSchema = v.union([
+  v.strictObject({ active: v.literal(false) }),
+  v.object({
+    active: v.literal(true),
+    scope: v.string(),
+    client_id: v.pipe(v.string(), v.description('The appId.')),
+    sub: v.pipe(v.string(), v.description('The userId.')),
+    username: v.optional(v.string()),
+    token_type: v.picklist(['access_token', 'refresh_token']),
+    exp: v.optional(v.number()),
+    iat: v.number(),
+  }),
+]);
+
+export type RegistrationView = Output<typeof registrationSchema>;
+export type IntrospectionView = Output<typeof introspectionSchema>;
+
+// ---- Routes ----
+
+export const registerToken = {
   method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], table: 'RW',
   tag: 'tokens', summary: 'Register an issued token (authorization server)',
   description: 'Register an issued token: 201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.',
@@ -16,8 +51,8 @@ export const registerToken = defineRoute({
     },
   },
   answers: {
-    200: { description: 'Already registered: the same body as when it was.', schema: registrationSchema, example: examples.registration },
-    201: { description: 'Registered.', schema: registrationSchema, example: examples.registration },
+    200: { description: 'Already registered: the same body as when it was.', schema: registrationSchema, example: registrationExample },
+    201: { description: 'Registered.', schema: registrationSchema, example: registrationExample },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: {
       description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `conflict`: it is registered for another app, user or type, or the app was changed concurrently too often (retry).',
@@ -27,9 +62,9 @@ export const registerToken = defineRoute({
       ],
     },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const introspect = defineRoute({
+export const introspect = {
   method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], table: 'RO+UpdateItem',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
   description: 'RFC 7662, form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.',
@@ -48,9 +83,9 @@ export const introspect = defineRoute({
       },
     },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const revoke = defineRoute({
+export const revoke = {
   method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scopes: ['tokens:write'], table: 'RW', enqueues: true,
   tag: 'tokens', summary: 'RFC 7009 token revocation; 200 whether or not the token was known',
   description: 'RFC 7009, form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.',
@@ -58,4 +93,4 @@ export const revoke = defineRoute({
     body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'refresh-token-value-0123456789', token_type_hint: 'refresh_token' } },
   },
   answers: { 200: { description: 'Revoked, or unknown (RFC 7009 §2.2): an empty body either way.' } },
-});
+} as const satisfies RouteDefinition;

@@ -1,45 +1,94 @@
-import { appPathSchema, appSummarySchema, listAppsQuerySchema } from '../schemas/apps.js';
-import { listQuerySchema, pageOf } from '../schemas/common.js';
-import { tokenSchema, userTokensPathSchema } from '../schemas/tokens.js';
-import { listUsersQuerySchema, usageSchema, userAppSchema, userPathSchema } from '../schemas/usage.js';
-import { defineRoute } from './define.js';
-import { examples } from './examples.js';
+import * as v from 'valibot';
+import { appCounters, counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
+import { appPathSchema, listAppsQuerySchema } from '../schemas/apps.js';
+import { idSchema, listQuerySchema, type Output } from '../schemas/common.js';
+import { tokenIdSchema, tokenTypeSchema, userTokensPathSchema } from '../schemas/tokens.js';
+import { listUsersQuerySchema, userPathSchema } from '../schemas/usage.js';
+import type { RouteDefinition } from './define.js';
+import { usageExample } from './examples.js';
 
-export const listApps = defineRoute({
+// ---- Answers ----
+
+/** An app in OAuth Usage (the apps list). */
+export const appSummarySchema = v.object({
+  appId: idSchema,
+  name: v.string(),
+  description: v.nullable(v.string()),
+  ...appCounters,
+});
+
+export const appPageSchema = pageOf(appSummarySchema);
+export type AppSummaryView = Output<typeof appSummarySchema>;
+
+/** A token as a user's token list shows it: never the raw value or its hash. */
+export const tokenSchema = v.object({
+  tokenId: tokenIdSchema,
+  type: tokenTypeSchema,
+  scopes: v.array(v.string()),
+  issuedAt: instantSchema,
+  expiresAt: nullableInstant,
+  lastUsedAt: nullableInstant,
+  useCount: counterSchema,
+  refreshTokenId: v.nullable(tokenIdSchema),
+});
+
+export const tokenPageSchema = pageOf(tokenSchema);
+export type TokenView = Output<typeof tokenSchema>;
+
+/** A row of Usage by User: first and most recent use, number of uses, tokens held. */
+export const usageSchema = v.object({
+  userId: idSchema,
+  userName: v.nullable(v.string()),
+  firstUsedAt: nullableInstant,
+  lastUsedAt: nullableInstant,
+  useCount: counterSchema,
+  activeTokenCount: counterSchema,
+});
+
+/** The same for one of a user's apps. */
+export const userAppSchema = v.object({ appId: idSchema, ...usageSchema.entries });
+
+export const usagePageSchema = pageOf(usageSchema);
+export const userAppPageSchema = pageOf(userAppSchema);
+export type UsageView = Output<typeof usageSchema>;
+
+// ---- Routes ----
+
+export const listApps = {
   method: 'GET', path: '/v1/apps', handler: 'list-apps', scopes: ['usage:read'], table: 'RO',
   tag: 'usage', summary: 'OAuth Usage — apps holding active tokens (or every app), by name',
   description: '**OAuth Usage**: the apps holding active tokens (`?all=true`: every app), by name (case-insensitive); `?q=` name prefix.',
   input: { query: listAppsQuerySchema },
   answers: {
     200: {
-      description: 'A page of apps, by name.', schema: pageOf(appSummarySchema),
+      description: 'A page of apps, by name.', schema: appPageSchema,
       example: {
         items: [{ appId: 'crm-sync', name: 'CRM Sync', description: 'Nightly CRM export', userCount: 2, activeTokenCount: 5, lastUsedAt: '2026-11-28T16:30:00.000Z' }],
         nextCursor: 'v1.Xk3n9Qp2LmT8wZ5yR7bV1cD4fH6jK0s',
       },
     },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const listAppUsers = defineRoute({
+export const listAppUsers = {
   method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scopes: ['usage:read'], table: 'RO',
   tag: 'usage', summary: 'Usage by User — users holding active tokens',
   description: '**Usage by User**: first use, most recent use, number of uses and active tokens of each user; `?sort=userId` (default) or `?sort=-lastUsedAt`.',
   input: { path: appPathSchema, query: listUsersQuerySchema },
   answers: {
-    200: { description: 'A page of the users holding active tokens.', schema: pageOf(usageSchema), example: { items: [examples.usage], nextCursor: null } },
+    200: { description: 'A page of the users holding active tokens.', schema: usagePageSchema, example: { items: [usageExample], nextCursor: null } },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const listUserTokens = defineRoute({
+export const listUserTokens = {
   method: 'GET', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'list-user-tokens', scopes: ['usage:read'], table: 'RO',
   tag: 'usage', summary: 'A user\'s active tokens for the app',
   description: 'Never the raw token or its hash. 404 when the app is unknown, or the user never held a token of it.',
   input: { path: userTokensPathSchema, query: listQuerySchema },
   answers: {
     200: {
-      description: 'A page of the user\'s active tokens.', schema: pageOf(tokenSchema),
+      description: 'A page of the user\'s active tokens.', schema: tokenPageSchema,
       example: {
         items: [{
           tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', scopes: ['api'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T18:00:00.000Z',
@@ -50,14 +99,14 @@ export const listUserTokens = defineRoute({
     },
     404: { description: '`not-found`: no such app, or the user never held a token of it.', problems: [{ type: 'not-found', detail: 'User ada@example.com of app crm-sync was not found' }] },
   },
-});
+} as const satisfies RouteDefinition;
 
-export const listUserApps = defineRoute({
+export const listUserApps = {
   method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scopes: ['usage:read'], table: 'RO',
   tag: 'usage', summary: 'The apps a user holds active tokens for, with the usage fields',
   description: 'A user is known by the tokens they hold: a user who holds none in the caller\'s org (or never did, or belongs to another org) gets an empty page, never a 404.',
   input: { path: userPathSchema, query: listQuerySchema },
   answers: {
-    200: { description: 'A page of apps with the user\'s usage.', schema: pageOf(userAppSchema), example: { items: [{ appId: 'crm-sync', ...examples.usage }], nextCursor: null } },
+    200: { description: 'A page of apps with the user\'s usage.', schema: userAppPageSchema, example: () => ({ items: [{ appId: 'crm-sync', ...usageExample }], nextCursor: null }) },
   },
-});
+} as const satisfies RouteDefinition;

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import type { App, AppCounters, AppShard } from '../model.js';
-import { defaultPolicies, type AppPatch, type AppSettings } from '../schemas/apps.js';
+import type { AppPatch, AppSettings } from '../schemas/apps.js';
 import { recordReader } from './checked.js';
 import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
@@ -16,9 +16,9 @@ import { commit, commitOrFailures, putWrite, updateWrite, type Write } from './u
 
 /**
  * An app's settings as stored, each declared once: what an item written before the field existed
- * reads as (`absent`, or `complete` for a stored map that may lack newer keys), and whether every
- * shard keeps a copy (`onShards`: what registration and introspection read from a random shard
- * rather than the row). The row, the shards, the readers and every change follow from this.
+ * reads as (`absent`), and whether every shard keeps a copy (`onShards`: what registration and
+ * introspection read from a random shard rather than the row). The row, the shards, the readers
+ * and every change follow from this.
  */
 const settingFields = {
   name: {},
@@ -26,10 +26,9 @@ const settingFields = {
   contactEmail: { absent: null },
   callbackUrls: { absent: [] },
   scopes: { absent: [] },
-  policies: { onShards: true, complete: (stored: unknown) => ({ ...policyDefaults, ...(stored as object) }) },
-} satisfies { [K in keyof AppSettings]: { absent?: AppSettings[K]; complete?: (stored: unknown) => AppSettings[K]; onShards?: true } };
+  policies: { onShards: true },
+} satisfies { [K in keyof AppSettings]: { absent?: AppSettings[K]; onShards?: true } };
 
-const policyDefaults = defaultPolicies();
 type Setting = keyof typeof settingFields;
 type OnShards = { [K in Setting]: (typeof settingFields)[K] extends { onShards: true } ? K : never }[Setting];
 /** The settings every shard holds a copy of. */
@@ -41,9 +40,8 @@ const copiedOnShards = settings.filter((k): k is OnShards => 'onShards' in setti
 function completeSettings(stored: Item, which: readonly Setting[]): Item {
   const done: Item = {};
   for (const name of which) {
-    const field: { absent?: unknown; complete?: (stored: unknown) => unknown } = settingFields[name];
-    const value = stored[name];
-    done[name] = value === undefined && 'absent' in field ? structuredClone(field.absent) : field.complete && value !== undefined ? field.complete(value) : value;
+    const field = settingFields[name];
+    done[name] = stored[name] === undefined && 'absent' in field ? structuredClone(field.absent) : stored[name];
   }
   return done;
 }

@@ -6,10 +6,12 @@ import { newAppId } from '../ids.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
-import type { AppDetailView, AppPatch, AppSettings, AppSummaryView, CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
+import type { AppPatch, AppSettings, CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from '../model.js';
 import { cursors } from './paging.js';
+import type { AppSummaryView } from '../api/usage.js';
+import type { AppDetailView } from '../api/apps.js';
 
 export function appDetailView(app: App & AppCounters): AppDetailView {
   return {

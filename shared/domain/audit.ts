@@ -2,8 +2,9 @@ import { listAuditEvents } from '../db/audit-event.js';
 import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
 import type { Actor, ActorKind, AuditAction, AuditEvent } from '../model.js';
-import type { AuditEventView } from '../schemas/usage.js';
+
 import { cursors } from './paging.js';
+import type { AuditEventView } from '../api/audit.js';
 
 export interface AuditSubject {
   appId?: string;

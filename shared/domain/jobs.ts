@@ -2,11 +2,12 @@ import { recordEvent } from '../db/audit-event.js';
 import { getJob, listJobs, transitionWrite } from '../db/job.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { JobStatus, JobView } from '../schemas/revocations.js';
+import type { JobStatus } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, RevocationJob } from '../model.js';
 import { cursors } from './paging.js';
+import type { JobView } from '../api/revocations.js';
 
 /** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */
 export function jobView(job: RevocationJob): JobView {

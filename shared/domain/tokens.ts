@@ -7,12 +7,14 @@ import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/apps.js';
-import type { IntrospectionView, RegisterTokenInput, RegistrationView, TokenView } from '../schemas/tokens.js';
+import type { RegisterTokenInput } from '../schemas/tokens.js';
 import { createTokenHasher } from '../crypto.js';
 import type { Token } from '../model.js';
 import { cursors } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { heldTokens, isActive, isRevoked, parentOf, type Parents } from './rules.js';
+import type { TokenView } from '../api/usage.js';
+import type { IntrospectionView, RegistrationView } from '../api/tokens.js';
 
 /** The service's token hasher (lookup keys and ids under every key version of the secret). */
 export const hasher = createTokenHasher(serviceKeys);

@@ -2,9 +2,10 @@ import { appExists } from '../db/app.js';
 import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/app-user.js';
 import { NotFoundError } from '../errors.js';
 import type { AppUser } from '../model.js';
-import type { UsageView } from '../schemas/usage.js';
+
 import { heldTokens } from './rules.js';
 import { cursors } from './paging.js';
+import type { UsageView } from '../api/usage.js';
 
 const usageView = (u: AppUser, activeTokenCount: number): UsageView => ({
   userId: u.userId,

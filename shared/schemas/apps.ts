@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import {
-  booleanParameter, counterSchema, documentedAs, idSchema, instantSchema, intBetween, listQueryShape, nullableInstant, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
+  booleanParameter, documentedAs, idSchema, intBetween, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
 } from './common.js';
 
 const durationUnit = v.picklist(['minutes', 'hours', 'days']);
@@ -92,42 +92,6 @@ export const listAppsQuerySchema = v.strictObject({
   all: v.optional(v.pipe(booleanParameter, v.description('`true`: every app of the org, not only those holding active tokens.')), 'false'),
   q: v.optional(v.pipe(stringBetween(1, 255), v.description('Case-insensitive name prefix.'))),
 });
-
-// ---- Answers ----
-
-const counters = {
-  userCount: v.pipe(counterSchema, v.description('Users holding at least one active token (exact, live).')),
-  activeTokenCount: counterSchema,
-  lastUsedAt: v.pipe(nullableInstant, v.description('Accurate to about a minute.')),
-};
-
-/** The policies as the service answers them: every field there, defaults applied. */
-export const policiesViewSchema = v.required(policiesSchema);
-
-/** An app in OAuth Usage (the apps list). */
-export const appSummarySchema = v.object({
-  appId: idSchema,
-  name: v.string(),
-  description: v.nullable(v.string()),
-  ...counters,
-});
-
-/** An app's detail: settings, policies, counters. */
-export const appDetailSchema = v.object({
-  appId: idSchema,
-  name: v.string(),
-  description: v.nullable(v.string()),
-  contactEmail: v.nullable(v.string()),
-  callbackUrls: v.array(v.string()),
-  scopes: v.array(v.string()),
-  policies: policiesViewSchema,
-  ...counters,
-  createdAt: instantSchema,
-  updatedAt: instantSchema,
-});
-
-export type AppDetailView = Output<typeof appDetailSchema>;
-export type AppSummaryView = Output<typeof appSummarySchema>;
 
 /** `If-Match` on a change: an ETag of GET /v1/apps/{appId} (or `*`); a stale one answers 412. */
 export const ifMatchHeadersSchema = v.object({

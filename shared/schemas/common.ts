@@ -69,20 +69,6 @@ export type Output<S extends v.GenericSchema> = v.InferOutput<S>;
 /** `true` or `false` in a query string. */
 export const booleanParameter = v.pipe(v.picklist(['true', 'false']), v.transform((value) => value === 'true'));
 
-// ---- Answers: what the service returns, for the document and for the views' types ----
-
-/** A time the service gives out: always the canonical form. */
-export const instantSchema = v.pipe(v.string(), documentedAs({ type: 'string', format: 'date-time', examples: ['2026-11-28T16:30:00.000Z'] }));
-export const nullableInstant = v.nullable(instantSchema);
-
-/** A page of a list: `{ items, nextCursor }`. */
-export const pageOf = <S extends v.GenericSchema>(item: S) => v.object({
-  items: v.array(item),
-  nextCursor: v.pipe(v.nullable(v.string()), v.description('Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null.')),
-});
-
-export const counterSchema = v.pipe(v.number(), v.integer(), v.minValue(0));
-
 /** What an issue says of its field: valibot's message, or ours for a missing or unknown field. */
 function messageOf(issue: v.BaseIssue<unknown>): string {
   if (issue.kind === 'schema' && issue.path?.at(-1)?.origin === 'key') return issue.expected === 'never' ? 'unknown field' : 'is required';

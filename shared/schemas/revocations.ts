@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { counterSchema, idSchema, instantSchema, listQueryShape, nullableInstant, timestampSchema, trimmedBetween, type Output } from './common.js';
+import { idSchema, listQueryShape, timestampSchema, trimmedBetween, type Output } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 
@@ -41,26 +41,3 @@ export const idempotencyHeadersSchema = v.object({
   )),
 });
 
-// ---- Answers ----
-
-export const jobSchema = v.object({
-  jobId: jobIdSchema,
-  appId: idSchema,
-  target: v.union([v.strictObject({ all: v.literal(true) }), v.strictObject({ userIds: v.pipe(v.array(idSchema), v.minLength(1), v.maxLength(MAX_BULK_USERS)) })]),
-  status: jobStatusSchema,
-  runAt: v.pipe(nullableInstant, v.description('When a scheduled job starts; null when it started at once.')),
-  createdAt: instantSchema,
-  startedAt: nullableInstant,
-  finishedAt: nullableInstant,
-  requestedBy: v.pipe(v.string(), v.description('The `sub` of the admin who asked.')),
-  reason: v.nullable(v.string()),
-  progress: v.pipe(v.object({ usersDone: counterSchema, tokensRevoked: counterSchema }), v.description(
-    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`.',
-  )),
-  error: v.nullable(v.string()),
-});
-
-/** A dry run: what the revocation would take now. */
-export const dryRunSchema = v.object({ usersAffected: counterSchema, tokensAffected: counterSchema });
-
-export type JobView = Output<typeof jobSchema>;

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import {
-  counterSchema, idSchema, instantSchema, listQuerySchema, nullableInstant, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, type Output,
+  idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, type Output,
 } from './common.js';
 
 /** Public token ids are 22 base64url characters, after `<key version>.` once the secret was rotated (see shared/crypto.ts). */
@@ -35,45 +35,3 @@ export const userTokensPathSchema = v.strictObject({ appId: idSchema, userId: id
 export const tokenPathSchema = v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const userTokensQuerySchema = listQuerySchema;
 
-// ---- Answers ----
-
-/** A registration (201, or 200 for the same token again). */
-export const registrationSchema = v.object({
-  tokenId: tokenIdSchema,
-  type: tokenTypeSchema,
-  appId: idSchema,
-  userId: idSchema,
-  issuedAt: instantSchema,
-  expiresAt: nullableInstant,
-});
-
-/** A token as a user's token list shows it: never the raw value or its hash. */
-export const tokenSchema = v.object({
-  tokenId: tokenIdSchema,
-  type: tokenTypeSchema,
-  scopes: v.array(v.string()),
-  issuedAt: instantSchema,
-  expiresAt: nullableInstant,
-  lastUsedAt: nullableInstant,
-  useCount: counterSchema,
-  refreshTokenId: v.nullable(tokenIdSchema),
-});
-
-/** RFC 7662 §2.2: exactly `{ active: false }`, or an active token's claims. */
-export const introspectionSchema = v.union([
-  v.strictObject({ active: v.literal(false) }),
-  v.object({
-    active: v.literal(true),
-    scope: v.string(),
-    client_id: v.pipe(v.string(), v.description('The appId.')),
-    sub: v.pipe(v.string(), v.description('The userId.')),
-    username: v.optional(v.string()),
-    token_type: v.picklist(['access_token', 'refresh_token']),
-    exp: v.optional(v.number()),
-    iat: v.number(),
-  }),
-]);
-
-export type RegistrationView = Output<typeof registrationSchema>;
-export type TokenView = Output<typeof tokenSchema>;
-export type IntrospectionView = Output<typeof introspectionSchema>;

@@ -23,3 +23,16 @@ describe('what functions load', () => {
     }
   });
 });
+
+describe('what a function bundles of the route definitions', () => {
+  const bundled = (entry: string) => buildSync({ entryPoints: [entry], bundle: true, minify: true, charset: 'utf8', platform: 'node', format: 'esm', write: false, logLevel: 'silent' }).outputFiles[0]?.text ?? '';
+
+  it('is its own route\'s definition and no other (definitions are literals the bundler can drop)', () => {
+    const all = Object.entries(routes as Record<string, Route>).filter(([name]) => name !== 'openapiDocument'); // that one bundles the whole document
+    for (const [name, route] of all) {
+      const text = bundled(`functions/http/${route.handler}.ts`);
+      expect(text.includes(route.summary), `${name} holds its own definition`).toBe(true);
+      expect(all.filter(([other]) => other !== name && text.includes(routes[other as keyof typeof routes].summary)).map(([other]) => other), name).toEqual([]);
+    }
+  });
+});

@@ -1,13 +1,14 @@
 import * as v from 'valibot';
 import { describe, expect, it } from 'vitest';
 import { httpApiEvent, lambdaContext } from '../../local/event.js';
-import { behindJwtAuthorizer, defineRoute } from '../../shared/api/define.js';
+import { behindJwtAuthorizer, type RouteDefinition } from '../../shared/api/define.js';
+import type { HttpEvent } from '../../shared/http.js';
 import { UnauthorizedError } from '../../shared/errors.js';
 import { httpRoute } from '../../shared/http.js';
 import { idSchema } from '../../shared/schemas/common.js';
 
 /** A route of the kind the next features need: an optional JSON body, any of two scopes. */
-const route = defineRoute({
+const route = {
   method: 'POST', path: '/v1/things/{thingId}/block', handler: 'block-thing', scopes: ['apps:manage', 'tokens:write'], table: 'none',
   tag: 'apps', summary: 'Block a thing',
   input: {
@@ -16,7 +17,7 @@ const route = defineRoute({
     body: { schema: v.strictObject({ reason: v.optional(v.pipe(v.string(), v.minLength(1))) }), media: 'application/json', optional: true, example: { reason: 'x' } },
   },
   answers: { 200: { description: 'Blocked.', schema: v.object({ thingId: v.string(), reason: v.nullable(v.string()) }), headers: ['Location'] } },
-});
+} as const satisfies RouteDefinition;
 const handler = httpRoute(route, ({ path, body }) => Promise.resolve({
   status: 200, body: { thingId: path.thingId, reason: body?.reason ?? null }, headers: { Location: `/v1/things/${path.thingId}` },
 }));
@@ -70,15 +71,15 @@ describe('a handler\'s reply, typed by the route\'s answers (checked by npm run 
 });
 
 describe('a route that verifies its callers itself', () => {
-  const basic = defineRoute({
+  const basic = {
     method: 'POST', path: '/oauth2/check', handler: 'check', scopes: ['tokens:introspect'], table: 'none', tag: 'tokens', summary: 'Check',
     // Stands in for a client-secret check: the gateway lets every request through to such a route.
-    authenticate: (event) => {
+    authenticate: (event: HttpEvent) => {
       if (event.headers.authorization !== `Basic ${Buffer.from('rs-1:s3cret').toString('base64')}`) return Promise.reject(new UnauthorizedError('Bad client credentials'));
       return Promise.resolve({ sub: 'rs-1', orgId: 'acme', edition: 'Developer', scopes: new Set(['tokens:introspect']) });
     },
     answers: { 200: { description: 'Checked.', schema: v.object({ sub: v.string() }) } },
-  });
+  } as const satisfies RouteDefinition;
   const check = httpRoute(basic, ({ caller }) => Promise.resolve({ status: 200, body: { sub: caller.sub } }));
   const send = async (authorization: string) => {
     const result = await check(httpApiEvent({ method: 'POST', url: '/oauth2/check', routeKey: 'POST /oauth2/check', headers: { authorization } }), lambdaContext('check'));
