@@ -67,10 +67,11 @@ try {
     const compared = bundles.filter((b) => b.floor.sdk.length > 0);
     const worst = (ratio: (b: (typeof compared)[number]) => number) => compared.reduce((max, b) => Math.max(max, ratio(b)), 0);
     if (!ONLY) writeFileSync(join(root, 'bench/results/bundles.json'), `${JSON.stringify(bundles, null, 2)}\n`);
-    else console.log(bundles.map((b) => `${b.entry}: ${b.bytes} B, ${b.importMs.toFixed(1)} ms (floor ${b.floor.importMs.toFixed(1)} ms; median ratio ${b.importVsFloor.toFixed(3)}× its floor imported just before)`).join('\n'));
+    else console.log(bundles.map((b) => `${b.entry}: ${b.bytes} B, ${b.importMs.toFixed(1)} ms (floor ${b.floor.importMs.toFixed(1)} ms; median ratio ${b.importVsFloor.toFixed(3)}× its floor imported beside it${b.recheck ? `; rechecked over ${b.recheck.runs} rounds: ${b.recheck.importVsFloor.toFixed(3)}×` : ''})`).join('\n'));
     return [
       { name: 'bundle.maxSizeVsSdkFloor', value: round(worst((b) => b.bytes / b.floor.bytes)), unit: 'ratio', limit: { max: 1.25 } },
-      { name: 'bundle.maxColdImportVsSdkFloor', value: round(worst((b) => b.importVsFloor)), unit: 'ratio', limit: { max: 1.2 } },
+      // The worst of the few rechecked over many rounds (bench/bundles.ts): the worst first-stage median is mostly noise.
+      { name: 'bundle.maxColdImportVsSdkFloor', value: round(worst((b) => b.recheck?.importVsFloor ?? 0)), unit: 'ratio', limit: { max: 1.2 } },
       { name: 'bundle.maxSizeBytes', value: Math.max(...bundles.map((b) => b.bytes)), unit: 'bytes', limit: null },
       { name: 'bundle.maxColdImportMs', value: round(Math.max(...bundles.map((b) => b.importMs))), unit: 'ms', limit: null },
     ];

@@ -167,7 +167,7 @@ function parseInputs<R extends RouteShape>(route: R, event: HttpEvent) {
     path: checked(path, event.pathParameters ?? {}, 'path'),
     query: checked(query, event.queryStringParameters ?? {}, 'query'),
     headers: checked(headers, event.headers, 'headers'), // names in lower case (httpHeaderNormalizer)
-    body: body && !(body.optional && raw === undefined) ? checked(body.schema, raw, 'body') : undefined,
+    body: body && !(body.optional && (raw === undefined || raw === '')) ? checked(body.schema, raw, 'body') : undefined,
   };
   if (errors.length > 0) throw new ValidationError(errors);
   return inputs as Pick<RouteRequest<R>, 'path' | 'query' | 'headers' | 'body'>;

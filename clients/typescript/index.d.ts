@@ -636,7 +636,12 @@ export type components = {
                  *       ]
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:validation-error";
+                    /** @constant */
+                    status?: 400;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description No valid bearer token. API Gateway answers `{"message":"Unauthorized"}` itself; a valid token without a usable `sub` or `org_id` gets problem type `unauthorized`. */
@@ -660,7 +665,12 @@ export type components = {
                  *       "detail": "The token has no valid sub or org_id claim"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:unauthorized";
+                    /** @constant */
+                    status?: 401;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description `insufficient-scope` (the `WWW-Authenticate` header names the scopes) or `edition-not-supported`. */
@@ -679,7 +689,12 @@ export type components = {
                  *       "detail": "This operation requires the scope apps:manage"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported";
+                    /** @constant */
+                    status?: 403;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description `not-found`: no such route (any path, answered by the catch-all route). */
@@ -696,7 +711,12 @@ export type components = {
                  *       "detail": "Route GET /v1/nowhere was not found"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:not-found";
+                    /** @constant */
+                    status?: 404;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description `method-not-allowed`: the path exists under other methods (any path, answered by the catch-all route). */
@@ -714,7 +734,12 @@ export type components = {
                  *       "detail": "Allowed methods: GET, POST"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:method-not-allowed";
+                    /** @constant */
+                    status?: 405;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description `payload-too-large`: the body is over 64 KiB (any operation; one that takes no body refuses a large one too). Over 10 MB, API Gateway answers `{"message":"Request Entity Too Large"}` itself. */
@@ -731,7 +756,12 @@ export type components = {
                  *       "detail": "The request body exceeds 65536 bytes"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:payload-too-large";
+                    /** @constant */
+                    status?: 413;
+                } & components["schemas"]["Problem"];
                 /**
                  * @example {
                  *       "message": "Request Entity Too Large"
@@ -754,7 +784,12 @@ export type components = {
                  *       "detail": "The resource has changed since it was read (If-Match does not match its ETag)"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:precondition-failed";
+                    /** @constant */
+                    status?: 412;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description `idempotency-key-reused`: the key was used with another body. */
@@ -771,7 +806,12 @@ export type components = {
                  *       "detail": "This Idempotency-Key was used for a different request"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:idempotency-key-reused";
+                    /** @constant */
+                    status?: 422;
+                } & components["schemas"]["Problem"];
             };
         };
         /** @description API Gateway's stage throttling. */
@@ -802,7 +842,12 @@ export type components = {
                  *       "detail": "An unexpected error occurred"
                  *     }
                  */
-                "application/problem+json": components["schemas"]["Problem"];
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:internal-error";
+                    /** @constant */
+                    status?: 500;
+                } & components["schemas"]["Problem"];
                 /**
                  * @example {
                  *       "message": "Internal Server Error"
@@ -900,7 +945,7 @@ export type components = {
         Location: string;
         /** @description The app's version, for `If-Match`. */
         ETag: string;
-        /** @description Seconds to wait before trying again. */
+        /** @description Seconds to wait before trying again. Always on `too-many-requests`. */
         "Retry-After": number;
     };
     pathItems: never;
@@ -1123,7 +1168,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `conflict`: it is registered for another app, user or type, or the app was changed concurrently too often (retry). */
@@ -1132,7 +1182,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -1287,7 +1342,12 @@ export interface operations {
                      *       "detail": "An app with appId crm-sync already exists"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -1364,7 +1424,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -1457,7 +1522,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `conflict`: the app was changed concurrently too often; retry. */
@@ -1474,7 +1544,12 @@ export interface operations {
                      *       "detail": "The app was changed concurrently too often; retry the request"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             412: components["responses"]["PreconditionFailed"];
@@ -1572,7 +1647,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `conflict`: the app was changed concurrently too often; retry. */
@@ -1589,7 +1669,12 @@ export interface operations {
                      *       "detail": "The app was changed concurrently too often; retry the request"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             412: components["responses"]["PreconditionFailed"];
@@ -1660,7 +1745,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -1733,7 +1823,12 @@ export interface operations {
                      *       "detail": "User ada@example.com of app crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -1803,7 +1898,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `conflict`: the user was changed concurrently too often; retry. */
@@ -1820,7 +1920,12 @@ export interface operations {
                      *       "detail": "The app or its users changed concurrently too often; retry the request"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -1839,7 +1944,18 @@ export interface operations {
                      *       "detail": "The app has 25 revocations queued or running; wait for one to finish"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:too-many-requests";
+                        /** @constant */
+                        status?: 429;
+                    } & components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "message": "Too Many Requests"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
             500: components["responses"]["InternalError"];
@@ -1990,7 +2106,12 @@ export interface operations {
                      *       "detail": "App crm-sync was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `conflict`: users changed concurrently too often; retry with the same `Idempotency-Key`. */
@@ -2007,7 +2128,12 @@ export interface operations {
                      *       "detail": "Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -2027,7 +2153,18 @@ export interface operations {
                      *       "detail": "The app has 25 revocations queued or running; wait for one to finish"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:too-many-requests";
+                        /** @constant */
+                        status?: 429;
+                    } & components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "message": "Too Many Requests"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
             500: components["responses"]["InternalError"];
@@ -2070,7 +2207,12 @@ export interface operations {
                      *       "detail": "Token kK8p3Qm0ZrX2bYc4dE6fGA was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `conflict`: the token or its user was changed concurrently too often; retry. */
@@ -2087,7 +2229,12 @@ export interface operations {
                      *       "detail": "The token or its user was changed concurrently too often; retry the request"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -2221,7 +2368,12 @@ export interface operations {
                      *       "detail": "Revocation job job_00mx1hp3cpf0e3b17a98c4 was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
@@ -2290,7 +2442,12 @@ export interface operations {
                      *       "detail": "Revocation job job_00mx1hp3cpf0e3b17a98c4 was not found"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
                 };
             };
             /** @description `conflict`: the job already started; only a scheduled job can be cancelled. */
@@ -2307,7 +2464,12 @@ export interface operations {
                      *       "detail": "The job is running; only a scheduled job can be cancelled"
                      *     }
                      */
-                    "application/problem+json": components["schemas"]["Problem"];
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
                 };
             };
             413: components["responses"]["PayloadTooLarge"];

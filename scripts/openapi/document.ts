@@ -5,11 +5,11 @@
  */
 import { toJsonSchema, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
 import { instantSchema } from '../../shared/schemas/answers.js';
-import { appDetailSchema, policiesViewSchema } from '../../shared/api/apps.js';
+import { appDetailSchema, appSummarySchema, policiesViewSchema } from '../../shared/api/apps.js';
 import { auditEventSchema } from '../../shared/api/audit.js';
 import { dryRunSchema, jobSchema } from '../../shared/api/revocations.js';
 import { introspectionSchema, registrationSchema } from '../../shared/api/tokens.js';
-import { appSummarySchema, tokenSchema, usageSchema, userAppSchema } from '../../shared/api/usage.js';
+import { tokenSchema, usageSchema, userAppSchema } from '../../shared/api/usage.js';
 import type * as v from 'valibot';
 import {
   errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
@@ -40,7 +40,6 @@ const conversion: ConversionConfig = {
   typeMode: 'input',
   definitions: named,
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
-  // `v.required(…)` (an answer's every field present): the field as its schema says, without the optional.
   // `v.required(…)` (an answer's every field present): each field as its own schema says. Converted
   // without the named definitions, which toJsonSchema would convert again (and this field with them).
   overrideSchema: ({ valibotSchema }) =>
@@ -105,7 +104,19 @@ const documentOnlySchemas = {
 
 const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${name}` });
 const problemExample = (type: ProblemType, detail: string) => ({ type: problemUri(type), title: problemTypes[type].title, status: problemTypes[type].status, detail });
-const problemContent = (example: Json) => ({ 'application/problem+json': { schema: ref('schemas', 'Problem'), example } });
+/**
+ * A problem+json body of the given types only (all of one status), so that the response check
+ * refuses a type an operation does not document under that status, or a body whose status differs.
+ */
+function problemSchema(types: readonly ProblemType[]): Json {
+  const statuses = new Set(types.map((type) => problemTypes[type].status));
+  if (statuses.size !== 1) throw new Error(`Problem types of different statuses answered together: ${types.join(', ')}`);
+  return { allOf: [ref('schemas', 'Problem')], properties: { type: { enum: types.map(problemUri) }, status: { const: [...statuses][0] } } };
+}
+const problemContent = (example: { type: string } & Json, also: readonly ProblemType[] = []) => {
+  const type = example.type.replace(problemUri('' as ProblemType), '') as ProblemType;
+  return { 'application/problem+json': { schema: problemSchema([type, ...also]), example } };
+};
 const gateway = (message: string) => ({ 'application/json': { schema: ref('schemas', 'GatewayMessage'), example: { message } } });
 const oauth = (error: string, description: string, also?: Json) => ({
   'application/json': { schema: also ? { oneOf: [ref('schemas', 'OAuthError'), also] } : ref('schemas', 'OAuthError'), example: { error, error_description: description } },
@@ -125,7 +136,7 @@ const standardResponses = {
   Forbidden: {
     description: '`insufficient-scope` (the `WWW-Authenticate` header names the scopes) or `edition-not-supported`.',
     headers: { 'WWW-Authenticate': { description: 'On insufficient-scope: `Bearer error="insufficient_scope", scope="…"`.', schema: { type: 'string' } } },
-    content: problemContent(problemExample('insufficient-scope', 'This operation requires the scope apps:manage')),
+    content: problemContent(problemExample('insufficient-scope', 'This operation requires the scope apps:manage'), ['edition-not-supported']),
   },
   NotFound: {
     description: '`not-found`: no such route (any path, answered by the catch-all route).',
@@ -178,7 +189,10 @@ const headerComponents = {
   'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750 §3).', required: true, schema: { type: 'string' }, examples: { missing: { value: 'Bearer' } } },
   Allow: { description: 'The methods the path answers.', required: true, schema: { type: 'string' } },
   ...Object.fromEntries(Object.entries(responseHeaders).map(([name, description]) => [
-    name, { description, required: true, schema: name === 'Retry-After' ? { type: 'integer', minimum: 1 } : { type: 'string' } },
+    name, name === 'Retry-After'
+      // On the service's own 429 (`too-many-requests`); the stage's throttling gives none.
+      ? { description: `${description} Always on \`too-many-requests\`.`, schema: { type: 'integer', minimum: 1 } }
+      : { description, required: true, schema: { type: 'string' } },
   ])),
 };
 
@@ -192,7 +206,7 @@ function parameters(route: RouteDefinition): Json[] {
       const { description, ...schemaOf } = jsonSchema(entry);
       // A query string's default is given as the text it parses (`'50'`); the document shows the number.
       if (schemaOf.type === 'integer' && typeof schemaOf.default === 'string') schemaOf.default = Number(schemaOf.default);
-      const optional = entry.type === 'optional';
+      const optional = ['optional', 'exact_optional', 'nullish'].includes(entry.type);
       return {
         name: where === 'header' ? headerName(name) : name, in: where,
         ...(optional ? {} : { required: true }),
@@ -214,11 +228,15 @@ function successResponse(answer: SuccessAnswer): Json {
   return { description: answer.description, ...headers, content: { 'application/json': { schema: jsonSchema(answer.schema), ...examples } } };
 }
 
-function problemResponse(answer: ProblemAnswer): Json {
+/** An error answer particular to a route. Under 429 the stage's throttling may answer too, in API Gateway's words. */
+function problemResponse(status: number, answer: ProblemAnswer): Json {
+  const wrong = answer.problems.filter((p) => problemTypes[p.type].status !== status).map((p) => p.type);
+  if (wrong.length) throw new Error(`${wrong.join(', ')} answered under ${status}: the registry gives another status`);
   const headers = answer.headers?.length ? { headers: Object.fromEntries(answer.headers.map((h) => [h, ref('headers', h)])) } : {};
   const [first, ...more] = answer.problems.map((p) => problemExample(p.type, p.detail));
   const examples = more.length === 0 ? { example: first } : { examples: Object.fromEntries(answer.problems.map((p, i) => [p.type, { value: [first, ...more][i] }])) };
-  return { description: answer.description, ...headers, content: { 'application/problem+json': { schema: ref('schemas', 'Problem'), ...examples } } };
+  const content = { 'application/problem+json': { schema: problemSchema(answer.problems.map((p) => p.type)), ...examples }, ...(status === 429 ? gateway('Too Many Requests') : {}) };
+  return { description: answer.description, ...headers, content };
 }
 
 /**
@@ -242,7 +260,7 @@ function standardAnswers(route: RouteDefinition): Record<string, Json> {
 }
 
 function operation(name: string, route: RouteDefinition): Json {
-  const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(answer) : successResponse(answer)]));
+  const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(Number(status), answer) : successResponse(answer)]));
   const responses = Object.fromEntries(Object.entries({ ...standardAnswers(route), ...own }).sort(([a], [b]) => Number(a) - Number(b)));
   const params = parameters(route);
   const body = route.input?.body;

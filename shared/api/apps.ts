@@ -1,9 +1,8 @@
 import * as v from 'valibot';
-import { appCounters, instantSchema } from '../schemas/answers.js';
+import { appCounters, instantSchema, pageOf } from '../schemas/answers.js';
 import { appPathSchema, createAppSchema, ifMatchHeadersSchema, policiesSchema, updateSettingsSchema } from '../schemas/apps.js';
 import { idSchema, type Output } from '../schemas/common.js';
 import type { RouteDefinition } from './define.js';
-import { appExample, policiesExample } from './examples.js';
 
 // ---- Answers ----
 
@@ -24,7 +23,24 @@ export const appDetailSchema = v.object({
   updatedAt: instantSchema,
 });
 
+/** An app in OAuth Usage (the apps list). */
+export const appSummarySchema = v.pick(appDetailSchema, ['appId', 'name', 'description', 'userCount', 'activeTokenCount', 'lastUsedAt']);
+export const appPageSchema = pageOf(appSummarySchema);
+
 export type AppDetailView = Output<typeof appDetailSchema>;
+export type AppSummaryView = Output<typeof appSummarySchema>;
+
+const policiesExample = {
+  refreshTokenPolicy: { mode: 'expire-if-unused', value: 90, unit: 'days' },
+  accessTokenLifetimeMinutes: 120, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null,
+} as const;
+
+/** Shown by every answer that holds an app; the apps list shows part of it. */
+export const appExample = {
+  appId: 'crm-sync', name: 'CRM Sync', description: 'Nightly CRM export', contactEmail: 'owner@example.com',
+  callbackUrls: ['https://crm.example.com/oauth/callback'], scopes: ['api', 'refresh_token'], policies: policiesExample,
+  userCount: 2, activeTokenCount: 5, lastUsedAt: '2026-11-28T16:30:00.000Z', createdAt: '2026-11-01T09:00:00.000Z', updatedAt: '2026-11-20T10:15:00.000Z',
+} as const;
 
 // ---- Routes ----
 

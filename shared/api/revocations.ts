@@ -5,7 +5,6 @@ import { idSchema, type Output } from '../schemas/common.js';
 import { idempotencyHeadersSchema, jobIdSchema, jobPathSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
 import { tokenPathSchema, userTokensPathSchema } from '../schemas/tokens.js';
 import type { RouteDefinition } from './define.js';
-import { jobExample } from './examples.js';
 
 // ---- Answers ----
 
@@ -32,6 +31,12 @@ export const dryRunSchema = v.object({ usersAffected: counterSchema, tokensAffec
 export const jobPageSchema = pageOf(jobSchema);
 
 export type JobView = Output<typeof jobSchema>;
+
+const jobExample = {
+  jobId: 'job_00mx1hp3cpf0e3b17a98c4', appId: 'crm-sync', target: { userIds: ['ada@example.com', 'grace@example.com'] }, status: 'queued',
+  runAt: null, createdAt: '2026-11-28T16:30:00.000Z', startedAt: null, finishedAt: null, requestedBy: 'admin@example.com', reason: 'Offboarding',
+  progress: { usersDone: 0, tokensRevoked: 0 }, error: null,
+} as const;
 
 // ---- Routes ----
 

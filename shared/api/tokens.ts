@@ -3,7 +3,6 @@ import { instantSchema, nullableInstant } from '../schemas/answers.js';
 import { idSchema, type Output } from '../schemas/common.js';
 import { oauthTokenFormSchema, registerTokenSchema, tokenIdSchema, tokenTypeSchema } from '../schemas/tokens.js';
 import type { RouteDefinition } from './define.js';
-import { registrationExample } from './examples.js';
 
 // ---- Answers ----
 
@@ -34,6 +33,10 @@ export const introspectionSchema = v.union([
 
 export type RegistrationView = Output<typeof registrationSchema>;
 export type IntrospectionView = Output<typeof introspectionSchema>;
+
+const registrationExample = {
+  tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T18:00:00.000Z',
+} as const;
 
 // ---- Routes ----
 

@@ -1,24 +1,13 @@
 import * as v from 'valibot';
-import { appCounters, counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
+import { counterSchema, instantSchema, nullableInstant, pageOf, viewOf } from '../schemas/answers.js';
 import { appPathSchema, listAppsQuerySchema } from '../schemas/apps.js';
 import { idSchema, listQuerySchema, type Output } from '../schemas/common.js';
 import { tokenIdSchema, tokenTypeSchema, userTokensPathSchema } from '../schemas/tokens.js';
 import { listUsersQuerySchema, userPathSchema } from '../schemas/usage.js';
 import type { RouteDefinition } from './define.js';
-import { usageExample } from './examples.js';
+import { appExample, appPageSchema, appSummarySchema } from './apps.js';
 
 // ---- Answers ----
-
-/** An app in OAuth Usage (the apps list). */
-export const appSummarySchema = v.object({
-  appId: idSchema,
-  name: v.string(),
-  description: v.nullable(v.string()),
-  ...appCounters,
-});
-
-export const appPageSchema = pageOf(appSummarySchema);
-export type AppSummaryView = Output<typeof appSummarySchema>;
 
 /** A token as a user's token list shows it: never the raw value or its hash. */
 export const tokenSchema = v.object({
@@ -52,6 +41,10 @@ export const usagePageSchema = pageOf(usageSchema);
 export const userAppPageSchema = pageOf(userAppSchema);
 export type UsageView = Output<typeof usageSchema>;
 
+const usageExample = {
+  userId: 'ada@example.com', userName: 'Ada Lovelace', firstUsedAt: '2026-11-02T08:00:00.000Z', lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 41, activeTokenCount: 3,
+} as const;
+
 // ---- Routes ----
 
 export const listApps = {
@@ -62,10 +55,7 @@ export const listApps = {
   answers: {
     200: {
       description: 'A page of apps, by name.', schema: appPageSchema,
-      example: {
-        items: [{ appId: 'crm-sync', name: 'CRM Sync', description: 'Nightly CRM export', userCount: 2, activeTokenCount: 5, lastUsedAt: '2026-11-28T16:30:00.000Z' }],
-        nextCursor: 'v1.Xk3n9Qp2LmT8wZ5yR7bV1cD4fH6jK0s',
-      },
+      example: () => ({ items: [viewOf(appSummarySchema, appExample)], nextCursor: 'v1.Xk3n9Qp2LmT8wZ5yR7bV1cD4fH6jK0s' }),
     },
   },
 } as const satisfies RouteDefinition;

@@ -46,6 +46,12 @@ function completeSettings(stored: Item, which: readonly Setting[]): Item {
   return done;
 }
 
+/** What a new app holds of a setting it was not given: what an item stored before the setting existed reads as. */
+export const settingDefaults = (): Partial<AppSettings> => {
+  const absent = completeSettings({}, settings);
+  return Object.fromEntries(Object.entries(absent).filter(([, value]) => value !== undefined));
+};
+
 const pick = <T extends object, K extends keyof T>(from: T, keys: readonly K[]) =>
   Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as Partial<Pick<T, K>>;
 

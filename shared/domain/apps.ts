@@ -1,4 +1,4 @@
-import { changeAppWrites, getAppWithCounters, insertApp, listApps } from '../db/app.js';
+import { changeAppWrites, getAppWithCounters, insertApp, listApps, settingDefaults } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
@@ -10,24 +10,12 @@ import type { AppPatch, AppSettings, CreateAppInput, Policies, SettingsPatch } f
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from '../model.js';
 import { cursors } from './paging.js';
-import type { AppSummaryView } from '../api/usage.js';
-import type { AppDetailView } from '../api/apps.js';
+import { appDetailSchema, appSummarySchema, type AppDetailView, type AppSummaryView } from '../api/apps.js';
+import { viewOf } from '../schemas/answers.js';
 
+/** An app's detail: every field its answer schema shows (shared/api/apps.ts), policies in their own order. */
 export function appDetailView(app: App & AppCounters): AppDetailView {
-  return {
-    appId: app.appId,
-    name: app.name,
-    description: app.description,
-    contactEmail: app.contactEmail,
-    callbackUrls: app.callbackUrls,
-    scopes: app.scopes,
-    policies: policiesView(app.policies),
-    userCount: app.userCount,
-    activeTokenCount: app.activeTokenCount,
-    lastUsedAt: app.lastUsedAt,
-    createdAt: app.createdAt,
-    updatedAt: app.updatedAt,
-  };
+  return { ...viewOf(appDetailSchema, app), policies: policiesView(app.policies) };
 }
 
 /** Policies in the contract's field order (stored maps come back in any order). */
@@ -41,14 +29,7 @@ const policiesView = (p: Policies): Policies => ({
   sessionTimeoutMinutes: p.sessionTimeoutMinutes,
 });
 
-const appListView = (app: App & AppCounters): AppSummaryView => ({
-  appId: app.appId,
-  name: app.name,
-  description: app.description,
-  userCount: app.userCount,
-  activeTokenCount: app.activeTokenCount,
-  lastUsedAt: app.lastUsedAt,
-});
+const appListView = (app: App & AppCounters): AppSummaryView => viewOf(appSummarySchema, app);
 
 /** Strong ETag of an app's settings and policies. */
 export const etagOf = (app: Pick<App, 'version'>) => `"v${app.version}"`;
@@ -63,7 +44,7 @@ function checkIfMatch(ifMatch: string | undefined, app: Pick<App, 'version'>): v
 /** A new app's record: its settings, version 1, no revocation yet, not listed until its first token. */
 export function newAppRecord(orgId: string, appId: string, settings: AppSettings, now: number): App {
   const at = iso(now);
-  return { orgId, appId, ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
+  return { orgId, appId, ...settingDefaults(), ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
 }
 
 export async function createApp(caller: Actor, input: CreateAppInput, now: number): Promise<App & AppCounters> {
@@ -95,7 +76,7 @@ export async function listAppsPage(orgId: string, query: { all: boolean; q?: str
  */
 export async function changeApp(
   caller: Actor, appId: string, ifMatch: string | undefined, now: number,
-  compute: (app: App & AppCounters) => { patch: AppPatch; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown> } | undefined,
+  compute: (app: App & AppCounters) => { patch: AppPatch; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown>; reason?: string } | undefined,
 ): Promise<App & AppCounters> {
   return retrying(async () => {
     const app = await getAppDetail(caller.orgId, appId);
@@ -105,7 +86,7 @@ export async function changeApp(
     const updatedAt = iso(now);
     const written = await commit([
       ...changeAppWrites(caller.orgId, appId, { expectedVersion: app.version, patch: change.patch, updatedAt }),
-      recordEvent(auditEvent(caller, change.event, { appId, details: change.details }, now)),
+      recordEvent(auditEvent(caller, change.event, { appId, details: change.details, ...(change.reason ? { reason: change.reason } : {}) }, now)),
     ]);
     if (written) return { ...app, ...change.patch, version: app.version + 1, updatedAt };
     return RETRY; // the next attempt's checkIfMatch answers 412 if the app moved on

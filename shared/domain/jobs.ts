@@ -7,15 +7,12 @@ import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, RevocationJob } from '../model.js';
 import { cursors } from './paging.js';
-import type { JobView } from '../api/revocations.js';
+import { jobSchema, type JobView } from '../api/revocations.js';
+import { viewOf } from '../schemas/answers.js';
 
 /** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */
 export function jobView(job: RevocationJob): JobView {
-  return {
-    jobId: job.jobId, appId: job.appId, target: job.target, status: job.status, runAt: job.runAt, createdAt: job.createdAt,
-    startedAt: job.startedAt, finishedAt: job.finishedAt, requestedBy: job.requestedBy, reason: job.reason,
-    progress: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked }, error: job.error,
-  };
+  return { ...viewOf(jobSchema, job), progress: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked } };
 }
 
 export async function getJobOf(orgId: string, jobId: string): Promise<RevocationJob> {

@@ -24,3 +24,11 @@ export const appCounters = {
   activeTokenCount: counterSchema,
   lastUsedAt: v.pipe(nullableInstant, v.description('Accurate to about a minute.')),
 };
+
+/**
+ * `record` as the answer `schema` shows it: the schema's fields, in its order, and nothing else
+ * (a record holds more than any answer shows). A field added to the schema is in the view.
+ */
+export function viewOf<S extends v.ObjectSchema<v.ObjectEntries, undefined>>(schema: S, record: v.InferOutput<S>): v.InferOutput<S> {
+  return Object.fromEntries(Object.keys(schema.entries).map((key) => [key, (record as Record<string, unknown>)[key]]));
+}
