@@ -1,4 +1,4 @@
-import { listApps } from '../../shared/api/usage.js';
+import { listApps } from '../../shared/api/apps.js';
 import { listAppsPage } from '../../shared/domain/apps.js';
 import { httpRoute } from '../../shared/http.js';
 

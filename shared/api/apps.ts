@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import { appCounters, instantSchema, pageOf } from '../schemas/answers.js';
-import { appPathSchema, createAppSchema, ifMatchHeadersSchema, policiesSchema, updateSettingsSchema } from '../schemas/apps.js';
+import { appCounters, instantSchema, pageOf, viewOf } from '../schemas/answers.js';
+import { appPathSchema, createAppSchema, ifMatchHeadersSchema, listAppsQuerySchema, policiesSchema, updateSettingsSchema } from '../schemas/apps.js';
 import { idSchema, type Output } from '../schemas/common.js';
 import type { RouteDefinition } from './define.js';
 
@@ -112,5 +112,18 @@ export const replacePolicies = {
     200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: appExample },
     404: noSuchApp,
     409: changedTooOften,
+  },
+} as const satisfies RouteDefinition;
+
+export const listApps = {
+  method: 'GET', path: '/v1/apps', handler: 'list-apps', scopes: ['usage:read'], table: 'RO',
+  tag: 'usage', summary: 'OAuth Usage — apps holding active tokens (or every app), by name',
+  description: '**OAuth Usage**: the apps holding active tokens (`?all=true`: every app), by name (case-insensitive); `?q=` name prefix.',
+  input: { query: listAppsQuerySchema },
+  answers: {
+    200: {
+      description: 'A page of apps, by name.', schema: appPageSchema,
+      example: () => ({ items: [viewOf(appSummarySchema, appExample)], nextCursor: 'v1.Xk3n9Qp2LmT8wZ5yR7bV1cD4fH6jK0s' }),
+    },
   },
 } as const satisfies RouteDefinition;

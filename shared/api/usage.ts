@@ -1,11 +1,10 @@
 import * as v from 'valibot';
-import { counterSchema, instantSchema, nullableInstant, pageOf, viewOf } from '../schemas/answers.js';
-import { appPathSchema, listAppsQuerySchema } from '../schemas/apps.js';
+import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
+import { appPathSchema } from '../schemas/apps.js';
 import { idSchema, listQuerySchema, type Output } from '../schemas/common.js';
 import { tokenIdSchema, tokenTypeSchema, userTokensPathSchema } from '../schemas/tokens.js';
 import { listUsersQuerySchema, userPathSchema } from '../schemas/usage.js';
 import type { RouteDefinition } from './define.js';
-import { appExample, appPageSchema, appSummarySchema } from './apps.js';
 
 // ---- Answers ----
 
@@ -46,19 +45,6 @@ const usageExample = {
 } as const;
 
 // ---- Routes ----
-
-export const listApps = {
-  method: 'GET', path: '/v1/apps', handler: 'list-apps', scopes: ['usage:read'], table: 'RO',
-  tag: 'usage', summary: 'OAuth Usage — apps holding active tokens (or every app), by name',
-  description: '**OAuth Usage**: the apps holding active tokens (`?all=true`: every app), by name (case-insensitive); `?q=` name prefix.',
-  input: { query: listAppsQuerySchema },
-  answers: {
-    200: {
-      description: 'A page of apps, by name.', schema: appPageSchema,
-      example: () => ({ items: [viewOf(appSummarySchema, appExample)], nextCursor: 'v1.Xk3n9Qp2LmT8wZ5yR7bV1cD4fH6jK0s' }),
-    },
-  },
-} as const satisfies RouteDefinition;
 
 export const listAppUsers = {
   method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scopes: ['usage:read'], table: 'RO',
