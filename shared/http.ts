@@ -137,10 +137,12 @@ function bodyParser(body: BodyInput | undefined): Middleware[] {
   if (!body) return [];
   const parser = body.media === 'application/json' ? httpJsonBodyParser() : (httpUrlencodeBodyParser() as unknown as Middleware); // typed for REST API events only
   if (!body.optional) return [parser];
-  // An optional body may be left out altogether; one that is sent is parsed like any other.
+  // An optional body may be left out altogether (none, or an empty one: the handler gets
+  // `undefined`); one that is sent is parsed like any other, JSON `""` included.
   return [{
     before: async (request) => {
       if (request.event.body) await parser.before?.(request);
+      else delete (request.event as { body?: string }).body;
     },
   }];
 }
@@ -167,7 +169,7 @@ function parseInputs<R extends RouteShape>(route: R, event: HttpEvent) {
     path: checked(path, event.pathParameters ?? {}, 'path'),
     query: checked(query, event.queryStringParameters ?? {}, 'query'),
     headers: checked(headers, event.headers, 'headers'), // names in lower case (httpHeaderNormalizer)
-    body: body && !(body.optional && (raw === undefined || raw === '')) ? checked(body.schema, raw, 'body') : undefined,
+    body: body && !(body.optional && raw === undefined) ? checked(body.schema, raw, 'body') : undefined,
   };
   if (errors.length > 0) throw new ValidationError(errors);
   return inputs as Pick<RouteRequest<R>, 'path' | 'query' | 'headers' | 'body'>;

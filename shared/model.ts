@@ -1,6 +1,5 @@
-import type { ShardCopies } from './db/app.js';
+import type { AppSettings, ShardCopies } from './db/app.js';
 import type { ActorKind, AuditAction } from './registries.js';
-import type { AppSettings } from './schemas/apps.js';
 import type { JobStatus } from './schemas/revocations.js';
 import type { TokenType } from './schemas/tokens.js';
 

@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import type { App, AppCounters, AppShard } from '../model.js';
-import type { AppPatch, AppSettings } from '../schemas/apps.js';
+import type { Policies } from '../schemas/apps.js';
 import { recordReader } from './checked.js';
 import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
@@ -14,23 +14,33 @@ import {
 import { APP_SHARDS, entityAttribute, orgPrefix, table } from './table.js';
 import { commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
+/** A stored setting of type T: what an item written before it existed reads as, whether the shards copy it. */
+type SettingField<T> = { absent?: T; onShards?: true } & { readonly type?: T };
+const setting = <T>() => <const O extends { absent?: T; onShards?: true }>(options = {} as O) => options as O & SettingField<T>;
+
 /**
- * An app's settings as stored, each declared once: what an item written before the field existed
- * reads as (`absent`), and whether every shard keeps a copy (`onShards`: what registration and
- * introspection read from a random shard rather than the row). The row, the shards, the readers
- * and every change follow from this.
+ * An app's settings as stored, each declared once: its type, what an item written before the
+ * setting existed reads as (`absent`; a new app not given it holds the same), and whether every
+ * shard keeps a copy (`onShards`: what registration and introspection read from a random shard
+ * rather than the row). The record's type, the row, the shards, the readers and every change
+ * follow from this.
  */
 const settingFields = {
-  name: {},
-  description: { absent: null },
-  contactEmail: { absent: null },
-  callbackUrls: { absent: [] },
-  scopes: { absent: [] },
-  policies: { onShards: true },
-} satisfies { [K in keyof AppSettings]: { absent?: AppSettings[K]; onShards?: true } };
+  name: setting<string>()(),
+  description: setting<string | null>()({ absent: null }),
+  contactEmail: setting<string | null>()({ absent: null }),
+  callbackUrls: setting<string[]>()({ absent: [] }),
+  scopes: setting<string[]>()({ absent: [] }),
+  policies: setting<Policies>()({ onShards: true }),
+};
 
 type Setting = keyof typeof settingFields;
+/** What an app's settings are (`App` holds them all). */
+export type AppSettings = { [K in Setting]: (typeof settingFields)[K] extends SettingField<infer T> ? T : never };
+/** A change of an app: any of its settings, policies included. */
+export type AppPatch = Partial<AppSettings>;
 type OnShards = { [K in Setting]: (typeof settingFields)[K] extends { onShards: true } ? K : never }[Setting];
+type Defaulted = { [K in Setting]: (typeof settingFields)[K] extends { absent: unknown } ? K : never }[Setting];
 /** The settings every shard holds a copy of. */
 export type ShardCopies = Pick<AppSettings, OnShards>;
 const settings = Object.keys(settingFields) as Setting[];
@@ -47,9 +57,9 @@ function completeSettings(stored: Item, which: readonly Setting[]): Item {
 }
 
 /** What a new app holds of a setting it was not given: what an item stored before the setting existed reads as. */
-export const settingDefaults = (): Partial<AppSettings> => {
+export const settingDefaults = (): Pick<AppSettings, Defaulted> => {
   const absent = completeSettings({}, settings);
-  return Object.fromEntries(Object.entries(absent).filter(([, value]) => value !== undefined));
+  return Object.fromEntries(Object.entries(absent).filter(([, value]) => value !== undefined)) as Pick<AppSettings, Defaulted>;
 };
 
 const pick = <T extends object, K extends keyof T>(from: T, keys: readonly K[]) =>

@@ -1,4 +1,4 @@
-import { changeAppWrites, getAppWithCounters, insertApp, listApps, settingDefaults } from '../db/app.js';
+import { changeAppWrites, getAppWithCounters, insertApp, listApps, settingDefaults, type AppPatch } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
@@ -6,7 +6,7 @@ import { newAppId } from '../ids.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
-import type { AppPatch, AppSettings, CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
+import type { CreateAppInput, Policies, SettingsPatch } from '../schemas/apps.js';
 import { auditEvent } from './audit.js';
 import type { Actor, App, AppCounters } from '../model.js';
 import { cursors } from './paging.js';
@@ -42,7 +42,7 @@ function checkIfMatch(ifMatch: string | undefined, app: Pick<App, 'version'>): v
 }
 
 /** A new app's record: its settings, version 1, no revocation yet, not listed until its first token. */
-export function newAppRecord(orgId: string, appId: string, settings: AppSettings, now: number): App {
+export function newAppRecord(orgId: string, appId: string, settings: Omit<CreateAppInput, 'appId'>, now: number): App {
   const at = iso(now);
   return { orgId, appId, ...settingDefaults(), ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
 }

@@ -65,8 +65,6 @@ export const createAppSchema = v.strictObject({
 
 export type CreateAppInput = Output<typeof createAppSchema>;
 
-/** What an admin (or the authorization server) sets on an app: everything it was created with but its id. */
-export type AppSettings = Omit<CreateAppInput, 'appId'>;
 
 export const appPathSchema = v.strictObject({ appId: idSchema });
 
@@ -84,8 +82,6 @@ export const updateSettingsSchema = v.pipe(
 
 export type SettingsPatch = Output<typeof updateSettingsSchema>;
 
-/** A change of an app: any of its settings, policies included. */
-export type AppPatch = Partial<AppSettings>;
 
 export const listAppsQuerySchema = v.strictObject({
   ...listQueryShape,

@@ -36,6 +36,11 @@ const call = async (options: { body?: string; contentType?: string; thingId?: st
 describe('httpRoute with a route definition', () => {
   it('takes an optional JSON body left out altogether, or sent and parsed like any other', async () => {
     expect(await call()).toMatchObject({ status: 200, body: { thingId: 'a1', reason: null } });
+    // API Gateway may pass an empty body as '' (the local server leaves it out).
+    const empty = await handler({ ...httpApiEvent({ method: 'POST', url: '/v1/things/a1/block', routeKey: 'POST /v1/things/{thingId}/block', pathParameters: { thingId: 'a1' },
+      claims: { sub: 's', org_id: 'acme', org_edition: 'Developer', scope: 'tokens:write' } }), body: '' }, lambdaContext('block-thing'));
+    expect([empty.statusCode, JSON.parse(empty.body ?? '')]).toEqual([200, { thingId: 'a1', reason: null }]);
+    expect((await call({ body: '""', contentType: 'application/json' })).body.errors).toEqual([{ path: 'body', message: expect.any(String) }]);
     expect(await call({ body: '{"reason":"leaked"}', contentType: 'application/json' })).toMatchObject({ status: 200, body: { reason: 'leaked' } });
     expect((await call({ body: '{"reason":""}', contentType: 'application/json' })).body.errors).toEqual([{ path: 'body.reason', message: expect.any(String) }]);
     expect((await call({ body: '{"reason":"x"}', contentType: 'text/plain' })).body.errors).toEqual([{ path: 'headers.content-type', message: 'must be application/json' }]);
