@@ -19,9 +19,20 @@ type RoutesIn<M> = { [K in keyof M as M[K] extends RouteDefinition ? K : never]:
 const isRoute = (value: unknown): value is RouteDefinition => typeof value === 'object' && value !== null && 'method' in value && 'path' in value;
 const routesIn = <M extends object>(module: M) => Object.fromEntries(Object.entries(module).filter(([, value]) => isRoute(value))) as RoutesIn<M>;
 
-export const routes = {
-  ...routesIn(service), ...routesIn(tokens), ...routesIn(apps), ...routesIn(usage), ...routesIn(revocations), ...routesIn(audit),
-} satisfies Record<string, RouteDefinition>;
+/** The modules' routes as one table; a name given twice would lose a route, so it is an error. */
+function table(...parts: object[]): Record<string, RouteDefinition> {
+  const all: Record<string, RouteDefinition> = {};
+  for (const part of parts) {
+    for (const [name, route] of Object.entries(part) as [string, RouteDefinition][]) {
+      if (name in all) throw new Error(`Two routes are named ${name}`);
+      all[name] = route;
+    }
+  }
+  return all;
+}
+
+export const routes = table(routesIn(service), routesIn(tokens), routesIn(apps), routesIn(usage), routesIn(revocations), routesIn(audit)) as
+  RoutesIn<typeof service> & RoutesIn<typeof tokens> & RoutesIn<typeof apps> & RoutesIn<typeof usage> & RoutesIn<typeof revocations> & RoutesIn<typeof audit>;
 
 export type RouteName = keyof typeof routes;
 export type Route = RouteDefinition;

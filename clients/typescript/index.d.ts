@@ -45,7 +45,7 @@ export type paths = {
         put?: never;
         /**
          * RFC 7662 token introspection (resource server); each active introspection is one use
-         * @description RFC 7662, form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.
+         * @description Form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.
          */
         post: operations["introspect"];
         delete?: never;
@@ -65,7 +65,7 @@ export type paths = {
         put?: never;
         /**
          * RFC 7009 token revocation; 200 whether or not the token was known
-         * @description RFC 7009, form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.
+         * @description Form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.
          */
         post: operations["revoke"];
         delete?: never;
@@ -85,7 +85,7 @@ export type paths = {
         put?: never;
         /**
          * Register an issued token (authorization server)
-         * @description Register an issued token: 201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.
+         * @description 201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.
          */
         post: operations["registerToken"];
         delete?: never;
@@ -109,7 +109,7 @@ export type paths = {
         put?: never;
         /**
          * Create an app
-         * @description Create an app: `{ appId?, name, description?, contactEmail?, callbackUrls?, scopes?, policies? }`; without an `appId` the service picks one. Answers 201 with `Location` and `ETag`.
+         * @description `{ appId?, name, description?, contactEmail?, callbackUrls?, scopes?, policies? }`; without an `appId` the service picks one. Answers 201 with `Location` and `ETag`.
          */
         post: operations["createApp"];
         delete?: never;
@@ -275,7 +275,7 @@ export type paths = {
         };
         /**
          * Jobs, newest first
-         * @description Revocation jobs, newest first; `?appId=` and `?status=` narrow the list.
+         * @description `?appId=` and `?status=` narrow the list.
          */
         get: operations["listRevocationJobs"];
         put?: never;
@@ -313,7 +313,7 @@ export type paths = {
         };
         /**
          * The audit log, newest first
-         * @description The audit log, newest first; `?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.
+         * @description `?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -481,7 +481,7 @@ export type components = {
             scopes?: string[];
             expiresAt?: components["schemas"]["Timestamp"];
             /** @description An access token's refresh token: active, of the same app and user, in its one spelling. */
-            refreshTokenId?: string;
+            refreshTokenId?: components["schemas"]["TokenId"];
         };
         RegisteredToken: {
             tokenId: components["schemas"]["TokenId"];
@@ -550,6 +550,7 @@ export type components = {
             /** @constant */
             all?: true;
             reason?: string;
+            /** @description A future time, at most one year ahead: the job is scheduled. */
             runAt?: components["schemas"]["Timestamp"];
             /**
              * @description Answer 200 with what would be revoked; nothing changes.
@@ -1198,9 +1199,11 @@ export interface operations {
     listApps: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;
+                /** @description `true`: every app of the org, not only those holding active tokens. */
                 all?: "true" | "false";
                 /** @description Case-insensitive name prefix. */
                 q?: string;
@@ -1686,6 +1689,7 @@ export interface operations {
     listAppUsers: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;
@@ -1761,6 +1765,7 @@ export interface operations {
     listUserTokens: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;
@@ -1964,6 +1969,7 @@ export interface operations {
     listUserApps: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;
@@ -2245,6 +2251,7 @@ export interface operations {
     listRevocationJobs: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;
@@ -2480,6 +2487,7 @@ export interface operations {
     listAuditEvents: {
         parameters: {
             query?: {
+                /** @description Items per page. */
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;

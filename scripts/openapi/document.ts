@@ -15,6 +15,7 @@ import {
   errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
 } from '../../shared/api/define.js';
 import { SUPPORTED_EDITIONS } from '../../shared/editions.js';
+import { oauthErrorCodes } from '../../shared/errors.js';
 import { MAX_BODY_BYTES } from '../../shared/http.js';
 import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
 import { orderedRoutes } from '../../shared/routes.js';
@@ -42,14 +43,44 @@ const conversion: ConversionConfig = {
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
   // `v.required(…)` (an answer's every field present): each field as its own schema says. Converted
   // without the named definitions, which toJsonSchema would convert again (and this field with them).
-  overrideSchema: ({ valibotSchema }) =>
-    valibotSchema.type === 'non_optional' ? strip(toJsonSchema(unwrapped(valibotSchema), { ...conversion, definitions: {} })) : undefined,
-  // `documentedAs` (shared/schemas/common.ts): the schema so far is replaced by what it says.
-  overrideAction: ({ valibotAction }) => (valibotAction as { metadata?: { openapi?: JsonSchema } }).metadata?.openapi,
+  overrideSchema: ({ valibotSchema, jsonSchema: converted }) =>
+    valibotSchema.type === 'non_optional' ? strip(toJsonSchema(unwrapped(valibotSchema), { ...conversion, definitions: {} })) : describedField(valibotSchema, converted),
+  // `documentedAs` (shared/schemas/common.ts): the schema so far is replaced by what it says;
+  // `documentedWith`: its keywords are added to it.
+  overrideAction: ({ valibotAction, jsonSchema: sofar }) => {
+    const metadata = (valibotAction as { metadata?: { openapi?: JsonSchema; openapiWith?: JsonSchema } }).metadata;
+    if (metadata?.openapi) return metadata.openapi;
+    if (!metadata?.openapiWith) return undefined;
+    const { openapiWith: _, ...rest } = sofar as Json;
+    return { ...rest, ...metadata.openapiWith };
+  },
   // Checks and transformations a JSON Schema cannot say; their meaning is in the field's description.
   ignoreActions: ['check', 'trim', 'to_upper_case', 'transform', 'forward'],
   errorMode: 'throw',
 };
+
+type Piped = v.GenericSchema & { pipe?: readonly (v.GenericSchema | { type: string; description?: string })[] };
+const flat = (schema: Piped): { type: string; description?: string }[] =>
+  (schema.pipe ?? []).flatMap((item) => ('pipe' in item && Array.isArray(item.pipe) ? flat(item as Piped) : [item as { type: string; description?: string }]));
+
+/**
+ * An optional field whose schema is a named one or a pipe with a description: the reference to
+ * the named schema, and the description even when it follows a transformation (where conversion
+ * of what a client sends stops), so `v.pipe(timestampSchema, v.description(…))` reads as the
+ * Timestamp with its own words.
+ */
+function describedField(schema: v.GenericSchema, converted: JsonSchema): JsonSchema | undefined {
+  if (!['optional', 'nullable', 'nullish', 'exact_optional'].includes(schema.type)) return undefined;
+  const inner = (schema as unknown as { wrapped: Piped }).wrapped;
+  if (Object.values(named).includes(inner)) return undefined; // already a reference, with its own words
+  const description = flat(inner).filter((item) => item.type === 'description').at(-1)?.description;
+  const head = inner.pipe?.[0];
+  const name = Object.entries(named).find(([, s]) => s === head)?.[0];
+  if (!description && !name) return undefined;
+  const { description: _, ...rest } = converted as Json;
+  const base = name && schema.type !== 'nullable' && schema.type !== 'nullish' ? { $ref: `#/components/schemas/${name}`, ...('default' in rest ? { default: rest.default } : {}) } : rest;
+  return { ...base, ...(description ? { description } : {}) };
+}
 
 function unwrapped(schema: v.GenericSchema): v.GenericSchema {
   const wrapped = (schema as { wrapped?: v.GenericSchema }).wrapped;
@@ -93,7 +124,7 @@ const documentOnlySchemas = {
   },
   OAuthError: {
     type: 'object', required: ['error'], description: 'RFC 6749 §5.2 error JSON.',
-    properties: { error: { type: 'string', enum: ['invalid_request', 'invalid_token', 'insufficient_scope', 'server_error'] }, error_description: { type: 'string' } },
+    properties: { error: { type: 'string', enum: [...oauthErrorCodes] }, error_description: { type: 'string' } },
   },
   GatewayMessage: {
     type: 'object', required: ['message'], additionalProperties: false,

@@ -6,8 +6,9 @@
 import { tags, type RouteDefinition } from '../../shared/api/define.js';
 import { orderedRoutes } from '../../shared/routes.js';
 
-const scopeLine = (route: RouteDefinition) =>
-  route.scopes ? `Scope: ${route.scopes.map((s) => `\`${s}\``).join(' or ')}.` : `Scope: none (public: ${route.public ?? 'a valid token, any scope'}).`;
+const scopeLine = (route: RouteDefinition) => (route.scopes
+  ? `Scope: ${route.scopes.map((s) => `\`${s}\``).join(' or ')}${route.authenticate ? ' (the function verifies the caller itself)' : ''}.`
+  : `Scope: none (public: ${route.public}).`);
 
 function section(route: RouteDefinition, statuses: string[]): string {
   const own = Object.entries(route.answers).map(([status, answer]) => `- **${status}**: ${answer.description}`);

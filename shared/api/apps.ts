@@ -53,7 +53,7 @@ const changedTooOften = {
 export const createApp = {
   method: 'POST', path: '/v1/apps', handler: 'create-app', scopes: ['apps:manage'], table: 'RW',
   tag: 'apps', summary: 'Create an app',
-  description: 'Create an app: `{ appId?, name, description?, contactEmail?, callbackUrls?, scopes?, policies? }`; without an `appId` the service picks one. Answers 201 with `Location` and `ETag`.',
+  description: '`{ appId?, name, description?, contactEmail?, callbackUrls?, scopes?, policies? }`; without an `appId` the service picks one. Answers 201 with `Location` and `ETag`.',
   input: {
     body: {
       schema: createAppSchema, media: 'application/json',

@@ -28,7 +28,7 @@ export type AuditEventView = Output<typeof auditEventSchema>;
 export const listAuditEvents = {
   method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scopes: ['usage:read'], table: 'RO',
   tag: 'audit', summary: 'The audit log, newest first',
-  description: 'The audit log, newest first; `?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.',
+  description: '`?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.',
   input: { query: auditQuerySchema },
   answers: {
     200: {

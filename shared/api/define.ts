@@ -13,7 +13,7 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type * as v from 'valibot';
 import type { ProblemType, Scope } from '../registries.js';
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
 /**
  * What the function does to the table: nothing, reads, reads and records uses (UpdateItem only:
@@ -77,22 +77,21 @@ export interface BodyInput {
   example: unknown;
 }
 
-export interface RouteDefinition {
+/**
+ * Who may call a route, exactly one of: a caller holding at least one of `scopes` (its JWT verified
+ * by API Gateway's authorizer, or by `authenticate` for credentials the authorizer cannot check),
+ * or anyone, for one of the contract's reasons.
+ */
+export type RouteAccess =
+  | { scopes: readonly [Scope, ...Scope[]]; authenticate?: (event: HttpEvent) => Promise<Caller>; public?: never }
+  | { public: PublicReason; scopes?: never; authenticate?: never };
+
+interface RouteFields {
   method: HttpMethod;
   /** API Gateway path syntax: `{name}` is one path segment. */
   path: string;
   /** The file under functions/http/ that exports `handler`. */
   handler: string;
-  /** The caller must hold at least one of these scopes (checked after the gateway verified the JWT)… */
-  scopes?: readonly Scope[];
-  /** …or the route is public, for one of the contract's reasons (no authorizer at the gateway). */
-  public?: PublicReason;
-  /**
-   * The route verifies its caller itself, for credentials API Gateway's JWT authorizer cannot
-   * check (HTTP Basic client credentials, RFC 6749 §2.3.1): the gateway lets every request through
-   * to the function, and this must refuse (throw) what it does not accept. `scopes` still apply.
-   */
-  authenticate?: (event: HttpEvent) => Promise<Caller>;
   table: TableAccess;
   /** Sends to the revocation queue. */
   enqueues?: true;
@@ -111,8 +110,17 @@ export interface RouteDefinition {
   answers: Record<number, SuccessAnswer | ProblemAnswer>;
   tag: Tag;
   summary: string;
+  /** More than the summary says (the document shows both; do not repeat the summary). */
   description?: string;
 }
+
+/**
+ * A route. `authenticate` (with `scopes`) is for a route that verifies its callers itself, for
+ * credentials API Gateway's JWT authorizer cannot check (HTTP Basic client credentials, RFC 6749
+ * §2.3.1): the gateway lets every request through to the function, which must refuse (throw)
+ * what it does not accept.
+ */
+export type RouteDefinition = RouteFields & RouteAccess;
 
 /** `/oauth2/*` answers errors as RFC 6749 JSON; everything else as problem+json. */
 export const errorFormatOf = (route: Pick<RouteDefinition, 'path'>): 'oauth' | 'problem' => (route.path.startsWith('/oauth2/') ? 'oauth' : 'problem');
@@ -122,10 +130,10 @@ export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer i
 // ---- What a handler receives and returns, inferred from its definition ----
 
 /** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
-export type RouteShape = Pick<RouteDefinition, 'path' | 'scopes' | 'authenticate' | 'input' | 'answers'>;
+export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly Scope[]; authenticate?: (event: HttpEvent) => Promise<Caller> };
 
 /** Whether API Gateway's JWT authorizer guards the route (locally: the server checks the JWT the same way). */
-export const behindJwtAuthorizer = (route: Pick<RouteDefinition, 'scopes' | 'authenticate'>) => route.scopes !== undefined && !route.authenticate;
+export const behindJwtAuthorizer = (route: { scopes?: readonly Scope[]; authenticate?: unknown }) => route.scopes !== undefined && !route.authenticate;
 
 type InputOf<R extends RouteShape, K extends 'path' | 'query' | 'headers'> =
   NonNullable<R['input']>[K] extends infer S extends Schema ? v.InferOutput<S> : Record<string, string | undefined>;

@@ -99,7 +99,7 @@ export const requestRevocation = {
 export const listRevocationJobs = {
   method: 'GET', path: '/v1/revocation-jobs', handler: 'list-revocation-jobs', scopes: ['usage:read'], table: 'RO',
   tag: 'revocation', summary: 'Jobs, newest first',
-  description: 'Revocation jobs, newest first; `?appId=` and `?status=` narrow the list.',
+  description: '`?appId=` and `?status=` narrow the list.',
   input: { query: listJobsQuerySchema },
   answers: { 200: { description: 'A page of jobs, newest first.', schema: jobPageSchema, example: { items: [jobExample], nextCursor: null } } },
 } as const satisfies RouteDefinition;

@@ -26,8 +26,8 @@ export const introspectionSchema = v.union([
     sub: v.pipe(v.string(), v.description('The userId.')),
     username: v.optional(v.string()),
     token_type: v.picklist(['access_token', 'refresh_token']),
-    exp: v.optional(v.number()),
-    iat: v.number(),
+    exp: v.optional(v.pipe(v.number(), v.integer())),
+    iat: v.pipe(v.number(), v.integer()),
   }),
 ]);
 
@@ -43,7 +43,7 @@ const registrationExample = {
 export const registerToken = {
   method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], table: 'RW',
   tag: 'tokens', summary: 'Register an issued token (authorization server)',
-  description: 'Register an issued token: 201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.',
+  description: '201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.',
   input: {
     body: {
       schema: registerTokenSchema, media: 'application/json',
@@ -70,7 +70,7 @@ export const registerToken = {
 export const introspect = {
   method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], table: 'RO+UpdateItem',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
-  description: 'RFC 7662, form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.',
+  description: 'Form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.',
   input: {
     body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', token_type_hint: 'access_token' } },
   },
@@ -91,7 +91,7 @@ export const introspect = {
 export const revoke = {
   method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scopes: ['tokens:write'], table: 'RW', enqueues: true,
   tag: 'tokens', summary: 'RFC 7009 token revocation; 200 whether or not the token was known',
-  description: 'RFC 7009, form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.',
+  description: 'Form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.',
   input: {
     body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'refresh-token-value-0123456789', token_type_hint: 'refresh_token' } },
   },

@@ -1,7 +1,8 @@
 /**
  * The pieces answers are made of. An answer's own schema is beside the routes that give it
  * (shared/api/<area>.ts): a function bundles its area's answers only, and the worker and the
- * sweep, which answer nothing, none (the views in shared/domain import their types only).
+ * sweep, which answer nothing, none. The views in shared/domain are typed by them, and the app
+ * and job views are built from them (`viewOf`), which only functions that answer load.
  */
 import * as v from 'valibot';
 import { documentedAs } from './common.js';

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import {
-  booleanParameter, documentedAs, idSchema, intBetween, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
+  booleanParameter, documentedAs, documentedWith, idSchema, intBetween, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
 } from './common.js';
 
 const durationUnit = v.picklist(['minutes', 'hours', 'days']);
@@ -78,6 +78,7 @@ export const updateSettingsSchema = v.pipe(
     scopes: v.optional(appSettings.scopes),
   }),
   v.check((patch) => Object.values(patch).some((value) => value !== undefined), 'must change at least one of name, description, contactEmail, callbackUrls, scopes'),
+  documentedWith({ minProperties: 1 }),
 );
 
 export type SettingsPatch = Output<typeof updateSettingsSchema>;
@@ -91,5 +92,5 @@ export const listAppsQuerySchema = v.strictObject({
 
 /** `If-Match` on a change: an ETag of GET /v1/apps/{appId} (or `*`); a stale one answers 412. */
 export const ifMatchHeadersSchema = v.object({
-  'if-match': v.optional(v.pipe(v.string(), v.maxLength(1024), v.description('An ETag from GET /v1/apps/{appId}, or *; 412 when stale.'))),
+  'if-match': v.optional(v.pipe(v.string(), v.maxLength(1024, 'must be at most 1024 characters'), v.description('An ETag from GET /v1/apps/{appId}, or *; 412 when stale.'))),
 });

@@ -14,6 +14,8 @@ import { isCanonicalTime } from '../time.js';
  * Place it last, or just before the first transformation. Metadata only: nothing is checked.
  */
 export const documentedAs = <T>(jsonSchema: Record<string, unknown>) => v.metadata<T, { readonly openapi: Record<string, unknown> }>({ openapi: jsonSchema });
+/** The same, adding JSON Schema keywords to what the pipe says (a check the keywords can state). */
+export const documentedWith = <T>(keywords: Record<string, unknown>) => v.metadata<T, { readonly openapiWith: Record<string, unknown> }>({ openapiWith: keywords });
 
 /** appId, userId, orgId: 1–128 of A–Z a–z 0–9 . _ - @ + :, first char alphanumeric (never `#`, the key separator). */
 export const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._\-@+:]{0,127}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ - @ + : starting with a letter or digit'));

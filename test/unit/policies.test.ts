@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { Token } from '../../shared/model.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt, CHILDREN_CHECK_AFTER_MS } from '../../shared/domain/policies.js';
 import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
-import { defaultPolicies, type Policies } from '../../shared/schemas/apps.js';
+import * as v from 'valibot';
+import { newAppRecord } from '../../shared/domain/apps.js';
+import { createAppSchema, defaultPolicies, type Policies } from '../../shared/schemas/apps.js';
 
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const policies = (p: Partial<Policies> = {}): Policies => ({ ...defaultPolicies(), ...p });
@@ -10,10 +12,7 @@ const token = (over: Partial<Token> = {}): Token => ({
   orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(),
   expiresAt: null, presentableUntil: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, dueAt: null, ...over,
 });
-const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({
-  orgId: 'o', appId: 'a', name: 'A', description: null, contactEmail: null, callbackUrls: [], scopes: [], policies: policies(p),
-  createdAt: '', updatedAt: '', version: 1, revokeEpoch, lastUsedAt: null,
-});
+const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({ ...newAppRecord('o', 'a', { ...v.parse(createAppSchema, { name: 'A' }), policies: policies(p) }, t0), revokeEpoch });
 const user = (revokeEpoch = 0) => ({ orgId: 'o', appId: 'a', userId: 'u', userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 1, revokeEpoch, countEpoch: 0 });
 
 describe('refresh-token policies', () => {
