@@ -6,8 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import openapiTS, { astToString } from 'openapi-typescript';
+import { auditActions, scopes } from '../../shared/registries.js';
 import { buildDocument, problemTable } from './document.js';
 import { operationsMarkdown, replaceGenerated } from './markdown.js';
+
+const table = (head: string[], rows: [string, string][]) =>
+  [`| ${head.join(' | ')} |`, `|${head.map(() => '---|').join('')}`, ...rows.map(([name, text]) => `| \`${name}\` | ${text} |`)].join('\n');
 
 const at = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
@@ -16,6 +20,8 @@ export async function generatedFiles(): Promise<Record<string, string>> {
   const document = buildDocument();
   let page = readFileSync(at('docs/api.md'), 'utf8');
   page = replaceGenerated(page, 'problem types', problemTable());
+  page = replaceGenerated(page, 'scopes', table(['scope', 'held by, and what it allows'], Object.entries(scopes)));
+  page = replaceGenerated(page, 'audit actions', table(['action', 'when'], Object.entries(auditActions)));
   page = replaceGenerated(page, 'operations', operationsMarkdown(document as Parameters<typeof operationsMarkdown>[0]));
   const types = astToString(await openapiTS(structuredClone(document) as unknown as Parameters<typeof openapiTS>[0], { exportType: true, alphabetize: false, defaultNonNullable: false }));
   return {

@@ -106,7 +106,7 @@ describe('docs/openapi.json', () => {
     expect(httpResponseProblems('GET', '/nowhere', { status: 401, headers: { 'content-type': 'application/json' }, text: '{"message":"Unauthorized"}' }).join()).toMatch(/WWW-Authenticate is required/);
   });
 
-  it('is what docs/api.md describes: every operation with exactly its status codes, and every problem type', () => {
+  it('is what docs/api.md describes: every operation with exactly its status codes, every problem type, audit action and scope', () => {
     const page = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
     const sections = new Map(page.split('\n### `').slice(1).map((section) => [section.slice(0, section.indexOf('`')), section]));
     expect([...sections.keys()].sort()).toEqual(operations.map((o) => o.key).sort());
@@ -115,5 +115,6 @@ describe('docs/openapi.json', () => {
       expect(answers, key).toEqual(Object.keys(operation.responses));
     }
     for (const [type, { status }] of Object.entries(problemTypes)) expect(page, type).toContain(`| \`${type}\` | ${status} |`);
+    for (const name of [...Object.keys(auditActions), ...Object.keys(scopes)]) expect(page, name).toContain(`| \`${name}\` |`);
   });
 });
