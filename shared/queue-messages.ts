@@ -3,10 +3,10 @@
  * worker accepts (anything else is dropped as malformed). Every message names its org.
  */
 import * as v from 'valibot';
-import { refreshTokenPolicySchema } from './schemas/apps.js';
+import { refreshTokenPolicySchema } from './schemas/policies.js';
 import { idSchema, type Output } from './schemas/common.js';
-import { jobIdSchema } from './schemas/revocations.js';
-import { tokenIdSchema } from './schemas/tokens.js';
+import { jobIdSchema } from './schemas/common.js';
+import { tokenIdSchema } from './schemas/common.js';
 import { TOKEN_INDEX_SHARDS } from './db/table.js';
 
 const lookupKeySchema = v.pipe(v.string(), v.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));

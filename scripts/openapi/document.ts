@@ -19,10 +19,13 @@ import { oauthErrorCodes } from '../../shared/errors.js';
 import { MAX_BODY_BYTES } from '../../shared/http.js';
 import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
 import { orderedRoutes } from '../../shared/routes.js';
-import { createAppSchema, policiesSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
+import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
+import { policiesSchema } from '../../shared/schemas/policies.js';
 import { idSchema } from '../../shared/schemas/common.js';
-import { jobIdSchema, revocationRequestSchema } from '../../shared/schemas/revocations.js';
-import { oauthTokenFormSchema, registerTokenSchema, tokenIdSchema } from '../../shared/schemas/tokens.js';
+import { revocationRequestSchema } from '../../shared/schemas/revocations.js';
+import { jobIdSchema } from '../../shared/schemas/common.js';
+import { oauthTokenFormSchema, registerTokenSchema } from '../../shared/schemas/tokens.js';
+import { tokenIdSchema } from '../../shared/schemas/common.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { appCounters, instantSchema, pageOf, viewOf } from '../schemas/answers.js';
-import { appPathSchema, createAppSchema, ifMatchHeadersSchema, listAppsQuerySchema, policiesSchema, updateSettingsSchema } from '../schemas/apps.js';
+import { appPathSchema, createAppSchema, ifMatchHeadersSchema, listAppsQuerySchema, updateSettingsSchema } from '../schemas/apps.js';
+import { policiesSchema } from '../schemas/policies.js';
 import { idSchema, type Output } from '../schemas/common.js';
 import type { RouteDefinition } from './define.js';
 

@@ -2,7 +2,8 @@ import * as v from 'valibot';
 import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
 import { appPathSchema } from '../schemas/apps.js';
 import { idSchema, type Output } from '../schemas/common.js';
-import { idempotencyHeadersSchema, jobIdSchema, jobPathSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
+import { idempotencyHeadersSchema, jobPathSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
+import { jobIdSchema } from '../schemas/common.js';
 import { tokenPathSchema, userTokensPathSchema } from '../schemas/tokens.js';
 import type { RouteDefinition } from './define.js';
 

@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { instantSchema, nullableInstant } from '../schemas/answers.js';
 import { idSchema, type Output } from '../schemas/common.js';
-import { oauthTokenFormSchema, registerTokenSchema, tokenIdSchema, tokenTypeSchema } from '../schemas/tokens.js';
+import { oauthTokenFormSchema, registerTokenSchema, tokenTypeSchema } from '../schemas/tokens.js';
+import { tokenIdSchema } from '../schemas/common.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----

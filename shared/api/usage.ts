@@ -2,7 +2,8 @@ import * as v from 'valibot';
 import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
 import { appPathSchema } from '../schemas/apps.js';
 import { idSchema, listQuerySchema, type Output } from '../schemas/common.js';
-import { tokenIdSchema, tokenTypeSchema, userTokensPathSchema } from '../schemas/tokens.js';
+import { tokenTypeSchema, userTokensPathSchema } from '../schemas/tokens.js';
+import { tokenIdSchema } from '../schemas/common.js';
 import { listUsersQuerySchema, userPathSchema } from '../schemas/usage.js';
 import type { RouteDefinition } from './define.js';
 

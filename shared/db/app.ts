@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import type { App, AppCounters, AppShard } from '../model.js';
-import type { Policies } from '../schemas/apps.js';
+import type { Policies } from '../schemas/policies.js';
 import { recordReader } from './checked.js';
 import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,

@@ -5,7 +5,7 @@
  */
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { Policies } from '../schemas/apps.js';
+import type { Policies } from '../schemas/policies.js';
 import type { Actor } from '../model.js';
 import { sameValue } from '../same-value.js';
 import { changeApp } from './apps.js';

@@ -1,4 +1,4 @@
-import type { Policies, RefreshTokenPolicy } from '../schemas/apps.js';
+import type { Policies, RefreshTokenPolicy } from '../schemas/policies.js';
 import type { Token } from '../model.js';
 import { canonicalTime } from '../time.js';
 

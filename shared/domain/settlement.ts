@@ -14,7 +14,7 @@ import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { RefreshTokenPolicy } from '../schemas/apps.js';
+import type { RefreshTokenPolicy } from '../schemas/policies.js';
 import type { TokenMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';

@@ -6,7 +6,7 @@ import { commitOrFailures } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
-import type { Policies } from '../schemas/apps.js';
+import type { Policies } from '../schemas/policies.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
 import { createTokenHasher } from '../crypto.js';
 import type { Token } from '../model.js';

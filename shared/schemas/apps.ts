@@ -1,33 +1,8 @@
 import * as v from 'valibot';
+import { policiesSchema } from './policies.js';
 import {
-  booleanParameter, documentedAs, documentedWith, idSchema, intBetween, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
+  booleanParameter, documentedAs, documentedWith, idSchema, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
 } from './common.js';
-
-const durationUnit = v.picklist(['minutes', 'hours', 'days']);
-
-export const refreshTokenPolicySchema = v.variant('mode', [
-  v.strictObject({ mode: v.literal('until-revoked') }),
-  v.strictObject({ mode: v.literal('expire-immediately') }),
-  v.strictObject({ mode: v.literal('expire-after'), value: intBetween(1, 36500), unit: durationUnit }),
-  v.strictObject({ mode: v.literal('expire-if-unused'), value: intBetween(1, 36500), unit: durationUnit }),
-]);
-
-const minutesOrNull = v.optional(v.nullable(intBetween(1, 525_600)), null);
-
-export const policiesSchema = v.strictObject({
-  refreshTokenPolicy: v.optional(refreshTokenPolicySchema, { mode: 'until-revoked' }),
-  /** Caps an access token's expiry at registration; null means the authorization server decides. */
-  accessTokenLifetimeMinutes: minutesOrNull,
-  permittedUsers: v.optional(v.picklist(['all-users-self-authorize', 'admin-approved-pre-authorized']), 'all-users-self-authorize'),
-  ipRelaxation: v.optional(v.picklist(['enforce', 'relax-for-refresh', 'relax']), 'enforce'),
-  sessionTimeoutMinutes: minutesOrNull,
-});
-
-export type Policies = Output<typeof policiesSchema>;
-export type RefreshTokenPolicy = Output<typeof refreshTokenPolicySchema>;
-
-/** The policies of an app created without any: every default. */
-export const defaultPolicies = (): Policies => v.parse(policiesSchema, {});
 
 const isHttpUrl = (u: string) => {
   try {

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { idSchema, listQueryShape, timestampSchema, trimmedBetween, type Output } from './common.js';
+import { idSchema, jobIdSchema, listQueryShape, type Output, timestampSchema, trimmedBetween } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 
@@ -24,7 +24,6 @@ export type RevocationRequest = Output<typeof revocationRequestSchema>;
 export const jobStatusSchema = v.picklist(['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = Output<typeof jobStatusSchema>;
 
-export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'), v.examples(['job_00mx1hp3cpf0e3b17a98c4']));
 export const jobPathSchema = v.strictObject({ jobId: jobIdSchema });
 
 export const listJobsQuerySchema = v.strictObject({

@@ -1,13 +1,6 @@
 import * as v from 'valibot';
-import {
-  idSchema, listQuerySchema, scopeTokenSchema, stringBetween, timestampSchema, trimmedBetween, type Output,
-} from './common.js';
+import { idSchema, listQuerySchema, type Output, scopeTokenSchema, stringBetween, timestampSchema, tokenIdSchema, trimmedBetween } from './common.js';
 
-/** Public token ids are 22 base64url characters, after `<key version>.` once the secret was rotated (see shared/crypto.ts). */
-export const tokenIdSchema = v.pipe(
-  v.string(), v.regex(/^(?:[1-9]\d{0,3}\.)?[A-Za-z0-9_-]{22}$/, 'must be a token id'),
-  v.description('22 base64url characters, in the one spelling the service gives out, after `<key version>.` for tokens registered once the service secret was rotated. Another spelling of the same bytes names no token.'),
-);
 
 export const tokenTypeSchema = v.picklist(['access', 'refresh']);
 export type TokenType = Output<typeof tokenTypeSchema>;

@@ -4,7 +4,8 @@ import { effectiveExpiry, expiryAtRegistration, sweepDueAt, CHILDREN_CHECK_AFTER
 import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
 import * as v from 'valibot';
 import { newAppRecord } from '../../shared/domain/apps.js';
-import { createAppSchema, defaultPolicies, type Policies } from '../../shared/schemas/apps.js';
+import { createAppSchema } from '../../shared/schemas/apps.js';
+import { defaultPolicies, type Policies } from '../../shared/schemas/policies.js';
 
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const policies = (p: Partial<Policies> = {}): Policies => ({ ...defaultPolicies(), ...p });
