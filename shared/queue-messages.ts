@@ -4,9 +4,7 @@
  */
 import * as v from 'valibot';
 import { refreshTokenPolicySchema } from './schemas/policies.js';
-import { idSchema, type Output } from './schemas/common.js';
-import { jobIdSchema } from './schemas/common.js';
-import { tokenIdSchema } from './schemas/common.js';
+import { idSchema, jobIdSchema, type Output, tokenIdSchema } from './schemas/common.js';
 import { TOKEN_INDEX_SHARDS } from './db/table.js';
 
 const lookupKeySchema = v.pipe(v.string(), v.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));

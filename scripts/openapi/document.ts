@@ -21,11 +21,9 @@ import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../
 import { orderedRoutes } from '../../shared/routes.js';
 import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
 import { policiesSchema } from '../../shared/schemas/policies.js';
-import { idSchema } from '../../shared/schemas/common.js';
+import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/common.js';
 import { revocationRequestSchema } from '../../shared/schemas/revocations.js';
-import { jobIdSchema } from '../../shared/schemas/common.js';
 import { oauthTokenFormSchema, registerTokenSchema } from '../../shared/schemas/tokens.js';
-import { tokenIdSchema } from '../../shared/schemas/common.js';
 
 type Json = Record<string, unknown>;
 

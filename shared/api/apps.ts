@@ -1,8 +1,8 @@
 import * as v from 'valibot';
 import { appCounters, instantSchema, pageOf, viewOf } from '../schemas/answers.js';
-import { appPathSchema, createAppSchema, ifMatchHeadersSchema, listAppsQuerySchema, updateSettingsSchema } from '../schemas/apps.js';
+import { createAppSchema, ifMatchHeadersSchema, listAppsQuerySchema, updateSettingsSchema } from '../schemas/apps.js';
+import { appPathSchema, idSchema, type Output } from '../schemas/common.js';
 import { policiesSchema } from '../schemas/policies.js';
-import { idSchema, type Output } from '../schemas/common.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----

@@ -1,10 +1,9 @@
 import * as v from 'valibot';
 import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
-import { appPathSchema } from '../schemas/apps.js';
-import { idSchema, type Output } from '../schemas/common.js';
-import { idempotencyHeadersSchema, jobPathSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
-import { jobIdSchema } from '../schemas/common.js';
-import { tokenPathSchema, userTokensPathSchema } from '../schemas/tokens.js';
+import {
+  appPathSchema, idSchema, jobIdSchema, jobPathSchema, type Output, tokenPathSchema, userTokensPathSchema,
+} from '../schemas/common.js';
+import { idempotencyHeadersSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----

@@ -1,8 +1,7 @@
 import * as v from 'valibot';
 import { instantSchema, nullableInstant } from '../schemas/answers.js';
-import { idSchema, type Output } from '../schemas/common.js';
+import { idSchema, type Output, tokenIdSchema } from '../schemas/common.js';
 import { oauthTokenFormSchema, registerTokenSchema, tokenTypeSchema } from '../schemas/tokens.js';
-import { tokenIdSchema } from '../schemas/common.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----

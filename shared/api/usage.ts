@@ -1,10 +1,10 @@
 import * as v from 'valibot';
 import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
-import { appPathSchema } from '../schemas/apps.js';
-import { idSchema, listQuerySchema, type Output } from '../schemas/common.js';
-import { tokenTypeSchema, userTokensPathSchema } from '../schemas/tokens.js';
-import { tokenIdSchema } from '../schemas/common.js';
-import { listUsersQuerySchema, userPathSchema } from '../schemas/usage.js';
+import {
+  appPathSchema, idSchema, listQuerySchema, type Output, tokenIdSchema, userPathSchema, userTokensPathSchema,
+} from '../schemas/common.js';
+import { tokenTypeSchema } from '../schemas/tokens.js';
+import { listUsersQuerySchema } from '../schemas/usage.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----

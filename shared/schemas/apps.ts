@@ -41,7 +41,6 @@ export const createAppSchema = v.strictObject({
 export type CreateAppInput = Output<typeof createAppSchema>;
 
 
-export const appPathSchema = v.strictObject({ appId: idSchema });
 
 /** PATCH /v1/apps/{appId} (Settings tab): one or more of the settings. */
 export const updateSettingsSchema = v.pipe(

@@ -29,6 +29,13 @@ export const tokenIdSchema = v.pipe(
 /** Revocation job ids: `job_`, a time in base 36, and random hex. */
 export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'), v.examples(['job_00mx1hp3cpf0e3b17a98c4']));
 
+/** The routes' path parameters (ids each), here so that a route of one area loads no other area's schemas. */
+export const appPathSchema = v.strictObject({ appId: idSchema });
+export const userPathSchema = v.strictObject({ userId: idSchema });
+export const userTokensPathSchema = v.strictObject({ appId: idSchema, userId: idSchema });
+export const tokenPathSchema = v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
+export const jobPathSchema = v.strictObject({ jobId: jobIdSchema });
+
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const scopeTokenSchema = v.pipe(v.string(), v.regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/, 'must be an RFC 6749 scope token'));
 

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { idSchema, jobIdSchema, listQueryShape, type Output, timestampSchema, trimmedBetween } from './common.js';
+import { idSchema, listQueryShape, type Output, timestampSchema, trimmedBetween } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 
@@ -24,7 +24,6 @@ export type RevocationRequest = Output<typeof revocationRequestSchema>;
 export const jobStatusSchema = v.picklist(['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = Output<typeof jobStatusSchema>;
 
-export const jobPathSchema = v.strictObject({ jobId: jobIdSchema });
 
 export const listJobsQuerySchema = v.strictObject({
   ...listQueryShape,

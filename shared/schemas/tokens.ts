@@ -24,7 +24,5 @@ export const oauthTokenFormSchema = v.object({
   token_type_hint: v.optional(v.pipe(v.string(), v.maxLength(64), v.description('Ignored (RFC 7662 §2.1, RFC 7009 §2.1).'))),
 });
 
-export const userTokensPathSchema = v.strictObject({ appId: idSchema, userId: idSchema });
-export const tokenPathSchema = v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const userTokensQuerySchema = listQuerySchema;
 

@@ -6,7 +6,6 @@ export const listUsersQuerySchema = v.strictObject({
   sort: v.optional(v.pipe(v.picklist(['userId', '-lastUsedAt']), v.description('By userId, or most recent use first (to the minute).')), 'userId'),
 });
 
-export const userPathSchema = v.strictObject({ userId: idSchema });
 
 export const auditQuerySchema = v.strictObject({
   ...listQueryShape,
