@@ -13,6 +13,9 @@ import { idSchema, parse } from './schemas/common.js';
 import { errorFormatOf, type BodyInput, type Caller, type RouteReply, type RouteRequest, type RouteShape } from './api/define.js';
 import { problemUri, type Scope } from './registries.js';
 
+/** The scopes of which a route's caller needs one: never none. */
+type Scopes = readonly [Scope, ...Scope[]];
+
 export type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
 
@@ -33,15 +36,15 @@ function toResult(reply: { status: number; body?: unknown; headers?: Record<stri
 /**
  * Who is calling, from the claims API Gateway's JWT authorizer (or the local server) verified.
  * Throws 401 without a usable tenant, 403 for an unsupported edition or when the caller holds
- * none of `anyOf` (an empty list: any scope will do, as on the fallback route).
+ * none of `anyOf`.
  */
-export function authorize(event: HttpEvent, anyOf: readonly Scope[]): Caller {
+export function authorize(event: HttpEvent, anyOf: Scopes): Caller {
   return requireScope(callerOf(event), anyOf);
 }
 
-/** 403 unless the caller holds one of `anyOf` (an empty list: any scope will do). */
-function requireScope(caller: Caller, anyOf: readonly Scope[]): Caller {
-  if (anyOf.length > 0 && !anyOf.some((scope) => caller.scopes.has(scope))) throw new InsufficientScopeError(anyOf);
+/** 403 unless the caller holds at least one of `anyOf`. */
+function requireScope(caller: Caller, anyOf: Scopes): Caller {
+  if (!anyOf.some((scope) => caller.scopes.has(scope))) throw new InsufficientScopeError(anyOf);
   return caller;
 }
 
@@ -126,8 +129,10 @@ function guard(route: RouteShape): Middleware {
   return {
     before: async (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
-      if (route.authenticate) request.context.caller = requireScope(await route.authenticate(request.event), route.scopes ?? []);
-      else if (route.scopes) request.context.caller = authorize(request.event, route.scopes);
+      if (!route.scopes) return; // public, or the fallback (the gateway verified the token; no scope is needed)
+      request.context.caller = route.authenticate
+        ? requireScope(await route.authenticate(request.event), route.scopes)
+        : authorize(request.event, route.scopes);
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };

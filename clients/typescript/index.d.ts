@@ -137,7 +137,7 @@ export type paths = {
         head?: never;
         /**
          * Settings tab — change any of name, description, contactEmail, callbackUrls, scopes
-         * @description **Settings**: any of name, description, contactEmail, callbackUrls, scopes; `If-Match` honoured (412). A change that changes nothing answers the app as it is: no new version, no audit event.
+         * @description **Settings**: one or more of name, description, contactEmail, callbackUrls, scopes; `If-Match` honoured (412). A change that changes nothing answers the app as it is: no new version, no audit event.
          */
         patch: operations["updateSettings"];
         trace?: never;

@@ -88,7 +88,7 @@ export const getApp = {
 export const updateSettings = {
   method: 'PATCH', path: '/v1/apps/{appId}', handler: 'update-settings', scopes: ['apps:manage'], table: 'RW',
   tag: 'apps', summary: 'Settings tab — change any of name, description, contactEmail, callbackUrls, scopes',
-  description: '**Settings**: any of name, description, contactEmail, callbackUrls, scopes; `If-Match` honoured (412). A change that changes nothing answers the app as it is: no new version, no audit event.',
+  description: '**Settings**: one or more of name, description, contactEmail, callbackUrls, scopes; `If-Match` honoured (412). A change that changes nothing answers the app as it is: no new version, no audit event.',
   input: {
     path: appPathSchema,
     headers: ifMatchHeadersSchema,

@@ -130,7 +130,7 @@ export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer i
 // ---- What a handler receives and returns, inferred from its definition ----
 
 /** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
-export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly Scope[]; authenticate?: (event: HttpEvent) => Promise<Caller> };
+export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: (event: HttpEvent) => Promise<Caller> };
 
 /** Whether API Gateway's JWT authorizer guards the route (locally: the server checks the JWT the same way). */
 export const behindJwtAuthorizer = (route: { scopes?: readonly Scope[]; authenticate?: unknown }) => route.scopes !== undefined && !route.authenticate;

@@ -37,7 +37,7 @@ const settingFields = {
 type Setting = keyof typeof settingFields;
 /** What an app's settings are (`App` holds them all). */
 export type AppSettings = { [K in Setting]: (typeof settingFields)[K] extends SettingField<infer T> ? T : never };
-/** A change of an app: any of its settings, policies included. */
+/** A change of an app: some of its settings, policies included. */
 export type AppPatch = Partial<AppSettings>;
 type OnShards = { [K in Setting]: (typeof settingFields)[K] extends { onShards: true } ? K : never }[Setting];
 type Defaulted = { [K in Setting]: (typeof settingFields)[K] extends { absent: unknown } ? K : never }[Setting];
