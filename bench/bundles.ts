@@ -43,6 +43,7 @@ async function bundle(entryPoints: string[] | { contents: string }, outfile: str
     mainFields: [...functionBundling.mainFields],
     external: [...functionBundling.externalModules],
     banner: { js: functionBundling.banner },
+    alias: { ...functionBundling.alias },
     metafile: true,
     logLevel: 'error',
   });

@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /**
  * How every function is bundled (esbuild): ESM for Node.js 22, minified and tree-shaken, source
  * maps beside the bundle, every dependency bundled (SDK clients included, not taken from the
@@ -12,4 +14,11 @@ export const functionBundling = {
   externalModules: [] as string[],
   // Some bundled CommonJS dependencies call require(); give the ESM bundle one.
   banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+  // Not loaded at cold start: see the module's comment.
+  alias: { 'node:stream/web': fileURLToPath(new URL('./lazy-stream-web.ts', import.meta.url)) },
 } as const;
+
+/** The same as esbuild's command-line arguments, for the stack's NodejsFunction (which has no `alias` option). */
+export const functionBundlingArgs = {
+  '--alias': Object.entries(functionBundling.alias).map(([from, to]) => `${from}=${to}`),
+};

@@ -7,7 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import { functionBundling } from '../bundling.js';
+import { functionBundling, functionBundlingArgs } from '../bundling.js';
 import type { TableAccess } from '../../shared/routes.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -48,7 +48,10 @@ export class ServiceFunction extends NodejsFunction {
         ...(props.secret ? { TOKEN_HASH_SECRET_ARN: props.secret.secretArn } : {}),
         ...props.environment,
       },
-      bundling: { ...functionBundling, format: OutputFormat.ESM, mainFields: [...functionBundling.mainFields], externalModules: [] },
+      bundling: {
+        format: OutputFormat.ESM, target: functionBundling.target, minify: functionBundling.minify, sourceMap: functionBundling.sourceMap,
+        mainFields: [...functionBundling.mainFields], externalModules: [], banner: functionBundling.banner, esbuildArgs: functionBundlingArgs,
+      },
     };
     super(scope, id, base);
     props.secret?.grantRead(this);

@@ -1,5 +1,7 @@
+import { readdirSync } from 'node:fs';
 import { buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
+import { functionBundling } from '../../infra/bundling.js';
 import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
 
 /** The modules a function's bundle holds, as esbuild resolves its imports. */
@@ -34,5 +36,28 @@ describe('what a function bundles of the route definitions', () => {
       expect(text.includes(route.summary), `${name} holds its own definition`).toBe(true);
       expect(all.filter(([other]) => other !== name && text.includes(routes[other as keyof typeof routes].summary)).map(([other]) => other), name).toEqual([]);
     }
+  });
+});
+
+describe('what a function loads of node:stream/web', () => {
+  const functionEntries = readdirSync('functions', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `functions/${f}`);
+
+  it('only middy\'s core imports it (so the bundles may stand in a lazy class for its ReadableStream; importing another name from it fails the build)', () => {
+    for (const entry of functionEntries) {
+      const { metafile } = buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent', mainFields: [...functionBundling.mainFields] });
+      const importers = Object.entries(metafile.inputs).filter(([, input]) => input.imports.some((i) => i.path === 'node:stream/web')).map(([path]) => path);
+      expect(importers.every((path) => path.includes('node_modules/@middy/core/')), `${entry}: ${importers.join(', ')}`).toBe(true);
+    }
+  });
+
+  it('the bundles built the deployed way import it nowhere, and a real ReadableStream is still an instance of the stand-in', async () => {
+    for (const entry of functionEntries) {
+      const text = buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'silent', mainFields: [...functionBundling.mainFields], alias: { ...functionBundling.alias } }).outputFiles[0]?.text ?? '';
+      expect(text.includes('node:stream/web'), entry).toBe(false);
+    }
+    const { ReadableStream: StandIn } = await import('../../infra/lazy-stream-web.js');
+    const { ReadableStream: Real } = await import('node:stream/web');
+    expect(new Real() instanceof StandIn).toBe(true);
+    expect({} instanceof StandIn).toBe(false);
   });
 });
