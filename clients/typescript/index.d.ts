@@ -549,6 +549,7 @@ export type components = {
             userIds?: components["schemas"]["Id"][];
             /** @constant */
             all?: true;
+            /** @description Why, for the audit log. */
             reason?: string;
             /** @description A future time, at most one year ahead: the job is scheduled. */
             runAt?: components["schemas"]["Timestamp"];
