@@ -1,3 +1,4 @@
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -18,7 +19,12 @@ export const functionBundling = {
   alias: { 'node:stream/web': fileURLToPath(new URL('./lazy-stream-web.ts', import.meta.url)) },
 } as const;
 
-/** The same as esbuild's command-line arguments, for the stack's NodejsFunction (which has no `alias` option). */
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * The same as esbuild's command-line arguments, for the stack's NodejsFunction (which has no
+ * `alias` option). Relative to the project's root, where it runs esbuild (also inside a container).
+ */
 export const functionBundlingArgs = {
-  '--alias': Object.entries(functionBundling.alias).map(([from, to]) => `${from}=${to}`),
+  '--alias': Object.entries(functionBundling.alias).map(([from, to]) => `${from}=./${relative(projectRoot, to)}`),
 };

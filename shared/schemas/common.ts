@@ -74,8 +74,6 @@ export const trimmedBetween = (min: number, max: number) => v.pipe(v.string(), v
 
 /** Why an admin acted, kept on the action's audit event. */
 export const reasonSchema = v.pipe(trimmedBetween(1, 1000), v.description('Why, for the audit log.'));
-/** The body of an action whose only input is its reason (the contract's block and unblock): optional, like the reason. */
-export const reasonBodySchema = v.strictObject({ reason: v.optional(reasonSchema) });
 
 /** A query parameter holding a whole number between min and max (the default is a parameter too: it is parsed). */
 export const intParameter = (min: number, max: number) => v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'must be a whole number'), documentedAs({ type: 'integer', minimum: min, maximum: max }), v.transform(Number), v.minValue(min), v.maxValue(max));
