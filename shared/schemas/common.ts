@@ -29,12 +29,16 @@ export const tokenIdSchema = v.pipe(
 /** Revocation job ids: `job_`, a time in base 36, and random hex. */
 export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'), v.examples(['job_00mx1hp3cpf0e3b17a98c4']));
 
-/** The routes' path parameters (ids each), here so that a route of one area loads no other area's schemas. */
-export const appPathSchema = v.strictObject({ appId: idSchema });
-export const userPathSchema = v.strictObject({ userId: idSchema });
-export const userTokensPathSchema = v.strictObject({ appId: idSchema, userId: idSchema });
-export const tokenPathSchema = v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
-export const jobPathSchema = v.strictObject({ jobId: jobIdSchema });
+/**
+ * The routes' path parameters (ids each), here so that a route of one area loads no other area's schemas.
+ * Marked pure so that a bundle drops those it does not use (esbuild does not carry valibot's own
+ * annotations across modules).
+ */
+export const appPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema });
+export const userPathSchema = /* @__PURE__ */ v.strictObject({ userId: idSchema });
+export const userTokensPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema });
+export const tokenPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
+export const jobPathSchema = /* @__PURE__ */ v.strictObject({ jobId: jobIdSchema });
 
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const scopeTokenSchema = v.pipe(v.string(), v.regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/, 'must be an RFC 6749 scope token'));
@@ -71,9 +75,6 @@ export const intBetween = (min: number, max: number) => v.pipe(v.number(), v.saf
 export const stringBetween = (min: number, max: number) => v.pipe(v.string(), v.minLength(min), v.maxLength(max));
 /** The same, trimmed first. */
 export const trimmedBetween = (min: number, max: number) => v.pipe(v.string(), v.trim(), v.minLength(min), v.maxLength(max));
-
-/** Why an admin acted, kept on the action's audit event. */
-export const reasonSchema = v.pipe(trimmedBetween(1, 1000), v.description('Why, for the audit log.'));
 
 /** A query parameter holding a whole number between min and max (the default is a parameter too: it is parsed). */
 export const intParameter = (min: number, max: number) => v.pipe(v.string(), v.regex(/^\d{1,9}$/, 'must be a whole number'), documentedAs({ type: 'integer', minimum: min, maximum: max }), v.transform(Number), v.minValue(min), v.maxValue(max));

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { idSchema, listQueryShape, type Output, reasonSchema, timestampSchema } from './common.js';
+import { idSchema, listQueryShape, type Output, timestampSchema, trimmedBetween } from './common.js';
 
 export const MAX_BULK_USERS = 1000;
 
@@ -11,7 +11,7 @@ export const revocationRequestSchema = v.pipe(
       v.check((ids) => new Set(ids).size === ids.length, 'must not repeat a userId'),
     )),
     all: v.optional(v.literal(true)),
-    reason: v.optional(reasonSchema),
+    reason: v.optional(v.pipe(trimmedBetween(1, 1000), v.description('Why, for the audit log.'))),
     runAt: v.optional(v.pipe(timestampSchema, v.description('A future time, at most one year ahead: the job is scheduled.'))),
     dryRun: v.optional(v.pipe(v.boolean(), v.description('Answer 200 with what would be revoked; nothing changes.')), false),
   }),
