@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { functionBundling } from '../infra/bundling.js';
+import { bundleAliases, functionBundling } from '../infra/bundling.js';
 
 export interface BundleResult {
   entry: string;
@@ -43,7 +43,7 @@ async function bundle(entryPoints: string[] | { contents: string }, outfile: str
     mainFields: [...functionBundling.mainFields],
     external: [...functionBundling.externalModules],
     banner: { js: functionBundling.banner },
-    alias: { ...functionBundling.alias },
+    alias: { ...bundleAliases },
     metafile: true,
     logLevel: 'error',
   });

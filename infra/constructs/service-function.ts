@@ -6,11 +6,8 @@ import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
-import { functionBundling, functionBundlingArgs } from '../bundling.js';
+import { bundleAliasArgs, functionBundling, projectRoot } from '../bundling.js';
 import type { TableAccess } from '../../shared/routes.js';
-
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 export interface ServiceFunctionProps {
   /** Path of the entry point under functions/, without extension (e.g. `http/get-app`). */
@@ -48,10 +45,7 @@ export class ServiceFunction extends NodejsFunction {
         ...(props.secret ? { TOKEN_HASH_SECRET_ARN: props.secret.secretArn } : {}),
         ...props.environment,
       },
-      bundling: {
-        format: OutputFormat.ESM, target: functionBundling.target, minify: functionBundling.minify, sourceMap: functionBundling.sourceMap,
-        mainFields: [...functionBundling.mainFields], externalModules: [], banner: functionBundling.banner, esbuildArgs: functionBundlingArgs,
-      },
+      bundling: { ...functionBundling, format: OutputFormat.ESM, mainFields: [...functionBundling.mainFields], externalModules: [], esbuildArgs: bundleAliasArgs },
     };
     super(scope, id, base);
     props.secret?.grantRead(this);
