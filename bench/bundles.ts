@@ -5,9 +5,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, relative } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { bundleAliases, functionBundling } from '../infra/bundling.js';
+import { bundleAliases, functionBundling, projectRoot as root } from '../infra/bundling.js';
 
 export interface BundleResult {
   entry: string;
@@ -20,7 +20,6 @@ export interface BundleResult {
   floor: { sdk: string[]; bytes: number; importMs: number };
 }
 
-const root = resolve(import.meta.dirname, '..');
 
 function entries(): string[] {
   const under = (dir: string): string[] => readdirSync(dir).flatMap((name) => {
@@ -43,7 +42,7 @@ async function bundle(entryPoints: string[] | { contents: string }, outfile: str
     mainFields: [...functionBundling.mainFields],
     external: [...functionBundling.externalModules],
     banner: { js: functionBundling.banner },
-    alias: { ...bundleAliases },
+    alias: bundleAliases,
     metafile: true,
     logLevel: 'error',
   });

@@ -45,7 +45,7 @@ export class ServiceFunction extends NodejsFunction {
         ...(props.secret ? { TOKEN_HASH_SECRET_ARN: props.secret.secretArn } : {}),
         ...props.environment,
       },
-      bundling: { ...functionBundling, format: OutputFormat.ESM, mainFields: [...functionBundling.mainFields], externalModules: [], esbuildArgs: bundleAliasArgs },
+      bundling: { ...functionBundling, format: OutputFormat.ESM, mainFields: [...functionBundling.mainFields], externalModules: [...functionBundling.externalModules], esbuildArgs: bundleAliasArgs },
     };
     super(scope, id, base);
     props.secret?.grantRead(this);
