@@ -95,8 +95,23 @@ export class ConflictError extends AppError {
 
 /** A retried registration of a raw token that was revoked: it stays revoked. */
 export class TokenRevokedError extends AppError {
-  constructor() {
-    super('token-revoked', 'This token was revoked; a revoked token cannot be registered again');
+  constructor(path?: string) {
+    super('token-revoked', 'This token was revoked; a revoked token cannot be registered again', path ? [{ path, message: 'was revoked' }] : undefined);
+  }
+}
+
+/** A parent or predecessor that is not an active refresh token of the same app and user (the authorization server answers invalid_grant). */
+export class ParentTokenInactiveError extends AppError {
+  constructor(path: string, why = 'is not an active refresh token of this app and user') {
+    super('parent-token-inactive', `${path} ${why}`, [{ path, message: why }]);
+  }
+}
+
+/** A rotated-out refresh token named again as a predecessor (RFC 9700 §4.14.2): its grant was revoked. */
+export class RefreshTokenReusedError extends AppError {
+  constructor(path: string) {
+    const why = 'was rotated out already: the refresh token was reused, and its whole grant is revoked';
+    super('refresh-token-reused', `${path} ${why}`, [{ path, message: why }]);
   }
 }
 

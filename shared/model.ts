@@ -106,15 +106,29 @@ export interface Token {
    * does not count: registered again, the token would get a new one. A tombstone lasts this long.
    */
   presentableUntil: string | null;
+  /** An access token's refresh token: the one it was issued from, as the authorization server named it. */
   refreshTokenId: string | null;
+  /**
+   * The grant the token belongs to (the id of the grant's first refresh token), or null: an access
+   * token issued with no refresh token is a grant of its own, with no grant item. An older version
+   * stored none; see `grantRef` in domain/rules.ts for how such tokens are read.
+   */
+  grantId: string | null;
+  /**
+   * A refresh token replaced by its successor (rotation): inactive, no longer counted, kept (until
+   * it expires) so that presenting it again is recognised as reuse. `successorId` names the token
+   * that replaced it, so a retried rotation is told apart from reuse.
+   */
+  retiredAt: string | null;
+  successorId: string | null;
   /** Watermark epochs of the app and the user when the token was registered. */
   appEpoch: number;
   userEpoch: number;
   lastUsedAt: string | null;
   useCount: number;
   /**
-   * Refresh tokens: how many access tokens registered from this one are still counted, so that
-   * revoking it uncounts them all at once (they die with it through `isActive`'s parent check).
+   * Stored by an older version on refresh tokens: how many access tokens registered from it were
+   * counted (what its grant counts now, once adopted). Read only when such a token is adopted.
    */
   childCount: number;
   /**
@@ -124,6 +138,24 @@ export interface Token {
   revokedAt: string | null;
   /** When the sweep must look at the token next (expiry, policy, a revoked refresh token's children check); null: never. */
   dueAt: string | null;
+}
+
+/**
+ * A grant with a refresh token: its state, which every token of it reads (see shared/db/grant.ts).
+ * `counted` is how many of its tokens count under its epochs (those it was created under).
+ */
+export interface Grant {
+  orgId: string;
+  appId: string;
+  userId: string;
+  grantId: string;
+  counted: number;
+  appEpoch: number;
+  userEpoch: number;
+  revokedAt: string | null;
+  version: number;
+  /** The latest own expiry of its tokens (its TTL); null: one of them never expires. */
+  expiresAt: string | null;
 }
 
 /** A revocation job: immediate in effect (watermarks), then cleaned up through the queue. */

@@ -20,6 +20,8 @@ export const problemTypes = {
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
   'token-revoked': { status: 409, title: 'Token revoked' },
+  'parent-token-inactive': { status: 409, title: 'Parent token inactive' },
+  'refresh-token-reused': { status: 409, title: 'Refresh token reused' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused' },
@@ -60,8 +62,16 @@ export const problemTypeDocs = {
     action: 'Read the current state. For "changed concurrently", retry with backoff (with the same `Idempotency-Key`).',
   },
   'token-revoked': {
-    when: 'This raw token was revoked and stays revoked for as long as it could be presented.',
+    when: 'This raw token was revoked (by any path, RFC 7009 before it was registered included) and stays revoked for as long as it could be presented.',
     action: 'Never retry: issue a new token.',
+  },
+  'parent-token-inactive': {
+    when: 'The refresh token named as an access token\'s parent or a refresh token\'s predecessor (the field in `errors[].path`) is not an active refresh token of the same app and user: unknown, revoked, rotated out, expired, another user\'s or app\'s, or not in its one spelling; or a revocation committed first.',
+    action: 'Answer the client `invalid_grant`; do not hand out the tokens.',
+  },
+  'refresh-token-reused': {
+    when: 'The predecessor named (in `errors[].path`) was rotated out already and is presented again (RFC 9700 §4.14.2): the service revoked its whole grant.',
+    action: 'Answer the client `invalid_grant` and end the grant at the authorization server too.',
   },
   'precondition-failed': {
     when: '`If-Match` does not match the app\'s current `ETag`.',
@@ -93,7 +103,8 @@ export const auditActions = {
   'app.created': 'An app was created.',
   'app.settings.updated': 'Settings changed (`details.changes`: each field\'s `from` and `to`).',
   'app.policies.updated': 'Policies replaced (`details.from`, `details.to`).',
-  'token.revoked': 'One token was revoked (by id, or RFC 7009 by value).',
+  'token.revoked': 'One token was revoked (by id, or RFC 7009 by value; a refresh token with its grant), or a raw value not registered yet (RFC 7009).',
+  'grant.revoked': 'A rotated-out refresh token was presented again: its whole grant was revoked (RFC 9700 §4.14.2).',
   'revocation.requested': 'A revocation job was asked for (a user, selected users, or every token of the app).',
   'revocation.completed': 'A revocation job\'s cleanup ended (`details`: what it revoked and repaired).',
   'revocation.cancelled': 'A scheduled revocation job was cancelled.',
@@ -102,8 +113,8 @@ export const auditActions = {
 
 export type AuditAction = keyof typeof auditActions;
 
-/** Who an audit event's actor is: a person with a token, or the service itself (sweep, worker). */
-export const actorKinds = ['user', 'system'] as const;
+/** Who an audit event's actor is: a person with a token, an authorization server (a client, RFC 7009), or the service itself (sweep, worker). */
+export const actorKinds = ['user', 'client', 'system'] as const;
 export type ActorKind = (typeof actorKinds)[number];
 
 /** The scopes a caller's JWT may hold, and who holds them. */

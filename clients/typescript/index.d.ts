@@ -65,7 +65,7 @@ export type paths = {
         put?: never;
         /**
          * RFC 7009 token revocation; 200 whether or not the token was known
-         * @description Form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.
+         * @description Form body `token=…`. A refresh token takes its whole grant (every refresh and access token of it); a token not registered yet is remembered as revoked (at least 24 hours), so its registration later is 409 `token-revoked`. Audited as `token.revoked` with the caller as actor (kind `client`).
          */
         post: operations["revoke"];
         delete?: never;
@@ -84,8 +84,8 @@ export type paths = {
         get?: never;
         put?: never;
         /**
-         * Register an issued token (authorization server)
-         * @description 201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.
+         * Register issued tokens: one, or a whole grant at once (authorization server)
+         * @description One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type, or a rotated-out refresh token registered again. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`.
          */
         post: operations["registerToken"];
         delete?: never;
@@ -377,6 +377,8 @@ export type components = {
             ipRelaxation?: "enforce" | "relax-for-refresh" | "relax";
             /** @default null */
             sessionTimeoutMinutes?: number | null;
+            /** @default 0 */
+            refreshTokenReuseGraceSeconds?: number;
         };
         AppPolicies: {
             refreshTokenPolicy: {
@@ -404,6 +406,7 @@ export type components = {
             /** @enum {string} */
             ipRelaxation: "enforce" | "relax-for-refresh" | "relax";
             sessionTimeoutMinutes: number | null;
+            refreshTokenReuseGraceSeconds: number;
         };
         NewApp: {
             appId?: components["schemas"]["Id"];
@@ -480,8 +483,18 @@ export type components = {
             /** @default [] */
             scopes?: string[];
             expiresAt?: components["schemas"]["Timestamp"];
-            /** @description An access token's refresh token: active, of the same app and user, in its one spelling. */
+            /** @description An access token's refresh token, by raw value: an earlier member of the same call, or an active refresh token of the same app and user registered before. */
+            refreshToken?: string;
+            /** @description The same, by the `tokenId` the service gave it, in its one spelling. */
             refreshTokenId?: components["schemas"]["TokenId"];
+            /** @description Rotation: the refresh token this refresh token replaces, by raw value. It must be active; this registration retires it. */
+            previousRefreshToken?: string;
+            /** @description The same, by `tokenId`. */
+            previousRefreshTokenId?: components["schemas"]["TokenId"];
+        };
+        GrantRegistration: {
+            /** @description Up to 10 tokens of one app and user; a member may name an earlier member as its refresh token or predecessor, by raw value. */
+            tokens: components["schemas"]["TokenRegistration"][];
         };
         RegisteredToken: {
             tokenId: components["schemas"]["TokenId"];
@@ -502,6 +515,10 @@ export type components = {
             lastUsedAt: components["schemas"]["Timestamp"] | null;
             useCount: number;
             refreshTokenId: components["schemas"]["TokenId"] | null;
+            /** @description The grant the token belongs to (the id of its first refresh token): revoking any refresh token of it revokes every token of it. Null for an access token issued without a refresh token. */
+            grantId: components["schemas"]["TokenId"] | null;
+            /** @description A refresh token replaced by its successor (rotation): no longer active or counted; presented again, it is reuse and revokes the grant. */
+            retiredAt: components["schemas"]["Timestamp"] | null;
         };
         TokenForm: {
             token: string;
@@ -531,10 +548,10 @@ export type components = {
             actor: {
                 sub: string;
                 /** @enum {string} */
-                kind: "user" | "system";
+                kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -592,7 +609,7 @@ export type components = {
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
-            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error";
+            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error";
             /** @description Short and the same for every problem of this type. */
             title: string;
             status: number;
@@ -1097,21 +1114,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                /**
-                 * @example {
-                 *       "token": "eyJhbGciOiJSUzI1NiJ9.access-token-value",
-                 *       "type": "access",
-                 *       "appId": "crm-sync",
-                 *       "userId": "ada@example.com",
-                 *       "userName": "Ada Lovelace",
-                 *       "scopes": [
-                 *         "api"
-                 *       ],
-                 *       "expiresAt": "2026-11-28T18:00:00.000Z",
-                 *       "refreshTokenId": "Zm9vYmFyYmF6cXV4MTIzNA"
-                 *     }
-                 */
-                "application/json": components["schemas"]["TokenRegistration"];
+                "application/json": components["schemas"]["GrantRegistration"] | components["schemas"]["TokenRegistration"];
             };
         };
         responses: {
@@ -1131,26 +1134,20 @@ export interface operations {
                      *       "expiresAt": "2026-11-28T18:00:00.000Z"
                      *     }
                      */
-                    "application/json": components["schemas"]["RegisteredToken"];
+                    "application/json": components["schemas"]["RegisteredToken"] | {
+                        tokens: components["schemas"]["RegisteredToken"][];
+                    };
                 };
             };
-            /** @description Registered. */
+            /** @description Registered: the token, or `{ "tokens": [...] }` in the order of the call. */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "tokenId": "kK8p3Qm0ZrX2bYc4dE6fGA",
-                     *       "type": "access",
-                     *       "appId": "crm-sync",
-                     *       "userId": "ada@example.com",
-                     *       "issuedAt": "2026-11-28T16:00:00.000Z",
-                     *       "expiresAt": "2026-11-28T18:00:00.000Z"
-                     *     }
-                     */
-                    "application/json": components["schemas"]["RegisteredToken"];
+                    "application/json": components["schemas"]["RegisteredToken"] | {
+                        tokens: components["schemas"]["RegisteredToken"][];
+                    };
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1178,7 +1175,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `conflict`: it is registered for another app, user or type, or the app was changed concurrently too often (retry). */
+            /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, rotated out, or the app was changed concurrently too often (retry). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1186,7 +1183,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {unknown} */
-                        type?: "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:conflict";
+                        type?: "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:conflict";
                         /** @constant */
                         status?: 409;
                     } & components["schemas"]["Problem"];
@@ -1317,7 +1314,8 @@ export interface operations {
                      *         "accessTokenLifetimeMinutes": 120,
                      *         "permittedUsers": "all-users-self-authorize",
                      *         "ipRelaxation": "enforce",
-                     *         "sessionTimeoutMinutes": null
+                     *         "sessionTimeoutMinutes": null,
+                     *         "refreshTokenReuseGraceSeconds": 0
                      *       },
                      *       "userCount": 0,
                      *       "activeTokenCount": 0,
@@ -1399,7 +1397,8 @@ export interface operations {
                      *         "accessTokenLifetimeMinutes": 120,
                      *         "permittedUsers": "all-users-self-authorize",
                      *         "ipRelaxation": "enforce",
-                     *         "sessionTimeoutMinutes": null
+                     *         "sessionTimeoutMinutes": null,
+                     *         "refreshTokenReuseGraceSeconds": 0
                      *       },
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
@@ -1497,7 +1496,8 @@ export interface operations {
                      *         "accessTokenLifetimeMinutes": 120,
                      *         "permittedUsers": "all-users-self-authorize",
                      *         "ipRelaxation": "enforce",
-                     *         "sessionTimeoutMinutes": null
+                     *         "sessionTimeoutMinutes": null,
+                     *         "refreshTokenReuseGraceSeconds": 0
                      *       },
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
@@ -1586,7 +1586,8 @@ export interface operations {
                  *       "accessTokenLifetimeMinutes": 120,
                  *       "permittedUsers": "all-users-self-authorize",
                  *       "ipRelaxation": "enforce",
-                 *       "sessionTimeoutMinutes": null
+                 *       "sessionTimeoutMinutes": null,
+                 *       "refreshTokenReuseGraceSeconds": 0
                  *     }
                  */
                 "application/json": components["schemas"]["Policies"];
@@ -1622,7 +1623,8 @@ export interface operations {
                      *         "accessTokenLifetimeMinutes": 120,
                      *         "permittedUsers": "all-users-self-authorize",
                      *         "ipRelaxation": "enforce",
-                     *         "sessionTimeoutMinutes": null
+                     *         "sessionTimeoutMinutes": null,
+                     *         "refreshTokenReuseGraceSeconds": 0
                      *       },
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
@@ -1780,7 +1782,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of the user's active tokens. */
+            /** @description A page of the user's active tokens, and of the refresh tokens rotated out that have not expired (`retiredAt` set). */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1799,7 +1801,23 @@ export interface operations {
                      *           "expiresAt": "2026-11-28T18:00:00.000Z",
                      *           "lastUsedAt": "2026-11-28T16:30:00.000Z",
                      *           "useCount": 7,
-                     *           "refreshTokenId": "Zm9vYmFyYmF6cXV4MTIzNA"
+                     *           "refreshTokenId": "Zm9vYmFyYmF6cXV4MTIzNA",
+                     *           "grantId": "Zm9vYmFyYmF6cXV4MTIzNA",
+                     *           "retiredAt": null
+                     *         },
+                     *         {
+                     *           "tokenId": "Zm9vYmFyYmF6cXV4MTIzNA",
+                     *           "type": "refresh",
+                     *           "scopes": [
+                     *             "api"
+                     *           ],
+                     *           "issuedAt": "2026-11-28T16:00:00.000Z",
+                     *           "expiresAt": null,
+                     *           "lastUsedAt": "2026-11-28T16:00:00.000Z",
+                     *           "useCount": 1,
+                     *           "refreshTokenId": null,
+                     *           "grantId": "Zm9vYmFyYmF6cXV4MTIzNA",
+                     *           "retiredAt": null
                      *         }
                      *       ],
                      *       "nextCursor": null

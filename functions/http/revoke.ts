@@ -4,6 +4,6 @@ import { httpRoute } from '../../shared/http.js';
 
 /** RFC 7009 token revocation: 200 with an empty body whether or not the token was known. */
 export const handler = httpRoute(revoke, async ({ caller, body, now }) => {
-  await revokeRawToken(caller.orgId, body.token, now);
+  await revokeRawToken({ orgId: caller.orgId, sub: caller.sub }, body.token, now);
   return { status: 200, body: undefined };
 });

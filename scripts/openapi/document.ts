@@ -23,7 +23,7 @@ import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps
 import { policiesSchema } from '../../shared/schemas/policies.js';
 import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/common.js';
 import { revocationRequestSchema } from '../../shared/schemas/revocations.js';
-import { oauthTokenFormSchema, registerTokenSchema } from '../../shared/schemas/tokens.js';
+import { oauthTokenFormSchema, registerGrantSchema, registerTokenSchema } from '../../shared/schemas/tokens.js';
 
 type Json = Record<string, unknown>;
 
@@ -31,7 +31,7 @@ type Json = Record<string, unknown>;
 const named: Record<string, v.GenericSchema> = {
   Id: idSchema, TokenId: tokenIdSchema, JobId: jobIdSchema, Timestamp: instantSchema, Policies: policiesSchema, AppPolicies: policiesViewSchema,
   NewApp: createAppSchema, SettingsChange: updateSettingsSchema, App: appDetailSchema, AppSummary: appSummarySchema,
-  Usage: usageSchema, UserApp: userAppSchema, TokenRegistration: registerTokenSchema, RegisteredToken: registrationSchema,
+  Usage: usageSchema, UserApp: userAppSchema, TokenRegistration: registerTokenSchema, GrantRegistration: registerGrantSchema, RegisteredToken: registrationSchema,
   Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
   RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
 };
@@ -44,8 +44,13 @@ const conversion: ConversionConfig = {
   overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
   // `v.required(…)` (an answer's every field present): each field as its own schema says. Converted
   // without the named definitions, which toJsonSchema would convert again (and this field with them).
-  overrideSchema: ({ valibotSchema, jsonSchema: converted }) =>
-    valibotSchema.type === 'non_optional' ? strip(toJsonSchema(unwrapped(valibotSchema), { ...conversion, definitions: {} })) : describedField(valibotSchema, converted),
+  overrideSchema: ({ valibotSchema, jsonSchema: converted }) => {
+    if (valibotSchema.type === 'non_optional') return strip(toJsonSchema(unwrapped(valibotSchema), { ...conversion, definitions: {} }));
+    // `eitherBy` (shared/schemas/common.ts): a lazy schema that says which two it picks from.
+    const oneOf = (valibotSchema as { oneOf?: readonly v.GenericSchema[] }).oneOf;
+    if (valibotSchema.type === 'lazy' && oneOf) return { oneOf: oneOf.map((option) => strip(toJsonSchema(option, conversion))) };
+    return describedField(valibotSchema, converted);
+  },
   // `documentedAs` (shared/schemas/common.ts): the schema so far is replaced by what it says;
   // `documentedWith`: its keywords are added to it.
   overrideAction: ({ valibotAction, jsonSchema: sofar }) => {
@@ -303,7 +308,7 @@ function operation(name: string, route: RouteDefinition): Json {
     ...(route.description ? { description: route.description } : {}),
     security: route.scopes ? route.scopes.map((scope) => ({ bearer: [scope] })) : [],
     ...(params.length ? { parameters: params } : {}),
-    ...(body ? { requestBody: { required: !body.optional, content: { [body.media]: { schema: jsonSchema(body.schema), example: exampleOf(body.example) } } } } : {}),
+    ...(body ? { requestBody: { required: !body.optional, content: { [body.media]: { schema: jsonSchema(body.schema), ...(body.examples ? { examples: body.examples } : { example: exampleOf(body.example) }) } } } } : {}),
     responses,
   };
 }

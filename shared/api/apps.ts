@@ -33,7 +33,7 @@ export type AppSummaryView = Output<typeof appSummarySchema>;
 
 const policiesExample = {
   refreshTokenPolicy: { mode: 'expire-if-unused', value: 90, unit: 'days' },
-  accessTokenLifetimeMinutes: 120, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null,
+  accessTokenLifetimeMinutes: 120, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 0,
 } as const;
 
 /** Shown by every answer that holds an app; the apps list shows part of it. */

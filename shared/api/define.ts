@@ -73,8 +73,9 @@ export interface BodyInput {
   media: 'application/json' | 'application/x-www-form-urlencoded';
   /** The body may be left out altogether (no body, no content type): the handler gets `undefined`. */
   optional?: true;
-  /** As an answer's example: a value, or a function that returns it. */
-  example: unknown;
+  /** As an answer's example: a value, or a function that returns it; or several named ones. */
+  example?: unknown;
+  examples?: Record<string, { summary: string; value: unknown }>;
 }
 
 /**

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { instantSchema, nullableInstant } from '../schemas/answers.js';
 import { idSchema, type Output, tokenIdSchema } from '../schemas/common.js';
-import { oauthTokenFormSchema, registerTokenSchema, tokenTypeSchema } from '../schemas/tokens.js';
+import { oauthTokenFormSchema, registrationBodySchema, tokenTypeSchema } from '../schemas/tokens.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----
@@ -31,36 +31,64 @@ export const introspectionSchema = v.union([
   }),
 ]);
 
+/** A grant's call answers each of its tokens, in order. */
+export const grantRegistrationSchema = /* @__PURE__ */ v.object({ tokens: /* @__PURE__ */ v.array(registrationSchema) });
+/** POST /v1/tokens answers in the shape it was sent: one token, or a grant's. */
+const registrationAnswerSchema = /* @__PURE__ */ v.union([registrationSchema, grantRegistrationSchema]);
+
 export type RegistrationView = Output<typeof registrationSchema>;
 export type IntrospectionView = Output<typeof introspectionSchema>;
 
 const registrationExample = {
   tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T18:00:00.000Z',
 } as const;
+const refreshRegistrationExample = { ...registrationExample, tokenId: 'Zm9vYmFyYmF6cXV4MTIzNA', type: 'refresh', expiresAt: '2026-12-28T16:00:00.000Z' } as const;
 
 // ---- Routes ----
 
 export const registerToken = {
   method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], table: 'RW',
-  tag: 'tokens', summary: 'Register an issued token (authorization server)',
-  description: '201, or 200 for the same token again; 409 `token-revoked` for a token that was revoked, 409 `conflict` for the same raw value under another app or user; 400 naming `body.refreshTokenId` unless it is an active refresh token of the same app and user, in its one spelling.',
+  tag: 'tokens', summary: 'Register issued tokens: one, or a whole grant at once (authorization server)',
+  description: 'One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type, or a rotated-out refresh token registered again. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`.',
   input: {
     body: {
-      schema: registerTokenSchema, media: 'application/json',
-      example: {
-        token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', userName: 'Ada Lovelace',
-        scopes: ['api'], expiresAt: '2026-11-28T18:00:00.000Z', refreshTokenId: 'Zm9vYmFyYmF6cXV4MTIzNA',
+      schema: registrationBodySchema, media: 'application/json',
+      examples: {
+        token: {
+          summary: 'One access token',
+          value: {
+            token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', userName: 'Ada Lovelace',
+            scopes: ['api'], expiresAt: '2026-11-28T18:00:00.000Z',
+          },
+        },
+        refreshGrant: {
+          summary: 'A refresh grant with rotation, in one call',
+          value: {
+            tokens: [
+              { token: 'new-refresh-token-value-0123456789', type: 'refresh', appId: 'crm-sync', userId: 'ada@example.com', previousRefreshToken: 'old-refresh-token-value-0123456789' },
+              { token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', scopes: ['api'], expiresAt: '2026-11-28T18:00:00.000Z', refreshToken: 'new-refresh-token-value-0123456789' },
+            ],
+          },
+        },
       },
     },
   },
   answers: {
-    200: { description: 'Already registered: the same body as when it was.', schema: registrationSchema, example: registrationExample },
-    201: { description: 'Registered.', schema: registrationSchema, example: registrationExample },
+    200: { description: 'Already registered: the same body as when it was.', schema: registrationAnswerSchema, example: registrationExample },
+    201: {
+      description: 'Registered: the token, or `{ "tokens": [...] }` in the order of the call.', schema: registrationAnswerSchema,
+      examples: {
+        token: { summary: 'One token', value: registrationExample },
+        grant: { summary: 'A grant\'s tokens', value: { tokens: [refreshRegistrationExample, registrationExample] } },
+      },
+    },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: {
-      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `conflict`: it is registered for another app, user or type, or the app was changed concurrently too often (retry).',
+      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, rotated out, or the app was changed concurrently too often (retry).',
       problems: [
         { type: 'token-revoked', detail: 'This token was revoked; a revoked token cannot be registered again' },
+        { type: 'parent-token-inactive', detail: 'body.tokens.0.previousRefreshToken is not an active refresh token of this app and user' },
+        { type: 'refresh-token-reused', detail: 'body.tokens.0.previousRefreshToken was rotated out already: the refresh token was reused, and its whole grant is revoked' },
         { type: 'conflict', detail: 'This token is already registered for another app, user or type' },
       ],
     },
@@ -91,7 +119,7 @@ export const introspect = {
 export const revoke = {
   method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scopes: ['tokens:write'], table: 'RW', enqueues: true,
   tag: 'tokens', summary: 'RFC 7009 token revocation; 200 whether or not the token was known',
-  description: 'Form body `token=…`. A refresh token takes its access tokens; a token not registered yet is remembered as revoked.',
+  description: 'Form body `token=…`. A refresh token takes its whole grant (every refresh and access token of it); a token not registered yet is remembered as revoked (at least 24 hours), so its registration later is 409 `token-revoked`. Audited as `token.revoked` with the caller as actor (kind `client`).',
   input: {
     body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'refresh-token-value-0123456789', token_type_hint: 'refresh_token' } },
   },

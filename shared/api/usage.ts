@@ -19,6 +19,8 @@ export const tokenSchema = v.object({
   lastUsedAt: nullableInstant,
   useCount: counterSchema,
   refreshTokenId: v.nullable(tokenIdSchema),
+  grantId: v.pipe(v.nullable(tokenIdSchema), v.description('The grant the token belongs to (the id of its first refresh token): revoking any refresh token of it revokes every token of it. Null for an access token issued without a refresh token.')),
+  retiredAt: v.pipe(nullableInstant, v.description('A refresh token replaced by its successor (rotation): no longer active or counted; presented again, it is reuse and revokes the grant.')),
 });
 
 export const tokenPageSchema = pageOf(tokenSchema);
@@ -65,11 +67,14 @@ export const listUserTokens = {
   input: { path: userTokensPathSchema, query: listQuerySchema },
   answers: {
     200: {
-      description: 'A page of the user\'s active tokens.', schema: tokenPageSchema,
+      description: 'A page of the user\'s active tokens, and of the refresh tokens rotated out that have not expired (`retiredAt` set).', schema: tokenPageSchema,
       example: {
         items: [{
           tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', scopes: ['api'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T18:00:00.000Z',
-          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 7, refreshTokenId: 'Zm9vYmFyYmF6cXV4MTIzNA',
+          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 7, refreshTokenId: 'Zm9vYmFyYmF6cXV4MTIzNA', grantId: 'Zm9vYmFyYmF6cXV4MTIzNA', retiredAt: null,
+        }, {
+          tokenId: 'Zm9vYmFyYmF6cXV4MTIzNA', type: 'refresh', scopes: ['api'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: null,
+          lastUsedAt: '2026-11-28T16:00:00.000Z', useCount: 1, refreshTokenId: null, grantId: 'Zm9vYmFyYmF6cXV4MTIzNA', retiredAt: null,
         }],
         nextCursor: null,
       },

@@ -150,18 +150,19 @@ export async function pageUsersOfApp(orgId: string, appId: string, limit: number
 }
 
 /**
- * Registration's user writes: counts the new token, pinned to the row as read (`held`: the tokens
- * it counts under the app's epoch now). A user's first token creates the row; a row whose count
- * is stale after an app-wide revocation starts again at 1 under the new epoch; going from 0 to 1
- * lists the row under the app's epoch and links it to the user's apps.
+ * Registration's user writes: counts `tokens` new tokens (a rotation's net: what it adds less the
+ * refresh token it retires, possibly 0), pinned to the row as read (`held`: the tokens it counts
+ * under the app's epoch now). A user's first token creates the row; a row whose count is stale
+ * after an app-wide revocation starts again under the new epoch; going from 0 lists the row under
+ * the app's epoch and links it to the user's apps.
  */
-export function countNewToken(token: Token, before: AppUser | undefined, held: number, userName: string | undefined): Write[] {
+export function countNewToken(token: Token, before: AppUser | undefined, held: number, userName: string | undefined, tokens = 1): Write[] {
   const { orgId, appId, userId, appEpoch } = token;
   const key = appUserKeys.row(orgId, appId, userId);
   if (!before) {
     return [
       putWrite(
-        itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: 1, revokeEpoch: 0, countEpoch: appEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
+        itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: tokens, revokeEpoch: 0, countEpoch: appEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
         { expression: 'attribute_not_exists(pk)' },
       ),
       putLink(orgId, appId, userId, appEpoch),
@@ -169,19 +170,19 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
   }
   const restart = before.countEpoch !== appEpoch;
   const lists = held === 0;
-  const set = setClause({ ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: 1, countEpoch: appEpoch } : {}) }, 's');
+  const set = setClause({ ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}) }, 's');
   const pinned = lastUsePinned(before);
   return [
     updateWrite({
       Key: key,
-      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :one', set.parts.length ? `SET ${set.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :tokens', set.parts.length ? `SET ${set.parts.join(', ')}` : ''].filter(Boolean).join(' '),
       ConditionExpression: [
         restart ? 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount' : `countEpoch = :seenCountEpoch AND activeTokenCount ${lists ? '=' : '>'} :zero`,
         'revokeEpoch = :userEpoch', ...(lists ? [pinned.condition] : []),
       ].join(' AND '),
       ...(set.parts.length ? { ExpressionAttributeNames: set.names } : {}),
       ExpressionAttributeValues: {
-        ...(restart ? { ':seenCount': before.activeTokenCount } : { ':one': 1, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
+        ...(restart ? { ':seenCount': before.activeTokenCount } : { ':tokens': tokens, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
         ...(lists ? pinned.values : {}), ...set.values,
       },
     }),

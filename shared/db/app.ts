@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import type { App, AppCounters, AppShard } from '../model.js';
-import type { Policies } from '../schemas/policies.js';
+import { policiesAddedLater, type Policies } from '../schemas/policies.js';
 import { recordReader } from './checked.js';
 import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
@@ -14,9 +14,12 @@ import {
 import { APP_SHARDS, entityAttribute, orgPrefix, table } from './table.js';
 import { commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
-/** A stored setting of type T: what an item written before it existed reads as, whether the shards copy it. */
-type SettingField<T> = { absent?: T; onShards?: true } & { readonly type?: T };
-const setting = <T>() => <const O extends { absent?: T; onShards?: true }>(options = {} as O) => options as O & SettingField<T>;
+/**
+ * A stored setting of type T: what an item written before it existed reads as, what a value
+ * stored before some of its parts existed is completed with, whether the shards copy it.
+ */
+type SettingField<T> = { absent?: T; complete?: (stored: T) => T; onShards?: true } & { readonly type?: T };
+const setting = <T>() => <const O extends { absent?: T; complete?: (stored: T) => T; onShards?: true }>(options = {} as O) => options as O & SettingField<T>;
 
 /**
  * An app's settings as stored, each declared once: its type, what an item written before the
@@ -31,7 +34,7 @@ const settingFields = {
   contactEmail: setting<string | null>()({ absent: null }),
   callbackUrls: setting<string[]>()({ absent: [] }),
   scopes: setting<string[]>()({ absent: [] }),
-  policies: setting<Policies>()({ onShards: true }),
+  policies: setting<Policies>()({ onShards: true, complete: (stored) => ({ ...policiesAddedLater, ...stored }) }),
 };
 
 type Setting = keyof typeof settingFields;
@@ -50,8 +53,9 @@ const copiedOnShards = settings.filter((k): k is OnShards => 'onShards' in setti
 function completeSettings(stored: Item, which: readonly Setting[]): Item {
   const done: Item = {};
   for (const name of which) {
-    const field = settingFields[name];
-    done[name] = stored[name] === undefined && 'absent' in field ? structuredClone(field.absent) : stored[name];
+    const field: { absent?: unknown; complete?: (stored: never) => unknown } = settingFields[name];
+    const value = stored[name];
+    done[name] = value === undefined ? structuredClone(field.absent) : field.complete ? field.complete(value as never) : value;
   }
   return done;
 }
@@ -190,15 +194,15 @@ export function activationWrites(orgId: string, appId: string, { except }: { exc
   return itemKeys.map((Key) => updateWrite({ Key, UpdateExpression: `SET ${clause.expression}`, ExpressionAttributeNames: clause.names, ExpressionAttributeValues: clause.values }));
 }
 
-/** Registration's shard write: counts the token (and a new active user), pins the epoch and active flag it read, and lists the app when it was not. */
-export function countNewToken(shard: AppShard, newUsers: number, appEpoch: number): Write {
+/** Registration's shard write: counts the tokens (and a new active user), pins the epoch and active flag it read, and lists the app when it was not. */
+export function countNewToken(shard: AppShard, newUsers: number, appEpoch: number, tokens = 1): Write {
   const activation = shard.active ? undefined : activationClause(shard.orgId);
   return updateWrite({
     Key: appKeys.shard(shard.orgId, shard.appId, shard.shard),
     UpdateExpression: `ADD activeTokenCount :one, userCount :users${activation ? ` SET ${activation.expression}` : ''}`,
     ConditionExpression: 'revokeEpoch = :epoch AND active = :active',
     ...(activation ? { ExpressionAttributeNames: activation.names } : {}),
-    ExpressionAttributeValues: { ':one': 1, ':users': newUsers, ':epoch': appEpoch, ':active': shard.active, ...activation?.values },
+    ExpressionAttributeValues: { ':one': tokens, ':users': newUsers, ':epoch': appEpoch, ':active': shard.active, ...activation?.values },
   });
 }
 

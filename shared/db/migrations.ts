@@ -40,7 +40,8 @@ const indexKeys = (item: Item) => tokenKeys.ofAppEpoch(item.orgId as string, ite
 interface Migration {
   name: string;
   filter: string;
-  projection: string;
+  /** Only these attributes (default: the whole item). */
+  projection?: string;
   names: Record<string, string>;
   values: Record<string, unknown>;
   migrate: (item: Item) => Promise<boolean>;
@@ -63,7 +64,7 @@ async function runMigration(migration: Migration, options: MigrationOptions): Pr
       const out = await db.send(new ScanCommand({
         TableName, Segment: segment, TotalSegments: SEGMENTS, Limit: options.pageSize ?? PAGE, ConsistentRead: true,
         ExclusiveStartKey: (cursors[segment] ?? undefined),
-        FilterExpression: migration.filter, ProjectionExpression: migration.projection,
+        FilterExpression: migration.filter, ...(migration.projection ? { ProjectionExpression: migration.projection } : {}),
         ExpressionAttributeNames: migration.names, ExpressionAttributeValues: migration.values,
       }));
       report.scanned += out.ScannedCount ?? 0;
@@ -121,8 +122,34 @@ export function relistUserRows(options: MigrationOptions = {}): Promise<Migratio
   }, options);
 }
 
-/** Every migration, in the order an upgrade runs them. */
-export const migrations = [backfillAppTokenIndex, relistUserRows];
+/**
+ * Gives every token an older version registered (before grants) its grant: first each refresh
+ * token (and refresh token's tombstone) a grant of its own id, holding what it counted, revoked if
+ * it was; then each access token registered from a refresh token joins that one's grant (or,
+ * when that refresh token is gone, counts on its own in a grant of its id). Each step is
+ * `adoptLegacy` (shared/domain/grants.ts), pinned to the token as read and idempotent, the same
+ * step registrations and revocations take when they meet such a token first. `adopt` is passed
+ * in: the domain's step, which persistence does not import.
+ */
+export function adoptGrants(adopt: (item: Item) => Promise<boolean>, options: MigrationOptions = {}) {
+  const withoutGrant = (type: 'refresh' | 'access', extra = '') => ({
+    filter: `(#entity = :token OR #entity = :tombstone) AND #type = :type AND attribute_not_exists(grantId)${extra}`,
+    names: { '#entity': entityAttribute, '#type': 'type' },
+    values: { ':token': 'Token' satisfies Entity, ':tombstone': 'TokenTombstone' satisfies Entity, ':type': type },
+    migrate: adopt,
+  });
+  return {
+    refresh: () => runMigration({ name: 'grants-of-refresh-tokens', ...withoutGrant('refresh') }, options),
+    access: () => runMigration({ name: 'grants-of-access-tokens', ...withoutGrant('access', ' AND attribute_exists(refreshTokenId) AND attribute_not_exists(revokedAt)') }, options),
+  };
+}
+
+/** Every migration, in the order an upgrade runs them (`adopt`: see `adoptGrants`). */
+export const migrationsWith = (adopt: (item: Item) => Promise<boolean>) => [
+  backfillAppTokenIndex, relistUserRows,
+  (options: MigrationOptions = {}) => adoptGrants(adopt, options).refresh(),
+  (options: MigrationOptions = {}) => adoptGrants(adopt, options).access(),
+];
 
 /** Saves one segment's cursor (each segment writes its own attribute, so they never overwrite each other). */
 async function saveCursor(migration: string, segment: number, cursor: Cursors[number]): Promise<void> {

@@ -4,21 +4,24 @@
  * app epoch it was registered under (gsi6, sharded) and, when the sweep must look at it, in the
  * due index. A revoked token becomes a tombstone under the same key
  * (`entity: 'TokenTombstone'`): what identifies it and `revokedAt`, kept until it could no longer
- * be presented (DynamoDB TTL).
+ * be presented (DynamoDB TTL). A raw value revoked (RFC 7009) before it was registered leaves a
+ * marker under its lookup key (`entity: 'RevokedValue'`), read as a tombstone of no app or user,
+ * so that the registration's own condition (no item under this key) refuses it.
  */
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import type { AppShard, AppUser, Token } from '../model.js';
+import type { AppShard, AppUser, Grant, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { appUserKeys, recordUseUpdate, toAppUser, unlinkRequests } from './app-user.js';
+import { grantKeys, toGrant } from './grant.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
   batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
 import { orgPrefix, table, TOKEN_INDEX_SHARDS } from './table.js';
-import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { checkWrite, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi6 } = table.indexes;
 
@@ -73,15 +76,24 @@ const identity = () => ({
 });
 
 /** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */
-export const toToken = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
+const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
   const v = t as Partial<Token>;
   return {
     ...(t as unknown as Token),
     scopes: v.scopes ?? [], issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, useCount: v.useCount ?? 0,
     childCount: v.childCount ?? 0, expiresAt: v.expiresAt ?? null, presentableUntil: v.presentableUntil ?? null, refreshTokenId: v.refreshTokenId ?? null, lastUsedAt: v.lastUsedAt ?? null,
-    revokedAt: v.revokedAt ?? null, dueAt: v.dueAt ?? null,
+    grantId: v.grantId ?? null, retiredAt: v.retiredAt ?? null, successorId: v.successorId ?? null, revokedAt: v.revokedAt ?? null, dueAt: v.dueAt ?? null,
   };
 });
+
+/** A raw value revoked before it was registered: a tombstone of no app, user or known type. */
+const toRevokedValue = recordReader('RevokedValue', () => ({ orgId: v.string(), lookupKey: v.string(), tokenId: v.string(), revokedAt: v.string() }), (t): Token => ({
+  orgId: t.orgId as string, appId: '', userId: '', lookupKey: t.lookupKey as string, tokenId: t.tokenId as string, type: 'access', scopes: [], issuedAt: t.revokedAt as string,
+  expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0,
+  lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: t.revokedAt as string, dueAt: null,
+}));
+
+export const toToken = (item: Item | undefined): Token | undefined => (item?.entity === 'RevokedValue' ? toRevokedValue(item) : toTokenItem(item));
 
 export async function getToken(orgId: string, lookupKey: string): Promise<Token | undefined> {
   return toToken(await getItem(tokenKeys.token(orgId, lookupKey)));
@@ -109,25 +121,33 @@ export interface TokenContext {
   shard: AppShard | undefined;
   user: AppUser | undefined;
   tokens: Map<string, Token>;
+  grants: Map<string, Grant>;
 }
 
 /**
  * What registration, introspection and revocation check, in one strongly consistent round trip:
  * a random shard of the app (not the app row, so a busy app's reads spread over its shards), the
- * user's usage row, and any tokens named by lookup key.
+ * user's usage row, any tokens named by lookup key and any grants named by id (past 100 keys, in
+ * BatchGetItem calls sent in parallel).
  */
-export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[]): Promise<TokenContext> {
+export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[], grantIds: string[] = []): Promise<TokenContext> {
   const appKey = appKeys.shard(orgId, appId, randomShard());
   const userKey = appUserKeys.row(orgId, appId, userId);
-  const unique = [...new Set(lookupKeys)]; // a key twice in one BatchGetItem is an error
-  const keysOfTokens = unique.map((k) => tokenKeys.token(orgId, k));
-  const items = await batchGetConsistent([appKey, userKey, ...keysOfTokens]);
+  // A key twice in one BatchGetItem is an error.
+  const keys = [appKey, userKey, ...[...new Set(lookupKeys)].map((k) => tokenKeys.token(orgId, k)), ...[...new Set(grantIds)].map((id) => grantKeys.grant(orgId, id))];
+  const items = (await Promise.all(chunk(keys, 100).map(batchGetConsistent))).flat();
   const tokens = new Map<string, Token>();
-  unique.forEach((lookupKey, i) => {
-    const token = toToken(items.find(sameKey(keysOfTokens[i] as Key)));
-    if (token) tokens.set(lookupKey, token);
-  });
-  return { shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens };
+  const grants = new Map<string, Grant>();
+  for (const item of items) {
+    if (item.entity === 'Grant') {
+      const grant = toGrant(item) as Grant;
+      grants.set(grant.grantId, grant);
+    } else if (item.sk === 'TOKEN') {
+      const token = toToken(item) as Token;
+      tokens.set(token.lookupKey, token);
+    }
+  }
+  return { shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens, grants };
 }
 
 /** A token's place in the sweep's due index (none when it is never due). */
@@ -148,24 +168,41 @@ export function tokenItem(token: Token): Item {
   });
 }
 
-/** An access token registered from a refresh token counts as its child, while the refresh token is not revoked. */
-export function addChildWrite(parent: Token): Write {
+/** A refresh token an access token is registered from is still live and current, in the same transaction. */
+export function parentCheckWrite(parent: Token): Write {
+  return checkWrite(tokenKeys.token(parent.orgId, parent.lookupKey), { expression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt) AND attribute_not_exists(retiredAt)' });
+}
+
+/** Rotation: the successor retires its predecessor, only if that one is still live and current. */
+export function retireWrite(predecessor: Token, successorId: string, at: string): Write {
   return updateWrite({
-    Key: tokenKeys.token(parent.orgId, parent.lookupKey),
-    UpdateExpression: 'ADD childCount :one',
-    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
-    ExpressionAttributeValues: { ':one': 1 },
+    Key: tokenKeys.token(predecessor.orgId, predecessor.lookupKey),
+    UpdateExpression: 'SET retiredAt = :at, successorId = :successor',
+    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt) AND attribute_not_exists(retiredAt)',
+    ExpressionAttributeValues: { ':at': at, ':successor': successorId },
   });
 }
 
-/** A live refresh token loses `children` counted children (they were removed), if it still has them. */
-export function removeChildrenWrite(orgId: string, lookupKey: string, children: number): Write {
+/**
+ * A token an older version registered joins its grant (see `adoptLegacy`), pinned to the token
+ * as read: still without a grant, revoked or not as it was, counting the same access tokens.
+ */
+export function adoptTokenWrite(token: Token, grantId: string): Write {
   return updateWrite({
-    Key: tokenKeys.token(orgId, lookupKey),
-    UpdateExpression: 'ADD childCount :minus',
-    ConditionExpression: 'attribute_not_exists(revokedAt) AND childCount >= :children',
-    ExpressionAttributeValues: { ':minus': -children, ':children': children },
+    Key: tokenKeys.token(token.orgId, token.lookupKey),
+    UpdateExpression: 'SET grantId = :grant',
+    ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(grantId) AND ${token.revokedAt ? 'attribute_exists' : 'attribute_not_exists'}(revokedAt) AND ${token.childCount === 0 ? '(attribute_not_exists(childCount) OR childCount = :children)' : 'childCount = :children'}`,
+    ExpressionAttributeValues: { ':grant': grantId, ':children': token.childCount },
   });
+}
+
+/** How long a raw value revoked before its registration is remembered, at least; a registered token's tombstone lasts at least as long. */
+export const REVOCATION_MEMORY_MS = 86_400_000;
+
+/** RFC 7009 of a raw value nobody registered (yet): remembered under its lookup key, only if no item is there. */
+export function revokedValueWrite(orgId: string, lookupKey: string, tokenId: string, at: string): Write {
+  const until = new Date(Date.parse(at) + REVOCATION_MEMORY_MS).toISOString();
+  return putWrite(itemOf('RevokedValue', tokenKeys.token(orgId, lookupKey), { orgId, lookupKey, tokenId, revokedAt: at }, ttlOf(until)), { expression: 'attribute_not_exists(pk)' });
 }
 
 /**
@@ -191,14 +228,11 @@ export async function recordUse(token: Token, at: string, moveInLastUseOrder: bo
 }
 
 /**
- * A live token (as read: with the children it had) becomes its tombstone. A refresh token revoked
- * on its own (`checkChildrenAt`) keeps no TTL yet and is due for the sweep's children check then.
+ * A live token becomes its tombstone. A refresh token revoked with its grant (`checkChildrenAt`)
+ * keeps no TTL yet and is due for the sweep's check of the grant's other tokens then.
  */
 export function tombstoneWrite(token: Token, at: string, checkChildrenAt: string | null): Write {
-  return putWrite(tombstoneItem(token, at, checkChildrenAt), {
-    expression: `attribute_exists(pk) AND attribute_not_exists(revokedAt) AND ${token.childCount === 0 ? '(attribute_not_exists(childCount) OR childCount = :seenChildren)' : 'childCount = :seenChildren'}`,
-    values: { ':seenChildren': token.childCount },
-  });
+  return putWrite(tombstoneItem(token, at, checkChildrenAt), { expression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)' });
 }
 
 /** An expired or out-of-policy token goes, only if it was not used since it was read. */
@@ -211,19 +245,28 @@ export function deleteUnusedWrite(token: Token): Write {
 
 /**
  * What stays of a revoked token: enough to refuse its registration again (lookup key, app, user,
- * type) and to keep the access tokens registered from it dead. DynamoDB's TTL removes it once the
- * caller's own expiry for it has passed (`presentableUntil`); a token without one is remembered for good.
+ * type) and to find the rest of its grant. DynamoDB's TTL removes it once the caller's own expiry
+ * for it has passed (`presentableUntil`), and no sooner than REVOCATION_MEMORY_MS after the
+ * revocation; a token without one is remembered for good.
  */
 export function tombstoneItem(token: TombstoneSource, at: string, checkChildrenAt: string | null): Item {
   const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId } = token;
+  const grantId = token.grantId ?? null;
   const dueAt = checkChildrenAt;
-  return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, revokedAt: at, dueAt }), {
-    ...(dueAt === null ? ttlOf(presentableUntil) : dueIndexKeys(token, dueAt)),
+  return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, grantId, revokedAt: at, dueAt }), {
+    ...(dueAt === null ? ttlOf(tombstoneUntil(presentableUntil, at)) : dueIndexKeys(token, dueAt)),
   });
 }
 
-/** What a tombstone is made from: a token as its item or its copy in the app's token list (gsi6) holds it. */
-export type TombstoneSource = Pick<Token, 'orgId' | 'appId' | 'userId' | 'lookupKey' | 'tokenId' | 'type' | 'expiresAt' | 'presentableUntil' | 'refreshTokenId'>;
+/** Until when a tombstone is kept: the later of the caller's own expiry and a day after the revocation (null: for good). */
+const tombstoneUntil = (presentableUntil: string | null, revokedAt: string) => {
+  if (presentableUntil === null) return null;
+  const memory = new Date(Date.parse(revokedAt) + REVOCATION_MEMORY_MS).toISOString();
+  return presentableUntil > memory ? presentableUntil : memory;
+};
+
+/** What a tombstone is made from: a token as its item or its copy in the app's token list (gsi6) holds it (which has no grant). */
+export type TombstoneSource = Pick<Token, 'orgId' | 'appId' | 'userId' | 'lookupKey' | 'tokenId' | 'type' | 'expiresAt' | 'presentableUntil' | 'refreshTokenId'> & Partial<Pick<Token, 'grantId'>>;
 
 const ttlOf = (until: string | null) => (until === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(until) / 1000) });
 
@@ -245,9 +288,9 @@ export async function tombstoneTokensAndUnlinkUsers(tokens: TombstoneSource[], a
   await batchWrite([...tombstoneRequests(tokens, at), ...unlinkRequests(first.orgId, first.appId, appEpoch, userIds)]);
 }
 
-/** After the children check: the tombstone leaves the due index and expires with the token. */
+/** After the check of its grant's tokens: the tombstone leaves the due index and expires with the token. */
 export async function settleTombstone(token: Token): Promise<void> {
-  const set = setClause(ttlOf(token.presentableUntil), 's');
+  const set = setClause(ttlOf(tombstoneUntil(token.presentableUntil, token.revokedAt ?? new Date().toISOString())), 's');
   const unlisted = removeClause(['dueAt', ...dueIndexAttributes], 'r');
   await conditionalUpdate({
     Key: tokenKeys.token(token.orgId, token.lookupKey),
@@ -280,14 +323,15 @@ export async function listUserTokens(orgId: string, appId: string, userId: strin
 }
 
 /**
- * One page of the live access tokens registered from a refresh token (same app and user): one
- * Query over the user's tokens (up to 1,000 read), filtered to the parent's children.
+ * One page of the live tokens of a grant (same app and user): one Query over the user's tokens
+ * (up to 1,000 read), filtered to the grant's, including those an older version registered from
+ * the grant's first refresh token (which name it as their refresh token and no grant).
  */
-export async function pageChildTokens(parent: Pick<Token, 'orgId' | 'appId' | 'userId' | 'tokenId'>, startKey?: Record<string, unknown>): Promise<Page<Token>> {
+export async function pageGrantTokens(grant: Pick<Grant, 'orgId' | 'appId' | 'userId' | 'grantId'>, startKey?: Record<string, unknown>): Promise<Page<Token>> {
   const page = await queryPage({
     index: 'gsi1',
-    partition: userTokensPartition(parent.orgId, parent.appId, parent.userId),
-    filter: { expression: 'refreshTokenId = :parent', values: { ':parent': parent.tokenId } },
+    partition: userTokensPartition(grant.orgId, grant.appId, grant.userId),
+    filter: { expression: 'grantId = :grant OR (attribute_not_exists(grantId) AND refreshTokenId = :grant)', values: { ':grant': grant.grantId } },
     limit: 1000,
     startKey,
   });

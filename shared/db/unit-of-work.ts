@@ -22,6 +22,10 @@ export const updateWrite = (update: Update) => write({ Update: { TableName, ...u
 export const deleteWrite = (key: Key, condition?: { expression: string; values?: Item }) =>
   write({ Delete: { TableName, Key: key, ...(condition ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } : {}) } });
 
+/** A condition on an item the transaction does not change. */
+export const checkWrite = (key: Key, condition: { expression: string; values?: Item }) =>
+  write({ ConditionCheck: { TableName, Key: key, ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } });
+
 /**
  * Sends `writes` as one transaction: null when it committed; otherwise the positions (in
  * `writes`) whose condition failed, empty when it lost only to a concurrent transaction.

@@ -28,6 +28,7 @@ const policiesView = (p: Policies): Policies => ({
   permittedUsers: p.permittedUsers,
   ipRelaxation: p.ipRelaxation,
   sessionTimeoutMinutes: p.sessionTimeoutMinutes,
+  refreshTokenReuseGraceSeconds: p.refreshTokenReuseGraceSeconds,
 });
 
 const appListView = (app: App & AppCounters): AppSummaryView => viewOf(appSummarySchema, app);

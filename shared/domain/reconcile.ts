@@ -3,8 +3,8 @@ import { getAppWithCounters, repairShardCounters, uncount } from '../db/app.js';
 import { getUsersOfApp, pageUsersOfApp, setCount, unlinkStaleUser } from '../db/app-user.js';
 import { findTokens, tombstoneTokens } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
-import { countsNow, heldTokens, isRevoked, parentOf } from './rules.js';
-import { readParents } from './tokens.js';
+import { countsNow, heldTokens, isRevoked } from './rules.js';
+import { readLineages } from './lineage.js';
 import type { AppUser, Token } from '../model.js';
 
 export interface ReconcileReport {
@@ -89,9 +89,9 @@ export async function checkUsers(orgId: string, appId: string, userIds: string[]
 
 /** Of a user's token items: how many count now, and which are revoked but still there. */
 async function judge(user: AppUser, appEpoch: number, tokens: Token[]): Promise<{ counted: number; dead: Token[] }> {
-  const parents = await readParents(user.orgId, tokens, new Map(tokens.map((t) => [t.lookupKey, t])));
-  const dead = tokens.filter((t) => isRevoked(t, appEpoch, user, parentOf(t, parents)));
-  return { counted: tokens.filter((t) => countsNow(t, user, appEpoch, parents)).length, dead };
+  const lineageOf = await readLineages(user.orgId, tokens, new Map(tokens.map((t) => [t.lookupKey, t])));
+  const dead = tokens.filter((t) => isRevoked(t, appEpoch, user, lineageOf(t)));
+  return { counted: tokens.filter((t) => countsNow(t, user, appEpoch, lineageOf(t))).length, dead };
 }
 
 async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number): Promise<void> {

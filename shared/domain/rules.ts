@@ -1,34 +1,65 @@
 import { effectiveExpiry } from './policies.js';
-import type { App, AppUser, Token } from '../model.js';
+import type { App, AppUser, Grant, Token } from '../model.js';
 
 type AppGate = Pick<App, 'revokeEpoch' | 'policies'>;
+
+/**
+ * What a token's life depends on beyond itself and the watermarks: its grant's item and, for an
+ * access token an older version registered from a refresh token (before grants), that refresh token.
+ */
+export interface Lineage {
+  grant: Grant | undefined;
+  legacyParent: Token | undefined;
+}
+
+export const NO_LINEAGE: Lineage = { grant: undefined, legacyParent: undefined };
+
+/**
+ * The grant item a token reads, if any: `required` when the token names its grant (a token
+ * without its grant's item is dead: fail closed); otherwise the grant an older version's token
+ * is adopted into (by `adoptLegacy`), which may not exist yet. An access token issued without a
+ * refresh token is a grant of its own and reads none.
+ */
+export function grantRef(token: Pick<Token, 'type' | 'tokenId' | 'grantId' | 'refreshTokenId'>): { grantId: string; required: boolean } | undefined {
+  if (token.grantId !== null) return { grantId: token.grantId, required: true };
+  if (token.type === 'refresh') return { grantId: token.tokenId, required: false };
+  return token.refreshTokenId === null ? undefined : { grantId: token.refreshTokenId, required: false };
+}
+
+/** An access token an older version registered from a refresh token: that token's id, whose tombstone kills it. */
+export const legacyParentId = (token: Pick<Token, 'grantId' | 'refreshTokenId' | 'type'>) =>
+  (token.grantId === null && token.type === 'access' ? token.refreshTokenId : null);
 
 export interface IntrospectionContext {
   token: Token;
   /** The app row, or any of its shards (they carry the same epoch and policies). */
   app: AppGate | undefined;
   user: AppUser | undefined;
-  /** The refresh token an access token came from, when it names one and it still exists. */
-  parent: Token | undefined;
+  lineage: Lineage;
 }
 
 /**
  * The single definition of "active". Revocation of any number of tokens is O(1) because it only
- * raises a watermark epoch; a token registered under an older epoch is dead from that moment on,
- * whether or not the cleanup has deleted its item yet. Epochs are counters, so no clock is involved.
+ * raises a watermark epoch (or revokes a grant); a token registered under an older epoch is dead
+ * from that moment on, whether or not the cleanup has deleted its item yet. Epochs are counters,
+ * so no clock is involved. A retired refresh token (rotated out) is never active.
  */
-export function isActive({ token, app, user, parent }: IntrospectionContext, now: number): boolean {
-  if (!app || isRevoked(token, app.revokeEpoch, user, parent)) return false;
+export function isActive({ token, app, user, lineage }: IntrospectionContext, now: number): boolean {
+  if (!app || token.retiredAt !== null || isRevoked(token, app.revokeEpoch, user, lineage)) return false;
   const expiry = effectiveExpiry(token, app.policies);
   return expiry === null || now < expiry;
 }
 
 /**
- * Revoked, for good: a tombstone, a token under a raised app or user watermark, or an access
- * token whose refresh token was revoked. (A token whose user row is missing is never active.)
+ * Revoked, for good: a tombstone, a token under a raised app or user watermark, a token of a
+ * revoked grant (or that names a grant that is gone), or an older version's access token whose
+ * refresh token was revoked. (A token whose user row is missing is never active.)
  */
-export function isRevoked(token: Token, appEpoch: number, user: Pick<AppUser, 'revokeEpoch'> | undefined, parent: Token | undefined): boolean {
-  return !user || token.revokedAt !== null || token.appEpoch < appEpoch || token.userEpoch < user.revokeEpoch || parent?.revokedAt != null;
+export function isRevoked(token: Token, appEpoch: number, user: Pick<AppUser, 'revokeEpoch'> | undefined, lineage: Lineage): boolean {
+  if (!user || token.revokedAt !== null || token.appEpoch < appEpoch || token.userEpoch < user.revokeEpoch) return true;
+  const ref = grantRef(token);
+  if (ref && (lineage.grant ? lineage.grant.revokedAt !== null : ref.required)) return true;
+  return lineage.legacyParent?.revokedAt != null;
 }
 
 /** The user's counted tokens under the app's current epoch (zero after an app-wide revocation). */
@@ -36,19 +67,17 @@ export function heldTokens(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount'
   return user && user.countEpoch === appEpoch ? user.activeTokenCount : 0;
 }
 
-/** Parents by token id: the refresh tokens (or tombstones) that some access tokens were registered from. */
-export type Parents = Map<string, Token>;
-
-/** The refresh token (or tombstone) an access token was registered from, if it was read and still exists. */
-export const parentOf = (token: Token, parents: Parents) => (token.refreshTokenId === null ? undefined : parents.get(token.refreshTokenId));
-
 /**
- * Whether a token counts now: still counted under the current epochs, and not an access token
- * whose refresh token was revoked (that revocation uncounted it with its parent, at once).
+ * Whether a token counts now: still counted under the current epochs, not retired, and not of a
+ * revoked grant (that revocation uncounted it with the grant, at once).
  */
-export function countsNow(token: Token, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'>, appEpoch: number, parents: Parents): boolean {
-  return token.revokedAt === null && isCounted(token, user, appEpoch) && parentOf(token, parents)?.revokedAt == null;
+export function countsNow(token: Token, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'>, appEpoch: number, lineage: Lineage): boolean {
+  return token.retiredAt === null && !isRevoked(token, appEpoch, user, lineage) && isCounted(token, user, appEpoch);
 }
+
+/** Whether a grant's `counted` is part of the user's and app's counters (it was created under the current epochs). */
+export const grantCounts = (grant: Grant, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'> | undefined, appEpoch: number) =>
+  user !== undefined && grant.revokedAt === null && isCounted(grant, user, appEpoch);
 
 export interface RemovalChoice {
   token: Token;
@@ -57,30 +86,26 @@ export interface RemovalChoice {
 }
 
 /**
- * What removing some of one user's tokens does to the counters: the tokens that count now leave
- * them, and a refresh token revoked takes its counted children along (they die with it); a
- * counted access token removed on its own is one child less for its refresh token, if that one
- * stays.
+ * What removing some of one user's tokens on their own does to the counters: each token that
+ * counts now leaves them, and its grant (if it has an item) counts one less. A whole grant is
+ * revoked by `revokeGrant` instead.
  */
-export function planRemoval(user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'> | undefined, appEpoch: number, choices: RemovalChoice[], parents: Parents) {
-  const removed = new Map(choices.map((c) => [c.token.tokenId, c]));
+export function planRemoval(user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'> | undefined, appEpoch: number, choices: RemovalChoice[], lineageOf: (token: Token) => Lineage) {
   let uncount = 0;
-  const children = new Map<string, number>();
-  for (const { token, action } of choices) {
-    if (!user || !countsNow(token, user, appEpoch, parents)) continue;
-    const parent = parentOf(token, parents);
-    const parentRemoval = parent && removed.get(parent.tokenId);
-    // Counted already with its parent's revocation in this same removal.
-    if (parent && parentRemoval?.action === 'tombstone' && countsNow(parent, user, appEpoch, parents)) continue;
-    uncount += 1 + (action === 'tombstone' && token.type === 'refresh' ? token.childCount : 0);
-    if (parent && !parentRemoval) children.set(parent.lookupKey, (children.get(parent.lookupKey) ?? 0) + 1);
+  const grants = new Map<string, { grant: Grant; uncounted: number }>();
+  for (const { token } of choices) {
+    const lineage = lineageOf(token);
+    if (!user || !countsNow(token, user, appEpoch, lineage)) continue;
+    uncount += 1;
+    const { grant } = lineage;
+    if (grant && grantCounts(grant, user, appEpoch)) grants.set(grant.grantId, { grant, uncounted: (grants.get(grant.grantId)?.uncounted ?? 0) + 1 });
   }
-  return { uncount, parents: [...children].map(([lookupKey, n]) => ({ lookupKey, children: n })) };
+  return { uncount, grants: [...grants.values()] };
 }
 
 /**
- * Whether a token is in its user's and app's counters. A watermark revocation uncounts every
- * token it kills at once, so a token registered under an older epoch is not counted any more.
+ * Whether a token (or grant) is in its user's and app's counters. A watermark revocation uncounts
+ * every token it kills at once, so a token registered under an older epoch is not counted any more.
  */
 export function isCounted(token: Pick<Token, 'appEpoch' | 'userEpoch'>, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'>, appEpoch: number): boolean {
   return token.appEpoch === appEpoch && user.countEpoch === appEpoch && token.userEpoch === user.revokeEpoch;

@@ -9,7 +9,7 @@ import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
 import { pageUsersOfApp } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
-import { findTokens, getTokenContext, pageChildTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
+import { findTokens, getTokenContext, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { logger } from '../logger.js';
@@ -22,9 +22,11 @@ import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { effectiveExpiry, sweepDueAt } from './policies.js';
-import { isRevoked, parentOf, planRemoval, type RemovalChoice } from './rules.js';
+import { grantRef, isRevoked, planRemoval, type Lineage, type RemovalChoice } from './rules.js';
 import { MAX_TOKENS_PER_REMOVAL, removeTokens } from './removal.js';
-import { findTombstone, readParents } from './tokens.js';
+import { adoptLegacy } from './grants.js';
+import { readLineages } from './lineage.js';
+import { findTombstone } from './tokens.js';
 
 /** Why a token was removed: its own expiry, the app's refresh-token policy, or a revocation; and tombstones whose children were checked. */
 export interface SettleReport {
@@ -65,18 +67,20 @@ export async function handleTokenMessage(message: TokenMessage, now: number): Pr
 }
 
 /**
- * One page of the access tokens registered from a revoked refresh token: tombstoned (they died
- * and were uncounted with their parent), then the next page. The sweep's check a day later
- * (`final`) ends by letting the parent's tombstone expire with the token.
+ * One page of the tokens of a revoked refresh token's grant: tombstoned (they died and were
+ * uncounted with the grant), then the next page. The sweep's check (`final`: a day later, or at
+ * once for a grant revoked on reuse, which sends nothing to the queue) ends by letting the
+ * revoked token's tombstone expire with the token.
  */
 async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }>, now: number): Promise<void> {
   const { orgId, appId, userId, tokenId } = message;
-  const parent = await findTombstone(orgId, tokenId);
-  if (!parent) return; // not revoked (or its tombstone expired): nothing of ours to clean
-  const page = await pageChildTokens({ orgId, appId, userId, tokenId: parent.tokenId }, message.cursor ?? undefined);
+  const revoked = await findTombstone(orgId, tokenId);
+  if (!revoked) return; // not revoked (or its tombstone expired): nothing of ours to clean
+  const grantId = grantRef(revoked)?.grantId ?? revoked.tokenId;
+  const page = await pageGrantTokens({ orgId, appId, userId, grantId }, message.cursor ?? undefined);
   await tombstoneTokens(page.items.filter((t) => t.revokedAt === null), iso(now));
   if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
-  else if (message.final) await settleTombstone(parent);
+  else if (message.final) await settleTombstone(revoked);
 }
 
 /**
@@ -114,7 +118,13 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
     const { shard: app, user, tokens } = await getTokenContext(orgId, appId, userId, lookupKeys);
     const report = emptyReport();
     if (!app) return report;
-    const parents = await readParents(orgId, [...tokens.values()], tokens);
+    const lineageOf = await readLineages(orgId, [...tokens.values()], tokens);
+    const legacy = [...tokens.values()].filter((t) => t.revokedAt === null && grantRef(t)?.required === false && !lineageOf(t).grant);
+    if (legacy.length) {
+      // Tokens of an older version: adopted into their grants first, which hold their counts from then on.
+      for (const token of legacy) await adoptLegacy(token, now);
+      return RETRY;
+    }
     const choices: RemovalChoice[] = [];
     const later: [Token, string | null][] = [];
     const checks: Token[] = [];
@@ -123,7 +133,7 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
         if (token.dueAt !== null && Date.parse(token.dueAt) <= now) checks.push(token);
         continue;
       }
-      const cause = purgeCause(token, app, user, parentOf(token, parents), now);
+      const cause = purgeCause(token, app, user, lineageOf(token), now);
       if (cause) {
         choices.push({ token, action: cause === 'revoked' ? 'tombstone' : 'delete' });
         report[cause] += 1;
@@ -132,7 +142,7 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
         if (dueAt !== token.dueAt) later.push([token, dueAt]);
       }
     }
-    const plan = planRemoval(user, app.revokeEpoch, choices, parents);
+    const plan = planRemoval(user, app.revokeEpoch, choices, lineageOf);
     const result = await removeTokens({ user, appEpoch: app.revokeEpoch, at: iso(now), tokens: choices, ...plan });
     if (result === 'stale') return RETRY; // used or changed since read: decide again
     if (result === 'user-idle') await deactivateIfIdle(orgId, appId);
@@ -150,8 +160,8 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
 }
 
 /** Why a live token must go now, or undefined if it is still active. */
-function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, parent: Token | undefined, now: number): Exclude<keyof SettleReport, 'rescheduled' | 'tombstones'> | undefined {
-  if (isRevoked(token, app.revokeEpoch, user, parent)) return 'revoked';
+function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, lineage: Lineage, now: number): Exclude<keyof SettleReport, 'rescheduled' | 'tombstones'> | undefined {
+  if (isRevoked(token, app.revokeEpoch, user, lineage)) return 'revoked';
   const expiry = effectiveExpiry(token, app.policies);
   if (expiry === null || expiry > now) return undefined;
   return token.expiresAt !== null && Date.parse(token.expiresAt) <= now ? 'expired' : 'policy';

@@ -1,10 +1,12 @@
 /**
  * Revoking one token: RFC 7009 by raw value, an admin's DELETE by id, and the transaction both
  * run. Kept apart from registration and introspection because a refresh token's revocation hands
- * its children to the queue: functions that never revoke do not load the queue's client.
+ * the rest of its grant to the queue: functions that never revoke do not load the queue's client.
  */
 import { deactivateIfIdle } from '../db/app.js';
-import { findToken, getToken, getTokenContext } from '../db/token.js';
+import { recordEvent } from '../db/audit-event.js';
+import { findToken, getToken, getTokenContext, revokedValueWrite } from '../db/token.js';
+import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
@@ -12,21 +14,39 @@ import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, AuditEvent, Token } from '../model.js';
+import { adoptLegacy, revokeGrant } from './grants.js';
+import { hasher } from './hasher.js';
+import { lineageAmong, lineageKeys } from './lineage.js';
 import { childrenCheckAt } from './policies.js';
 import { removeTokens } from './removal.js';
-import { isRevoked, parentOf, planRemoval } from './rules.js';
-import { hasher, parentKeyOf, parentsAmong } from './tokens.js';
+import { grantRef, isRevoked, planRemoval } from './rules.js';
 
-/** RFC 7009: revokes the token if this org knows it; unknown or already revoked tokens are not an error. */
-export async function revokeRawToken(orgId: string, rawToken: string, now: number): Promise<void> {
-  const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
-  if (token) await revokeToken(token, now);
+/**
+ * RFC 7009: revokes the token if this org knows it (a refresh token with its grant); a value not
+ * registered yet is remembered as revoked, under the lookup key its registration would take, so
+ * that the registration's own condition (nothing under its key) refuses it. What changed is
+ * audited as `token.revoked` by the authorization server (actor kind `client`); unknown or
+ * already revoked tokens are not an error.
+ */
+export async function revokeRawToken(actor: Actor, rawToken: string, now: number): Promise<void> {
+  const event = (fields: Parameters<typeof auditEvent>[2]) => auditEvent(actor, 'token.revoked', fields, now, 'client');
+  await retrying(async () => {
+    const token = await findToken(actor.orgId, hasher.lookupKeysOf(rawToken));
+    if (token) {
+      if (token.revokedAt === null) await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
+      return undefined;
+    }
+    const { lookupKey, tokenId } = hasher.digest(rawToken);
+    const remembered = await commit([revokedValueWrite(actor.orgId, lookupKey, tokenId, iso(now)), recordEvent(event({ tokenId, details: { via: 'rfc7009', registered: false } }))]);
+    // Lost to a registration (or another revocation) of the same value: read it again.
+    return remembered ? undefined : RETRY;
+  }, () => new ConflictError('The token was changed concurrently too often; retry the request'));
 }
 
 /**
- * DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}: an admin revokes one token (and, for a
- * refresh token, the access tokens registered from it), recorded as `token.revoked`. A token of
- * another app, user or org is a 404, as is one already revoked and any spelling of an id but its own.
+ * DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}: an admin revokes one token (a refresh
+ * token with its whole grant), recorded as `token.revoked`. A token of another app, user or org
+ * is a 404, as is one already revoked and any spelling of an id but its own.
  */
 export async function revokeTokenById(actor: Actor, appId: string, userId: string, tokenId: string, now: number): Promise<void> {
   const lookupKey = hasher.lookupKeyOf(tokenId);
@@ -37,37 +57,44 @@ export async function revokeTokenById(actor: Actor, appId: string, userId: strin
 }
 
 /**
- * Revokes one token in one transaction: its item becomes a tombstone and, if it still counted,
- * it leaves the counters; a refresh token takes its counted access tokens along (they are dead at
- * once through their parent's tombstone), and the queue then tombstones their items. `event` is
- * recorded in the same transaction. False if the token was revoked already.
+ * Revokes one token in one transaction, `event` recorded with it. A refresh token (current or
+ * rotated out) takes its grant: every token of it is dead at once and uncounted, and the queue
+ * then tombstones their items. An access token becomes a tombstone and, if it still counted,
+ * leaves the counters (and its grant's count). False if the token was revoked already.
  */
 export async function revokeToken(token: Token, now: number, event?: AuditEvent): Promise<boolean> {
   const at = iso(now);
-  const parentKey = parentKeyOf(token);
+  if (grantRef(token) && token.type === 'refresh') {
+    const revoked = await revokeGrant(token, now, childrenCheckAt(at), event);
+    if (revoked) await cleanGrantLater(token);
+    return revoked;
+  }
   return retrying(async () => {
-    const ctx = await getTokenContext(token.orgId, token.appId, token.userId, parentKey ? [token.lookupKey, parentKey] : [token.lookupKey]);
+    const { grantIds, lookupKeys } = lineageKeys([token]);
+    const ctx = await getTokenContext(token.orgId, token.appId, token.userId, [token.lookupKey, ...lookupKeys], grantIds);
     const current = ctx.tokens.get(token.lookupKey);
     if (!current || !ctx.shard) return false;
-    const parents = parentsAmong([current], ctx.tokens);
-    if (isRevoked(current, ctx.shard.revokeEpoch, ctx.user, parentOf(current, parents))) return false;
+    const lineageOf = lineageAmong(ctx);
+    if (isRevoked(current, ctx.shard.revokeEpoch, ctx.user, lineageOf(current))) return false;
+    const ref = grantRef(current);
+    if (ref && !ref.required && !lineageOf(current).grant) {
+      await adoptLegacy(current, now); // an older version's token: its grant holds its count from now on
+      return RETRY;
+    }
     const choice = { token: current, action: 'tombstone' as const };
-    const plan = planRemoval(ctx.user, ctx.shard.revokeEpoch, [choice], parents);
-    const result = await removeTokens({
-      user: ctx.user, appEpoch: ctx.shard.revokeEpoch, at, tokens: [{ ...choice, ...(current.type === 'refresh' ? { checkChildrenAt: childrenCheckAt(at) } : {}) }], ...plan, ...(event ? { event } : {}),
-    });
+    const plan = planRemoval(ctx.user, ctx.shard.revokeEpoch, [choice], lineageOf);
+    const result = await removeTokens({ user: ctx.user, appEpoch: ctx.shard.revokeEpoch, at, tokens: [choice], ...plan, ...(event ? { event } : {}) });
     if (result === 'stale') return RETRY;
     // Only a user going idle can leave the app without active tokens.
     if (result === 'user-idle') await deactivateIfIdle(token.orgId, token.appId);
-    if (current.type === 'refresh') await cleanChildrenLater(current);
     return true;
   }, () => new ConflictError('The token or its user was changed concurrently too often; retry the request'));
 }
 
-/** The children of a revoked refresh token are dead and uncounted already; the queue tombstones their items. */
-async function cleanChildrenLater(parent: Token): Promise<void> {
-  const { orgId, appId, userId, tokenId } = parent;
-  // A lost message only delays the cleanup: the sweep checks the tombstone's children a day later.
+/** The rest of a revoked grant is dead and uncounted already; the queue tombstones its items. */
+async function cleanGrantLater(revoked: Token): Promise<void> {
+  const { orgId, appId, userId, tokenId } = revoked;
+  // A lost message only delays the cleanup: the sweep checks the grant a day later, from the tombstone.
   await enqueue([{ kind: 'children', orgId, appId, userId, tokenId, cursor: null, final: false }]).catch((error: unknown) =>
-    logger.error('Could not enqueue the cleanup of a refresh token\'s access tokens; the sweep will do it', { orgId, appId, error }));
+    logger.error('Could not enqueue the cleanup of a revoked grant\'s tokens; the sweep will do it', { orgId, appId, error }));
 }

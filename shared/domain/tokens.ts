@@ -1,23 +1,25 @@
-import { serviceKeys } from '../service-secret.js';
 import { activationWrites, countNewToken as countNewTokenOnApp, touchShardLastUsed } from '../db/app.js';
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
-import { addChildWrite, createTokenWrite, findToken, getToken, getTokenContext, getTokens, listUserTokens, recordUse } from '../db/token.js';
-import { commitOrFailures } from '../db/unit-of-work.js';
+import { createGrantWrite, joinGrantWrite, laterExpiry } from '../db/grant.js';
+import { createTokenWrite, findToken, getToken, getTokenContext, listUserTokens, parentCheckWrite, recordUse, retireWrite, type TokenContext } from '../db/token.js';
+import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
-import { ConflictError, NotFoundError, TokenRevokedError, ValidationError } from '../errors.js';
+import { ConflictError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, TokenRevokedError, ValidationError } from '../errors.js';
 import type { Policies } from '../schemas/policies.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
-import { createTokenHasher } from '../crypto.js';
-import type { Token } from '../model.js';
+import type { Grant, Token } from '../model.js';
+import { auditEvent } from './audit.js';
+import { adoptLegacy, revokeGrant } from './grants.js';
+import { hasher } from './hasher.js';
+import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { heldTokens, isActive, isRevoked, parentOf, type Parents } from './rules.js';
+import { countsNow, grantRef, heldTokens, isActive, isRevoked, type Lineage } from './rules.js';
 import type { TokenView } from '../api/usage.js';
 import type { IntrospectionView, RegistrationView } from '../api/tokens.js';
 
-/** The service's token hasher (lookup keys and ids under every key version of the secret). */
-export const hasher = createTokenHasher(serviceKeys);
+export { hasher };
 
 /** How far ahead a registered token's expiresAt may be. */
 const MAX_EXPIRY_AHEAD_MS = 10 * 365.25 * 86_400_000;
@@ -26,6 +28,8 @@ const MAX_EXPIRY_AHEAD_MS = 10 * 365.25 * 86_400_000;
  * an app's users is kept to the same resolution (the values shown stay exact).
  */
 const LAST_USED_RESOLUTION_MS = 60_000;
+/** The audit actor of refresh-token reuse detection (RFC 9700 §4.14.2). */
+const REUSE_DETECTION = 'refresh-token-reuse-detection';
 
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
@@ -37,129 +41,241 @@ export function registrationView(token: Token, policies: Policies): Registration
   };
 }
 
+/** What a member of a call names as its refresh token (an access token) or predecessor (a refresh token). */
+type Link =
+  | { field: string; rotation: boolean; member: number }
+  | { field: string; rotation: boolean; lookupKeys: string[] };
+
+interface Member {
+  input: RegisterTokenInput;
+  /** Where its fields are in the body: `body`, or `body.tokens.<n>`. */
+  at: string;
+  lookupKey: string;
+  tokenId: string;
+  /** Its lookup keys under every key version (an earlier version may hold it). */
+  candidates: string[];
+  link: Link | undefined;
+}
+
 /**
- * POST /v1/tokens. Idempotent on the raw value: the same token for the same app, user and type
- * answers the stored registration (created: false); a token that was revoked stays revoked (409
- * token-revoked), and anything else is a conflict. An access token may name the refresh token it
- * came from, which must be active now, by the same rules as introspection.
+ * Checks a call's members without reading anything: one app and user, distinct values, one
+ * refresh token at most, parents and predecessors where they are allowed, earlier members named
+ * before later ones. Every refusal is a 400 naming the field.
  */
-export async function registerToken(orgId: string, input: RegisterTokenInput, now: number): Promise<{ created: boolean; registration: RegistrationView }> {
-  const { lookupKey, tokenId } = hasher.digest(input.token);
-  // The same raw value may be stored under an earlier key version: every version's key is read.
-  const candidates = hasher.lookupKeysOf(input.token);
-  if (input.type === 'refresh' && input.refreshTokenId) {
-    throw ValidationError.field('body.refreshTokenId', 'is only allowed on access tokens');
-  }
-  if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) {
-    throw ValidationError.field('body.expiresAt', 'must be in the future');
-  }
-  if (input.expiresAt !== undefined && Date.parse(input.expiresAt) > now + MAX_EXPIRY_AHEAD_MS) {
-    throw ValidationError.field('body.expiresAt', 'must be at most ten years ahead');
-  }
-  const badParent = () => ValidationError.field('body.refreshTokenId', 'is not an active refresh token of this app and user');
-  const parentKey = input.refreshTokenId === undefined ? undefined : hasher.lookupKeyOf(input.refreshTokenId);
-  if (input.refreshTokenId !== undefined && (parentKey === undefined || candidates.includes(parentKey))) throw badParent();
+function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => string, now: number): Member[] {
+  const digests = inputs.map((input) => hasher.digest(input.token));
+  let refreshAt: number | undefined;
+  return inputs.map((input, n) => {
+    const at = fieldOf(n);
+    const fail = (field: string, message: string) => ValidationError.field(`${at}.${field}`, message);
+    const first = inputs[0] as RegisterTokenInput;
+    if (input.appId !== first.appId) throw fail('appId', 'must be the same for every token of the call (one grant)');
+    if (input.userId !== first.userId) throw fail('userId', 'must be the same for every token of the call (one grant)');
+    if (inputs.findIndex((other) => other.token === input.token) < n) throw fail('token', 'is given twice in the call');
+    if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) throw fail('expiresAt', 'must be in the future');
+    if (input.expiresAt !== undefined && Date.parse(input.expiresAt) > now + MAX_EXPIRY_AHEAD_MS) throw fail('expiresAt', 'must be at most ten years ahead');
+    if (input.type === 'refresh') {
+      if (refreshAt !== undefined) throw fail('type', 'a call holds at most one refresh token (a grant has one current refresh token)');
+      refreshAt = n;
+    }
+    const [rotation, byValue, byId] = input.type === 'refresh'
+      ? [true, 'previousRefreshToken', 'previousRefreshTokenId'] as const
+      : [false, 'refreshToken', 'refreshTokenId'] as const;
+    for (const field of ['refreshToken', 'refreshTokenId', 'previousRefreshToken', 'previousRefreshTokenId'] as const) {
+      if (input[field] !== undefined && field !== byValue && field !== byId) throw fail(field, `is only allowed on ${input.type === 'refresh' ? 'access' : 'refresh'} tokens`);
+    }
+    if (input[byValue] !== undefined && input[byId] !== undefined) throw fail(byId, `give ${byValue} or ${byId}, not both`);
+    const named = input[byValue] ?? input[byId];
+    const field = input[byValue] !== undefined ? byValue : byId;
+    let link: Link | undefined;
+    if (named !== undefined) {
+      const member = input[byValue] !== undefined ? inputs.findIndex((o) => o.token === named) : digests.findIndex((d) => d.tokenId === named);
+      if (member === n) throw fail(field, 'names the token itself');
+      if (member > n) throw fail(field, 'names a later token of the call: list the refresh token first');
+      if (member >= 0 && inputs[member]?.type !== 'refresh') throw fail(field, 'names an access token of the call, not a refresh token');
+      if (member >= 0) link = { field: `${at}.${field}`, rotation, member };
+      else {
+        // By id: only the canonical spelling names a token; any other finds nothing (409 below).
+        const lookupKeys = input[byValue] !== undefined ? hasher.lookupKeysOf(named) : [hasher.lookupKeyOf(named)].filter((k): k is string => k !== undefined);
+        link = { field: `${at}.${field}`, rotation, lookupKeys };
+      }
+    }
+    const { lookupKey, tokenId } = digests[n] as { lookupKey: string; tokenId: string };
+    return { input, at, lookupKey, tokenId, candidates: hasher.lookupKeysOf(input.token), link };
+  });
+}
+
+export interface Registration {
+  /** False when every token was registered already (a retry: 200). */
+  created: boolean;
+  registrations: RegistrationView[];
+}
+
+/**
+ * POST /v1/tokens: one token, or the tokens of one grant at once, all or nothing (a code
+ * exchange: a refresh token and its access token; a refresh grant: the new refresh token
+ * retiring the one it replaces, and its access token). Two read round trips (the app shard, the
+ * user, the tokens and the tokens they name; then those tokens' grants) and one transaction.
+ * Idempotent on the raw values; refusals in the contract's order: a token that was revoked
+ * (409 token-revoked), a parent or predecessor that is not an active refresh token of the same
+ * app and user (409 parent-token-inactive), a predecessor rotated out already (reuse: the grant is
+ * revoked, 409 refresh-token-reused). Everything is pinned to what was read, so a revocation
+ * that commits first makes the registration read again and refuse.
+ */
+export async function registerTokens(orgId: string, inputs: RegisterTokenInput[], fieldOf: (n: number) => string, now: number): Promise<Registration> {
+  const members = readMembers(inputs, fieldOf, now);
+  const { appId, userId } = inputs[0] as RegisterTokenInput;
+  const storedLinks = members.map((m) => (m.link && 'lookupKeys' in m.link ? m.link.lookupKeys : [])).flat();
 
   return retrying(async () => {
-    const ctx = await getTokenContext(orgId, input.appId, input.userId, parentKey ? [...candidates, parentKey] : candidates);
-    if (!ctx.shard) throw new NotFoundError(`App ${input.appId}`);
+    const ctx = await getTokenContext(orgId, appId, userId, [...members.flatMap((m) => m.candidates), ...storedLinks]);
+    const app = ctx.shard;
+    if (!app) throw new NotFoundError(`App ${appId}`);
+    const existing = members.map((m) => m.candidates.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined));
+    const parents = members.map((m) => (m.link && 'lookupKeys' in m.link ? m.link.lookupKeys.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined) : undefined));
+    const known = [...existing, ...parents].filter((t): t is Token => t !== undefined);
+    const lineageOf = await readLineages(orgId, known, ctx.tokens);
 
-    const existing = candidates.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined);
-    if (existing) {
-      const parents = await readParents(orgId, [existing], ctx.tokens);
-      const owner = existing.appId === input.appId && existing.userId === input.userId ? ctx : await getTokenContext(orgId, existing.appId, existing.userId, []);
-      if (!owner.shard || isRevoked(existing, owner.shard.revokeEpoch, owner.user, parentOf(existing, parents))) throw new TokenRevokedError();
-      const same = existing.appId === input.appId && existing.userId === input.userId && existing.type === input.type;
-      if (!same) throw new ConflictError('This token is already registered for another app, user or type');
-      return { created: false, registration: registrationView(existing, ctx.shard.policies) };
+    // 1. token-revoked: a token of the call that was revoked, by any path.
+    for (const [n, token] of existing.entries()) {
+      if (token && (await isRevokedForGood(token, ctx, lineageOf))) throw new TokenRevokedError(`${members[n]!.at}.token`);
+    }
+    for (const [n, token] of existing.entries()) {
+      if (!token) continue;
+      if (token.appId !== appId || token.userId !== userId || token.type !== members[n]!.input.type) throw new ConflictError('This token is already registered for another app, user or type');
+      if (token.retiredAt !== null) throw new ConflictError(`${members[n]!.at}.token was rotated out; a refresh token cannot be registered again once replaced`);
+    }
+    const fresh = members.filter((_, n) => !existing[n]);
+    if (fresh.length === 0) return { created: false, registrations: existing.map((t) => registrationView(t as Token, app.policies)) };
+
+    // 2. parent-token-inactive / refresh-token-reused: what the new tokens name.
+    const rotation = members.findIndex((m, n) => !existing[n] && m.link?.rotation === true && 'lookupKeys' in m.link);
+    const predecessor = rotation >= 0 ? parents[rotation] : undefined;
+    const checked = new Map<string, Token>(); // live refresh tokens the transaction must find unchanged
+    for (const [n, member] of members.entries()) {
+      const link = member.link;
+      if (existing[n] || !link) continue;
+      const parent = 'member' in link ? existing[link.member] : parents[n];
+      if ('member' in link && !parent) continue; // a new member of this call: checked by its own writes
+      const retiredHere = !link.rotation && parent !== undefined && parent === predecessor;
+      if (!parent || !isLiveRefresh(parent, { appId, userId }, ctx, lineageOf(parent), now)) throw new ParentTokenInactiveError(link.field);
+      if (parent.retiredAt !== null && !retiredHere) {
+        const graceMs = app.policies.refreshTokenReuseGraceSeconds * 1000;
+        if (!link.rotation || now - Date.parse(parent.retiredAt) <= graceMs) throw new ParentTokenInactiveError(link.field, 'was rotated out (replaced by its successor)');
+        await revokeGrant(parent, now, iso(now), reuseEvent(parent, orgId, now, 'registration'));
+        throw new RefreshTokenReusedError(link.field);
+      }
+      if (parent !== predecessor) checked.set(parent.lookupKey, parent);
     }
 
-    const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
-    if (parentKey && (!parent || parent.type !== 'refresh' || parent.appId !== input.appId || parent.userId !== input.userId
-      || !isActive({ token: parent, app: ctx.shard, user: ctx.user, parent: undefined }, now))) {
-      throw badParent();
+    // One grant: the one the named tokens (and any registered already) belong to, else a new one
+    // rooted at the call's refresh token, else none (access tokens issued without a refresh token).
+    const named = [...existing, ...parents].filter((t): t is Token => t !== undefined);
+    const refs = [...new Set(named.map((t) => grantRef(t)?.grantId).filter((id): id is string => id !== undefined))];
+    if (refs.length > 1) throw new ConflictError('The tokens of the call belong to different grants');
+    const joined = refs[0];
+    if (joined !== undefined && !ctx.grants.has(joined) && !lineageOf(named.find((t) => grantRef(t)?.grantId === joined)!).grant) {
+      // Tokens an older version registered: their grant first, then the registration reads again.
+      for (const token of named) await adoptLegacy(token, now);
+      return RETRY;
     }
+    const grant = joined === undefined ? undefined : lineageOf(named.find((t) => grantRef(t)?.grantId === joined)!).grant;
+    const root = members.find((m, n) => !existing[n] && m.input.type === 'refresh');
+    const grantId = joined ?? root?.tokenId ?? null;
 
-    const issued: Omit<Token, 'dueAt'> = {
-      orgId,
-      appId: input.appId,
-      userId: input.userId,
-      lookupKey,
-      tokenId,
-      type: input.type,
-      scopes: input.scopes,
-      issuedAt: iso(now),
-      // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
-      expiresAt: expiryAtRegistration(input.type, input.expiresAt, now, ctx.shard.policies),
-      presentableUntil: input.expiresAt ?? null,
-      refreshTokenId: parent ? parent.tokenId : null,
-      appEpoch: ctx.shard.revokeEpoch,
-      userEpoch: ctx.user?.revokeEpoch ?? 0,
-      lastUsedAt: null,
-      useCount: 0,
-      childCount: 0,
-      revokedAt: null,
-    };
-    const token: Token = { ...issued, dueAt: sweepDueAt(issued, ctx.shard.policies) };
-    // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
-    // shard's epoch and listing, the parent still live. A concurrent change (or a concurrent
-    // registration of the same value) cancels it, and the next attempt reads again.
-    const held = heldTokens(ctx.user, token.appEpoch);
-    const failed = await commitOrFailures([
-      createTokenWrite(token),
-      ...countNewTokenOfUser(token, ctx.user, held, input.userName),
-      countNewTokenOnApp(ctx.shard, held === 0 ? 1 : 0, token.appEpoch),
-      ...(parent ? [addChildWrite(parent)] : []),
-      ...(ctx.shard.active ? [] : activationWrites(orgId, input.appId, { except: ctx.shard.shard })),
-    ]);
-    if (failed === null) return { created: true, registration: registrationView(token, ctx.shard.policies) };
-    return RETRY;
-  }, () => new ConflictError('The app or user was changed concurrently too often; retry the request'));
+    const user = ctx.user;
+    const tokens = fresh.map((member): Token => {
+      const link = member.link;
+      const parent = link && 'member' in link ? members[link.member]! : undefined;
+      const issued: Omit<Token, 'dueAt'> = {
+        orgId, appId, userId, lookupKey: member.lookupKey, tokenId: member.tokenId, type: member.input.type, scopes: member.input.scopes, issuedAt: iso(now),
+        // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
+        expiresAt: expiryAtRegistration(member.input.type, member.input.expiresAt, now, app.policies),
+        presentableUntil: member.input.expiresAt ?? null,
+        refreshTokenId: member.input.type === 'access' && link ? (parent?.tokenId ?? parents[members.indexOf(member)]!.tokenId) : null,
+        grantId, retiredAt: null, successorId: null,
+        appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null,
+      };
+      return { ...issued, dueAt: sweepDueAt(issued, app.policies) };
+    });
+    // What the counters gain: the new tokens, less the refresh token the rotation retires.
+    const retires = predecessor !== undefined && user !== undefined && countsNow(predecessor, user, app.revokeEpoch, lineageOf(predecessor)) ? 1 : 0;
+    const gained = tokens.length - retires;
+    const held = heldTokens(user, app.revokeEpoch);
+    const latest = tokens.map((t) => t.expiresAt).reduce(laterExpiry);
+    const at = iso(now);
+    const writes: Write[] = [
+      ...tokens.map(createTokenWrite),
+      ...grantWrites(grant, grantId, tokens, gained, latest),
+      ...(predecessor ? [retireWrite(predecessor, tokens.find((t) => t.type === 'refresh')!.tokenId, at)] : []),
+      ...[...checked.values()].map(parentCheckWrite),
+      // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
+      // shard's epoch and listing. A concurrent change cancels it, and the next attempt reads again.
+      ...countNewTokenOfUser(tokens[0]!, user, held, inputs.find((i) => i.userName)?.userName, gained),
+      countNewTokenOnApp(app, held === 0 && gained > 0 ? 1 : 0, app.revokeEpoch, gained),
+      ...(app.active ? [] : activationWrites(orgId, appId, { except: app.shard })),
+    ];
+    if ((await commitOrFailures(writes)) !== null) return RETRY;
+    const byKey = new Map(tokens.map((t) => [t.lookupKey, t]));
+    return { created: true, registrations: members.map((m, n) => registrationView(existing[n] ?? byKey.get(m.lookupKey)!, app.policies)) };
+  }, () => new ConflictError('The app, user or grant was changed concurrently too often; retry the request'));
 }
 
-/** The lookup key of the refresh token an access token was registered from (undefined: none). */
-export const parentKeyOf = (token: Token) => (token.refreshTokenId === null ? undefined : hasher.storedLookupKeyOf(token.refreshTokenId));
-
-/** The tombstone of a revoked token, by its id (as stored), or undefined. */
-export async function findTombstone(orgId: string, tokenId: string): Promise<Token | undefined> {
-  const token = await getToken(orgId, hasher.storedLookupKeyOf(tokenId));
-  return token?.revokedAt ? token : undefined;
+/** The grant's write: a new grant with the call's tokens, or the grant they join moved on (none for tokens of no grant). */
+function grantWrites(grant: Grant | undefined, grantId: string | null, tokens: Token[], gained: number, latest: string | null): Write[] {
+  if (grantId === null) return [];
+  if (grant) return [joinGrantWrite(grant, gained, latest)];
+  const [first] = tokens as [Token];
+  return [createGrantWrite({
+    orgId: first.orgId, appId: first.appId, userId: first.userId, grantId, counted: tokens.length, appEpoch: first.appEpoch, userEpoch: first.userEpoch,
+    revokedAt: null, version: 1, expiresAt: latest,
+  })];
 }
 
-/**
- * The refresh tokens (or their tombstones) that `children` were registered from, by the id each
- * child stores, among tokens already read (by lookup key); a parent not among them is gone.
- */
-export function parentsAmong(children: Token[], read: Map<string, Token>): Parents {
-  const parents: Parents = new Map();
-  for (const child of children) {
-    const parent = read.get(parentKeyOf(child) ?? '');
-    if (child.refreshTokenId !== null && parent) parents.set(child.refreshTokenId, parent);
-  }
-  return parents;
+/** Whether a registered token was revoked (by its owner's watermarks, its grant, or a tombstone), read in its own app if it is another's. */
+async function isRevokedForGood(token: Token, ctx: TokenContext, lineageOf: (t: Token) => Lineage): Promise<boolean> {
+  if (token.revokedAt !== null) return true;
+  if (token.appId === ctx.shard?.appId && token.userId === ctx.user?.userId) return isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineageOf(token));
+  const keys = lineageKeys([token]);
+  const owner = await getTokenContext(token.orgId, token.appId, token.userId, keys.lookupKeys, keys.grantIds);
+  return !owner.shard || isRevoked(token, owner.shard.revokeEpoch, owner.user, lineageAmong(owner)(token));
 }
 
-/** The same, reading (in one round trip) the parents not among `known`. */
-export async function readParents(orgId: string, children: Token[], known: Map<string, Token> = new Map()): Promise<Parents> {
-  const missing = children.map(parentKeyOf).filter((k): k is string => k !== undefined && !known.has(k));
-  const fetched = missing.length ? await getTokens(orgId, missing) : [];
-  return parentsAmong(children, new Map([...known, ...fetched.map((t) => [t.lookupKey, t] as const)]));
+/** A refresh token of this app and user that is live now (not revoked, not expired; it may be retired, which the caller decides on). */
+function isLiveRefresh(token: Token, owner: { appId: string; userId: string }, ctx: TokenContext, lineage: Lineage, now: number): boolean {
+  return token.type === 'refresh' && token.appId === owner.appId && token.userId === owner.userId
+    && isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, lineage }, now);
 }
+
+/** `grant.revoked`: a rotated-out refresh token was presented again. */
+const reuseEvent = (token: Token, orgId: string, now: number, presentedTo: 'registration' | 'introspection') => auditEvent({ orgId, sub: REUSE_DETECTION }, 'grant.revoked', {
+  appId: token.appId, userId: token.userId, tokenId: token.tokenId,
+  details: { reason: 'refresh-token-reused', grantId: grantRef(token)?.grantId ?? token.tokenId, presentedTo, retiredAt: token.retiredAt },
+}, now, 'system');
 
 const INACTIVE = { active: false } as const;
 
 /**
- * RFC 7662. Two sequential read round trips (the token by hash; then an app shard, the user and the parent refresh
- * token together) and one write round trip (the use, plus about once a minute per shard the app's lastUsedAt).
+ * RFC 7662. Two sequential read round trips (the token by hash; then an app shard, the user and
+ * the token's grant together) and one write round trip (the use, plus about once a minute per
+ * shard the app's lastUsedAt). A rotated-out refresh token presented by the authorization server
+ * (`asAuthorizationServer`: a caller that registers tokens) is reuse: its grant is revoked.
  */
-export async function introspect(orgId: string, rawToken: string, now: number): Promise<IntrospectionView> {
+export async function introspect(orgId: string, rawToken: string, now: number, { asAuthorizationServer }: { asAuthorizationServer: boolean }): Promise<IntrospectionView> {
   const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
   if (!token || token.revokedAt) return INACTIVE;
 
-  const parentKey = parentKeyOf(token);
-  const ctx = await getTokenContext(orgId, token.appId, token.userId, parentKey ? [parentKey] : []);
-  const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
-  if (!isActive({ token, app: ctx.shard, user: ctx.user, parent }, now) || !ctx.shard) return INACTIVE;
+  const { grantIds, lookupKeys } = lineageKeys([token]);
+  const ctx = await getTokenContext(orgId, token.appId, token.userId, lookupKeys, grantIds);
+  const lineage = lineageAmong(ctx)(token);
+  if (token.retiredAt !== null) {
+    const graceMs = (ctx.shard?.policies.refreshTokenReuseGraceSeconds ?? 0) * 1000;
+    if (asAuthorizationServer && ctx.shard && now - Date.parse(token.retiredAt) > graceMs && !isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineage)) {
+      await revokeGrant(token, now, iso(now), reuseEvent(token, orgId, now, 'introspection'));
+    }
+    return INACTIVE;
+  }
+  if (!isActive({ token, app: ctx.shard, user: ctx.user, lineage }, now) || !ctx.shard) return INACTIVE;
 
   const at = iso(now);
   const stale = (lastUsedAt: string | null | undefined) => !lastUsedAt || Date.parse(lastUsedAt) < now - LAST_USED_RESOLUTION_MS;
@@ -182,6 +298,12 @@ export async function introspect(orgId: string, rawToken: string, now: number): 
   };
 }
 
+/** The tombstone of a revoked token, by its id (as stored), or undefined. */
+export async function findTombstone(orgId: string, tokenId: string): Promise<Token | undefined> {
+  const token = await getToken(orgId, hasher.storedLookupKeyOf(tokenId));
+  return token?.revokedAt ? token : undefined;
+}
+
 export function tokenView(token: Token, policies: Policies): TokenView {
   return {
     tokenId: token.tokenId,
@@ -192,29 +314,31 @@ export function tokenView(token: Token, policies: Policies): TokenView {
     lastUsedAt: token.lastUsedAt,
     useCount: token.useCount,
     refreshTokenId: token.refreshTokenId,
+    grantId: grantRef(token)?.grantId ?? null,
+    retiredAt: token.retiredAt,
   };
 }
 
 /**
- * GET /v1/apps/{appId}/users/{userId}/tokens: one Query for the page, then one BatchGetItem for
- * the app shard, the user row and the refresh tokens the page's access tokens came from (so a
- * page holds at most 98 tokens). Tokens that are no longer active (revoked by a watermark or with
- * their refresh token and awaiting cleanup, or expired) are left out: a page may come back short.
+ * GET /v1/apps/{appId}/users/{userId}/tokens: one Query for the page, then (in one round trip)
+ * the app shard, the user row and the page's grants. Active tokens, and refresh tokens rotated
+ * out that have not expired (`retiredAt` set: they count no more, and presenting one again is
+ * reuse); tokens no longer active (revoked by a watermark or with their grant and awaiting
+ * cleanup, or expired) are left out: a page may come back short.
  */
 export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined, now: number) {
   const list = `user-tokens\n${appId}\n${userId}`;
-  const page = await listUserTokens(orgId, appId, userId, Math.min(limit, MAX_TOKENS_PER_PAGE), cursors.decode(orgId, list, cursor));
+  const page = await listUserTokens(orgId, appId, userId, limit, cursors.decode(orgId, list, cursor));
   const listed = new Map(page.items.map((t) => [t.lookupKey, t]));
-  const parentKeys = page.items.map(parentKeyOf).filter((k): k is string => k !== undefined && !listed.has(k));
-  const { shard: app, user, tokens } = await getTokenContext(orgId, appId, userId, parentKeys);
+  const { grantIds, lookupKeys } = lineageKeys(page.items);
+  const ctx = await getTokenContext(orgId, appId, userId, lookupKeys.filter((k) => !listed.has(k)), grantIds);
+  const { shard: app, user } = ctx;
   if (!app) throw new NotFoundError(`App ${appId}`);
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
-  const parents = parentsAmong(page.items, new Map([...listed, ...tokens]));
+  const lineageOf = lineageAmong({ tokens: new Map([...listed, ...ctx.tokens]), grants: ctx.grants });
+  const shown = (token: Token) => isActive({ token: { ...token, retiredAt: null }, app, user, lineage: lineageOf(token) }, now);
   return {
-    items: page.items.filter((token) => isActive({ token, app, user, parent: parentOf(token, parents) }, now)).map((t) => tokenView(t, app.policies)),
+    items: page.items.filter(shown).map((t) => tokenView(t, app.policies)),
     nextCursor: cursors.encode(orgId, list, page.lastKey),
   };
 }
-
-/** A user-tokens page and its parents fit one BatchGetItem with the app shard and the user row. */
-const MAX_TOKENS_PER_PAGE = 98;

@@ -17,6 +17,16 @@ export const documentedAs = <T>(jsonSchema: Record<string, unknown>) => v.metada
 /** The same, adding JSON Schema keywords to what the pipe says (a check the keywords can state). */
 export const documentedWith = <T>(keywords: Record<string, unknown>) => v.metadata<T, { readonly openapiWith: Record<string, unknown> }>({ openapiWith: keywords });
 
+/**
+ * One of two object schemas, picked by whether the input has `key`, so that a client's mistake is
+ * reported against the fields of the shape it meant (a union would say only that neither
+ * matched). The document shows it as `oneOf` the two (scripts/openapi/document.ts reads `oneOf`).
+ */
+export function eitherBy<A extends v.GenericSchema, B extends v.GenericSchema>(key: string, withKey: A, without: B) {
+  const pick = (input: unknown): A | B => (typeof input === 'object' && input !== null && key in input ? withKey : without);
+  return Object.assign(v.lazy(pick), { oneOf: [withKey, without] as const });
+}
+
 /** appId, userId, orgId: 1–128 of A–Z a–z 0–9 . _ - @ + :, first char alphanumeric (never `#`, the key separator). */
 export const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._\-@+:]{0,127}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ - @ + : starting with a letter or digit'));
 

@@ -14,6 +14,9 @@ export const refreshTokenPolicySchema = v.variant('mode', [
   v.strictObject({ mode: v.literal('expire-if-unused'), value: intBetween(1, 36500), unit: durationUnit }),
 ]);
 
+/** Policies added after the first release: what an app's policies stored before them read as. */
+export const policiesAddedLater = { refreshTokenReuseGraceSeconds: 0 } as const;
+
 const minutesOrNull = v.optional(v.nullable(intBetween(1, 525_600)), null);
 
 export const policiesSchema = v.strictObject({
@@ -23,6 +26,8 @@ export const policiesSchema = v.strictObject({
   permittedUsers: v.optional(v.picklist(['all-users-self-authorize', 'admin-approved-pre-authorized']), 'all-users-self-authorize'),
   ipRelaxation: v.optional(v.picklist(['enforce', 'relax-for-refresh', 'relax']), 'enforce'),
   sessionTimeoutMinutes: minutesOrNull,
+  /** How long a rotated-out refresh token may be presented again without counting as reuse (two tabs refreshing at once). */
+  refreshTokenReuseGraceSeconds: v.optional(intBetween(0, 60), policiesAddedLater.refreshTokenReuseGraceSeconds),
 });
 
 export type Policies = Output<typeof policiesSchema>;

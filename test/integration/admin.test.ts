@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { findToken, recordUse } from '../../shared/db/token.js';
-import { hasher } from '../../shared/domain/tokens.js';
+import { hasher } from '../../shared/domain/hasher.js';
 import type { Token } from '../../shared/model.js';
 import { as, call, createApp, introspect, rawToken, register, type Reply } from '../support/api.js';
 import { drainQueue } from '../support/queue.js';
@@ -150,7 +150,7 @@ describe('PATCH /v1/apps/{appId} and PUT /v1/apps/{appId}/policies', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.policies).toEqual({
       refreshTokenPolicy: { mode: 'expire-immediately' }, accessTokenLifetimeMinutes: null,
-      permittedUsers: 'all-users-self-authorize', ipRelaxation: 'relax', sessionTimeoutMinutes: null,
+      permittedUsers: 'all-users-self-authorize', ipRelaxation: 'relax', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 0,
     });
     // Every shard carries the policies: introspection (which reads a random one) must see them every time.
     for (let i = 0; i < 12; i++) expect((await introspect(org, refresh)).body).toEqual({ active: false });

@@ -107,3 +107,86 @@ describe('npm run migrate: user rows onto the epoch-keyed lists', () => {
     expect(await users('-lastUsedAt')).toEqual(['ada', 'bob']);
   });
 });
+
+describe('npm run migrate: grants for tokens registered before them', () => {
+  const appId = 'pre-grants';
+  const grantItems = async () => (await db.send(new ScanCommand({
+    TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'Grant' },
+  }))).Items ?? [];
+  const counts = async () => {
+    const { body } = await call('getApp', { claims: as(org), path: { appId } });
+    return [body.userCount, body.activeTokenCount];
+  };
+  const active = async (raw: string) => (await call('introspect', { claims: as(org, { scope: 'tokens:introspect' }), form: { token: raw } })).body.active === true;
+
+  /** Stores the app's tokens as an older version did: no grants, a refresh token counting its access tokens as children. */
+  async function asBeforeGrants(children: Record<string, number>) {
+    for (const item of [...await tokenItems('Token'), ...await tokenItems('TokenTombstone')].filter((i) => i.appId === appId)) {
+      const childCount = children[item.tokenId as string];
+      await db.send(new UpdateCommand({
+        TableName, Key: { pk: item.pk, sk: item.sk },
+        UpdateExpression: `REMOVE grantId${childCount === undefined ? '' : ' SET childCount = :n'}`,
+        ...(childCount === undefined ? {} : { ExpressionAttributeValues: { ':n': childCount } }),
+      }));
+    }
+    for (const grant of await grantItems()) await db.send(new DeleteCommand({ TableName, Key: { pk: grant.pk, sk: grant.sk } }));
+  }
+
+  it('gives every token its grant, resumes where it stopped, changes nothing twice; revocation and rotation work on the tokens before and after', { timeout: 60_000 }, async () => {
+    await createApp(org, appId);
+    const reg = async (body: Record<string, unknown>) => {
+      const reply = await register(org, { appId, userId: 'ada', ...body });
+      expect(reply.status, reply.text).toBe(201);
+      return reply.body.tokenId as string;
+    };
+    const [refresh, a1, a2, alone, dead, deadChild, other, otherChild] = Array.from({ length: 8 }, () => rawToken('pre')) as [string, string, string, string, string, string, string, string];
+    const refreshId = await reg({ token: refresh, type: 'refresh' });
+    await reg({ token: a1, type: 'access', refreshToken: refresh });
+    await reg({ token: a2, type: 'access', refreshToken: refresh });
+    await reg({ token: alone, type: 'access' });
+    const deadId = await reg({ token: dead, type: 'refresh' });
+    const otherId = await reg({ token: other, type: 'refresh' });
+    await reg({ token: otherChild, type: 'access', refreshToken: other });
+    // A refresh token revoked by the older version, its access token not cleaned up yet (as its queue had not run).
+    await reg({ token: deadChild, type: 'access', refreshToken: dead });
+    expect(await counts()).toEqual([1, 8]);
+    await asBeforeGrants({ [refreshId]: 2, [deadId]: 1, [otherId]: 1 });
+    const deadKey = (await tokenItems('Token')).find((i) => i.tokenId === deadId)!;
+    await db.send(new UpdateCommand({ TableName, Key: { pk: deadKey.pk, sk: deadKey.sk }, UpdateExpression: 'SET entity = :t, revokedAt = :at', ExpressionAttributeValues: { ':t': 'TokenTombstone', ':at': new Date().toISOString() } }));
+    await db.send(new UpdateCommand({ TableName, Key: appUserKeys.row(org, appId, 'ada'), UpdateExpression: 'ADD activeTokenCount :m', ExpressionAttributeValues: { ':m': -2 } }));
+    const shard = (await db.send(new ScanCommand({ TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'AppShard' } }))).Items!.find((s) => Number(s.activeTokenCount) >= 2)!;
+    await db.send(new UpdateCommand({ TableName, Key: { pk: shard.pk, sk: shard.sk }, UpdateExpression: 'ADD activeTokenCount :m', ExpressionAttributeValues: { ':m': -2 } }));
+    expect(await counts()).toEqual([1, 6]);
+    for (const [raw, live] of [[refresh, true], [a1, true], [alone, true], [deadChild, false]] as const) expect(await active(raw), raw).toBe(live);
+
+    // Before the migration reaches it, a revocation of an older refresh token takes its access tokens (its grant is made first).
+    expect((await call('revoke', { claims: as(org), form: { token: other } })).status).toBe(200);
+    expect(await active(otherChild)).toBe(false);
+    expect(await counts()).toEqual([1, 4]);
+
+    const { adoptScanned } = await import('../../shared/domain/grants.js');
+    const { adoptGrants } = await import('../../shared/db/migrations.js');
+    const stopped = await adoptGrants(adoptScanned, { pagesPerSegment: 1, pageSize: 2 }).refresh();
+    expect(stopped.complete).toBe(false);
+    for (const step of ['refresh', 'access'] as const) expect(await adoptGrants(adoptScanned, { pageSize: 2 })[step]()).toMatchObject({ complete: true });
+    for (const step of ['refresh', 'access'] as const) expect(await adoptGrants(adoptScanned, { pageSize: 2 })[step]()).toMatchObject({ updated: 0, complete: true });
+
+    const grants = new Map((await grantItems()).map((g) => [g.grantId as string, g]));
+    expect(grants.get(refreshId)).toMatchObject({ counted: 3 });
+    expect(grants.get(deadId)?.revokedAt).toEqual(expect.any(String));
+    const live = (await tokenItems('Token')).filter((i) => i.appId === appId);
+    expect(live.filter((i) => i.grantId === undefined).map((i) => i.tokenId as string)).toHaveLength(1); // the access token issued alone
+    for (const [raw, on] of [[refresh, true], [a1, true], [a2, true], [alone, true], [deadChild, false], [otherChild, false]] as const) expect(await active(raw), raw).toBe(on);
+    expect(await counts()).toEqual([1, 4]);
+
+    // The adopted grant rotates and revokes like any other.
+    const next = rawToken('pre');
+    const rotated = await register(org, { tokens: [{ token: next, type: 'refresh', appId, userId: 'ada', previousRefreshToken: refresh }] });
+    expect(rotated.status, rotated.text).toBe(201);
+    expect(await counts()).toEqual([1, 4]);
+    expect((await call('revoke', { claims: as(org), form: { token: next } })).status).toBe(200);
+    for (const raw of [refresh, a1, a2, next]) expect(await active(raw)).toBe(false);
+    expect(await active(alone)).toBe(true);
+    expect(await counts()).toEqual([1, 1]);
+  });
+});

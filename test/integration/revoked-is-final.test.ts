@@ -2,6 +2,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
+import { hasher } from '../../shared/domain/hasher.js';
 import { resumeUnfinishedJobs } from '../../shared/domain/sweep.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { captureLogLines } from '../support/logs.js';
@@ -79,7 +80,8 @@ describe('a revoked token never comes back through a retried registration', () =
     expect(await items('Token', 'retry')).toEqual([]);
     expect(await counts('retry')).toEqual([0, 0]);
 
-    // What is remembered: a small tombstone per token, expiring (DynamoDB TTL) with the token, or never without an expiry.
+    // What is remembered: a small tombstone per token, expiring (DynamoDB TTL) with the token but
+    // no sooner than a day after the revocation, or never without an expiry.
     const tombstones = await items('TokenTombstone', 'retry');
     expect(tombstones).toHaveLength(4);
     for (const t of tombstones) {
@@ -88,48 +90,54 @@ describe('a revoked token never comes back through a retried registration', () =
       expect(t).not.toHaveProperty('gsi1pk');
     }
     const withExpiry = tombstones.find((t) => t.tokenId === deleteId);
-    expect(withExpiry?.ttl).toBe(Math.ceil(Date.parse(String((byDelete as Record<string, unknown>).expiresAt)) / 1000));
+    expect(withExpiry?.ttl).toBe(Math.ceil((Date.parse(String(withExpiry?.revokedAt)) + 86_400_000) / 1000));
     expect(tombstones.filter((t) => t.ttl === undefined)).toHaveLength(3);
   });
 });
 
 describe('how long a revoked token is remembered', () => {
-  it('as long as the caller\'s own expiry, not the app\'s lifetime cap: registered again, a capped token would get a new window', async () => {
+  it('as long as the caller\'s own expiry (not the app\'s lifetime cap: registered again, a capped token would get a new window), and a day at least', async () => {
     await createApp(org, 'capped', { policies: { accessTokenLifetimeMinutes: 5 } });
     const uncapped = { token: rawToken('cap'), type: 'access', appId: 'capped', userId: 'ada' };
-    const stated = { ...uncapped, token: rawToken('cap'), expiresAt: new Date(Date.now() + 3_600_000).toISOString() };
-    for (const body of [uncapped, stated]) {
+    const stated = { ...uncapped, token: rawToken('cap'), expiresAt: new Date(Date.now() + 3 * 86_400_000).toISOString() };
+    const soon = { ...uncapped, token: rawToken('cap'), expiresAt: new Date(Date.now() + 3_600_000).toISOString() };
+    for (const body of [uncapped, stated, soon]) {
       await registered(body);
       expect((await call('revoke', { claims: as(org), form: { token: body.token } })).status).toBe(200);
     }
     const tombstones = await items('TokenTombstone', 'capped');
+    const ttlOf = (raw: string) => tombstones.find((t) => t.tokenId === hasher.digest(raw).tokenId)?.ttl as number | undefined;
     // Capped at 5 minutes, but the caller named no expiry: a retry after 5 minutes must still be refused.
-    expect(tombstones.map((t) => t.ttl as number | undefined).sort()).toEqual([Math.ceil(Date.parse(stated.expiresAt) / 1000), undefined]);
-    for (const body of [uncapped, stated]) await expectRevoked(body);
+    expect(ttlOf(uncapped.token)).toBeUndefined();
+    expect(ttlOf(stated.token)).toBe(Math.ceil(Date.parse(stated.expiresAt) / 1000));
+    // An expiry within the day: kept a day after the revocation all the same (an outbox may retry that long).
+    const revokedAt = Date.parse(String(tombstones.find((t) => t.tokenId === hasher.digest(soon.token).tokenId)?.revokedAt));
+    expect(ttlOf(soon.token)).toBe(Math.ceil((revokedAt + 86_400_000) / 1000));
+    for (const body of [uncapped, stated, soon]) await expectRevoked(body);
   });
 });
 
 describe('a refresh token that is dead cannot parent an access token', () => {
-  it('answers 400 naming body.refreshTokenId after a user or app revocation, before any cleanup', async () => {
+  it('answers 409 parent-token-inactive naming body.refreshTokenId after a user or app revocation, before any cleanup', async () => {
     await createApp(org, 'orphans');
     const userParent = await registered({ token: rawToken('r'), type: 'refresh', appId: 'orphans', userId: 'ada' });
     const appParent = await registered({ token: rawToken('r'), type: 'refresh', appId: 'orphans', userId: 'bob' });
     expect((await call('revokeUserTokens', { claims: as(org), path: { appId: 'orphans', userId: 'ada' } })).status).toBe(202);
     const child = { token: rawToken('a'), type: 'access', appId: 'orphans', userId: 'ada', refreshTokenId: userParent };
     const refused = await register(org, child);
-    expect(refused.status).toBe(400);
+    expect([refused.status, refused.body.type]).toEqual([409, 'urn:oauth-usage:problem:parent-token-inactive']);
     expect(refused.body.errors).toEqual([expect.objectContaining({ path: 'body.refreshTokenId' })]);
     expect(await isActive(child.token)).toBe(false);
 
     expect((await call('requestRevocation', { claims: as(org), path: { appId: 'orphans' }, json: { all: true } })).status).toBe(202);
     const appChild = await register(org, { token: rawToken('a'), type: 'access', appId: 'orphans', userId: 'bob', refreshTokenId: appParent });
-    expect(appChild.status).toBe(400);
+    expect(appChild.status).toBe(409);
     expect(await counts('orphans')).toEqual([0, 0]);
   });
 });
 
 describe('a token id has one spelling', () => {
-  it('refuses aliases: 404 on DELETE, 400 as refreshTokenId; the audit log names the canonical id', async () => {
+  it('refuses aliases: 404 on DELETE, 409 parent-token-inactive as refreshTokenId; the audit log names the canonical id', async () => {
     await createApp(org, 'aliases');
     const refresh = rawToken('r');
     const refreshId = await registered({ token: refresh, type: 'refresh', appId: 'aliases', userId: 'ada' });
@@ -137,7 +145,7 @@ describe('a token id has one spelling', () => {
     expect(aliases).toHaveLength(15);
     for (const alias of aliases.slice(0, 5)) {
       const child = await register(org, { token: rawToken('a'), type: 'access', appId: 'aliases', userId: 'ada', refreshTokenId: alias });
-      expect(child.status).toBe(400);
+      expect([child.status, child.body.type]).toEqual([409, 'urn:oauth-usage:problem:parent-token-inactive']);
       expect(child.body.errors).toEqual([expect.objectContaining({ path: 'body.refreshTokenId' })]);
       expect((await call('revokeToken', { claims: as(org), path: { appId: 'aliases', userId: 'ada', tokenId: alias } })).status).toBe(404);
     }

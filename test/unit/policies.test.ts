@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Token } from '../../shared/model.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt, CHILDREN_CHECK_AFTER_MS } from '../../shared/domain/policies.js';
-import { heldTokens, isActive, isCounted } from '../../shared/domain/rules.js';
+import { heldTokens, isActive, isCounted, NO_LINEAGE } from '../../shared/domain/rules.js';
+import type { Grant } from '../../shared/model.js';
 import * as v from 'valibot';
 import { newAppRecord } from '../../shared/domain/apps.js';
 import { createAppSchema } from '../../shared/schemas/apps.js';
@@ -11,7 +12,7 @@ const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const policies = (p: Partial<Policies> = {}): Policies => ({ ...defaultPolicies(), ...p });
 const token = (over: Partial<Token> = {}): Token => ({
   orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(),
-  expiresAt: null, presentableUntil: null, refreshTokenId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, dueAt: null, ...over,
+  expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, dueAt: null, ...over,
 });
 const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({ ...newAppRecord('o', 'a', { ...v.parse(createAppSchema, { name: 'A' }), policies: policies(p) }, t0), revokeEpoch });
 const user = (revokeEpoch = 0) => ({ orgId: 'o', appId: 'a', userId: 'u', userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 1, revokeEpoch, countEpoch: 0 });
@@ -65,23 +66,35 @@ describe('when the sweep looks at a token', () => {
 describe('isActive', () => {
   it('is active until the expiry, and not at it', () => {
     const t = token({ expiresAt: new Date(t0 + 1000).toISOString() });
-    expect(isActive({ token: t, app: app(), user: user(), parent: undefined }, t0 + 999)).toBe(true);
-    expect(isActive({ token: t, app: app(), user: user(), parent: undefined }, t0 + 1000)).toBe(false);
+    expect(isActive({ token: t, app: app(), user: user(), lineage: NO_LINEAGE }, t0 + 999)).toBe(true);
+    expect(isActive({ token: t, app: app(), user: user(), lineage: NO_LINEAGE }, t0 + 1000)).toBe(false);
   });
 
   it('is revoked by an app or user watermark above the token’s epoch, and only then', () => {
     const t = token({ appEpoch: 1, userEpoch: 2 });
-    expect(isActive({ token: t, app: app({}, 1), user: user(2), parent: undefined }, t0)).toBe(true);
-    expect(isActive({ token: t, app: app({}, 2), user: user(2), parent: undefined }, t0)).toBe(false);
-    expect(isActive({ token: t, app: app({}, 1), user: user(3), parent: undefined }, t0)).toBe(false);
+    expect(isActive({ token: t, app: app({}, 1), user: user(2), lineage: NO_LINEAGE }, t0)).toBe(true);
+    expect(isActive({ token: t, app: app({}, 2), user: user(2), lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: t, app: app({}, 1), user: user(3), lineage: NO_LINEAGE }, t0)).toBe(false);
   });
 
   it('is inactive when the token, or the refresh token it came from, is revoked, or the app is gone', () => {
-    expect(isActive({ token: token({ revokedAt: 'x' }), app: app(), user: user(), parent: undefined }, t0)).toBe(false);
+    expect(isActive({ token: token({ revokedAt: 'x' }), app: app(), user: user(), lineage: NO_LINEAGE }, t0)).toBe(false);
     const child = token({ type: 'access', refreshTokenId: 'p' });
-    expect(isActive({ token: child, app: app(), user: user(), parent: token({ revokedAt: 'x' }) }, t0)).toBe(false);
-    expect(isActive({ token: child, app: app(), user: user(), parent: token() }, t0)).toBe(true);
-    expect(isActive({ token: child, app: undefined, user: user(), parent: undefined }, t0)).toBe(false);
+    expect(isActive({ token: child, app: app(), user: user(), lineage: { grant: undefined, legacyParent: token({ revokedAt: 'x' }) } }, t0)).toBe(false);
+    expect(isActive({ token: child, app: app(), user: user(), lineage: { grant: undefined, legacyParent: token() } }, t0)).toBe(true);
+    expect(isActive({ token: child, app: undefined, user: user(), lineage: NO_LINEAGE }, t0)).toBe(false);
+  });
+
+  it('is inactive when its grant is revoked or gone, and once rotated out', () => {
+    const grant = (over: Partial<Grant> = {}): Grant => ({ orgId: 'o', appId: 'a', userId: 'u', grantId: 'g', counted: 2, appEpoch: 0, userEpoch: 0, revokedAt: null, version: 1, expiresAt: null, ...over });
+    const member = token({ type: 'access', grantId: 'g', refreshTokenId: 'r' });
+    expect(isActive({ token: member, app: app(), user: user(), lineage: { grant: grant(), legacyParent: undefined } }, t0)).toBe(true);
+    expect(isActive({ token: member, app: app(), user: user(), lineage: { grant: grant({ revokedAt: 'x' }), legacyParent: undefined } }, t0)).toBe(false);
+    // A token that names its grant and finds no grant item is dead (fail closed).
+    expect(isActive({ token: member, app: app(), user: user(), lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: token({ grantId: 'g', retiredAt: 'x' }), app: app(), user: user(), lineage: { grant: grant(), legacyParent: undefined } }, t0)).toBe(false);
+    // An access token issued without a refresh token is a grant of its own.
+    expect(isActive({ token: token({ type: 'access' }), app: app(), user: user(), lineage: NO_LINEAGE }, t0)).toBe(true);
   });
 });
 

@@ -1,0 +1,94 @@
+/**
+ * Grants (see shared/db/grant.ts): revoking one whole, and adopting the tokens an older version
+ * registered (before grants) into theirs. No queue here: registration and introspection revoke a
+ * grant on refresh-token reuse and leave its cleanup to the sweep.
+ */
+import { deactivateIfIdle } from '../db/app.js';
+import { adoptOrphanWrite, createGrantWrite } from '../db/grant.js';
+import { adoptTokenWrite, getTokenContext, toToken } from '../db/token.js';
+import type { Item } from '../db/requests.js';
+import { commit } from '../db/unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
+import { iso } from '../time.js';
+import type { AuditEvent, Grant, Token } from '../model.js';
+import { legacyParentKeyOf, lineageAmong, lineageKeys } from './lineage.js';
+import { removeTokens } from './removal.js';
+import { countsNow, grantCounts, grantRef, isRevoked } from './rules.js';
+import { ConflictError } from '../errors.js';
+
+/**
+ * Revokes the grant of `token` (a refresh token, current or retired) in one transaction: the
+ * grant is revoked (every token of it dead at once), what it counted leaves the counters, the
+ * token becomes a tombstone due for the check of the grant's other tokens at `checkGrantAt`, and
+ * `event` is recorded. False if the token or its grant was revoked already.
+ */
+export async function revokeGrant(token: Token, now: number, checkGrantAt: string, event?: AuditEvent): Promise<boolean> {
+  const at = iso(now);
+  return retrying(async () => {
+    const { grantIds, lookupKeys } = lineageKeys([token]);
+    const ctx = await getTokenContext(token.orgId, token.appId, token.userId, [token.lookupKey, ...lookupKeys], grantIds);
+    const current = ctx.tokens.get(token.lookupKey);
+    if (!current || !ctx.shard) return false;
+    const lineage = lineageAmong(ctx)(current);
+    if (isRevoked(current, ctx.shard.revokeEpoch, ctx.user, lineage)) return false;
+    if (!lineage.grant) {
+      await adoptLegacy(current, now); // a refresh token of an older version: its grant first
+      return RETRY;
+    }
+    const grant = lineage.grant;
+    const result = await removeTokens({
+      user: ctx.user, appEpoch: ctx.shard.revokeEpoch, at,
+      tokens: [{ token: current, action: 'tombstone', checkChildrenAt: checkGrantAt }],
+      uncount: grantCounts(grant, ctx.user, ctx.shard.revokeEpoch) ? grant.counted : 0, grants: [], revokeGrant: grant, ...(event ? { event } : {}),
+    });
+    if (result === 'stale') return RETRY;
+    if (result === 'user-idle') await deactivateIfIdle(token.orgId, token.appId);
+    return true;
+  }, () => new ConflictError('The grant was changed concurrently too often; retry the request'));
+}
+
+/** `npm run migrate`'s grant steps: a scanned token item adopted into its grant (see `adoptGrants`). */
+export const adoptScanned = (item: Item) => {
+  const token = toToken(item);
+  return token ? adoptLegacy(token, Date.now()) : Promise.resolve(false);
+};
+
+/**
+ * Gives a token an older version registered its grant, once (idempotent; true if it wrote): a
+ * refresh token gets a grant of its own id, created from it as read (what it counted: itself and
+ * its counted access tokens; revoked if it is a tombstone), in one transaction that pins it; an
+ * access token registered from a refresh token joins that one's grant, or, when that refresh token
+ * is gone, a grant of its id in which it counts on its own. Other tokens have nothing to adopt.
+ */
+export async function adoptLegacy(token: Token, now: number): Promise<boolean> {
+  const ref = grantRef(token);
+  if (token.grantId !== null || !ref) return false;
+  return retrying(async () => {
+    const parentKey = legacyParentKeyOf(token);
+    const ctx = await getTokenContext(token.orgId, token.appId, token.userId, [token.lookupKey, ...(parentKey ? [parentKey] : [])], [ref.grantId]);
+    const current = ctx.tokens.get(token.lookupKey);
+    if (!current || current.grantId !== null || !ctx.shard) return false;
+    const grant = ctx.grants.get(ref.grantId);
+    const appEpoch = ctx.shard.revokeEpoch;
+    const counts = ctx.user !== undefined && countsNow(current, ctx.user, appEpoch, { grant: undefined, legacyParent: undefined });
+    const base = { orgId: current.orgId, appId: current.appId, userId: current.userId, grantId: ref.grantId, appEpoch: current.appEpoch, userEpoch: current.userEpoch };
+    let writes;
+    if (current.type === 'refresh') {
+      const created: Grant = {
+        ...base, counted: counts ? 1 + current.childCount : 0, revokedAt: current.revokedAt, version: 1,
+        // The access tokens' expiries are not known here: kept until revoked or deleted.
+        expiresAt: null,
+      };
+      writes = grant ? [adoptTokenWrite(current, ref.grantId)] : [createGrantWrite(created), adoptTokenWrite(current, ref.grantId)];
+    } else {
+      const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
+      if (parent && !grant) {
+        await adoptLegacy(parent, now); // its refresh token's grant first, then this one joins it
+        return RETRY;
+      }
+      // Joins the grant its refresh token has (counted there already), or counts on its own in one of that id.
+      writes = parent ? [adoptTokenWrite(current, ref.grantId)] : [adoptOrphanWrite(base, counts), adoptTokenWrite(current, ref.grantId)];
+    }
+    return (await commit(writes)) || RETRY;
+  }, () => new ConflictError('A token kept changing while it was given its grant; retry'));
+}
