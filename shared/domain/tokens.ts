@@ -143,7 +143,6 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     for (const [n, token] of existing.entries()) {
       if (!token) continue;
       if (token.appId !== appId || token.userId !== userId || token.type !== members[n]!.input.type) throw new ConflictError('This token is already registered for another app, user or type');
-      if (token.retiredAt !== null) throw new ConflictError(`${members[n]!.at}.token was rotated out; a refresh token cannot be registered again once replaced`);
     }
     const fresh = members.filter((_, n) => !existing[n]);
     if (fresh.length === 0) return { created: false, registrations: existing.map((t) => registrationView(t as Token, app.policies)) };

@@ -154,6 +154,39 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(1);
   });
 
+  it('shows a user\'s tokens by grant (current and rotated-out refresh tokens, their access tokens) and revokes a whole grant', { timeout: 60_000 }, async () => {
+    // A code exchange and one rotating refresh, each in one call, as an authorization server sends them.
+    expect((await service.api('POST', '/v1/apps', { appId: 'portal', name: 'Portal' })).status).toBe(201);
+    const member = (token: string, type: string, extra: Record<string, string> = {}) => ({ token, type, appId: 'portal', userId: 'p1@acme.example', scopes: ['api'], ...extra });
+    const first = 'portal-refresh-1-raw-token-value-0123456789';
+    const second = 'portal-refresh-2-raw-token-value-0123456789';
+    expect((await service.api('POST', '/v1/tokens', { tokens: [member(first, 'refresh'), member('portal-access-1-raw-token-value-0123456789', 'access', { refreshToken: first })] })).status).toBe(201);
+    expect((await service.api('POST', '/v1/tokens', { tokens: [member(second, 'refresh', { previousRefreshToken: first }), member('portal-access-2-raw-token-value-0123456789', 'access', { refreshToken: second })] })).status).toBe(201);
+    expect((await service.api('POST', '/v1/tokens', member('portal-alone-raw-token-value-0123456789', 'access'))).status).toBe(201);
+
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/portal/users/${encodeURIComponent('p1@acme.example')}/tokens`);
+    await expect.poll(() => heading('Tokens of p1@acme.example').isVisible()).toBe(true);
+    const grant = page.getByRole('rowgroup').filter({ hasText: /^Grant / });
+    await expect.poll(() => grant.count()).toBe(1);
+    expect((await grant.getByRole('row').allInnerTexts()).map((r) => r.split(/\s/)[0])).toEqual(['Grant', 'Refresh', 'Refresh', 'Access', 'Access']);
+    expect(await textOf(grant)).toContain('Refresh (current)');
+    expect(await textOf(grant)).toContain('Rotated out');
+    await expect.poll(() => textOf(page.getByRole('rowgroup').filter({ hasText: 'Issued without a refresh token' }))).toContain('1 token');
+    await expectAccessible(page);
+    await screenshot(page, 'grants');
+
+    await page.getByRole('button', { name: /^Revoke grant / }).click();
+    const dialog = page.getByRole('dialog');
+    await expect.poll(() => textOf(dialog)).toContain('(4 listed here)');
+    await dialog.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await expect.poll(() => textOf(status())).toContain('The grant was revoked');
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke grant / }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(1);
+    for (const raw of [first, second, 'portal-access-2-raw-token-value-0123456789']) expect(await service.introspect(raw)).toBe(false);
+  });
+
   it('revokes all tokens of an app once the admin types its id', { timeout: 60_000 }, async () => {
     await fresh();
     await signIn(page, service.base);

@@ -17,12 +17,14 @@ import { as, call, createApp, introspect, rawToken, register } from '../support/
 
 /**
  * Random sequences of registrations (access, refresh, access from a refresh — live or dead —,
- * retried registrations of live and revoked tokens), uses, RFC 7009 and admin revocations, other
- * spellings of token ids, Bulk Revoke retried with its Idempotency-Key, worker crashes,
- * redeliveries and restarts that lose the queue; some run concurrently in pairs. After each
- * sequence every stored counter must equal what the items say, the list flags must match, and
- * introspection must agree with a plain model of which tokens are alive: no token that was
- * revoked ever introspects active again.
+ * retried registrations of live and revoked tokens), rotations of refresh tokens in one call per
+ * grant (of live, rotated-out and dead ones: reuse), retried rotations, the AS introspecting
+ * rotated-out tokens, uses, RFC 7009 and admin revocations (racing rotations), other spellings of
+ * token ids, Bulk Revoke retried with its Idempotency-Key, worker crashes, redeliveries and
+ * restarts that lose the queue; some run concurrently in pairs. After each sequence every stored
+ * counter must equal what the items say and the tokens live at the AS (not retired, not revoked),
+ * the list flags must match, and introspection must agree with a plain model of which tokens are
+ * alive: no token of a revoked grant, and no token that was revoked, ever introspects active again.
  */
 type Op =
   | { kind: 'register'; user: number; type: 'access' | 'refresh'; fromRefresh: number | null }
@@ -35,10 +37,13 @@ type Op =
   | { kind: 'redeliver' }
   | { kind: 'alias'; token: number; bits: number }
   | { kind: 'retryJob'; users: number[] }
-  | { kind: 'restart' };
+  | { kind: 'restart' }
+  | { kind: 'rotate'; token: number; withAccess: boolean }
+  | { kind: 'retryRotation'; rotation: number }
+  | { kind: 'reuseCheck'; token: number };
 
-/** Ops that create or run revocation jobs; steps holding one run in sequence. */
-const JOB_OPS = new Set(['revokeUsers', 'revokeAll', 'work', 'redeliver', 'retryJob', 'restart']);
+/** Ops that create or run revocation jobs, or whose outcome depends on what ran before them in the step; steps holding one run in sequence. */
+const JOB_OPS = new Set(['revokeUsers', 'revokeAll', 'work', 'redeliver', 'retryJob', 'restart', 'retryRotation', 'reuseCheck']);
 
 const USERS = ['u0', 'u1', 'u2'];
 const op: fc.Arbitrary<Op> = fc.oneof(
@@ -53,6 +58,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('alias' as const), token: fc.nat(20), bits: fc.integer({ min: 1, max: 15 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('retryJob' as const), users: fc.uniqueArray(fc.nat(USERS.length - 1), { minLength: 1, maxLength: 2 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('restart' as const) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('rotate' as const), token: fc.nat(20), withAccess: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('retryRotation' as const), rotation: fc.nat(5) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('reuseCheck' as const), token: fc.nat(20) }) },
 );
 /** Steps run one after the other; the ops inside a step run concurrently. */
 const scenario = fc.array(fc.array(op, { minLength: 1, maxLength: 2 }), { minLength: 3, maxLength: 12 });
@@ -79,11 +87,19 @@ interface ModelToken {
   tokenId: string;
   user: string;
   type: 'access' | 'refresh';
-  parent: ModelToken | null;
+  /** The tokens of one authorization share this object: revoking any refresh token of it revokes them all. */
+  grant: { revoked: boolean; onReuse?: true };
   revoked: boolean;
+  /** Rotated out: inactive and uncounted, but still of the grant (presented again, it is reuse). */
+  retired: boolean;
 }
 
-const alive = (t: ModelToken): boolean => !t.revoked && !(t.parent?.revoked ?? false);
+/** Revoked, by itself or with its grant: never active again. */
+const dead = (t: ModelToken): boolean => t.revoked || t.grant.revoked;
+const alive = (t: ModelToken): boolean => !dead(t) && !t.retired;
+const problem = (type: string) => `urn:oauth-usage:problem:${type}`;
+/** Asked as a resource server: the AS introspecting a rotated-out refresh token is reuse (the `reuseCheck` op). */
+const asResourceServer = (org: string) => as(org, { sub: 'api', scope: 'tokens:introspect' });
 
 const base64url = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 /** Another spelling of the same id: the last character's unused low bits set to `bits` (1–15). */
@@ -100,6 +116,7 @@ describe('counters and lists stay exact under random sequences', () => {
         await createApp(org, appId);
         const tokens: ModelToken[] = [];
         const jobs: string[] = [];
+        const rotations: { body: Record<string, unknown>; made: ModelToken[] }[] = [];
         let crashes = 0;
         let restarts = 0;
         const pick = (i: number) => (tokens.length ? tokens[i % tokens.length] : undefined);
@@ -119,17 +136,56 @@ describe('counters and lists stay exact under random sequences', () => {
             }
             expect(parent === null || alive(parent) || reply.status !== 201, 'a revoked refresh token parented a new token').toBe(true);
             expect(reply.status, reply.text).toBe(201);
-            tokens.push({ raw, tokenId: reply.body.tokenId as string, user: USERS[o.user] as string, type: o.type, parent, revoked: false });
+            tokens.push({ raw, tokenId: reply.body.tokenId as string, user: USERS[o.user] as string, type: o.type, grant: parent?.grant ?? { revoked: false }, revoked: false, retired: false });
+          } else if (o.kind === 'rotate') {
+            // A refresh grant in one call: the new refresh token retiring the one presented, and its access token.
+            const refreshTokens = tokens.filter((t) => t.type === 'refresh');
+            const presented = refreshTokens.length ? refreshTokens[o.token % refreshTokens.length] as ModelToken : undefined;
+            if (!presented) return;
+            const member = (type: 'access' | 'refresh', extra: Record<string, string>) => ({ token: rawToken('rot'), type, appId, userId: presented.user, ...extra });
+            const refresh = member('refresh', { previousRefreshToken: presented.raw });
+            const body = { tokens: [refresh, ...(o.withAccess ? [member('access', { refreshToken: refresh.token })] : [])] };
+            const wasRetired = presented.retired;
+            const reply = await register(org, body);
+            if (reply.status === 201) {
+              const made = (reply.body.tokens as Record<string, unknown>[]).map((r, i) => ({
+                raw: body.tokens[i]!.token, tokenId: r.tokenId as string, user: presented.user, type: body.tokens[i]!.type, grant: presented.grant, revoked: false, retired: false,
+              }));
+              expect(wasRetired, 'a rotated-out refresh token was rotated again').toBe(false);
+              presented.retired = true;
+              tokens.push(...made);
+              rotations.push({ body, made });
+            } else if (reply.body.type === problem('refresh-token-reused')) {
+              Object.assign(presented.grant, { revoked: true, onReuse: true });
+              afterStep.push(() => expect(presented.retired && !presented.revoked, 'reuse of a token that was not rotated out').toBe(true));
+            } else {
+              expect([reply.status, reply.body.type], reply.text).toEqual([409, problem('parent-token-inactive')]);
+              afterStep.push(() => expect(dead(presented), 'a rotation of a live refresh token refused').toBe(true));
+            }
+          } else if (o.kind === 'retryRotation') {
+            // The AS's outbox sends a committed rotation again: the same answer, 200, never reuse.
+            const rotation = rotations.length ? rotations[o.rotation % rotations.length] : undefined;
+            if (!rotation) return;
+            const reply = await register(org, rotation.body);
+            if (rotation.made.some(dead)) expect([reply.status, reply.body.type], reply.text).toEqual([409, problem('token-revoked')]);
+            else expect(reply.status, reply.text).toBe(200);
+          } else if (o.kind === 'reuseCheck') {
+            // The AS checks a refresh token it was presented: a rotated-out one is reuse, and ends its grant.
+            const t = pick(o.token);
+            if (!t) return;
+            const reply = await introspect(org, t.raw);
+            expect(reply.body.active, `token ${t.tokenId}`).toBe(alive(t));
+            if (t.retired) Object.assign(t.grant, { revoked: true, onReuse: true });
           } else if (o.kind === 'duplicate') {
             const t = pick(o.token);
             if (!t) return;
             const reply = await register(org, { token: t.raw, type: t.type, appId, userId: t.user });
-            // Revoked is final: a retried registration never brings a token back.
-            if (alive(t)) expect(reply.status, reply.text).toBe(200);
+            // Revoked is final: a retried registration never brings a token back (nor a rotated-out one: it stays retired).
+            if (!dead(t)) expect(reply.status, reply.text).toBe(200);
             else expect([reply.status, reply.body.type], reply.text).toEqual([409, expect.stringMatching(/token-revoked$/)]);
           } else if (o.kind === 'use') {
             const t = pick(o.token);
-            if (t) await introspect(org, t.raw);
+            if (t) await call('introspect', { claims: asResourceServer(org), form: { token: t.raw } });
           } else if (o.kind === 'revokeUsers') {
             const userIds = o.users.map((u) => USERS[u] as string);
             const reply = o.via === 'user' && userIds.length === 1
@@ -189,6 +245,8 @@ describe('counters and lists stay exact under random sequences', () => {
               expect([204, 404]).toContain(reply.status);
             }
             t.revoked = true;
+            // A refresh token takes its grant, current or rotated out.
+            if (t.type === 'refresh') t.grant.revoked = true;
           }
         };
 
@@ -238,18 +296,24 @@ async function checkInvariants(org: string, appId: string, tokens: ModelToken[],
   const sum = (name: string) => shards.reduce((total, s) => total + Number(s[name]), 0);
   const live = users.reduce((total, u) => total + counted(u).length, 0);
   expect(sum('activeTokenCount'), 'app tokens').toBe(live);
+  // The counts are the tokens live at the AS: neither rotated out nor revoked.
+  expect(live, 'counted tokens against the model').toBe(tokens.filter(alive).length);
   expect(sum('userCount'), 'app users').toBe(users.filter((u) => counted(u).length > 0).length);
   for (const item of [app, ...shards]) {
     expect(item?.active, 'active flag').toBe(live > 0);
     expect(item?.[table.indexes.gsi2.partitionKey] !== undefined, 'listed as active').toBe(live > 0);
   }
   if (cleaned) {
-    // After a restart lost the cleanup of a refresh token's children, they wait (dead and uncounted) for the sweep's check of its tombstone.
-    const awaitingCheck = (t: Token) => restarts > 0 && t.refreshTokenId !== null && parents.get(t.refreshTokenId)?.dueAt != null;
-    const dead = tokenItems.filter((t) => !countsNow(t, users.find((u) => u.userId === t.userId) as AppUser, epoch, lineageOf(t)) && !awaitingCheck(t));
-    expect(dead.map((t) => t.tokenId), 'revoked items left after cleanup').toEqual([]);
+    // Left for the sweep: a revoked grant's tokens whose cleanup a restart lost (its check of the
+    // revoked token's tombstone comes a day later), or a grant revoked on reuse (its check is due
+    // at once, at the next sweep); and the rotated-out refresh tokens, kept until they expire.
+    const onReuse = new Set(tokens.filter((t) => t.grant.onReuse).map((t) => t.tokenId));
+    const awaitingCheck = (t: Token) => lineageOf(t).grant?.revokedAt != null && (restarts > 0 || onReuse.has(t.tokenId));
+    const revokedLeft = tokenItems.filter((t) => t.retiredAt === null && !countsNow(t, users.find((u) => u.userId === t.userId) as AppUser, epoch, lineageOf(t)) && !awaitingCheck(t));
+    expect(revokedLeft.map((t) => t.tokenId), 'revoked items left after cleanup').toEqual([]);
   }
   for (const t of tokens) {
-    expect((await introspect(org, t.raw)).body.active, `token ${t.tokenId} (${t.type})`).toBe(alive(t));
+    const reply = await call('introspect', { claims: asResourceServer(org), form: { token: t.raw } });
+    expect(reply.body.active, `token ${t.tokenId} (${t.type})`).toBe(alive(t));
   }
 }
