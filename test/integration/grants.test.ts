@@ -250,6 +250,24 @@ describe('RFC 7009 before the registration', () => {
     expect(early[0]).toMatchObject({ actor: { kind: 'client' }, appId: null, details: { registered: false } });
   });
 
+  it('racing its registration, a revocation that answered 200 is never followed by an active token', async () => {
+    await createApp(org, 'racing');
+    const values = Array.from({ length: 24 }, () => rawToken('race'));
+    const outcomes = await Promise.all(values.map(async (token) => {
+      const [registered, revoked] = await Promise.all([
+        register(org, { token, type: 'access', appId: 'racing', userId: 'ada' }),
+        call('revoke', { claims: asServer, form: { token } }),
+      ]);
+      expect(revoked.status).toBe(200);
+      expect([201, 409]).toContain(registered.status);
+      if (registered.status === 409) expect(registered.body.type).toBe('urn:oauth-usage:problem:token-revoked');
+      expect(await isActive(token), token).toBe(false);
+      return registered.status;
+    }));
+    expect(outcomes.length).toBe(24);
+    expect(await counts('racing')).toEqual([0, 0]);
+  });
+
   it('token-revoked comes before parent-token-inactive when both apply', async () => {
     await createApp(org, 'order');
     const revoked = { token: rawToken('r'), type: 'refresh', appId: 'order', userId: 'ada', previousRefreshToken: rawToken('never-registered') };
