@@ -154,8 +154,10 @@ export interface Grant {
   userEpoch: number;
   revokedAt: string | null;
   version: number;
-  /** The latest own expiry of its tokens (its TTL); null: one of them never expires. */
+  /** The latest own expiry of its tokens (its TTL, a margin later); null: one of them never expires. */
   expiresAt: string | null;
+  /** Made for access tokens an older version registered from a refresh token that is gone: they count in it one by one. */
+  orphan?: boolean;
 }
 
 /** A revocation job: immediate in effect (watermarks), then cleaned up through the queue. */

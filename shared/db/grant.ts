@@ -3,9 +3,10 @@
  * authorization: a rotation chain and every access token issued from any of its refresh tokens),
  * keyed by the id of the grant's first refresh token. It holds what the grant's tokens depend on:
  * whether the grant was revoked (one write ends every token of it, whatever its length) and how
- * many of them count, so that revocation uncounts them all at once. Every write is pinned to the
- * version it read, so a rotation, a registration into the grant and a revocation are ordered.
- * It expires (DynamoDB TTL) with the last of its tokens' own expiries; without one it stays.
+ * many of them count, so that revocation uncounts them all at once.
+ * Every change moves its version; a revocation is pinned to the version it read (so it uncounts
+ * exactly what the grant counted), registrations and removals change the count atomically.
+ * It expires (DynamoDB TTL) a margin after the last of its tokens' own expiries; without one it stays.
  */
 import * as v from 'valibot';
 import type { Grant } from '../model.js';
@@ -34,7 +35,12 @@ export async function getGrants(orgId: string, grantIds: string[]): Promise<Map<
   return new Map(items.map((i) => toGrant(i) as Grant).map((g) => [g.grantId, g]));
 }
 
-const ttlOf = (expiresAt: string | null) => (expiresAt === null ? {} : { [table.ttlAttribute]: Math.ceil(Date.parse(expiresAt) / 1000) });
+/**
+ * A grant outlives its last token by this much, so that the sweep settles (and uncounts) the
+ * grant's expired tokens while it can still read the grant (a token naming a missing grant is dead).
+ */
+const TTL_MARGIN_MS = 30 * 86_400_000;
+const ttlOf = (expiresAt: string | null) => (expiresAt === null ? {} : { [table.ttlAttribute]: Math.ceil((Date.parse(expiresAt) + TTL_MARGIN_MS) / 1000) });
 
 /** The latest of two expiries, where null (never) is the latest. */
 export const laterExpiry = (a: string | null, b: string | null) => (a === null || b === null ? null : a > b ? a : b);
@@ -45,32 +51,36 @@ export function createGrantWrite(grant: Grant): Write {
 }
 
 /**
- * Tokens join a live grant (or a rotation replaces its refresh token): `counted` moves by what
- * the registration adds and retires, and the expiry (and TTL) by the new tokens', pinned to the
- * grant as read and not revoked.
+ * Tokens join a live grant (or a rotation replaces its refresh token): `counted` moves by what the
+ * registration adds and retires, atomically (concurrent registrations into one grant do not
+ * conflict), and the version with it, so that a revocation pinned to what it read is refused and
+ * reads again. The expiry (and TTL) moves only when the new tokens outlive the grant's, pinned to
+ * the expiry read. Only while the grant is not revoked.
  */
 export function joinGrantWrite(grant: Grant, countedDelta: number, expiresAt: string | null): Write {
   const expiry = laterExpiry(grant.expiresAt, expiresAt);
+  const moves = expiry !== grant.expiresAt;
   const ttl = ttlOf(expiry);
   return updateWrite({
     Key: grantKeys.grant(grant.orgId, grant.grantId),
-    UpdateExpression: `SET version = :next, counted = :counted${expiry === null ? ' REMOVE expiresAt, #ttl' : ', expiresAt = :expiry, #ttl = :ttl'}`,
-    ConditionExpression: 'version = :seen AND attribute_not_exists(revokedAt)',
-    ExpressionAttributeNames: { '#ttl': table.ttlAttribute },
+    UpdateExpression: `ADD counted :delta, version :one${!moves ? '' : expiry === null ? ' REMOVE expiresAt, #ttl' : ' SET expiresAt = :expiry, #ttl = :ttl'}`,
+    ConditionExpression: `attribute_exists(pk) AND attribute_not_exists(revokedAt)${moves ? ' AND expiresAt = :seenExpiry' : ''}`,
+    ...(moves ? { ExpressionAttributeNames: { '#ttl': table.ttlAttribute } } : {}),
     ExpressionAttributeValues: {
-      ':next': grant.version + 1, ':seen': grant.version, ':counted': grant.counted + countedDelta,
-      ...(expiry === null ? {} : { ':expiry': expiry, ':ttl': ttl[table.ttlAttribute] }),
+      ':delta': countedDelta, ':one': 1,
+      ...(moves ? { ':seenExpiry': grant.expiresAt } : {}),
+      ...(moves && expiry !== null ? { ':expiry': expiry, ':ttl': ttl[table.ttlAttribute] } : {}),
     },
   });
 }
 
-/** Some of the grant's counted tokens were removed on their own (expired, or an access token revoked). */
+/** Some of the grant's counted tokens were removed on their own (expired, or an access token revoked), while it is not revoked. */
 export function uncountInGrantWrite(grant: Grant, tokens: number): Write {
   return updateWrite({
     Key: grantKeys.grant(grant.orgId, grant.grantId),
-    UpdateExpression: 'SET version = :next, counted = :counted',
-    ConditionExpression: 'version = :seen AND attribute_not_exists(revokedAt)',
-    ExpressionAttributeValues: { ':next': grant.version + 1, ':seen': grant.version, ':counted': grant.counted - tokens },
+    UpdateExpression: 'ADD counted :minus, version :one',
+    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)',
+    ExpressionAttributeValues: { ':minus': -tokens, ':one': 1 },
   });
 }
 
@@ -85,18 +95,20 @@ export function revokeGrantWrite(grant: Grant, at: string): Write {
 }
 
 /**
- * An access token an older version registered from a refresh token that is gone now (expired
- * and deleted): it counts on its own in a grant of that refresh token's id, created by the first
- * such token (or joined by the next), one count each.
+ * An access token an older version registered joins a grant and counts there (one more if it
+ * counts): `orphan`, a grant of the id of its refresh token that is gone now (expired and
+ * deleted), created by the first such token; otherwise the grant of a refresh token registered
+ * since grants (an upgrade's mixed-version window), which exists.
  */
-export function adoptOrphanWrite(grant: Omit<Grant, 'counted' | 'version' | 'revokedAt' | 'expiresAt'>, counted: boolean): Write {
+export function countInGrantWrite(grant: Omit<Grant, 'counted' | 'version' | 'revokedAt' | 'expiresAt'>, counted: boolean, orphan: boolean): Write {
   return updateWrite({
     Key: grantKeys.grant(grant.orgId, grant.grantId),
-    UpdateExpression: 'SET #entity = :entity, orgId = :org, appId = :app, userId = :user, grantId = :grant, appEpoch = if_not_exists(appEpoch, :appEpoch), userEpoch = if_not_exists(userEpoch, :userEpoch), version = if_not_exists(version, :zero) + :one ADD counted :counted',
+    UpdateExpression: `SET #entity = :entity, orgId = :org, appId = :app, userId = :user, grantId = :grant, appEpoch = if_not_exists(appEpoch, :appEpoch), userEpoch = if_not_exists(userEpoch, :userEpoch), version = if_not_exists(version, :zero) + :one${orphan ? ', orphan = :true' : ''} ADD counted :counted`,
+    ...(orphan ? {} : { ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(orphan)' }),
     ExpressionAttributeNames: { '#entity': 'entity' },
     ExpressionAttributeValues: {
       ':entity': 'Grant', ':org': grant.orgId, ':app': grant.appId, ':user': grant.userId, ':grant': grant.grantId,
-      ':appEpoch': grant.appEpoch, ':userEpoch': grant.userEpoch, ':zero': 0, ':one': 1, ':counted': counted ? 1 : 0,
+      ':appEpoch': grant.appEpoch, ':userEpoch': grant.userEpoch, ':zero': 0, ':one': 1, ':counted': counted ? 1 : 0, ...(orphan ? { ':true': true } : {}),
     },
   });
 }

@@ -123,9 +123,8 @@ export function relistUserRows(options: MigrationOptions = {}): Promise<Migratio
 }
 
 /**
- * Gives every token an older version registered (before grants) its grant: first each refresh
- * token (and refresh token's tombstone) a grant of its own id, holding what it counted, revoked if
- * it was; then each access token registered from a refresh token joins that one's grant (or,
+ * Gives every live token an older version registered (before grants) its grant: first each
+ * refresh token a grant of its own id, holding what it counted; then each access token registered from a refresh token joins that one's grant (or,
  * when that refresh token is gone, counts on its own in a grant of its id). Each step is
  * `adoptLegacy` (shared/domain/grants.ts), pinned to the token as read and idempotent, the same
  * step registrations and revocations take when they meet such a token first. `adopt` is passed
@@ -133,14 +132,14 @@ export function relistUserRows(options: MigrationOptions = {}): Promise<Migratio
  */
 export function adoptGrants(adopt: (item: Item) => Promise<boolean>, options: MigrationOptions = {}) {
   const withoutGrant = (type: 'refresh' | 'access', extra = '') => ({
-    filter: `(#entity = :token OR #entity = :tombstone) AND #type = :type AND attribute_not_exists(grantId)${extra}`,
+    filter: `#entity = :token AND #type = :type AND attribute_not_exists(grantId)${extra}`,
     names: { '#entity': entityAttribute, '#type': 'type' },
-    values: { ':token': 'Token' satisfies Entity, ':tombstone': 'TokenTombstone' satisfies Entity, ':type': type },
+    values: { ':token': 'Token' satisfies Entity, ':type': type },
     migrate: adopt,
   });
   return {
     refresh: () => runMigration({ name: 'grants-of-refresh-tokens', ...withoutGrant('refresh') }, options),
-    access: () => runMigration({ name: 'grants-of-access-tokens', ...withoutGrant('access', ' AND attribute_exists(refreshTokenId) AND attribute_not_exists(revokedAt)') }, options),
+    access: () => runMigration({ name: 'grants-of-access-tokens', ...withoutGrant('access', ' AND attribute_exists(refreshTokenId)') }, options),
   };
 }
 

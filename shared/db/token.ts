@@ -212,10 +212,10 @@ export function revokedValueWrite(orgId: string, lookupKey: string, tokenId: str
  * user in the by-last-use index; callers do it at most about once a minute per user, because all
  * of an app's users share that index partition and its newest end takes every such write. A move
  * refused because the row counts under a newer epoch now (a race with an app-wide revocation) is
- * recorded again without it.
+ * recorded again without it. False when the token's own write found it revoked or gone.
  */
-export async function recordUse(token: Token, at: string, moveInLastUseOrder: boolean): Promise<void> {
-  await Promise.all([
+export async function recordUse(token: Token, at: string, moveInLastUseOrder: boolean): Promise<boolean> {
+  const [recorded] = await Promise.all([
     conditionalUpdate({
       Key: tokenKeys.token(token.orgId, token.lookupKey),
       UpdateExpression: 'SET lastUsedAt = :at ADD useCount :one',
@@ -225,6 +225,7 @@ export async function recordUse(token: Token, at: string, moveInLastUseOrder: bo
     conditionalUpdate(recordUseUpdate(token, at, moveInLastUseOrder))
       .then((recorded) => recorded || !moveInLastUseOrder || conditionalUpdate(recordUseUpdate(token, at, false))),
   ]);
+  return recorded;
 }
 
 /**

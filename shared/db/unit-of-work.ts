@@ -3,6 +3,7 @@
  * the domain decides which of them change together; `commit` sends them as one
  * TransactWriteItems. The domain sees only the opaque `Write`, never the SDK's types.
  */
+import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import type { Item, Key, Update } from './requests.js';
@@ -32,7 +33,8 @@ export const checkWrite = (key: Key, condition: { expression: string; values?: I
  */
 export async function commitOrFailures(writes: Write[]): Promise<number[] | null> {
   try {
-    await db.send(new TransactWriteCommand({ TransactItems: writes }));
+    // The SDK may send it again after a lost answer; the token makes that a no-op, not a failed condition.
+    await db.send(new TransactWriteCommand({ TransactItems: writes, ClientRequestToken: randomUUID() }));
     return null;
   } catch (error) {
     const name = (error as Error).name;

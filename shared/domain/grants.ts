@@ -4,8 +4,8 @@
  * grant on refresh-token reuse and leave its cleanup to the sweep.
  */
 import { deactivateIfIdle } from '../db/app.js';
-import { adoptOrphanWrite, createGrantWrite } from '../db/grant.js';
-import { adoptTokenWrite, getTokenContext, toToken } from '../db/token.js';
+import { countInGrantWrite, createGrantWrite } from '../db/grant.js';
+import { adoptTokenWrite, getTokenContext, toToken, tombstoneWrite } from '../db/token.js';
 import type { Item } from '../db/requests.js';
 import { commit } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
@@ -13,7 +13,8 @@ import { iso } from '../time.js';
 import type { AuditEvent, Grant, Token } from '../model.js';
 import { legacyParentKeyOf, lineageAmong, lineageKeys } from './lineage.js';
 import { removeTokens } from './removal.js';
-import { countsNow, grantCounts, grantRef, isRevoked } from './rules.js';
+import { countsNow, grantCounts, grantRef, heldTokens, isRevoked } from './rules.js';
+import { logger } from '../logger.js';
 import { ConflictError } from '../errors.js';
 
 /**
@@ -36,10 +37,16 @@ export async function revokeGrant(token: Token, now: number, checkGrantAt: strin
       return RETRY;
     }
     const grant = lineage.grant;
+    const appEpoch = ctx.shard.revokeEpoch;
+    // What the grant counted leaves the counters; never more than the user's row holds, so that a
+    // drifted count (the reconciler's to repair) can never keep a grant from being revoked.
+    const counted = grantCounts(grant, ctx.user, appEpoch) ? grant.counted : 0;
+    const uncount = Math.min(counted, heldTokens(ctx.user, appEpoch));
+    if (uncount < counted) logger.warn('A grant counted more tokens than its user row holds; revoking it all the same', { orgId: token.orgId, appId: token.appId, grantId: grant.grantId, counted, held: uncount });
     const result = await removeTokens({
-      user: ctx.user, appEpoch: ctx.shard.revokeEpoch, at,
+      user: ctx.user, appEpoch, at,
       tokens: [{ token: current, action: 'tombstone', checkChildrenAt: checkGrantAt }],
-      uncount: grantCounts(grant, ctx.user, ctx.shard.revokeEpoch) ? grant.counted : 0, grants: [], revokeGrant: grant, ...(event ? { event } : {}),
+      uncount, grants: [], revokeGrant: grant, ...(event ? { event } : {}),
     });
     if (result === 'stale') return RETRY;
     if (result === 'user-idle') await deactivateIfIdle(token.orgId, token.appId);
@@ -54,20 +61,22 @@ export const adoptScanned = (item: Item) => {
 };
 
 /**
- * Gives a token an older version registered its grant, once (idempotent; true if it wrote): a
- * refresh token gets a grant of its own id, created from it as read (what it counted: itself and
- * its counted access tokens; revoked if it is a tombstone), in one transaction that pins it; an
- * access token registered from a refresh token joins that one's grant, or, when that refresh token
- * is gone, a grant of its id in which it counts on its own. Other tokens have nothing to adopt.
+ * Gives a live token an older version registered its grant, once (idempotent; true if it wrote),
+ * in one transaction that pins the token as read. A refresh token gets a grant of its own id,
+ * created from it (what it counted: itself and its counted access tokens). An access token
+ * registered from a refresh token joins that one's grant (counted there already); when that
+ * refresh token is gone, a grant of its id in which such tokens count on their own (`orphan`);
+ * when it is revoked, the access token is dead with it and becomes a tombstone now. A tombstone
+ * has nothing to adopt: it is revoked already.
  */
 export async function adoptLegacy(token: Token, now: number): Promise<boolean> {
   const ref = grantRef(token);
-  if (token.grantId !== null || !ref) return false;
+  if (token.grantId !== null || token.revokedAt !== null || !ref) return false;
   return retrying(async () => {
     const parentKey = legacyParentKeyOf(token);
     const ctx = await getTokenContext(token.orgId, token.appId, token.userId, [token.lookupKey, ...(parentKey ? [parentKey] : [])], [ref.grantId]);
     const current = ctx.tokens.get(token.lookupKey);
-    if (!current || current.grantId !== null || !ctx.shard) return false;
+    if (!current || current.grantId !== null || current.revokedAt !== null || !ctx.shard) return false;
     const grant = ctx.grants.get(ref.grantId);
     const appEpoch = ctx.shard.revokeEpoch;
     const counts = ctx.user !== undefined && countsNow(current, ctx.user, appEpoch, { grant: undefined, legacyParent: undefined });
@@ -75,19 +84,27 @@ export async function adoptLegacy(token: Token, now: number): Promise<boolean> {
     let writes;
     if (current.type === 'refresh') {
       const created: Grant = {
-        ...base, counted: counts ? 1 + current.childCount : 0, revokedAt: current.revokedAt, version: 1,
+        ...base, counted: counts ? 1 + current.childCount : 0, revokedAt: null, version: 1,
         // The access tokens' expiries are not known here: kept until revoked or deleted.
         expiresAt: null,
       };
       writes = grant ? [adoptTokenWrite(current, ref.grantId)] : [createGrantWrite(created), adoptTokenWrite(current, ref.grantId)];
     } else {
       const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
-      if (parent && !grant) {
+      if (parent?.revokedAt) {
+        writes = [tombstoneWrite(current, iso(now), null)]; // dead (and uncounted) with its refresh token
+      } else if (parent?.grantId != null && parent.grantId !== ref.grantId) {
+        // Registered by an older version, during an upgrade, from a refresh token of a grant that is
+        // not rooted at it (a rotated one): it joins that grant, and counts there from now on.
+        writes = [countInGrantWrite({ ...base, grantId: parent.grantId }, counts, false), adoptTokenWrite(current, parent.grantId)];
+      } else if (parent && !grant) {
         await adoptLegacy(parent, now); // its refresh token's grant first, then this one joins it
         return RETRY;
+      } else if (grant && !grant.orphan) {
+        writes = [adoptTokenWrite(current, ref.grantId)]; // counted there already, through its refresh token's childCount
+      } else {
+        writes = [countInGrantWrite(base, counts, true), adoptTokenWrite(current, ref.grantId)];
       }
-      // Joins the grant its refresh token has (counted there already), or counts on its own in one of that id.
-      writes = parent ? [adoptTokenWrite(current, ref.grantId)] : [adoptOrphanWrite(base, counts), adoptTokenWrite(current, ref.grantId)];
     }
     return (await commit(writes)) || RETRY;
   }, () => new ConflictError('A token kept changing while it was given its grant; retry'));

@@ -143,6 +143,9 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     for (const [n, token] of existing.entries()) {
       if (!token) continue;
       if (token.appId !== appId || token.userId !== userId || token.type !== members[n]!.input.type) throw new ConflictError('This token is already registered for another app, user or type');
+      // A retried rotation names the predecessor it retired; another one is not a retry.
+      const link = members[n]!.link;
+      if (link?.rotation && 'lookupKeys' in link && parents[n] && parents[n].successorId !== token.tokenId) throw new ConflictError(`${link.field} is not the refresh token this one replaced`);
     }
     const fresh = members.filter((_, n) => !existing[n]);
     if (fresh.length === 0) return { created: false, registrations: existing.map((t) => registrationView(t as Token, app.policies)) };
@@ -159,8 +162,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       const retiredHere = !link.rotation && parent !== undefined && parent === predecessor;
       if (!parent || !isLiveRefresh(parent, { appId, userId }, ctx, lineageOf(parent), now)) throw new ParentTokenInactiveError(link.field);
       if (parent.retiredAt !== null && !retiredHere) {
-        const graceMs = app.policies.refreshTokenReuseGraceSeconds * 1000;
-        if (!link.rotation || now - Date.parse(parent.retiredAt) <= graceMs) throw new ParentTokenInactiveError(link.field, 'was rotated out (replaced by its successor)');
+        if (!link.rotation || withinReuseGrace(parent, app.policies)) throw new ParentTokenInactiveError(link.field, 'was rotated out (replaced by its successor)');
         await revokeGrant(parent, now, iso(now), reuseEvent(parent, orgId, now, 'registration'));
         throw new RefreshTokenReusedError(link.field);
       }
@@ -191,7 +193,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
         // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
         expiresAt: expiryAtRegistration(member.input.type, member.input.expiresAt, now, app.policies),
         presentableUntil: member.input.expiresAt ?? null,
-        refreshTokenId: member.input.type === 'access' && link ? (parent?.tokenId ?? parents[members.indexOf(member)]!.tokenId) : null,
+        // The parent's id as stored (a member registered before may be under an older key version).
+        refreshTokenId: member.input.type === 'access' && link ? (link && 'member' in link ? (existing[link.member]?.tokenId ?? parent!.tokenId) : parents[members.indexOf(member)]!.tokenId) : null,
         grantId, retiredAt: null, successorId: null,
         appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null,
       };
@@ -246,6 +249,16 @@ function isLiveRefresh(token: Token, owner: { appId: string; userId: string }, c
     && isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, lineage }, now);
 }
 
+/**
+ * Whether a rotated-out refresh token presented again is within the app's reuse grace: never with
+ * a grace of 0 (any second successor is reuse, however the two requests interleaved), otherwise
+ * for that long after it was retired, by the clock now (not the request's start).
+ */
+function withinReuseGrace(token: Token, policies: Policies): boolean {
+  const graceMs = policies.refreshTokenReuseGraceSeconds * 1000;
+  return graceMs > 0 && Date.now() - Date.parse(token.retiredAt ?? '') <= graceMs;
+}
+
 /** `grant.revoked`: a rotated-out refresh token was presented again. */
 const reuseEvent = (token: Token, orgId: string, now: number, presentedTo: 'registration' | 'introspection') => auditEvent({ orgId, sub: REUSE_DETECTION }, 'grant.revoked', {
   appId: token.appId, userId: token.userId, tokenId: token.tokenId,
@@ -268,8 +281,7 @@ export async function introspect(orgId: string, rawToken: string, now: number, {
   const ctx = await getTokenContext(orgId, token.appId, token.userId, lookupKeys, grantIds);
   const lineage = lineageAmong(ctx)(token);
   if (token.retiredAt !== null) {
-    const graceMs = (ctx.shard?.policies.refreshTokenReuseGraceSeconds ?? 0) * 1000;
-    if (asAuthorizationServer && ctx.shard && now - Date.parse(token.retiredAt) > graceMs && !isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineage)) {
+    if (asAuthorizationServer && ctx.shard && !withinReuseGrace(token, ctx.shard.policies) && !isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineage)) {
       await revokeGrant(token, now, iso(now), reuseEvent(token, orgId, now, 'introspection'));
     }
     return INACTIVE;
@@ -278,10 +290,12 @@ export async function introspect(orgId: string, rawToken: string, now: number, {
 
   const at = iso(now);
   const stale = (lastUsedAt: string | null | undefined) => !lastUsedAt || Date.parse(lastUsedAt) < now - LAST_USED_RESOLUTION_MS;
-  await Promise.all([
+  const [recorded] = await Promise.all([
     recordUse(token, at, stale(ctx.user?.lastUsedAt)),
     stale(ctx.shard.lastUsedAt) ? touchShardLastUsed(ctx.shard, at, iso(now - LAST_USED_RESOLUTION_MS)) : undefined,
   ]);
+  // The use's write found the token revoked (or gone) since it was read.
+  if (!recorded) return INACTIVE;
 
   // Under expire-if-unused this use moves the expiry forward.
   const expiry = effectiveExpiry({ ...token, lastUsedAt: at }, ctx.shard.policies);
@@ -327,7 +341,7 @@ export function tokenView(token: Token, policies: Policies): TokenView {
  */
 export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined, now: number) {
   const list = `user-tokens\n${appId}\n${userId}`;
-  const page = await listUserTokens(orgId, appId, userId, limit, cursors.decode(orgId, list, cursor));
+  const page = await listUserTokens(orgId, appId, userId, Math.min(limit, MAX_TOKENS_PER_PAGE), cursors.decode(orgId, list, cursor));
   const listed = new Map(page.items.map((t) => [t.lookupKey, t]));
   const { grantIds, lookupKeys } = lineageKeys(page.items);
   const ctx = await getTokenContext(orgId, appId, userId, lookupKeys.filter((k) => !listed.has(k)), grantIds);
@@ -341,3 +355,9 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
     nextCursor: cursors.encode(orgId, list, page.lastKey),
   };
 }
+
+/**
+ * A user-tokens page, its grants, the app shard and the user row fit one BatchGetItem (tokens
+ * registered before grants also read their refresh token: such a page takes two, sent together).
+ */
+const MAX_TOKENS_PER_PAGE = 98;

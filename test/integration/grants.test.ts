@@ -70,7 +70,8 @@ describe('a grant in one call per grant', () => {
     // Rotated out: inactive and uncounted; the access tokens issued from them live until they expire.
     expect(await isActive(code.refresh)).toBe(false);
     expect(await isActive(second.refresh)).toBe(false);
-    for (const raw of [third.refresh, code.access, second.access, third.access]) expect(await isActive(raw)).toBe(true);
+    for (const raw of [code.access, second.access, third.access]) expect(await isActive(raw)).toBe(true);
+    expect((await call('introspect', { claims: asServer, form: { token: third.refresh } })).body.active).toBe(true);
     expect(await counts('rotate')).toEqual([1, 4]);
     const users = (await call('listAppUsers', { claims: as(org), path: { appId: 'rotate' } })).body.items ?? [];
     expect(users.map((u) => [u.userId, u.activeTokenCount])).toEqual([['ada', 4]]);
@@ -227,6 +228,52 @@ describe('refresh-token reuse (RFC 9700 §4.14.2)', () => {
     expect(await counts('grace')).toEqual([1, 3]);
     const outOfRange = await call('replacePolicies', { claims: as(org), path: { appId: 'grace' }, json: { refreshTokenReuseGraceSeconds: 61 } });
     expectProblem(outOfRange, 400, 'validation-error', 'body.refreshTokenReuseGraceSeconds');
+  });
+});
+
+describe('what the review of grants found', () => {
+  it('with no grace, a second successor is reuse even when its request started before the first one\'s', async () => {
+    await createApp(org, 'interleaved');
+    const grant = grantOf('interleaved', 'ada');
+    const code = grant.codeExchange();
+    expect((await register(org, code.body)).status).toBe(201);
+    const startedFirst = Date.now();
+    expect((await register(org, grant.refresh(code.refresh).body)).status).toBe(201);
+    const { registerTokens } = await import('../../shared/domain/tokens.js');
+    const late = grant.refresh(code.refresh).body.tokens;
+    await expect(registerTokens(org, late as never, (n) => `body.tokens.${n}`, startedFirst - 1000)).rejects.toMatchObject({ type: 'refresh-token-reused' });
+    expect(await counts('interleaved')).toEqual([0, 0]);
+  });
+
+  it('a retried rotation naming another predecessor is not a retry: 409', async () => {
+    await createApp(org, 'retry-other');
+    const grant = grantOf('retry-other', 'ada');
+    const code = grant.codeExchange();
+    expect((await register(org, code.body)).status).toBe(201);
+    const next = grant.refresh(code.refresh);
+    expect((await register(org, next.body)).status).toBe(201);
+    const other = grantOf('retry-other', 'ada').codeExchange();
+    expect((await register(org, other.body)).status).toBe(201);
+    const [refresh] = next.body.tokens as unknown as [Record<string, unknown>];
+    expectProblem(await register(org, { tokens: [{ ...refresh, previousRefreshToken: other.refresh }] }), 409, 'conflict');
+    expect(await isActive(other.access)).toBe(true);
+  });
+
+  it('an introspection whose use-write finds the token revoked answers inactive', async () => {
+    await createApp(org, 'use-write');
+    const raw = rawToken('a');
+    const tokenId = (await register(org, { token: raw, type: 'access', appId: 'use-write', userId: 'ada' })).body.tokenId as string;
+    let revokedFirst = false;
+    dynamo.middlewareStack.add((next, context) => async (args) => {
+      if (!revokedFirst && context.commandName === 'UpdateItemCommand' && JSON.stringify(args.input).includes('useCount')) {
+        revokedFirst = true; // the use is about to be written: the admin's DELETE commits first
+        expect((await call('revokeToken', { claims: as(org), path: { appId: 'use-write', userId: 'ada', tokenId } })).status).toBe(204);
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'revokeBeforeUse' });
+    injected.push('revokeBeforeUse');
+    expect((await call('introspect', { claims: asResourceServer, form: { token: raw } })).body).toEqual({ active: false });
+    expect(revokedFirst).toBe(true);
   });
 });
 

@@ -4,6 +4,7 @@ import { db, TableName } from '../../shared/db/client.js';
 import { appUserKeys, LEGACY_USER_APPS_INDEX } from '../../shared/db/app-user.js';
 import { backfillAppTokenIndex, relistUserRows } from '../../shared/db/migrations.js';
 import { table, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
+import { hasher } from '../../shared/domain/hasher.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { drainQueue } from '../support/queue.js';
 
@@ -173,7 +174,9 @@ describe('npm run migrate: grants for tokens registered before them', () => {
 
     const grants = new Map((await grantItems()).map((g) => [g.grantId as string, g]));
     expect(grants.get(refreshId)).toMatchObject({ counted: 3 });
-    expect(grants.get(deadId)?.revokedAt).toEqual(expect.any(String));
+    // A revoked refresh token needs no grant: its access token, dead with it, is a tombstone now.
+    expect(grants.has(deadId)).toBe(false);
+    expect((await tokenItems('TokenTombstone')).map((i) => i.tokenId as string)).toEqual(expect.arrayContaining([deadId, hasher.digest(deadChild).tokenId]));
     const live = (await tokenItems('Token')).filter((i) => i.appId === appId);
     expect(live.filter((i) => i.grantId === undefined).map((i) => i.tokenId as string)).toHaveLength(1); // the access token issued alone
     for (const [raw, on] of [[refresh, true], [a1, true], [a2, true], [alone, true], [deadChild, false], [otherChild, false]] as const) expect(await active(raw), raw).toBe(on);
@@ -188,5 +191,31 @@ describe('npm run migrate: grants for tokens registered before them', () => {
     for (const raw of [refresh, a1, a2, next]) expect(await active(raw)).toBe(false);
     expect(await active(alone)).toBe(true);
     expect(await counts()).toEqual([1, 1]);
+  });
+
+  it('counts an access token once when its refresh token was adopted, rotated and then deleted before the migration reached it', { timeout: 60_000 }, async () => {
+    const app = 'pre-grants-rotated';
+    await createApp(org, app);
+    const [refresh, access, next] = [rawToken('pre'), rawToken('pre'), rawToken('pre')];
+    const refreshId = (await register(org, { token: refresh, type: 'refresh', appId: app, userId: 'bo' })).body.tokenId as string;
+    expect((await register(org, { token: access, type: 'access', appId: app, userId: 'bo', refreshToken: refresh })).status).toBe(201);
+    // As an older version stored them.
+    for (const item of (await tokenItems('Token')).filter((i) => i.appId === app)) {
+      await db.send(new UpdateCommand({ TableName, Key: { pk: item.pk, sk: item.sk }, UpdateExpression: `REMOVE grantId${item.tokenId === refreshId ? ' SET childCount = :one' : ''}`, ...(item.tokenId === refreshId ? { ExpressionAttributeValues: { ':one': 1 } } : {}) }));
+    }
+    const grantsOf = async () => ((await db.send(new ScanCommand({ TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': app, ':e': 'Grant' } }))).Items ?? []);
+    for (const g of await grantsOf()) await db.send(new DeleteCommand({ TableName, Key: { pk: g.pk, sk: g.sk } }));
+    // Rotated after the upgrade (which adopts it), then deleted as the sweep deletes an expired refresh token.
+    expect((await register(org, { token: next, type: 'refresh', appId: app, userId: 'bo', previousRefreshToken: refresh })).status).toBe(201);
+    const old = (await tokenItems('Token')).find((i) => i.tokenId === refreshId)!;
+    await db.send(new DeleteCommand({ TableName, Key: { pk: old.pk, sk: old.sk } }));
+    const { adoptScanned } = await import('../../shared/domain/grants.js');
+    const { adoptGrants } = await import('../../shared/db/migrations.js');
+    expect(await adoptGrants(adoptScanned).access()).toMatchObject({ complete: true });
+    expect((await grantsOf()).map((g) => g.counted as number)).toEqual([2]);
+    expect((await call('revoke', { claims: as(org), form: { token: next } })).status).toBe(200);
+    expect((await call('introspect', { claims: as(org, { scope: 'tokens:introspect' }), form: { token: access } })).body).toEqual({ active: false });
+    const { body } = await call('getApp', { claims: as(org), path: { appId: app } });
+    expect([body.userCount, body.activeTokenCount]).toEqual([0, 0]);
   });
 });
