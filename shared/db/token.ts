@@ -236,10 +236,10 @@ export function tombstoneWrite(token: Token, at: string, checkChildrenAt: string
   return putWrite(tombstoneItem(token, at, checkChildrenAt), { expression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)' });
 }
 
-/** An expired or out-of-policy token goes, only if it was not used since it was read. */
+/** An expired or out-of-policy token goes, only if it was not used (nor, if it was current, rotated out) since it was read. */
 export function deleteUnusedWrite(token: Token): Write {
   return deleteWrite(tokenKeys.token(token.orgId, token.lookupKey), {
-    expression: 'useCount = :seenUses AND attribute_not_exists(revokedAt)',
+    expression: `useCount = :seenUses AND attribute_not_exists(revokedAt)${token.retiredAt === null ? ' AND attribute_not_exists(retiredAt)' : ''}`,
     values: { ':seenUses': token.useCount },
   });
 }

@@ -281,7 +281,9 @@ export async function introspect(orgId: string, rawToken: string, now: number, {
   const ctx = await getTokenContext(orgId, token.appId, token.userId, lookupKeys, grantIds);
   const lineage = lineageAmong(ctx)(token);
   if (token.retiredAt !== null) {
-    if (asAuthorizationServer && ctx.shard && !withinReuseGrace(token, ctx.shard.policies) && !isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineage)) {
+    // An expired one is only inactive: it could not be presented any more, rotated or not.
+    const presentable = isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, lineage }, now);
+    if (asAuthorizationServer && ctx.shard && presentable && !withinReuseGrace(token, ctx.shard.policies)) {
       await revokeGrant(token, now, iso(now), reuseEvent(token, orgId, now, 'introspection'));
     }
     return INACTIVE;

@@ -69,8 +69,9 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
                 <tbody key={group.grantId ?? ''}>
                   <tr class="group">
                     <th scope="rowgroup" colSpan={6}>{name} <span class="muted">· {count(group.tokens.length)} {group.tokens.length === 1 ? 'token' : 'tokens'}</span></th>
-                    <td>{access.manage && group.grantId !== null && (
-                      <button type="button" class="danger small" aria-label={`Revoke grant ${group.grantId}`} onClick={() => ask({ kind: 'grant', group, via: refresh?.tokenId ?? group.grantId! })}>Revoke grant</button>
+                    {/* A grant is revoked through one of its refresh tokens: one of them must be on this page. */}
+                    <td>{access.manage && refresh && (
+                      <button type="button" class="danger small" aria-label={`Revoke grant ${group.grantId}`} onClick={() => ask({ kind: 'grant', group, via: refresh.tokenId })}>Revoke grant</button>
                     )}</td>
                   </tr>
                   {group.tokens.map((t) => (
