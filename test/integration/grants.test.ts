@@ -44,6 +44,17 @@ function grantOf(appId: string, userId: string) {
   };
 }
 
+/** An app with one grant of ada's: its code exchange, then one refresh grant that rotated it. */
+async function rotatedOnce(appId: string, extra: Record<string, unknown> = {}) {
+  await createApp(org, appId, extra);
+  const grant = grantOf(appId, 'ada');
+  const code = grant.codeExchange();
+  expect((await register(org, code.body)).status).toBe(201);
+  const next = grant.refresh(code.refresh);
+  expect((await register(org, next.body)).status).toBe(201);
+  return { grant, code, next };
+}
+
 const injected: string[] = [];
 afterEach(() => {
   for (const name of injected.splice(0)) dynamo.middlewareStack.remove(name);
@@ -182,12 +193,7 @@ describe('no revocation is escaped by a rotation', () => {
 
 describe('refresh-token reuse (RFC 9700 §4.14.2)', () => {
   it('a rotated-out refresh token named again as a predecessor: 409 refresh-token-reused, the grant revoked, audited', async () => {
-    await createApp(org, 'reuse');
-    const grant = grantOf('reuse', 'ada');
-    const code = grant.codeExchange();
-    expect((await register(org, code.body)).status).toBe(201);
-    const legit = grant.refresh(code.refresh);
-    expect((await register(org, legit.body)).status).toBe(201);
+    const { grant, code, next: legit } = await rotatedOnce('reuse');
     const thief = grant.refresh(code.refresh);
     expectProblem(await register(org, thief.body), 409, 'refresh-token-reused', 'body.tokens.0.previousRefreshToken');
     for (const raw of [legit.refresh, legit.access, code.access, thief.refresh]) expect(await isActive(raw)).toBe(false);
@@ -199,12 +205,7 @@ describe('refresh-token reuse (RFC 9700 §4.14.2)', () => {
   });
 
   it('a rotated-out refresh token introspected by the AS revokes the grant; by a resource server it is only inactive', async () => {
-    await createApp(org, 'reuse-seen');
-    const grant = grantOf('reuse-seen', 'ada');
-    const code = grant.codeExchange();
-    expect((await register(org, code.body)).status).toBe(201);
-    const next = grant.refresh(code.refresh);
-    expect((await register(org, next.body)).status).toBe(201);
+    const { code, next } = await rotatedOnce('reuse-seen');
     expect((await call('introspect', { claims: asResourceServer, form: { token: code.refresh } })).body).toEqual({ active: false });
     expect(await isActive(next.refresh)).toBe(true);
     expect((await call('introspect', { claims: asServer, form: { token: code.refresh } })).body).toEqual({ active: false });
