@@ -1,7 +1,7 @@
 import type { AppSettings, ShardCopies } from './db/app.js';
 import type { ActorKind, AuditAction } from './registries.js';
 import type { JobStatus } from './schemas/revocations.js';
-import type { TokenType } from './schemas/tokens.js';
+import type { Confirmation, TokenType } from './schemas/tokens.js';
 
 /** The service's records, shared by the domain (which decides on them) and the entity modules in shared/db (which map them to and from items). */
 export interface App extends AppSettings {
@@ -97,7 +97,14 @@ export interface Token {
   tokenId: string;
   type: TokenType;
   scopes: string[];
+  /** When the authorization server issued it, as it said (default: when it was registered). Never used to order revocations. */
   issuedAt: string;
+  /** The resource servers it is meant for (empty: any of the org's). */
+  audience: string[];
+  /** The authorization server's issuer identifier, as registered (introspection's `iss`). */
+  issuer: string | null;
+  /** A sender-constrained token's confirmation (RFC 7800): a DPoP key's or a certificate's thumbprint. */
+  cnf: Confirmation | null;
   /** The expiry fixed at registration (the caller's, capped by accessTokenLifetimeMinutes). */
   expiresAt: string | null;
   /**

@@ -45,7 +45,7 @@ export type paths = {
         put?: never;
         /**
          * RFC 7662 token introspection (resource server); each active introspection is one use
-         * @description Form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.
+         * @description Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens).
          */
         post: operations["introspect"];
         delete?: never;
@@ -482,7 +482,21 @@ export type components = {
             userName?: string;
             /** @default [] */
             scopes?: string[];
+            /** @description When the authorization server issued it (default: now); at most 5 minutes ahead and 24 hours back. Introspection answers it as `iat`. */
+            issuedAt?: components["schemas"]["Timestamp"];
             expiresAt?: components["schemas"]["Timestamp"];
+            /** @description The resource servers it is meant for (RFC 8707 `resource`, JWT `aud`). Introspection answers it as `aud`; a declared resource server sees only tokens whose audience includes its own. Left out: every resource server of the org. */
+            audience?: string[];
+            /**
+             * Format: uri
+             * @description The authorization server's issuer identifier, answered as `iss`.
+             */
+            issuer?: string;
+            /** @description A sender-constrained token's confirmation (RFC 7800): `jkt`, the RFC 9449 DPoP key thumbprint (introspection answers `token_type: DPoP`), or `x5t#S256`, the RFC 8705 certificate thumbprint. Answered as `cnf`. */
+            cnf?: {
+                jkt?: string;
+                "x5t#S256"?: string;
+            };
             /** @description An access token's refresh token, by raw value: an earlier member of the same call, or an active refresh token of the same app and user registered before. */
             refreshToken?: string;
             /** @description The same, by the `tokenId` the service gave it, in its one spelling. */
@@ -537,10 +551,26 @@ export type components = {
             /** @description The userId. */
             sub: string;
             username?: string;
-            /** @enum {string} */
-            token_type: "access_token" | "refresh_token";
+            /**
+             * @description How an access token is presented (RFC 6749 §7.1): `DPoP` when it is bound to a DPoP key (`cnf.jkt`). Absent for a refresh token.
+             * @enum {string}
+             */
+            token_type?: "Bearer" | "DPoP";
+            /**
+             * @description Which kind of token it is.
+             * @enum {string}
+             */
+            token_use: "access" | "refresh";
             exp?: number;
+            /** @description When the authorization server issued it (the registered `issuedAt`), in epoch seconds. */
             iat: number;
+            /** @description The registered audience: a string for one, an array for several. */
+            aud?: string | string[];
+            iss?: string;
+            cnf?: {
+                jkt?: string;
+                "x5t#S256"?: string;
+            };
         };
         AuditEvent: {
             eventId: string;

@@ -25,9 +25,13 @@ export const introspectionSchema = v.union([
     client_id: v.pipe(v.string(), v.description('The appId.')),
     sub: v.pipe(v.string(), v.description('The userId.')),
     username: v.optional(v.string()),
-    token_type: v.picklist(['access_token', 'refresh_token']),
+    token_type: v.optional(v.pipe(v.picklist(['Bearer', 'DPoP']), v.description('How an access token is presented (RFC 6749 §7.1): `DPoP` when it is bound to a DPoP key (`cnf.jkt`). Absent for a refresh token.'))),
+    token_use: v.pipe(v.picklist(['access', 'refresh']), v.description('Which kind of token it is.')),
     exp: v.optional(v.pipe(v.number(), v.integer())),
-    iat: v.pipe(v.number(), v.integer()),
+    iat: v.pipe(v.number(), v.integer(), v.description('When the authorization server issued it (the registered `issuedAt`), in epoch seconds.')),
+    aud: v.optional(v.pipe(v.union([v.string(), v.array(v.string())]), v.description('The registered audience: a string for one, an array for several.'))),
+    iss: v.optional(v.string()),
+    cnf: v.optional(v.object({ jkt: v.optional(v.string()), 'x5t#S256': v.optional(v.string()) })),
   }),
 ]);
 
@@ -58,7 +62,7 @@ export const registerToken = {
           summary: 'One access token',
           value: {
             token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', type: 'access', appId: 'crm-sync', userId: 'ada@example.com', userName: 'Ada Lovelace',
-            scopes: ['api'], expiresAt: '2026-11-28T18:00:00.000Z',
+            scopes: ['api'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T18:00:00.000Z', audience: ['https://orders.example'], issuer: 'https://as.example',
           },
         },
         refreshGrant: {
@@ -98,7 +102,7 @@ export const registerToken = {
 export const introspect = {
   method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], table: 'RW',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
-  description: 'Form body `token=…`. Unknown, expired, revoked or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`.',
+  description: 'Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens).',
   input: {
     body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', token_type_hint: 'access_token' } },
   },
@@ -108,7 +112,10 @@ export const introspect = {
       examples: {
         active: {
           summary: 'An active access token',
-          value: { active: true, scope: 'api', client_id: 'crm-sync', sub: 'ada@example.com', username: 'Ada Lovelace', token_type: 'access_token', exp: 1795892400, iat: 1795885200 },
+          value: {
+            active: true, scope: 'api', client_id: 'crm-sync', sub: 'ada@example.com', username: 'Ada Lovelace', token_type: 'Bearer', token_use: 'access',
+            exp: 1795892400, iat: 1795885200, aud: 'https://orders.example', iss: 'https://as.example',
+          },
         },
         inactive: { summary: 'Anything else', value: { active: false } },
       },

@@ -23,6 +23,9 @@ export { hasher };
 
 /** How far ahead a registered token's expiresAt may be. */
 const MAX_EXPIRY_AHEAD_MS = 10 * 365.25 * 86_400_000;
+/** How far from the service's clock the issuedAt an authorization server gives may be: its clock's skew ahead, an outbox's delay behind. */
+const MAX_ISSUED_AHEAD_MS = 5 * 60_000;
+const MAX_ISSUED_BEHIND_MS = 86_400_000;
 /**
  * The contract allows an app's lastUsedAt to be about a minute behind; the by-last-use order of
  * an app's users is kept to the same resolution (the values shown stay exact).
@@ -72,6 +75,8 @@ function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => strin
     if (input.appId !== first.appId) throw fail('appId', 'must be the same for every token of the call (one grant)');
     if (input.userId !== first.userId) throw fail('userId', 'must be the same for every token of the call (one grant)');
     if (inputs.findIndex((other) => other.token === input.token) < n) throw fail('token', 'is given twice in the call');
+    if (input.issuedAt !== undefined && Date.parse(input.issuedAt) > now + MAX_ISSUED_AHEAD_MS) throw fail('issuedAt', 'must be at most 5 minutes ahead of the service\'s clock');
+    if (input.issuedAt !== undefined && Date.parse(input.issuedAt) < now - MAX_ISSUED_BEHIND_MS) throw fail('issuedAt', 'must be at most 24 hours ago');
     if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) throw fail('expiresAt', 'must be in the future');
     if (input.expiresAt !== undefined && Date.parse(input.expiresAt) > now + MAX_EXPIRY_AHEAD_MS) throw fail('expiresAt', 'must be at most ten years ahead');
     if (input.type === 'refresh') {
@@ -188,10 +193,12 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const tokens = fresh.map((member): Token => {
       const link = member.link;
       const parent = link && 'member' in link ? members[link.member]! : undefined;
+      const issuedAt = member.input.issuedAt === undefined ? now : Date.parse(member.input.issuedAt);
       const issued: Omit<Token, 'dueAt'> = {
-        orgId, appId, userId, lookupKey: member.lookupKey, tokenId: member.tokenId, type: member.input.type, scopes: member.input.scopes, issuedAt: iso(now),
-        // The caller's expiry, capped by the access-token lifetime; refresh policies apply on top when read.
-        expiresAt: expiryAtRegistration(member.input.type, member.input.expiresAt, now, app.policies),
+        orgId, appId, userId, lookupKey: member.lookupKey, tokenId: member.tokenId, type: member.input.type, scopes: member.input.scopes, issuedAt: iso(issuedAt),
+        audience: member.input.audience ?? [], issuer: member.input.issuer ?? null, cnf: member.input.cnf ?? null,
+        // The caller's expiry, capped by the access-token lifetime from its issue; refresh policies apply on top when read.
+        expiresAt: expiryAtRegistration(member.input.type, member.input.expiresAt, issuedAt, app.policies),
         presentableUntil: member.input.expiresAt ?? null,
         // The parent's id as stored (a member registered before may be under an older key version).
         refreshTokenId: member.input.type === 'access' && link ? (link && 'member' in link ? (existing[link.member]?.tokenId ?? parent!.tokenId) : parents[members.indexOf(member)]!.tokenId) : null,
@@ -276,6 +283,9 @@ const INACTIVE = { active: false } as const;
 export async function introspect(orgId: string, rawToken: string, now: number, { asAuthorizationServer }: { asAuthorizationServer: boolean }): Promise<IntrospectionView> {
   const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
   if (!token || token.revokedAt) return INACTIVE;
+  // A refresh token is presented only to the authorization server: to a resource server it is no
+  // credential (and not reuse either, which only a presentation to the AS would be).
+  if (token.type === 'refresh' && !asAuthorizationServer) return INACTIVE;
 
   const { grantIds, lookupKeys } = lineageKeys([token]);
   const ctx = await getTokenContext(orgId, token.appId, token.userId, lookupKeys, grantIds);
@@ -301,15 +311,29 @@ export async function introspect(orgId: string, rawToken: string, now: number, {
 
   // Under expire-if-unused this use moves the expiry forward.
   const expiry = effectiveExpiry({ ...token, lastUsedAt: at }, ctx.shard.policies);
+  return introspectionView(token, ctx.user?.userName ?? null, expiry);
+}
+
+/**
+ * An active token's RFC 7662 §2.2 answer: `token_type` is the RFC 6749 §7.1 type an access token
+ * is presented with (`DPoP` for one bound to a DPoP key, RFC 9449 §6.2), absent for a refresh
+ * token, whose kind `token_use` says; `aud` a string for one audience (as JWT `aud` may be).
+ */
+function introspectionView(token: Token, userName: string | null, expiry: number | null): IntrospectionView {
+  const { audience, cnf } = token;
   return {
     active: true,
     scope: token.scopes.join(' '),
     client_id: token.appId,
     sub: token.userId,
-    ...(ctx.user?.userName ? { username: ctx.user.userName } : {}),
-    token_type: token.type === 'access' ? 'access_token' : 'refresh_token',
+    ...(userName ? { username: userName } : {}),
+    ...(token.type === 'access' ? { token_type: cnf?.jkt ? 'DPoP' : 'Bearer' } as const : {}),
+    token_use: token.type,
     ...(expiry === null ? {} : { exp: Math.floor(expiry / 1000) }),
     iat: Math.floor(Date.parse(token.issuedAt) / 1000),
+    ...(audience.length === 0 ? {} : { aud: audience.length === 1 ? audience[0]! : audience }),
+    ...(token.issuer ? { iss: token.issuer } : {}),
+    ...(cnf ? { cnf } : {}),
   };
 }
 

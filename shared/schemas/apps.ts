@@ -1,16 +1,8 @@
 import * as v from 'valibot';
 import { policiesSchema } from './policies.js';
 import {
-  booleanParameter, documentedAs, documentedWith, idSchema, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
+  booleanParameter, documentedAs, isHttpUrl, documentedWith, idSchema, listQueryShape, scopeTokenSchema, stringBetween, trimmedBetween, type Output,
 } from './common.js';
-
-const isHttpUrl = (u: string) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(u).protocol);
-  } catch {
-    return false;
-  }
-};
 
 const callbackUrl = v.pipe(
   v.string(), v.trim(), v.check(isHttpUrl, 'must be an http(s) URL'), v.maxLength(2048),

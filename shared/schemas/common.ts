@@ -50,6 +50,15 @@ export const userTokensPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSc
 export const tokenPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const jobPathSchema = /* @__PURE__ */ v.strictObject({ jobId: jobIdSchema });
 
+/** An absolute http(s) URL. */
+export const isHttpUrl = (u: string) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(u).protocol);
+  } catch {
+    return false;
+  }
+};
+
 /** RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`. */
 export const scopeTokenSchema = v.pipe(v.string(), v.regex(/^[\x21\x23-\x5B\x5D-\x7E]{1,256}$/, 'must be an RFC 6749 scope token'));
 

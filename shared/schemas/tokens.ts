@@ -1,11 +1,25 @@
 import * as v from 'valibot';
-import { eitherBy, idSchema, listQuerySchema, type Output, scopeTokenSchema, stringBetween, timestampSchema, tokenIdSchema, trimmedBetween } from './common.js';
+import { documentedAs, documentedWith, eitherBy, idSchema, isHttpUrl, listQuerySchema, type Output, scopeTokenSchema, stringBetween, timestampSchema, tokenIdSchema, trimmedBetween } from './common.js';
 
 export const tokenTypeSchema = v.picklist(['access', 'refresh']);
 export type TokenType = Output<typeof tokenTypeSchema>;
 
 /** A raw token value as the authorization server issued it. */
 const rawTokenSchema = v.pipe(stringBetween(16, 4096), v.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces'));
+
+/** An audience: a resource server's identifier (usually its URL), printable ASCII. */
+const audienceSchema = v.pipe(stringBetween(1, 512), v.regex(/^[\x21-\x7E]+$/, 'must be printable ASCII without spaces'));
+
+/** A base64url SHA-256 thumbprint: 43 characters. */
+const thumbprintSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url SHA-256 thumbprint (43 characters)'));
+
+/** RFC 7800 `cnf` of a sender-constrained token: a DPoP key's or a client certificate's thumbprint, at least one. */
+const confirmationSchema = v.pipe(
+  v.strictObject({ jkt: v.optional(thumbprintSchema), 'x5t#S256': v.optional(thumbprintSchema) }),
+  v.check((cnf) => cnf.jkt !== undefined || cnf['x5t#S256'] !== undefined, 'must hold jkt or x5t#S256'),
+  documentedWith({ minProperties: 1 }),
+);
+export type Confirmation = Output<typeof confirmationSchema>;
 
 /** One issued token; alone, or a member of a grant's call (`registerGrantSchema`). */
 export const registerTokenSchema = v.strictObject({
@@ -15,7 +29,14 @@ export const registerTokenSchema = v.strictObject({
   userId: idSchema,
   userName: v.optional(trimmedBetween(1, 255)),
   scopes: v.optional(v.pipe(v.array(scopeTokenSchema), v.maxLength(100)), []),
+  issuedAt: v.optional(v.pipe(timestampSchema, v.description('When the authorization server issued it (default: now); at most 5 minutes ahead and 24 hours back. Introspection answers it as `iat`.'))),
   expiresAt: v.optional(timestampSchema),
+  audience: v.optional(v.pipe(
+    v.array(audienceSchema), v.minLength(1), v.maxLength(10),
+    v.description('The resource servers it is meant for (RFC 8707 `resource`, JWT `aud`). Introspection answers it as `aud`; a declared resource server sees only tokens whose audience includes its own. Left out: every resource server of the org.'),
+  )),
+  issuer: v.optional(v.pipe(stringBetween(1, 1024), v.check(isHttpUrl, 'must be an http(s) URL'), documentedAs({ type: 'string', format: 'uri', maxLength: 1024 }), v.description('The authorization server\'s issuer identifier, answered as `iss`.'))),
+  cnf: v.optional(v.pipe(confirmationSchema, v.description('A sender-constrained token\'s confirmation (RFC 7800): `jkt`, the RFC 9449 DPoP key thumbprint (introspection answers `token_type: DPoP`), or `x5t#S256`, the RFC 8705 certificate thumbprint. Answered as `cnf`.'))),
   refreshToken: v.optional(v.pipe(rawTokenSchema, v.description('An access token\'s refresh token, by raw value: an earlier member of the same call, or an active refresh token of the same app and user registered before.'))),
   refreshTokenId: v.optional(v.pipe(tokenIdSchema, v.description('The same, by the `tokenId` the service gave it, in its one spelling.'))),
   previousRefreshToken: v.optional(v.pipe(rawTokenSchema, v.description('Rotation: the refresh token this refresh token replaces, by raw value. It must be active; this registration retires it.'))),

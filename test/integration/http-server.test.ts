@@ -129,7 +129,7 @@ describe('the local HTTP API', () => {
     const bearer: oauth.ClientAuth = (_as, _client, _body, headers) => headers.set('authorization', `Bearer ${jwt}`);
 
     const active = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, bearer, raw, options));
-    expect(active).toMatchObject({ active: true, client_id: 'oauth-lib', sub: 'lib-user', scope: 'api', token_type: 'access_token' });
+    expect(active).toMatchObject({ active: true, client_id: 'oauth-lib', sub: 'lib-user', scope: 'api', token_type: 'Bearer', token_use: 'access' });
 
     await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, bearer, raw, options));
     const after = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, bearer, raw, options));

@@ -167,7 +167,7 @@ describe('POST /oauth2/introspect', () => {
     const first = await introspect(org, token);
     expect(first.status).toBe(200);
     expect(first.body).toEqual({
-      active: true, scope: 'api web', client_id: appId, sub: 'grace', username: 'Grace Hopper', token_type: 'access_token',
+      active: true, scope: 'api web', client_id: appId, sub: 'grace', username: 'Grace Hopper', token_type: 'Bearer', token_use: 'access',
       exp: Date.parse(grace) / 1000, iat: Math.floor(Date.parse(reg.body.issuedAt as string) / 1000),
     });
     await introspect(org, token);
