@@ -16,7 +16,7 @@ import { recordReader } from './checked.js';
 import {
   batchGetConsistent, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type Page, type Update, type WriteRequest,
 } from './requests.js';
-import { orgPrefix, table } from './table.js';
+import { keyPart, orgPrefix, table } from './table.js';
 import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const { gsi3, gsi4 } = table.indexes;
@@ -30,17 +30,17 @@ const EPOCH_PREFIX = new RegExp(`^\\d{${EPOCH_DIGITS}}#`);
 const epochOfLast = (sortKey: unknown) => (EPOCH_PREFIX.test(String(sortKey)) ? Number(String(sortKey).slice(0, EPOCH_DIGITS)) : Number.NaN);
 const epochOfFirst = (sortKey: unknown) => 10 ** EPOCH_DIGITS - 1 - epochOfLast(sortKey);
 
-const activeUsersPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${appId}#ACTIVE-USERS`;
-const appsOfUserPartition = (orgId: string, userId: string) => `${orgPrefix(orgId)}#USER#${userId}#APPS`;
+const activeUsersPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#ACTIVE-USERS`;
+const appsOfUserPartition = (orgId: string, userId: string) => `${orgPrefix(orgId)}#USER#${keyPart(userId)}#APPS`;
 
 export const appUserKeys = {
-  row: (orgId: string, appId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${appId}`, sk: `USER#${userId}` }),
+  row: (orgId: string, appId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}`, sk: `USER#${keyPart(userId)}` }),
   /** gsi3 (sparse): an app's users holding active tokens, by the epoch they count under (newest first), then userId. */
-  activeById: (orgId: string, appId: string, countEpoch: number, userId: string) => ({ [gsi3.partitionKey]: activeUsersPartition(orgId, appId), [gsi3.sortKey]: `${epochFirst(countEpoch)}#USER#${userId}` }),
+  activeById: (orgId: string, appId: string, countEpoch: number, userId: string) => ({ [gsi3.partitionKey]: activeUsersPartition(orgId, appId), [gsi3.sortKey]: `${epochFirst(countEpoch)}#USER#${keyPart(userId)}` }),
   /** gsi4 (sparse): the same users by the epoch they count under, then last use (never used sorts lowest); read descending. */
-  activeByLastUse: (orgId: string, appId: string, countEpoch: number, lastUsedAt: string | null, userId: string) => ({ [gsi4.partitionKey]: activeUsersPartition(orgId, appId), [gsi4.sortKey]: `${epochLast(countEpoch)}#${lastUsedAt ?? '0'}#${userId}` }),
+  activeByLastUse: (orgId: string, appId: string, countEpoch: number, lastUsedAt: string | null, userId: string) => ({ [gsi4.partitionKey]: activeUsersPartition(orgId, appId), [gsi4.sortKey]: `${epochLast(countEpoch)}#${lastUsedAt ?? '0'}#${keyPart(userId)}` }),
   /** A user's apps: a link item per app and epoch the user holds tokens under, in the user's partition, by appId. */
-  appOfUser: (orgId: string, userId: string, appId: string, countEpoch: number): Key => ({ pk: appsOfUserPartition(orgId, userId), sk: `APP#${appId}#${epochLast(countEpoch)}` }),
+  appOfUser: (orgId: string, userId: string, appId: string, countEpoch: number): Key => ({ pk: appsOfUserPartition(orgId, userId), sk: `APP#${keyPart(appId)}#${epochLast(countEpoch)}` }),
 };
 
 /** The index keys that list a user row as holding tokens counted under `countEpoch`. */

@@ -11,7 +11,7 @@ import { recordReader } from './checked.js';
 import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
-import { APP_SHARDS, entityAttribute, orgPrefix, table } from './table.js';
+import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
 import { commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 /**
@@ -78,14 +78,14 @@ const shardNumbers = Array.from({ length: APP_SHARDS }, (_, n) => n);
  * adjacent. Names may contain anything but control characters, so U+0000 (which sorts before
  * every other character) separates the name from the id.
  */
-const byName = (name: string, appId: string, shard?: number) => `${name.toLowerCase()}${SEP}${appId}${shard === undefined ? '' : `${SEP}${shard}`}`;
+const byName = (name: string, appId: string, shard?: number) => `${name.toLowerCase()}${SEP}${keyPart(appId)}${shard === undefined ? '' : `${SEP}${shard}`}`;
 
 export const appKeys = {
-  /** An org's apps and their shards share one item collection: `APP#<appId>[#SHARD#<n>]`. Ids never contain `#`, and every id character sorts after it. */
-  app: (orgId: string, appId: string): Key => ({ pk: orgPrefix(orgId), sk: `APP#${appId}` }),
-  shard: (orgId: string, appId: string, shard: number): Key => ({ pk: orgPrefix(orgId), sk: `APP#${appId}#SHARD#${shard}` }),
+  /** An org's apps and their shards share one item collection: `APP#<appId>[#SHARD#<n>]`. Ids never contain `#`, and where another app's keyed id (`keyPart`) continues this one's, it does with a character above `#`. */
+  app: (orgId: string, appId: string): Key => ({ pk: orgPrefix(orgId), sk: `APP#${keyPart(appId)}` }),
+  shard: (orgId: string, appId: string, shard: number): Key => ({ pk: orgPrefix(orgId), sk: `APP#${keyPart(appId)}#SHARD#${shard}` }),
   /** Bounds of one app's collection (the row and its shards), for a single Query. */
-  collection: (orgId: string, appId: string) => ({ pk: orgPrefix(orgId), from: `APP#${appId}`, to: `APP#${appId}#~` }),
+  collection: (orgId: string, appId: string) => ({ pk: orgPrefix(orgId), from: `APP#${keyPart(appId)}`, to: `APP#${keyPart(appId)}#~` }),
   /** gsi1: every app of the org (row and shards) by name. */
   byName: (orgId: string, name: string, appId: string, shard?: number) => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#APPS`, [gsi1.sortKey]: byName(name, appId, shard) }),
   /** gsi2 (sparse): the org's apps that hold active tokens (row and shards) by name. */

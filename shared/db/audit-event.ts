@@ -7,17 +7,17 @@ import * as v from 'valibot';
 import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
 import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Key, type Page } from './requests.js';
-import { orgPrefix, table } from './table.js';
+import { keyPart, orgPrefix, table } from './table.js';
 import { putWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi2, gsi3 } = table.indexes;
 
 export const auditKeys = {
   event: (orgId: string, eventId: string): Key => ({ pk: `${orgPrefix(orgId)}#AUDIT`, sk: `EVENT#${eventId}` }),
-  byApp: (orgId: string, appId: string, eventId: string) => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#AUDIT#APP#${appId}`, [gsi1.sortKey]: `EVENT#${eventId}` }),
-  byUser: (orgId: string, userId: string, eventId: string) => ({ [gsi2.partitionKey]: `${orgPrefix(orgId)}#AUDIT#USER#${userId}`, [gsi2.sortKey]: `EVENT#${eventId}` }),
+  byApp: (orgId: string, appId: string, eventId: string) => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#AUDIT#APP#${keyPart(appId)}`, [gsi1.sortKey]: `EVENT#${eventId}` }),
+  byUser: (orgId: string, userId: string, eventId: string) => ({ [gsi2.partitionKey]: `${orgPrefix(orgId)}#AUDIT#USER#${keyPart(userId)}`, [gsi2.sortKey]: `EVENT#${eventId}` }),
   byAppAndUser: (orgId: string, appId: string, userId: string, eventId: string) => ({
-    [gsi3.partitionKey]: `${orgPrefix(orgId)}#AUDIT#APP#${appId}#USER#${userId}`, [gsi3.sortKey]: `EVENT#${eventId}`,
+    [gsi3.partitionKey]: `${orgPrefix(orgId)}#AUDIT#APP#${keyPart(appId)}#USER#${keyPart(userId)}`, [gsi3.sortKey]: `EVENT#${eventId}`,
   }),
 };
 

@@ -6,7 +6,7 @@
  * without reading the item. Ids never contain `#`.
  */
 import { queryPage, type Item } from './requests.js';
-import { table } from './table.js';
+import { fromKeyPart, keyPart, table } from './table.js';
 
 const { gsi4 } = table.indexes;
 
@@ -16,21 +16,21 @@ export const dueKeys = {
   token: (dueAt: string, orgId: string, appId: string, userId: string, lookupKey: string) => ({
     // By the hash's first byte (after any `<key version>-`), so tokens spread evenly over the partitions.
     [gsi4.partitionKey]: dueKeys.tokenPartition(Number.parseInt(lookupKey.slice(lookupKey.indexOf('-') + 1).slice(0, 2), 16) % DUE_TOKEN_PARTITIONS),
-    [gsi4.sortKey]: `${dueAt}#${orgId}#${appId}#${userId}`,
+    [gsi4.sortKey]: `${dueAt}#${keyPart(orgId)}#${keyPart(appId)}#${keyPart(userId)}`,
   }),
   jobPartition: 'DUE#JOBS',
-  job: (dueAt: string, orgId: string, jobId: string) => ({ [gsi4.partitionKey]: dueKeys.jobPartition, [gsi4.sortKey]: `${dueAt}#${orgId}#${jobId}` }),
-  /** The upper bound of a range query for everything due at `at`. */
-  dueBy: (at: string) => `${at}#~`,
+  job: (dueAt: string, orgId: string, jobId: string) => ({ [gsi4.partitionKey]: dueKeys.jobPartition, [gsi4.sortKey]: `${dueAt}#${keyPart(orgId)}#${jobId}` }),
+  /** The upper bound of a range query for everything due at `at` (U+007F sorts above every id character). */
+  dueBy: (at: string) => `${at}#\u007f`,
   /** What a token's entry in the due index names. */
   parseToken: (entry: Item) => {
     const [, orgId = '', appId = '', userId = ''] = String(entry[gsi4.sortKey]).split('#');
-    return { orgId, appId, userId, lookupKey: String(entry.pk).split('#').at(-1) ?? '' };
+    return { orgId: fromKeyPart(orgId), appId: fromKeyPart(appId), userId: fromKeyPart(userId), lookupKey: String(entry.pk).split('#').at(-1) ?? '' };
   },
   /** What a job's entry in the due index names. */
   parseJob: (entry: Item) => {
     const [dueAt = '', orgId = '', jobId = ''] = String(entry[gsi4.sortKey]).split('#');
-    return { dueAt, orgId, jobId };
+    return { dueAt, orgId: fromKeyPart(orgId), jobId };
   },
   /** The due time that leads any entry's sort key, a token's or a job's. */
   dueAtOf: (entry: Item) => String(entry[gsi4.sortKey]).split('#')[0] ?? '',

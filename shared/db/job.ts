@@ -11,7 +11,7 @@ import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
   batchGetConsistent, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type Page,
 } from './requests.js';
-import { orgPrefix, table } from './table.js';
+import { keyPart, orgPrefix, table } from './table.js';
 import { putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi2, gsi3 } = table.indexes;
@@ -20,9 +20,9 @@ export const jobKeys = {
   job: (orgId: string, jobId: string): Key => ({ pk: `${orgPrefix(orgId)}#JOBS`, sk: `JOB#${jobId}` }),
   /** By app (gsi1), by status (gsi2), by both (gsi3). */
   lists: (orgId: string, appId: string, status: string, jobId: string) => ({
-    [gsi1.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${appId}`, [gsi1.sortKey]: `JOB#${jobId}`,
+    [gsi1.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}`, [gsi1.sortKey]: `JOB#${jobId}`,
     [gsi2.partitionKey]: `${orgPrefix(orgId)}#JOBS#STATUS#${status}`, [gsi2.sortKey]: `JOB#${jobId}`,
-    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${appId}#STATUS#${status}`, [gsi3.sortKey]: `JOB#${jobId}`,
+    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}#STATUS#${status}`, [gsi3.sortKey]: `JOB#${jobId}`,
   }),
 };
 

@@ -58,5 +58,16 @@ export const APP_SHARDS = 8;
  */
 export const TOKEN_INDEX_SHARDS = 8;
 
+/**
+ * An id (org, app, user) as it stands in a key. Ids never hold `#`, the keys' separator, but `!`
+ * and `"` sort below it, so `a!b` would fall inside `a`'s key ranges (`APP#a` … `APP#a#~`). Those
+ * two, and `$` the escape itself, are written `$!`, `$"`, `$$`: where one keyed id continues
+ * another, the next character is above `#`; ids keep their order; no id of the earlier, narrower
+ * alphabet changes (so no stored key did).
+ */
+export const keyPart = (id: string) => id.replace(/[!"$]/g, (c) => `$${c}`);
+/** The id a key part holds. */
+export const fromKeyPart = (part: string) => part.replace(/\$(.)/g, '$1');
+
 /** Every key of tenant data starts with this, so no query can cross orgs. */
-export const orgPrefix = (orgId: string) => `ORG#${orgId}`;
+export const orgPrefix = (orgId: string) => `ORG#${keyPart(orgId)}`;

@@ -20,7 +20,7 @@ import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
   batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
-import { orgPrefix, table, TOKEN_INDEX_SHARDS } from './table.js';
+import { keyPart, orgPrefix, table, TOKEN_INDEX_SHARDS } from './table.js';
 import { checkWrite, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi6 } = table.indexes;
@@ -31,7 +31,7 @@ const userPlace = (userId: string) => createHash('sha256').update(userId).digest
 export const tokenKeys = {
   token: (orgId: string, lookupKey: string): Key => ({ pk: `${orgPrefix(orgId)}#TOKEN#${lookupKey}`, sk: 'TOKEN' }),
   /** gsi1: a user's tokens for one app, by token id. */
-  ofUser: (orgId: string, appId: string, userId: string, tokenId = '') => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#APP#${appId}#USER#${userId}`, [gsi1.sortKey]: `TOKEN#${tokenId}` }),
+  ofUser: (orgId: string, appId: string, userId: string, tokenId = '') => ({ [gsi1.partitionKey]: `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER#${keyPart(userId)}`, [gsi1.sortKey]: `TOKEN#${tokenId}` }),
   /**
    * gsi6: an app's live tokens registered under one app epoch, in TOKEN_INDEX_SHARDS partitions,
    * a user's tokens together: the partition is picked by the first hex digit of the user's hash,
@@ -39,11 +39,11 @@ export const tokenKeys = {
    */
   ofAppEpoch: (orgId: string, appId: string, appEpoch: number, userId: string) => {
     const place = userPlace(userId);
-    return { [gsi6.partitionKey]: appTokensPartition(orgId, appId, appEpoch, Number.parseInt(place[0] as string, 16) % TOKEN_INDEX_SHARDS), [gsi6.sortKey]: `${place.slice(1)}#${userId}` };
+    return { [gsi6.partitionKey]: appTokensPartition(orgId, appId, appEpoch, Number.parseInt(place[0] as string, 16) % TOKEN_INDEX_SHARDS), [gsi6.sortKey]: `${place.slice(1)}#${keyPart(userId)}` };
   },
 };
 
-const appTokensPartition = (orgId: string, appId: string, appEpoch: number, shard: number) => `${orgPrefix(orgId)}#APP#${appId}#TOKENS#${appEpoch}#${shard}`;
+const appTokensPartition = (orgId: string, appId: string, appEpoch: number, shard: number) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#TOKENS#${appEpoch}#${shard}`;
 
 /**
  * One of the parts an app epoch's token list splits into without reading it: a shard's sort keys

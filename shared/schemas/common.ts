@@ -27,8 +27,18 @@ export function eitherBy<A extends v.GenericSchema, B extends v.GenericSchema>(k
   return Object.assign(v.lazy(pick), { oneOf: [withKey, without] as const });
 }
 
-/** appId, userId, orgId: 1–128 of A–Z a–z 0–9 . _ - @ + :, first char alphanumeric (never `#`, the key separator). */
-export const idSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9._\-@+:]{0,127}$/, 'must be 1–128 characters of A–Z a–z 0–9 . _ - @ + : starting with a letter or digit'));
+/**
+ * appId, userId, orgId as real authorization servers make them (`auth0|abc123`, `_k3jX-9`, `-x7`,
+ * UUIDs, `ada+test@example.com`): 1–255 printable ASCII characters but space and `/ ? # % \`, which
+ * a path cannot carry in one segment decoded once; `.` and `..` are path steps, not ids. `#` is
+ * the keys' separator; shared/db/table.ts's `keyPart` escapes what sorts below it.
+ */
+export const idSchema = v.pipe(
+  v.string(),
+  v.regex(/^[\x21\x22\x24\x26-\x2E\x30-\x3E\x40-\x5B\x5D-\x7E]{1,255}$/, 'must be 1–255 printable ASCII characters other than space and / ? # % \\'),
+  v.check((id) => id !== '.' && id !== '..', 'must not be . or ..'),
+  documentedAs({ type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21\\x22\\x24\\x26-\\x2E\\x30-\\x3E\\x40-\\x5B\\x5D-\\x7E]{1,255}$', not: { enum: ['.', '..'] }, examples: ['ada@example.com'] }),
+);
 
 /** Public token ids are 22 base64url characters, after `<key version>.` once the secret was rotated (see shared/crypto.ts). */
 export const tokenIdSchema = v.pipe(

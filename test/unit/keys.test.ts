@@ -6,7 +6,7 @@ import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/due-index.js';
 import { idempotencyKeys } from '../../shared/db/idempotency-key.js';
 import { jobKeys } from '../../shared/db/job.js';
 import { tokenKeys, tokenRangeBounds, tokenRanges } from '../../shared/db/token.js';
-import { APP_SHARDS, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
+import { APP_SHARDS, fromKeyPart, keyPart, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 
 describe('the entities\' key builders', () => {
   it('start every tenant key with the org', () => {
@@ -32,8 +32,8 @@ describe('the entities\' key builders', () => {
     expect([link('b', 0), link('a', 11), link('a', 2)].sort()).toEqual([link('a', 2), link('a', 11), link('b', 0)]);
   });
 
-  it('sort an app’s shards right behind the app and before any other app id', () => {
-    const ids = ['a', 'a.b', 'a-b', 'a+b', 'a:b', 'a@b', 'a_b', 'a0', 'aZ'];
+  it('sort an app’s shards right behind the app and before any other app id, whatever characters the ids hold', () => {
+    const ids = ['a', 'a.b', 'a-b', 'a+b', 'a:b', 'a@b', 'a_b', 'a0', 'aZ', 'a!b', 'a"b', 'a$b', 'a$!', 'a|b', 'a~', 'a!', 'a$'];
     const sorted = [
       ...ids.map((id) => appKeys.app('o', id).sk),
       ...Array.from({ length: APP_SHARDS }, (_, n) => appKeys.shard('o', 'a', n).sk),
@@ -41,6 +41,23 @@ describe('the entities\' key builders', () => {
     const range = appKeys.collection('o', 'a');
     const inRange = sorted.filter((sk) => sk >= range.from && sk <= range.to);
     expect(inRange).toEqual([appKeys.app('o', 'a').sk, ...Array.from({ length: APP_SHARDS }, (_, n) => appKeys.shard('o', 'a', n).sk)]);
+  });
+
+  it('escape ids so what follows an id\'s key in another id\'s sorts above the separator, the order of ids kept and no two ids keyed alike', () => {
+    const ids = ['a', 'a!', 'a!b', 'a"', 'a$', 'a$!', 'a$$', 'a&', 'a', 'b', '!', '"', '$', '$!', '!!', 'auth0|abc123', '_k3jX-9', '-x7'];
+    for (const id of ids) {
+      expect(fromKeyPart(keyPart(id))).toBe(id);
+      for (const other of ids) {
+        const [mine, theirs] = [keyPart(id), keyPart(other)];
+        if (other !== id && theirs.startsWith(mine)) expect(theirs[mine.length]! > '#', `${other} after ${id}`).toBe(true);
+      }
+    }
+    expect(new Set(ids.map(keyPart)).size).toBe(new Set(ids).size);
+    const byKey = [...new Set(ids)].sort((x, y) => (keyPart(x) < keyPart(y) ? -1 : 1));
+    expect(byKey).toEqual([...new Set(ids)].sort());
+    expect(keyPart('crm-sync.v2@x+y:z_0')).toBe('crm-sync.v2@x+y:z_0'); // ids of the earlier alphabet keep their keys
+    const entry = { pk: tokenKeys.token('o!', 'ab12').pk, sk: 'TOKEN', ...dueKeys.token('2027-01-01T00:00:00.000Z', 'o!', 'a$b', 'auth0|u"1', 'ab12') };
+    expect(dueKeys.parseToken(entry)).toEqual({ orgId: 'o!', appId: 'a$b', userId: 'auth0|u"1', lookupKey: 'ab12' });
   });
 
   it('keep a user’s usage row apart from other users and apps', () => {
