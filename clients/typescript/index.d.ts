@@ -130,7 +130,11 @@ export type paths = {
          * @description App detail with live `userCount`, `activeTokenCount`, `lastUsedAt`, and an `ETag` for changes.
          */
         get: operations["getApp"];
-        put?: never;
+        /**
+         * The authorization server keeps its clients in step: create the app, or update the settings it names
+         * @description `{ name, description?, callbackUrls?, scopes? }`. No such app: created with the default policies (201, `Location`). Otherwise the settings named are changed and the others left as they are (200); a declaration that changes nothing writes nothing (no new version, no audit event). Policies stay the admin's: a `policies` field is a 400. Audited as `app.created` or `app.settings.updated` with the caller as actor (kind `client`).
+         */
+        put: operations["declareClient"];
         post?: never;
         delete?: never;
         options?: never;
@@ -149,7 +153,11 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The app's policies, for the authorization server to apply when it issues tokens
+         * @description The policies object itself, in the shape `PUT /v1/apps/{appId}/policies` takes, every field present. The AS reads `accessTokenLifetimeMinutes` to tell the client the same `expires_in` the service enforces, and `ipRelaxation`, which only the AS can apply.
+         */
+        get: operations["getPolicies"];
         /**
          * Policies tab, Edit — replace the policies; they apply to existing tokens at once
          * @description **Policies**: replace them (omitted fields take their defaults); `If-Match` honoured (412). The same policies again change nothing: no new version, no audit event.
@@ -328,6 +336,7 @@ export type paths = {
 export type webhooks = Record<string, never>;
 export type components = {
     schemas: {
+        /** @example ada@example.com */
         Id: string;
         /** @description 22 base64url characters, in the one spelling the service gives out, after `<key version>.` for tokens registered once the service secret was rotated. Another spelling of the same bytes names no token. */
         TokenId: string;
@@ -1470,6 +1479,153 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    declareClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "CRM Sync",
+                 *       "callbackUrls": [
+                 *         "https://crm.example.com/oauth/callback"
+                 *       ],
+                 *       "scopes": [
+                 *         "api",
+                 *         "offline_access"
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                    description?: string | null;
+                    callbackUrls?: string[];
+                    scopes?: string[];
+                };
+            };
+        };
+        responses: {
+            /** @description The app, as it is now. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "appId": "crm-sync",
+                     *       "name": "CRM Sync",
+                     *       "description": "Nightly CRM export",
+                     *       "contactEmail": "owner@example.com",
+                     *       "callbackUrls": [
+                     *         "https://crm.example.com/oauth/callback"
+                     *       ],
+                     *       "scopes": [
+                     *         "api",
+                     *         "refresh_token"
+                     *       ],
+                     *       "policies": {
+                     *         "refreshTokenPolicy": {
+                     *           "mode": "expire-if-unused",
+                     *           "value": 90,
+                     *           "unit": "days"
+                     *         },
+                     *         "accessTokenLifetimeMinutes": 120,
+                     *         "permittedUsers": "all-users-self-authorize",
+                     *         "ipRelaxation": "enforce",
+                     *         "sessionTimeoutMinutes": null,
+                     *         "refreshTokenReuseGraceSeconds": 0
+                     *       },
+                     *       "userCount": 2,
+                     *       "activeTokenCount": 5,
+                     *       "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-20T10:15:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["App"];
+                };
+            };
+            /** @description Created, with the default policies. */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "appId": "crm-sync",
+                     *       "name": "CRM Sync",
+                     *       "description": "Nightly CRM export",
+                     *       "contactEmail": "owner@example.com",
+                     *       "callbackUrls": [
+                     *         "https://crm.example.com/oauth/callback"
+                     *       ],
+                     *       "scopes": [
+                     *         "api",
+                     *         "refresh_token"
+                     *       ],
+                     *       "policies": {
+                     *         "refreshTokenPolicy": {
+                     *           "mode": "expire-if-unused",
+                     *           "value": 90,
+                     *           "unit": "days"
+                     *         },
+                     *         "accessTokenLifetimeMinutes": 120,
+                     *         "permittedUsers": "all-users-self-authorize",
+                     *         "ipRelaxation": "enforce",
+                     *         "sessionTimeoutMinutes": null,
+                     *         "refreshTokenReuseGraceSeconds": 0
+                     *       },
+                     *       "userCount": 0,
+                     *       "activeTokenCount": 0,
+                     *       "lastUsedAt": null,
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["App"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `conflict`: the app was changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The app was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     updateSettings: {
         parameters: {
             query?: never;
@@ -1587,6 +1743,70 @@ export interface operations {
                 };
             };
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getPolicies: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policies. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "refreshTokenPolicy": {
+                     *         "mode": "expire-if-unused",
+                     *         "value": 90,
+                     *         "unit": "days"
+                     *       },
+                     *       "accessTokenLifetimeMinutes": 120,
+                     *       "permittedUsers": "all-users-self-authorize",
+                     *       "ipRelaxation": "enforce",
+                     *       "sessionTimeoutMinutes": null,
+                     *       "refreshTokenReuseGraceSeconds": 0
+                     *     }
+                     */
+                    "application/json": components["schemas"]["AppPolicies"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];

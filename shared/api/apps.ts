@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { appCounters, instantSchema, pageOf, viewOf } from '../schemas/answers.js';
-import { createAppSchema, ifMatchHeadersSchema, listAppsQuerySchema, updateSettingsSchema } from '../schemas/apps.js';
+import { createAppSchema, declareClientSchema, ifMatchHeadersSchema, listAppsQuerySchema, updateSettingsSchema } from '../schemas/apps.js';
 import { appPathSchema, idSchema, type Output } from '../schemas/common.js';
 import { policiesSchema } from '../schemas/policies.js';
 import type { RouteDefinition } from './define.js';
@@ -101,6 +101,35 @@ export const updateSettings = {
     200: { description: 'The app, with its new ETag.', schema: appDetailSchema, headers: ['ETag'], example: appExample },
     404: noSuchApp,
     409: changedTooOften,
+  },
+} as const satisfies RouteDefinition;
+
+export const declareClient = {
+  method: 'PUT', path: '/v1/apps/{appId}', handler: 'declare-client', scopes: ['tokens:write'], table: 'RW',
+  tag: 'apps', summary: 'The authorization server keeps its clients in step: create the app, or update the settings it names',
+  description: '`{ name, description?, callbackUrls?, scopes? }`. No such app: created with the default policies (201, `Location`). Otherwise the settings named are changed and the others left as they are (200); a declaration that changes nothing writes nothing (no new version, no audit event). Policies stay the admin\'s: a `policies` field is a 400. Audited as `app.created` or `app.settings.updated` with the caller as actor (kind `client`).',
+  input: {
+    path: appPathSchema,
+    body: { schema: declareClientSchema, media: 'application/json', example: { name: 'CRM Sync', callbackUrls: ['https://crm.example.com/oauth/callback'], scopes: ['api', 'offline_access'] } },
+  },
+  answers: {
+    200: { description: 'The app, as it is now.', schema: appDetailSchema, headers: ['ETag'], example: appExample },
+    201: {
+      description: 'Created, with the default policies.', schema: appDetailSchema, headers: ['Location', 'ETag'],
+      example: () => ({ ...appExample, userCount: 0, activeTokenCount: 0, lastUsedAt: null, updatedAt: appExample.createdAt }),
+    },
+    409: changedTooOften,
+  },
+} as const satisfies RouteDefinition;
+
+export const getPolicies = {
+  method: 'GET', path: '/v1/apps/{appId}/policies', handler: 'get-policies', scopes: ['tokens:write', 'usage:read'], table: 'RO',
+  tag: 'apps', summary: 'The app\'s policies, for the authorization server to apply when it issues tokens',
+  description: 'The policies object itself, in the shape `PUT /v1/apps/{appId}/policies` takes, every field present. The AS reads `accessTokenLifetimeMinutes` to tell the client the same `expires_in` the service enforces, and `ipRelaxation`, which only the AS can apply.',
+  input: { path: appPathSchema },
+  answers: {
+    200: { description: 'The policies.', schema: policiesViewSchema, example: policiesExample },
+    404: noSuchApp,
   },
 } as const satisfies RouteDefinition;
 

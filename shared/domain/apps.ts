@@ -6,10 +6,10 @@ import { newAppId } from '../ids.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
-import type { CreateAppInput, SettingsPatch } from '../schemas/apps.js';
-import type { Policies } from '../schemas/policies.js';
+import type { ClientDeclaration, CreateAppInput, SettingsPatch } from '../schemas/apps.js';
+import { defaultPolicies, type Policies } from '../schemas/policies.js';
 import { auditEvent } from './audit.js';
-import type { Actor, App, AppCounters } from '../model.js';
+import type { Actor, ActorKind, App, AppCounters } from '../model.js';
 import { cursors } from './paging.js';
 import { appDetailSchema, appSummarySchema, type AppDetailView, type AppSummaryView } from '../api/apps.js';
 import { viewOf } from '../schemas/answers.js';
@@ -79,6 +79,7 @@ export async function listAppsPage(orgId: string, query: { all: boolean; q?: str
 export async function changeApp(
   caller: Actor, appId: string, ifMatch: string | undefined, now: number,
   compute: (app: App & AppCounters) => { patch: AppPatch; event: Parameters<typeof auditEvent>[1]; details: Record<string, unknown>; reason?: string } | undefined,
+  kind: ActorKind = 'user',
 ): Promise<App & AppCounters> {
   return retrying(async () => {
     const app = await getAppDetail(caller.orgId, appId);
@@ -88,7 +89,7 @@ export async function changeApp(
     const updatedAt = iso(now);
     const written = await commit([
       ...changeAppWrites(caller.orgId, appId, { expectedVersion: app.version, patch: change.patch, updatedAt }),
-      recordEvent(auditEvent(caller, change.event, { appId, details: change.details, ...(change.reason ? { reason: change.reason } : {}) }, now)),
+      recordEvent(auditEvent(caller, change.event, { appId, details: change.details, ...(change.reason ? { reason: change.reason } : {}) }, now, kind)),
     ]);
     if (written) return { ...app, ...change.patch, version: app.version + 1, updatedAt };
     return RETRY; // the next attempt's checkIfMatch answers 412 if the app moved on
@@ -96,14 +97,40 @@ export async function changeApp(
 }
 
 /** PATCH /v1/apps/{appId} (Settings): records each changed field's old and new value. */
-export function updateSettings(caller: Actor, appId: string, patch: SettingsPatch, ifMatch: string | undefined, now: number) {
-  return changeApp(caller, appId, ifMatch, now, (app) => {
-    const changed = Object.fromEntries(
-      Object.entries(patch).filter(([field, value]) => value !== undefined && !sameValue(value, app[field as keyof SettingsPatch])),
-    ) as SettingsPatch;
-    if (Object.keys(changed).length === 0) return undefined;
-    const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));
-    return { patch: changed, event: 'app.settings.updated', details: { changes } };
-  });
+export function updateSettings(caller: Actor, appId: string, patch: SettingsPatch, ifMatch: string | undefined, now: number, kind: ActorKind = 'user') {
+  return changeApp(caller, appId, ifMatch, now, (app) => settingsChange(app, patch), kind);
+}
+
+/** The settings of `patch` that differ from the app's, each with its old and new value for the audit event; undefined when none does. */
+function settingsChange(app: App, patch: SettingsPatch) {
+  const changed = Object.fromEntries(
+    Object.entries(patch).filter(([field, value]) => value !== undefined && !sameValue(value, app[field as keyof SettingsPatch])),
+  ) as SettingsPatch;
+  if (Object.keys(changed).length === 0) return undefined;
+  const changes = Object.fromEntries(Object.entries(changed).map(([field, to]) => [field, { from: app[field as keyof SettingsPatch], to }]));
+  return { patch: changed, event: 'app.settings.updated' as const, details: { changes } };
+}
+
+/**
+ * PUT /v1/apps/{appId}: the authorization server declares one of its clients. Created (with the
+ * default policies) when the org has no such app, else the settings it names are changed; the
+ * same declaration again writes nothing. Audited with the AS as actor (kind `client`).
+ */
+export async function declareClient(caller: Actor, appId: string, declaration: ClientDeclaration, now: number): Promise<{ created: boolean; app: App & AppCounters }> {
+  return retrying(async () => {
+    const current = await getAppWithCounters(caller.orgId, appId);
+    if (current) return { created: false, app: await updateSettings(caller, appId, declaration, undefined, now, 'client') };
+    const { name, description = null, callbackUrls = [], scopes = [] } = declaration;
+    const app = newAppRecord(caller.orgId, appId, { name, description, contactEmail: null, callbackUrls, scopes, policies: defaultPolicies() }, now);
+    const event = auditEvent(caller, 'app.created', { appId, details: { name: app.name, policies: app.policies } }, now, 'client');
+    // Another declaration (or an admin) created it first: read it again and change it instead.
+    if (!(await insertApp(app, [recordEvent(event)]))) return RETRY;
+    return { created: true, app: { ...app, userCount: 0, activeTokenCount: 0 } };
+  }, () => new ConflictError('The app was changed concurrently too often; retry the request'));
+}
+
+/** GET /v1/apps/{appId}/policies: the policies object itself, as PUT …/policies takes it (for the AS to apply at issuance). */
+export async function getPolicies(orgId: string, appId: string): Promise<Policies> {
+  return policiesView((await getAppDetail(orgId, appId)).policies);
 }
 

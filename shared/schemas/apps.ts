@@ -49,6 +49,20 @@ export const updateSettingsSchema = v.pipe(
 
 export type SettingsPatch = Output<typeof updateSettingsSchema>;
 
+/**
+ * PUT /v1/apps/{appId} (the authorization server keeping its clients in step): the name, and any
+ * of description, callbackUrls and scopes; the settings left out stay as they are. Policies are
+ * the admin's: a `policies` field is an unknown field.
+ */
+export const declareClientSchema = v.strictObject({
+  name: appSettings.name,
+  description: v.optional(appSettings.description),
+  callbackUrls: v.optional(appSettings.callbackUrls),
+  scopes: v.optional(appSettings.scopes),
+});
+
+export type ClientDeclaration = Output<typeof declareClientSchema>;
+
 
 export const listAppsQuerySchema = v.strictObject({
   ...listQueryShape,
