@@ -115,6 +115,18 @@ export class RefreshTokenReusedError extends AppError {
   }
 }
 
+export class ScopeNotAllowedError extends AppError {
+  constructor(path: string, scope: string) {
+    super('scope-not-allowed', `${path} (${scope}) is not among the app's scopes`, [{ path, message: 'is not among the app\'s scopes' }]);
+  }
+}
+
+export class UserNotApprovedError extends AppError {
+  constructor(userId: string) {
+    super('user-not-approved', `User ${userId} is not approved for this app (its permittedUsers policy is admin-approved-pre-authorized)`);
+  }
+}
+
 export class PreconditionFailedError extends AppError {
   constructor(detail = 'The resource has changed since it was read (If-Match does not match its ETag)') {
     super('precondition-failed', detail);

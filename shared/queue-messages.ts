@@ -34,7 +34,11 @@ export const queueMessageSchema = v.variant('kind', [
     /** The sweep's check a day after the revocation: when it ends, the tombstone may expire. */
     final: v.boolean(),
   }),
-  v.strictObject({ kind: v.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema, cursor: cursorSchema }),
+  v.strictObject({
+    kind: v.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema, cursor: cursorSchema,
+    /** The session timeout the pass enforces too (absent from an older version's messages: refresh tokens only). */
+    sessionTimeoutMinutes: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(1)))),
+  }),
 ]);
 export type QueueMessage = Output<typeof queueMessageSchema>;
 

@@ -13,9 +13,11 @@
  */
 export const problemTypes = {
   'validation-error': { status: 400, title: 'Invalid request' },
+  'scope-not-allowed': { status: 400, title: 'Scope not allowed' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   'insufficient-scope': { status: 403, title: 'Insufficient scope' },
   'edition-not-supported': { status: 403, title: 'Edition not supported' },
+  'user-not-approved': { status: 403, title: 'User not approved' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
@@ -37,6 +39,10 @@ export const problemTypeDocs = {
     when: 'A field, parameter or header (named in `errors[].path`) is missing, malformed, out of range or not allowed; or the body is not well-formed JSON, or has the wrong `Content-Type`.',
     action: 'Fix the named fields. Sending the same request again fails again.',
   },
+  'scope-not-allowed': {
+    when: 'A token\'s scope (named in `errors[].path`) is not among the scopes the app declares (it declares some).',
+    action: 'Issue the token without that scope, or add the scope to the app\'s settings.',
+  },
   unauthorized: {
     when: 'The token is valid but names no usable `sub` or `org_id`.',
     action: 'Get a token from the org\'s identity provider that carries both.',
@@ -48,6 +54,10 @@ export const problemTypeDocs = {
   'edition-not-supported': {
     when: 'The org\'s `org_edition` is not one the product serves.',
     action: 'Nothing to retry: the org needs a supported edition.',
+  },
+  'user-not-approved': {
+    when: 'The app\'s `permittedUsers` policy is `admin-approved-pre-authorized` and the user is not among its approved users.',
+    action: 'Answer the client `access_denied`; an admin approves the user (`PUT /v1/apps/{appId}/approved-users/{userId}`).',
   },
   'not-found': {
     when: 'No such app, user, token or job in the caller\'s org (another org\'s look the same), or no such route.',
@@ -108,7 +118,8 @@ export const auditActions = {
   'revocation.requested': 'A revocation job was asked for (a user, selected users, or every token of the app).',
   'revocation.completed': 'A revocation job\'s cleanup ended (`details`: what it revoked and repaired).',
   'revocation.cancelled': 'A scheduled revocation job was cancelled.',
-  'policy.enforced': 'The sweep removed tokens a refresh-token policy rules out.',
+  'app.approved-users.changed': 'A user was approved for the app\'s `admin-approved-pre-authorized` policy, or no longer is (`details.approved`).',
+  'policy.enforced': 'The sweep removed tokens a policy rules out: the refresh-token policy, or the session timeout (idle tokens).',
 } as const satisfies Record<string, string>;
 
 export type AuditAction = keyof typeof auditActions;

@@ -85,7 +85,7 @@ export type paths = {
         put?: never;
         /**
          * Register issued tokens: one, or a whole grant at once (authorization server)
-         * @description One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`.
+         * @description One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.
          */
         post: operations["registerToken"];
         delete?: never;
@@ -144,6 +144,47 @@ export type paths = {
          * @description **Settings**: one or more of name, description, contactEmail, callbackUrls, scopes; `If-Match` honoured (412). A change that changes nothing answers the app as it is: no new version, no audit event.
          */
         patch: operations["updateSettings"];
+        trace?: never;
+    };
+    "/v1/apps/{appId}/approved-users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The users approved for the app, by userId */
+        get: operations["listApprovedUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apps/{appId}/approved-users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Approve a user for the app's admin-approved-pre-authorized policy
+         * @description Under `permittedUsers: admin-approved-pre-authorized`, only approved users may be registered tokens (others: 403 `user-not-approved`). 201 when approved now, 200 (the approval as it was) when approved already. Audited as `app.approved-users.changed`. Approving a user while the policy is `all-users-self-authorize` is kept for when it changes.
+         */
+        put: operations["approveUser"];
+        post?: never;
+        /**
+         * Withdraw a user's approval
+         * @description 204 whether or not the user was approved (audited as `app.approved-users.changed` when they were). Tokens the user holds stay active: revoke them too if they must end.
+         */
+        delete: operations["withdrawApproval"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/apps/{appId}/policies": {
@@ -590,7 +631,7 @@ export type components = {
                 kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -648,7 +689,7 @@ export type components = {
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
-            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error";
+            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error";
             /** @description Short and the same for every problem of this type. */
             title: string;
             status: number;
@@ -1189,9 +1230,35 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `validation-error`: a field is invalid (`errors[].path` names it); `scope-not-allowed`: a scope the app does not declare (when it declares any). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed";
+                        /** @constant */
+                        status?: 400;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            /** @description `insufficient-scope`, `edition-not-supported`; `user-not-approved`: the app's `permittedUsers` policy is `admin-approved-pre-authorized` and an admin has not approved the user (answer the client `access_denied`). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved";
+                        /** @constant */
+                        status?: 403;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             /** @description `not-found`: no such app in the caller's org. */
             404: {
                 headers: {
@@ -1743,6 +1810,237 @@ export interface operations {
                 };
             };
             412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listApprovedUsers: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of approved users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "userId": "ada@example.com",
+                     *           "approvedAt": "2026-11-28T16:00:00.000Z",
+                     *           "approvedBy": "admin@example.com"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            userId: components["schemas"]["Id"];
+                            approvedAt: components["schemas"]["Timestamp"];
+                            /** @description The `sub` of the admin who approved the user. */
+                            approvedBy: string;
+                        }[];
+                        /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    approveUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+                userId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Approved already. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "userId": "ada@example.com",
+                     *       "approvedAt": "2026-11-28T16:00:00.000Z",
+                     *       "approvedBy": "admin@example.com"
+                     *     }
+                     */
+                    "application/json": {
+                        userId: components["schemas"]["Id"];
+                        approvedAt: components["schemas"]["Timestamp"];
+                        /** @description The `sub` of the admin who approved the user. */
+                        approvedBy: string;
+                    };
+                };
+            };
+            /** @description Approved. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "userId": "ada@example.com",
+                     *       "approvedAt": "2026-11-28T16:00:00.000Z",
+                     *       "approvedBy": "admin@example.com"
+                     *     }
+                     */
+                    "application/json": {
+                        userId: components["schemas"]["Id"];
+                        approvedAt: components["schemas"]["Timestamp"];
+                        /** @description The `sub` of the admin who approved the user. */
+                        approvedBy: string;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the approval was changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The approval was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    withdrawApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+                userId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Not approved (any more). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];

@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { appCounters, instantSchema, pageOf, viewOf } from '../schemas/answers.js';
 import { createAppSchema, declareClientSchema, ifMatchHeadersSchema, listAppsQuerySchema, updateSettingsSchema } from '../schemas/apps.js';
-import { appPathSchema, idSchema, type Output } from '../schemas/common.js';
+import { appPathSchema, approvedUserPathSchema, idSchema, listQuerySchema, type Output } from '../schemas/common.js';
 import { policiesSchema } from '../schemas/policies.js';
 import type { RouteDefinition } from './define.js';
 
@@ -27,6 +27,11 @@ export const appDetailSchema = v.object({
 /** An app in OAuth Usage (the apps list). */
 export const appSummarySchema = v.pick(appDetailSchema, ['appId', 'name', 'description', 'userCount', 'activeTokenCount', 'lastUsedAt']);
 export const appPageSchema = pageOf(appSummarySchema);
+
+/** A user an admin approved for the app's `admin-approved-pre-authorized` policy. */
+export const approvedUserSchema = v.object({ userId: idSchema, approvedAt: instantSchema, approvedBy: v.pipe(v.string(), v.description('The `sub` of the admin who approved the user.')) });
+export const approvedUserPageSchema = pageOf(approvedUserSchema);
+const approvedUserExample = { userId: 'ada@example.com', approvedAt: '2026-11-28T16:00:00.000Z', approvedBy: 'admin@example.com' } as const;
 
 export type AppDetailView = Output<typeof appDetailSchema>;
 export type AppSummaryView = Output<typeof appSummarySchema>;
@@ -129,6 +134,37 @@ export const getPolicies = {
   input: { path: appPathSchema },
   answers: {
     200: { description: 'The policies.', schema: policiesViewSchema, example: policiesExample },
+    404: noSuchApp,
+  },
+} as const satisfies RouteDefinition;
+
+export const approveUser = {
+  method: 'PUT', path: '/v1/apps/{appId}/approved-users/{userId}', handler: 'approve-user', scopes: ['apps:manage'], table: 'RW',
+  tag: 'apps', summary: 'Approve a user for the app\'s admin-approved-pre-authorized policy',
+  description: 'Under `permittedUsers: admin-approved-pre-authorized`, only approved users may be registered tokens (others: 403 `user-not-approved`). 201 when approved now, 200 (the approval as it was) when approved already. Audited as `app.approved-users.changed`. Approving a user while the policy is `all-users-self-authorize` is kept for when it changes.',
+  input: { path: approvedUserPathSchema },
+  answers: {
+    200: { description: 'Approved already.', schema: approvedUserSchema, example: approvedUserExample },
+    201: { description: 'Approved.', schema: approvedUserSchema, example: approvedUserExample },
+    404: noSuchApp,
+    409: { description: '`conflict`: the approval was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The approval was changed concurrently too often; retry the request' }] },
+  },
+} as const satisfies RouteDefinition;
+
+export const withdrawApproval = {
+  method: 'DELETE', path: '/v1/apps/{appId}/approved-users/{userId}', handler: 'withdraw-approval', scopes: ['apps:manage'], table: 'RW',
+  tag: 'apps', summary: 'Withdraw a user\'s approval',
+  description: '204 whether or not the user was approved (audited as `app.approved-users.changed` when they were). Tokens the user holds stay active: revoke them too if they must end.',
+  input: { path: approvedUserPathSchema },
+  answers: { 204: { description: 'Not approved (any more).' }, 404: noSuchApp },
+} as const satisfies RouteDefinition;
+
+export const listApprovedUsers = {
+  method: 'GET', path: '/v1/apps/{appId}/approved-users', handler: 'list-approved-users', scopes: ['usage:read'], table: 'RO',
+  tag: 'apps', summary: 'The users approved for the app, by userId',
+  input: { path: appPathSchema, query: listQuerySchema },
+  answers: {
+    200: { description: 'A page of approved users.', schema: approvedUserPageSchema, example: { items: [approvedUserExample], nextCursor: null } },
     404: noSuchApp,
   },
 } as const satisfies RouteDefinition;

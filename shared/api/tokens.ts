@@ -53,7 +53,7 @@ const refreshRegistrationExample = { ...registrationExample, tokenId: 'Zm9vYmFyY
 export const registerToken = {
   method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], table: 'RW',
   tag: 'tokens', summary: 'Register issued tokens: one, or a whole grant at once (authorization server)',
-  description: 'One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`.',
+  description: 'One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.',
   input: {
     body: {
       schema: registrationBodySchema, media: 'application/json',
@@ -85,6 +85,21 @@ export const registerToken = {
         token: { summary: 'One token', value: registrationExample },
         grant: { summary: 'A grant\'s tokens', value: { tokens: [refreshRegistrationExample, registrationExample] } },
       },
+    },
+    400: {
+      description: '`validation-error`: a field is invalid (`errors[].path` names it); `scope-not-allowed`: a scope the app does not declare (when it declares any).',
+      problems: [
+        { type: 'validation-error', detail: 'body.userId: is required' },
+        { type: 'scope-not-allowed', detail: 'body.scopes.1 (admin) is not among the app\'s scopes' },
+      ],
+    },
+    403: {
+      description: '`insufficient-scope`, `edition-not-supported`; `user-not-approved`: the app\'s `permittedUsers` policy is `admin-approved-pre-authorized` and an admin has not approved the user (answer the client `access_denied`).',
+      problems: [
+        { type: 'insufficient-scope', detail: 'This operation requires the scope tokens:write' },
+        { type: 'edition-not-supported', detail: 'OAuth Usage is available in Professional, Performance, Unlimited and Developer editions, not Group' },
+        { type: 'user-not-approved', detail: 'User ada@example.com is not approved for this app (its permittedUsers policy is admin-approved-pre-authorized)' },
+      ],
     },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: {

@@ -33,7 +33,8 @@ const settingFields = {
   description: setting<string | null>()({ absent: null }),
   contactEmail: setting<string | null>()({ absent: null }),
   callbackUrls: setting<string[]>()({ absent: [] }),
-  scopes: setting<string[]>()({ absent: [] }),
+  // On the shards for registration's scope check (`npm run migrate` copies an older app's onto them).
+  scopes: setting<string[]>()({ absent: [], onShards: true }),
   policies: setting<Policies>()({ onShards: true, complete: (stored) => ({ ...policiesAddedLater, ...stored }) }),
 };
 

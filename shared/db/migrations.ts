@@ -10,7 +10,8 @@ import { getItem, conditionalUpdate, type Item, type Key } from './requests.js';
 import { LEGACY_USER_APPS_INDEX, relistLegacyRow } from './app-user.js';
 import { commit } from './unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
-import { entityAttribute, table, type Entity } from './table.js';
+import { APP_SHARDS, entityAttribute, table, type Entity } from './table.js';
+import { appKeys } from './app.js';
 import { tokenKeys } from './token.js';
 
 const { gsi6 } = table.indexes;
@@ -143,9 +144,33 @@ export function adoptGrants(adopt: (item: Item) => Promise<boolean>, options: Mi
   };
 }
 
+/**
+ * Copies each app's declared scopes onto its shards, which registration reads for its scope check
+ * (an older version kept them on the row only): only onto a shard that has none yet, so a change
+ * made since (which writes the row and every shard) is never overwritten.
+ */
+export function copyScopesToShards(options: MigrationOptions = {}): Promise<MigrationReport> {
+  return runMigration({
+    name: 'app-scopes-on-shards',
+    filter: '#entity = :app AND size(scopes) > :none',
+    projection: 'orgId, appId, scopes',
+    names: { '#entity': entityAttribute },
+    values: { ':app': 'App' satisfies Entity, ':none': 0 },
+    migrate: async (item) => {
+      const copied = await Promise.all(Array.from({ length: APP_SHARDS }, (_, shard) => conditionalUpdate({
+        Key: appKeys.shard(item.orgId as string, item.appId as string, shard),
+        UpdateExpression: 'SET scopes = :scopes',
+        ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(scopes)',
+        ExpressionAttributeValues: { ':scopes': item.scopes },
+      })));
+      return copied.some(Boolean);
+    },
+  }, options);
+}
+
 /** Every migration, in the order an upgrade runs them (`adopt`: see `adoptGrants`). */
 export const migrationsWith = (adopt: (item: Item) => Promise<boolean>) => [
-  backfillAppTokenIndex, relistUserRows,
+  backfillAppTokenIndex, relistUserRows, copyScopesToShards,
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).refresh(),
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).access(),
 ];

@@ -14,6 +14,7 @@ import type { AppShard, AppUser, Grant, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { appUserKeys, recordUseUpdate, toAppUser, unlinkRequests } from './app-user.js';
+import { approvedUserKeys } from './approved-user.js';
 import { grantKeys, toGrant } from './grant.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
@@ -122,6 +123,8 @@ export interface TokenContext {
   user: AppUser | undefined;
   tokens: Map<string, Token>;
   grants: Map<string, Grant>;
+  /** Whether an admin approved the user for the app (read only when asked for). */
+  approved: boolean;
 }
 
 /**
@@ -130,11 +133,15 @@ export interface TokenContext {
  * user's usage row, any tokens named by lookup key and any grants named by id (past 100 keys, in
  * BatchGetItem calls sent in parallel).
  */
-export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[], grantIds: string[] = []): Promise<TokenContext> {
+export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[], grantIds: string[] = [], { approval = false } = {}): Promise<TokenContext> {
   const appKey = appKeys.shard(orgId, appId, randomShard());
   const userKey = appUserKeys.row(orgId, appId, userId);
+  const approvalKey = approvedUserKeys.approval(orgId, appId, userId);
   // A key twice in one BatchGetItem is an error.
-  const keys = [appKey, userKey, ...[...new Set(lookupKeys)].map((k) => tokenKeys.token(orgId, k)), ...[...new Set(grantIds)].map((id) => grantKeys.grant(orgId, id))];
+  const keys = [
+    appKey, userKey, ...(approval ? [approvalKey] : []),
+    ...[...new Set(lookupKeys)].map((k) => tokenKeys.token(orgId, k)), ...[...new Set(grantIds)].map((id) => grantKeys.grant(orgId, id)),
+  ];
   const items = (await Promise.all(chunk(keys, 100).map(batchGetConsistent))).flat();
   const tokens = new Map<string, Token>();
   const grants = new Map<string, Grant>();
@@ -147,7 +154,7 @@ export async function getTokenContext(orgId: string, appId: string, userId: stri
       tokens.set(token.lookupKey, token);
     }
   }
-  return { shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens, grants };
+  return { shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens, grants, approved: approval && items.some(sameKey(approvalKey)) };
 }
 
 /** A token's place in the sweep's due index (none when it is never due). */

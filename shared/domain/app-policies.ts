@@ -12,8 +12,9 @@ import { changeApp } from './apps.js';
 
 /**
  * PUT /v1/apps/{appId}/policies (Policies, Edit): replaces them. They apply to existing tokens at
- * once at introspection; a changed refresh-token policy also starts a policy pass through the
- * queue, which purges the refresh tokens it now rules out and moves the others in the due index.
+ * once at introspection; a changed refresh-token policy or session timeout also starts a policy
+ * pass through the queue, which purges the tokens they now rule out and moves the others in the
+ * due index.
  */
 export async function replacePolicies(caller: Actor, appId: string, policies: Policies, ifMatch: string | undefined, now: number) {
   let before: Policies | undefined;
@@ -21,10 +22,12 @@ export async function replacePolicies(caller: Actor, appId: string, policies: Po
     before = current.policies;
     return sameValue(policies, current.policies) ? undefined : { patch: { policies }, event: 'app.policies.updated', details: { from: current.policies, to: policies } };
   });
-  const policy = policies.refreshTokenPolicy;
+  const { refreshTokenPolicy: policy, sessionTimeoutMinutes } = policies;
   // A looser policy needs no pass: the sweep finds tokens it looks at too early and moves them.
-  if (before && !sameValue(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked') {
-    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null }]).catch((error: unknown) =>
+  const stricterRefresh = before && !sameValue(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked';
+  const newTimeout = before && before.sessionTimeoutMinutes !== sessionTimeoutMinutes && sessionTimeoutMinutes !== null;
+  if (stricterRefresh || newTimeout) {
+    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null, sessionTimeoutMinutes }]).catch((error: unknown) =>
       logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
   }
   return app;

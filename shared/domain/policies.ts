@@ -30,14 +30,25 @@ export function expiryAtRegistration(type: Token['type'], requested: string | un
 }
 
 /**
+ * When the session timeout (an idle timeout) ends a token: that long after its last active
+ * introspection, or after it was issued if it was never used. Null: no timeout.
+ */
+export function idleExpiry(token: Pick<Token, 'issuedAt' | 'lastUsedAt'>, policies: Pick<Policies, 'sessionTimeoutMinutes'>): number | null {
+  if (policies.sessionTimeoutMinutes === null) return null;
+  return Date.parse(token.lastUsedAt ?? token.issuedAt) + policies.sessionTimeoutMinutes * unitMs.minutes;
+}
+
+/**
  * When a token stops being active under the app's *current* policies (a policy change applies to
- * existing tokens): its own expiry, or for refresh tokens whatever the refresh policy says first.
+ * existing tokens): the first of its own expiry, the session timeout and, for refresh tokens, the
+ * refresh-token policy.
  */
 export function effectiveExpiry(token: Pick<Token, 'type' | 'expiresAt' | 'issuedAt' | 'lastUsedAt'>, policies: Policies): number | null {
   const own = token.expiresAt === null ? null : Date.parse(token.expiresAt);
-  if (token.type !== 'refresh') return own;
+  const idle = idleExpiry(token, policies);
+  if (token.type !== 'refresh') return earliest(own, idle);
   const lastUsed = token.lastUsedAt === null ? null : Date.parse(token.lastUsedAt);
-  return earliest(own, refreshPolicyExpiry(policies.refreshTokenPolicy, Date.parse(token.issuedAt), lastUsed));
+  return earliest(own, idle, refreshPolicyExpiry(policies.refreshTokenPolicy, Date.parse(token.issuedAt), lastUsed));
 }
 
 /**

@@ -14,14 +14,14 @@ import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { RefreshTokenPolicy } from '../schemas/policies.js';
+import type { Policies } from '../schemas/policies.js';
 import type { TokenMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from '../model.js';
-import { effectiveExpiry, sweepDueAt } from './policies.js';
+import { effectiveExpiry, idleExpiry, sweepDueAt } from './policies.js';
 import { grantRef, isRevoked, planRemoval, type Lineage, type RemovalChoice } from './rules.js';
 import { MAX_TOKENS_PER_REMOVAL, removeTokens } from './removal.js';
 import { adoptLegacy } from './grants.js';
@@ -32,15 +32,17 @@ import { findTombstone } from './tokens.js';
 export interface SettleReport {
   expired: number;
   policy: number;
+  /** Idle for longer than the session timeout. */
+  idle: number;
   revoked: number;
   tombstones: number;
   /** Not due after all (used since, or the policy changed): moved to their new due time. */
   rescheduled: number;
 }
 
-const emptyReport = (): SettleReport => ({ expired: 0, policy: 0, revoked: 0, tombstones: 0, rescheduled: 0 });
+const emptyReport = (): SettleReport => ({ expired: 0, policy: 0, idle: 0, revoked: 0, tombstones: 0, rescheduled: 0 });
 const addReports = (a: SettleReport, b: SettleReport): SettleReport => ({
-  expired: a.expired + b.expired, policy: a.policy + b.policy, revoked: a.revoked + b.revoked,
+  expired: a.expired + b.expired, policy: a.policy + b.policy, idle: a.idle + b.idle, revoked: a.revoked + b.revoked,
   tombstones: a.tombstones + b.tombstones, rescheduled: a.rescheduled + b.rescheduled,
 });
 
@@ -84,23 +86,26 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
 }
 
 /**
- * One step of a policy pass, after an app's refresh-token policy changed: the next page of the
- * app's users, each user's refresh tokens re-decided under the new policy (out of policy now:
- * purged; otherwise moved to their new due time), then the next step enqueued. A newer policy
- * change ends this pass (it starts its own).
+ * One step of a policy pass, after an app's refresh-token policy or session timeout changed: the
+ * next page of the app's users, each user's tokens the pass is about (refresh tokens; every token
+ * under a session timeout) re-decided under the new policies (out of policy now: purged;
+ * otherwise moved to their new due time), then the next step enqueued. A newer policy change
+ * ends this pass (it starts its own).
  */
 async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number): Promise<void> {
   const { orgId, appId } = message;
   const app = await getAppWithCounters(orgId, appId);
   if (!app || !sameValue(app.policies.refreshTokenPolicy, message.policy)) return;
+  if (message.sessionTimeoutMinutes !== undefined && message.sessionTimeoutMinutes !== app.policies.sessionTimeoutMinutes) return;
+  const everyToken = message.sessionTimeoutMinutes != null;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
   const reports = await pMap(page.items, async (userId) => {
-    const refreshTokens = await findTokens(orgId, appId, userId, (t) => t.type === 'refresh');
+    const refreshTokens = await findTokens(orgId, appId, userId, (t) => everyToken || t.type === 'refresh');
     const parts = chunk(refreshTokens.map((t) => t.lookupKey), MAX_TOKENS_PER_REMOVAL);
     const settled = await pMap(parts, (part) => settleUserTokens(orgId, appId, userId, part, now), { concurrency: 1 });
     return settled.reduce(addReports, emptyReport());
   }, { concurrency: USER_CONCURRENCY });
-  await recordEnforcement(orgId, appId, reports.reduce(addReports, emptyReport()), now, message.policy);
+  await recordEnforcement(orgId, appId, reports.reduce(addReports, emptyReport()), now, { refreshTokenPolicy: message.policy, sessionTimeoutMinutes: app.policies.sessionTimeoutMinutes });
   if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
 }
 
@@ -164,16 +169,18 @@ function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, line
   if (isRevoked(token, app.revokeEpoch, user, lineage)) return 'revoked';
   const expiry = effectiveExpiry(token, app.policies);
   if (expiry === null || expiry > now) return undefined;
-  return token.expiresAt !== null && Date.parse(token.expiresAt) <= now ? 'expired' : 'policy';
+  if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now) return 'expired';
+  const idle = idleExpiry(token, app.policies);
+  return idle !== null && idle <= now ? 'idle' : 'policy';
 }
 
-/** `policy.enforced`: what the sweep (or a policy pass) deleted from one app because of its refresh-token policy. */
-async function recordEnforcement(orgId: string, appId: string, report: SettleReport, now: number, policy?: RefreshTokenPolicy): Promise<void> {
-  if (report.expired + report.policy + report.revoked + report.tombstones > 0) logger.info('sweep settled tokens', { orgId, appId, ...report });
-  if (report.policy === 0) return;
+/** `policy.enforced`: what the sweep (or a policy pass) deleted from one app because of its refresh-token policy or session timeout. */
+async function recordEnforcement(orgId: string, appId: string, report: SettleReport, now: number, policies?: Pick<Policies, 'refreshTokenPolicy' | 'sessionTimeoutMinutes'>): Promise<void> {
+  if (report.expired + report.policy + report.idle + report.revoked + report.tombstones > 0) logger.info('sweep settled tokens', { orgId, appId, ...report });
+  if (report.policy + report.idle === 0) return;
   const event = auditEvent({ orgId, sub: SWEEP_ACTOR }, 'policy.enforced', {
     appId,
-    details: { refreshTokensDeleted: report.policy, expiredTokensDeleted: report.expired, ...(policy ? { refreshTokenPolicy: policy } : {}) },
+    details: { refreshTokensDeleted: report.policy, idleTokensDeleted: report.idle, expiredTokensDeleted: report.expired, ...policies },
   }, now, 'system');
   await commit([recordEvent(event)]);
 }

@@ -5,7 +5,10 @@ import { createTokenWrite, findToken, getToken, getTokenContext, listUserTokens,
 import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
-import { ConflictError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, TokenRevokedError, ValidationError } from '../errors.js';
+import {
+  ConflictError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
+} from '../errors.js';
+import { stillApprovedWrite } from '../db/approved-user.js';
 import type { Policies } from '../schemas/policies.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
 import type { Grant, Token } from '../model.js';
@@ -124,7 +127,8 @@ export interface Registration {
  * Idempotent on the raw values; refusals in the contract's order: a token that was revoked
  * (409 token-revoked), a parent or predecessor that is not an active refresh token of the same
  * app and user (409 parent-token-inactive), a predecessor rotated out already (reuse: the grant is
- * revoked, 409 refresh-token-reused). Everything is pinned to what was read, so a revocation
+ * revoked, 409 refresh-token-reused), a user the app's policy wants approved and nobody did (403
+ * user-not-approved), a scope the app does not declare (400 scope-not-allowed). Everything is pinned to what was read, so a revocation
  * that commits first makes the registration read again and refuse.
  */
 export async function registerTokens(orgId: string, inputs: RegisterTokenInput[], fieldOf: (n: number) => string, now: number): Promise<Registration> {
@@ -133,7 +137,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
   const storedLinks = members.map((m) => (m.link && 'lookupKeys' in m.link ? m.link.lookupKeys : [])).flat();
 
   return retrying(async () => {
-    const ctx = await getTokenContext(orgId, appId, userId, [...members.flatMap((m) => m.candidates), ...storedLinks]);
+    const ctx = await getTokenContext(orgId, appId, userId, [...members.flatMap((m) => m.candidates), ...storedLinks], [], { approval: true });
     const app = ctx.shard;
     if (!app) throw new NotFoundError(`App ${appId}`);
     const existing = members.map((m) => m.candidates.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined));
@@ -172,6 +176,16 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
         throw new RefreshTokenReusedError(link.field);
       }
       if (parent !== predecessor) checked.set(parent.lookupKey, parent);
+    }
+
+    // 3. user-not-approved, scope-not-allowed: the app's policy and settings.
+    const approvalRequired = app.policies.permittedUsers === 'admin-approved-pre-authorized';
+    if (approvalRequired && !ctx.approved) throw new UserNotApprovedError(userId);
+    if (app.scopes.length > 0) {
+      for (const member of fresh) {
+        const n = member.input.scopes.findIndex((scope) => !app.scopes.includes(scope));
+        if (n >= 0) throw new ScopeNotAllowedError(`${member.at}.scopes.${n}`, member.input.scopes[n]!);
+      }
     }
 
     // One grant: the one the named tokens (and any registered already) belong to, else a new one
@@ -218,6 +232,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       ...grantWrites(grant, grantId, tokens, gained, latest),
       ...(predecessor ? [retireWrite(predecessor, tokens.find((t) => t.type === 'refresh')!.tokenId, at)] : []),
       ...[...checked.values()].map(parentCheckWrite),
+      // An approval withdrawn since it was read cancels the registration.
+      ...(approvalRequired ? [stillApprovedWrite(orgId, appId, userId)] : []),
       // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
       // shard's epoch and listing. A concurrent change cancels it, and the next attempt reads again.
       ...countNewTokenOfUser(tokens[0]!, user, held, inputs.find((i) => i.userName)?.userName, gained),

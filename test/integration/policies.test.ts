@@ -1,0 +1,146 @@
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { db, dynamo, TableName } from '../../shared/db/client.js';
+import { copyScopesToShards } from '../../shared/db/migrations.js';
+import { lambdaContext } from '../../local/event.js';
+import { as, call, createApp, introspect, rawToken, register, type Reply } from '../support/api.js';
+import { drainQueue } from '../support/queue.js';
+
+/** The policies the service enforces itself: declared scopes, approved users, the session timeout. */
+const org = 'org-policies';
+const admin = as(org, { sub: 'admin@org-policies' });
+
+const expectProblem = (reply: Reply, status: number, type: string, path?: string) => {
+  expect(reply.status, reply.text).toBe(status);
+  expect(reply.body.type).toBe(`urn:oauth-usage:problem:${type}`);
+  if (path) expect(reply.body.errors).toEqual([expect.objectContaining({ path })]);
+};
+const events = async (appId: string, action: string) =>
+  ((await call('listAuditEvents', { claims: admin, query: { appId } })).body.items ?? []).filter((e) => e.action === action);
+const access = (appId: string, userId: string, extra: Record<string, unknown> = {}) => ({ token: rawToken(), type: 'access', appId, userId, ...extra });
+
+const injected: string[] = [];
+afterEach(() => {
+  for (const name of injected.splice(0)) dynamo.middlewareStack.remove(name);
+});
+
+describe('the app\'s declared scopes', () => {
+  it('a scope the app does not declare: 400 scope-not-allowed naming it, after every 409 and 403; an app declaring none takes any', async () => {
+    await createApp(org, 'scoped', { scopes: ['api', 'orders:read'] });
+    expect((await register(org, access('scoped', 'ada', { scopes: ['api', 'orders:read'] }))).status).toBe(201);
+    expectProblem(await register(org, access('scoped', 'ada', { scopes: ['api', 'admin'] })), 400, 'scope-not-allowed', 'body.scopes.1');
+    const refresh = { token: rawToken('rt'), type: 'refresh', appId: 'scoped', userId: 'ada', scopes: ['api'] };
+    const grant = await register(org, { tokens: [refresh, { ...access('scoped', 'ada', { scopes: ['admin'] }), refreshToken: refresh.token }] });
+    expectProblem(grant, 400, 'scope-not-allowed', 'body.tokens.1.scopes.0');
+    // A revoked token comes first.
+    const revoked = access('scoped', 'ada', { scopes: ['admin'] });
+    expect((await call('revoke', { claims: as(org), form: { token: revoked.token } })).status).toBe(200);
+    expectProblem(await register(org, revoked), 409, 'token-revoked');
+
+    await createApp(org, 'unscoped');
+    expect((await register(org, access('unscoped', 'ada', { scopes: ['anything', 'at:all'] }))).status).toBe(201);
+    // Declared later through the Settings tab: applies from then on.
+    expect((await call('updateSettings', { claims: admin, path: { appId: 'unscoped' }, json: { scopes: ['api'] } })).status).toBe(200);
+    expectProblem(await register(org, access('unscoped', 'ada', { scopes: ['anything'] })), 400, 'scope-not-allowed', 'body.scopes.0');
+  });
+
+  it('an app stored before scopes were on its shards is checked once the migration copied them', async () => {
+    await createApp(org, 'older', { scopes: ['api'] });
+    const shards = (await db.send(new ScanCommand({
+      TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': 'older', ':e': 'AppShard' },
+    }))).Items ?? [];
+    for (const shard of shards) await db.send(new UpdateCommand({ TableName, Key: { pk: shard.pk, sk: shard.sk }, UpdateExpression: 'REMOVE scopes' }));
+    expect((await register(org, access('older', 'ada', { scopes: ['admin'] }))).status).toBe(201); // what the older version allowed
+    const report = await copyScopesToShards();
+    expect(report).toMatchObject({ complete: true, updated: expect.any(Number) });
+    expect(report.updated).toBeGreaterThanOrEqual(1);
+    expectProblem(await register(org, access('older', 'ada', { scopes: ['admin'] })), 400, 'scope-not-allowed', 'body.scopes.0');
+    expect((await copyScopesToShards()).updated).toBe(0);
+  });
+});
+
+describe('permittedUsers: admin-approved-pre-authorized', () => {
+  it('only approved users are registered tokens; approving and withdrawing are audited and leave issued tokens alone', async () => {
+    await createApp(org, 'approved-only', { policies: { permittedUsers: 'admin-approved-pre-authorized' } });
+    expectProblem(await register(org, access('approved-only', 'ada')), 403, 'user-not-approved');
+    const approve = () => call('approveUser', { claims: admin, path: { appId: 'approved-only', userId: 'ada' } });
+    const first = await approve();
+    expect(first.status, first.text).toBe(201);
+    expect(first.body).toEqual({ userId: 'ada', approvedAt: expect.any(String), approvedBy: 'admin@org-policies' });
+    expect((await approve()).status).toBe(200);
+    expect((await approve()).body).toEqual(first.body);
+    const listed = await call('listApprovedUsers', { claims: as(org, { scope: 'usage:read' }), path: { appId: 'approved-only' } });
+    expect(listed.body).toEqual({ items: [first.body], nextCursor: null });
+
+    const token = access('approved-only', 'ada');
+    expect((await register(org, token)).status).toBe(201);
+    expectProblem(await register(org, access('approved-only', 'bob')), 403, 'user-not-approved');
+
+    expect((await call('withdrawApproval', { claims: admin, path: { appId: 'approved-only', userId: 'ada' } })).status).toBe(204);
+    expect((await call('withdrawApproval', { claims: admin, path: { appId: 'approved-only', userId: 'ada' } })).status).toBe(204);
+    expectProblem(await register(org, access('approved-only', 'ada')), 403, 'user-not-approved');
+    expect((await introspect(org, token.token)).body.active).toBe(true);
+    expect((await register(org, token)).status).toBe(200); // a retry of what was registered while approved
+    const changes = await events('approved-only', 'app.approved-users.changed');
+    expect(changes.map((e) => [e.userId, (e.details as { approved: boolean }).approved])).toEqual([['ada', false], ['ada', true]]);
+
+    expect((await call('approveUser', { claims: admin, path: { appId: 'missing', userId: 'ada' } })).status).toBe(404);
+    expect((await call('listApprovedUsers', { claims: admin, path: { appId: 'missing' } })).status).toBe(404);
+    expect((await call('approveUser', { claims: as(org, { scope: 'usage:read' }), path: { appId: 'approved-only', userId: 'ada' } })).status).toBe(403);
+  });
+
+  it('a withdrawal that commits between the registration\'s read and its transaction wins: 403, nothing registered', async () => {
+    await createApp(org, 'withdrawn', { policies: { permittedUsers: 'admin-approved-pre-authorized' } });
+    expect((await call('approveUser', { claims: admin, path: { appId: 'withdrawn', userId: 'ada' } })).status).toBe(201);
+    let raced = false;
+    dynamo.middlewareStack.add((next, context) => async (args) => {
+      const items = (args.input as { TransactItems?: { Put?: { Item?: Record<string, unknown> } }[] }).TransactItems ?? [];
+      if (!raced && context.commandName === 'TransactWriteItemsCommand' && items.some((i) => i.Put?.Item?.entity === 'Token')) {
+        raced = true;
+        expect((await call('withdrawApproval', { claims: admin, path: { appId: 'withdrawn', userId: 'ada' } })).status).toBe(204);
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'withdrawFirst' });
+    injected.push('withdrawFirst');
+    const token = access('withdrawn', 'ada');
+    expectProblem(await register(org, token), 403, 'user-not-approved');
+    expect(raced).toBe(true);
+    expect((await introspect(org, token.token)).body).toEqual({ active: false });
+  });
+});
+
+describe('sessionTimeoutMinutes: an idle timeout', () => {
+  const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
+
+  it('a token not introspected active for that long is inactive; each active introspection starts the timeout again', async () => {
+    await createApp(org, 'idle', { policies: { sessionTimeoutMinutes: 2 } });
+    const idle = access('idle', 'ada', { issuedAt: minutesAgo(3) });
+    const fresh = access('idle', 'ada', { issuedAt: minutesAgo(1) });
+    for (const t of [idle, fresh]) expect((await register(org, t)).status).toBe(201);
+    expect((await introspect(org, idle.token)).body).toEqual({ active: false });
+    const answer = (await introspect(org, fresh.token)).body;
+    expect(answer.active).toBe(true);
+    // The timeout runs from this use now: `exp` is two minutes on.
+    expect(answer.exp as number).toBeGreaterThanOrEqual(Math.floor(Date.now() / 1000) + 119);
+  });
+
+  it('the sweep removes idle tokens and audits policy.enforced; setting a timeout applies to the tokens already issued', async () => {
+    await createApp(org, 'idle-sweep');
+    const idle = access('idle-sweep', 'ada', { issuedAt: minutesAgo(10) });
+    const used = access('idle-sweep', 'ada', { issuedAt: minutesAgo(10) });
+    for (const t of [idle, used]) expect((await register(org, t)).status).toBe(201);
+    expect((await introspect(org, used.token)).body.active).toBe(true);
+    const policies = await call('replacePolicies', { claims: admin, path: { appId: 'idle-sweep' }, json: { sessionTimeoutMinutes: 5 } });
+    expect(policies.status).toBe(200);
+    expect((await introspect(org, idle.token)).body).toEqual({ active: false });
+    expect((await introspect(org, used.token)).body.active).toBe(true);
+    await drainQueue(); // the policy pass
+    const { handler } = await import('../../functions/jobs/sweep.js');
+    await handler({}, lambdaContext('sweep'));
+    await drainQueue();
+    const app = (await call('getApp', { claims: admin, path: { appId: 'idle-sweep' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([1, 1]);
+    const enforced = await events('idle-sweep', 'policy.enforced');
+    expect(enforced.reduce((n, e) => n + ((e.details as { idleTokensDeleted: number }).idleTokensDeleted ?? 0), 0)).toBe(1);
+  });
+});
