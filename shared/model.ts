@@ -69,6 +69,15 @@ export interface AppCounters {
   activeTokenCount: number;
 }
 
+/**
+ * The user id an app's own tokens (client credentials: no user) are stored under, so that they
+ * are counted, listed, used and revoked like a user's. `%` is in no id (shared/schemas/common.ts),
+ * so no real user can name it; answers show no user (`userId: null`, no `sub`), and the client
+ * counts in the app's `activeTokenCount` but never in its `userCount` or Usage by User.
+ */
+export const CLIENT_USER_ID = '%client';
+export const isClientUser = (userId: string) => userId === CLIENT_USER_ID;
+
 export interface AppUser {
   orgId: string;
   appId: string;

@@ -6,6 +6,7 @@ import * as v from 'valibot';
 import { refreshTokenPolicySchema } from './schemas/policies.js';
 import { idSchema, jobIdSchema, type Output, tokenIdSchema } from './schemas/common.js';
 import { TOKEN_INDEX_SHARDS } from './db/table.js';
+import { CLIENT_USER_ID } from './model.js';
 
 const lookupKeySchema = v.pipe(v.string(), v.regex(/^(?:[1-9]\d{0,3}-)?[0-9a-f]{32}$/));
 const wholeNumber = (max = Number.MAX_SAFE_INTEGER) => v.pipe(v.number(), v.safeInteger(), v.minValue(0), v.maxValue(max));
@@ -16,6 +17,9 @@ const cursorSchema = v.nullable(v.record(v.string(), v.string()));
  * a batch of its users (Bulk Revoke) or a range of the app's token list (all tokens); tokens the sweep found due; the access tokens of a revoked refresh token; an app
  * whose refresh-token policy changed.
  */
+/** A user id as stored: a real one, or the app's own client's (`CLIENT_USER_ID`). */
+const storedUserIdSchema = v.union([idSchema, v.literal(CLIENT_USER_ID)]);
+
 export const queueMessageSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
   v.strictObject({ kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)) }),
@@ -26,10 +30,10 @@ export const queueMessageSchema = v.variant('kind', [
   }),
   v.strictObject({
     kind: v.literal('due'), orgId: idSchema, appId: idSchema,
-    tokens: v.pipe(v.array(v.strictObject({ userId: idSchema, lookupKey: lookupKeySchema })), v.minLength(1), v.maxLength(100)),
+    tokens: v.pipe(v.array(v.strictObject({ userId: storedUserIdSchema, lookupKey: lookupKeySchema })), v.minLength(1), v.maxLength(100)),
   }),
   v.strictObject({
-    kind: v.literal('children'), orgId: idSchema, appId: idSchema, userId: idSchema, tokenId: tokenIdSchema,
+    kind: v.literal('children'), orgId: idSchema, appId: idSchema, userId: storedUserIdSchema, tokenId: tokenIdSchema,
     cursor: cursorSchema,
     /** The sweep's check a day after the revocation: when it ends, the tombstone may expire. */
     final: v.boolean(),

@@ -211,6 +211,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/apps/{appId}/client-tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The app's own active tokens (client credentials, no user)
+         * @description Tokens registered without a `userId`, with the same fields as a user's tokens. They count in the app's `activeTokenCount`, not in its `userCount`; revoking all of the app's tokens takes them too.
+         */
+        get: operations["listClientTokens"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apps/{appId}/users": {
         parameters: {
             query?: never;
@@ -270,6 +290,26 @@ export type paths = {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apps/{appId}/client-tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of the app's own tokens (client credentials)
+         * @description The same as revoking a user's token, for a token registered without a `userId` (204; a refresh token takes its grant); recorded as `token.revoked`.
+         */
+        delete: operations["revokeClientToken"];
         options?: never;
         head?: never;
         patch?: never;
@@ -528,7 +568,9 @@ export type components = {
             /** @enum {string} */
             type: "access" | "refresh";
             appId: components["schemas"]["Id"];
-            userId: components["schemas"]["Id"];
+            /** @description Left out for a token of the app's own client (client credentials): counted in the app's `activeTokenCount`, not in its users. */
+            userId?: components["schemas"]["Id"];
+            /** @description The user's display name (only with `userId`). */
             userName?: string;
             /** @default [] */
             scopes?: string[];
@@ -565,7 +607,8 @@ export type components = {
             /** @enum {string} */
             type: "access" | "refresh";
             appId: components["schemas"]["Id"];
-            userId: components["schemas"]["Id"];
+            /** @description null for a token of the app's own client. */
+            userId: components["schemas"]["Id"] | null;
             issuedAt: components["schemas"]["Timestamp"];
             expiresAt: components["schemas"]["Timestamp"] | null;
         };
@@ -598,8 +641,8 @@ export type components = {
             scope: string;
             /** @description The appId. */
             client_id: string;
-            /** @description The userId. */
-            sub: string;
+            /** @description The userId; absent for a token of the app's own client (client credentials). */
+            sub?: string;
             username?: string;
             /**
              * @description How an access token is presented (RFC 6749 §7.1): `DPoP` when it is bound to a DPoP key (`cnf.jkt`). Absent for a refresh token.
@@ -2237,6 +2280,86 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    listClientTokens: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the client's tokens. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "tokenId": "kK8p3Qm0ZrX2bYc4dE6fGA",
+                     *           "type": "access",
+                     *           "scopes": [
+                     *             "reports:read"
+                     *           ],
+                     *           "issuedAt": "2026-11-28T16:00:00.000Z",
+                     *           "expiresAt": "2026-11-28T17:00:00.000Z",
+                     *           "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *           "useCount": 12,
+                     *           "refreshTokenId": null,
+                     *           "grantId": null,
+                     *           "retiredAt": null
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["Token"][];
+                        /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listAppUsers: {
         parameters: {
             query?: {
@@ -2581,6 +2704,77 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeClientToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+                tokenId: components["schemas"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app, or no such token of the app's own client. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Token kK8p3Qm0ZrX2bYc4dE6fGA was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the token was changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The token or its user was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];

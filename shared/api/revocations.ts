@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schemas/answers.js';
 import {
-  appPathSchema, idSchema, jobIdSchema, jobPathSchema, type Output, tokenPathSchema, userTokensPathSchema,
+  appPathSchema, clientTokenPathSchema, idSchema, jobIdSchema, jobPathSchema, type Output, tokenPathSchema, userTokensPathSchema,
 } from '../schemas/common.js';
 import { idempotencyHeadersSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
 import type { RouteDefinition } from './define.js';
@@ -69,6 +69,18 @@ export const revokeToken = {
     204: { description: 'Revoked (also when it already was); its access tokens too, for a refresh token.' },
     404: { description: '`not-found`: no such app, user or token in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Token kK8p3Qm0ZrX2bYc4dE6fGA was not found' }] },
     409: { description: '`conflict`: the token or its user was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The token or its user was changed concurrently too often; retry the request' }] },
+  },
+} as const satisfies RouteDefinition;
+
+export const revokeClientToken = {
+  method: 'DELETE', path: '/v1/apps/{appId}/client-tokens/{tokenId}', handler: 'revoke-client-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  tag: 'revocation', summary: 'Revoke one of the app\'s own tokens (client credentials)',
+  description: 'The same as revoking a user\'s token, for a token registered without a `userId` (204; a refresh token takes its grant); recorded as `token.revoked`.',
+  input: { path: clientTokenPathSchema },
+  answers: {
+    204: { description: 'Revoked.' },
+    404: { description: '`not-found`: no such app, or no such token of the app\'s own client.', problems: [{ type: 'not-found', detail: 'Token kK8p3Qm0ZrX2bYc4dE6fGA was not found' }] },
+    409: { description: '`conflict`: the token was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The token or its user was changed concurrently too often; retry the request' }] },
   },
 } as const satisfies RouteDefinition;
 

@@ -11,7 +11,7 @@ export const registrationSchema = v.object({
   tokenId: tokenIdSchema,
   type: tokenTypeSchema,
   appId: idSchema,
-  userId: idSchema,
+  userId: v.pipe(v.nullable(idSchema), v.description('null for a token of the app\'s own client.')),
   issuedAt: instantSchema,
   expiresAt: nullableInstant,
 });
@@ -23,7 +23,7 @@ export const introspectionSchema = v.union([
     active: v.literal(true),
     scope: v.string(),
     client_id: v.pipe(v.string(), v.description('The appId.')),
-    sub: v.pipe(v.string(), v.description('The userId.')),
+    sub: v.optional(v.pipe(v.string(), v.description('The userId; absent for a token of the app\'s own client (client credentials).'))),
     username: v.optional(v.string()),
     token_type: v.optional(v.pipe(v.picklist(['Bearer', 'DPoP']), v.description('How an access token is presented (RFC 6749 §7.1): `DPoP` when it is bound to a DPoP key (`cnf.jkt`). Absent for a refresh token.'))),
     token_use: v.pipe(v.picklist(['access', 'refresh']), v.description('Which kind of token it is.')),

@@ -83,6 +83,26 @@ export const listUserTokens = {
   },
 } as const satisfies RouteDefinition;
 
+export const listClientTokens = {
+  method: 'GET', path: '/v1/apps/{appId}/client-tokens', handler: 'list-client-tokens', scopes: ['usage:read'], table: 'RO',
+  tag: 'usage', summary: 'The app\'s own active tokens (client credentials, no user)',
+  description: 'Tokens registered without a `userId`, with the same fields as a user\'s tokens. They count in the app\'s `activeTokenCount`, not in its `userCount`; revoking all of the app\'s tokens takes them too.',
+  input: { path: appPathSchema, query: listQuerySchema },
+  answers: {
+    200: {
+      description: 'A page of the client\'s tokens.', schema: tokenPageSchema,
+      example: {
+        items: [{
+          tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', scopes: ['reports:read'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T17:00:00.000Z',
+          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 12, refreshTokenId: null, grantId: null, retiredAt: null,
+        }],
+        nextCursor: null,
+      },
+    },
+    404: { description: '`not-found`: no such app.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+  },
+} as const satisfies RouteDefinition;
+
 export const listUserApps = {
   method: 'GET', path: '/v1/users/{userId}/apps', handler: 'list-user-apps', scopes: ['usage:read'], table: 'RO',
   tag: 'usage', summary: 'The apps a user holds active tokens for, with the usage fields',

@@ -1,7 +1,7 @@
 import { listAuditEvents } from '../db/audit-event.js';
 import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
-import type { Actor, ActorKind, AuditAction, AuditEvent } from '../model.js';
+import { isClientUser, type Actor, type ActorKind, type AuditAction, type AuditEvent } from '../model.js';
 
 import { cursors } from './paging.js';
 import type { AuditEventView } from '../api/audit.js';
@@ -24,7 +24,7 @@ export function auditEvent(caller: Actor, action: AuditAction, subject: AuditSub
     actor: { sub: caller.sub, kind },
     action,
     appId: subject.appId ?? null,
-    userId: subject.userId ?? null,
+    userId: subject.userId === undefined || isClientUser(subject.userId) ? null : subject.userId,
     tokenId: subject.tokenId ?? null,
     jobId: subject.jobId ?? null,
     reason: subject.reason ?? null,

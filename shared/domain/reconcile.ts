@@ -5,7 +5,7 @@ import { findTokens, tombstoneTokens } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
 import { countsNow, heldTokens, isRevoked } from './rules.js';
 import { readLineages } from './lineage.js';
-import type { AppUser, Token } from '../model.js';
+import { isClientUser, type AppUser, type Token } from '../model.js';
 
 export interface ReconcileReport {
   orgId: string;
@@ -110,7 +110,7 @@ async function confirmAndRepair(seen: AppUser, appEpoch: number, counted: number
  * together, so a wrong count is wrong on both.
  */
 function repairUserCount(user: AppUser, appEpoch: number, stored: number, count: number): Promise<boolean> {
-  const userDelta = (count > 0 ? 1 : 0) - (stored > 0 ? 1 : 0);
+  const userDelta = isClientUser(user.userId) ? 0 : (count > 0 ? 1 : 0) - (stored > 0 ? 1 : 0);
   return commit([...setCount(user, appEpoch, count), uncount(user.orgId, user.appId, appEpoch, stored - count, -userDelta)]);
 }
 
@@ -126,7 +126,7 @@ async function reconcileShards(orgId: string, appId: string, report: ReconcileRe
     for (const row of rows.values()) {
       const held = heldTokens(row, before.revokeEpoch);
       tokens += held;
-      users += held > 0 ? 1 : 0;
+      users += held > 0 && !isClientUser(row.userId) ? 1 : 0;
     }
     startKey = page.lastKey;
   } while (startKey);

@@ -4,7 +4,7 @@ import { recordEvent } from '../db/audit-event.js';
 import { revokeGrantWrite, uncountInGrantWrite } from '../db/grant.js';
 import { deleteUnusedWrite, tombstoneWrite } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
-import type { AppUser, AuditEvent, Grant, Token } from '../model.js';
+import { isClientUser, type AppUser, type AuditEvent, type Grant, type Token } from '../model.js';
 
 /**
  * Tokens of one user removed in one transaction. Each may belong to a grant whose count goes
@@ -53,7 +53,7 @@ export async function removeTokens(removal: Removal): Promise<RemovalResult> {
     ...removal.tokens.map(({ token, action, checkChildrenAt }) => (action === 'tombstone' ? tombstoneWrite(token, at, checkChildrenAt ?? null) : deleteUnusedWrite(token))),
     ...removal.grants.map(({ grant, uncounted }) => uncountInGrantWrite(grant, uncounted)),
     ...(removal.revokeGrant ? [revokeGrantWrite(removal.revokeGrant, at)] : []),
-    ...(uncount > 0 && user ? [...uncountFromUser(user, appEpoch, uncount), uncountFromApp(orgId, appId, appEpoch, uncount, leavesUserIdle ? 1 : 0)] : []),
+    ...(uncount > 0 && user ? [...uncountFromUser(user, appEpoch, uncount), uncountFromApp(orgId, appId, appEpoch, uncount, leavesUserIdle && !isClientUser(user.userId) ? 1 : 0)] : []),
     // A row still counting under an older app epoch (it counts nothing, so nothing is uncounted
     // above) leaves the user's apps here: the app-wide revocation's cleanup unlinks only the users
     // whose tokens it still finds, and these may be the last of them.

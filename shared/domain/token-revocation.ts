@@ -13,7 +13,7 @@ import { enqueue } from '../queue.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
-import type { Actor, AuditEvent, Token } from '../model.js';
+import { CLIENT_USER_ID, type Actor, type AuditEvent, type Token } from '../model.js';
 import { adoptLegacy, revokeGrant } from './grants.js';
 import { hasher } from './hasher.js';
 import { lineageAmong, lineageKeys } from './lineage.js';
@@ -55,6 +55,9 @@ export async function revokeTokenById(actor: Actor, appId: string, userId: strin
   if (!token || token.appId !== appId || token.userId !== userId) throw notFound();
   if (!(await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId: token.tokenId, details: { type: token.type } }, now)))) throw notFound();
 }
+
+/** DELETE /v1/apps/{appId}/client-tokens/{tokenId}: the same for one of the app's own tokens. */
+export const revokeClientTokenById = (actor: Actor, appId: string, tokenId: string, now: number) => revokeTokenById(actor, appId, CLIENT_USER_ID, tokenId, now);
 
 /**
  * Revokes one token in one transaction, `event` recorded with it. A refresh token (current or

@@ -11,7 +11,7 @@ import {
 import { stillApprovedWrite } from '../db/approved-user.js';
 import type { Policies } from '../schemas/policies.js';
 import type { RegisterTokenInput } from '../schemas/tokens.js';
-import type { Grant, Token } from '../model.js';
+import { CLIENT_USER_ID, isClientUser, type Grant, type Token } from '../model.js';
 import { auditEvent } from './audit.js';
 import { adoptLegacy, revokeGrant } from './grants.js';
 import { hasher } from './hasher.js';
@@ -42,7 +42,7 @@ const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 /** The registration body; `expiresAt` under the app's current policies (expire-immediately: = issuedAt). */
 export function registrationView(token: Token, policies: Policies): RegistrationView {
   return {
-    tokenId: token.tokenId, type: token.type, appId: token.appId, userId: token.userId,
+    tokenId: token.tokenId, type: token.type, appId: token.appId, userId: isClientUser(token.userId) ? null : token.userId,
     issuedAt: token.issuedAt, expiresAt: isoOrNull(effectiveExpiry(token, policies)),
   };
 }
@@ -77,6 +77,7 @@ function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => strin
     const first = inputs[0] as RegisterTokenInput;
     if (input.appId !== first.appId) throw fail('appId', 'must be the same for every token of the call (one grant)');
     if (input.userId !== first.userId) throw fail('userId', 'must be the same for every token of the call (one grant)');
+    if (input.userName !== undefined && input.userId === undefined) throw fail('userName', 'is only allowed with userId (a token of the app\'s own client has no user)');
     if (inputs.findIndex((other) => other.token === input.token) < n) throw fail('token', 'is given twice in the call');
     if (input.issuedAt !== undefined && Date.parse(input.issuedAt) > now + MAX_ISSUED_AHEAD_MS) throw fail('issuedAt', 'must be at most 5 minutes ahead of the service\'s clock');
     if (input.issuedAt !== undefined && Date.parse(input.issuedAt) < now - MAX_ISSUED_BEHIND_MS) throw fail('issuedAt', 'must be at most 24 hours ago');
@@ -133,7 +134,8 @@ export interface Registration {
  */
 export async function registerTokens(orgId: string, inputs: RegisterTokenInput[], fieldOf: (n: number) => string, now: number): Promise<Registration> {
   const members = readMembers(inputs, fieldOf, now);
-  const { appId, userId } = inputs[0] as RegisterTokenInput;
+  const { appId, userId = CLIENT_USER_ID } = inputs[0] as RegisterTokenInput;
+  const ofClient = isClientUser(userId);
   const storedLinks = members.map((m) => (m.link && 'lookupKeys' in m.link ? m.link.lookupKeys : [])).flat();
 
   return retrying(async () => {
@@ -179,7 +181,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     }
 
     // 3. user-not-approved, scope-not-allowed: the app's policy and settings.
-    const approvalRequired = app.policies.permittedUsers === 'admin-approved-pre-authorized';
+    const approvalRequired = app.policies.permittedUsers === 'admin-approved-pre-authorized' && !ofClient;
     if (approvalRequired && !ctx.approved) throw new UserNotApprovedError(userId);
     if (app.scopes.length > 0) {
       for (const member of fresh) {
@@ -237,7 +239,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
       // shard's epoch and listing. A concurrent change cancels it, and the next attempt reads again.
       ...countNewTokenOfUser(tokens[0]!, user, held, inputs.find((i) => i.userName)?.userName, gained),
-      countNewTokenOnApp(app, held === 0 && gained > 0 ? 1 : 0, app.revokeEpoch, gained),
+      countNewTokenOnApp(app, held === 0 && gained > 0 && !ofClient ? 1 : 0, app.revokeEpoch, gained),
       ...(app.active ? [] : activationWrites(orgId, appId, { except: app.shard })),
     ];
     if ((await commitOrFailures(writes)) !== null) return RETRY;
@@ -341,7 +343,7 @@ function introspectionView(token: Token, userName: string | null, expiry: number
     active: true,
     scope: token.scopes.join(' '),
     client_id: token.appId,
-    sub: token.userId,
+    ...(isClientUser(token.userId) ? {} : { sub: token.userId }),
     ...(userName ? { username: userName } : {}),
     ...(token.type === 'access' ? { token_type: cnf?.jkt ? 'DPoP' : 'Bearer' } as const : {}),
     token_use: token.type,
@@ -381,7 +383,7 @@ export function tokenView(token: Token, policies: Policies): TokenView {
  * reuse); tokens no longer active (revoked by a watermark or with their grant and awaiting
  * cleanup, or expired) are left out: a page may come back short.
  */
-export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined, now: number) {
+export async function listTokensOfUser(orgId: string, appId: string, userId: string, limit: number, cursor: string | undefined, now: number, { noneWithoutRow = false } = {}) {
   const list = `user-tokens\n${appId}\n${userId}`;
   const page = await listUserTokens(orgId, appId, userId, Math.min(limit, MAX_TOKENS_PER_PAGE), cursors.decode(orgId, list, cursor));
   const listed = new Map(page.items.map((t) => [t.lookupKey, t]));
@@ -389,6 +391,7 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
   const ctx = await getTokenContext(orgId, appId, userId, lookupKeys.filter((k) => !listed.has(k)), grantIds);
   const { shard: app, user } = ctx;
   if (!app) throw new NotFoundError(`App ${appId}`);
+  if (!user && noneWithoutRow) return { items: [], nextCursor: null };
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
   const lineageOf = lineageAmong({ tokens: new Map([...listed, ...ctx.tokens]), grants: ctx.grants });
   const shown = (token: Token) => isActive({ token: { ...token, retiredAt: null }, app, user, lineage: lineageOf(token) }, now);
@@ -397,6 +400,10 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
     nextCursor: cursors.encode(orgId, list, page.lastKey),
   };
 }
+
+/** GET /v1/apps/{appId}/client-tokens: the app's own tokens (client credentials), as a user's are listed; none yet is an empty page. */
+export const listClientTokens = (orgId: string, appId: string, limit: number, cursor: string | undefined, now: number) =>
+  listTokensOfUser(orgId, appId, CLIENT_USER_ID, limit, cursor, now, { noneWithoutRow: true });
 
 /**
  * A user-tokens page, its grants, the app shard and the user row fit one BatchGetItem (tokens

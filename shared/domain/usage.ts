@@ -1,7 +1,7 @@
 import { appExists } from '../db/app.js';
 import { listActiveAppsOfUser, listActiveUsers, type UsageRow } from '../db/app-user.js';
 import { NotFoundError } from '../errors.js';
-import type { AppUser } from '../model.js';
+import { isClientUser, type AppUser } from '../model.js';
 
 import { heldTokens } from './rules.js';
 import { cursors } from './paging.js';
@@ -37,7 +37,9 @@ export async function listUsersOfApp(orgId: string, appId: string, query: { sort
   const page = await listActiveUsers(orgId, appId, query.sort, query.limit, cursors.decode(orgId, list, query.cursor));
   // An empty first page is the only case where the app's existence is in question.
   if (page.items.length === 0 && !query.cursor && !(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
-  return { items: holding(page.items).map(({ user, held }) => usageView(user, held)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  // The app's own client is listed with its users (for the walks over them) but is no user: a page may come back one short.
+  const users = holding(page.items).filter(({ user }) => !isClientUser(user.userId));
+  return { items: users.map(({ user, held }) => usageView(user, held)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }
 
 /** GET /v1/users/{userId}/apps: the apps the user holds active tokens for, with the usage fields. */

@@ -57,6 +57,7 @@ export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]
 export const appPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema });
 export const userPathSchema = /* @__PURE__ */ v.strictObject({ userId: idSchema });
 export const userTokensPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema });
+export const clientTokenPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, tokenId: tokenIdSchema });
 export const approvedUserPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema });
 export const tokenPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const jobPathSchema = /* @__PURE__ */ v.strictObject({ jobId: jobIdSchema });

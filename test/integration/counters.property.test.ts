@@ -12,7 +12,7 @@ import { drainQueue, dropQueue } from '../support/queue.js';
 import { resumeUnfinishedJobs } from '../../shared/domain/sweep.js';
 import { table } from '../../shared/db/table.js';
 import { appUserKeys } from '../../shared/db/app-user.js';
-import type { AppUser, Grant, Token } from '../../shared/model.js';
+import { CLIENT_USER_ID, isClientUser, type AppUser, type Grant, type Token } from '../../shared/model.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 
 /**
@@ -45,7 +45,12 @@ type Op =
 /** Ops that create or run revocation jobs, or whose outcome depends on what ran before them in the step; steps holding one run in sequence. */
 const JOB_OPS = new Set(['revokeUsers', 'revokeAll', 'work', 'redeliver', 'retryJob', 'restart', 'retryRotation', 'reuseCheck']);
 
-const USERS = ['u0', 'u1', 'u2'];
+/** Users, and the app's own client (client-credentials tokens: registered without a userId, never a user of the app). */
+const USERS = ['u0', 'u1', 'u2', CLIENT_USER_ID];
+/** The registration fields that name a token's owner. */
+const owner = (user: string) => (isClientUser(user) ? {} : { userId: user });
+/** Revoking users' tokens names users only: the client is no user. */
+const realUsers = (indices: number[]) => indices.map((u) => USERS[u] as string).filter((u) => !isClientUser(u));
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('register' as const), user: fc.nat(USERS.length - 1), type: fc.constantFrom('access' as const, 'refresh' as const), fromRefresh: fc.option(fc.nat(20)) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), token: fc.nat(20) }) },
@@ -97,6 +102,10 @@ interface ModelToken {
 /** Revoked, by itself or with its grant: never active again. */
 const dead = (t: ModelToken): boolean => t.revoked || t.grant.revoked;
 const alive = (t: ModelToken): boolean => !dead(t) && !t.retired;
+/** DELETE of one token by id: a user's, or the client's. */
+const revokeById = (org: string, appId: string, user: string, tokenId: string) => (isClientUser(user)
+  ? call('revokeClientToken', { claims: as(org), path: { appId, tokenId } })
+  : call('revokeToken', { claims: as(org), path: { appId, userId: user, tokenId } }));
 const problem = (type: string) => `urn:oauth-usage:problem:${type}`;
 /** A resource server (which is never shown a refresh token): the AS introspecting a rotated-out refresh token is reuse (the `reuseCheck` op). */
 const asResourceServer = (org: string) => as(org, { sub: 'api', scope: 'tokens:introspect' });
@@ -128,7 +137,7 @@ describe('counters and lists stay exact under random sequences', () => {
             const candidate = o.fromRefresh === null ? undefined : tokens.filter((t) => t.type === 'refresh' && t.user === USERS[o.user])[o.fromRefresh % 5];
             const parent = o.type === 'access' && candidate ? candidate : null;
             const raw = rawToken('prop');
-            const reply = await register(org, { token: raw, type: o.type, appId, userId: USERS[o.user], ...(parent ? { refreshTokenId: parent.tokenId } : {}) });
+            const reply = await register(org, { token: raw, type: o.type, appId, ...owner(USERS[o.user] as string), ...(parent ? { refreshTokenId: parent.tokenId } : {}) });
             if (reply.status === 409 && reply.body.type === 'urn:oauth-usage:problem:parent-token-inactive' && parent) {
               // A dead refresh token never parents a token (it may have died while this call ran).
               afterStep.push(() => expect(alive(parent), 'refused only because its refresh token is revoked').toBe(false));
@@ -142,7 +151,7 @@ describe('counters and lists stay exact under random sequences', () => {
             const refreshTokens = tokens.filter((t) => t.type === 'refresh');
             const presented = refreshTokens.length ? refreshTokens[o.token % refreshTokens.length] as ModelToken : undefined;
             if (!presented) return;
-            const member = (type: 'access' | 'refresh', extra: Record<string, string>) => ({ token: rawToken('rot'), type, appId, userId: presented.user, ...extra });
+            const member = (type: 'access' | 'refresh', extra: Record<string, string>) => ({ token: rawToken('rot'), type, appId, ...owner(presented.user), ...extra });
             const refresh = member('refresh', { previousRefreshToken: presented.raw });
             const body = { tokens: [refresh, ...(o.withAccess ? [member('access', { refreshToken: refresh.token })] : [])] };
             const wasRetired = presented.retired;
@@ -179,7 +188,7 @@ describe('counters and lists stay exact under random sequences', () => {
           } else if (o.kind === 'duplicate') {
             const t = pick(o.token);
             if (!t) return;
-            const reply = await register(org, { token: t.raw, type: t.type, appId, userId: t.user });
+            const reply = await register(org, { token: t.raw, type: t.type, appId, ...owner(t.user) });
             // Revoked is final: a retried registration never brings a token back (nor a rotated-out one: it stays retired).
             if (!dead(t)) expect(reply.status, reply.text).toBe(200);
             else expect([reply.status, reply.body.type], reply.text).toEqual([409, expect.stringMatching(/token-revoked$/)]);
@@ -187,7 +196,8 @@ describe('counters and lists stay exact under random sequences', () => {
             const t = pick(o.token);
             if (t) await call('introspect', { claims: asResourceServer(org), form: { token: t.raw } });
           } else if (o.kind === 'revokeUsers') {
-            const userIds = o.users.map((u) => USERS[u] as string);
+            const userIds = realUsers(o.users);
+            if (userIds.length === 0) return;
             const reply = o.via === 'user' && userIds.length === 1
               ? await call('revokeUserTokens', { claims: as(org), path: { appId, userId: userIds[0] as string } })
               : await call('requestRevocation', { claims: as(org), path: { appId }, json: { userIds } });
@@ -212,14 +222,15 @@ describe('counters and lists stay exact under random sequences', () => {
             const t = pick(o.token);
             if (!t) return;
             const alias = aliasOf(t.tokenId, o.bits);
-            expect((await call('revokeToken', { claims: as(org), path: { appId, userId: t.user, tokenId: alias } })).status).toBe(404);
+            expect((await revokeById(org, appId, t.user, alias)).status).toBe(404);
             if (t.type === 'refresh') {
-              const child = await register(org, { token: rawToken('alias'), type: 'access', appId, userId: t.user, refreshTokenId: alias });
+              const child = await register(org, { token: rawToken('alias'), type: 'access', appId, ...owner(t.user), refreshTokenId: alias });
               expect([child.status, child.body.type], child.text).toEqual([409, 'urn:oauth-usage:problem:parent-token-inactive']);
             }
           } else if (o.kind === 'retryJob') {
             // A retried Bulk Revoke answers the same job, and every one of its users is revoked.
-            const userIds = o.users.map((u) => USERS[u] as string);
+            const userIds = realUsers(o.users);
+            if (userIds.length === 0) return;
             const request = { claims: as(org), path: { appId }, json: { userIds }, headers: { 'idempotency-key': `retry-${jobs.length}` } };
             const first = await call('requestRevocation', request);
             expect(first.status, first.text).toBe(202);
@@ -241,7 +252,7 @@ describe('counters and lists stay exact under random sequences', () => {
             if (o.via === 'rfc7009') {
               expect((await call('revoke', { claims: as(org), form: { token: t.raw } })).status).toBe(200);
             } else {
-              const reply = await call('revokeToken', { claims: as(org), path: { appId, userId: t.user, tokenId: t.tokenId } });
+              const reply = await revokeById(org, appId, t.user, t.tokenId);
               expect([204, 404]).toContain(reply.status);
             }
             t.revoked = true;
@@ -298,7 +309,7 @@ async function checkInvariants(org: string, appId: string, tokens: ModelToken[],
   expect(sum('activeTokenCount'), 'app tokens').toBe(live);
   // The counts are the tokens live at the AS: neither rotated out nor revoked.
   expect(live, 'counted tokens against the model').toBe(tokens.filter(alive).length);
-  expect(sum('userCount'), 'app users').toBe(users.filter((u) => counted(u).length > 0).length);
+  expect(sum('userCount'), 'app users').toBe(users.filter((u) => counted(u).length > 0 && !isClientUser(u.userId)).length);
   for (const item of [app, ...shards]) {
     expect(item?.active, 'active flag').toBe(live > 0);
     expect(item?.[table.indexes.gsi2.partitionKey] !== undefined, 'listed as active').toBe(live > 0);
