@@ -73,5 +73,8 @@ export function localEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
     SQS_ENDPOINT: sqsEndpoint,
     QUEUE_URL: queueUrl,
     TOKEN_HASH_SECRET: localServiceSecret(settings.dataDir),
+    // Functions that verify bearer JWTs themselves (as /oauth2/introspect does) check them against the local issuer.
+    JWT_ISSUER: settings.jwtIssuer,
+    JWT_AUDIENCE: settings.jwtAudience,
   };
 }

@@ -14,7 +14,7 @@ export interface FieldError {
 }
 
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes used by the /oauth2 endpoints (the API document lists these). */
-export const oauthErrorCodes = ['invalid_request', 'invalid_token', 'insufficient_scope', 'server_error'] as const;
+export const oauthErrorCodes = ['invalid_request', 'invalid_client', 'invalid_token', 'insufficient_scope', 'server_error'] as const;
 export type OAuthErrorCode = (typeof oauthErrorCodes)[number];
 
 export class AppError extends Error {

@@ -51,6 +51,11 @@ function requireScope(caller: Caller, anyOf: Scopes): Caller {
 function callerOf(event: HttpEvent): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims;
   if (!claims) throw new UnauthorizedError();
+  return callerOfClaims(claims);
+}
+
+/** The caller a verified JWT's claims name (401 without a usable tenant, 403 for an unsupported edition). */
+export function callerOfClaims(claims: Record<string, unknown>): Caller {
   const str = (name: string) => {
     const value = claims[name];
     return typeof value === 'string' ? value : undefined;
@@ -112,8 +117,8 @@ type Middleware = MiddlewareObj<HttpEvent, HttpResult, Error, RouteContext, Requ
 function errorsAndAccessLog(format: ErrorFormat): Middleware {
   const log = (event: HttpEvent, status: number, state: RequestState) =>
     logger.info('request', {
-      route: event.routeKey, status, durationMs: Date.now() - state.startedAt,
-      orgId: event.requestContext.authorizer?.jwt?.claims?.org_id, requestId: event.requestContext.requestId,
+      // The org comes from the request's log scope: the gateway's claims, or the caller the function authenticated.
+      route: event.routeKey, status, durationMs: Date.now() - state.startedAt, requestId: event.requestContext.requestId,
     });
   return {
     before: (request) => { request.internal.startedAt = Date.now(); },
@@ -125,14 +130,20 @@ function errorsAndAccessLog(format: ErrorFormat): Middleware {
   };
 }
 
-function guard(route: RouteShape): Middleware {
+/** Verifies the caller of a route the gateway lets through (`authenticate` in its definition); throws what it refuses. */
+export type Authenticator = (event: HttpEvent) => Promise<Caller>;
+
+function guard(route: RouteShape, authenticate: Authenticator | undefined): Middleware {
+  if (route.authenticate && !authenticate) throw new Error(`${route.path} verifies its callers itself: give httpRoute its authenticator`);
   return {
     before: async (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
       if (!route.scopes) return; // public, or the fallback (the gateway verified the token; no scope is needed)
-      request.context.caller = route.authenticate
-        ? requireScope(await route.authenticate(request.event), route.scopes)
+      request.context.caller = authenticate
+        ? requireScope(await authenticate(request.event), route.scopes)
         : authorize(request.event, route.scopes);
+      // The gateway verified no token for a route that authenticates itself: its org is known from here on.
+      if (authenticate) logger.learn({ orgId: request.context.caller.orgId });
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };
@@ -185,9 +196,9 @@ function parseInputs<R extends RouteShape>(route: R, event: HttpEvent) {
  * authorization and body limit, body parsing; then the route's inputs through their schemas, and
  * the handler with typed values. It answers one of the route's documented successes.
  */
-export function httpRoute<R extends RouteShape>(route: R, handle: (request: RouteRequest<R>) => Promise<RouteReply<R>>) {
+export function httpRoute<R extends RouteShape>(route: R, handle: (request: RouteRequest<R>) => Promise<RouteReply<R>>, options: { authenticate?: Authenticator } = {}) {
   const chain = middy<HttpEvent, HttpResult, Error, RouteContext, RequestState>()
-    .use([errorsAndAccessLog(errorFormatOf(route)), httpHeaderNormalizer() as unknown as Middleware, guard(route), ...bodyParser(route.input?.body)])
+    .use([errorsAndAccessLog(errorFormatOf(route)), httpHeaderNormalizer() as unknown as Middleware, guard(route, options.authenticate), ...bodyParser(route.input?.body)])
     .handler(async (event, context) => {
       const reply = await handle({
         ...parseInputs(route, event),

@@ -44,6 +44,11 @@ export const logger = {
   fields: (): Fields => ({ ...scoped.getStore() }),
   /** Runs `work` with `fields` (org, job…) on every line it writes, nested scopes adding to outer ones. */
   within: <T>(fields: Fields, work: () => T): T => scoped.run({ ...scoped.getStore(), ...withoutUndefined(fields) }, work),
+  /** Adds fields learnt part-way (the org of a caller a function authenticated itself) to every later line of the current scope. */
+  learn: (fields: Fields): void => {
+    const store = scoped.getStore();
+    if (store) Object.assign(store, withoutUndefined(fields));
+  },
   /** Runs a Lambda invocation with its request id and function name on every line it writes. */
   invocation: <T>(lambda: Pick<Context, 'awsRequestId' | 'functionName'>, work: () => T): T =>
     logger.within({ requestId: lambda.awsRequestId, function: lambda.functionName }, work),

@@ -393,6 +393,68 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/resource-servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The declared resource servers, by sub */
+        get: operations["listResourceServers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resource-servers/{sub}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One declared resource server */
+        get: operations["getResourceServer"];
+        /**
+         * Declare a resource server and the audience it serves
+         * @description A declared resource server (matched by the `sub` of its JWT, or the `client_id` of its HTTP Basic credentials) sees a token active only when the token was registered without an audience or with one that includes its own; undeclared callers see every token of their org. 201 declared, 200 replaced (the same declaration again writes nothing). A change reaches every container within 30 seconds. Audited as `resource-server.changed`.
+         */
+        put: operations["declareResourceServer"];
+        post?: never;
+        /**
+         * No longer declare a resource server (its client secrets end with it)
+         * @description From then on (within 30 seconds in every container) it sees every token of the org again, as an undeclared caller, and its client secrets no longer authenticate. Audited.
+         */
+        delete: operations["deleteResourceServer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resource-servers/{sub}/secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A client secret for HTTP Basic authentication at /oauth2/introspect (shown once)
+         * @description For resource-server libraries that authenticate to an introspection endpoint with `client_secret_basic` (Spring Security's opaque-token introspector, Kong, oauth2-proxy): `client_id` is the `sub`, `client_secret` the value answered here, once. Stored as a keyed hash. A new secret replaces the one before after 24 hours, time to roll it out. Audited.
+         */
+        post: operations["createClientSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit-events": {
         parameters: {
             query?: never;
@@ -674,7 +736,7 @@ export type components = {
                 kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -748,7 +810,7 @@ export type components = {
         /** @description RFC 6749 §5.2 error JSON. */
         OAuthError: {
             /** @enum {string} */
-            error: "invalid_request" | "invalid_token" | "insufficient_scope" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_token" | "insufficient_scope" | "server_error";
             error_description?: string;
         };
         /** @description API Gateway's own answer (no function ran): `Unauthorized`, `Too Many Requests`, `Request Entity Too Large` (over its 10 MB limit) or `Internal Server Error`. */
@@ -3230,6 +3292,408 @@ export interface operations {
                      *       "title": "Conflict",
                      *       "status": 409,
                      *       "detail": "The job is running; only a scheduled job can be cancelled"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listResourceServers: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of resource servers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "sub": "orders-api",
+                     *           "name": "Orders API",
+                     *           "audience": "https://orders.example",
+                     *           "secrets": [
+                     *             {
+                     *               "createdAt": "2026-11-28T16:00:00.000Z",
+                     *               "expiresAt": null
+                     *             }
+                     *           ],
+                     *           "createdAt": "2026-11-01T09:00:00.000Z",
+                     *           "updatedAt": "2026-11-28T16:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            sub: components["schemas"]["Id"];
+                            name: string;
+                            audience: string;
+                            /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
+                            secrets: {
+                                createdAt: components["schemas"]["Timestamp"];
+                                expiresAt: components["schemas"]["Timestamp"] | null;
+                            }[];
+                            createdAt: components["schemas"]["Timestamp"];
+                            updatedAt: components["schemas"]["Timestamp"];
+                        }[];
+                        /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getResourceServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource server's `sub` in its JWTs (its client id at the identity provider), and its `client_id` for HTTP Basic. */
+                sub: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The resource server. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "orders-api",
+                     *       "name": "Orders API",
+                     *       "audience": "https://orders.example",
+                     *       "secrets": [
+                     *         {
+                     *           "createdAt": "2026-11-28T16:00:00.000Z",
+                     *           "expiresAt": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-28T16:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        sub: components["schemas"]["Id"];
+                        name: string;
+                        audience: string;
+                        /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
+                        secrets: {
+                            createdAt: components["schemas"]["Timestamp"];
+                            expiresAt: components["schemas"]["Timestamp"] | null;
+                        }[];
+                        createdAt: components["schemas"]["Timestamp"];
+                        updatedAt: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such resource server declared in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Resource server orders-api was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    declareResourceServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource server's `sub` in its JWTs (its client id at the identity provider), and its `client_id` for HTTP Basic. */
+                sub: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Orders API",
+                 *       "audience": "https://orders.example"
+                 *     }
+                 */
+                "application/json": {
+                    name: string;
+                    /** @description The audience it serves: tokens registered with an audience are active to it only when that audience includes this one. */
+                    audience: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Replaced (or unchanged). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "orders-api",
+                     *       "name": "Orders API",
+                     *       "audience": "https://orders.example",
+                     *       "secrets": [
+                     *         {
+                     *           "createdAt": "2026-11-28T16:00:00.000Z",
+                     *           "expiresAt": null
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-28T16:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        sub: components["schemas"]["Id"];
+                        name: string;
+                        audience: string;
+                        /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
+                        secrets: {
+                            createdAt: components["schemas"]["Timestamp"];
+                            expiresAt: components["schemas"]["Timestamp"] | null;
+                        }[];
+                        createdAt: components["schemas"]["Timestamp"];
+                        updatedAt: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+            /** @description Declared. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sub": "orders-api",
+                     *       "name": "Orders API",
+                     *       "audience": "https://orders.example",
+                     *       "secrets": [],
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-28T16:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        sub: components["schemas"]["Id"];
+                        name: string;
+                        audience: string;
+                        /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
+                        secrets: {
+                            createdAt: components["schemas"]["Timestamp"];
+                            expiresAt: components["schemas"]["Timestamp"] | null;
+                        }[];
+                        createdAt: components["schemas"]["Timestamp"];
+                        updatedAt: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `conflict`: changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The resource server was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    deleteResourceServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource server's `sub` in its JWTs (its client id at the identity provider), and its `client_id` for HTTP Basic. */
+                sub: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such resource server declared in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Resource server orders-api was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createClientSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource server's `sub` in its JWTs (its client id at the identity provider), and its `client_id` for HTTP Basic. */
+                sub: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "clientId": "orders-api",
+                     *       "clientSecret": "ous_YWNtZQ.3q2-7wWzYx0rAp1F4rL5h2mK8nQ9sT6uV0wX1yZ2aB3",
+                     *       "createdAt": "2026-11-28T16:00:00.000Z",
+                     *       "previousSecretsExpireAt": null
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Its `sub`: the `client_id` of its HTTP Basic credentials. */
+                        clientId: string;
+                        /** @description Shown this once; the service keeps only a keyed hash of it. */
+                        clientSecret: string;
+                        createdAt: components["schemas"]["Timestamp"];
+                        /** @description When the secrets it replaces stop working (24 hours on), or null when there were none. */
+                        previousSecretsExpireAt: components["schemas"]["Timestamp"] | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such resource server declared in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Resource server orders-api was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The resource server was changed concurrently too often; retry the request"
                      *     }
                      */
                     "application/problem+json": {

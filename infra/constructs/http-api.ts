@@ -56,10 +56,12 @@ export class ServiceApi extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
-    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues'>) => {
+    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues' | 'authenticate'>) => {
       const fn = new ServiceFunction(this, pascal(route.handler), {
         entry: `http/${route.handler}`,
         ...(route.table === 'none' ? {} : { secret: props.secret }),
+        // A function that verifies bearer JWTs itself does it as the authorizer does, with its issuer and audiences.
+        ...(route.authenticate ? { environment: { JWT_ISSUER: props.jwtIssuer, JWT_AUDIENCE: props.jwtAudience.join(',') } } : {}),
         timeout: Duration.seconds(10),
       });
       if (route.table !== 'none') fn.bindTable(props.table, route.table);

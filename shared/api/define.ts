@@ -21,6 +21,14 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS'
  */
 export type TableAccess = 'none' | 'RO' | 'RO+UpdateItem' | 'RW';
 
+/**
+ * Credentials a route's function verifies itself (API Gateway's JWT authorizer lets the route
+ * through): a bearer JWT, checked as the authorizer checks it, or a declared resource server's
+ * HTTP Basic client secret. The handler passes the verifier to `httpRoute`; a definition names it
+ * only, so that the route table loads none of it.
+ */
+export type Authentication = 'bearer-jwt-or-client-secret-basic';
+
 /** The reasons the contract gives for a route that needs no token. */
 export type PublicReason =
   | 'liveness' // GET /health
@@ -35,6 +43,7 @@ export const tags = {
   apps: { title: 'Apps: create, Settings, Policies', description: 'External client apps: create, detail, Settings and Policies.' },
   usage: { title: 'OAuth Usage, Usage by User, a user\'s tokens', description: 'OAuth Usage: apps holding active tokens, Usage by User, a user\'s tokens.' },
   revocation: { title: 'Revocation and its jobs', description: 'Revoke one token, a user\'s tokens, selected users or a whole app; track and cancel jobs.' },
+  resourceServers: { title: 'Resource servers', description: 'The resource servers an org declares: the audience each serves, and client secrets for HTTP Basic at /oauth2/introspect.' },
   audit: { title: 'Audit log', description: 'The audit log.' },
 } as const;
 export type Tag = keyof typeof tags;
@@ -80,11 +89,11 @@ export interface BodyInput {
 
 /**
  * Who may call a route, exactly one of: a caller holding at least one of `scopes` (its JWT verified
- * by API Gateway's authorizer, or by `authenticate` for credentials the authorizer cannot check),
+ * by API Gateway's authorizer, or by the function itself (`authenticate`) for credentials the authorizer cannot check),
  * or anyone, for one of the contract's reasons.
  */
 export type RouteAccess =
-  | { scopes: readonly [Scope, ...Scope[]]; authenticate?: (event: HttpEvent) => Promise<Caller>; public?: never }
+  | { scopes: readonly [Scope, ...Scope[]]; authenticate?: Authentication; public?: never }
   | { public: PublicReason; scopes?: never; authenticate?: never };
 
 interface RouteFields {
@@ -131,7 +140,7 @@ export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer i
 // ---- What a handler receives and returns, inferred from its definition ----
 
 /** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
-export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: (event: HttpEvent) => Promise<Caller> };
+export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: Authentication };
 
 /** Whether API Gateway's JWT authorizer guards the route (locally: the server checks the JWT the same way). */
 export const behindJwtAuthorizer = (route: { scopes?: readonly Scope[]; authenticate?: unknown }) => route.scopes !== undefined && !route.authenticate;

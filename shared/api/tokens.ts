@@ -115,7 +115,7 @@ export const registerToken = {
 } as const satisfies RouteDefinition;
 
 export const introspect = {
-  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], table: 'RW',
+  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], authenticate: 'bearer-jwt-or-client-secret-basic', table: 'RW',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
   description: 'Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens).',
   input: {

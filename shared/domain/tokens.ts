@@ -17,6 +17,7 @@ import { adoptLegacy, revokeGrant } from './grants.js';
 import { hasher } from './hasher.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors } from './paging.js';
+import { declaredResourceServer } from './resource-servers.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { countsNow, grantRef, heldTokens, isActive, isRevoked, type Lineage } from './rules.js';
 import type { TokenView } from '../api/usage.js';
@@ -298,9 +299,12 @@ const INACTIVE = { active: false } as const;
  * shard the app's lastUsedAt). A rotated-out refresh token presented by the authorization server
  * (`asAuthorizationServer`: a caller that registers tokens) is reuse: its grant is revoked.
  */
-export async function introspect(orgId: string, rawToken: string, now: number, { asAuthorizationServer }: { asAuthorizationServer: boolean }): Promise<IntrospectionView> {
-  const token = await findToken(orgId, hasher.lookupKeysOf(rawToken));
+export async function introspect(orgId: string, rawToken: string, now: number, { asAuthorizationServer, caller }: { asAuthorizationServer: boolean; caller: string }): Promise<IntrospectionView> {
+  // The caller's declaration (cached per container) is read beside the token: no round trip of its own.
+  const [token, declared] = await Promise.all([findToken(orgId, hasher.lookupKeysOf(rawToken)), declaredResourceServer(orgId, caller)]);
   if (!token || token.revokedAt) return INACTIVE;
+  // A declared resource server is shown only the tokens meant for it (or for any of the org's).
+  if (declared && token.audience.length > 0 && !token.audience.includes(declared.audience)) return INACTIVE;
   // A refresh token is presented only to the authorization server: to a resource server it is no
   // credential (and not reuse either, which only a presentation to the AS would be).
   if (token.type === 'refresh' && !asAuthorizationServer) return INACTIVE;

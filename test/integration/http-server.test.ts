@@ -39,6 +39,8 @@ beforeAll(async () => {
   server = await createLocalApi(issuer);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // /oauth2/introspect verifies bearer JWTs in its function, against this issuer's keys.
+  Object.assign(process.env, { JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE, JWT_JWKS_URL: `${base}/.well-known/jwks.json` });
 });
 
 afterAll(() => {
@@ -136,6 +138,60 @@ describe('the local HTTP API', () => {
     expect(after).toEqual({ active: false });
   });
 
+  it('authenticates resource servers with HTTP Basic client credentials, as Spring Security\'s opaque-token introspector and oauth4webapi send them', async () => {
+    const admin = await mint('org-basic');
+    expect((await postJson('/v1/apps', admin, { appId: 'orders', name: 'Orders' })).status).toBe(201);
+    const register = (token: string, audience?: string[]) => postJson('/v1/tokens', admin, { token, type: 'access', appId: 'orders', userId: 'ada', scopes: ['orders:read'], ...(audience ? { audience } : {}) });
+    const [mine, theirs] = ['orders-token-0123456789abcdef', 'billing-token-0123456789abcdef'];
+    expect((await register(mine, ['https://orders.example'])).status).toBe(201);
+    expect((await register(theirs, ['https://billing.example'])).status).toBe(201);
+    const put = await fetchApi(`${base}/v1/resource-servers/orders%20api`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"name":"Orders API","audience":"https://orders.example"}' });
+    expect(put.status).toBe(400); // a space is in no id
+    const declared = await fetchApi(`${base}/v1/resource-servers/orders-api`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: '{"name":"Orders API","audience":"https://orders.example"}' });
+    expect(declared.status).toBe(201);
+    const made = await fetchApi(`${base}/v1/resource-servers/orders-api/secret`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } });
+    expect(made.status).toBe(201);
+    const { clientId, clientSecret } = (await made.json()) as { clientId: string; clientSecret: string };
+    expect(clientId).toBe('orders-api');
+
+    // SpringOpaqueTokenIntrospector: a form body, `Accept: application/json`, and the credentials
+    // form-encoded, then Basic (RFC 6749 §2.3.1).
+    const spring = (secret: string, token: string) => fetchApi(`${base}/oauth2/introspect`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded;charset=UTF-8', accept: 'application/json',
+      },
+      body: new URLSearchParams({ token }).toString(),
+    });
+    const active = await spring(clientSecret, mine);
+    expect(active.status).toBe(200);
+    expect(await active.json()).toMatchObject({ active: true, client_id: 'orders', sub: 'ada', scope: 'orders:read', token_type: 'Bearer', aud: 'https://orders.example' });
+    // Its audience only: another API's token is inactive to it.
+    expect(await (await spring(clientSecret, theirs)).json()).toEqual({ active: false });
+    const wrong = await spring(`${clientSecret.slice(0, -2)}xx`, mine);
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
+    expect(await wrong.json()).toMatchObject({ error: 'invalid_client' });
+
+    const as: oauth.AuthorizationServer = { issuer: base, introspection_endpoint: `${base}/oauth2/introspect` };
+    const client: oauth.Client = { client_id: clientId };
+    const options = { [oauth.allowInsecureRequests]: true };
+    const viaLibrary = await oauth.processIntrospectionResponse(as, client, await oauth.introspectionRequest(as, client, oauth.ClientSecretBasic(clientSecret), mine, options));
+    expect(viaLibrary).toMatchObject({ active: true, client_id: 'orders', aud: 'https://orders.example' });
+
+    // A new secret: the one it replaces keeps working through the overlap; once the declaration is deleted, neither does.
+    const next = (await (await fetchApi(`${base}/v1/resource-servers/orders-api/secret`, { method: 'POST', headers: { authorization: `Bearer ${admin}` } })).json()) as { clientSecret: string };
+    for (const secret of [clientSecret, next.clientSecret]) expect((await spring(secret, mine)).status).toBe(200);
+    expect((await fetchApi(`${base}/v1/resource-servers/orders-api`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } })).status).toBe(204);
+    for (const secret of [clientSecret, next.clientSecret]) expect((await spring(secret, mine)).status).toBe(401);
+    // The bearer path verifies the JWT in the function, as the gateway would.
+    const noToken = await fetchApi(`${base}/oauth2/introspect`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${mine}` });
+    expect(noToken.status).toBe(401);
+    const forged = await fetchApi(`${base}/oauth2/introspect`, { method: 'POST', headers: { authorization: 'Bearer not-a-jwt', 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${mine}` });
+    expect(forged.status).toBe(401);
+  });
+
   it('never stores or logs a raw token value or a bearer JWT', async () => {
     const jwt = await mint('org-secrets');
     await postJson('/v1/apps', jwt, { appId: 'secrets', name: 'Secrets' });
@@ -146,6 +202,13 @@ describe('the local HTTP API', () => {
     await postJson('/v1/tokens', jwt, { token: raws[0], type: 'access', appId: 'secrets', userId: 'u', bogus: 1 }); // 400
     const form = (token: string) => ({ method: 'POST', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` });
     await fetchApi(`${base}/oauth2/introspect`, form(raws[1] as string));
+    // A resource server's client secret, made and used with HTTP Basic, is neither stored nor logged either.
+    await fetchApi(`${base}/v1/resource-servers/logged-rs`, { method: 'PUT', headers: { authorization: `Bearer ${jwt}`, 'content-type': 'application/json' }, body: '{"name":"RS","audience":"https://rs.example"}' });
+    const { clientSecret } = (await (await fetchApi(`${base}/v1/resource-servers/logged-rs/secret`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` } })).json()) as { clientSecret: string };
+    const basic = await fetchApi(`${base}/oauth2/introspect`, {
+      method: 'POST', headers: { authorization: `Basic ${Buffer.from(`logged-rs:${clientSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${raws[1] as string}`,
+    });
+    expect(basic.status).toBe(200);
     await fetchApi(`${base}/oauth2/revoke`, form(raws[0] as string));
 
     const { db, TableName } = await import('../../shared/db/client.js');
@@ -153,7 +216,7 @@ describe('the local HTTP API', () => {
     expect(items).toContain('secrets'); // the scan did see this org's data
     const logs = output.join('');
     expect(logs).toContain('"message":"request"'); // and the logs were captured
-    for (const secret of [...raws, jwt]) {
+    for (const secret of [...raws, jwt, clientSecret]) {
       expect(items).not.toContain(secret);
       expect(logs).not.toContain(secret);
     }

@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { httpApiEvent, lambdaContext } from '../../local/event.js';
 import type { HttpEvent, HttpResult } from '../../shared/http.js';
-import { routeKey, routes, type RouteName } from '../../shared/routes.js';
+import { routeKey, routes, type Route, type RouteName } from '../../shared/routes.js';
+import { testIssuer } from './issuer.js';
 import { assertDocumented, responseProblems } from './openapi.js';
 
 export interface Claims {
@@ -43,7 +44,7 @@ type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
  * fails the test that received it.
  */
 export async function call(name: RouteName, options: CallOptions = {}): Promise<Reply> {
-  const route = routes[name];
+  const route: Route = routes[name];
   const { handler } = (await import(`../../functions/http/${route.handler}.ts`)) as { handler: Handler };
   let path: string = route.path;
   for (const [k, v] of Object.entries(options.path ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
@@ -52,14 +53,17 @@ export async function call(name: RouteName, options: CallOptions = {}): Promise<
     options.raw ?? (options.json !== undefined ? JSON.stringify(options.json) : options.form ? new URLSearchParams(options.form).toString() : undefined);
   const contentType =
     options.contentType ?? (options.json !== undefined ? 'application/json' : options.form ? 'application/x-www-form-urlencoded' : undefined);
+  // A route the gateway lets through verifies the caller's JWT itself: it gets a real one, signed by the test issuer.
+  const selfVerified = route.authenticate !== undefined && options.claims !== undefined && !('authorization' in (options.headers ?? {}));
+  const bearer = selfVerified ? { authorization: `Bearer ${await (await testIssuer()).mint(options.claims as Required<Claims>)}` } : {};
   const event = httpApiEvent({
     method: route.method,
     url: query ? `${path}?${query}` : path,
-    headers: { ...(contentType ? { 'content-type': contentType } : {}), ...options.headers },
+    headers: { ...(contentType ? { 'content-type': contentType } : {}), ...bearer, ...options.headers },
     ...(body === undefined ? {} : { body }),
     routeKey: routeKey(route),
     pathParameters: options.path ?? {},
-    ...(options.claims ? { claims: options.claims as Record<string, string> } : {}),
+    ...(options.claims && route.authenticate === undefined ? { claims: options.claims as Record<string, string> } : {}),
   });
   const result = await handler(event, lambdaContext(route.handler));
   const text = result.body ?? '';

@@ -78,14 +78,15 @@ describe('a handler\'s reply, typed by the route\'s answers (checked by npm run 
 describe('a route that verifies its callers itself', () => {
   const basic = {
     method: 'POST', path: '/oauth2/check', handler: 'check', scopes: ['tokens:introspect'], table: 'none', tag: 'tokens', summary: 'Check',
-    // Stands in for a client-secret check: the gateway lets every request through to such a route.
-    authenticate: (event: HttpEvent) => {
-      if (event.headers.authorization !== `Basic ${Buffer.from('rs-1:s3cret').toString('base64')}`) return Promise.reject(new UnauthorizedError('Bad client credentials'));
-      return Promise.resolve({ sub: 'rs-1', orgId: 'acme', edition: 'Developer', scopes: new Set(['tokens:introspect']) });
-    },
+    authenticate: 'bearer-jwt-or-client-secret-basic',
     answers: { 200: { description: 'Checked.', schema: v.object({ sub: v.string() }) } },
   } as const satisfies RouteDefinition;
-  const check = httpRoute(basic, ({ caller }) => Promise.resolve({ status: 200, body: { sub: caller.sub } }));
+  // Stands in for a client-secret check: the gateway lets every request through to such a route.
+  const authenticate = (event: HttpEvent) => {
+    if (event.headers.authorization !== `Basic ${Buffer.from('rs-1:s3cret').toString('base64')}`) return Promise.reject(new UnauthorizedError('Bad client credentials'));
+    return Promise.resolve({ sub: 'rs-1', orgId: 'acme', edition: 'Developer', scopes: new Set(['tokens:introspect']) });
+  };
+  const check = httpRoute(basic, ({ caller }) => Promise.resolve({ status: 200, body: { sub: caller.sub } }), { authenticate });
   const send = async (authorization: string) => {
     const result = await check(httpApiEvent({ method: 'POST', url: '/oauth2/check', routeKey: 'POST /oauth2/check', headers: { authorization } }), lambdaContext('check'));
     return { status: result.statusCode, body: JSON.parse(result.body ?? 'null') as Record<string, unknown> };
@@ -96,5 +97,9 @@ describe('a route that verifies its callers itself', () => {
     expect(behindJwtAuthorizer(route)).toBe(true);
     expect(await send(`Basic ${Buffer.from('rs-1:s3cret').toString('base64')}`)).toEqual({ status: 200, body: { sub: 'rs-1' } });
     expect(await send(`Basic ${Buffer.from('rs-1:guess').toString('base64')}`)).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+  });
+
+  it('cannot be made without its authenticator', () => {
+    expect(() => httpRoute(basic, ({ caller }) => Promise.resolve({ status: 200, body: { sub: caller.sub } }))).toThrow(/authenticator/);
   });
 });

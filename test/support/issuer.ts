@@ -1,0 +1,33 @@
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
+
+/**
+ * An identity provider for a test file, on a loopback port: its discovery document and JWKS, as a
+ * function that verifies bearer JWTs itself (POST /oauth2/introspect) finds them. Started on first
+ * use; sets JWT_ISSUER and JWT_AUDIENCE as the stack sets them on such a function.
+ */
+let started: Promise<LocalIssuer> | undefined;
+
+export function testIssuer(): Promise<LocalIssuer> {
+  started ??= (async () => {
+    let issuer: LocalIssuer | undefined;
+    const server = createServer((req, res) => {
+      const url = req.url ?? '/';
+      const body = url === '/.well-known/openid-configuration'
+        ? { issuer: process.env.JWT_ISSUER, jwks_uri: `${process.env.JWT_ISSUER}/.well-known/jwks.json` }
+        : url === '/.well-known/jwks.json' ? issuer?.jwks : undefined;
+      res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server.unref();
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    Object.assign(process.env, { JWT_ISSUER: url, JWT_AUDIENCE: 'oauth-usage' });
+    issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'test-issuer-')), url, 'oauth-usage');
+    return issuer;
+  })();
+  return started;
+}
