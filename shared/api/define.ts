@@ -9,7 +9,6 @@
  * effects (a call, a spread, a property read), so a function's bundle drops every definition of
  * its module but its own (a test checks it).
  */
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type * as v from 'valibot';
 import type { ProblemType, Scope } from '../registries.js';
 
@@ -57,7 +56,6 @@ export const responseHeaders = {
 export type ResponseHeader = keyof typeof responseHeaders;
 
 type Schema = v.GenericSchema;
-type HttpEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 
 /** A success answer: its body's schema (none: an empty body), the headers it always carries, an example. */
 export interface SuccessAnswer {

@@ -14,19 +14,20 @@ let started: Promise<LocalIssuer> | undefined;
 
 export function testIssuer(): Promise<LocalIssuer> {
   started ??= (async () => {
-    let issuer: LocalIssuer | undefined;
+    const keys: { jwks?: LocalIssuer['jwks'] } = {};
     const server = createServer((req, res) => {
       const url = req.url ?? '/';
       const body = url === '/.well-known/openid-configuration'
         ? { issuer: process.env.JWT_ISSUER, jwks_uri: `${process.env.JWT_ISSUER}/.well-known/jwks.json` }
-        : url === '/.well-known/jwks.json' ? issuer?.jwks : undefined;
+        : url === '/.well-known/jwks.json' ? keys.jwks : undefined;
       res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(body ?? {}));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     server.unref();
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     Object.assign(process.env, { JWT_ISSUER: url, JWT_AUDIENCE: 'oauth-usage' });
-    issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'test-issuer-')), url, 'oauth-usage');
+    const issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'test-issuer-')), url, 'oauth-usage');
+    keys.jwks = issuer.jwks;
     return issuer;
   })();
   return started;
