@@ -791,6 +791,38 @@ export type components = {
             usersAffected: number;
             tokensAffected: number;
         };
+        ResourceServer: {
+            sub: components["schemas"]["Id"];
+            name: string;
+            audience: string;
+            /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
+            secrets: {
+                createdAt: components["schemas"]["Timestamp"];
+                expiresAt: components["schemas"]["Timestamp"] | null;
+            }[];
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        ResourceServerDeclaration: {
+            name: string;
+            /** @description The audience it serves: tokens registered with an audience are active to it only when that audience includes this one. */
+            audience: string;
+        };
+        ClientSecret: {
+            /** @description Its `sub`: the `client_id` of its HTTP Basic credentials. */
+            clientId: string;
+            /** @description Shown this once; the service keeps only a keyed hash of it. */
+            clientSecret: string;
+            createdAt: components["schemas"]["Timestamp"];
+            /** @description When the secrets it replaces stop working (24 hours on), or null when there were none. */
+            previousSecretsExpireAt: components["schemas"]["Timestamp"] | null;
+        };
+        ApprovedUser: {
+            userId: components["schemas"]["Id"];
+            approvedAt: components["schemas"]["Timestamp"];
+            /** @description The `sub` of the admin who approved the user. */
+            approvedBy: string;
+        };
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
@@ -1955,12 +1987,7 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
-                        items: {
-                            userId: components["schemas"]["Id"];
-                            approvedAt: components["schemas"]["Timestamp"];
-                            /** @description The `sub` of the admin who approved the user. */
-                            approvedBy: string;
-                        }[];
+                        items: components["schemas"]["ApprovedUser"][];
                         /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
                         nextCursor: string | null;
                     };
@@ -2021,12 +2048,7 @@ export interface operations {
                      *       "approvedBy": "admin@example.com"
                      *     }
                      */
-                    "application/json": {
-                        userId: components["schemas"]["Id"];
-                        approvedAt: components["schemas"]["Timestamp"];
-                        /** @description The `sub` of the admin who approved the user. */
-                        approvedBy: string;
-                    };
+                    "application/json": components["schemas"]["ApprovedUser"];
                 };
             };
             /** @description Approved. */
@@ -2042,12 +2064,7 @@ export interface operations {
                      *       "approvedBy": "admin@example.com"
                      *     }
                      */
-                    "application/json": {
-                        userId: components["schemas"]["Id"];
-                        approvedAt: components["schemas"]["Timestamp"];
-                        /** @description The `sub` of the admin who approved the user. */
-                        approvedBy: string;
-                    };
+                    "application/json": components["schemas"]["ApprovedUser"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3348,18 +3365,7 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
-                        items: {
-                            sub: components["schemas"]["Id"];
-                            name: string;
-                            audience: string;
-                            /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
-                            secrets: {
-                                createdAt: components["schemas"]["Timestamp"];
-                                expiresAt: components["schemas"]["Timestamp"] | null;
-                            }[];
-                            createdAt: components["schemas"]["Timestamp"];
-                            updatedAt: components["schemas"]["Timestamp"];
-                        }[];
+                        items: components["schemas"]["ResourceServer"][];
                         /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
                         nextCursor: string | null;
                     };
@@ -3406,18 +3412,7 @@ export interface operations {
                      *       "updatedAt": "2026-11-28T16:00:00.000Z"
                      *     }
                      */
-                    "application/json": {
-                        sub: components["schemas"]["Id"];
-                        name: string;
-                        audience: string;
-                        /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
-                        secrets: {
-                            createdAt: components["schemas"]["Timestamp"];
-                            expiresAt: components["schemas"]["Timestamp"] | null;
-                        }[];
-                        createdAt: components["schemas"]["Timestamp"];
-                        updatedAt: components["schemas"]["Timestamp"];
-                    };
+                    "application/json": components["schemas"]["ResourceServer"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3468,11 +3463,7 @@ export interface operations {
                  *       "audience": "https://orders.example"
                  *     }
                  */
-                "application/json": {
-                    name: string;
-                    /** @description The audience it serves: tokens registered with an audience are active to it only when that audience includes this one. */
-                    audience: string;
-                };
+                "application/json": components["schemas"]["ResourceServerDeclaration"];
             };
         };
         responses: {
@@ -3497,18 +3488,7 @@ export interface operations {
                      *       "updatedAt": "2026-11-28T16:00:00.000Z"
                      *     }
                      */
-                    "application/json": {
-                        sub: components["schemas"]["Id"];
-                        name: string;
-                        audience: string;
-                        /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
-                        secrets: {
-                            createdAt: components["schemas"]["Timestamp"];
-                            expiresAt: components["schemas"]["Timestamp"] | null;
-                        }[];
-                        createdAt: components["schemas"]["Timestamp"];
-                        updatedAt: components["schemas"]["Timestamp"];
-                    };
+                    "application/json": components["schemas"]["ResourceServer"];
                 };
             };
             /** @description Declared. */
@@ -3527,18 +3507,7 @@ export interface operations {
                      *       "updatedAt": "2026-11-28T16:00:00.000Z"
                      *     }
                      */
-                    "application/json": {
-                        sub: components["schemas"]["Id"];
-                        name: string;
-                        audience: string;
-                        /** @description Its live client secrets (never their values): the current one (`expiresAt: null`) and any it replaced that still work. */
-                        secrets: {
-                            createdAt: components["schemas"]["Timestamp"];
-                            expiresAt: components["schemas"]["Timestamp"] | null;
-                        }[];
-                        createdAt: components["schemas"]["Timestamp"];
-                        updatedAt: components["schemas"]["Timestamp"];
-                    };
+                    "application/json": components["schemas"]["ResourceServer"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -3646,15 +3615,7 @@ export interface operations {
                      *       "previousSecretsExpireAt": null
                      *     }
                      */
-                    "application/json": {
-                        /** @description Its `sub`: the `client_id` of its HTTP Basic credentials. */
-                        clientId: string;
-                        /** @description Shown this once; the service keeps only a keyed hash of it. */
-                        clientSecret: string;
-                        createdAt: components["schemas"]["Timestamp"];
-                        /** @description When the secrets it replaces stop working (24 hours on), or null when there were none. */
-                        previousSecretsExpireAt: components["schemas"]["Timestamp"] | null;
-                    };
+                    "application/json": components["schemas"]["ClientSecret"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -6,6 +6,7 @@ import { AppPage } from './pages/app.js';
 import { AppsPage } from './pages/apps.js';
 import { AuditPage } from './pages/audit.js';
 import { JobsPage } from './pages/jobs.js';
+import { ResourceServersPage } from './pages/resource-servers.js';
 import { TokensPage } from './pages/tokens.js';
 import { UsersPage } from './pages/users.js';
 import { isSupportedEdition } from '../../shared/editions.js';
@@ -15,7 +16,7 @@ import './styles.css';
 function Layout({ session }: { session: Session }) {
   const { path } = useLocation();
   const access = accessOf(session);
-  const nav = [['/', 'OAuth Usage'], ['/jobs', 'Revocation jobs'], ['/audit', 'Audit log']] as const;
+  const nav = [['/', 'OAuth Usage'], ['/jobs', 'Revocation jobs'], ['/resource-servers', 'Resource servers'], ['/audit', 'Audit log']] as const;
   const current = (href: string) => (href === '/' ? path === '/' || path.startsWith('/apps') : path.startsWith(href));
   return (
     <>
@@ -40,6 +41,7 @@ function Layout({ session }: { session: Session }) {
               <Route path="/apps/:appId/users" component={UsersPage} access={access} />
               <Route path="/apps/:appId/users/:userId/tokens" component={TokensPage} access={access} />
               <Route path="/jobs" component={JobsPage} access={access} />
+              <Route path="/resource-servers" component={ResourceServersPage} access={access} />
               <Route path="/audit" component={AuditPage} />
               <Route default component={NotFound} />
             </Router>

@@ -5,7 +5,7 @@
  */
 import { toJsonSchema, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
 import { instantSchema } from '../../shared/schemas/answers.js';
-import { appDetailSchema, appSummarySchema, policiesViewSchema } from '../../shared/api/apps.js';
+import { appDetailSchema, appSummarySchema, approvedUserSchema, policiesViewSchema } from '../../shared/api/apps.js';
 import { auditEventSchema } from '../../shared/api/audit.js';
 import { dryRunSchema, jobSchema } from '../../shared/api/revocations.js';
 import { introspectionSchema, registrationSchema } from '../../shared/api/tokens.js';
@@ -19,6 +19,7 @@ import { oauthErrorCodes } from '../../shared/errors.js';
 import { MAX_BODY_BYTES } from '../../shared/http.js';
 import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
 import { orderedRoutes } from '../../shared/routes.js';
+import { clientSecretSchema, declareResourceServerSchema, resourceServerSchema } from '../../shared/api/resource-servers.js';
 import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
 import { policiesSchema } from '../../shared/schemas/policies.js';
 import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/common.js';
@@ -34,6 +35,7 @@ const named: Record<string, v.GenericSchema> = {
   Usage: usageSchema, UserApp: userAppSchema, TokenRegistration: registerTokenSchema, GrantRegistration: registerGrantSchema, RegisteredToken: registrationSchema,
   Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
   RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
+  ResourceServer: resourceServerSchema, ResourceServerDeclaration: declareResourceServerSchema, ClientSecret: clientSecretSchema, ApprovedUser: approvedUserSchema,
 };
 
 const conversion: ConversionConfig = {

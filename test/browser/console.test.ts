@@ -187,6 +187,58 @@ describe('the OAuth Usage console', () => {
     for (const raw of [first, second, 'portal-access-2-raw-token-value-0123456789']) expect(await service.introspect(raw)).toBe(false);
   });
 
+  it('shows an app\'s client tokens with Revoke, keeps its approved users on the Policies tab, and declares a resource server with a secret shown once', { timeout: 60_000 }, async () => {
+    expect((await service.api('POST', '/v1/apps', { appId: 'reporting', name: 'Reporting', policies: { permittedUsers: 'admin-approved-pre-authorized' } })).status).toBe(201);
+    for (const n of [1, 2]) expect((await service.api('POST', '/v1/tokens', { token: `reporting-client-${n}-raw-token-0123456789`, type: 'access', appId: 'reporting', scopes: ['reports:read'] })).status).toBe(201);
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/reporting`);
+    await expect.poll(() => page.getByRole('heading', { name: 'Client tokens' }).isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke client token/ }).count()).toBe(2);
+    await expectAccessible(page);
+    await page.getByRole('button', { name: /^Revoke client token/ }).first().click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+    await expect.poll(() => page.getByRole('button', { name: /^Revoke client token/ }).count()).toBe(1);
+    expect((await service.api('GET', '/v1/apps/reporting')).body).toMatchObject({ userCount: 0, activeTokenCount: 1 });
+
+    await page.getByRole('tab', { name: 'Policies' }).click();
+    await expect.poll(() => page.getByText('Only these users may be issued tokens for this app.').isVisible()).toBe(true);
+    await page.getByLabel('User id').fill('auth0|ada');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Remove auth0|ada' }).isVisible()).toBe(true);
+    await expectAccessible(page);
+    expect((await service.api('POST', '/v1/tokens', { token: 'reporting-ada-raw-token-0123456789', type: 'access', appId: 'reporting', userId: 'auth0|ada' })).status).toBe(201);
+    await page.getByRole('button', { name: 'Remove auth0|ada' }).click();
+    await expect.poll(() => page.getByText('No user is approved.').isVisible()).toBe(true);
+
+    await page.getByRole('link', { name: 'Resource servers' }).click();
+    await expect.poll(() => heading('Resource servers').isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'Declare a resource server' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Client id (the sub of its token)').fill('orders-api');
+    await dialog.getByLabel('Name').fill('Orders API');
+    await dialog.getByLabel('Audience').fill('https://orders.example');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByRole('row', { name: /Orders API/ }).isVisible()).toBe(true);
+    await page.getByRole('button', { name: 'New secret for orders-api' }).click();
+    const secret = await (async () => {
+      await expect.poll(() => page.getByLabel('Client secret', { exact: true }).isVisible()).toBe(true);
+      return page.getByLabel('Client secret', { exact: true }).inputValue();
+    })();
+    expect(secret).toMatch(/^ous_/);
+    await expectAccessible(page);
+    await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
+    await expect.poll(() => textOf(page.getByRole('row', { name: /Orders API/ }))).toContain('Made');
+    // The secret works at /oauth2/introspect with HTTP Basic.
+    expect((await service.api('POST', '/v1/tokens', { token: 'reporting-client-3-raw-token-0123456789', type: 'access', appId: 'reporting' })).status).toBe(201);
+    const basic = await fetch(`${service.base}/oauth2/introspect`, {
+      method: 'POST', headers: { authorization: `Basic ${Buffer.from(`orders-api:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=reporting-client-3-raw-token-0123456789',
+    });
+    expect(((await basic.json()) as { active: boolean }).active).toBe(true);
+    await screenshot(page, 'resource-servers');
+  });
+
   it('revokes all tokens of an app once the admin types its id', { timeout: 60_000 }, async () => {
     await fresh();
     await signIn(page, service.base);

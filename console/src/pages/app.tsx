@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad } from '../ui.js';
+import { count, Dialog, ErrorNotice, Field, JobProgress, scrollingTable, Time, useLoad } from '../ui.js';
 
 type AppDetail = Schemas['App'];
 type Policies = Schemas['Policies'];
@@ -55,6 +55,7 @@ export function AppPage({ appId, access }: { appId: string; access: Access }) {
           ? <SettingsTab key={`s${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />
           : <PoliciesTab key={`p${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />}
       </div>
+      <ClientTokens appId={appId} manage={access.manage} onRevoked={app.reload} />
       {revoking && <RevokeAllDialog app={data} onClose={() => setRevoking(false)} onStarted={(id) => { setRevoking(false); setJobId(id); }} />}
     </section>
   );
@@ -164,6 +165,7 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
     accessTokenLifetimeMinutes: p.accessTokenLifetimeMinutes === null ? '' : String(p.accessTokenLifetimeMinutes),
     permittedUsers: p.permittedUsers, ipRelaxation: p.ipRelaxation,
     sessionTimeoutMinutes: p.sessionTimeoutMinutes === null ? '' : String(p.sessionTimeoutMinutes),
+    refreshTokenReuseGraceSeconds: String(p.refreshTokenReuseGraceSeconds ?? 0),
   });
   const set = (field: keyof typeof form) => (e: Event) => setForm({ ...form, [field]: (e.currentTarget as HTMLInputElement).value });
   const fieldError = (f: string) => editor.error?.field(`body.${f}`);
@@ -176,9 +178,11 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
           <dt>Permitted users</dt><dd>{PERMITTED[p.permittedUsers]}</dd>
           <dt>IP relaxation</dt><dd>{IP[p.ipRelaxation]}</dd>
           <dt>Session timeout</dt><dd>{orNone(p.sessionTimeoutMinutes, 'minutes')}</dd>
+          <dt>Refresh-token reuse grace</dt><dd>{count(p.refreshTokenReuseGraceSeconds ?? 0)} seconds</dd>
         </dl>
         {editor.notice}
         {manage && <button type="button" onClick={() => editor.setEditing(true)}>Edit</button>}
+        <ApprovedUsers appId={app.appId} manage={manage} required={p.permittedUsers === 'admin-approved-pre-authorized'} />
       </>
     );
   }
@@ -194,6 +198,7 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
       body: {
         refreshTokenPolicy, accessTokenLifetimeMinutes: minutes(form.accessTokenLifetimeMinutes), permittedUsers: form.permittedUsers,
         ipRelaxation: form.ipRelaxation, sessionTimeoutMinutes: minutes(form.sessionTimeoutMinutes),
+        refreshTokenReuseGraceSeconds: Number(form.refreshTokenReuseGraceSeconds || 0),
       },
     }));
   };
@@ -233,8 +238,114 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
       <Field label="Session timeout (minutes)" id="policy-session" hint="Empty: none" error={fieldError('sessionTimeoutMinutes')}>
         <input id="policy-session" type="number" min={1} value={form.sessionTimeoutMinutes} onInput={set('sessionTimeoutMinutes')} aria-describedby="policy-session-hint" />
       </Field>
+      <Field label="Refresh-token reuse grace (seconds)" id="policy-grace" hint="0–60: how long a rotated-out refresh token may be presented again (two tabs refreshing at once) before it counts as reuse" error={fieldError('refreshTokenReuseGraceSeconds')}>
+        <input id="policy-grace" type="number" min={0} max={60} value={form.refreshTokenReuseGraceSeconds} onInput={set('refreshTokenReuseGraceSeconds')} aria-describedby="policy-grace-hint" />
+      </Field>
       {editor.footer}
     </form>
+  );
+}
+
+/** The app's own tokens (client credentials: no user), with Revoke per token. */
+function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boolean; onRevoked: () => void }) {
+  const tokens = useLoad(() => api('get', '/v1/apps/{appId}/client-tokens', { path: { appId }, query: { limit: 50 } }).then((r) => r.body), [appId]);
+  const [revoking, setRevoking] = useState<Schemas['Token']>();
+  const [error, setError] = useState<ApiError>();
+  if (tokens.error) return <ErrorNotice error={tokens.error} retry={tokens.reload} />;
+  const items = tokens.data?.items ?? [];
+  if (items.length === 0) return null;
+  const revoke = async (token: Schemas['Token']) => {
+    try {
+      await api('delete', '/v1/apps/{appId}/client-tokens/{tokenId}', { path: { appId, tokenId: token.tokenId } });
+      setRevoking(undefined);
+      tokens.reload();
+      onRevoked();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, undefined));
+    }
+  };
+  return (
+    <section aria-labelledby="client-tokens">
+      <h2 id="client-tokens">Client tokens</h2>
+      <p class="lead">Tokens of the app itself (client credentials), held by no user: they count in its active tokens, not in its users.</p>
+      <div {...scrollingTable(`Client tokens of ${appId}`)}>
+        <table>
+          <thead><tr><th scope="col">Token</th><th scope="col">Scopes</th><th scope="col">Issued</th><th scope="col">Expires</th><th scope="col">Last used</th><th scope="col" class="num">Uses</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <tbody>
+            {items.map((t) => (
+              <tr key={t.tokenId}>
+                <th scope="row">{t.type === 'access' ? 'Access' : 'Refresh'}<small><code>{t.tokenId}</code></small></th>
+                <td>{t.scopes.join(' ') || <span class="muted">None</span>}</td>
+                <td><Time iso={t.issuedAt} /></td>
+                <td><Time iso={t.expiresAt} never="Until revoked" /></td>
+                <td><Time iso={t.lastUsedAt} /></td>
+                <td class="num">{count(t.useCount)}</td>
+                <td>{manage && <button type="button" class="danger small" aria-label={`Revoke client token ${t.tokenId}`} onClick={() => { setError(undefined); setRevoking(t); }}>Revoke</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {revoking && (
+        <Dialog title="Revoke this client token" onClose={() => setRevoking(undefined)}>
+          <p>It stops working at once.</p>
+          {error && <ErrorNotice error={error} />}
+          <div class="actions">
+            <button type="button" class="danger" onClick={() => void revoke(revoking)}>Revoke</button>
+            <button type="button" class="secondary" onClick={() => setRevoking(undefined)}>Cancel</button>
+          </div>
+        </Dialog>
+      )}
+    </section>
+  );
+}
+
+/** The users an admin approved, for the admin-approved-pre-authorized policy: Approve a user, Remove. */
+function ApprovedUsers({ appId, manage, required }: { appId: string; manage: boolean; required: boolean }) {
+  const users = useLoad(() => api('get', '/v1/apps/{appId}/approved-users', { path: { appId }, query: { limit: 100 } }).then((r) => r.body), [appId]);
+  const [userId, setUserId] = useState('');
+  const [error, setError] = useState<ApiError>();
+  const change = async (send: () => Promise<unknown>) => {
+    setError(undefined);
+    try {
+      await send();
+      setUserId('');
+      users.reload();
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, undefined));
+    }
+  };
+  const approve = (e: Event) => {
+    e.preventDefault();
+    void change(() => api('put', '/v1/apps/{appId}/approved-users/{userId}', { path: { appId, userId: userId.trim() } }));
+  };
+  const items = users.data?.items ?? [];
+  return (
+    <section aria-labelledby="approved-users">
+      <h2 id="approved-users">Approved users</h2>
+      <p class="lead">{required
+        ? 'Only these users may be issued tokens for this app.'
+        : 'Kept for when Permitted users is set to “Admin approved users are pre-authorized”; now every user may self-authorize.'}</p>
+      {users.error ? <ErrorNotice error={users.error} retry={users.reload} /> : items.length === 0 ? <p class="empty">No user is approved.</p> : (
+        <ul class="approved">
+          {items.map((u) => (
+            <li key={u.userId}>
+              <code>{u.userId}</code> <small class="muted">approved <Time iso={u.approvedAt} /> by {u.approvedBy}</small>
+              {manage && <button type="button" class="secondary small" aria-label={`Remove ${u.userId}`} onClick={() => void change(() => api('delete', '/v1/apps/{appId}/approved-users/{userId}', { path: { appId, userId: u.userId } }))}>Remove</button>}
+            </li>
+          ))}
+        </ul>
+      )}
+      {manage && (
+        <form onSubmit={approve} class="inline">
+          <Field label="User id" id="approve-user" error={error?.field('path.userId')}>
+            <input id="approve-user" value={userId} autoComplete="off" onInput={(e) => setUserId(e.currentTarget.value)} aria-invalid={error?.field('path.userId') ? true : undefined} />
+          </Field>
+          <div class="actions"><button type="submit" disabled={userId.trim() === ''}>Approve</button></div>
+        </form>
+      )}
+      {error && !error.field('path.userId') && <ErrorNotice error={error} />}
+    </section>
   );
 }
 
