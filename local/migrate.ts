@@ -2,7 +2,7 @@
  * `npm run -s migrate [-- --pages <n>]`
  * Runs the backfills an existing table needs after an upgrade (see docs/operations.md): listing
  * tokens registered before the app token index (gsi6) existed, and moving user rows to the
- * epoch-keyed active-user lists and user's-apps links, and giving tokens registered before grants
+ * epoch-keyed active-user lists and user's-apps links, copying apps' scopes onto their shards, and giving tokens registered before grants
  * their grants. Resumable and idempotent: stop it at any
  * time and run it again. Prints a JSON report per backfill.
  * Locally it uses the running `npm start` (its endpoints under DATA_DIR); with TABLE_NAME set it
