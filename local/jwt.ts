@@ -1,14 +1,12 @@
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { verifyAsAuthorizer } from '../shared/jwt-rules.js';
 
 /**
  * The local identity provider: an RS256 key kept under DATA_DIR, a JWKS the local server
- * publishes, and verification with the same rules as API Gateway's JWT authorizer (signature
- * against the JWKS, iss, aud, exp, nbf; RSA algorithms only, so `alg: none` and HS256 fail).
+ * publishes, and verification with API Gateway's JWT authorizer's rules (shared/jwt-rules.ts).
  */
-/** Clock skew accepted on exp, nbf and iat, in seconds. */
-const CLOCK_TOLERANCE_S = 60;
 
 export async function localIssuer(dataDir: string, issuer: string, audience: string) {
   const privateJwk = await signingJwk(dataDir);
@@ -41,14 +39,7 @@ export async function localIssuer(dataDir: string, issuer: string, audience: str
     },
     /** The verified claims, or undefined for anything API Gateway would answer 401 to. */
     async verify(token: string): Promise<JWTPayload | undefined> {
-      try {
-        // As API Gateway's JWT authorizer: exp is required, nbf and iat get at most a minute of clock skew.
-        const { payload } = await jwtVerify(token, keySet, { issuer, audience, algorithms: ['RS256', 'RS384', 'RS512'], requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_S });
-        if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) return undefined;
-        return payload;
-      } catch {
-        return undefined;
-      }
+      return verifyAsAuthorizer(token, keySet, { issuer, audiences: [audience] });
     },
   };
 }

@@ -1,15 +1,14 @@
 /**
- * Verifying a bearer JWT in a function, with the rules API Gateway's JWT authorizer applies (for a
- * route the gateway lets through unauthenticated because it also takes credentials the authorizer
- * cannot check): the signature against the issuer's JWKS, found through its OpenID Connect
- * discovery document as the authorizer finds it (or at JWT_JWKS_URL, when set); `iss`, `aud`, `exp` (required) and `nbf` with at
- * most 60 s of clock skew; RSA algorithms only, so `alg: none` and HMAC fail. The keys are
- * fetched once per container and again (at most every 30 s) when a token names a `kid` not seen.
+ * Verifying a bearer JWT in a function, with the rules API Gateway's JWT authorizer applies
+ * (shared/jwt-rules.ts), for a route the gateway lets through unauthenticated because it also
+ * takes credentials the authorizer cannot check. The issuer's keys are found through its OpenID
+ * Connect discovery document as the authorizer finds them (or at JWT_JWKS_URL, when set), fetched
+ * once per container and again (at most every 30 s) when a token names a `kid` not seen.
  */
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+import { createRemoteJWKSet, type JWTPayload } from 'jose';
 import { optional, required } from './config.js';
+import { verifyAsAuthorizer } from './jwt-rules.js';
 
-const CLOCK_TOLERANCE_S = 60;
 const FETCH_TIMEOUT_MS = 3000;
 
 let keySet: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
@@ -31,17 +30,9 @@ function issuerKeys(issuer: string): Promise<ReturnType<typeof createRemoteJWKSe
   return keySet;
 }
 
-/** The verified claims, or undefined for a token the JWT authorizer would answer 401 to. Throws only when the issuer cannot be reached. */
+/** The verified claims, or undefined for a token the JWT authorizer would answer 401 to. Throws when the issuer's keys cannot be read. */
 export async function verifyBearerJwt(token: string): Promise<JWTPayload | undefined> {
   const issuer = required('JWT_ISSUER');
-  const audience = required('JWT_AUDIENCE').split(',').map((a) => a.trim()).filter(Boolean);
-  const keys = await issuerKeys(issuer);
-  try {
-    const { payload } = await jwtVerify(token, keys, { issuer, audience, algorithms: ['RS256', 'RS384', 'RS512'], requiredClaims: ['exp'], clockTolerance: CLOCK_TOLERANCE_S });
-    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) return undefined;
-    return payload;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'ERR_JWKS_TIMEOUT') throw error;
-    return undefined;
-  }
+  const audiences = required('JWT_AUDIENCE').split(',').map((a) => a.trim()).filter(Boolean);
+  return verifyAsAuthorizer(token, await issuerKeys(issuer), { issuer, audiences });
 }

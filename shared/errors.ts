@@ -14,7 +14,7 @@ export interface FieldError {
 }
 
 /** RFC 6749 §5.2 / RFC 7009 §2.2.1 error codes used by the /oauth2 endpoints (the API document lists these). */
-export const oauthErrorCodes = ['invalid_request', 'invalid_client', 'invalid_token', 'insufficient_scope', 'server_error'] as const;
+export const oauthErrorCodes = ['invalid_request', 'invalid_client', 'invalid_token', 'insufficient_scope', 'server_error', 'temporarily_unavailable'] as const;
 export type OAuthErrorCode = (typeof oauthErrorCodes)[number];
 
 export class AppError extends Error {
@@ -38,6 +38,7 @@ export class AppError extends Error {
   get oauthError(): OAuthErrorCode {
     if (this.type === 'insufficient-scope' || this.type === 'edition-not-supported') return 'insufficient_scope';
     if (this.statusCode === 401) return 'invalid_token';
+    if (this.type === 'temporarily-unavailable') return 'temporarily_unavailable';
     return this.statusCode < 500 ? 'invalid_request' : 'server_error';
   }
 }
@@ -144,6 +145,13 @@ export class IdempotencyKeyReusedError extends AppError {
 export class TooManyRequestsError extends AppError {
   constructor(detail: string, retryAfterSeconds: number) {
     super('too-many-requests', detail, undefined, { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+/** A dependency could not be reached (503, `temporarily_unavailable` at /oauth2): not the caller's fault. */
+export class TemporarilyUnavailableError extends AppError {
+  constructor(detail: string, retryAfterSeconds = 5) {
+    super('temporarily-unavailable', detail, undefined, { 'retry-after': String(retryAfterSeconds) });
   }
 }
 

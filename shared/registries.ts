@@ -29,6 +29,7 @@ export const problemTypes = {
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal server error' },
+  'temporarily-unavailable': { status: 503, title: 'Temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemType = keyof typeof problemTypes;
@@ -102,6 +103,10 @@ export const problemTypeDocs = {
   'internal-error': {
     when: 'An unexpected failure; nothing about the request is revealed.',
     action: 'Retry with backoff; report the time and the response\'s request id if it persists.',
+  },
+  'temporarily-unavailable': {
+    when: 'Something the service depends on could not be reached: at `/oauth2/introspect`, the identity provider\'s keys, needed to verify a bearer JWT (HTTP Basic callers are not affected).',
+    action: 'Retry with backoff (`Retry-After`); it is not the caller\'s credentials that failed.',
   },
 } as const satisfies Record<ProblemType, { when: string; action: string }>;
 

@@ -45,7 +45,7 @@ export type paths = {
         put?: never;
         /**
          * RFC 7662 token introspection (resource server); each active introspection is one use
-         * @description Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens).
+         * @description Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens). The caller authenticates with a bearer JWT (verified by the function with the gateway's rules: a bad one is 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`) or, as a declared resource server, with HTTP Basic client credentials (`client_secret_basic`: a wrong one is 401 `invalid_client` with a `Basic` challenge).
          */
         post: operations["introspect"];
         delete?: never;
@@ -636,7 +636,7 @@ export type components = {
             userName?: string;
             /** @default [] */
             scopes?: string[];
-            /** @description When the authorization server issued it (default: now); at most 5 minutes ahead and 24 hours back. Introspection answers it as `iat`. */
+            /** @description When the authorization server issued it (default: now); at most 5 minutes ahead (clock skew: a time ahead of the service's is taken as its now, where every policy clock starts) and 24 hours back. Introspection answers it as `iat`. */
             issuedAt?: components["schemas"]["Timestamp"];
             expiresAt?: components["schemas"]["Timestamp"];
             /** @description The resource servers it is meant for (RFC 8707 `resource`, JWT `aud`). Introspection answers it as `aud`; a declared resource server sees only tokens whose audience includes its own. Left out: every resource server of the org. */
@@ -826,7 +826,7 @@ export type components = {
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
-            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error";
+            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
             /** @description Short and the same for every problem of this type. */
             title: string;
             status: number;
@@ -842,7 +842,7 @@ export type components = {
         /** @description RFC 6749 §5.2 error JSON. */
         OAuthError: {
             /** @enum {string} */
-            error: "invalid_request" | "invalid_client" | "invalid_token" | "insufficient_scope" | "server_error";
+            error: "invalid_request" | "invalid_client" | "invalid_token" | "insufficient_scope" | "server_error" | "temporarily_unavailable";
             error_description?: string;
         };
         /** @description API Gateway's own answer (no function ran): `Unauthorized`, `Too Many Requests`, `Request Entity Too Large` (over its 10 MB limit) or `Internal Server Error`. */
@@ -1107,7 +1107,7 @@ export type components = {
                 "application/json": components["schemas"]["OAuthError"];
             };
         };
-        /** @description No valid bearer token: API Gateway's `{"message":"Unauthorized"}`, or `invalid_token` for a valid token without a usable `sub` or `org_id`. */
+        /** @description No valid credentials: API Gateway's `{"message":"Unauthorized"}`, or `invalid_token` for a valid token without a usable `sub` or `org_id`. At `/oauth2/introspect`, which verifies its callers itself: `invalid_token` for a missing or bad bearer JWT (`WWW-Authenticate: Bearer` / `Bearer error="invalid_token"`), `invalid_client` with a `Basic` challenge for wrong client credentials. */
         OAuthUnauthorized: {
             headers: {
                 "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
@@ -1173,7 +1173,7 @@ export type components = {
     parameters: never;
     requestBodies: never;
     headers: {
-        /** @description The bearer challenge (RFC 6750 §3). */
+        /** @description The challenge: `Bearer` (RFC 6750 §3), `Bearer error="invalid_token"`, or at /oauth2/introspect `Basic realm=…` for wrong client credentials. */
         "WWW-Authenticate": string;
         /** @description The methods the path answers. */
         Allow: string;
@@ -1286,6 +1286,22 @@ export interface operations {
             413: components["responses"]["OAuthPayloadTooLarge"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["OAuthInternalError"];
+            /** @description `temporarily_unavailable`: the identity provider's keys could not be read to verify a bearer JWT (HTTP Basic callers are not affected); retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": "temporarily_unavailable",
+                     *       "error_description": "The identity provider's keys could not be read to verify the bearer token; retry shortly"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["OAuthError"];
+                };
+            };
         };
     };
     revoke: {

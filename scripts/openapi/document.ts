@@ -15,7 +15,7 @@ import {
   errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
 } from '../../shared/api/define.js';
 import { SUPPORTED_EDITIONS } from '../../shared/editions.js';
-import { oauthErrorCodes } from '../../shared/errors.js';
+import { AppError, oauthErrorCodes } from '../../shared/errors.js';
 import { MAX_BODY_BYTES } from '../../shared/http.js';
 import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
 import { orderedRoutes } from '../../shared/routes.js';
@@ -205,7 +205,7 @@ const standardResponses = {
   },
   OAuthBadRequest: { description: '`invalid_request`: the form is invalid (e.g. no `token`).', content: oauth('invalid_request', 'body.token: is required') },
   OAuthUnauthorized: {
-    description: 'No valid bearer token: API Gateway\'s `{"message":"Unauthorized"}`, or `invalid_token` for a valid token without a usable `sub` or `org_id`.',
+    description: 'No valid credentials: API Gateway\'s `{"message":"Unauthorized"}`, or `invalid_token` for a valid token without a usable `sub` or `org_id`. At `/oauth2/introspect`, which verifies its callers itself: `invalid_token` for a missing or bad bearer JWT (`WWW-Authenticate: Bearer` / `Bearer error="invalid_token"`), `invalid_client` with a `Basic` challenge for wrong client credentials.',
     headers: { 'WWW-Authenticate': ref('headers', 'WWW-Authenticate') },
     content: { 'application/json': { schema: { oneOf: [ref('schemas', 'GatewayMessage'), ref('schemas', 'OAuthError')] }, example: { message: 'Unauthorized' } } },
   },
@@ -225,7 +225,7 @@ const standardResponses = {
 };
 
 const headerComponents = {
-  'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750 §3).', required: true, schema: { type: 'string' }, examples: { missing: { value: 'Bearer' } } },
+  'WWW-Authenticate': { description: 'The challenge: `Bearer` (RFC 6750 §3), `Bearer error="invalid_token"`, or at /oauth2/introspect `Basic realm=…` for wrong client credentials.', required: true, schema: { type: 'string' }, examples: { missing: { value: 'Bearer' }, invalid: { value: 'Bearer error="invalid_token"' } } },
   Allow: { description: 'The methods the path answers.', required: true, schema: { type: 'string' } },
   ...Object.fromEntries(Object.entries(responseHeaders).map(([name, description]) => [
     name, name === 'Retry-After'
@@ -268,10 +268,15 @@ function successResponse(answer: SuccessAnswer): Json {
 }
 
 /** An error answer particular to a route. Under 429 the stage's throttling may answer too, in API Gateway's words. */
-function problemResponse(status: number, answer: ProblemAnswer): Json {
+function problemResponse(status: number, answer: ProblemAnswer, format: 'problem' | 'oauth'): Json {
   const wrong = answer.problems.filter((p) => problemTypes[p.type].status !== status).map((p) => p.type);
   if (wrong.length) throw new Error(`${wrong.join(', ')} answered under ${status}: the registry gives another status`);
   const headers = answer.headers?.length ? { headers: Object.fromEntries(answer.headers.map((h) => [h, ref('headers', h)])) } : {};
+  if (format === 'oauth') {
+    // The /oauth2 endpoints answer the RFC 6749 error each problem type maps to (shared/errors.ts).
+    const [p] = answer.problems;
+    return { description: answer.description, ...headers, content: oauth(new AppError(p!.type, p!.detail).oauthError, p!.detail) };
+  }
   const [first, ...more] = answer.problems.map((p) => problemExample(p.type, p.detail));
   const examples = more.length === 0 ? { example: first } : { examples: Object.fromEntries(answer.problems.map((p, i) => [p.type, { value: [first, ...more][i] }])) };
   const content = { 'application/problem+json': { schema: problemSchema(answer.problems.map((p) => p.type)), ...examples }, ...(status === 429 ? gateway('Too Many Requests') : {}) };
@@ -299,7 +304,7 @@ function standardAnswers(route: RouteDefinition): Record<string, Json> {
 }
 
 function operation(name: string, route: RouteDefinition): Json {
-  const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(Number(status), answer) : successResponse(answer)]));
+  const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(Number(status), answer, errorFormatOf(route)) : successResponse(answer)]));
   const responses = Object.fromEntries(Object.entries({ ...standardAnswers(route), ...own }).sort(([a], [b]) => Number(a) - Number(b)));
   const params = parameters(route);
   const body = route.input?.body;
@@ -308,7 +313,7 @@ function operation(name: string, route: RouteDefinition): Json {
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    security: route.scopes ? route.scopes.map((scope) => ({ bearer: [scope] })) : [],
+    security: route.scopes ? [...route.scopes.map((scope) => ({ bearer: [scope] })), ...(route.authenticate ? [{ clientSecretBasic: [] }] : [])] : [],
     ...(params.length ? { parameters: params } : {}),
     ...(body ? { requestBody: { required: !body.optional, content: { [body.media]: { schema: jsonSchema(body.schema), ...(body.examples ? { examples: body.examples } : { example: exampleOf(body.example) }) } } } } : {}),
     responses,
@@ -354,6 +359,10 @@ export function buildDocument(): Json {
     tags: Object.entries(tags).map(([name, tag]) => ({ name, description: tag.description })),
     components: {
       securitySchemes: {
+        clientSecretBasic: {
+          type: 'http', scheme: 'basic',
+          description: 'At `/oauth2/introspect` only: a declared resource server\'s client id (its `sub`) and client secret (`POST /v1/resource-servers/{sub}/secret`), form-encoded then Basic (RFC 6749 §2.3.1); an id sent without the form-encoding is taken too.\n',
+        },
         bearer: {
           type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
           description: `A JWT from the org's identity provider (RS256, checked against its JWKS; iss, aud, exp, nbf).\nClaims used: sub, org_id, org_edition (${editions}), scope.\n`,

@@ -117,7 +117,7 @@ export const registerToken = {
 export const introspect = {
   method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], authenticate: 'bearer-jwt-or-client-secret-basic', table: 'RW',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
-  description: 'Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens).',
+  description: 'Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens). The caller authenticates with a bearer JWT (verified by the function with the gateway\'s rules: a bad one is 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`) or, as a declared resource server, with HTTP Basic client credentials (`client_secret_basic`: a wrong one is 401 `invalid_client` with a `Basic` challenge).',
   input: {
     body: { schema: oauthTokenFormSchema, media: 'application/x-www-form-urlencoded', example: { token: 'eyJhbGciOiJSUzI1NiJ9.access-token-value', token_type_hint: 'access_token' } },
   },
@@ -134,6 +134,11 @@ export const introspect = {
         },
         inactive: { summary: 'Anything else', value: { active: false } },
       },
+    },
+    503: {
+      description: '`temporarily_unavailable`: the identity provider\'s keys could not be read to verify a bearer JWT (HTTP Basic callers are not affected); retry after `Retry-After` seconds.',
+      problems: [{ type: 'temporarily-unavailable', detail: 'The identity provider\'s keys could not be read to verify the bearer token; retry shortly' }],
+      headers: ['Retry-After'],
     },
   },
 } as const satisfies RouteDefinition;

@@ -12,7 +12,7 @@ import {
   conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
 import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
-import { commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { checkWrite, commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 /**
  * A stored setting of type T: what an item written before it existed reads as, what a value
@@ -128,6 +128,9 @@ export function createAppWrites(app: App): Write[] {
   });
   return [putWrite(itemOf('App', appKeys.app(orgId, appId), withoutNulls(app), appKeys.byName(orgId, name, appId)), { expression: 'attribute_not_exists(pk)' }), ...shards];
 }
+
+/** In a transaction: the app must still exist. */
+export const appStillThereWrite = (orgId: string, appId: string): Write => checkWrite(appKeys.app(orgId, appId), { expression: 'attribute_exists(pk)' });
 
 /** Whether the org has this app: one consistent GetItem of the row's key only. */
 export async function appExists(orgId: string, appId: string): Promise<boolean> {

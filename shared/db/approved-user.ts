@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { recordReader } from './checked.js';
-import { itemOf, queryPage, type Key, type Page } from './requests.js';
+import { getItem, itemOf, queryPage, type Key, type Page } from './requests.js';
 import { keyPart, orgPrefix } from './table.js';
 import { checkWrite, deleteWrite, putWrite, type Write } from './unit-of-work.js';
 
@@ -42,4 +42,9 @@ export const stillApprovedWrite = (orgId: string, appId: string, userId: string)
 export async function listApprovedUsers(orgId: string, appId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<ApprovedUser>> {
   const page = await queryPage({ partition: approvedUserKeys.approval(orgId, appId, '').pk, limit, startKey });
   return { items: page.items.map((i) => toApprovedUser(i) as ApprovedUser), lastKey: page.lastKey };
+}
+
+/** The approval of one user for one app (strongly consistent), or undefined. */
+export async function getApproval(orgId: string, appId: string, userId: string): Promise<ApprovedUser | undefined> {
+  return toApprovedUser(await getItem(approvedUserKeys.approval(orgId, appId, userId)));
 }

@@ -243,12 +243,23 @@ export function tombstoneWrite(token: Token, at: string, checkChildrenAt: string
   return putWrite(tombstoneItem(token, at, checkChildrenAt), { expression: 'attribute_exists(pk) AND attribute_not_exists(revokedAt)' });
 }
 
-/** An expired or out-of-policy token goes, only if it was not used (nor, if it was current, rotated out) since it was read. */
+/** Only if the token was not used (nor, if it was current, rotated out) since it was read. */
+const unusedSinceRead = (token: Token) => ({
+  expression: `useCount = :seenUses AND attribute_not_exists(revokedAt)${token.retiredAt === null ? ' AND attribute_not_exists(retiredAt)' : ''}`,
+  values: { ':seenUses': token.useCount },
+});
+
+/** A token past its own expiry goes. */
 export function deleteUnusedWrite(token: Token): Write {
-  return deleteWrite(tokenKeys.token(token.orgId, token.lookupKey), {
-    expression: `useCount = :seenUses AND attribute_not_exists(revokedAt)${token.retiredAt === null ? ' AND attribute_not_exists(retiredAt)' : ''}`,
-    values: { ':seenUses': token.useCount },
-  });
+  return deleteWrite(tokenKeys.token(token.orgId, token.lookupKey), unusedSinceRead(token));
+}
+
+/**
+ * A token a policy ended (the refresh-token policy, the session timeout) becomes a tombstone, as
+ * a revoked one does, so the same raw value registered again is refused; its grant lives on.
+ */
+export function expireUnusedWrite(token: Token, at: string): Write {
+  return putWrite(tombstoneItem(token, at, null), unusedSinceRead(token));
 }
 
 /**

@@ -3,11 +3,10 @@
  * `admin-approved-pre-authorized` (the seed's "Admin approved users are pre-authorized").
  * Approving or withdrawing does nothing to tokens already issued: revoke the user for that.
  */
-import { appKeys } from '../db/app.js';
-import { approvedUserKeys, approveWrite, listApprovedUsers, toApprovedUser, withdrawWrite, type ApprovedUser } from '../db/approved-user.js';
+import { appExists, appStillThereWrite } from '../db/app.js';
+import { approveWrite, getApproval, listApprovedUsers, withdrawWrite, type ApprovedUser } from '../db/approved-user.js';
 import { recordEvent } from '../db/audit-event.js';
-import { getItem } from '../db/requests.js';
-import { checkWrite, commit } from '../db/unit-of-work.js';
+import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
@@ -15,7 +14,6 @@ import type { Actor } from '../model.js';
 import { auditEvent } from './audit.js';
 import { cursors } from './paging.js';
 
-const appStillThere = (orgId: string, appId: string) => checkWrite(appKeys.app(orgId, appId), { expression: 'attribute_exists(pk)' });
 const changedEvent = (caller: Actor, appId: string, userId: string, approved: boolean, now: number) =>
   recordEvent(auditEvent(caller, 'app.approved-users.changed', { appId, userId, details: { approved } }, now));
 
@@ -23,11 +21,11 @@ const changedEvent = (caller: Actor, appId: string, userId: string, approved: bo
 export async function approveUser(caller: Actor, appId: string, userId: string, now: number): Promise<{ created: boolean; approval: ApprovedUser }> {
   const { orgId } = caller;
   return retrying(async () => {
-    const existing = toApprovedUser(await getItem(approvedUserKeys.approval(orgId, appId, userId)));
+    const existing = await getApproval(orgId, appId, userId);
     if (existing) return { created: false, approval: existing };
     const approval: ApprovedUser = { orgId, appId, userId, approvedAt: iso(now), approvedBy: caller.sub };
-    if (await commit([appStillThere(orgId, appId), approveWrite(approval), changedEvent(caller, appId, userId, true, now)])) return { created: true, approval };
-    if (!(await getItem(appKeys.app(orgId, appId), 'pk'))) throw new NotFoundError(`App ${appId}`);
+    if (await commit([appStillThereWrite(orgId, appId), approveWrite(approval), changedEvent(caller, appId, userId, true, now)])) return { created: true, approval };
+    if (!(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
     return RETRY; // approved meanwhile: answer that approval
   }, () => new ConflictError('The approval was changed concurrently too often; retry the request'));
 }
@@ -35,14 +33,14 @@ export async function approveUser(caller: Actor, appId: string, userId: string, 
 /** DELETE …/approved-users/{userId}: no longer approved (audited if it was); 404 only for an unknown app. */
 export async function withdrawApproval(caller: Actor, appId: string, userId: string, now: number): Promise<void> {
   const { orgId } = caller;
-  if (await commit([appStillThere(orgId, appId), withdrawWrite(orgId, appId, userId), changedEvent(caller, appId, userId, false, now)])) return;
-  if (!(await getItem(appKeys.app(orgId, appId), 'pk'))) throw new NotFoundError(`App ${appId}`);
+  if (await commit([appStillThereWrite(orgId, appId), withdrawWrite(orgId, appId, userId), changedEvent(caller, appId, userId, false, now)])) return;
+  if (!(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
 }
 
 /** GET …/approved-users: by user id, one Query a page. */
 export async function approvedUsersPage(orgId: string, appId: string, limit: number, cursor: string | undefined) {
   const list = `approved-users\n${appId}`;
   const page = await listApprovedUsers(orgId, appId, limit, cursors.decode(orgId, list, cursor));
-  if (page.items.length === 0 && !cursor && !(await getItem(appKeys.app(orgId, appId), 'pk'))) throw new NotFoundError(`App ${appId}`);
+  if (page.items.length === 0 && !cursor && !(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
   return { items: page.items.map(({ userId, approvedAt, approvedBy }) => ({ userId, approvedAt, approvedBy })), nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }

@@ -2,9 +2,10 @@ import { uncount as uncountFromApp } from '../db/app.js';
 import { uncount as uncountFromUser, unlinkStaleUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { revokeGrantWrite, uncountInGrantWrite } from '../db/grant.js';
-import { deleteUnusedWrite, tombstoneWrite } from '../db/token.js';
-import { commit } from '../db/unit-of-work.js';
+import { deleteUnusedWrite, expireUnusedWrite, tombstoneWrite } from '../db/token.js';
+import { commit, type Write } from '../db/unit-of-work.js';
 import { isClientUser, type AppUser, type AuditEvent, type Grant, type Token } from '../model.js';
+import type { RemovalAction } from './rules.js';
 
 /**
  * Tokens of one user removed in one transaction. Each may belong to a grant whose count goes
@@ -13,13 +14,20 @@ import { isClientUser, type AppUser, type AuditEvent, type Grant, type Token } f
  */
 export const MAX_TOKENS_PER_REMOVAL = 48;
 
+const removalWrite: Record<RemovalAction, (token: Token, at: string, checkChildrenAt: string | null) => Write> = {
+  tombstone: tombstoneWrite,
+  expire: (token, at) => expireUnusedWrite(token, at),
+  delete: (token) => deleteUnusedWrite(token),
+};
+
 /** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */
 export type RemovalResult = 'stale' | 'removed' | 'user-idle';
 
 /**
  * What one transaction does to some of one user's tokens for one app (see `planRemoval`): each
- * token is tombstoned (revoked: remembered until it expires) or deleted (expired or out of
- * policy, only if it was not used since it was read); `uncount` tokens leave the user's and the
+ * token is tombstoned (revoked: remembered until it expires), expired (ended by a policy:
+ * tombstoned too, only if it was not used since it was read) or deleted (past its own expiry,
+ * the same condition); `uncount` tokens leave the user's and the
  * app's counters; grants that stay count the tokens named here less; `revokeGrant` ends a grant.
  */
 export interface Removal {
@@ -28,7 +36,7 @@ export interface Removal {
   appEpoch: number;
   at: string;
   /** `checkChildrenAt`: a refresh token revoked with its grant, whose other tokens the sweep checks then. */
-  tokens: { token: Token; action: 'tombstone' | 'delete'; checkChildrenAt?: string }[];
+  tokens: { token: Token; action: RemovalAction; checkChildrenAt?: string }[];
   uncount: number;
   grants: { grant: Grant; uncounted: number }[];
   /** A grant (as read) revoked in the same transaction; `uncount` then holds what it counted. */
@@ -50,7 +58,7 @@ export async function removeTokens(removal: Removal): Promise<RemovalResult> {
   const { orgId, appId } = removal.tokens[0]!.token;
   const leavesUserIdle = user !== undefined && uncount > 0 && user.activeTokenCount <= uncount;
   const done = await commit([
-    ...removal.tokens.map(({ token, action, checkChildrenAt }) => (action === 'tombstone' ? tombstoneWrite(token, at, checkChildrenAt ?? null) : deleteUnusedWrite(token))),
+    ...removal.tokens.map(({ token, action, checkChildrenAt }) => removalWrite[action](token, at, checkChildrenAt ?? null)),
     ...removal.grants.map(({ grant, uncounted }) => uncountInGrantWrite(grant, uncounted)),
     ...(removal.revokeGrant ? [revokeGrantWrite(removal.revokeGrant, at)] : []),
     ...(uncount > 0 && user ? [...uncountFromUser(user, appEpoch, uncount), uncountFromApp(orgId, appId, appEpoch, uncount, leavesUserIdle && !isClientUser(user.userId) ? 1 : 0)] : []),

@@ -92,18 +92,25 @@ export async function newClientSecret(caller: Caller, sub: string, now: number) 
 
 // ---- Per-container cache of declarations (introspection reads it without a round trip of its own) ----
 
-const cache = new Map<string, { server: ResourceServer | undefined; until: number }>();
+const cache = new Map<string, { server: ResourceServer | undefined; readAt: number; until: number }>();
 const cacheKey = (orgId: string, sub: string) => `${orgId}\n${sub}`;
 const forget = (orgId: string, sub: string) => cache.delete(cacheKey(orgId, sub));
 
-/** The declaration of `sub` in the org (undefined: not declared), as read at most DECLARATION_CACHE_MS ago unless `fresh`. */
-export async function declaredResourceServer(orgId: string, sub: string, { fresh = false } = {}): Promise<ResourceServer | undefined> {
+/**
+ * The declaration of `sub` in the org (undefined: not declared), as read at most
+ * DECLARATION_CACHE_MS ago. `fresh`: read again unless read less than `atMostEveryMs` ago (so
+ * wrong secrets cannot make every attempt a read). `cacheMisses: false`: an id nobody declared is
+ * not remembered (names made up by a stranger do not push declarations out of the cache).
+ */
+export async function declaredResourceServer(orgId: string, sub: string, { fresh = false, atMostEveryMs = 0, cacheMisses = true } = {}): Promise<ResourceServer | undefined> {
   const key = cacheKey(orgId, sub);
   const hit = cache.get(key);
-  if (hit && !fresh && hit.until > Date.now()) return hit.server;
+  const now = Date.now();
+  if (hit && hit.until > now && (!fresh || hit.readAt > now - atMostEveryMs)) return hit.server;
   const server = await getResourceServer(orgId, sub);
+  if (!server && !cacheMisses) return undefined;
   if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { server, until: Date.now() + DECLARATION_CACHE_MS });
+  cache.set(key, { server, readAt: now, until: now + DECLARATION_CACHE_MS });
   return server;
 }
 

@@ -79,10 +79,16 @@ export function countsNow(token: Token, user: Pick<AppUser, 'countEpoch' | 'revo
 export const grantCounts = (grant: Grant, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'> | undefined, appEpoch: number) =>
   user !== undefined && grant.revokedAt === null && isCounted(grant, user, appEpoch);
 
+export type RemovalAction = 'tombstone' | 'expire' | 'delete';
+
 export interface RemovalChoice {
   token: Token;
-  /** tombstone: revoked (remembered until it expires); delete: expired or out of policy. */
-  action: 'tombstone' | 'delete';
+  /**
+   * tombstone: revoked (remembered until it expires); expire: ended by a policy (the refresh-token
+   * policy, the session timeout), remembered as a tombstone too, so a retried registration cannot
+   * bring it back, only if it was not used since read; delete: past its own expiry.
+   */
+  action: RemovalAction;
 }
 
 /**

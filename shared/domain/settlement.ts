@@ -140,7 +140,7 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
       }
       const cause = purgeCause(token, app, user, lineageOf(token), now);
       if (cause) {
-        choices.push({ token, action: cause === 'revoked' ? 'tombstone' : 'delete' });
+        choices.push({ token, action: cause === 'revoked' ? 'tombstone' : cause === 'expired' ? 'delete' : 'expire' });
         report[cause] += 1;
       } else {
         const dueAt = sweepDueAt(token, app.policies);

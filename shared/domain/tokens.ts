@@ -210,7 +210,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const tokens = fresh.map((member): Token => {
       const link = member.link;
       const parent = link && 'member' in link ? members[link.member]! : undefined;
-      const issuedAt = member.input.issuedAt === undefined ? now : Date.parse(member.input.issuedAt);
+      // Every policy clock starts here, so a time ahead of ours (clock skew, up to 5 minutes) counts as now: never later than the registration.
+      const issuedAt = member.input.issuedAt === undefined ? now : Math.min(now, Date.parse(member.input.issuedAt));
       const issued: Omit<Token, 'dueAt'> = {
         orgId, appId, userId, lookupKey: member.lookupKey, tokenId: member.tokenId, type: member.input.type, scopes: member.input.scopes, issuedAt: iso(issuedAt),
         audience: member.input.audience ?? [], issuer: member.input.issuer ?? null, cnf: member.input.cnf ?? null,

@@ -29,7 +29,7 @@ export const registerTokenSchema = v.strictObject({
   userId: v.optional(v.pipe(idSchema, v.description('Left out for a token of the app\'s own client (client credentials): counted in the app\'s `activeTokenCount`, not in its users.'))),
   userName: v.optional(v.pipe(trimmedBetween(1, 255), v.description('The user\'s display name (only with `userId`).'))),
   scopes: v.optional(v.pipe(v.array(scopeTokenSchema), v.maxLength(100)), []),
-  issuedAt: v.optional(v.pipe(timestampSchema, v.description('When the authorization server issued it (default: now); at most 5 minutes ahead and 24 hours back. Introspection answers it as `iat`.'))),
+  issuedAt: v.optional(v.pipe(timestampSchema, v.description('When the authorization server issued it (default: now); at most 5 minutes ahead (clock skew: a time ahead of the service\'s is taken as its now, where every policy clock starts) and 24 hours back. Introspection answers it as `iat`.'))),
   expiresAt: v.optional(timestampSchema),
   audience: v.optional(v.pipe(
     v.array(audienceSchema), v.minLength(1), v.maxLength(10),

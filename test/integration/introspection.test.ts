@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 
 /** RFC 7662 answers as resource-server libraries read them, and what a registration says of the token. */
@@ -78,3 +78,25 @@ describe('POST /v1/tokens: what the authorization server says of a token', () =>
     expect(reply.body.errors).toEqual([expect.objectContaining({ path })]);
   });
 });
+
+describe('POST /oauth2/introspect verifying its bearer callers itself', () => {
+  afterEach(() => {
+    delete process.env.JWT_JWKS_URL;
+    vi.resetModules();
+  });
+
+  it('a bad bearer token: 401 with RFC 6750\'s invalid_token challenge; the identity provider\'s keys out of reach: 503 temporarily_unavailable', async () => {
+    const bad = await call('introspect', { headers: { authorization: 'Bearer not-a-jwt' }, form: { token: 'whatever' } });
+    expect([bad.status, bad.body.error, bad.headers['www-authenticate']]).toEqual([401, 'invalid_token', 'Bearer error="invalid_token"']);
+    const none = await call('introspect', { form: { token: 'whatever' } });
+    expect([none.status, none.headers['www-authenticate']]).toEqual([401, 'Bearer']);
+
+    // A fresh container whose identity provider's key endpoint is down.
+    process.env.JWT_JWKS_URL = 'http://127.0.0.1:9/jwks.json';
+    vi.resetModules();
+    const fresh = await import('../support/api.js');
+    const down = await fresh.call('introspect', { claims: resourceServer, form: { token: 'whatever' } });
+    expect([down.status, down.body.error, down.headers['retry-after']]).toEqual([503, 'temporarily_unavailable', expect.any(String)]);
+  });
+});
+

@@ -142,5 +142,42 @@ describe('sessionTimeoutMinutes: an idle timeout', () => {
     expect([app.userCount, app.activeTokenCount]).toEqual([1, 1]);
     const enforced = await events('idle-sweep', 'policy.enforced');
     expect(enforced.reduce((n, e) => n + ((e.details as { idleTokensDeleted: number }).idleTokensDeleted ?? 0), 0)).toBe(1);
+    // What the policy ended stays ended: the authorization server's retry of the same registration is refused.
+    const retried = await register(org, { ...idle, issuedAt: undefined });
+    expectProblem(retried, 409, 'token-revoked', 'body.token');
+    expect((await introspect(org, idle.token)).body).toEqual({ active: false });
+  });
+
+  it('a refresh token timed out idle, then removed by the sweep, cannot be registered again nor rotated from', async () => {
+    await createApp(org, 'idle-refresh', { policies: { sessionTimeoutMinutes: 5 } });
+    const refresh = { token: rawToken('r'), type: 'refresh', appId: 'idle-refresh', userId: 'ada', issuedAt: minutesAgo(10) };
+    expect((await register(org, refresh)).status).toBe(201);
+    expect((await introspect(org, refresh.token)).body).toEqual({ active: false });
+    const { handler } = await import('../../functions/jobs/sweep.js');
+    await handler({}, lambdaContext('sweep'));
+    await drainQueue();
+    expectProblem(await register(org, { ...refresh, issuedAt: undefined }), 409, 'token-revoked', 'body.token');
+    const successor = { token: rawToken('r2'), type: 'refresh', appId: 'idle-refresh', userId: 'ada', previousRefreshToken: refresh.token };
+    expect((await register(org, successor)).status).toBe(409);
+  });
+});
+
+describe('an issuedAt ahead of the service\'s clock', () => {
+  const minutesAhead = (n: number) => new Date(Date.now() + n * 60_000).toISOString();
+
+  it('counts as now for every policy: expire-immediately, the access-token lifetime, the session timeout', async () => {
+    await createApp(org, 'skewed', { policies: { refreshTokenPolicy: { mode: 'expire-immediately' }, accessTokenLifetimeMinutes: 1, sessionTimeoutMinutes: 2 } });
+    const before = Date.now();
+    const refresh = { token: rawToken('r'), type: 'refresh', appId: 'skewed', userId: 'ada', issuedAt: minutesAhead(4) };
+    const registered = await register(org, refresh);
+    expect(registered.status, registered.text).toBe(201);
+    expect(Date.parse(registered.body.issuedAt as string)).toBeLessThanOrEqual(Date.now());
+    expect((await introspect(org, refresh.token)).body).toEqual({ active: false });
+    // An access token issued from it is refused: its refresh token is already expired.
+    const child = await register(org, { token: rawToken(), type: 'access', appId: 'skewed', userId: 'ada', refreshToken: refresh.token, issuedAt: minutesAhead(4) });
+    expectProblem(child, 409, 'parent-token-inactive', 'body.refreshToken');
+    const lone = await register(org, { token: rawToken(), type: 'access', appId: 'skewed', userId: 'ada', issuedAt: minutesAhead(4) });
+    expect(Date.parse(lone.body.expiresAt as string)).toBeLessThanOrEqual(Date.now() + 60_000);
+    expect(Date.parse(lone.body.expiresAt as string)).toBeGreaterThanOrEqual(before + 60_000);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 
 /** Declared resource servers: the audience each serves, and their client secrets. */
@@ -57,5 +57,51 @@ describe('/v1/resource-servers/{sub}', () => {
     expect(read.body.secrets).toEqual([{ createdAt: made.body.createdAt, expiresAt: again.body.previousSecretsExpireAt }, { createdAt: again.body.createdAt, expiresAt: null }]);
     expect(read.text).not.toContain(made.body.clientSecret as string);
     expect(read.text).not.toContain(again.body.clientSecret as string);
+  });
+
+  describe('HTTP Basic at /oauth2/introspect', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const basic = (clientId: string, secret: string) => `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
+    const introspectAs = (authorization: string, token: string) => call('introspect', { headers: { authorization }, form: { token } });
+    const secretOf = async (orgId: string, sub: string) => {
+      await call('declareResourceServer', { claims: as(orgId), path: { sub }, json: { name: sub, audience: 'https://api.example' } });
+      return (await call('createClientSecret', { claims: as(orgId), path: { sub } })).body.clientSecret as string;
+    };
+
+    it('takes a client id form-encoded or as it is (svc+orders), names the secret\'s own org only, and refuses made-up orgs', async () => {
+      await createApp(org, 'basic-app');
+      const token = rawToken();
+      expect((await register(org, { token, type: 'access', appId: 'basic-app', userId: 'ada' })).status).toBe(201);
+      const secret = await secretOf(org, 'svc+orders');
+      // RFC 6749 §2.3.1 form-encodes (Spring Security's builder); Spring's three-argument constructor and most proxies do not.
+      for (const clientId of [encodeURIComponent('svc+orders'), 'svc+orders']) {
+        const answer = await introspectAs(basic(clientId, secret), token);
+        expect([answer.status, answer.body.active]).toEqual([200, true]);
+      }
+      // The same sub declared in another org, with its own secret: each secret authenticates in its own org only.
+      const otherSecret = await secretOf('org-rs-other', 'svc+orders');
+      expect((await introspectAs(basic('svc+orders', otherSecret), token)).body).toEqual({ active: false });
+      // A secret whose org part names the first org but whose key is not one of its secrets; one naming an org that is no id.
+      const forged = `ous_${Buffer.from(org).toString('base64url')}.${'A'.repeat(43)}`;
+      const badOrg = `ous_${Buffer.from('a/b').toString('base64url')}.${secret.split('.')[1]}`;
+      for (const wrong of [forged, badOrg, `${secret}x`]) {
+        const refused = await introspectAs(basic('svc+orders', wrong), token);
+        expect([refused.status, refused.body.error, refused.headers['www-authenticate']]).toEqual([401, 'invalid_client', expect.stringMatching(/^Basic /)]);
+      }
+    });
+
+    it('a replaced secret works for 24 hours after the new one was made, then no longer', async () => {
+      await createApp(org, 'overlap-app');
+      const token = rawToken();
+      expect((await register(org, { token, type: 'access', appId: 'overlap-app', userId: 'ada' })).status).toBe(201);
+      const first = await secretOf(org, 'rotating-rs');
+      const second = (await call('createClientSecret', { claims: admin, path: { sub: 'rotating-rs' } })).body.clientSecret as string;
+      for (const secret of [first, second]) expect((await introspectAs(basic('rotating-rs', secret), token)).status).toBe(200);
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 24 * 3_600_000 + 60_000 });
+      expect((await introspectAs(basic('rotating-rs', first), token)).status).toBe(401);
+      expect((await introspectAs(basic('rotating-rs', second), token)).status).toBe(200);
+    });
   });
 });

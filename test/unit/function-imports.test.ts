@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { buildSync } from 'esbuild';
+import { build, buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { bundleAliases, functionBundling } from '../../infra/bundling.js';
 import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
@@ -8,7 +8,7 @@ import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
 const inputsOf = (entry: string) => Object.keys(buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' }).metafile.inputs);
 
 describe('what functions load', () => {
-  it('functions without table access (health, the API document, not-found) load neither the configuration nor the service secret (they are granted neither)', () => {
+  it('functions without table access (health, the API document, not-found) load neither the configuration nor the service secret (they are granted neither)', { timeout: 120_000 }, () => {
     const keyless = [...Object.values(routes as Record<string, Route>), fallbackRoute].filter((r) => r.table === 'none').map((r) => `functions/http/${r.handler}.ts`);
     expect(keyless).toHaveLength(3);
     for (const entry of keyless) {
@@ -17,7 +17,7 @@ describe('what functions load', () => {
     }
   });
 
-  it('a route\'s function holds the queue\'s client exactly when the route sends to the queue (the stack grants sending to those alone)', () => {
+  it('a route\'s function holds the queue\'s client exactly when the route sends to the queue (the stack grants sending to those alone)', { timeout: 120_000 }, () => {
     for (const route of Object.values(routes as Record<string, Route>)) {
       const entry = `functions/http/${route.handler}.ts`;
       const holdsQueue = inputsOf(entry).some((i) => i.endsWith('shared/queue.ts'));
@@ -29,7 +29,7 @@ describe('what functions load', () => {
 describe('what a function bundles of the route definitions', () => {
   const bundled = (entry: string) => buildSync({ entryPoints: [entry], bundle: true, minify: true, charset: 'utf8', platform: 'node', format: 'esm', write: false, logLevel: 'silent' }).outputFiles[0]?.text ?? '';
 
-  it('is its own route\'s definition and no other (definitions are literals the bundler can drop)', () => {
+  it('is its own route\'s definition and no other (definitions are literals the bundler can drop)', { timeout: 120_000 }, () => {
     const all = Object.entries(routes as Record<string, Route>).filter(([name]) => name !== 'openapiDocument'); // that one bundles the whole document
     for (const [name, route] of all) {
       const text = bundled(`functions/http/${route.handler}.ts`);
@@ -42,13 +42,14 @@ describe('what a function bundles of the route definitions', () => {
 describe('what a function loads of node:stream/web', () => {
   const functionEntries = readdirSync('functions', { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts')).map((f) => `functions/${f}`);
 
-  it('only middy\'s core imports it, and the bundles built with the aliases import it nowhere', () => {
+  // Every function bundled (in parallel: one esbuild service), so it gets more than the default time on 2 cores.
+  it('only middy\'s core imports it, and the bundles built with the aliases import it nowhere', { timeout: 120_000 }, async () => {
     let middyImportsIt = false; // so that the check below cannot pass by finding no importer at all
-    for (const entry of functionEntries) {
-      const { metafile, outputFiles } = buildSync({
-        entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent',
-        mainFields: [...functionBundling.mainFields], alias: { ...bundleAliases },
-      });
+    const bundles = await Promise.all(functionEntries.map(async (entry) => ({ entry, ...(await build({
+      entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent',
+      mainFields: [...functionBundling.mainFields], alias: { ...bundleAliases },
+    })) })));
+    for (const { entry, metafile, outputFiles } of bundles) {
       const importers = Object.entries(metafile.inputs).filter(([, input]) => input.imports.some((i) => (i.original ?? i.path) === 'node:stream/web')).map(([path]) => path);
       expect(importers.every((path) => path.includes('node_modules/@middy/core/')), `${entry}: ${importers.join(', ')}`).toBe(true);
       expect(outputFiles[0]?.text.includes('node:stream/web'), entry).toBe(false);

@@ -44,7 +44,9 @@ describe('docs/openapi.json', () => {
       const documented = operations.find((o) => o.key === routeKey(route));
       expect(documented, routeKey(route)).toBeDefined();
       expect(documented?.operation.operationId).toBe(name);
-      expect(documented?.operation.security, routeKey(route)).toEqual(route.scopes ? route.scopes.map((scope) => ({ bearer: [scope] })) : []);
+      // A route that verifies its callers itself also takes a declared resource server's HTTP Basic credentials.
+      const basic = route.authenticate ? [{ clientSecretBasic: [] }] : [];
+      expect(documented?.operation.security, routeKey(route)).toEqual(route.scopes ? [...route.scopes.map((scope) => ({ bearer: [scope] })), ...basic] : []);
     }
     const served = new Set(Object.values(routes as Record<string, Route>).map(routeKey));
     expect(operations.map((o) => o.key).filter((key) => !served.has(key))).toEqual([]);
