@@ -449,7 +449,11 @@ export type paths = {
          * @description For resource-server libraries that authenticate to an introspection endpoint with `client_secret_basic` (Spring Security's opaque-token introspector, Kong, oauth2-proxy): `client_id` is the `sub`, `client_secret` the value answered here, once. Stored as a keyed hash. A new secret replaces the one before after 24 hours, time to roll it out. Audited.
          */
         post: operations["createClientSecret"];
-        delete?: never;
+        /**
+         * End every client secret of a resource server now (a leaked secret), overlap included
+         * @description The declaration stays (its audience still applies to its bearer JWTs); none of its secrets authenticates from then on (within 30 seconds in every container). Make a new one with `POST …/secret`. Audited.
+         */
+        delete: operations["revokeClientSecrets"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3633,6 +3637,77 @@ export interface operations {
                      */
                     "application/json": components["schemas"]["ClientSecret"];
                 };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such resource server declared in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Resource server orders-api was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The resource server was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    revokeClientSecrets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The resource server's `sub` in its JWTs (its client id at the identity provider), and its `client_id` for HTTP Basic. */
+                sub: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Its secrets ended (also when it had none). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];

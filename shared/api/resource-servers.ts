@@ -89,3 +89,11 @@ export const createClientSecret = {
     409: changedTooOften,
   },
 } as const satisfies RouteDefinition;
+
+export const revokeClientSecrets = {
+  method: 'DELETE', path: '/v1/resource-servers/{sub}/secret', handler: 'revoke-client-secrets', scopes: ['apps:manage'], table: 'RW',
+  tag: 'resourceServers', summary: 'End every client secret of a resource server now (a leaked secret), overlap included',
+  description: 'The declaration stays (its audience still applies to its bearer JWTs); none of its secrets authenticates from then on (within 30 seconds in every container). Make a new one with `POST …/secret`. Audited.',
+  input: { path: resourceServerPathSchema },
+  answers: { 204: { description: 'Its secrets ended (also when it had none).' }, 404: notDeclared, 409: changedTooOften },
+} as const satisfies RouteDefinition;

@@ -90,6 +90,19 @@ export async function newClientSecret(caller: Caller, sub: string, now: number) 
   }, () => new ConflictError('The resource server was changed concurrently too often; retry the request'));
 }
 
+/** DELETE /v1/resource-servers/{sub}/secret: every secret ends now (a leak); audited when there were live ones. */
+export async function revokeClientSecrets(caller: Caller, sub: string, now: number): Promise<{ secretsRevoked: number }> {
+  return retrying(async () => {
+    const current = await getDeclaredResourceServer(caller.orgId, sub);
+    const live = current.secrets.filter((s) => isLive(s, now)).length;
+    if (live === 0) return { secretsRevoked: 0 };
+    const server = { ...current, secrets: [], updatedAt: iso(now), version: current.version + 1 };
+    if (!(await commit([putResourceServerWrite(server, current.version), changed(caller, sub, 'secrets-revoked', { secretsRevoked: live }, now)]))) return RETRY;
+    forget(caller.orgId, sub);
+    return { secretsRevoked: live };
+  }, () => new ConflictError('The resource server was changed concurrently too often; retry the request'));
+}
+
 // ---- Per-container cache of declarations (introspection reads it without a round trip of its own) ----
 
 const cache = new Map<string, { server: ResourceServer | undefined; readAt: number; until: number }>();

@@ -237,6 +237,15 @@ describe('the OAuth Usage console', () => {
     });
     expect(((await basic.json()) as { active: boolean }).active).toBe(true);
     await screenshot(page, 'resource-servers');
+    // A leaked secret: ended at once; Basic is refused from then on.
+    await page.getByRole('button', { name: 'End the secrets of orders-api' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'End secrets' }).click();
+    await expect.poll(() => textOf(page.getByRole('row', { name: /Orders API/ }))).toContain('None');
+    const refused = await fetch(`${service.base}/oauth2/introspect`, {
+      method: 'POST', headers: { authorization: `Basic ${Buffer.from(`orders-api:${secret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'token=reporting-client-3-raw-token-0123456789',
+    });
+    expect(refused.status).toBe(401);
   });
 
   it('revokes all tokens of an app once the admin types its id', { timeout: 60_000 }, async () => {

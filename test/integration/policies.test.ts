@@ -153,10 +153,18 @@ describe('sessionTimeoutMinutes: an idle timeout', () => {
     const refresh = { token: rawToken('r'), type: 'refresh', appId: 'idle-refresh', userId: 'ada', issuedAt: minutesAgo(10) };
     expect((await register(org, refresh)).status).toBe(201);
     expect((await introspect(org, refresh.token)).body).toEqual({ active: false });
+    // Before the sweep removes it a retry finds it as registered (200, still inactive); after, it is a tombstone (409).
+    // Other files' due tokens share the sweep, so it may take more than one run to reach this one.
     const { handler } = await import('../../functions/jobs/sweep.js');
-    await handler({}, lambdaContext('sweep'));
-    await drainQueue();
-    expectProblem(await register(org, { ...refresh, issuedAt: undefined }), 409, 'token-revoked', 'body.token');
+    let retried: Reply | undefined;
+    for (let run = 0; run < 10 && retried?.status !== 409; run++) {
+      await handler({}, lambdaContext('sweep'));
+      await drainQueue();
+      retried = await register(org, { ...refresh, issuedAt: undefined });
+      expect([200, 409], retried.text).toContain(retried.status);
+      expect((await introspect(org, refresh.token)).body).toEqual({ active: false });
+    }
+    expectProblem(retried as Reply, 409, 'token-revoked', 'body.token');
     const successor = { token: rawToken('r2'), type: 'refresh', appId: 'idle-refresh', userId: 'ada', previousRefreshToken: refresh.token };
     expect((await register(org, successor)).status).toBe(409);
   });

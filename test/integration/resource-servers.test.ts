@@ -103,5 +103,23 @@ describe('/v1/resource-servers/{sub}', () => {
       expect((await introspectAs(basic('rotating-rs', first), token)).status).toBe(401);
       expect((await introspectAs(basic('rotating-rs', second), token)).status).toBe(200);
     });
+
+    it('a leaked secret ends at once, overlap included, with DELETE …/secret; the declaration stays; audited', async () => {
+      await createApp(org, 'leak-app');
+      const token = rawToken();
+      expect((await register(org, { token, type: 'access', appId: 'leak-app', userId: 'ada' })).status).toBe(201);
+      const first = await secretOf(org, 'leaky-rs');
+      const second = (await call('createClientSecret', { claims: admin, path: { sub: 'leaky-rs' } })).body.clientSecret as string;
+      expect((await call('revokeClientSecrets', { claims: admin, path: { sub: 'leaky-rs' } })).status).toBe(204);
+      for (const secret of [first, second]) expect((await introspectAs(basic('leaky-rs', secret), token)).status).toBe(401);
+      expect((await call('getResourceServer', { claims: admin, path: { sub: 'leaky-rs' } })).body).toMatchObject({ sub: 'leaky-rs', secrets: [] });
+      expect((await events()).filter((e) => (e.details as { change?: string }).change === 'secrets-revoked')).toEqual([
+        expect.objectContaining({ details: expect.objectContaining({ sub: 'leaky-rs', secretsRevoked: 2 }) }),
+      ]);
+      // Again: nothing left to end, nothing audited.
+      expect((await call('revokeClientSecrets', { claims: admin, path: { sub: 'leaky-rs' } })).status).toBe(204);
+      expect((await call('revokeClientSecrets', { claims: admin, path: { sub: 'nobody' } })).status).toBe(404);
+      expect((await events()).filter((e) => (e.details as { change?: string }).change === 'secrets-revoked')).toHaveLength(1);
+    });
   });
 });

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Field, JobProgress, scrollingTable, Time, useLoad } from '../ui.js';
+import { count, Dialog, ErrorNotice, Field, JobProgress, scrollingTable, Time, useLoad, usePaging } from '../ui.js';
 
 type AppDetail = Schemas['App'];
 type Policies = Schemas['Policies'];
@@ -248,12 +248,14 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
 
 /** The app's own tokens (client credentials: no user), with Revoke per token. */
 function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boolean; onRevoked: () => void }) {
-  const tokens = useLoad(() => api('get', '/v1/apps/{appId}/client-tokens', { path: { appId }, query: { limit: 50 } }).then((r) => r.body), [appId]);
+  const { cursor, pager } = usePaging(appId);
+  const tokens = useLoad(() => api('get', '/v1/apps/{appId}/client-tokens', { path: { appId }, query: { limit: 50, cursor } }).then((r) => r.body), [appId, cursor]);
   const [revoking, setRevoking] = useState<Schemas['Token']>();
   const [error, setError] = useState<ApiError>();
   if (tokens.error) return <ErrorNotice error={tokens.error} retry={tokens.reload} />;
   const items = tokens.data?.items ?? [];
-  if (items.length === 0) return null;
+  // A page may come back short (even empty) with more after it: hidden only when there are none at all.
+  if (items.length === 0 && !tokens.data?.nextCursor && cursor === undefined) return null;
   const revoke = async (token: Schemas['Token']) => {
     try {
       await api('delete', '/v1/apps/{appId}/client-tokens/{tokenId}', { path: { appId, tokenId: token.tokenId } });
@@ -285,6 +287,7 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
             ))}
           </tbody>
         </table>
+        {tokens.data && pager(tokens.data.nextCursor)}
       </div>
       {revoking && (
         <Dialog title="Revoke this client token" onClose={() => setRevoking(undefined)}>
@@ -302,7 +305,8 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
 
 /** The users an admin approved, for the admin-approved-pre-authorized policy: Approve a user, Remove. */
 function ApprovedUsers({ appId, manage, required }: { appId: string; manage: boolean; required: boolean }) {
-  const users = useLoad(() => api('get', '/v1/apps/{appId}/approved-users', { path: { appId }, query: { limit: 100 } }).then((r) => r.body), [appId]);
+  const { cursor, pager } = usePaging(appId);
+  const users = useLoad(() => api('get', '/v1/apps/{appId}/approved-users', { path: { appId }, query: { limit: 100, cursor } }).then((r) => r.body), [appId, cursor]);
   const [userId, setUserId] = useState('');
   const [error, setError] = useState<ApiError>();
   const change = async (send: () => Promise<unknown>) => {
@@ -326,7 +330,8 @@ function ApprovedUsers({ appId, manage, required }: { appId: string; manage: boo
       <p class="lead">{required
         ? 'Only these users may be issued tokens for this app.'
         : 'Kept for when Permitted users is set to “Admin approved users are pre-authorized”; now every user may self-authorize.'}</p>
-      {users.error ? <ErrorNotice error={users.error} retry={users.reload} /> : items.length === 0 ? <p class="empty">No user is approved.</p> : (
+      {users.error ? <ErrorNotice error={users.error} retry={users.reload} /> : items.length === 0 && !users.data?.nextCursor && cursor === undefined ? <p class="empty">No user is approved.</p> : (
+        <>
         <ul class="approved">
           {items.map((u) => (
             <li key={u.userId}>
@@ -335,6 +340,8 @@ function ApprovedUsers({ appId, manage, required }: { appId: string; manage: boo
             </li>
           ))}
         </ul>
+        {users.data && pager(users.data.nextCursor)}
+        </>
       )}
       {manage && (
         <form onSubmit={approve} class="inline">

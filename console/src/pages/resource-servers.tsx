@@ -16,6 +16,7 @@ export function ResourceServersPage({ access }: { access: Access }) {
   const [declaring, setDeclaring] = useState<Server | 'new'>();
   const [secret, setSecret] = useState<Schemas['ClientSecret']>();
   const [deleting, setDeleting] = useState<Server>();
+  const [ending, setEnding] = useState<Server>();
   const [error, setError] = useState<ApiError>();
   const run = async (send: () => Promise<void>) => {
     setError(undefined);
@@ -28,6 +29,10 @@ export function ResourceServersPage({ access }: { access: Access }) {
   };
   const newSecret = (server: Server) => run(async () => {
     setSecret((await api('post', '/v1/resource-servers/{sub}/secret', { path: { sub: server.sub } })).body);
+  });
+  const endSecrets = (server: Server) => run(async () => {
+    await api('delete', '/v1/resource-servers/{sub}/secret', { path: { sub: server.sub } });
+    setEnding(undefined);
   });
   const remove = (server: Server) => run(async () => {
     await api('delete', '/v1/resource-servers/{sub}', { path: { sub: server.sub } });
@@ -57,6 +62,7 @@ export function ResourceServersPage({ access }: { access: Access }) {
                       <>
                         <button type="button" class="secondary small" aria-label={`Edit ${server.sub}`} onClick={() => { setError(undefined); setDeclaring(server); }}>Edit</button>
                         <button type="button" class="secondary small" aria-label={`New secret for ${server.sub}`} onClick={() => void newSecret(server)}>New secret</button>
+                        {server.secrets.length > 0 && <button type="button" class="danger small" aria-label={`End the secrets of ${server.sub}`} onClick={() => { setError(undefined); setEnding(server); }}>End secrets</button>}
                         <button type="button" class="danger small" aria-label={`Delete ${server.sub}`} onClick={() => { setError(undefined); setDeleting(server); }}>Delete</button>
                       </>
                     )}</td>
@@ -76,6 +82,16 @@ export function ResourceServersPage({ access }: { access: Access }) {
           <Field label="Client secret" id="client-secret"><input id="client-secret" readOnly value={secret.clientSecret} onFocus={(e) => e.currentTarget.select()} /></Field>
           {secret.previousSecretsExpireAt && <p>The secret it replaces keeps working until <Time iso={secret.previousSecretsExpireAt} />.</p>}
           <div class="actions"><button type="button" onClick={() => setSecret(undefined)}>Done</button></div>
+        </Dialog>
+      )}
+      {ending && (
+        <Dialog title={`End the client secrets of ${ending.name}`} onClose={() => setEnding(undefined)}>
+          <p>Every client secret of it stops working now, the one it replaced included (for a leaked secret). Its declaration stays; make a new secret to use HTTP Basic again.</p>
+          {error && <ErrorNotice error={error} />}
+          <div class="actions">
+            <button type="button" class="danger" onClick={() => void endSecrets(ending)}>End secrets</button>
+            <button type="button" class="secondary" onClick={() => setEnding(undefined)}>Cancel</button>
+          </div>
         </Dialog>
       )}
       {deleting && (
