@@ -118,15 +118,15 @@ export function JobProgress({ jobId, onDone }: { jobId: string; onDone: () => vo
   );
 }
 
-/** Previous / Next over the API's cursors: the cursors seen so far are kept to go back. */
-export function usePaging(key: string) {
+/** Previous / Next over the API's cursors: the cursors seen so far are kept to go back. `label` names the pager's landmark (unique on its page). */
+export function usePaging(key: string, label = 'Pages') {
   const [stack, setStack] = useState<(string | undefined)[]>([undefined]);
   useEffect(() => setStack([undefined]), [key]);
   const cursor = stack[stack.length - 1];
   return {
     cursor,
     pager: (next: string | null) => (
-      <nav class="pager" aria-label="Pages">
+      <nav class="pager" aria-label={label}>
         <button type="button" disabled={stack.length < 2} onClick={() => setStack((s) => s.slice(0, -1))}>Previous</button>
         <button type="button" disabled={!next} onClick={() => next && setStack((s) => [...s, next])}>Next</button>
       </nav>

@@ -248,7 +248,7 @@ function PoliciesTab({ app, manage, onSaved }: Saved) {
 
 /** The app's own tokens (client credentials: no user), with Revoke per token. */
 function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boolean; onRevoked: () => void }) {
-  const { cursor, pager } = usePaging(appId);
+  const { cursor, pager } = usePaging(appId, 'Pages of client tokens');
   const tokens = useLoad(() => api('get', '/v1/apps/{appId}/client-tokens', { path: { appId }, query: { limit: 50, cursor } }).then((r) => r.body), [appId, cursor]);
   const [revoking, setRevoking] = useState<Schemas['Token']>();
   const [error, setError] = useState<ApiError>();
@@ -305,7 +305,7 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
 
 /** The users an admin approved, for the admin-approved-pre-authorized policy: Approve a user, Remove. */
 function ApprovedUsers({ appId, manage, required }: { appId: string; manage: boolean; required: boolean }) {
-  const { cursor, pager } = usePaging(appId);
+  const { cursor, pager } = usePaging(appId, 'Pages of approved users');
   const users = useLoad(() => api('get', '/v1/apps/{appId}/approved-users', { path: { appId }, query: { limit: 100, cursor } }).then((r) => r.body), [appId, cursor]);
   const [userId, setUserId] = useState('');
   const [error, setError] = useState<ApiError>();
