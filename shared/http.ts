@@ -8,6 +8,7 @@ import { isSupportedEdition } from './editions.js';
 import {
   AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError, type FieldError,
 } from './errors.js';
+import { runInvocationHooks } from './invocation-hooks.js';
 import { logger } from './logger.js';
 import { idSchema, parse } from './schemas/common.js';
 import { errorFormatOf, type BodyInput, type Caller, type RouteReply, type RouteRequest, type RouteShape } from './api/define.js';
@@ -214,5 +215,8 @@ export function httpRoute<R extends RouteShape>(route: R, handle: (request: Rout
   // Every line of the request carries its ids and, once known from the token, the org.
   return (event: HttpEvent, context: Context) => logger.within({
     requestId: context.awsRequestId, apiRequestId: event.requestContext.requestId, orgId: event.requestContext.authorizer?.jwt?.claims?.org_id,
-  }, () => chain(event, context));
+  }, async () => {
+    await runInvocationHooks();
+    return chain(event, context);
+  });
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { runSweep, type SweepReport } from '../../shared/domain/sweep.js';
+import { runInvocationHooks } from '../../shared/invocation-hooks.js';
 import { logger } from '../../shared/logger.js';
 
 /**
@@ -7,5 +8,8 @@ import { logger } from '../../shared/logger.js';
  * The schedule's input is not used: the sweep finds its work in the due index.
  */
 export async function handler(_event: unknown, context: Context): Promise<SweepReport> {
-  return logger.invocation(context, () => runSweep(Date.now()));
+  return logger.invocation(context, async () => {
+    await runInvocationHooks();
+    return runSweep(Date.now());
+  });
 }

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { handleJobMessage } from '../../shared/domain/job-steps.js';
 import { handleTokenMessage } from '../../shared/domain/settlement.js';
+import { runInvocationHooks } from '../../shared/invocation-hooks.js';
 import { logger } from '../../shared/logger.js';
 import { isJobMessage, readQueueMessage } from '../../shared/queue-messages.js';
 
@@ -46,4 +47,7 @@ async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
  * invocations may overlap in one process, as the local poller and the bench run them.
  */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  logger.invocation(context, () => processPartialResponse(event, record, new BatchProcessor(EventType.SQS), { context }));
+  logger.invocation(context, async () => {
+    await runInvocationHooks();
+    return processPartialResponse(event, record, new BatchProcessor(EventType.SQS), { context });
+  });

@@ -107,7 +107,17 @@ export async function getToken(orgId: string, lookupKey: string): Promise<Token 
 export async function findToken(orgId: string, lookupKeys: string[]): Promise<Token | undefined> {
   if (lookupKeys.length === 1) return getToken(orgId, lookupKeys[0] as string);
   const found = new Map((await getTokens(orgId, lookupKeys)).map((t) => [t.lookupKey, t]));
-  return lookupKeys.map((k) => found.get(k)).find((t) => t !== undefined);
+  return storedUnderAnyVersion(lookupKeys, found);
+}
+
+/**
+ * What a raw value is, of the items found under its lookup keys (one per key version, current
+ * first): a tombstone under any version wins — a revocation recorded by a container that did not
+ * know the newest version yet is as final as any — else the item of the newest version found.
+ */
+export function storedUnderAnyVersion(lookupKeys: string[], found: ReadonlyMap<string, Token>): Token | undefined {
+  const items = lookupKeys.map((k) => found.get(k)).filter((t): t is Token => t !== undefined);
+  return items.find((t) => t.revokedAt !== null) ?? items[0];
 }
 
 /** Tokens (or their tombstones) by lookup key, strongly consistent, in BatchGetItem calls of 100 run in parallel. */

@@ -1,8 +1,14 @@
-import { serviceKeys } from '../service-secret.js';
+import { serviceKeys, type ServiceKeys } from '../service-secret.js';
 import { ValidationError } from '../errors.js';
 import { createSealer } from '../crypto.js';
 
-const sealer = createSealer(serviceKeys);
+let built: { keys: ServiceKeys; sealer: ReturnType<typeof createSealer> } | undefined;
+/** The sealer of the key set the container holds now (rebuilt when the secret changed). */
+const sealerNow = () => {
+  const keys = serviceKeys();
+  if (built?.keys !== keys) built = { keys, sealer: createSealer(keys) };
+  return built.sealer;
+};
 
 /**
  * List cursors: the DynamoDB key to continue from, signed and bound to the org and the list it came
@@ -10,11 +16,11 @@ const sealer = createSealer(serviceKeys);
  */
 export const cursors = {
   encode(orgId: string, list: string, lastKey: Record<string, unknown> | undefined): string | null {
-    return lastKey ? sealer.seal(`${orgId}\n${list}`, lastKey) : null;
+    return lastKey ? sealerNow().seal(`${orgId}\n${list}`, lastKey) : null;
   },
   decode(orgId: string, list: string, cursor: string | undefined): Record<string, unknown> | undefined {
     if (cursor === undefined) return undefined;
-    const value = sealer.open(`${orgId}\n${list}`, cursor);
+    const value = sealerNow().open(`${orgId}\n${list}`, cursor);
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw ValidationError.field('query.cursor', 'is not a cursor of this list');
     }

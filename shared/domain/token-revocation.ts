@@ -5,7 +5,7 @@
  */
 import { deactivateIfIdle } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
-import { findToken, getToken, getTokenContext, revokedValueWrite } from '../db/token.js';
+import { getToken, getTokenContext, getTokens, revokedValueWrite } from '../db/token.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -31,9 +31,13 @@ import { grantRef, isRevoked, planRemoval } from './rules.js';
 export async function revokeRawToken(actor: Actor, rawToken: string, now: number): Promise<void> {
   const event = (fields: Parameters<typeof auditEvent>[2]) => auditEvent(actor, 'token.revoked', fields, now, 'client');
   await retrying(async () => {
-    const token = await findToken(actor.orgId, hasher.lookupKeysOf(rawToken));
-    if (token) {
-      if (token.revokedAt === null) await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
+    // Every item of the value, under any key version: each live one is revoked (there are two only
+    // if a container without the newest version registered or revoked it during a rollout).
+    const stored = await getTokens(actor.orgId, hasher.lookupKeysOf(rawToken));
+    if (stored.length > 0) {
+      for (const token of stored.filter((t) => t.revokedAt === null)) {
+        await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
+      }
       return undefined;
     }
     const { lookupKey, tokenId } = hasher.digest(rawToken);
@@ -45,15 +49,18 @@ export async function revokeRawToken(actor: Actor, rawToken: string, now: number
 
 /**
  * DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}: an admin revokes one token (a refresh
- * token with its whole grant), recorded as `token.revoked`. A token of another app, user or org
- * is a 404, as is one already revoked and any spelling of an id but its own.
+ * token with its whole grant), recorded as `token.revoked`. One already revoked is done too, for
+ * as long as its revocation is remembered (its tombstone): a retry is no failure. A token of
+ * another app, user or org is a 404, as is any spelling of an id but its own.
  */
 export async function revokeTokenById(actor: Actor, appId: string, userId: string, tokenId: string, now: number): Promise<void> {
   const lookupKey = hasher.lookupKeyOf(tokenId);
   const token = lookupKey === undefined ? undefined : await getToken(actor.orgId, lookupKey);
   const notFound = () => new NotFoundError(`Token ${tokenId}`);
   if (!token || token.appId !== appId || token.userId !== userId) throw notFound();
-  if (!(await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId: token.tokenId, details: { type: token.type } }, now)))) throw notFound();
+  if (token.revokedAt !== null) return;
+  // False when a concurrent call revoked it first: revoked either way.
+  await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId: token.tokenId, details: { type: token.type } }, now));
 }
 
 /** DELETE /v1/apps/{appId}/client-tokens/{tokenId}: the same for one of the app's own tokens. */

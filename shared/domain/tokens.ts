@@ -1,7 +1,7 @@
 import { activationWrites, countNewToken as countNewTokenOnApp, touchShardLastUsed } from '../db/app.js';
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
 import { createGrantWrite, joinGrantWrite, laterExpiry } from '../db/grant.js';
-import { createTokenWrite, findToken, getToken, getTokenContext, listUserTokens, parentCheckWrite, recordUse, retireWrite, type TokenContext } from '../db/token.js';
+import { createTokenWrite, findToken, getToken, getTokenContext, listUserTokens, parentCheckWrite, recordUse, retireWrite, storedUnderAnyVersion, type TokenContext } from '../db/token.js';
 import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
@@ -143,8 +143,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const ctx = await getTokenContext(orgId, appId, userId, [...members.flatMap((m) => m.candidates), ...storedLinks], [], { approval: true });
     const app = ctx.shard;
     if (!app) throw new NotFoundError(`App ${appId}`);
-    const existing = members.map((m) => m.candidates.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined));
-    const parents = members.map((m) => (m.link && 'lookupKeys' in m.link ? m.link.lookupKeys.map((k) => ctx.tokens.get(k)).find((t) => t !== undefined) : undefined));
+    const existing = members.map((m) => storedUnderAnyVersion(m.candidates, ctx.tokens));
+    const parents = members.map((m) => (m.link && 'lookupKeys' in m.link ? storedUnderAnyVersion(m.link.lookupKeys, ctx.tokens) : undefined));
     const known = [...existing, ...parents].filter((t): t is Token => t !== undefined);
     const lineageOf = await readLineages(orgId, known, ctx.tokens);
 

@@ -45,7 +45,7 @@ describe('DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}', () => {
     expect(await counts('cascade-one')).toEqual([1, 1]);
   });
 
-  it('answers 404 for a token that is unknown, already revoked, of another user or app, or of another org', async () => {
+  it('answers 404 for a token that is unknown, of another user or app, or of another org; 204 again for one already revoked (a retry), audited once', async () => {
     const t = await setup('guarded-one');
     await createApp(org, 'elsewhere');
     expect((await del('guarded-one', 'kai', 'AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(404);
@@ -54,9 +54,13 @@ describe('DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}', () => {
     expect((await del('guarded-one', 'kai', t.accessId, as('org-revoke-other'))).status).toBe(404);
     expect((await introspect(org, t.access)).body.active).toBe(true);
     expect((await del('guarded-one', 'kai', t.accessId)).status).toBe(204);
-    const again = await del('guarded-one', 'kai', t.accessId);
-    expect(again.status).toBe(404);
-    expect(again.body.type).toMatch(/not-found$/);
+    expect((await del('guarded-one', 'kai', t.accessId)).status).toBe(204);
+    expect((await introspect(org, t.access)).body).toEqual({ active: false });
+    // Still 404 for another user's or app's spelling of it.
+    expect((await del('elsewhere', 'kai', t.accessId)).status).toBe(404);
+    const revokedEvents = ((await call('listAuditEvents', { claims: as(org), query: { appId: 'guarded-one' } })).body.items ?? [])
+      .filter((e) => e.action === 'token.revoked' && e.tokenId === t.accessId);
+    expect(revokedEvents).toHaveLength(1);
   });
 
   it('answers 400 for a malformed token id and 403 without apps:manage', async () => {

@@ -54,3 +54,82 @@ describe('a rotated secret', () => {
     expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
   });
 });
+
+/**
+ * The rollout of a new key version in two phases (docs/operations.md), with two containers on one
+ * table holding different key sets, as during each phase: every token registered or revoked
+ * through either is seen the same by both, and a revoked one is never registered again.
+ */
+describe('a rollout in two phases, two containers on one table', () => {
+  const v1 = process.env.TOKEN_HASH_SECRET as string;
+  const v2 = Buffer.alloc(32, 7).toString('base64');
+  const staged = JSON.stringify({ current: 1, keys: { 1: v1, 2: v2 } });
+  const promoted = JSON.stringify({ current: 2, keys: { 1: v1, 2: v2 } });
+  /** A container: the modules loaded anew with this secret (its own hasher and key set). */
+  const container = async (secret: string) => {
+    process.env.TOKEN_HASH_SECRET = secret;
+    vi.resetModules();
+    const api = await import('../support/api.js');
+    await api.loadAllHandlers(); // before the next container resets the modules
+    return api;
+  };
+  type Container = Awaited<ReturnType<typeof container>>;
+
+  /** Registered and revoked through each container in turn: the same answers from both, always. */
+  async function holdsBetween(name: string, a: Container, b: Container) {
+    await a.createApp(org, name);
+    const access = (token: string) => ({ token, type: 'access', appId: name, userId: 'ada' });
+    for (const [registrar, revoker] of [[a, b], [b, a]] as const) {
+      // Registered by one, revoked (RFC 7009) by the other: inactive to both, and registered again through either, 409.
+      const token = registrar.rawToken(name);
+      expect((await registrar.register(org, access(token))).status).toBe(201);
+      for (const c of [a, b]) expect((await c.introspect(org, token)).body.active).toBe(true);
+      expect((await revoker.call('revoke', { claims: revoker.as(org), form: { token } })).status).toBe(200);
+      for (const c of [a, b]) {
+        expect((await c.introspect(org, token)).body).toEqual({ active: false });
+        expect((await c.register(org, access(token))).status).toBe(409);
+      }
+      // Registered and revoked by one, registered again through the other: 409.
+      const again = registrar.rawToken(name);
+      expect((await registrar.register(org, access(again))).status).toBe(201);
+      expect((await registrar.call('revoke', { claims: registrar.as(org), form: { token: again } })).status).toBe(200);
+      expect((await revoker.register(org, access(again))).status).toBe(409);
+      for (const c of [a, b]) expect((await c.introspect(org, again)).body).toEqual({ active: false });
+      // Revoked before anyone registered it, through one; registered through the other: 409.
+      const early = registrar.rawToken(name);
+      expect((await revoker.call('revoke', { claims: revoker.as(org), form: { token: early } })).status).toBe(200);
+      expect((await registrar.register(org, access(early))).status).toBe(409);
+    }
+    const app = (await a.call('getApp', { claims: a.as(org), path: { appId: name } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
+  }
+
+  it('phase 1: a container on the old key set beside one that knows the new version but does not use it yet', { timeout: 60_000 }, async () => {
+    const old = await container(v1);
+    const knowing = await container(staged);
+    await holdsBetween('phase-1', old, knowing);
+  });
+
+  it('phase 2: a container that knows the new version beside one that made it current', { timeout: 60_000 }, async () => {
+    const knowing = await container(staged);
+    const current = await container(promoted);
+    await holdsBetween('phase-2', knowing, current);
+    // They do differ: new tokens carry the version each container makes current.
+    const ids = await Promise.all([knowing, current].map(async (c) => (await c.register(org, { token: c.rawToken('ids'), type: 'access', appId: 'phase-2', userId: 'bo' })).body.tokenId as string));
+    expect([ids[0]?.startsWith('2.'), ids[1]?.startsWith('2.')], ids.join(' ')).toEqual([false, true]);
+  });
+
+  it('a phase skipped: a revocation through the container without the new version still ends the token for both', { timeout: 60_000 }, async () => {
+    const old = await container(v1);
+    const current = await container(promoted);
+    await current.createApp(org, 'skipped');
+    const token = current.rawToken('skipped');
+    expect((await current.register(org, { token, type: 'access', appId: 'skipped', userId: 'ada' })).status).toBe(201);
+    // The old container cannot find the new version's item: it remembers the value as revoked under its own version…
+    expect((await old.call('revoke', { claims: old.as(org), form: { token } })).status).toBe(200);
+    // …and that tombstone wins over the live item wherever both are read.
+    for (const c of [old, current]) expect((await c.introspect(org, token)).body).toEqual({ active: false });
+    expect((await current.register(org, { token, type: 'access', appId: 'skipped', userId: 'ada' })).status).toBe(409);
+  });
+});
+

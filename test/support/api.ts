@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { httpApiEvent, lambdaContext } from '../../local/event.js';
 import type { HttpEvent, HttpResult } from '../../shared/http.js';
@@ -38,6 +39,18 @@ export interface Reply {
 
 type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
+/** Each handler this module loaded, so that a test that loads the modules anew (a second container) keeps its own. */
+const loaded = new Map<string, Handler>();
+const handlerOf = async (name: string): Promise<Handler> => {
+  if (!loaded.has(name)) loaded.set(name, ((await import(`../../functions/http/${name}.ts`)) as { handler: Handler }).handler);
+  return loaded.get(name) as Handler;
+};
+
+/** Loads every route's handler now: a container made by `vi.resetModules` then keeps its own module graph. */
+export async function loadAllHandlers(): Promise<void> {
+  for (const route of Object.values(routes as Record<string, Route>)) await handlerOf(route.handler);
+}
+
 /**
  * Calls a route's real handler with the API Gateway v2 event that route would receive. Every reply
  * is checked against docs/openapi.json: an undocumented status, media type, header or body shape
@@ -45,7 +58,7 @@ type Handler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
  */
 export async function call(name: RouteName, options: CallOptions = {}): Promise<Reply> {
   const route: Route = routes[name];
-  const { handler } = (await import(`../../functions/http/${route.handler}.ts`)) as { handler: Handler };
+  const handler = await handlerOf(route.handler);
   let path: string = route.path;
   for (const [k, v] of Object.entries(options.path ?? {})) path = path.replace(`{${k}}`, encodeURIComponent(v));
   const query = new URLSearchParams(options.query ?? {}).toString();
@@ -79,7 +92,8 @@ export async function call(name: RouteName, options: CallOptions = {}): Promise<
 
 let counter = 0;
 /** A raw token value nobody else in the run uses. */
-export const rawToken = (label = 'tok') => `${label}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}-secretvalue`;
+/** A raw token value no other call makes (random too: two module instances share the process and the millisecond). */
+export const rawToken = (label = 'tok') => `${label}-${process.pid}-${Date.now().toString(36)}-${(counter++).toString(36)}-${randomBytes(4).toString('hex')}-secretvalue`;
 
 export async function createApp(org: string, appId: string, extra: Record<string, unknown> = {}) {
   const reply = await call('createApp', { claims: as(org), json: { appId, name: `App ${appId}`, ...extra } });

@@ -10,10 +10,12 @@ import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
  * function that verifies bearer JWTs itself (POST /oauth2/introspect) finds them. Started on first
  * use; sets JWT_ISSUER and JWT_AUDIENCE as the stack sets them on such a function.
  */
-let started: Promise<LocalIssuer> | undefined;
+// Kept on globalThis: one issuer per test file even when a test loads the modules anew
+// (vi.resetModules, as the key-rotation tests do to run two containers side by side).
+const shared = globalThis as { testIssuerStarted?: Promise<LocalIssuer> };
 
 export function testIssuer(): Promise<LocalIssuer> {
-  started ??= (async () => {
+  shared.testIssuerStarted ??= (async () => {
     const keys: { jwks?: LocalIssuer['jwks'] } = {};
     const server = createServer((req, res) => {
       const url = req.url ?? '/';
@@ -30,5 +32,5 @@ export function testIssuer(): Promise<LocalIssuer> {
     keys.jwks = issuer.jwks;
     return issuer;
   })();
-  return started;
+  return shared.testIssuerStarted;
 }
