@@ -62,9 +62,9 @@ async function basicCaller(credentials: string): Promise<Caller> {
   if (!secret || !orgId || !v.is(idSchema, orgId) || clientIds.length === 0) throw refused();
   const now = Date.now();
   for (const clientId of clientIds) {
-    // Through the cache; a declaration given a new secret since it was cached is read again, at most every 5 s.
-    let server = await declaredResourceServer(orgId, clientId, { cacheMisses: false });
-    if (server && !holdsSecret(server, secret, now)) server = await declaredResourceServer(orgId, clientId, { fresh: true, atMostEveryMs: 5000 });
+    // Through the cache; one declared or given a new secret since it was cached (here or in another container) is read again, at most every 5 s.
+    let server = await declaredResourceServer(orgId, clientId);
+    if (!server || !holdsSecret(server, secret, now)) server = await declaredResourceServer(orgId, clientId, { fresh: true, atMostEveryMs: 5000 });
     if (server && holdsSecret(server, secret, now)) return { sub: server.sub, orgId, edition: server.edition, scopes: new Set(['tokens:introspect']) };
   }
   throw refused();

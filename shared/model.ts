@@ -152,6 +152,12 @@ export interface Token {
    * retried registration of the same raw value is refused and its access tokens stay dead.
    */
   revokedAt: string | null;
+  /**
+   * On a tombstone a policy left (the session timeout, the refresh-token policy, the lifetime cap),
+   * not a revocation: the token is refused again the same way, but the access tokens an older
+   * version hung on such a refresh token live on (they do for a policy-ended refresh token of a grant).
+   */
+  policyEnded: boolean;
   /** When the sweep must look at the token next (expiry, policy, a revoked refresh token's children check); null: never. */
   dueAt: string | null;
 }

@@ -274,7 +274,8 @@ function problemResponse(status: number, answer: ProblemAnswer, format: 'problem
   const headers = answer.headers?.length ? { headers: Object.fromEntries(answer.headers.map((h) => [h, ref('headers', h)])) } : {};
   if (format === 'oauth') {
     // The /oauth2 endpoints answer the RFC 6749 error each problem type maps to (shared/errors.ts).
-    const [p] = answer.problems;
+    const [p, ...more] = answer.problems;
+    if (more.length) throw new Error(`${answer.description}: an /oauth2 answer carries one RFC 6749 error; give each its own status`);
     return { description: answer.description, ...headers, content: oauth(new AppError(p!.type, p!.detail).oauthError, p!.detail) };
   }
   const [first, ...more] = answer.problems.map((p) => problemExample(p.type, p.detail));

@@ -83,7 +83,7 @@ const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
     ...(t as unknown as Token),
     scopes: v.scopes ?? [], audience: v.audience ?? [], issuer: v.issuer ?? null, cnf: v.cnf ?? null, issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, useCount: v.useCount ?? 0,
     childCount: v.childCount ?? 0, expiresAt: v.expiresAt ?? null, presentableUntil: v.presentableUntil ?? null, refreshTokenId: v.refreshTokenId ?? null, lastUsedAt: v.lastUsedAt ?? null,
-    grantId: v.grantId ?? null, retiredAt: v.retiredAt ?? null, successorId: v.successorId ?? null, revokedAt: v.revokedAt ?? null, dueAt: v.dueAt ?? null,
+    grantId: v.grantId ?? null, retiredAt: v.retiredAt ?? null, successorId: v.successorId ?? null, revokedAt: v.revokedAt ?? null, policyEnded: v.policyEnded ?? false, dueAt: v.dueAt ?? null,
   };
 });
 
@@ -91,7 +91,7 @@ const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
 const toRevokedValue = recordReader('RevokedValue', () => ({ orgId: v.string(), lookupKey: v.string(), tokenId: v.string(), revokedAt: v.string() }), (t): Token => ({
   orgId: t.orgId as string, appId: '', userId: '', lookupKey: t.lookupKey as string, tokenId: t.tokenId as string, type: 'access', scopes: [], audience: [], issuer: null, cnf: null, issuedAt: t.revokedAt as string,
   expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0,
-  lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: t.revokedAt as string, dueAt: null,
+  lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: t.revokedAt as string, policyEnded: false, dueAt: null,
 }));
 
 export const toToken = (item: Item | undefined): Token | undefined => (item?.entity === 'RevokedValue' ? toRevokedValue(item) : toTokenItem(item));
@@ -178,7 +178,8 @@ export function createTokenWrite(token: Token): Write {
 
 /** A live token as stored, with its places in the user's and the app's token lists and the due index (tests and the benchmark seed with it too). */
 export function tokenItem(token: Token): Item {
-  return itemOf('Token', tokenKeys.token(token.orgId, token.lookupKey), withoutNulls(token), {
+  const { policyEnded: _onTombstonesOnly, ...stored } = token;
+  return itemOf('Token', tokenKeys.token(token.orgId, token.lookupKey), withoutNulls(stored), {
     ...tokenKeys.ofUser(token.orgId, token.appId, token.userId, token.tokenId),
     ...tokenKeys.ofAppEpoch(token.orgId, token.appId, token.appEpoch, token.userId),
     ...dueIndexKeys(token, token.dueAt),
@@ -269,7 +270,7 @@ export function deleteUnusedWrite(token: Token): Write {
  * a revoked one does, so the same raw value registered again is refused; its grant lives on.
  */
 export function expireUnusedWrite(token: Token, at: string): Write {
-  return putWrite(tombstoneItem(token, at, null), unusedSinceRead(token));
+  return putWrite(tombstoneItem(token, at, null, { policyEnded: true }), unusedSinceRead(token));
 }
 
 /**
@@ -278,12 +279,14 @@ export function expireUnusedWrite(token: Token, at: string): Write {
  * for it has passed (`presentableUntil`), and no sooner than REVOCATION_MEMORY_MS after the
  * revocation; a token without one is remembered for good.
  */
-export function tombstoneItem(token: TombstoneSource, at: string, checkChildrenAt: string | null): Item {
+export function tombstoneItem(token: TombstoneSource, at: string, checkChildrenAt: string | null, { policyEnded = false } = {}): Item {
   const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId } = token;
   const grantId = token.grantId ?? null;
   const dueAt = checkChildrenAt;
-  return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, grantId, revokedAt: at, dueAt }), {
-    ...(dueAt === null ? ttlOf(tombstoneUntil(presentableUntil, at)) : dueIndexKeys(token, dueAt)),
+  // What a policy ended is remembered as a revocation is, but not for good: a day at least, or to the caller's own expiry.
+  const until = policyEnded ? tombstoneUntil(presentableUntil ?? at, at) : tombstoneUntil(presentableUntil, at);
+  return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, grantId, revokedAt: at, ...(policyEnded ? { policyEnded } : {}), dueAt }), {
+    ...(dueAt === null ? ttlOf(until) : dueIndexKeys(token, dueAt)),
   });
 }
 

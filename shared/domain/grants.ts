@@ -91,7 +91,7 @@ export async function adoptLegacy(token: Token, now: number): Promise<boolean> {
       writes = grant ? [adoptTokenWrite(current, ref.grantId)] : [createGrantWrite(created), adoptTokenWrite(current, ref.grantId)];
     } else {
       const parent = parentKey ? ctx.tokens.get(parentKey) : undefined;
-      if (parent?.revokedAt) {
+      if (parent?.revokedAt && !parent.policyEnded) {
         writes = [tombstoneWrite(current, iso(now), null)]; // dead (and uncounted) with its refresh token
       } else if (parent?.grantId != null && parent.grantId !== ref.grantId) {
         // Registered by an older version, during an upgrade, from a refresh token of a grant that is

@@ -112,16 +112,14 @@ const forget = (orgId: string, sub: string) => cache.delete(cacheKey(orgId, sub)
 /**
  * The declaration of `sub` in the org (undefined: not declared), as read at most
  * DECLARATION_CACHE_MS ago. `fresh`: read again unless read less than `atMostEveryMs` ago (so
- * wrong secrets cannot make every attempt a read). `cacheMisses: false`: an id nobody declared is
- * not remembered (names made up by a stranger do not push declarations out of the cache).
+ * wrong secrets cannot make every attempt a read).
  */
-export async function declaredResourceServer(orgId: string, sub: string, { fresh = false, atMostEveryMs = 0, cacheMisses = true } = {}): Promise<ResourceServer | undefined> {
+export async function declaredResourceServer(orgId: string, sub: string, { fresh = false, atMostEveryMs = 0 } = {}): Promise<ResourceServer | undefined> {
   const key = cacheKey(orgId, sub);
   const hit = cache.get(key);
   const now = Date.now();
   if (hit && hit.until > now && (!fresh || hit.readAt > now - atMostEveryMs)) return hit.server;
   const server = await getResourceServer(orgId, sub);
-  if (!server && !cacheMisses) return undefined;
   if (cache.size >= CACHE_ENTRIES) cache.delete(cache.keys().next().value as string);
   cache.set(key, { server, readAt: now, until: now + DECLARATION_CACHE_MS });
   return server;

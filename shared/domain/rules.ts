@@ -59,7 +59,8 @@ export function isRevoked(token: Token, appEpoch: number, user: Pick<AppUser, 'r
   if (!user || token.revokedAt !== null || token.appEpoch < appEpoch || token.userEpoch < user.revokeEpoch) return true;
   const ref = grantRef(token);
   if (ref && (lineage.grant ? lineage.grant.revokedAt !== null : ref.required)) return true;
-  return lineage.legacyParent?.revokedAt != null;
+  // An older version's access token dies with its refresh token's revocation, not with a policy's end of it.
+  return lineage.legacyParent?.revokedAt != null && !lineage.legacyParent.policyEnded;
 }
 
 /** The user's counted tokens under the app's current epoch (zero after an app-wide revocation). */

@@ -22,7 +22,7 @@ import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { effectiveExpiry, idleExpiry, sweepDueAt } from './policies.js';
-import { grantRef, isRevoked, planRemoval, type Lineage, type RemovalChoice } from './rules.js';
+import { grantRef, isRevoked, planRemoval, type Lineage, type RemovalAction, type RemovalChoice } from './rules.js';
 import { MAX_TOKENS_PER_REMOVAL, removeTokens } from './removal.js';
 import { adoptLegacy } from './grants.js';
 import { readLineages } from './lineage.js';
@@ -140,7 +140,7 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
       }
       const cause = purgeCause(token, app, user, lineageOf(token), now);
       if (cause) {
-        choices.push({ token, action: cause === 'revoked' ? 'tombstone' : cause === 'expired' ? 'delete' : 'expire' });
+        choices.push({ token, action: removalAction(cause, token, now) });
         report[cause] += 1;
       } else {
         const dueAt = sweepDueAt(token, app.policies);
@@ -162,6 +162,18 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
     logger.warn('Tokens kept changing while the sweep settled them; the next sweep tries again', { orgId, appId, userId });
     return emptyReport();
   });
+}
+
+/**
+ * How a token that must go goes: revoked, a tombstone; past the expiry its caller gave, deleted
+ * (registering it again is refused: `expiresAt` must be in the future); ended by a policy before
+ * that (the session timeout, the refresh-token policy, the lifetime cap), a tombstone a policy left,
+ * so the authorization server's retry of its registration cannot bring it back.
+ */
+function removalAction(cause: Exclude<keyof SettleReport, 'rescheduled' | 'tombstones'>, token: Token, now: number): RemovalAction {
+  if (cause === 'revoked') return 'tombstone';
+  const pastOwnExpiry = token.presentableUntil !== null && Date.parse(token.presentableUntil) <= now;
+  return cause === 'expired' && pastOwnExpiry ? 'delete' : 'expire';
 }
 
 /** Why a live token must go now, or undefined if it is still active. */

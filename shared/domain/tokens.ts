@@ -221,7 +221,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
         // The parent's id as stored (a member registered before may be under an older key version).
         refreshTokenId: member.input.type === 'access' && link ? (link && 'member' in link ? (existing[link.member]?.tokenId ?? parent!.tokenId) : parents[members.indexOf(member)]!.tokenId) : null,
         grantId, retiredAt: null, successorId: null,
-        appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null,
+        appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
       };
       return { ...issued, dueAt: sweepDueAt(issued, app.policies) };
     });

@@ -181,6 +181,23 @@ describe('sessionTimeoutMinutes: an idle timeout', () => {
   });
 });
 
+describe('accessTokenLifetimeMinutes: the cap on an access token\'s life', () => {
+  it('a token the cap ended, removed by the sweep, is remembered: the AS\'s retry with its own later expiry is refused', async () => {
+    await createApp(org, 'cap-ended', { policies: { accessTokenLifetimeMinutes: 5 } });
+    const capped = access('cap-ended', 'ada', { issuedAt: new Date(Date.now() - 10 * 60_000).toISOString(), expiresAt: new Date(Date.now() + 2 * 3_600_000).toISOString() });
+    expect((await register(org, capped)).status).toBe(201);
+    expect((await introspect(org, capped.token)).body).toEqual({ active: false });
+    // What the sweep does for this user's due token, run for it alone (other files' due tokens share the sweep).
+    const { settleUserTokens } = await import('../../shared/domain/settlement.js');
+    const { hasher } = await import('../../shared/domain/hasher.js');
+    await settleUserTokens(org, 'cap-ended', 'ada', [hasher.digest(capped.token).lookupKey], Date.now());
+    expectProblem(await register(org, { ...capped, issuedAt: undefined }), 409, 'token-revoked', 'body.token');
+    expect((await introspect(org, capped.token)).body).toEqual({ active: false });
+    const app = (await call('getApp', { claims: admin, path: { appId: 'cap-ended' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
+  });
+});
+
 describe('an issuedAt ahead of the service\'s clock', () => {
   const minutesAhead = (n: number) => new Date(Date.now() + n * 60_000).toISOString();
 
