@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Context } from 'aws-lambda';
 import type { HttpEvent, HttpResult } from '../shared/http.js';
 import { behindJwtAuthorizer } from '../shared/api/define.js';
-import { fallbackRoute, matchRoute, routeKey, routes, type Route } from '../shared/routes.js';
+import { allowedOrigins, responseCorsHeaders } from '../shared/cors.js';
+import { fallbackRoute, matchRoute, preflightRoute, routeKey, routes, type Route } from '../shared/routes.js';
 import { httpApiEvent, lambdaContext } from './event.js';
 import type { LocalIssuer } from './jwt.js';
 
@@ -30,7 +31,7 @@ export interface LocalExtras {
 
 export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = {}): Promise<Server> {
   const handlers = new Map<string, HttpHandler>();
-  for (const route of [...Object.values(routes as Record<string, Route>), fallbackRoute]) {
+  for (const route of [...Object.values(routes as Record<string, Route>), fallbackRoute, preflightRoute]) {
     handlers.set(route.handler, await loadHandler(route.handler));
   }
 
@@ -43,11 +44,21 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse) {
-    const body = await readBody(req);
-    if (body === undefined) return send(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     const path = new URL(url, 'http://localhost').pathname;
+    // As API Gateway with CORS configured: the console's origins get the CORS headers on every answer.
+    const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+    const corsHeaders = responseCorsHeaders(origin, allowedOrigins(process.env.CONSOLE_ORIGINS, `http://${req.headers.host ?? '127.0.0.1'}`));
+    const send = (res: ServerResponse, result: HttpResult) => sendResult(res, { ...result, headers: { ...result.headers, ...corsHeaders } });
+    const body = await readBody(req);
+    if (body === undefined) return send(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });
+    if (method === 'OPTIONS') {
+      // OPTIONS /{proxy+}: no authorizer; its function answers the preflight.
+      const event = httpApiEvent({ method, url, headers: req.headers, body, routeKey: routeKey({ method: 'OPTIONS', path: '/{proxy+}' }) });
+      const preflight = await (handlers.get(preflightRoute.handler) as HttpHandler)(event, lambdaContext(preflightRoute.handler));
+      return sendResult(res, preflight);
+    }
     if (method === 'GET' && path === '/.well-known/jwks.json') return send(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(issuer.jwks) });
     if (extras.console?.(req, res)) return;
     if (await extras.oidc?.(req, res, body)) return;
@@ -99,7 +110,7 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
   });
 }
 
-function send(res: ServerResponse, result: HttpResult): void {
+function sendResult(res: ServerResponse, result: HttpResult): void {
   const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
   const body = result.body === undefined ? '' : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   res.writeHead(result.statusCode ?? 200, headers);

@@ -52,6 +52,9 @@ export const orderedRoutes = (): [RouteName, Route][] => (Object.entries(routes)
  */
 export const fallbackRoute = { path: '$default', handler: 'not-found', table: 'none', answers: {} } as const;
 
+/** Every OPTIONS, without a token: the browsers' CORS preflights (shared/cors.ts; functions/http/cors-preflight.ts). */
+export const preflightRoute = { path: 'OPTIONS /{proxy+}', handler: 'cors-preflight', table: 'none', answers: {} } as const;
+
 export const routeKey = (route: Pick<Route, 'method' | 'path'>) => `${route.method} ${route.path}`;
 
 /** A matcher for a route path: `/v1/apps/{appId}` → named groups, one segment each. */

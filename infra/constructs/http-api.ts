@@ -8,7 +8,8 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { behindJwtAuthorizer } from '../../shared/api/define.js';
-import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
+import { cors } from '../../shared/cors.js';
+import { fallbackRoute, preflightRoute, routes, type Route } from '../../shared/routes.js';
 import { ServiceFunction } from './service-function.js';
 
 export interface ServiceApiProps {
@@ -42,10 +43,10 @@ export class ServiceApi extends Construct {
       description: 'OAuth Usage service',
       corsPreflight: {
         allowOrigins: [props.consoleOrigin],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.PUT, CorsHttpMethod.PATCH, CorsHttpMethod.DELETE],
-        allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key'],
-        exposeHeaders: ['etag', 'location', 'retry-after'],
-        maxAge: Duration.hours(1),
+        allowMethods: cors.allowMethods.map((m) => CorsHttpMethod[m]),
+        allowHeaders: [...cors.allowHeaders],
+        exposeHeaders: [...cors.exposeHeaders],
+        maxAge: Duration.seconds(cors.maxAgeSeconds),
       },
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
@@ -62,6 +63,7 @@ export class ServiceApi extends Construct {
         ...(route.table === 'none' ? {} : { secret: props.secret }),
         // A function that verifies bearer JWTs itself does it as the authorizer does, with its issuer and audiences.
         ...(route.authenticate ? { environment: { JWT_ISSUER: props.jwtIssuer, JWT_AUDIENCE: props.jwtAudience.join(',') } } : {}),
+        ...(route.handler === preflightRoute.handler ? { environment: { CONSOLE_ORIGINS: props.consoleOrigin } } : {}),
         timeout: Duration.seconds(10),
       });
       if (route.table !== 'none') fn.bindTable(props.table, route.table);
@@ -89,6 +91,15 @@ export class ServiceApi extends Construct {
       integration: new HttpLambdaIntegration('NotFoundIntegration', functionFor(fallbackRoute)),
       authorizer,
     });
+    // The browser's preflight carries no token: with the authorizer on $default it would be a 401.
+    // AWS documents the fix: an OPTIONS /{proxy+} route without authorization (and an integration).
+    const preflight = new HttpRoute(this, 'OptionsCorsPreflight', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.with('/{proxy+}', HttpMethod.OPTIONS),
+      integration: new HttpLambdaIntegration('CorsPreflightIntegration', functionFor(preflightRoute)),
+      authorizer: new HttpNoneAuthorizer(),
+    });
+    publicRoute(preflight, 'Public by contract (cors-preflight): browsers send preflights without a token; it answers 204 and holds no data.');
     new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Base URL of the API' });
   }
 }

@@ -43,18 +43,23 @@ describe('the table', () => {
 });
 
 describe('the HTTP API', () => {
-  it('has exactly the route table’s routes plus $default, with the JWT authorizer on every scoped route', () => {
+  it('has exactly the route table’s routes plus $default and the preflights\' OPTIONS /{proxy+}, with the JWT authorizer on every scoped route', () => {
     const authorizers = resources('AWS::ApiGatewayV2::Authorizer');
     expect(authorizers).toHaveLength(1);
     expect(authorizers[0]?.[1].Properties).toMatchObject({ AuthorizerType: 'JWT', JwtConfiguration: { Issuer: 'https://idp.example.com/', Audience: ['oauth-usage'] } });
     const deployed = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    expect(deployed.map((r) => r.RouteKey).sort()).toEqual([...allRoutes.map(routeKey), '$default'].sort());
+    expect(deployed.map((r) => r.RouteKey).sort()).toEqual([...allRoutes.map(routeKey), '$default', 'OPTIONS /{proxy+}'].sort());
     for (const route of allRoutes) {
       const props = deployed.find((r) => r.RouteKey === routeKey(route));
       expect(props?.AuthorizationType, routeKey(route)).toBe(behindJwtAuthorizer(route) ? 'JWT' : 'NONE');
     }
     // Unknown paths too: an unauthenticated caller gets API Gateway's 401 and invokes no function.
     expect(deployed.find((r) => r.RouteKey === '$default')?.AuthorizationType).toBe('JWT');
+    // A browser's preflight carries no token: AWS documents that with an authorizer on $default it
+    // needs an OPTIONS /{proxy+} route without authorization, and with an integration.
+    const preflight = deployed.find((r) => r.RouteKey === 'OPTIONS /{proxy+}');
+    expect(preflight?.AuthorizationType).toBe('NONE');
+    expect(JSON.stringify(preflight?.Target)).toContain('CorsPreflightIntegration');
   });
 
   it('throttles the stage and writes access logs', () => {
@@ -71,12 +76,12 @@ describe('functions', () => {
   const functions = resources('AWS::Lambda::Function').filter(([id, f]) => f.Properties.Runtime !== undefined && String(f.Properties.Handler).startsWith('index') && !id.startsWith('CustomCDKBucketDeployment'));
 
   it('run nodejs22.x on arm64 with tracing, and never carry the secret itself; only functions that use it know where it is', () => {
-    expect(functions.length).toBe(allRoutes.length + 3); // the routes, $default, the worker, the sweep
+    expect(functions.length).toBe(allRoutes.length + 4); // the routes, $default, the preflights, the worker, the sweep
     for (const [id, { Properties: p }] of functions) {
       expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
       const env = (p.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(env).not.toHaveProperty('TOKEN_HASH_SECRET');
-      expect(Object.keys(env).includes('TOKEN_HASH_SECRET_ARN'), id).toBe(!/^Http(Health|Openapi|NotFound)[0-9A-F]{8}$/.test(id));
+      expect(Object.keys(env).includes('TOKEN_HASH_SECRET_ARN'), id).toBe(!/^Http(Health|Openapi|NotFound|CorsPreflight)[0-9A-F]{8}$/.test(id));
     }
   });
 
@@ -234,6 +239,6 @@ describe('the console', () => {
     const cors = api.Properties.CorsConfiguration as { AllowOrigins: unknown[]; AllowHeaders: string[]; ExposeHeaders: string[] };
     expect(cors.AllowOrigins).toEqual([{ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distributionId, 'DomainName'] }]] }]);
     expect(cors.AllowHeaders).toEqual(expect.arrayContaining(['authorization', 'if-match', 'idempotency-key']));
-    expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'location']));
+    expect(cors.ExposeHeaders).toEqual(expect.arrayContaining(['etag', 'location', 'retry-after', 'ratelimit', 'ratelimit-policy']));
   });
 });

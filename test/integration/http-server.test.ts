@@ -192,6 +192,32 @@ describe('the local HTTP API', () => {
     expect(forged.status).toBe(401);
   });
 
+  it('answers CORS preflights without a token, for the origins in CONSOLE_ORIGINS only, and exposes the headers the console reads', async () => {
+    const consoleOrigin = 'https://console.example';
+    process.env.CONSOLE_ORIGINS = `${consoleOrigin}, http://127.0.0.1:5173`;
+    try {
+      const preflight = (origin: string) => fetch(`${base}/v1/apps/orders/revocations`, {
+        method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,idempotency-key' },
+      });
+      const allowed = await preflight(consoleOrigin);
+      expect(allowed.status).toBe(204);
+      expect(allowed.headers.get('access-control-allow-origin')).toBe(consoleOrigin);
+      expect(allowed.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(allowed.headers.get('access-control-allow-headers')?.split(',')).toEqual(expect.arrayContaining(['authorization', 'content-type', 'idempotency-key', 'if-match']));
+      // Another origin: no CORS headers, so the browser refuses the call.
+      const other = await preflight('https://evil.example');
+      expect([other.status, other.headers.get('access-control-allow-origin')]).toEqual([204, null]);
+      // The call itself: the console's origin may read the answer and its ETag, Location, Retry-After and RateLimit headers.
+      const answer = await fetch(`${base}/v1/apps`, { headers: { origin: consoleOrigin, authorization: `Bearer ${await mint()}` } });
+      expect(answer.headers.get('access-control-allow-origin')).toBe(consoleOrigin);
+      expect(answer.headers.get('access-control-expose-headers')?.split(',')).toEqual(expect.arrayContaining(['etag', 'location', 'retry-after', 'ratelimit', 'ratelimit-policy']));
+      const unauthorized = await fetch(`${base}/v1/apps`, { headers: { origin: consoleOrigin } });
+      expect([unauthorized.status, unauthorized.headers.get('access-control-allow-origin')]).toEqual([401, consoleOrigin]);
+    } finally {
+      delete process.env.CONSOLE_ORIGINS;
+    }
+  });
+
   it('never stores or logs a raw token value or a bearer JWT', async () => {
     const jwt = await mint('org-secrets');
     await postJson('/v1/apps', jwt, { appId: 'secrets', name: 'Secrets' });

@@ -2,15 +2,15 @@ import { readdirSync } from 'node:fs';
 import { build, buildSync } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { bundleAliases, functionBundling } from '../../infra/bundling.js';
-import { fallbackRoute, routes, type Route } from '../../shared/routes.js';
+import { fallbackRoute, preflightRoute, routes, type Route } from '../../shared/routes.js';
 
 /** The modules a function's bundle holds, as esbuild resolves its imports. */
 const inputsOf = (entry: string) => Object.keys(buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' }).metafile.inputs);
 
 describe('what functions load', () => {
-  it('functions without table access (health, the API document, not-found) load neither the configuration nor the service secret (they are granted neither)', { timeout: 120_000 }, () => {
-    const keyless = [...Object.values(routes as Record<string, Route>), fallbackRoute].filter((r) => r.table === 'none').map((r) => `functions/http/${r.handler}.ts`);
-    expect(keyless).toHaveLength(3);
+  it('functions without table access (health, the API document, not-found, cors-preflight) load neither the configuration nor the service secret (they are granted neither)', { timeout: 120_000 }, () => {
+    const keyless = [...Object.values(routes as Record<string, Route>), fallbackRoute, preflightRoute].filter((r) => r.table === 'none').map((r) => `functions/http/${r.handler}.ts`);
+    expect(keyless).toHaveLength(4);
     for (const entry of keyless) {
       const inputs = inputsOf(entry);
       expect(inputs.filter((i) => /shared\/(config|service-secret|secrets)\.ts$/.test(i)), entry).toEqual([]);
