@@ -267,7 +267,7 @@ export type paths = {
         post?: never;
         /**
          * Revoke one user's tokens for the app (202 job)
-         * @description **Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after.
+         * @description **Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after. An `Idempotency-Key` makes a retry (or a double click) answer the same job.
          */
         delete: operations["revokeUserTokens"];
         options?: never;
@@ -2633,7 +2633,10 @@ export interface operations {
     revokeUserTokens: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 appId: components["schemas"]["Id"];
                 userId: components["schemas"]["Id"];
@@ -2723,6 +2726,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
             /** @description A per-org limit (problem type `too-many-requests`, with `Retry-After`), or API Gateway's throttling (`{"message":"Too Many Requests"}`). */
             429: {
                 headers: {

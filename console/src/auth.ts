@@ -67,7 +67,9 @@ export async function signIn(returnTo: string): Promise<never> {
     client_id: client.client_id, redirect_uri: callbackUrl(), response_type: 'code', scope: 'openid usage:read apps:manage',
     code_challenge: await oauth.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', state, nonce,
   }).toString();
-  location.assign(url.toString());
+  // Replacing this page's history entry: after the round trip (/authorize, /callback, then back
+  // here by replaceState) Back goes to the page before, not to this one again.
+  location.replace(url.toString());
   return new Promise<never>(() => undefined);
 }
 

@@ -4,7 +4,7 @@ import { requestRevocation } from '../../shared/domain/revocations.js';
 import { httpRoute } from '../../shared/http.js';
 
 /** Usage by User, Revoke: every token of one user for the app, inactive when this returns (202 job). */
-export const handler = httpRoute(revokeUserTokens, async ({ caller, path: { appId, userId }, now }) => {
-  const job = await requestRevocation(caller, appId, { userIds: [userId] }, undefined, now);
+export const handler = httpRoute(revokeUserTokens, async ({ caller, path: { appId, userId }, headers, now }) => {
+  const job = await requestRevocation(caller, appId, { userIds: [userId] }, headers['idempotency-key'], now);
   return { status: 202, body: jobView(job), headers: { Location: `/v1/revocation-jobs/${job.jobId}` } };
 });

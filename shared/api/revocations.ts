@@ -50,8 +50,8 @@ const noSuchJob = { description: '`not-found`: no such job in the caller\'s org.
 export const revokeUserTokens = {
   method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one user\'s tokens for the app (202 job)',
-  description: '**Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after.',
-  input: { path: userTokensPathSchema },
+  description: '**Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after. An `Idempotency-Key` makes a retry (or a double click) answer the same job.',
+  input: { path: userTokensPathSchema, headers: idempotencyHeadersSchema },
   answers: {
     202: { description: 'The job (its status at `Location`).', schema: jobSchema, headers: ['Location'], example: () => ({ ...jobExample, target: { userIds: ['ada@example.com'] }, reason: null }) },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },

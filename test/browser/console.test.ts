@@ -363,6 +363,18 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.getByRole('table').isVisible()).toBe(true);
   });
 
+  it('goes Back to the page before after a reload (signing in again silently adds no history entry)', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.getByRole('link', { name: 'CRM Sync', exact: true }).click();
+    await expect.poll(() => heading('CRM Sync').isVisible()).toBe(true);
+    await page.reload(); // the session lived in memory: signed in again, silently
+    await expect.poll(() => heading('CRM Sync').isVisible()).toBe(true);
+    await page.goBack();
+    await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
+    expect(new URL(page.url()).pathname).toBe('/');
+  });
+
   it('signs out of the console and of the issuer', { timeout: 60_000 }, async () => {
     await fresh();
     await signIn(page, service.base);

@@ -150,6 +150,18 @@ describe('dry runs, idempotency keys, schedules and cancellation', () => {
     await drainQueue();
   });
 
+  it('Revoke of one user honours an Idempotency-Key too: a double click makes one job', async () => {
+    await createApp(org, 'idem-user');
+    await seedTokens('idem-user', 2, 1);
+    const revokeUser = () => call('revokeUserTokens', { claims: as(org), path: { appId: 'idem-user', userId: 'user-0000' }, headers: { 'idempotency-key': 'click-1' } });
+    const [first, second] = await Promise.all([revokeUser(), revokeUser()]);
+    expect([first.status, second.status]).toEqual([202, 202]);
+    expect(second.body.jobId).toBe(first.body.jobId);
+    const jobs = (await call('listRevocationJobs', { claims: as(org), query: { appId: 'idem-user' } })).body.items ?? [];
+    expect(jobs.length).toBe(1);
+    await drainQueue();
+  });
+
   it('a job with runAt is scheduled and revokes nothing yet; it can be cancelled (200, idempotent) until it starts', async () => {
     await createApp(org, 'later');
     const byUser = await seedTokens('later', 2, 1);

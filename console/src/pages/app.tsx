@@ -362,10 +362,12 @@ function RevokeAllDialog({ app, onClose, onStarted }: { app: AppDetail; onClose:
   const [reason, setReason] = useState('');
   const [typed, setTyped] = useState('');
   const [error, setError] = useState<ApiError>();
+  // One key per dialog: a double click or a retry after a network error starts one job.
+  const [idempotencyKey] = useState(() => crypto.randomUUID());
   const submit = async (e: Event) => {
     e.preventDefault();
     try {
-      const { body } = await api('post', '/v1/apps/{appId}/revocations', { path: { appId: app.appId }, body: { all: true, ...(reason.trim() ? { reason: reason.trim() } : {}) } });
+      const { body } = await api('post', '/v1/apps/{appId}/revocations', { path: { appId: app.appId }, body: { all: true, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'idempotency-key': idempotencyKey } });
       onStarted((body as Schemas['RevocationJob']).jobId);
     } catch (err) {
       setError(err instanceof ApiError ? err : new ApiError(0, undefined));

@@ -94,9 +94,11 @@ export function UsersPage({ appId, access }: { appId: string; access: Access }) 
 
 function RevokeUserDialog({ appId, user, onClose, onStarted }: { appId: string; user: UserRow; onClose: () => void; onStarted: (jobId: string) => void }) {
   const [error, setError] = useState<ApiError>();
+  // One key per dialog: a double click or a retry after a network error starts one job.
+  const [idempotencyKey] = useState(() => crypto.randomUUID());
   const revoke = async () => {
     try {
-      const { body } = await api('delete', '/v1/apps/{appId}/users/{userId}/tokens', { path: { appId, userId: user.userId } });
+      const { body } = await api('delete', '/v1/apps/{appId}/users/{userId}/tokens', { path: { appId, userId: user.userId }, headers: { 'idempotency-key': idempotencyKey } });
       onStarted(body.jobId);
     } catch (e) {
       setError(e instanceof ApiError ? e : new ApiError(0, undefined));
