@@ -5,6 +5,6 @@ import { httpRoute } from '../../shared/http.js';
 
 /** Usage by User, Revoke: every token of one user for the app, inactive when this returns (202 job). */
 export const handler = httpRoute(revokeUserTokens, async ({ caller, path: { appId, userId }, headers, now }) => {
-  const job = await requestRevocation(caller, appId, { userIds: [userId] }, headers['idempotency-key'], now);
+  const job = await requestRevocation(caller, appId, { userIds: [userId] }, { key: headers['idempotency-key'], route: 'revokeUserTokens' }, now);
   return { status: 202, body: jobView(job), headers: { Location: `/v1/revocation-jobs/${job.jobId}` } };
 });

@@ -14,15 +14,22 @@ export const idempotencyKeys = {
   key: (orgId: string, keyHash: string): Key => ({ pk: `${orgPrefix(orgId)}#IDEMPOTENCY#${keyHash}`, sk: 'IDEMPOTENCY' }),
 };
 
-/** Remembers an Idempotency-Key for a day, in the transaction that creates its job (only if it is new). */
+/**
+ * Remembers an Idempotency-Key for a day, in the transaction that creates its job: only if it is
+ * new, or its day is over (DynamoDB's TTL deletes items up to about two days late).
+ */
 export function rememberKeyWrite(orgId: string, keyHash: string, jobId: string, requestHash: string, now: number): Write {
-  return putWrite(itemOf('IdempotencyKey', idempotencyKeys.key(orgId, keyHash), { orgId, jobId, requestHash }, {
-    [table.ttlAttribute]: Math.floor(now / 1000) + KEPT_SECONDS,
-  }), { expression: 'attribute_not_exists(pk)' });
+  const keptUntil = Math.floor(now / 1000) + KEPT_SECONDS;
+  return putWrite(itemOf('IdempotencyKey', idempotencyKeys.key(orgId, keyHash), { orgId, jobId, requestHash, keptUntil }, { [table.ttlAttribute]: keptUntil }), { expression: 'attribute_not_exists(pk) OR #ttl <= :now', names: { '#ttl': table.ttlAttribute }, values: { ':now': Math.floor(now / 1000) } });
 }
 
-const toUsedKey = recordReader('IdempotencyKey', () => ({ jobId: v.string(), requestHash: v.string() }), (k) => ({ jobId: k.jobId as string, requestHash: k.requestHash as string }));
+// Keys stored before `keptUntil` was: kept, as TTL keeps them.
+const toUsedKey = recordReader('IdempotencyKey', () => ({ jobId: v.string(), requestHash: v.string(), keptUntil: v.optional(v.number()) }), (k) => ({
+  jobId: k.jobId as string, requestHash: k.requestHash as string, until: k.keptUntil === undefined ? Infinity : (k.keptUntil as number) * 1000,
+}));
 
-export async function getIdempotencyKey(orgId: string, keyHash: string): Promise<{ jobId: string; requestHash: string } | undefined> {
-  return toUsedKey(await getItem(idempotencyKeys.key(orgId, keyHash)));
+/** The job a key made, while the key is kept (not past its day, whether or not TTL deleted it yet). */
+export async function getIdempotencyKey(orgId: string, keyHash: string, now: number): Promise<{ jobId: string; requestHash: string } | undefined> {
+  const used = toUsedKey(await getItem(idempotencyKeys.key(orgId, keyHash)));
+  return used && used.until > now ? { jobId: used.jobId, requestHash: used.requestHash } : undefined;
 }

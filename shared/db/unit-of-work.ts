@@ -17,8 +17,12 @@ export interface Write {
 }
 
 const write = (item: TransactItem) => item as unknown as Write;
-export const putWrite = (item: Item, condition?: { expression: string; values?: Item }) =>
-  write({ Put: { TableName, Item: item, ...(condition ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } : {}) } });
+export const putWrite = (item: Item, condition?: { expression: string; values?: Item; names?: Record<string, string> }) =>
+  write({ Put: { TableName, Item: item, ...(condition ? {
+    ConditionExpression: condition.expression,
+    ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}),
+    ...(condition.names ? { ExpressionAttributeNames: condition.names } : {}),
+  } : {}) } });
 export const updateWrite = (update: Update) => write({ Update: { TableName, ...update } as NonNullable<TransactItem['Update']> });
 export const deleteWrite = (key: Key, condition?: { expression: string; values?: Item }) =>
   write({ Delete: { TableName, Key: key, ...(condition ? { ConditionExpression: condition.expression, ...(condition.values ? { ExpressionAttributeValues: condition.values } : {}) } : {}) } });

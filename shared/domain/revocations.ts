@@ -57,16 +57,17 @@ function targetEpochs(app: { revokeEpoch: number }, users: AppUser[] | undefined
  * further transactions before returning). The queue then cleans up. A scheduled job takes effect
  * when the sweep starts it (`startScheduledJob`).
  */
-export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotencyKey: string | undefined, now: number): Promise<RevocationJob> {
+export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotency: { key: string | undefined; route: string }, now: number): Promise<RevocationJob> {
   const { orgId } = actor;
   if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
   if (request.runAt !== undefined && Date.parse(request.runAt) > now + MAX_RUN_AT_AHEAD_MS) throw ValidationError.field('body.runAt', 'must be at most one year ahead');
-  const keyHash = idempotencyKey === undefined ? undefined : sha256(idempotencyKey);
+  // A key is the caller's own, on one route: another admin's same key is another request.
+  const keyHash = idempotency.key === undefined ? undefined : sha256(JSON.stringify([actor.sub, idempotency.route, idempotency.key]));
   const requestHash = sha256(JSON.stringify({ appId, request }));
 
   return retrying(async () => {
     if (keyHash) {
-      const used = await getIdempotencyKey(orgId, keyHash);
+      const used = await getIdempotencyKey(orgId, keyHash, now);
       if (used) {
         if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
         const job = await getJob(orgId, used.jobId);

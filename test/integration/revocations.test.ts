@@ -1,5 +1,5 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { db, TableName } from '../../shared/db/client.js';
 import { enqueue } from '../../shared/queue.js';
 import { as, call, createApp, introspect, rawToken, register, type Reply } from '../support/api.js';
@@ -147,6 +147,31 @@ describe('dry runs, idempotency keys, schedules and cancellation', () => {
     const other = await revoke('idem', { userIds: ['user-0001'] }, { 'idempotency-key': 'retry-123' });
     expect(other.status).toBe(422);
     expect(other.body.type).toMatch(/idempotency-key-reused$/);
+    await drainQueue();
+  });
+
+  it('an Idempotency-Key is the caller\'s own and one route\'s, and lasts a day even while DynamoDB\'s TTL has not deleted it', async () => {
+    await createApp(org, 'idem-scope');
+    await seedTokens('idem-scope', 2, 1);
+    const body = { userIds: ['user-0000'] };
+    const byAda = await revoke('idem-scope', body, { 'idempotency-key': 'shared-key' });
+    // Another admin, the same key and body: a job of their own, not a 422 revealing the first admin's use.
+    const byBob = await call('requestRevocation', { claims: as(org, { sub: 'bob@org' }), path: { appId: 'idem-scope' }, json: body, headers: { 'idempotency-key': 'shared-key' } });
+    expect(byBob.status).toBe(202);
+    expect(byBob.body.jobId).not.toBe(byAda.body.jobId);
+    // The same admin and key on another route: another request too.
+    const user = await call('revokeUserTokens', { claims: as(org), path: { appId: 'idem-scope', userId: 'user-0000' }, headers: { 'idempotency-key': 'shared-key' } });
+    expect(user.status).toBe(202);
+    expect(user.body.jobId).not.toBe(byAda.body.jobId);
+    // A day later the key is free again, though the item is still there (TTL deletes late).
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 86_400_000 + 60_000 });
+    try {
+      const later = await revoke('idem-scope', { userIds: ['user-0001'] }, { 'idempotency-key': 'shared-key' });
+      expect(later.status, later.text).toBe(202);
+      expect(later.body.jobId).not.toBe(byAda.body.jobId);
+    } finally {
+      vi.useRealTimers();
+    }
     await drainQueue();
   });
 
