@@ -1,4 +1,4 @@
-import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { verifyAsAuthorizer } from '../shared/jwt-rules.js';
@@ -36,6 +36,14 @@ export async function localIssuer(dataDir: string, issuer: string, audience: str
         .setIssuedAt()
         .setExpirationTime(`${ttlSeconds}s`)
         .sign(signingKey);
+    },
+    /** An ID token this issuer signed for the client (a logout's `id_token_hint`: one expired within the day will do), or undefined. */
+    async verifyIdToken(token: string, clientId: string): Promise<JWTPayload | undefined> {
+      try {
+        return (await jwtVerify(token, keySet, { issuer, audience: clientId, algorithms: ['RS256'], clockTolerance: '1d' })).payload;
+      } catch {
+        return undefined;
+      }
     },
     /** The verified claims, or undefined for anything API Gateway would answer 401 to. */
     async verify(token: string): Promise<JWTPayload | undefined> {

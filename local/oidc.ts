@@ -8,7 +8,10 @@ import { SUPPORTED_EDITIONS } from '../shared/editions.js';
  * identity provider: discovery, an authorization endpoint with a development sign-in form (Org,
  * Edition, User, Scopes) that keeps a session cookie, a token endpoint that checks the PKCE
  * verifier (S256), the JWKS, and an end-session endpoint. Only public clients with PKCE, only
- * redirects back to this server's own origin. This exists only here, never in AWS.
+ * redirects to the exact URIs of the console on this server; the form refuses a cross-site post
+ * (login CSRF) and cannot be framed; sessions and codes expire and are bounded in number; sign-out
+ * needs the session's ID token (RP-initiated logout), or a confirmation posted from this origin.
+ * This exists only here, never in AWS.
  */
 export interface LocalOidcOptions {
   issuer: LocalIssuer;
@@ -27,6 +30,14 @@ interface Grant {
 }
 
 const CODE_TTL_MS = 60_000;
+const SESSION_TTL_MS = 8 * 3_600_000;
+/** At most this many live sessions and codes: the oldest go first. */
+const MAX_ENTRIES = 1000;
+/** On every page: not to be framed (clickjacking), nothing loaded from elsewhere. */
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+};
 const SESSION_COOKIE = 'ou_local_session';
 /** What the form is prefilled with. */
 const DEFAULTS = { org: 'acme', edition: 'Developer', user: 'admin@acme.example', scopes: 'usage:read apps:manage' };
@@ -37,15 +48,24 @@ export const oidcPaths = new Set(['/.well-known/openid-configuration', '/authori
 
 export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOptions) {
   const codes = new Map<string, Grant>();
-  const sessions = new Map<string, Grant['claims']>();
+  const sessions = new Map<string, { claims: Grant['claims']; expiresAt: number }>();
   const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
-  const ownOrigin = (uri: string | null) => {
-    try {
-      return uri !== null && new URL(uri).origin === issuerUrl;
-    } catch {
-      return false;
-    }
+  // The console's own URIs, exactly: no other path or query of this origin is a redirect target.
+  const redirectUri = `${issuerUrl}/callback`;
+  const postLogoutUri = `${issuerUrl}/`;
+  /** Adds an entry, first dropping expired ones and, past the bound, the oldest. */
+  const remember = <T extends { expiresAt: number }>(map: Map<string, T>, key: string, value: T) => {
+    const now = Date.now();
+    for (const [k, v] of map) if (v.expiresAt <= now) map.delete(k);
+    while (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value as string);
+    map.set(key, value);
   };
+  const liveSession = (req: IncomingMessage) => {
+    const entry = sessions.get(cookie(req, SESSION_COOKIE) ?? '');
+    return entry && entry.expiresAt > Date.now() ? entry.claims : undefined;
+  };
+  /** A form posted from this origin (the browser's Origin, or Sec-Fetch-Site): not from another site. */
+  const sameOrigin = (req: IncomingMessage) => req.headers.origin === issuerUrl || (req.headers.origin === undefined && req.headers['sec-fetch-site'] === 'same-origin');
 
   const discovery = {
     issuer: issuerUrl,
@@ -70,17 +90,7 @@ export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOption
     if (url.pathname === '/.well-known/openid-configuration' && method === 'GET') return json(res, 200, discovery);
     if (url.pathname === '/authorize' && (method === 'GET' || method === 'POST')) return authorize(req, res, url, method === 'POST' ? new URLSearchParams(body) : undefined);
     if (url.pathname === '/token' && method === 'POST') return token(res, new URLSearchParams(body));
-    if (url.pathname === '/logout' && method === 'GET') {
-      const session = cookie(req, SESSION_COOKIE);
-      if (session) sessions.delete(session);
-      const back = url.searchParams.get('post_logout_redirect_uri');
-      res.writeHead(ownOrigin(back) ? 302 : 200, {
-        'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
-        ...(ownOrigin(back) ? { location: back as string } : { 'content-type': 'text/html; charset=utf-8' }),
-      });
-      res.end(ownOrigin(back) ? '' : page('Signed out', '<p>You are signed out.</p>'));
-      return true;
-    }
+    if (url.pathname === '/logout' && (method === 'GET' || method === 'POST')) return logout(req, res, method === 'POST' ? new URLSearchParams(body) : url.searchParams, method);
     return json(res, 405, { error: 'invalid_request', error_description: `${method} is not allowed here` });
   };
 
@@ -90,13 +100,19 @@ export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOption
       clientId: params.get('client_id'), redirectUri: params.get('redirect_uri'), responseType: params.get('response_type'),
       codeChallenge: params.get('code_challenge'), method: params.get('code_challenge_method'), state: params.get('state'), nonce: params.get('nonce'),
     };
-    // Nothing is redirected to a URI this server does not own.
-    if (request.clientId !== clientId || !ownOrigin(request.redirectUri)) {
-      res.writeHead(400, { 'content-type': 'text/html; charset=utf-8' });
+    // Nothing is redirected anywhere but the console's exact callback.
+    if (request.clientId !== clientId || request.redirectUri !== redirectUri) {
+      res.writeHead(400, PAGE_HEADERS);
       res.end(page('Sign-in refused', '<p>Unknown client or redirect URI.</p>'));
       return true;
     }
-    const redirect = new URL(request.redirectUri as string);
+    // Login CSRF: another site's page posting the form would sign the browser in as whoever it chose.
+    if (form && !sameOrigin(req)) {
+      res.writeHead(403, PAGE_HEADERS);
+      res.end(page('Sign-in refused', '<p>The sign-in form was not sent from this server.</p>'));
+      return true;
+    }
+    const redirect = new URL(request.redirectUri);
     const fail = (error: string, description: string) => {
       redirect.search = new URLSearchParams({ error, error_description: description, ...(request.state ? { state: request.state } : {}) }).toString();
       res.writeHead(302, { location: redirect.toString() });
@@ -106,7 +122,7 @@ export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOption
     if (request.responseType !== 'code') return fail('unsupported_response_type', 'only code');
     if (!request.codeChallenge || request.method !== 'S256') return fail('invalid_request', 'PKCE with S256 is required');
 
-    let claims = sessions.get(cookie(req, SESSION_COOKIE) ?? '');
+    let claims = liveSession(req);
     const headers: Record<string, string> = {};
     if (form) {
       claims = {
@@ -116,22 +132,45 @@ export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOption
         scope: (form.get('scopes') ?? DEFAULTS.scopes).trim().split(/\s+/).filter(Boolean).join(' '),
       };
       const session = randomBytes(18).toString('base64url');
-      sessions.set(session, claims);
-      headers['set-cookie'] = `${SESSION_COOKIE}=${session}; Path=/; HttpOnly; SameSite=Lax`;
+      remember(sessions, session, { claims, expiresAt: Date.now() + SESSION_TTL_MS });
+      headers['set-cookie'] = `${SESSION_COOKIE}=${session}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${SESSION_TTL_MS / 1000}`;
     }
     if (!claims) {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.writeHead(200, PAGE_HEADERS);
       res.end(signInForm(url.searchParams));
       return true;
     }
     const code = randomBytes(24).toString('base64url');
-    codes.set(code, {
-      claims, clientId, redirectUri: request.redirectUri as string, codeChallenge: request.codeChallenge,
+    remember(codes, code, {
+      claims, clientId, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge,
       nonce: request.nonce ?? undefined, expiresAt: Date.now() + CODE_TTL_MS,
     });
     redirect.search = new URLSearchParams({ code, ...(request.state ? { state: request.state } : {}), iss: issuerUrl }).toString();
     res.writeHead(302, { ...headers, location: redirect.toString() });
     res.end();
+    return true;
+  }
+
+  /**
+   * RP-initiated logout: with the session's ID token (`id_token_hint`, verified) it ends the
+   * session at once; without one it asks, and only a confirmation posted from this origin does.
+   */
+  async function logout(req: IncomingMessage, res: ServerResponse, params: URLSearchParams, method: string): Promise<boolean> {
+    const hinted = params.get('id_token_hint');
+    const proven = hinted ? (await issuer.verifyIdToken(hinted, clientId)) !== undefined : false;
+    if (!proven && !(method === 'POST' && sameOrigin(req))) {
+      res.writeHead(200, PAGE_HEADERS);
+      res.end(page('Sign out', `<h1>Sign out</h1><form method="post" action="/logout"><button type="submit">Sign out</button></form>`));
+      return true;
+    }
+    const session = cookie(req, SESSION_COOKIE);
+    if (session) sessions.delete(session);
+    const back = params.get('post_logout_redirect_uri') === postLogoutUri ? postLogoutUri : undefined;
+    res.writeHead(back ? 302 : 200, {
+      'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
+      ...(back ? { location: back } : PAGE_HEADERS),
+    });
+    res.end(back ? '' : page('Signed out', '<p>You are signed out.</p>'));
     return true;
   }
 

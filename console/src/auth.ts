@@ -27,6 +27,8 @@ export interface Session {
   orgId: string;
   edition: string;
   scopes: string[];
+  /** For RP-initiated logout (`id_token_hint`): proof that the sign-out comes from this session. */
+  idToken: string;
 }
 
 const PENDING = 'oauth-usage.sign-in';
@@ -90,16 +92,18 @@ export async function completeSignIn(): Promise<string> {
     orgId: claims.org_id ?? '',
     edition: claims.org_edition ?? '',
     scopes: (claims.scope ?? tokens.scope ?? '').split(' ').filter(Boolean),
+    idToken: tokens.id_token ?? '',
   };
   return pending.returnTo.startsWith('/') && !pending.returnTo.startsWith('//') ? pending.returnTo : '/';
 }
 
 /** Ends the console's session and the identity provider's, then comes back signed out. */
 export function signOut(): void {
+  const idToken = session?.idToken;
   session = undefined;
   const endSession = server?.end_session_endpoint;
   if (!endSession) return location.assign('/');
   const url = new URL(endSession);
-  url.search = new URLSearchParams({ client_id: client.client_id, post_logout_redirect_uri: `${location.origin}/` }).toString();
+  url.search = new URLSearchParams({ client_id: client.client_id, post_logout_redirect_uri: `${location.origin}/`, ...(idToken ? { id_token_hint: idToken } : {}) }).toString();
   location.assign(url.toString());
 }
