@@ -42,6 +42,8 @@ export const queueMessageSchema = v.variant('kind', [
     kind: v.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema, cursor: cursorSchema,
     /** The session timeout the pass enforces too (absent from an older version's messages: refresh tokens only). */
     sessionTimeoutMinutes: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(1)))),
+    /** Which pass this is (the app's version after the change; absent from an older version's messages): a newer one ends it. */
+    passId: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
   }),
 ]);
 export type QueueMessage = Output<typeof queueMessageSchema>;

@@ -3,6 +3,7 @@
  * refresh-token policy starts a pass through the queue: functions that never change policies do
  * not load the queue's client.
  */
+import { startPolicyPass } from '../db/policy-pass.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { Policies } from '../schemas/policies.js';
@@ -27,8 +28,12 @@ export async function replacePolicies(caller: Actor, appId: string, policies: Po
   const stricterRefresh = before && !sameValue(before.refreshTokenPolicy, policy) && policy.mode !== 'until-revoked';
   const newTimeout = before && before.sessionTimeoutMinutes !== sessionTimeoutMinutes && sessionTimeoutMinutes !== null;
   if (stricterRefresh || newTimeout) {
-    await enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null, sessionTimeoutMinutes }]).catch((error: unknown) =>
-      logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
+    // Named first, so the passes of earlier changes stop at their next step.
+    const passId = app.version;
+    await startPolicyPass(caller.orgId, appId, passId)
+      .then(() => enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null, sessionTimeoutMinutes, passId }]))
+      .catch((error: unknown) =>
+        logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
   }
   return app;
 }

@@ -7,6 +7,7 @@
  */
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
+import { currentPolicyPass } from '../db/policy-pass.js';
 import { pageUsersOfApp } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { findTokens, getTokenContext, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
@@ -90,12 +91,13 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
  * next page of the app's users, each user's tokens the pass is about (refresh tokens; every token
  * under a session timeout) re-decided under the new policies (out of policy now: purged;
  * otherwise moved to their new due time), then the next step enqueued. A newer policy change
- * ends this pass (it starts its own).
+ * ends this pass (it starts its own, and names it the app's current pass: shared/db/policy-pass.ts).
  */
 async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number): Promise<void> {
   const { orgId, appId } = message;
-  const app = await getAppWithCounters(orgId, appId);
+  const [app, current] = await Promise.all([getAppWithCounters(orgId, appId), message.passId === undefined ? undefined : currentPolicyPass(orgId, appId)]);
   if (!app || !sameValue(app.policies.refreshTokenPolicy, message.policy)) return;
+  if (current !== undefined && current !== message.passId) return; // a later policy change started its own pass
   if (message.sessionTimeoutMinutes !== undefined && message.sessionTimeoutMinutes !== app.policies.sessionTimeoutMinutes) return;
   const everyToken = message.sessionTimeoutMinutes != null;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);

@@ -181,6 +181,23 @@ describe('sessionTimeoutMinutes: an idle timeout', () => {
   });
 });
 
+describe('policy passes', () => {
+  it('a later policy change ends the passes of the earlier ones: A, B, A again walk the users once', { timeout: 120_000 }, async () => {
+    await createApp(org, 'alternating');
+    const users = Array.from({ length: 201 }, (_, i) => `user-${String(i).padStart(3, '0')}`); // three pages of the pass (100, 100, 1)
+    for (let i = 0; i < users.length; i += 25) {
+      await Promise.all(users.slice(i, i + 25).map(async (userId) => expect((await register(org, { token: rawToken('r'), type: 'refresh', appId: 'alternating', userId })).status).toBe(201)));
+    }
+    const set = async (value: number) => expect((await call('replacePolicies', { claims: admin, path: { appId: 'alternating' }, json: { refreshTokenPolicy: { mode: 'expire-after', value, unit: 'days' } } })).status).toBe(200);
+    await set(30);
+    await set(20);
+    await set(30);
+    // The first pass stops at its first step (a newer one is current), the second too (its policy is gone),
+    // the third walks the three pages.
+    expect(await drainQueue()).toBe(5);
+  });
+});
+
 describe('accessTokenLifetimeMinutes: the cap on an access token\'s life', () => {
   it('a token the cap ended, removed by the sweep, is remembered: the AS\'s retry with its own later expiry is refused', async () => {
     await createApp(org, 'cap-ended', { policies: { accessTokenLifetimeMinutes: 5 } });
