@@ -9,13 +9,10 @@ import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
 import { currentPolicyPass } from '../db/policy-pass.js';
 import { pageUsersOfApp } from '../db/app-user.js';
-import { recordEvent } from '../db/audit-event.js';
 import { findTokens, getTokenContext, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
-import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { Policies } from '../schemas/policies.js';
 import type { TokenMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
 import { sameValue } from '../same-value.js';
@@ -61,7 +58,7 @@ export async function handleTokenMessage(message: TokenMessage, now: number): Pr
     for (const { userId, lookupKey } of message.tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), lookupKey]);
     const parts = [...byUser].flatMap(([userId, lookupKeys]) => chunk(lookupKeys, MAX_TOKENS_PER_REMOVAL).map((part) => ({ userId, part })));
     const reports = await pMap(parts, ({ userId, part }) => settleUserTokens(message.orgId, message.appId, userId, part, now), { concurrency: USER_CONCURRENCY });
-    await recordEnforcement(message.orgId, message.appId, reports.reduce(addReports, emptyReport()), now);
+    logSettled(message.orgId, message.appId, reports.reduce(addReports, emptyReport()));
   } else if (message.kind === 'children') {
     await cleanChildren(message, now);
   } else {
@@ -107,7 +104,7 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
     const settled = await pMap(parts, (part) => settleUserTokens(orgId, appId, userId, part, now), { concurrency: 1 });
     return settled.reduce(addReports, emptyReport());
   }, { concurrency: USER_CONCURRENCY });
-  await recordEnforcement(orgId, appId, reports.reduce(addReports, emptyReport()), now, { refreshTokenPolicy: message.policy, sessionTimeoutMinutes: app.policies.sessionTimeoutMinutes });
+  logSettled(orgId, appId, reports.reduce(addReports, emptyReport()));
   if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
 }
 
@@ -150,7 +147,15 @@ export async function settleUserTokens(orgId: string, appId: string, userId: str
       }
     }
     const plan = planRemoval(user, app.revokeEpoch, choices, lineageOf);
-    const result = await removeTokens({ user, appEpoch: app.revokeEpoch, at: iso(now), tokens: choices, ...plan });
+    // What a policy removed is audited in the transaction that removes it: no event without the change, nor the other way.
+    const event = report.policy + report.idle === 0 ? undefined : auditEvent({ orgId, sub: SWEEP_ACTOR }, 'policy.enforced', {
+      appId, userId,
+      details: {
+        refreshTokensDeleted: report.policy, idleTokensDeleted: report.idle, expiredTokensDeleted: report.expired,
+        refreshTokenPolicy: app.policies.refreshTokenPolicy, sessionTimeoutMinutes: app.policies.sessionTimeoutMinutes,
+      },
+    }, now, 'system');
+    const result = await removeTokens({ user, appEpoch: app.revokeEpoch, at: iso(now), tokens: choices, ...plan, ...(event ? { event } : {}) });
     if (result === 'stale') return RETRY; // used or changed since read: decide again
     if (result === 'user-idle') await deactivateIfIdle(orgId, appId);
     await Promise.all(later.map(([token, dueAt]) => rescheduleToken(token, dueAt)));
@@ -188,13 +193,7 @@ function purgeCause(token: Token, app: AppShard, user: AppUser | undefined, line
   return idle !== null && idle <= now ? 'idle' : 'policy';
 }
 
-/** `policy.enforced`: what the sweep (or a policy pass) deleted from one app because of its refresh-token policy or session timeout. */
-async function recordEnforcement(orgId: string, appId: string, report: SettleReport, now: number, policies?: Pick<Policies, 'refreshTokenPolicy' | 'sessionTimeoutMinutes'>): Promise<void> {
+/** What the sweep (or a policy pass) settled in one app, for the logs (each user's `policy.enforced` was written with its removal). */
+function logSettled(orgId: string, appId: string, report: SettleReport): void {
   if (report.expired + report.policy + report.idle + report.revoked + report.tombstones > 0) logger.info('sweep settled tokens', { orgId, appId, ...report });
-  if (report.policy + report.idle === 0) return;
-  const event = auditEvent({ orgId, sub: SWEEP_ACTOR }, 'policy.enforced', {
-    appId,
-    details: { refreshTokensDeleted: report.policy, idleTokensDeleted: report.idle, expiredTokensDeleted: report.expired, ...policies },
-  }, now, 'system');
-  await commit([recordEvent(event)]);
 }

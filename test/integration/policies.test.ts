@@ -162,6 +162,29 @@ describe('sessionTimeoutMinutes: an idle timeout', () => {
     expect((await introspect(org, idle.token)).body).toEqual({ active: false });
   });
 
+  it('policy.enforced is written with the removal it reports: a crash at that write leaves both undone, and the redelivery does both once', async () => {
+    await createApp(org, 'idle-atomic');
+    const idle = access('idle-atomic', 'ada', { issuedAt: minutesAgo(10) });
+    expect((await register(org, idle)).status).toBe(201);
+    let crashed = false;
+    dynamo.middlewareStack.add((next, context) => async (args) => {
+      const items = (args.input as { TransactItems?: { Put?: { Item?: Record<string, unknown> } }[] }).TransactItems ?? [];
+      if (!crashed && context.commandName === 'TransactWriteItemsCommand' && items.some((i) => i.Put?.Item?.action === 'policy.enforced')) {
+        crashed = true;
+        throw Object.assign(new Error('injected crash'), { name: 'InjectedCrash' });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'crashAtEnforcement' });
+    injected.push('crashAtEnforcement');
+    expect((await call('replacePolicies', { claims: admin, path: { appId: 'idle-atomic' }, json: { sessionTimeoutMinutes: 5 } })).status).toBe(200);
+    await drainQueue({ retryFailedAtOnce: true }); // the policy pass, delivered again after the crash
+    expect(crashed).toBe(true);
+    const enforced = await events('idle-atomic', 'policy.enforced');
+    expect(enforced).toEqual([expect.objectContaining({ userId: 'ada', details: expect.objectContaining({ idleTokensDeleted: 1, sessionTimeoutMinutes: 5 }) })]);
+    const app = (await call('getApp', { claims: admin, path: { appId: 'idle-atomic' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
+  });
+
   it('a refresh token timed out idle, then removed by the policy pass, cannot be registered again nor rotated from', async () => {
     await createApp(org, 'idle-refresh');
     const refresh = { token: rawToken('r'), type: 'refresh', appId: 'idle-refresh', userId: 'ada', issuedAt: minutesAgo(10) };
