@@ -49,7 +49,8 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     const path = new URL(url, 'http://localhost').pathname;
     // As API Gateway with CORS configured: the console's origins get the CORS headers on every answer.
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-    const corsHeaders = responseCorsHeaders(origin, allowedOrigins(process.env.CONSOLE_ORIGINS, `http://${req.headers.host ?? '127.0.0.1'}`));
+    // CONSOLE_ORIGINS unset (the API alone, as in tests): no origin is allowed.
+    const corsHeaders = responseCorsHeaders(origin, allowedOrigins(process.env.CONSOLE_ORIGINS ?? ''));
     const send = (res: ServerResponse, result: HttpResult) => sendResult(res, { ...result, headers: { ...result.headers, ...corsHeaders } });
     const body = await readBody(req);
     if (body === undefined) return send(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });

@@ -27,8 +27,7 @@ async function main() {
 
   const issuer = await localIssuer(settings.dataDir, settings.jwtIssuer, settings.jwtAudience);
   const origin = `http://127.0.0.1:${settings.port}`;
-  // The origins whose browsers may call the API (CORS): the console's own one unless told otherwise.
-  process.env.CONSOLE_ORIGINS ??= origin;
+  process.env.CONSOLE_ORIGINS = settings.consoleOrigins;
   const consoleDir = `${settings.dataDir}/console`;
   buildConsole(consoleDir);
   const { createLocalApi } = await import('./http-server.js');

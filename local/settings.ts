@@ -21,6 +21,8 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env) {
     /** The console's client id at the local issuer (a public client with PKCE). */
     consoleClientId: 'oauth-usage-console',
     jwtAudience: env.JWT_AUDIENCE ?? 'oauth-usage',
+    /** The origins whose browsers may call the API (CORS): the console's own one unless told otherwise. */
+    consoleOrigins: env.CONSOLE_ORIGINS ?? `http://127.0.0.1:${port}`,
     sweepIntervalSeconds: positiveNumber('SWEEP_INTERVAL_SECONDS', env.SWEEP_INTERVAL_SECONDS ?? '60'),
   };
 }

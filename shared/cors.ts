@@ -2,7 +2,7 @@
  * CORS for the console on another origin than the API (contract section 8), in one place: the
  * stack's `corsPreflight` (API Gateway answers preflights and adds the headers to every answer of
  * an integration) and the local server, which answers the same way for the origins in
- * CONSOLE_ORIGINS (comma-separated; default: its own origin).
+ * CONSOLE_ORIGINS (comma-separated; `npm start` defaults it to its own origin, local/settings.ts).
  */
 export const cors = {
   allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -12,9 +12,9 @@ export const cors = {
   maxAgeSeconds: 3600,
 } as const;
 
-/** The origins CONSOLE_ORIGINS names, normalised (scheme, host, port). */
-export function allowedOrigins(value: string | undefined, fallback: string): string[] {
-  return (value ?? fallback).split(',').map((o) => o.trim()).filter(Boolean).map((o) => new URL(o).origin);
+/** The origins a comma-separated list (CONSOLE_ORIGINS) names, normalised (scheme, host, port). */
+export function allowedOrigins(value: string): string[] {
+  return value.split(',').map((o) => o.trim()).filter(Boolean).map((o) => new URL(o).origin);
 }
 
 /** The answer to a preflight (`OPTIONS` with `Access-Control-Request-Method`): 204, with the CORS headers only for an allowed origin. */

@@ -108,7 +108,7 @@ export interface Token {
   scopes: string[];
   /** When the authorization server issued it, as it said (default: when it was registered). Never used to order revocations. */
   issuedAt: string;
-  /** The resource servers it is meant for (empty: any of the org's). */
+  /** The resource servers it is meant for (empty: every resource server of the org). */
   audience: string[];
   /** The authorization server's issuer identifier, as registered (introspection's `iss`). */
   issuer: string | null;

@@ -11,6 +11,9 @@ import type { HttpEvent, HttpResult } from '../../shared/http.js';
  */
 export const handler = (event: HttpEvent, _context: Context): Promise<HttpResult> => {
   const headers = event.headers;
-  const allowed = allowedOrigins(process.env.CONSOLE_ORIGINS, 'http://127.0.0.1');
+  // Set by the stack (the console's origin); read here, not through shared/config.ts, which this keyless function does not load.
+  const origins = process.env.CONSOLE_ORIGINS;
+  if (!origins) return Promise.reject(new Error('CONSOLE_ORIGINS is not set'));
+  const allowed = allowedOrigins(origins);
   return Promise.resolve({ statusCode: 204, headers: preflightHeaders(headers.origin, headers['access-control-request-method'], allowed), body: '' });
 };

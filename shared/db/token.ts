@@ -113,7 +113,7 @@ export async function findToken(orgId: string, lookupKeys: string[]): Promise<To
 /**
  * What a raw value is, of the items found under its lookup keys (one per key version, current
  * first): a tombstone under any version wins — a revocation recorded by a container that did not
- * know the newest version yet is as final as any — else the item of the newest version found.
+ * know the newest version yet is final too — else the item of the newest version found.
  */
 export function storedUnderAnyVersion(lookupKeys: string[], found: ReadonlyMap<string, Token>): Token | undefined {
   const items = lookupKeys.map((k) => found.get(k)).filter((t): t is Token => t !== undefined);

@@ -65,6 +65,13 @@ describe('/v1/resource-servers/{sub}', () => {
     });
     const basic = (clientId: string, secret: string) => `Basic ${Buffer.from(`${clientId}:${secret}`).toString('base64')}`;
     const introspectAs = (authorization: string, token: string) => call('introspect', { headers: { authorization }, form: { token } });
+    /** An app with one registered access token (its raw value). */
+    const appWithToken = async (appId: string) => {
+      await createApp(org, appId);
+      const token = rawToken();
+      expect((await register(org, { token, type: 'access', appId, userId: 'ada' })).status).toBe(201);
+      return token;
+    };
     const secretOf = async (orgId: string, sub: string) => {
       await call('declareResourceServer', { claims: as(orgId), path: { sub }, json: { name: sub, audience: 'https://api.example' } });
       return (await call('createClientSecret', { claims: as(orgId), path: { sub } })).body.clientSecret as string;
@@ -93,9 +100,7 @@ describe('/v1/resource-servers/{sub}', () => {
     });
 
     it('a replaced secret works for 24 hours after the new one was made, then no longer', async () => {
-      await createApp(org, 'overlap-app');
-      const token = rawToken();
-      expect((await register(org, { token, type: 'access', appId: 'overlap-app', userId: 'ada' })).status).toBe(201);
+      const token = await appWithToken('overlap-app');
       const first = await secretOf(org, 'rotating-rs');
       const second = (await call('createClientSecret', { claims: admin, path: { sub: 'rotating-rs' } })).body.clientSecret as string;
       for (const secret of [first, second]) expect((await introspectAs(basic('rotating-rs', secret), token)).status).toBe(200);
@@ -105,9 +110,7 @@ describe('/v1/resource-servers/{sub}', () => {
     });
 
     it('a leaked secret ends at once, overlap included, with DELETE …/secret; the declaration stays; audited', async () => {
-      await createApp(org, 'leak-app');
-      const token = rawToken();
-      expect((await register(org, { token, type: 'access', appId: 'leak-app', userId: 'ada' })).status).toBe(201);
+      const token = await appWithToken('leak-app');
       const first = await secretOf(org, 'leaky-rs');
       const second = (await call('createClientSecret', { claims: admin, path: { sub: 'leaky-rs' } })).body.clientSecret as string;
       expect((await call('revokeClientSecrets', { claims: admin, path: { sub: 'leaky-rs' } })).status).toBe(204);
