@@ -283,8 +283,8 @@ export function tombstoneItem(token: TombstoneSource, at: string, checkChildrenA
   const { orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId } = token;
   const grantId = token.grantId ?? null;
   const dueAt = checkChildrenAt;
-  // What a policy ended is remembered as a revocation is, but not for good: a day at least, or to the caller's own expiry.
-  const until = policyEnded ? tombstoneUntil(presentableUntil ?? at, at) : tombstoneUntil(presentableUntil, at);
+  // What a policy ended is remembered as a revocation is: to the caller's own expiry, a day at least, for good without one.
+  const until = tombstoneUntil(presentableUntil, at);
   return itemOf('TokenTombstone', tokenKeys.token(orgId, lookupKey), withoutNulls({ orgId, appId, userId, lookupKey, tokenId, type, expiresAt, presentableUntil, refreshTokenId, grantId, revokedAt: at, ...(policyEnded ? { policyEnded } : {}), dueAt }), {
     ...(dueAt === null ? ttlOf(until) : dueIndexKeys(token, dueAt)),
   });
