@@ -28,5 +28,5 @@ export async function verifyAsAuthorizer(token: string, keys: JWTVerifyGetKey, e
 function isKeyFetchFailure(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   if (code === 'ERR_JWKS_TIMEOUT' || code === 'ERR_JOSE_GENERIC' || code === 'ERR_JWKS_INVALID') return true;
-  return code === undefined; // fetch's own TypeError and the like
+  return error instanceof TypeError && code === undefined; // fetch's own failure ("fetch failed"); nothing a token can cause
 }

@@ -265,6 +265,11 @@ export function deleteUnusedWrite(token: Token): Write {
   return deleteWrite(tokenKeys.token(token.orgId, token.lookupKey), unusedSinceRead(token));
 }
 
+/** A tombstone a policy left becomes a revocation's (its grant is revoked in the same transaction). */
+export function revokeEndedWrite(token: Token, at: string, checkChildrenAt: string | null): Write {
+  return putWrite(tombstoneItem(token, at, checkChildrenAt), { expression: 'attribute_exists(pk) AND policyEnded = :ended', values: { ':ended': true } });
+}
+
 /**
  * A token a policy ended (the refresh-token policy, the session timeout) becomes a tombstone, as
  * a revoked one does, so the same raw value registered again is refused; its grant lives on.

@@ -31,7 +31,9 @@ export async function revokeGrant(token: Token, now: number, checkGrantAt: strin
     const current = ctx.tokens.get(token.lookupKey);
     if (!current || !ctx.shard) return false;
     const lineage = lineageAmong(ctx)(current);
-    if (isRevoked(current, ctx.shard.revokeEpoch, ctx.user, lineage)) return false;
+    // A refresh token a policy ended is dead, but its grant's access tokens live on: revoking it ends them.
+    const ended = current.revokedAt !== null && current.policyEnded && lineage.grant?.revokedAt === null;
+    if (!ended && isRevoked(current, ctx.shard.revokeEpoch, ctx.user, lineage)) return false;
     if (!lineage.grant) {
       await adoptLegacy(current, now); // a refresh token of an older version: its grant first
       return RETRY;
@@ -45,7 +47,7 @@ export async function revokeGrant(token: Token, now: number, checkGrantAt: strin
     if (uncount < counted) logger.warn('A grant counted more tokens than its user row holds; revoking it all the same', { orgId: token.orgId, appId: token.appId, grantId: grant.grantId, counted, held: uncount });
     const result = await removeTokens({
       user: ctx.user, appEpoch, at,
-      tokens: [{ token: current, action: 'tombstone', checkChildrenAt: checkGrantAt }],
+      tokens: [{ token: current, action: ended ? 'revokeEnded' : 'tombstone', checkChildrenAt: checkGrantAt }],
       uncount, grants: [], revokeGrant: grant, ...(event ? { event } : {}),
     });
     if (result === 'stale') return RETRY;

@@ -2,7 +2,7 @@ import { uncount as uncountFromApp } from '../db/app.js';
 import { uncount as uncountFromUser, unlinkStaleUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { revokeGrantWrite, uncountInGrantWrite } from '../db/grant.js';
-import { deleteUnusedWrite, expireUnusedWrite, tombstoneWrite } from '../db/token.js';
+import { deleteUnusedWrite, expireUnusedWrite, revokeEndedWrite, tombstoneWrite } from '../db/token.js';
 import { commit, type Write } from '../db/unit-of-work.js';
 import { isClientUser, type AppUser, type AuditEvent, type Grant, type Token } from '../model.js';
 import type { RemovalAction } from './rules.js';
@@ -18,6 +18,7 @@ const removalWrite: Record<RemovalAction, (token: Token, at: string, checkChildr
   tombstone: tombstoneWrite,
   expire: (token, at) => expireUnusedWrite(token, at),
   delete: (token) => deleteUnusedWrite(token),
+  revokeEnded: revokeEndedWrite,
 };
 
 /** 'stale': something changed since it was read, re-read and retry; 'user-idle': the user has no active token left. */

@@ -80,14 +80,15 @@ export function countsNow(token: Token, user: Pick<AppUser, 'countEpoch' | 'revo
 export const grantCounts = (grant: Grant, user: Pick<AppUser, 'countEpoch' | 'revokeEpoch'> | undefined, appEpoch: number) =>
   user !== undefined && grant.revokedAt === null && isCounted(grant, user, appEpoch);
 
-export type RemovalAction = 'tombstone' | 'expire' | 'delete';
+export type RemovalAction = 'tombstone' | 'expire' | 'delete' | 'revokeEnded';
 
 export interface RemovalChoice {
   token: Token;
   /**
    * tombstone: revoked (remembered until it expires); expire: ended by a policy (the refresh-token
    * policy, the session timeout), remembered as a tombstone too, so a retried registration cannot
-   * bring it back, only if it was not used since read; delete: past its own expiry.
+   * bring it back, only if it was not used since read; delete: past its own expiry; revokeEnded: a
+   * refresh token a policy ended, revoked after all (its tombstone becomes a revocation's, its grant ends).
    */
   action: RemovalAction;
 }

@@ -21,6 +21,9 @@ import { childrenCheckAt } from './policies.js';
 import { removeTokens } from './removal.js';
 import { grantRef, isRevoked, planRemoval } from './rules.js';
 
+/** A refresh token a policy ended: revoking it still ends its grant (the access tokens issued from it). */
+const endedRefreshToken = (token: Token) => token.policyEnded && token.type === 'refresh';
+
 /**
  * RFC 7009: revokes the token if this org knows it (a refresh token with its grant); a value not
  * registered yet is remembered as revoked, under the lookup key its registration would take, so
@@ -35,7 +38,7 @@ export async function revokeRawToken(actor: Actor, rawToken: string, now: number
     // if a container without the newest version registered or revoked it during a rollout).
     const stored = await getTokens(actor.orgId, hasher.lookupKeysOf(rawToken));
     if (stored.length > 0) {
-      for (const token of stored.filter((t) => t.revokedAt === null)) {
+      for (const token of stored.filter((t) => t.revokedAt === null || endedRefreshToken(t))) {
         await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
       }
       return undefined;
@@ -58,7 +61,7 @@ export async function revokeTokenById(actor: Actor, appId: string, userId: strin
   const token = lookupKey === undefined ? undefined : await getToken(actor.orgId, lookupKey);
   const notFound = () => new NotFoundError(`Token ${tokenId}`);
   if (!token || token.appId !== appId || token.userId !== userId) throw notFound();
-  if (token.revokedAt !== null) return;
+  if (token.revokedAt !== null && !endedRefreshToken(token)) return;
   // False when a concurrent call revoked it first: revoked either way.
   await revokeToken(token, now, auditEvent(actor, 'token.revoked', { appId, userId, tokenId: token.tokenId, details: { type: token.type } }, now));
 }

@@ -204,6 +204,36 @@ describe('sessionTimeoutMinutes: an idle timeout', () => {
   });
 });
 
+describe('a refresh token a policy ended', () => {
+  it('still takes its grant when revoked: its access tokens end, by id and by RFC 7009', async () => {
+    await createApp(org, 'ended-then-revoked');
+    const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
+    const grants = await Promise.all(['ada', 'bo'].map(async (userId) => {
+      const refresh = rawToken('r');
+      const accessToken = rawToken('a');
+      const reply = await register(org, { tokens: [
+        { token: refresh, type: 'refresh', appId: 'ended-then-revoked', userId, issuedAt: minutesAgo(10) },
+        { token: accessToken, type: 'access', appId: 'ended-then-revoked', userId, refreshToken: refresh },
+      ] });
+      expect(reply.status, reply.text).toBe(201);
+      return { userId, refresh, access: accessToken, refreshId: (reply.body.tokens as { tokenId: string }[])[0]!.tokenId };
+    }));
+    expect((await call('replacePolicies', { claims: admin, path: { appId: 'ended-then-revoked' }, json: { refreshTokenPolicy: { mode: 'expire-after', value: 5, unit: 'minutes' } } })).status).toBe(200);
+    await drainQueue(); // the pass: each refresh token becomes a tombstone a policy left; its access token lives on
+    for (const g of grants) {
+      expect((await introspect(org, g.refresh)).body).toEqual({ active: false });
+      expect((await introspect(org, g.access)).body.active).toBe(true);
+    }
+    const [byId, byRfc7009] = grants as [typeof grants[0], typeof grants[0]];
+    expect((await call('revokeToken', { claims: admin, path: { appId: 'ended-then-revoked', userId: byId.userId, tokenId: byId.refreshId } })).status).toBe(204);
+    expect((await call('revoke', { claims: as(org), form: { token: byRfc7009.refresh } })).status).toBe(200);
+    for (const g of grants) expect((await introspect(org, g.access)).body).toEqual({ active: false });
+    await drainQueue();
+    const app = (await call('getApp', { claims: admin, path: { appId: 'ended-then-revoked' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
+  });
+});
+
 describe('policy passes', () => {
   it('a later policy change ends the passes of the earlier ones: A, B, A again walk the users once', { timeout: 120_000 }, async () => {
     await createApp(org, 'alternating');
