@@ -4,12 +4,17 @@ import type { HttpEvent, HttpResult } from '../shared/http.js';
 import { behindJwtAuthorizer } from '../shared/api/define.js';
 import { allowedOrigins, responseCorsHeaders } from '../shared/cors.js';
 import { fallbackRoute, matchRoute, preflightRoute, routeKey, routes, type Route } from '../shared/routes.js';
+import { LAMBDA_MAX_REQUEST_BYTES, LAMBDA_MAX_RESPONSE_BYTES } from '../shared/lambda-limits.js';
 import { httpApiEvent, lambdaContext } from './event.js';
 import type { LocalIssuer } from './jwt.js';
 
 type HttpHandler = (event: HttpEvent, context: Context) => Promise<HttpResult>;
 
-/** API Gateway's own payload limit; the handlers enforce the contract's 64 KiB themselves. */
+/**
+ * API Gateway's own payload limit (413, no function runs); a smaller body whose event is over
+ * Lambda's 6 MB fails at the integration (500); the handlers refuse anything over the contract's
+ * 64 KiB themselves (413 problem+json).
+ */
 const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 
 async function loadHandler(name: string): Promise<HttpHandler> {
@@ -83,10 +88,22 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
       ...('route' in match ? { pathParameters: match.params } : {}),
       ...(claims ? { claims: claims as Record<string, string> } : {}),
     });
+    // Lambda refuses an event or a result over its payload limit, and the gateway answers its integration failure.
+    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST_BYTES) return send(res, gatewayIntegrationFailure());
     const name = route?.handler ?? fallbackRoute.handler;
     const handler = handlers.get(name) as HttpHandler;
-    send(res, await handler(event, lambdaContext(name)));
+    const result = await handler(event, lambdaContext(name));
+    if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_MAX_RESPONSE_BYTES) {
+      console.error(`${name} returned more than Lambda's ${LAMBDA_MAX_RESPONSE_BYTES} bytes: the gateway answers 500`);
+      return send(res, gatewayIntegrationFailure());
+    }
+    send(res, result);
   }
+}
+
+/** What an HTTP API answers when its Lambda integration fails (here: an event or a result over Lambda's payload limit). */
+export function gatewayIntegrationFailure(): HttpResult {
+  return { statusCode: 500, headers: { 'content-type': 'application/json' }, body: '{"message":"Internal Server Error"}' };
 }
 
 /** API Gateway's own 401 (no function runs): its body and challenge, not problem+json. */

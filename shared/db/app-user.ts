@@ -82,6 +82,8 @@ interface Listing {
   row: Key;
   appId: string;
   epoch: number;
+  /** Where the list resumes after this listing. */
+  resumeKey: Item;
 }
 
 /**
@@ -90,18 +92,18 @@ interface Listing {
  * most 100 keys, so callers bound the page). Only listings written under their app's current epoch
  * count; `ended` says one was older (a list sorted newest epoch first has nothing current after it).
  */
-async function usageRows(orgId: string, listings: Listing[]): Promise<{ rows: UsageRow[]; ended: boolean }> {
+async function usageRows(orgId: string, listings: Listing[]): Promise<{ rows: UsageRow[]; resumeKeys: Item[]; ended: boolean }> {
   const appIds = [...new Set(listings.map((l) => l.appId))];
   const shardKeys = new Map(appIds.map((appId) => [appId, appKeys.shard(orgId, appId, randomShard())]));
   const rowKeys = [...new Map(listings.map((l) => [`${l.row.pk}\n${l.row.sk}`, l.row])).values()];
   const found = rowKeys.length ? await batchGetConsistent([...rowKeys, ...shardKeys.values()]) : [];
   const epochs = new Map(appIds.map((appId) => [appId, toAppShard(found.find(sameKey(shardKeys.get(appId) as Key)))?.revokeEpoch]));
   const current = listings.filter((l) => l.epoch === epochs.get(l.appId));
-  const rows = current.flatMap((l) => {
+  const listed = current.flatMap((l) => {
     const user = toAppUser(found.find(sameKey(l.row)));
-    return user ? [{ user, appEpoch: l.epoch }] : [];
+    return user ? [{ row: { user, appEpoch: l.epoch }, resumeKey: l.resumeKey }] : [];
   });
-  return { rows, ended: listings.some((l) => !(l.epoch >= (epochs.get(l.appId) ?? Number.POSITIVE_INFINITY))) };
+  return { rows: listed.map((l) => l.row), resumeKeys: listed.map((l) => l.resumeKey), ended: listings.some((l) => !(l.epoch >= (epochs.get(l.appId) ?? Number.POSITIVE_INFINITY))) };
 }
 
 /**
@@ -116,18 +118,19 @@ export async function listActiveUsers(orgId: string, appId: string, sort: 'userI
     ? await queryPage({ index: 'gsi3', partition, limit: bounded, startKey })
     : await queryPage({ index: 'gsi4', partition, limit: bounded, startKey, descending: true });
   const epochOf = (item: Item) => (sort === 'userId' ? epochOfFirst(item[gsi3.sortKey]) : epochOfLast(item[gsi4.sortKey]));
-  const { rows, ended } = await usageRows(orgId, page.items.map((item) => ({ row: keyOf(item), appId, epoch: epochOf(item) })));
-  return { items: rows, lastKey: ended ? undefined : page.lastKey };
+  const { rows, resumeKeys, ended } = await usageRows(orgId, page.items.map((item, i) => ({ row: keyOf(item), appId, epoch: epochOf(item), resumeKey: page.resumeKeys[i] as Item })));
+  return { items: rows, lastKey: ended ? undefined : page.lastKey, resumeKeys };
 }
 
 /** The apps a user is listed as holding active tokens for (their usage rows), by appId: at most 50 a page (with a shard of each app, one BatchGetItem). */
 export async function listActiveAppsOfUser(orgId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<UsageRow>> {
   const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit: Math.min(limit, 50), startKey });
-  const links = page.items.map((item) => {
+  const links = page.items.map((item, i) => {
     const { appId, countEpoch } = toUserAppLink(item) as { appId: string; countEpoch: number };
-    return { row: appUserKeys.row(orgId, appId, userId), appId, epoch: countEpoch };
+    return { row: appUserKeys.row(orgId, appId, userId), appId, epoch: countEpoch, resumeKey: page.resumeKeys[i] as Item };
   });
-  return { items: (await usageRows(orgId, links)).rows, lastKey: page.lastKey };
+  const { rows, resumeKeys } = await usageRows(orgId, links);
+  return { items: rows, lastKey: page.lastKey, resumeKeys };
 }
 
 /** A random shard of the app and the named users' rows, strongly consistent (BatchGetItem per 99 users, in parallel). */

@@ -9,7 +9,7 @@ import type { App, AppCounters, AppShard } from '../model.js';
 import { policiesAddedLater, type Policies } from '../schemas/policies.js';
 import { recordReader } from './checked.js';
 import {
-  conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, setClause, withoutNulls, type Item, type Key, type Page,
+  conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, resumeKeyOf, setClause, withoutNulls, type Item, type Key, type Page,
 } from './requests.js';
 import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
 import { checkWrite, commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -159,12 +159,12 @@ export async function listApps(orgId: string, options: { activeOnly: boolean; na
   const attributes = options.activeOnly ? appKeys.activeByName(orgId, '', '') : appKeys.byName(orgId, '', '');
   const page = await queryPage({ index, partition: partitionOf(index, attributes), prefix: options.namePrefix?.toLowerCase(), limit: options.limit * group, startKey: options.startKey });
   const apps: (App & AppCounters)[] = [];
-  let lastWhole: Item | undefined;
+  const resumeKeys: Item[] = [];
   let current: { app: App; shards: AppShard[]; last: Item } | undefined;
   const flush = () => {
     if (current && current.shards.length === APP_SHARDS) {
       apps.push(withCounters(current.app, current.shards));
-      lastWhole = current.last;
+      resumeKeys.push(resumeKeyOf(index, current.last));
     }
   };
   for (const item of page.items) {
@@ -178,8 +178,7 @@ export async function listApps(orgId: string, options: { activeOnly: boolean; na
   }
   if (!page.lastKey) flush();
   else if (current?.shards.length === APP_SHARDS) flush();
-  const indexKeyOf = (item: Item) => Object.fromEntries([table.partitionKey, table.sortKey, table.indexes[index].partitionKey, table.indexes[index].sortKey].map((k) => [k, item[k]]));
-  return { items: apps, lastKey: page.lastKey && lastWhole ? indexKeyOf(lastWhole) : page.lastKey };
+  return { items: apps, lastKey: page.lastKey && resumeKeys.length ? resumeKeys.at(-1) : page.lastKey, resumeKeys };
 }
 
 /** SET for listing the app as active: the active-apps index keys copy the by-name sort key. */

@@ -41,7 +41,7 @@ export const stillApprovedWrite = (orgId: string, appId: string, userId: string)
 /** One page of an app's approved users, by user id: one Query. */
 export async function listApprovedUsers(orgId: string, appId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<ApprovedUser>> {
   const page = await queryPage({ partition: approvedUserKeys.approval(orgId, appId, '').pk, limit, startKey });
-  return { items: page.items.map((i) => toApprovedUser(i) as ApprovedUser), lastKey: page.lastKey };
+  return { items: page.items.map((i) => toApprovedUser(i) as ApprovedUser), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }
 
 /** The approval of one user for one app (strongly consistent), or undefined. */

@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
-import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Key, type Page } from './requests.js';
+import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Item, type Key, type Page } from './requests.js';
 import { keyPart, orgPrefix, table } from './table.js';
 import { putWrite, type Write } from './unit-of-work.js';
 
@@ -46,13 +46,13 @@ export async function listAuditEvents(orgId: string, filter: { appId?: string; u
   if (appId && userId) {
     const page = await queryPage({ ...spec, index: 'gsi3', partition: partitionOf('gsi3', auditKeys.byAppAndUser(orgId, appId, userId, '')) });
     const found = page.items.length ? await batchGetConsistent(page.items.map(keyOf)) : [];
-    const events = page.items.map((k) => toEvent(found.find(sameKey(keyOf(k))))).filter((e): e is AuditEvent => e !== undefined);
-    return { items: events, lastKey: page.lastKey };
+    const kept = page.items.map((k, i) => ({ event: toEvent(found.find(sameKey(keyOf(k)))), resumeKey: page.resumeKeys[i] as Item })).filter(({ event }) => event !== undefined);
+    return { items: kept.map(({ event }) => event as AuditEvent), lastKey: page.lastKey, resumeKeys: kept.map(({ resumeKey }) => resumeKey) };
   }
   const page = appId
     ? await queryPage({ ...spec, index: 'gsi1', partition: partitionOf('gsi1', auditKeys.byApp(orgId, appId, '')) })
     : userId
       ? await queryPage({ ...spec, index: 'gsi2', partition: partitionOf('gsi2', auditKeys.byUser(orgId, userId, '')) })
       : await queryPage({ ...spec, partition: auditKeys.event(orgId, '').pk, prefix: 'EVENT#' });
-  return { items: page.items.map((i) => toEvent(i) as AuditEvent), lastKey: page.lastKey };
+  return { items: page.items.map((i) => toEvent(i) as AuditEvent), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }

@@ -63,14 +63,16 @@ export async function listJobs(orgId: string, filter: { appId?: string; status?:
     const page = await queryPage({ ...spec, index: 'gsi3', partition: partitionOf('gsi3', probe) });
     const wanted = page.items.map(keyOf);
     const found = wanted.length ? await batchGetConsistent(wanted) : [];
-    return { items: wanted.map((k) => toJob(found.find(sameKey(k)))).filter((j): j is RevocationJob => j?.status === status), lastKey: page.lastKey };
+    // A job whose status moved since the index was read is left out (its resume key with it).
+    const kept = wanted.map((k, i) => ({ job: toJob(found.find(sameKey(k))), resumeKey: page.resumeKeys[i] as Item })).filter(({ job }) => job?.status === status);
+    return { items: kept.map(({ job }) => job as RevocationJob), lastKey: page.lastKey, resumeKeys: kept.map(({ resumeKey }) => resumeKey) };
   }
   const page = appId
     ? await queryPage({ ...spec, index: 'gsi1', partition: partitionOf('gsi1', probe) })
     : status
       ? await queryPage({ ...spec, index: 'gsi2', partition: partitionOf('gsi2', probe) })
       : await queryPage({ ...spec, partition: jobKeys.job(orgId, '').pk, prefix: 'JOB#' });
-  return { items: page.items.map((i) => toJob(i) as RevocationJob), lastKey: page.lastKey };
+  return { items: page.items.map((i) => toJob(i) as RevocationJob), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }
 
 /**

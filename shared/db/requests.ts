@@ -20,6 +20,11 @@ export interface Key {
 export interface Page<T> {
   items: T[];
   lastKey: Record<string, unknown> | undefined;
+  /**
+   * Where a page cut short after item i resumes (the LastEvaluatedKey DynamoDB would have given
+   * had it stopped there), aligned with `items`; lists answered to callers carry it.
+   */
+  resumeKeys?: Item[];
 }
 
 const storageAttributes = new Set<string>([
@@ -105,8 +110,14 @@ export interface QuerySpec {
   count?: true;
 }
 
+/** The key a Query of the table or of `index` that stopped at `item` would resume from. */
+export function resumeKeyOf(index: IndexName | undefined, item: Item): Item {
+  const names = [table.partitionKey, table.sortKey, ...(index ? [table.indexes[index].partitionKey, table.indexes[index].sortKey] : [])];
+  return Object.fromEntries(names.map((name) => [name, item[name]]));
+}
+
 /** One Query request: one page of one partition of the table or of an index. */
-export async function queryPage(spec: QuerySpec): Promise<Page<Item> & { count: number }> {
+export async function queryPage(spec: QuerySpec): Promise<Page<Item> & { resumeKeys: Item[]; count: number }> {
   const names = spec.index ? table.indexes[spec.index] : table;
   const range = spec.prefix !== undefined ? { condition: ' AND begins_with(#sk, :prefix)', values: { ':prefix': spec.prefix } }
     : spec.between ? { condition: ' AND #sk BETWEEN :from AND :to', values: { ':from': spec.between[0], ':to': spec.between[1] } }
@@ -126,7 +137,8 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item> & { count: 
     ...(spec.count ? { Select: 'COUNT' } : {}),
   };
   const out = await db.send(new QueryCommand(input));
-  return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey, count: out.Count ?? 0 };
+  const items = out.Items ?? [];
+  return { items, lastKey: out.LastEvaluatedKey, resumeKeys: items.map((item) => resumeKeyOf(spec.index, item)), count: out.Count ?? 0 };
 }
 
 /** The partition value of an index-attribute map built by an entity module. */

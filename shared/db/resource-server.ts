@@ -58,5 +58,5 @@ export function deleteResourceServerWrite(orgId: string, sub: string): Write {
 /** One page of the org's resource servers, by sub: one Query. */
 export async function listResourceServers(orgId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<ResourceServer>> {
   const page = await queryPage({ partition: resourceServerKeys.server(orgId, '').pk, limit, startKey });
-  return { items: page.items.map((i) => toResourceServer(i) as ResourceServer), lastKey: page.lastKey };
+  return { items: page.items.map((i) => toResourceServer(i) as ResourceServer), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }

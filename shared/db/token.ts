@@ -356,7 +356,7 @@ const userTokensPartition = (orgId: string, appId: string, userId: string) => pa
 /** A user's tokens for one app, by token id: one Query on gsi1 per page. */
 export async function listUserTokens(orgId: string, appId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<Token>> {
   const page = await queryPage({ index: 'gsi1', partition: userTokensPartition(orgId, appId, userId), limit, startKey });
-  return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey };
+  return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }
 
 /**

@@ -12,7 +12,7 @@ import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import type { Actor } from '../model.js';
 import { auditEvent } from './audit.js';
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 
 const changedEvent = (caller: Actor, appId: string, userId: string, approved: boolean, now: number) =>
   recordEvent(auditEvent(caller, 'app.approved-users.changed', { appId, userId, details: { approved } }, now));
@@ -42,5 +42,5 @@ export async function approvedUsersPage(orgId: string, appId: string, limit: num
   const list = `approved-users\n${appId}`;
   const page = await listApprovedUsers(orgId, appId, limit, cursors.decode(orgId, list, cursor));
   if (page.items.length === 0 && !cursor && !(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
-  return { items: page.items.map(({ userId, approvedAt, approvedBy }) => ({ userId, approvedAt, approvedBy })), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, ({ userId, approvedAt, approvedBy }) => ({ userId, approvedAt, approvedBy }));
 }

@@ -10,7 +10,7 @@ import type { ClientDeclaration, CreateAppInput, SettingsPatch } from '../schema
 import { defaultPolicies, type Policies } from '../schemas/policies.js';
 import { auditEvent } from './audit.js';
 import type { Actor, ActorKind, App, AppCounters } from '../model.js';
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 import { appDetailSchema, appSummarySchema, type AppDetailView, type AppSummaryView } from '../api/apps.js';
 import { viewOf } from '../schemas/answers.js';
 
@@ -67,7 +67,7 @@ export async function getAppDetail(orgId: string, appId: string): Promise<App & 
 export async function listAppsPage(orgId: string, query: { all: boolean; q?: string; limit: number; cursor?: string }) {
   const list = `apps\n${query.all}\n${query.q?.toLowerCase() ?? ''}`;
   const page = await listApps(orgId, { activeOnly: !query.all, namePrefix: query.q, limit: query.limit, startKey: cursors.decode(orgId, list, query.cursor) });
-  return { items: page.items.map(appListView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, appListView);
 }
 
 /**

@@ -3,7 +3,7 @@ import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
 import { isClientUser, type Actor, type ActorKind, type AuditAction, type AuditEvent } from '../model.js';
 
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 import type { AuditEventView } from '../api/audit.js';
 
 export interface AuditSubject {
@@ -44,5 +44,5 @@ export function auditView(e: AuditEvent): AuditEventView {
 export async function listAudit(orgId: string, filter: { appId?: string; userId?: string }, limit: number, cursor: string | undefined) {
   const list = `audit\n${filter.appId ?? ''}\n${filter.userId ?? ''}`;
   const page = await listAuditEvents(orgId, filter, limit, cursors.decode(orgId, list, cursor));
-  return { items: page.items.map(auditView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, auditView);
 }

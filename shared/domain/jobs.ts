@@ -6,7 +6,7 @@ import type { JobStatus } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
 import type { Actor, RevocationJob } from '../model.js';
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 import { jobSchema, type JobView } from '../api/revocations.js';
 import { viewOf } from '../schemas/answers.js';
 
@@ -24,7 +24,7 @@ export async function getJobOf(orgId: string, jobId: string): Promise<Revocation
 export async function listJobsPage(orgId: string, query: { appId?: string; status?: JobStatus; limit: number; cursor?: string }) {
   const list = `jobs\n${query.appId ?? ''}\n${query.status ?? ''}`;
   const page = await listJobs(orgId, { appId: query.appId, status: query.status }, query.limit, cursors.decode(orgId, list, query.cursor));
-  return { items: page.items.map(jobView), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, jobView);
 }
 
 /** DELETE /v1/revocation-jobs/{jobId}: cancels a scheduled job (idempotent); 409 once it started. */

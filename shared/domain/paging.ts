@@ -1,6 +1,8 @@
 import { serviceKeys, type ServiceKeys } from '../service-secret.js';
 import { ValidationError } from '../errors.js';
 import { createSealer } from '../crypto.js';
+import { bytesAsBodyOfResult, LAMBDA_MAX_RESPONSE_BYTES } from '../lambda-limits.js';
+import type { Page } from '../db/requests.js';
 
 let built: { keys: ServiceKeys; sealer: ReturnType<typeof createSealer> } | undefined;
 /** The sealer of the key set the container holds now (rebuilt when the secret changed). */
@@ -27,3 +29,32 @@ export const cursors = {
     return value as Record<string, unknown>;
   },
 };
+
+/** Room left in Lambda's result for the status, the headers, the cursor and the list's own braces. */
+const ROOM_FOR_ALL_BUT_ITEMS = 64 * 1024;
+const ITEMS_BUDGET_BYTES = LAMBDA_MAX_RESPONSE_BYTES - ROOM_FOR_ALL_BUT_ITEMS;
+
+/**
+ * A list's answer from one page: its items' views (`view` answering undefined leaves an item out)
+ * and the cursor. A page whose answer Lambda could not return (its body, JSON-escaped inside the
+ * function's result, over 6 MB: a page of big jobs or audit events read in one BatchGetItem) is cut
+ * short, and its cursor resumes right after the last item kept.
+ */
+export function listAnswer<T, V>(orgId: string, list: string, page: Page<T>, view: (item: T) => V | undefined): { items: V[]; nextCursor: string | null } {
+  const items: V[] = [];
+  let bytes = 0;
+  let lastKept = -1;
+  for (const [i, item] of page.items.entries()) {
+    const shown = view(item);
+    if (shown === undefined) continue;
+    bytes += bytesAsBodyOfResult(shown) + 1;
+    if (bytes > ITEMS_BUDGET_BYTES && items.length > 0) {
+      const resumeKey = page.resumeKeys?.[lastKept];
+      if (!resumeKey) throw new Error(`The ${list.split('\n')[0]} list cannot be cut short: its pages carry no resume keys`);
+      return { items, nextCursor: cursors.encode(orgId, list, resumeKey) };
+    }
+    items.push(shown);
+    lastKept = i;
+  }
+  return { items, nextCursor: cursors.encode(orgId, list, page.lastKey) };
+}

@@ -17,7 +17,7 @@ import type { Caller } from '../api/define.js';
 import type { ResourceServerView } from '../api/resource-servers.js';
 import { auditEvent } from './audit.js';
 import { hasher } from './hasher.js';
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 
 /** How long a client secret keeps working once a new one replaced it: time to roll the new one out. */
 export const SECRET_OVERLAP_MS = 24 * 3_600_000;
@@ -62,7 +62,7 @@ export async function getDeclaredResourceServer(orgId: string, sub: string): Pro
 export async function resourceServersPage(orgId: string, limit: number, cursor: string | undefined, now: number) {
   const list = 'resource-servers';
   const page = await listResourceServers(orgId, limit, cursors.decode(orgId, list, cursor));
-  return { items: page.items.map((s) => resourceServerView(s, now)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, (s) => resourceServerView(s, now));
 }
 
 /** DELETE /v1/resource-servers/{sub}: no longer declared (its secrets end with it); audited. */

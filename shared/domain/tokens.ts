@@ -16,7 +16,7 @@ import { auditEvent } from './audit.js';
 import { adoptLegacy, revokeGrant } from './grants.js';
 import { hasher } from './hasher.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 import { declaredResourceServer } from './resource-servers.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
 import { countsNow, grantRef, heldTokens, isActive, isRevoked, type Lineage } from './rules.js';
@@ -400,10 +400,7 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
   const lineageOf = lineageAmong({ tokens: new Map([...listed, ...ctx.tokens]), grants: ctx.grants });
   const shown = (token: Token) => isActive({ token: { ...token, retiredAt: null }, app, user, lineage: lineageOf(token) }, now);
-  return {
-    items: page.items.filter(shown).map((t) => tokenView(t, app.policies)),
-    nextCursor: cursors.encode(orgId, list, page.lastKey),
-  };
+  return listAnswer(orgId, list, page, (t) => (shown(t) ? tokenView(t, app.policies) : undefined));
 }
 
 /** GET /v1/apps/{appId}/client-tokens: the app's own tokens (client credentials), as a user's are listed; none yet is an empty page. */

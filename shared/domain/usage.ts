@@ -4,7 +4,7 @@ import { NotFoundError } from '../errors.js';
 import { isClientUser, type AppUser } from '../model.js';
 
 import { heldTokens } from './rules.js';
-import { cursors } from './paging.js';
+import { cursors, listAnswer } from './paging.js';
 import type { UsageView } from '../api/usage.js';
 
 const usageView = (u: AppUser, activeTokenCount: number): UsageView => ({
@@ -22,14 +22,14 @@ const usageView = (u: AppUser, activeTokenCount: number): UsageView => ({
  */
 
 /**
- * The rows that hold active tokens under their app's current epoch, exactly as the counters say:
+ * The view of a row that holds active tokens under their app's current epoch, exactly as the counters say:
  * after an app-wide revocation every row is out at once (the user's apps may come back short
  * until the cleanup deletes the links, never wrong).
  */
-const holding = (rows: UsageRow[]) => rows.flatMap(({ user, appEpoch }) => {
+const holdingView = ({ user, appEpoch }: UsageRow): UsageView | undefined => {
   const held = heldTokens(user, appEpoch);
-  return held > 0 ? [{ user, held }] : [];
-});
+  return held > 0 ? usageView(user, held) : undefined;
+};
 
 /** GET /v1/apps/{appId}/users (Usage by User): the users holding active tokens. */
 export async function listUsersOfApp(orgId: string, appId: string, query: { sort: 'userId' | '-lastUsedAt'; limit: number; cursor?: string }) {
@@ -38,13 +38,15 @@ export async function listUsersOfApp(orgId: string, appId: string, query: { sort
   // An empty first page is the only case where the app's existence is in question.
   if (page.items.length === 0 && !query.cursor && !(await appExists(orgId, appId))) throw new NotFoundError(`App ${appId}`);
   // The app's own client is listed with its users (for the walks over them) but is no user: a page may come back one short.
-  const users = holding(page.items).filter(({ user }) => !isClientUser(user.userId));
-  return { items: users.map(({ user, held }) => usageView(user, held)), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, (row) => (isClientUser(row.user.userId) ? undefined : holdingView(row)));
 }
 
 /** GET /v1/users/{userId}/apps: the apps the user holds active tokens for, with the usage fields. */
 export async function listAppsOfUser(orgId: string, userId: string, query: { limit: number; cursor?: string }) {
   const list = `user-apps/links\n${userId}`;
   const page = await listActiveAppsOfUser(orgId, userId, query.limit, cursors.decode(orgId, list, query.cursor));
-  return { items: holding(page.items).map(({ user, held }) => ({ appId: user.appId, ...usageView(user, held) })), nextCursor: cursors.encode(orgId, list, page.lastKey) };
+  return listAnswer(orgId, list, page, (row) => {
+    const shown = holdingView(row);
+    return shown && { appId: row.user.appId, ...shown };
+  });
 }

@@ -118,6 +118,19 @@ describe('the local HTTP API', () => {
     expect(wrongMethod.headers.get('content-type')).toBe('application/problem+json');
   });
 
+  it('refuses a body by size as deployed: 413 problem+json over 64 KiB, the integration\'s 500 past Lambda\'s 6 MB, the gateway\'s 413 past 10 MB', async () => {
+    const post = async (bytes: number) => {
+      const body = JSON.stringify({ name: 'x'.repeat(bytes) });
+      const answer = await fetch(`${base}/v1/apps`, { method: 'POST', headers: { authorization: `Bearer ${await mint()}`, 'content-type': 'application/json' }, body });
+      return [answer.status, answer.headers.get('content-type'), await answer.text()];
+    };
+    const [status, type, text] = await post(100 * 1024);
+    expect([status, type]).toEqual([413, 'application/problem+json']);
+    expect((JSON.parse(text as string) as { type: string }).type).toMatch(/payload-too-large$/);
+    expect(await post(7 * 1024 * 1024)).toEqual([500, 'application/json', '{"message":"Internal Server Error"}']);
+    expect(await post(11 * 1024 * 1024)).toEqual([413, 'application/json', '{"message":"Request Entity Too Large"}']);
+  });
+
   it('works with an off-the-shelf RFC 7662 / RFC 7009 client (oauth4webapi)', async () => {
     const jwt = await mint();
     expect((await postJson('/v1/apps', jwt, { appId: 'oauth-lib', name: 'OAuth lib' })).status).toBe(201);
