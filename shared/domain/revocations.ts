@@ -15,7 +15,7 @@ import { retrying, RETRY } from '../retry.js';
 import type { RevocationRequest } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
-import type { Actor, AppShard, AppUser, RevocationJob } from '../model.js';
+import type { Actor, ActorKind, AppShard, AppUser, RevocationJob } from '../model.js';
 import { heldTokens } from './rules.js';
 
 /** How far ahead a revocation may be scheduled. */
@@ -57,7 +57,7 @@ function targetEpochs(app: { revokeEpoch: number }, users: AppUser[] | undefined
  * further transactions before returning). The queue then cleans up. A scheduled job takes effect
  * when the sweep starts it (`startScheduledJob`).
  */
-export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotency: { key: string | undefined; route: string }, now: number): Promise<RevocationJob> {
+export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotency: { key: string | undefined; route: string }, now: number, actorKind: ActorKind = 'user'): Promise<RevocationJob> {
   const { orgId } = actor;
   if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
   if (request.runAt !== undefined && Date.parse(request.runAt) > now + MAX_RUN_AT_AHEAD_MS) throw ValidationError.field('body.runAt', 'must be at most one year ahead');
@@ -104,7 +104,7 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       appId, jobId: job.jobId, ...(request.reason ? { reason: request.reason } : {}),
       ...(userIds?.length === 1 ? { userId: userIds[0] } : {}),
       details: { target: job.target, runAt: job.runAt, usersAffected: users ? users.filter((u) => heldTokens(u, app.revokeEpoch) > 0).length : app.userCount },
-    }, now);
+    }, now, actorKind);
     const creation = [
       createJobWrite(job, request.runAt ?? stallCheckAt(now)), recordEvent(event),
       ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : []),

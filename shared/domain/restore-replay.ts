@@ -1,0 +1,175 @@
+/**
+ * Re-applies the revocation log to a table restored to an earlier point in time: every revocation
+ * made since then holds again, through the same paths the API takes (so counts, grants and the
+ * queue's cleanup stay exact), and re-running it changes nothing more. See docs/operations.md,
+ * "Restoring the table".
+ */
+import { createHash } from 'node:crypto';
+import { getJob } from '../db/job.js';
+import { getGrants } from '../db/grant.js';
+import { getToken, pageGrantTokens } from '../db/token.js';
+import {
+  markReplayed, putIfAbsent, putResourceServerIfNewer, removeResourceServerIfNotNewer, wasReplayed, type LoggedChange,
+} from '../db/revocation-log.js';
+import { table } from '../db/table.js';
+import { NotFoundError, TooManyRequestsError } from '../errors.js';
+import { MAX_BULK_USERS } from '../schemas/revocations.js';
+import { chunk } from '../chunk.js';
+import { iso } from '../time.js';
+import type { Actor, RevocationJob, Token } from '../model.js';
+import { auditEvent } from './audit.js';
+import { requestRevocation } from './revocations.js';
+import { revokeToken } from './token-revocation.js';
+
+export interface ReplayReport {
+  /** Tokens live in the restored table that a logged revocation had ended: revoked again. */
+  tokensRevoked: number;
+  /** Revocations of tokens the restored table does not hold (registered after the restore point, or never): remembered again. */
+  revocationsRemembered: number;
+  /** Grants revoked again through a token of theirs the restored table still holds live. */
+  grantsRevoked: number;
+  /** Logged jobs re-applied, and the jobs that re-applied them. */
+  jobsReapplied: number;
+  jobsCreated: string[];
+  /** Logged jobs that could not be re-applied now (the app's running-jobs limit): run the replay again later. */
+  jobsDeferred: number;
+  resourceServersRestored: number;
+  auditEventsRestored: number;
+  /** Changes that needed nothing: already in the table, expired since, or a policy's end (the app's policy still applies). */
+  unchanged: number;
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+const systemActor = (orgId: string): Actor => ({ orgId, sub: 'restore-replay' });
+
+/** Replays `changes` (the log's lines since the restore point, in any order) onto the table. */
+export async function replayRevocationLog(changes: LoggedChange[], now: number): Promise<ReplayReport> {
+  const report: ReplayReport = {
+    tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], jobsDeferred: 0, resourceServersRestored: 0, auditEventsRestored: 0, unchanged: 0,
+  };
+  // One item's changes in the order DynamoDB made them (its stream shard's sequence).
+  const ordered = [...changes].sort((a, b) => a.at - b.at || (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
+  const jobs: RevocationJob[] = [];
+  for (const change of ordered) {
+    const { item } = change;
+    switch (change.entity) {
+      case 'TokenTombstone':
+      case 'RevokedValue':
+        await reapplyTokenRevocation(item, now, report);
+        break;
+      case 'RevocationJob':
+        jobs.push(item as unknown as RevocationJob);
+        break;
+      case 'ResourceServer': {
+        const applied = change.change === 'put' ? await putResourceServerIfNewer(item) : await removeResourceServerIfNotNewer(item);
+        if (applied) report.resourceServersRestored++;
+        else report.unchanged++;
+        break;
+      }
+      case 'AuditEvent':
+        if (await putIfAbsent(item)) report.auditEventsRestored++;
+        else report.unchanged++;
+        break;
+      default:
+        report.unchanged++;
+    }
+  }
+  await reapplyJobs(jobs, now, report);
+  return report;
+}
+
+/** A tombstone or a remembered RFC 7009 value from the log. */
+async function reapplyTokenRevocation(image: Record<string, unknown>, now: number, report: ReplayReport): Promise<void> {
+  const ttl = image[table.ttlAttribute];
+  // Past its TTL the revocation no longer needs remembering (the token can no longer be presented);
+  // a policy's end is the app's policy's to enforce again, not a revocation.
+  if ((typeof ttl === 'number' && ttl * 1000 <= now) || image.policyEnded === true) {
+    report.unchanged++;
+    return;
+  }
+  const orgId = image.orgId as string;
+  const current = await getToken(orgId, image.lookupKey as string);
+  if (current && current.revokedAt === null) {
+    const event = auditEvent(systemActor(orgId), 'token.revoked', { appId: current.appId, userId: current.userId, tokenId: current.tokenId, details: { type: current.type, via: 'restore-replay' } }, now, 'system');
+    if (await revokeToken(current, now, event)) report.tokensRevoked++;
+    else report.unchanged++;
+    return;
+  }
+  if (current || !(await putIfAbsent(image))) {
+    report.unchanged++;
+    return;
+  }
+  report.revocationsRemembered++;
+  // A refresh token the restored table never saw (a successor rotated in after the restore point)
+  // took its grant with it: the grant's tokens the table does hold die too.
+  if (image.type === 'refresh' && typeof image.grantId === 'string' && (await revokeRestoredGrant(orgId, image.grantId, now))) report.grantsRevoked++;
+}
+
+/** Revokes a grant the restored table holds live, through one of its live tokens (a refresh token takes the whole grant). */
+async function revokeRestoredGrant(orgId: string, grantId: string, now: number): Promise<boolean> {
+  const grant = (await getGrants(orgId, [grantId])).get(grantId);
+  if (!grant || grant.revokedAt !== null) return false;
+  const live: Token[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await pageGrantTokens(grant, startKey);
+    live.push(...page.items.filter((t) => t.revokedAt === null && t.retiredAt === null));
+    startKey = page.lastKey;
+  } while (startKey);
+  const refresh = live.find((t) => t.type === 'refresh');
+  const event = (t: Token) => auditEvent(systemActor(orgId), 'token.revoked', { appId: t.appId, userId: t.userId, tokenId: t.tokenId, details: { type: t.type, via: 'restore-replay' } }, now, 'system');
+  if (refresh) return revokeToken(refresh, now, event(refresh));
+  let revoked = false;
+  for (const token of live) revoked = (await revokeToken(token, now, event(token))) || revoked;
+  return revoked;
+}
+
+/**
+ * Logged jobs the restored table does not hold are asked for again, as the system: per app, the
+ * immediate ones as one revocation of all tokens (if any was) or Bulk Revokes of their users (in
+ * calls of 1,000), the scheduled ones still ahead with their own `runAt`. Every token the restored
+ * table holds was registered before them, so their target is exactly what they revoked. Each
+ * logged job is marked once re-applied, so that a second run never revokes what came after.
+ */
+async function reapplyJobs(logged: RevocationJob[], now: number, report: ReplayReport): Promise<void> {
+  const pending: RevocationJob[] = [];
+  for (const job of logged) {
+    if ((await getJob(job.orgId, job.jobId)) || (await wasReplayed(job.orgId, job.jobId))) report.unchanged++;
+    else pending.push(job);
+  }
+  const groups = new Map<string, RevocationJob[]>();
+  for (const job of pending) {
+    const ahead = job.runAt !== null && Date.parse(job.runAt) > now;
+    const group = ahead ? `${job.orgId}\n${job.appId}\n${job.jobId}` : `${job.orgId}\n${job.appId}`;
+    groups.set(group, [...(groups.get(group) ?? []), job]);
+  }
+  for (const jobs of groups.values()) {
+    const { orgId, appId } = jobs[0] as RevocationJob;
+    const ids = jobs.map((j) => j.jobId);
+    const runAt = jobs.length === 1 && jobs[0]?.runAt && Date.parse(jobs[0].runAt) > now ? jobs[0].runAt : undefined;
+    const reason = `Re-applied after a restore of the table: job ${ids[0]}${ids.length > 1 ? ` and ${ids.length - 1} more` : ''}`;
+    const requests = jobs.some((j) => 'all' in j.target)
+      ? [{ all: true as const }]
+      : chunk([...new Set(jobs.flatMap((j) => ('userIds' in j.target ? j.target.userIds : [])))], MAX_BULK_USERS).map((userIds) => ({ userIds }));
+    try {
+      let lastJobId: string | null = null;
+      for (const [i, target] of requests.entries()) {
+        const job = await requestRevocation(systemActor(orgId), appId, { ...target, reason, ...(runAt ? { runAt } : {}) }, { key: sha256(`${ids.join(',')}#${i}`), route: 'restoreReplay' }, now, 'system');
+        report.jobsCreated.push(job.jobId);
+        lastJobId = job.jobId;
+      }
+      await markReplayed(orgId, ids, lastJobId, iso(now));
+      report.jobsReapplied += ids.length;
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        // The app itself came after the restore point: the table holds none of its tokens.
+        await markReplayed(orgId, ids, null, iso(now));
+        report.jobsReapplied += ids.length;
+      } else if (error instanceof TooManyRequestsError) {
+        report.jobsDeferred += ids.length;
+      } else {
+        throw error;
+      }
+    }
+  }
+}
