@@ -4,6 +4,7 @@ import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
 import { ConsoleSite } from './constructs/console-site.js';
 import { ServiceApi } from './constructs/http-api.js';
+import { RevocationLog } from './constructs/revocation-log.js';
 import { UsageTable } from './constructs/table.js';
 import { Sweep } from './constructs/sweep.js';
 import { RevocationWorker } from './constructs/worker.js';
@@ -25,7 +26,7 @@ export interface OAuthUsageStackProps extends StackProps {
 }
 
 /**
- * The OAuth Usage service: table, HTTP API and its functions, revocation queue and worker, the
+ * The OAuth Usage service: table and its revocation log, HTTP API and its functions, revocation queue and worker, the
  * scheduled sweep, alarms.
  */
 export class OAuthUsageStack extends Stack {
@@ -34,10 +35,13 @@ export class OAuthUsageStack extends Stack {
   readonly worker: RevocationWorker;
   readonly sweep: Sweep;
   readonly console: ConsoleSite;
+  readonly revocationLog: RevocationLog;
 
   constructor(scope: Construct, id: string, props: OAuthUsageStackProps) {
     super(scope, id, { ...props, description: `OAuth Usage service (${props.stage})` });
     this.table = new UsageTable(this, 'Usage');
+    this.revocationLog = new RevocationLog(this, 'RevocationLog', { table: this.table.table });
+    new CfnOutput(this, 'RevocationLogBucket', { value: this.revocationLog.bucket.bucketName, description: 'The revocation log a table restore replays (docs/operations.md)' });
     const secret = new Secret(this, 'TokenHashSecret', {
       description: 'Key material for token lookup keys, token ids and list cursors. Rotate it by adding a key version (docs/operations.md), never by replacing it.',
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },

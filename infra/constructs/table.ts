@@ -1,12 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, ProjectionType, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { projectedAttributes, table } from '../../shared/db/table.js';
 
 /**
  * The service's one table, built from shared/db/table.ts (the same definition the code, the local
  * server and the tests use). Stateful: retained on stack deletion, protected against deletion,
- * point-in-time recovery on. Never change this construct's id or the table's logical id.
+ * point-in-time recovery on, its stream feeding the revocation log. Never change this construct's id or the table's logical id.
  */
 export class UsageTable extends Construct {
   readonly table: Table;
@@ -22,6 +22,8 @@ export class UsageTable extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       encryption: TableEncryption.AWS_MANAGED,
       timeToLiveAttribute: table.ttlAttribute,
+      // The revocation log reads it (infra/constructs/revocation-log.ts).
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
     });
     for (const index of Object.values(table.indexes)) {
       this.table.addGlobalSecondaryIndex({

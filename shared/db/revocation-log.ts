@@ -1,7 +1,7 @@
 /**
  * The revocation log: what a point-in-time restore of the table would take back, kept outside it.
  * The stack sends the table's stream (new and old images) through an EventBridge Pipe that keeps
- * only the changes `revocationLogFilters` match, to Firehose and S3, one stream record (as JSON)
+ * only the changes `revocationLogFilters` (in table.ts, which the stack reads) match, to Firehose and S3, one stream record (as JSON)
  * a line. `loggedChange` reads such a line back; the writes below re-apply what it recorded
  * (shared/domain/restore-replay.ts decides which). See docs/operations.md, "Restoring the table".
  */
@@ -11,18 +11,7 @@ import { commit, deleteWrite, putWrite } from './unit-of-work.js';
 import { getItem, itemOf, withoutNulls, type Item, type Key } from './requests.js';
 import { entityAttribute, orgPrefix, keyPart, type Entity } from './table.js';
 
-/**
- * EventBridge filter patterns over the stream's records (the Pipe's FilterCriteria; at most five).
- * Revocations leave tombstones (one token, RFC 7009, a grant, a job's cleanup) or create a job
- * (whose epochs revoke at once); resource servers' secrets can be ended; the audit log goes too.
- * Nothing a use or a registration writes matches, so the log stays small.
- */
-export const revocationLogFilters: readonly object[] = [
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue'] } } } },
-  { eventName: ['INSERT'], dynamodb: { NewImage: { [entityAttribute]: { S: ['RevocationJob', 'AuditEvent'] } } } },
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['ResourceServer'] } } } },
-  { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: ['ResourceServer'] } } } },
-];
+export { revocationLogFilters } from './table.js';
 
 /** One change the log kept: the item after it (or, removed, before it). */
 export interface LoggedChange {

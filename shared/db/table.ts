@@ -71,3 +71,16 @@ export const fromKeyPart = (part: string) => part.replace(/\$(.)/g, '$1');
 
 /** Every key of tenant data starts with this, so no query can cross orgs. */
 export const orgPrefix = (orgId: string) => `ORG#${keyPart(orgId)}`;
+
+/**
+ * EventBridge filter patterns over the stream's records (the Pipe's FilterCriteria; at most five).
+ * Revocations leave tombstones (one token, RFC 7009, a grant, a job's cleanup) or create a job
+ * (whose epochs revoke at once); resource servers' secrets can be ended; the audit log goes too.
+ * Nothing a use or a registration writes matches, so the log stays small.
+ */
+export const revocationLogFilters: readonly object[] = [
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue'] } } } },
+  { eventName: ['INSERT'], dynamodb: { NewImage: { [entityAttribute]: { S: ['RevocationJob', 'AuditEvent'] } } } },
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['ResourceServer'] } } } },
+  { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: ['ResourceServer'] } } } },
+];

@@ -3,7 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { OAuthUsageStack } from '../../infra/stack.js';
-import { projectedAttributes, table } from '../../shared/db/table.js';
+import { projectedAttributes, revocationLogFilters, table } from '../../shared/db/table.js';
 import { routeKey, routes, type Route } from '../../shared/routes.js';
 
 // Bundling is skipped in template tests (`cdk synth` bundles for real).
@@ -39,6 +39,53 @@ describe('the table', () => {
       Properties: Match.objectLike({ DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
     });
     expect(resources('AWS::DynamoDB::Table')).toHaveLength(1);
+  });
+});
+
+describe('the revocation log', () => {
+  const [[tableId]] = resources('AWS::DynamoDB::Table') as [[string, unknown]];
+  const [[bucketId]] = resources('AWS::S3::Bucket').filter(([id]) => id.startsWith('RevocationLog')) as [[string, unknown]];
+
+  it('pipes the table\'s stream, filtered by the shared patterns, through Firehose into S3, one gzipped JSON record a line', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+    const [[deliveryId]] = resources('AWS::KinesisFirehose::DeliveryStream') as [[string, unknown]];
+    template.hasResourceProperties('AWS::Pipes::Pipe', {
+      Source: { 'Fn::GetAtt': [tableId, 'StreamArn'] },
+      Target: { 'Fn::GetAtt': [deliveryId, 'Arn'] },
+      SourceParameters: {
+        DynamoDBStreamParameters: Match.objectLike({ StartingPosition: 'TRIM_HORIZON' }),
+        FilterCriteria: { Filters: revocationLogFilters.map((pattern) => ({ Pattern: JSON.stringify(pattern) })) },
+      },
+    });
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BucketARN: { 'Fn::GetAtt': [bucketId, 'Arn'] },
+        CompressionFormat: 'GZIP',
+        ProcessingConfiguration: { Enabled: true, Processors: [Match.objectLike({ Type: 'AppendDelimiterToRecord' })] },
+      }),
+    });
+  });
+
+  it('lives outside the table a restore replaces: a private, versioned, TLS-only bucket kept 40 days (PITR reaches back 35) and retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 40, Status: 'Enabled' })] },
+      }),
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketId },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('lets the Pipe read only the stream and put only into its delivery stream', () => {
+    const [, pipeRole] = only('AWS::IAM::Policy', 'RevocationLogPipeRole');
+    const statements = (pipeRole.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement;
+    expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams', 'firehose:PutRecord', 'firehose:PutRecordBatch']);
   });
 });
 
@@ -184,20 +231,20 @@ describe('reserved concurrency', () => {
   });
 });
 
-/** The one resource of a type: its logical id and definition. */
-function only(type: string): [string, { Properties: Record<string, unknown> }] {
-  const found = resources(type);
+/** The one resource of a type (of a construct, by its logical id's start): its logical id and definition. */
+function only(type: string, idPrefix = ''): [string, { Properties: Record<string, unknown> }] {
+  const found = resources(type).filter(([id]) => id.startsWith(idPrefix));
   expect(found).toHaveLength(1);
   return found[0] as [string, { Properties: Record<string, unknown> }];
 }
 
 describe('the console', () => {
-  const [bucketId, bucket] = only('AWS::S3::Bucket');
+  const [bucketId, bucket] = only('AWS::S3::Bucket', 'Console');
   const [distributionId, distribution] = only('AWS::CloudFront::Distribution');
 
   it('is a private, TLS-only bucket read by CloudFront through Origin Access Control', () => {
     expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    const [, policy] = only('AWS::S3::BucketPolicy');
+    const [, policy] = only('AWS::S3::BucketPolicy', 'Console');
     const statements = (policy.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement;
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     expect(statements).toContainEqual(expect.objectContaining({ Effect: 'Allow', Principal: { Service: 'cloudfront.amazonaws.com' }, Action: 's3:GetObject' }));

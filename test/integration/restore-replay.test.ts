@@ -5,6 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { db, TableName } from '../../shared/db/client.js';
 import { loggedChange, revocationLogFilters } from '../../shared/db/revocation-log.js';
 import { chunk } from '../../shared/chunk.js';
+import { copyRestoredTable } from '../../shared/db/table-copy.js';
+import { ensureTable } from '../../local/services.js';
 import { reconcile } from '../../shared/domain/reconcile.js';
 import { replayRevocationLog } from '../../shared/domain/restore-replay.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
@@ -60,11 +62,12 @@ async function snapshot(): Promise<Record<string, unknown>[]> {
   return items;
 }
 
-/** The table as it was at the snapshot: what a restore to that point leaves. */
-async function restore(to: Record<string, unknown>[]): Promise<void> {
-  const now = await snapshot();
-  for (const part of chunk(now, 25)) await db.send(new BatchWriteCommand({ RequestItems: { [TableName]: part.map((i) => ({ DeleteRequest: { Key: { pk: i.pk, sk: i.sk } } })) } }));
-  for (const part of chunk(to, 25)) await db.send(new BatchWriteCommand({ RequestItems: { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) } }));
+/** What AWS's point-in-time restore makes: a new table holding the items as they were. */
+async function restoredTable(items: Record<string, unknown>[]): Promise<string> {
+  const name = `${TableName}-restored`;
+  await ensureTable(process.env.DYNAMODB_ENDPOINT as string, 'us-east-1', name);
+  for (const part of chunk(items, 25)) await db.send(new BatchWriteCommand({ RequestItems: { [name]: part.map((Item) => ({ PutRequest: { Item } })) } }));
+  return name;
 }
 
 const active = async (org: string, token: string) => (await introspect(org, token)).body.active;
@@ -111,7 +114,11 @@ describe('restoring the table to a point in time', () => {
     await drainQueue();
     const log = (await streamRecords()).slice(logStart).map(asPipeEvent).filter(kept);
 
-    await restore(pointInTime);
+    // The runbook: AWS restores into a new table; its items are copied back into the service's.
+    const copied = await copyRestoredTable(await restoredTable(pointInTime));
+    expect(copied).toEqual({ written: pointInTime.length, deleted: expect.any(Number) as number });
+    expect(await snapshot()).toEqual(expect.arrayContaining(pointInTime));
+    expect((await snapshot()).length).toBe(pointInTime.length);
     // What the restore brought back: every one of those revocations is undone.
     for (const token of [adaAccess, adaRefresh, adaChild, bob, dan]) expect(await active(org, token)).toBe(true);
     expect(await liveSecrets()).toBe(1);
