@@ -66,6 +66,8 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
       return sendResult(res, preflight);
     }
     if (method === 'GET' && path === '/.well-known/jwks.json') return send(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(issuer.jwks) });
+    // The local issuer answers a console on another origin as an identity provider does (discovery, token, JWKS with CORS).
+    for (const [name, value] of Object.entries(corsHeaders)) res.setHeader(name, value);
     if (extras.console?.(req, res)) return;
     if (await extras.oidc?.(req, res, body)) return;
 

@@ -6,6 +6,7 @@ import { buildConsole } from '../console/build.js';
 import { createConsoleServer } from './console.js';
 import { localIssuer } from './jwt.js';
 import { createLocalOidc } from './oidc.js';
+import { allowedOrigins } from '../shared/cors.js';
 import { lambdaContext } from './event.js';
 import { startQueuePoller } from './queue-poller.js';
 import { startTimer } from './timer.js';
@@ -33,7 +34,7 @@ async function main() {
   const { createLocalApi } = await import('./http-server.js');
   const server = await createLocalApi(issuer, {
     console: createConsoleServer(consoleDir, { apiUrl: origin, issuer: settings.jwtIssuer, clientId: settings.consoleClientId }),
-    oidc: createLocalOidc({ issuer, issuerUrl: settings.jwtIssuer, clientId: settings.consoleClientId }),
+    oidc: createLocalOidc({ issuer, issuerUrl: settings.jwtIssuer, clientId: settings.consoleClientId, consoleOrigins: allowedOrigins(settings.consoleOrigins) }),
   });
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);

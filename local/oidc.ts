@@ -18,6 +18,11 @@ export interface LocalOidcOptions {
   /** `http://127.0.0.1:<port>`: the tokens' `iss`, and this server's origin. */
   issuerUrl: string;
   clientId: string;
+  /**
+   * The origins the console is served from (CONSOLE_ORIGINS; this server's own by default): the
+   * client's registered redirect URIs are their `/callback`, its post-logout ones their `/`.
+   */
+  consoleOrigins?: string[];
 }
 
 interface Grant {
@@ -33,11 +38,11 @@ const CODE_TTL_MS = 60_000;
 const SESSION_TTL_MS = 8 * 3_600_000;
 /** At most this many live sessions and codes: the oldest go first. */
 const MAX_ENTRIES = 1000;
-/** On every page: not to be framed (clickjacking), nothing loaded from elsewhere. */
-const PAGE_HEADERS = {
+/** The provider's pages: nothing loaded, never framed; the form posts here and its answer redirects to a console's callback. */
+const pageHeaders = (consoleOrigins: string[]) => ({
   'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-};
+  'content-security-policy': `default-src 'none'; style-src 'unsafe-inline'; form-action 'self' ${consoleOrigins.join(' ')}; frame-ancestors 'none'; base-uri 'none'`,
+});
 const SESSION_COOKIE = 'ou_local_session';
 /** What the form is prefilled with. */
 const DEFAULTS = { org: 'acme', edition: 'Developer', user: 'admin@acme.example', scopes: 'usage:read apps:manage' };
@@ -46,13 +51,14 @@ const EDITIONS = [...SUPPORTED_EDITIONS, 'Essentials'];
 
 export const oidcPaths = new Set(['/.well-known/openid-configuration', '/authorize', '/token', '/logout']);
 
-export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOptions) {
+export function createLocalOidc({ issuer, issuerUrl, clientId, consoleOrigins = [issuerUrl] }: LocalOidcOptions) {
   const codes = new Map<string, Grant>();
   const sessions = new Map<string, { claims: Grant['claims']; expiresAt: number }>();
   const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
-  // The console's own URIs, exactly: no other path or query of this origin is a redirect target.
-  const redirectUri = `${issuerUrl}/callback`;
-  const postLogoutUri = `${issuerUrl}/`;
+  // The console's registered URIs, exactly: no other path, query or origin is a redirect target.
+  const PAGE_HEADERS = pageHeaders(consoleOrigins);
+  const redirectUris = new Set(consoleOrigins.map((origin) => `${origin}/callback`));
+  const postLogoutUris = new Set(consoleOrigins.map((origin) => `${origin}/`));
   /** Adds an entry, first dropping expired ones and, past the bound, the oldest. */
   const remember = <T extends { expiresAt: number }>(map: Map<string, T>, key: string, value: T) => {
     const now = Date.now();
@@ -101,7 +107,7 @@ export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOption
       codeChallenge: params.get('code_challenge'), method: params.get('code_challenge_method'), state: params.get('state'), nonce: params.get('nonce'),
     };
     // Nothing is redirected anywhere but the console's exact callback.
-    if (request.clientId !== clientId || request.redirectUri !== redirectUri) {
+    if (request.clientId !== clientId || request.redirectUri === null || !redirectUris.has(request.redirectUri)) {
       res.writeHead(400, PAGE_HEADERS);
       res.end(page('Sign-in refused', '<p>Unknown client or redirect URI.</p>'));
       return true;
@@ -165,7 +171,8 @@ export function createLocalOidc({ issuer, issuerUrl, clientId }: LocalOidcOption
     }
     const session = cookie(req, SESSION_COOKIE);
     if (session) sessions.delete(session);
-    const back = params.get('post_logout_redirect_uri') === postLogoutUri ? postLogoutUri : undefined;
+    const asked = params.get('post_logout_redirect_uri');
+    const back = asked !== null && postLogoutUris.has(asked) ? asked : undefined;
     res.writeHead(back ? 302 : 200, {
       'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0`,
       ...(back ? { location: back } : PAGE_HEADERS),

@@ -1,6 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { expectAccessible, launchChromium, screenshot, signIn, startService, type LocalService } from './support.js';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { createConsoleServer } from '../../local/console.js';
+import { expectAccessible, freePort, launchChromium, screenshot, signIn, startService, type LocalService } from './support.js';
 
 /**
  * The OAuth Usage console in Debian's Chromium against `npm start`: one test per flow of the help
@@ -27,11 +30,26 @@ async function seed() {
   }
 }
 
+/** Where the console is also served from, as CloudFront serves it deployed: another origin (and site) than the API's. */
+let otherOrigin: string;
+const otherConsoles: Server[] = [];
+/** Serves the console `npm start` built, with its config naming the API, on `origin`'s port. */
+async function serveConsoleAt(origin: string): Promise<void> {
+  const handle = createConsoleServer(join(service.dataDir, 'console'), { apiUrl: service.base, issuer: service.base, clientId: 'oauth-usage-console' });
+  const server = createServer((req, res) => {
+    if (!handle(req, res)) res.writeHead(404).end();
+  });
+  otherConsoles.push(server);
+  await new Promise<void>((resolve) => server.listen(Number(new URL(origin).port), '127.0.0.1', resolve));
+}
+
 beforeAll(async () => {
-  [service, browser] = await Promise.all([startService(), launchChromium()]);
+  otherOrigin = `http://localhost:${await freePort()}`;
+  [service, browser] = await Promise.all([startService({ otherConsoleOrigins: [otherOrigin] }), launchChromium()]);
   await seed();
 }, 120_000);
 afterAll(async () => {
+  for (const server of otherConsoles) server.close();
   await browser?.close();
   await service?.stop();
 });
@@ -373,6 +391,46 @@ describe('the OAuth Usage console', () => {
     await page.goBack();
     await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
     expect(new URL(page.url()).pathname).toBe('/');
+  });
+
+  it('works from another origin than the API, as deployed: preflights answered, ETag exposed, revocations sent', { timeout: 60_000 }, async () => {
+    expect((await service.api('POST', '/v1/apps', { appId: 'partner', name: 'Partner Portal' })).status).toBe(201);
+    for (const userId of ['p1@acme.example', 'p2@acme.example']) {
+      expect((await service.api('POST', '/v1/tokens', { token: `partner-${userId}-raw-token-value-0123456789`, type: 'access', appId: 'partner', userId })).status).toBe(201);
+    }
+    await serveConsoleAt(otherOrigin);
+    await fresh();
+    await signIn(page, otherOrigin);
+    await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('link', { name: 'Partner Portal', exact: true }).isVisible()).toBe(true);
+    // A change sends If-Match with the ETag the console read from a cross-origin answer.
+    await page.goto(`${otherOrigin}/apps/partner`);
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Description').fill('Edited from another origin');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.getByText('Edited from another origin').isVisible()).toBe(true);
+    expect((await service.api('GET', '/v1/apps/partner')).body.description).toBe('Edited from another origin');
+    // A revocation: DELETE with an Idempotency-Key, which only an answered preflight lets through.
+    await page.goto(`${otherOrigin}/apps/partner/users`);
+    await page.getByRole('button', { name: 'Revoke p1@acme.example' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+    await expect.poll(() => textOf(status())).toMatch(/succeeded: 1 users done, 1 tokens revoked/);
+    expect(((await service.api('GET', '/v1/apps/partner/users')).body.items as { userId: string }[]).map((u) => u.userId)).toEqual(['p2@acme.example']);
+  });
+
+  it('is refused from an origin CONSOLE_ORIGINS does not name: no sign-in, and the browser keeps the API\'s answers from it', { timeout: 60_000 }, async () => {
+    const stranger = `http://localhost:${await freePort()}`;
+    await serveConsoleAt(stranger);
+    await fresh();
+    // The issuer sends no browser back to a callback it does not know.
+    const authorize = new URL('/authorize', service.base);
+    authorize.search = new URLSearchParams({ client_id: 'oauth-usage-console', redirect_uri: `${stranger}/callback`, response_type: 'code', code_challenge: 'x'.repeat(43), code_challenge_method: 'S256' }).toString();
+    await page.goto(authorize.toString());
+    await expect.poll(() => page.getByText('Unknown client or redirect URI.').isVisible()).toBe(true);
+    // And the browser keeps every answer of the API from that origin's pages.
+    await page.goto(`${stranger}/config.json`);
+    const blocked = await page.evaluate(async (api) => fetch(`${api}/health`).then(() => 'read', (error: Error) => error.name), service.base);
+    expect(blocked).toBe('TypeError');
   });
 
   it('signs out of the console and of the issuer', { timeout: 60_000 }, async () => {

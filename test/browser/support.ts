@@ -14,6 +14,8 @@ export const INSTALL = 'apt-get update && apt-get install -y chromium';
 
 export interface LocalService {
   base: string;
+  /** Its DATA_DIR (the console it built is under `console/`). */
+  dataDir: string;
   /** Calls the API with a token of the local issuer (org acme, every scope unless told). */
   api: (method: string, path: string, body?: unknown, scope?: string) => Promise<{ status: number; body: Record<string, unknown> }>;
   /** One use of a token, as a resource server makes it (RFC 7662). */
@@ -21,15 +23,18 @@ export interface LocalService {
   stop: () => Promise<void>;
 }
 
-const freePort = () => new Promise<number>((resolve) => {
+export const freePort = () => new Promise<number>((resolve) => {
   const probe = createServer().listen(0, '127.0.0.1', () => {
     const { port } = probe.address() as AddressInfo;
     probe.close(() => resolve(port));
   });
 });
 
-/** `npm start`, as a newcomer runs it, on a free port with its own data and table (the test run's DynamoDB Local and SQS). */
-export async function startService(): Promise<LocalService> {
+/**
+ * `npm start`, as a newcomer runs it, on a free port with its own data and table (the test run's
+ * DynamoDB Local and SQS); `otherConsoleOrigins` are allowed beside its own (CONSOLE_ORIGINS).
+ */
+export async function startService({ otherConsoleOrigins = [] as string[] } = {}): Promise<LocalService> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'ou-console-'));
@@ -38,6 +43,7 @@ export async function startService(): Promise<LocalService> {
     env: {
       ...process.env, PORT: String(port), DATA_DIR: dataDir, TABLE_NAME: `console-${port}`, QUEUE_URL: '',
       DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'), SQS_ENDPOINT: inject('sqsEndpoint'), SWEEP_INTERVAL_SECONDS: '3600', TOKEN_HASH_SECRET: '',
+      CONSOLE_ORIGINS: [base, ...otherConsoleOrigins].join(','),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,6 +64,7 @@ export async function startService(): Promise<LocalService> {
   const token = (scope: string) => issuer.mint({ sub: 'seed@acme.example', org_id: 'acme', org_edition: 'Developer', scope });
   return {
     base,
+    dataDir,
     async api(method, path, body, scope = 'usage:read apps:manage tokens:write tokens:introspect') {
       const response = await fetch(`${base}${path}`, {
         method,
