@@ -60,13 +60,16 @@ export async function getItem(key: Key, projection?: string): Promise<Item | und
  * Strongly consistent BatchGetItem for up to 100 keys in one round trip; unprocessed keys (rare,
  * under throttling) are asked for again. Returns items in no particular order.
  */
-export async function batchGetConsistent(keysToGet: Key[]): Promise<Item[]> {
+export const batchGetConsistent = (keysToGet: Key[]): Promise<Item[]> => batchGetConsistentFrom(TableName, keysToGet);
+
+/** The same from another table than the service's: only a restored one (shared/db/table-copy.ts). */
+export async function batchGetConsistentFrom(tableName: string, keysToGet: Key[]): Promise<Item[]> {
   const found: Item[] = [];
   let pending: Key[] = keysToGet;
   await retrying(async () => {
-    const out = await db.send(new BatchGetCommand({ RequestItems: { [TableName]: { Keys: pending, ConsistentRead: true } } }));
-    found.push(...(out.Responses?.[TableName] ?? []));
-    pending = (out.UnprocessedKeys?.[TableName]?.Keys ?? []) as Key[];
+    const out = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } }));
+    found.push(...(out.Responses?.[tableName] ?? []));
+    pending = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
     return pending.length > 0 ? RETRY : undefined;
   }, () => new Error(`BatchGetItem left ${pending.length} keys unprocessed`), 16);
   return found;

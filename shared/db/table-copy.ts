@@ -5,10 +5,11 @@
  * idempotent, so a copy that stopped can be run again. See docs/operations.md, "Restoring the table".
  */
 import pMap from 'p-map';
-import { BatchGetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { chunk } from '../chunk.js';
 import { db, TableName } from './client.js';
-import { batchWrite, keyOf, type Item, type Key } from './requests.js';
+import { batchGetConsistentFrom, batchWrite, keyOf, type Item } from './requests.js';
+import { isReplayMarker } from './revocation-log.js';
 import { table } from './table.js';
 
 const SEGMENTS = 4;
@@ -27,20 +28,6 @@ async function scanAll(tableName: string, onPage: (items: Item[]) => Promise<voi
   }, { concurrency: SEGMENTS });
 }
 
-/** The keys among `keys` that `tableName` holds (BatchGetItem calls of 100, unprocessed keys asked again). */
-async function present(tableName: string, keys: Key[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const part of chunk(keys, 100)) {
-    let pending: Key[] = part;
-    while (pending.length > 0) {
-      const out = await db.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true, ProjectionExpression: '#pk, #sk', ExpressionAttributeNames: { '#pk': table.partitionKey, '#sk': table.sortKey } } } }));
-      for (const item of out.Responses?.[tableName] ?? []) found.add(`${item.pk as string}\n${item.sk as string}`);
-      pending = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
-    }
-  }
-  return found;
-}
-
 /** Makes the service's table hold exactly what `restoredTable` holds. */
 export async function copyRestoredTable(restoredTable: string): Promise<{ written: number; deleted: number }> {
   let written = 0;
@@ -51,8 +38,9 @@ export async function copyRestoredTable(restoredTable: string): Promise<{ writte
   });
   await scanAll(TableName, async (items) => {
     const keys = items.map(keyOf);
-    const kept = await present(restoredTable, keys);
-    const gone = keys.filter((k) => !kept.has(`${k.pk}\n${k.sk}`));
+    const kept = new Set((await pMap(chunk(keys, 100), (part) => batchGetConsistentFrom(restoredTable, part), { concurrency: 1 })).flat().map((i) => `${i.pk as string}\n${i.sk as string}`));
+    // What an earlier replay re-applied stays remembered, so that a copy run again cannot let a replay repeat it.
+    const gone = keys.filter((k) => !kept.has(`${k.pk}\n${k.sk}`) && !isReplayMarker(k));
     await batchWrite(gone.map((Key) => ({ DeleteRequest: { Key } })));
     deleted += gone.length;
   }, `${table.partitionKey}, ${table.sortKey}`);

@@ -4,7 +4,6 @@
  * queue's cleanup stay exact), and re-running it changes nothing more. See docs/operations.md,
  * "Restoring the table".
  */
-import { createHash } from 'node:crypto';
 import { getJob } from '../db/job.js';
 import { getGrants } from '../db/grant.js';
 import { getToken, pageGrantTokens } from '../db/token.js';
@@ -39,7 +38,6 @@ export interface ReplayReport {
   unchanged: number;
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 const systemActor = (orgId: string): Actor => ({ orgId, sub: 'restore-replay' });
 
 /** Replays `changes` (the log's lines since the restore point, in any order) onto the table. */
@@ -50,6 +48,8 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
   // One item's changes in the order DynamoDB made them (its stream shard's sequence).
   const ordered = [...changes].sort((a, b) => a.at - b.at || (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
   const jobs: RevocationJob[] = [];
+  // A scheduled job cancelled since the restore point is not re-applied: its cancellation is audited, and the audit log is logged.
+  const cancelled = new Set<string>();
   for (const change of ordered) {
     const { item } = change;
     switch (change.entity) {
@@ -67,6 +67,7 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
         break;
       }
       case 'AuditEvent':
+        if (item.action === 'revocation.cancelled' && typeof item.jobId === 'string') cancelled.add(`${item.orgId as string}\n${item.jobId}`);
         if (await putIfAbsent(item)) report.auditEventsRestored++;
         else report.unchanged++;
         break;
@@ -74,7 +75,9 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
         report.unchanged++;
     }
   }
-  await reapplyJobs(jobs, now, report);
+  const standing = jobs.filter((job) => !cancelled.has(`${job.orgId}\n${job.jobId}`));
+  report.unchanged += jobs.length - standing.length;
+  await reapplyJobs(standing, now, report);
   return report;
 }
 
@@ -154,7 +157,7 @@ async function reapplyJobs(logged: RevocationJob[], now: number, report: ReplayR
     try {
       let lastJobId: string | null = null;
       for (const [i, target] of requests.entries()) {
-        const job = await requestRevocation(systemActor(orgId), appId, { ...target, reason, ...(runAt ? { runAt } : {}) }, { key: sha256(`${ids.join(',')}#${i}`), route: 'restoreReplay' }, now, 'system');
+        const job = await requestRevocation(systemActor(orgId), appId, { ...target, reason, ...(runAt ? { runAt } : {}) }, { key: `${ids.join(',')}#${i}`, route: 'restoreReplay' }, now, 'system');
         report.jobsCreated.push(job.jobId);
         lastJobId = job.jobId;
       }

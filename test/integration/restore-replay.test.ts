@@ -111,6 +111,10 @@ describe('restoring the table to a point in time', () => {
     expect((await call('revokeUserTokens', { claims: as(org), path: { appId: 'mail', userId: 'bob' } })).status).toBe(202);
     expect((await call('requestRevocation', { claims: as(org), path: { appId: 'crm' }, json: { all: true } })).status).toBe(202);
     expect((await call('revokeClientSecrets', { claims: as(org), path: { sub: 'orders-api' } })).status).toBe(204);
+    // A revocation scheduled and cancelled since: not one to re-apply.
+    const scheduled = await call('requestRevocation', { claims: as(org), path: { appId: 'mail' }, json: { userIds: ['cyd'], runAt: new Date(Date.now() + 3_600_000).toISOString() } });
+    expect(scheduled.status).toBe(202);
+    expect((await call('cancelRevocationJob', { claims: as(org), path: { jobId: scheduled.body.jobId as string } })).status).toBe(200);
     await drainQueue();
     const log = (await streamRecords()).slice(logStart).map(asPipeEvent).filter(kept);
 
@@ -130,6 +134,8 @@ describe('restoring the table to a point in time', () => {
 
     for (const token of [adaAccess, adaRefresh, adaChild, adaRotated, bob, dan, later]) expect(await active(org, token), token.split('-')[0]).toBe(false);
     expect(await active(org, cyd)).toBe(true);
+    const replayScheduled = (await call('listRevocationJobs', { claims: as(org), query: { status: 'scheduled' } })).body.items as unknown[];
+    expect(replayScheduled).toEqual([]);
     for (const token of [adaAccess, adaRotated, later]) {
       expect((await register(org, { token, type: token === adaRotated ? 'refresh' : 'access', appId: 'mail', userId: 'ada' })).body.type).toMatch(/token-revoked$/);
     }
