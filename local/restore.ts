@@ -28,10 +28,18 @@ const files = (path: string): string[] => (statSync(path).isDirectory() ? readdi
 const { loggedChange } = await import('../shared/db/revocation-log.js');
 const { copyRestoredTable } = await import('../shared/db/table-copy.js');
 const { replayRevocationLog } = await import('../shared/domain/restore-replay.js');
+const GZIP_MAGIC = [0x1f, 0x8b];
 const changes = positionals.flatMap(files).flatMap((file) => {
   const bytes = readFileSync(file);
-  const text = (file.endsWith('.gz') ? gunzipSync(bytes) : bytes).toString('utf8');
-  return text.split('\n').filter((line) => line.trim() !== '').flatMap((line) => loggedChange(line) ?? []);
+  const text = (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1] ? gunzipSync(bytes) : bytes).toString('utf8');
+  return text.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    try {
+      return loggedChange(line) ?? [];
+    } catch (error) {
+      throw new Error(`${file}:${i + 1} is not a stream record (${(error as Error).message}); nothing was changed`);
+    }
+  });
 });
 const copied = values.from ? await copyRestoredTable(values.from) : null;
 const replayed = await replayRevocationLog(changes.filter((c) => c.at >= since - SAFETY_MARGIN_MS), Date.now());

@@ -14,7 +14,7 @@ import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { recordReader } from './checked.js';
 import {
-  batchGetConsistent, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type Page, type Update, type WriteRequest,
+  batchGetConsistent, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage, type Page, type Update, type WriteRequest,
 } from './requests.js';
 import { keyPart, orgPrefix, table } from './table.js';
 import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -111,7 +111,7 @@ async function usageRows(orgId: string, listings: Listing[]): Promise<{ rows: Us
  * page (with the app's shard, one BatchGetItem). The list ends at the first row listed under an
  * older epoch: those rows lost their tokens to an app-wide revocation and sort after the rest.
  */
-export async function listActiveUsers(orgId: string, appId: string, sort: 'userId' | '-lastUsedAt', limit: number, startKey?: Record<string, unknown>): Promise<Page<UsageRow>> {
+export async function listActiveUsers(orgId: string, appId: string, sort: 'userId' | '-lastUsedAt', limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<UsageRow>> {
   const partition = activeUsersPartition(orgId, appId);
   const bounded = Math.min(limit, 99);
   const page = sort === 'userId'
@@ -123,7 +123,7 @@ export async function listActiveUsers(orgId: string, appId: string, sort: 'userI
 }
 
 /** The apps a user is listed as holding active tokens for (their usage rows), by appId: at most 50 a page (with a shard of each app, one BatchGetItem). */
-export async function listActiveAppsOfUser(orgId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<UsageRow>> {
+export async function listActiveAppsOfUser(orgId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<UsageRow>> {
   const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit: Math.min(limit, 50), startKey });
   const links = page.items.map((item, i) => {
     const { appId, countEpoch } = toUserAppLink(item) as { appId: string; countEpoch: number };

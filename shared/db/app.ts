@@ -9,7 +9,7 @@ import type { App, AppCounters, AppShard } from '../model.js';
 import { policiesAddedLater, type Policies } from '../schemas/policies.js';
 import { recordReader } from './checked.js';
 import {
-  conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, resumeKeyOf, setClause, withoutNulls, type Item, type Key, type Page,
+  conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, resumeKeyOf, setClause, withoutNulls, type Item, type Key, type ListedPage,
 } from './requests.js';
 import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
 import { checkWrite, commit, commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -153,7 +153,7 @@ export async function getAppWithCounters(orgId: string, appId: string): Promise<
  * its shards. A page that ends inside an app's group (the index is eventually consistent) is cut
  * back to the last whole app, and the next page starts there.
  */
-export async function listApps(orgId: string, options: { activeOnly: boolean; namePrefix?: string; limit: number; startKey?: Item }): Promise<Page<App & AppCounters>> {
+export async function listApps(orgId: string, options: { activeOnly: boolean; namePrefix?: string; limit: number; startKey?: Item }): Promise<ListedPage<App & AppCounters>> {
   const group = APP_SHARDS + 1;
   const index = options.activeOnly ? 'gsi2' : 'gsi1';
   const attributes = options.activeOnly ? appKeys.activeByName(orgId, '', '') : appKeys.byName(orgId, '', '');

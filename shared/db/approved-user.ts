@@ -6,7 +6,7 @@
  */
 import * as v from 'valibot';
 import { recordReader } from './checked.js';
-import { getItem, itemOf, queryPage, type Key, type Page } from './requests.js';
+import { getItem, itemOf, queryPage, type Key, type ListedPage } from './requests.js';
 import { keyPart, orgPrefix } from './table.js';
 import { checkWrite, deleteWrite, putWrite, type Write } from './unit-of-work.js';
 
@@ -39,7 +39,7 @@ export const stillApprovedWrite = (orgId: string, appId: string, userId: string)
   checkWrite(approvedUserKeys.approval(orgId, appId, userId), { expression: 'attribute_exists(pk)' });
 
 /** One page of an app's approved users, by user id: one Query. */
-export async function listApprovedUsers(orgId: string, appId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<ApprovedUser>> {
+export async function listApprovedUsers(orgId: string, appId: string, limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<ApprovedUser>> {
   const page = await queryPage({ partition: approvedUserKeys.approval(orgId, appId, '').pk, limit, startKey });
   return { items: page.items.map((i) => toApprovedUser(i) as ApprovedUser), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }

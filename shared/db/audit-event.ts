@@ -6,7 +6,7 @@
 import * as v from 'valibot';
 import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
-import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Item, type Key, type Page } from './requests.js';
+import { batchGetConsistent, itemOf, keyOf, partitionOf, queryPage, sameKey, withoutNulls, type Item, type Key, type ListedPage } from './requests.js';
 import { keyPart, orgPrefix, table } from './table.js';
 import { putWrite, type Write } from './unit-of-work.js';
 
@@ -40,7 +40,7 @@ const toEvent = recordReader('AuditEvent', () => ({ orgId: v.string(), eventId: 
  * The org's audit log, newest first: one Query per page. By app (gsi1) or by user (gsi2) the
  * index holds whole events; by both (gsi3, keys only) the page's events come in one BatchGetItem.
  */
-export async function listAuditEvents(orgId: string, filter: { appId?: string; userId?: string }, limit: number, startKey?: Record<string, unknown>): Promise<Page<AuditEvent>> {
+export async function listAuditEvents(orgId: string, filter: { appId?: string; userId?: string }, limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<AuditEvent>> {
   const { appId, userId } = filter;
   const spec = { limit, startKey, descending: true };
   if (appId && userId) {

@@ -9,7 +9,7 @@ import type { JobStatus } from '../schemas/revocations.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
-  batchGetConsistent, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type Page,
+  batchGetConsistent, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage,
 } from './requests.js';
 import { keyPart, orgPrefix, table } from './table.js';
 import { putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -55,7 +55,7 @@ export async function getJob(orgId: string, jobId: string): Promise<RevocationJo
 }
 
 /** Jobs newest first: by app (gsi1), by status (gsi2), both (gsi3 keys + one BatchGetItem), or all. */
-export async function listJobs(orgId: string, filter: { appId?: string; status?: JobStatus }, limit: number, startKey?: Item): Promise<Page<RevocationJob>> {
+export async function listJobs(orgId: string, filter: { appId?: string; status?: JobStatus }, limit: number, startKey?: Item): Promise<ListedPage<RevocationJob>> {
   const { appId, status } = filter;
   const spec = { limit, startKey, descending: true };
   const probe = jobKeys.lists(orgId, appId ?? '', status ?? '', '');

@@ -20,11 +20,12 @@ export interface Key {
 export interface Page<T> {
   items: T[];
   lastKey: Record<string, unknown> | undefined;
-  /**
-   * Where a page cut short after item i resumes (the LastEvaluatedKey DynamoDB would have given
-   * had it stopped there), aligned with `items`; lists answered to callers carry it.
-   */
-  resumeKeys?: Item[];
+}
+
+/** A page of a list answered to callers, which may be cut short (shared/domain/paging.ts). */
+export interface ListedPage<T> extends Page<T> {
+  /** Where the list resumes after item i (the LastEvaluatedKey DynamoDB would have given had it stopped there), aligned with `items`. */
+  resumeKeys: Item[];
 }
 
 const storageAttributes = new Set<string>([
@@ -120,7 +121,7 @@ export function resumeKeyOf(index: IndexName | undefined, item: Item): Item {
 }
 
 /** One Query request: one page of one partition of the table or of an index. */
-export async function queryPage(spec: QuerySpec): Promise<Page<Item> & { resumeKeys: Item[]; count: number }> {
+export async function queryPage(spec: QuerySpec): Promise<ListedPage<Item> & { count: number }> {
   const names = spec.index ? table.indexes[spec.index] : table;
   const range = spec.prefix !== undefined ? { condition: ' AND begins_with(#sk, :prefix)', values: { ':prefix': spec.prefix } }
     : spec.between ? { condition: ' AND #sk BETWEEN :from AND :to', values: { ':from': spec.between[0], ':to': spec.between[1] } }

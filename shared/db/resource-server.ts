@@ -7,7 +7,7 @@
  */
 import * as v from 'valibot';
 import { recordReader } from './checked.js';
-import { getItem, itemOf, queryPage, type Key, type Page } from './requests.js';
+import { getItem, itemOf, queryPage, type Key, type ListedPage } from './requests.js';
 import { keyPart, orgPrefix } from './table.js';
 import { deleteWrite, putWrite, type Write } from './unit-of-work.js';
 
@@ -56,7 +56,7 @@ export function deleteResourceServerWrite(orgId: string, sub: string): Write {
 }
 
 /** One page of the org's resource servers, by sub: one Query. */
-export async function listResourceServers(orgId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<ResourceServer>> {
+export async function listResourceServers(orgId: string, limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<ResourceServer>> {
   const page = await queryPage({ partition: resourceServerKeys.server(orgId, '').pk, limit, startKey });
   return { items: page.items.map((i) => toResourceServer(i) as ResourceServer), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }

@@ -58,9 +58,6 @@ export const removeResourceServerIfNotNewer = (item: Item): Promise<boolean> =>
 
 const replayedKey = (orgId: string, jobId: string): Key => ({ pk: `${orgPrefix(orgId)}#REPLAYED`, sk: `JOB#${keyPart(jobId)}` });
 
-/** Whether a key is one of the replay's markers (a copy of a restored table keeps them). */
-export const isReplayMarker = (key: Key): boolean => key.pk.endsWith('#REPLAYED') && key.sk.startsWith('JOB#');
-
 /** Whether a logged job was re-applied already (by an earlier run of the replay). */
 export const wasReplayed = async (orgId: string, jobId: string): Promise<boolean> => (await getItem(replayedKey(orgId, jobId))) !== undefined;
 

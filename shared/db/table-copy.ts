@@ -9,7 +9,6 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { chunk } from '../chunk.js';
 import { db, TableName } from './client.js';
 import { batchGetConsistentFrom, batchWrite, keyOf, type Item } from './requests.js';
-import { isReplayMarker } from './revocation-log.js';
 import { table } from './table.js';
 
 const SEGMENTS = 4;
@@ -39,8 +38,7 @@ export async function copyRestoredTable(restoredTable: string): Promise<{ writte
   await scanAll(TableName, async (items) => {
     const keys = items.map(keyOf);
     const kept = new Set((await pMap(chunk(keys, 100), (part) => batchGetConsistentFrom(restoredTable, part), { concurrency: 1 })).flat().map((i) => `${i.pk as string}\n${i.sk as string}`));
-    // What an earlier replay re-applied stays remembered, so that a copy run again cannot let a replay repeat it.
-    const gone = keys.filter((k) => !kept.has(`${k.pk}\n${k.sk}`) && !isReplayMarker(k));
+    const gone = keys.filter((k) => !kept.has(`${k.pk}\n${k.sk}`));
     await batchWrite(gone.map((Key) => ({ DeleteRequest: { Key } })));
     deleted += gone.length;
   }, `${table.partitionKey}, ${table.sortKey}`);

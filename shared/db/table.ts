@@ -76,7 +76,7 @@ export const orgPrefix = (orgId: string) => `ORG#${keyPart(orgId)}`;
  * EventBridge filter patterns over the stream's records (the Pipe's FilterCriteria; at most five).
  * Revocations leave tombstones (one token, RFC 7009, a grant, a job's cleanup) or create a job
  * (whose epochs revoke at once); resource servers' secrets can be ended; the audit log goes too.
- * Nothing a use or a registration writes matches, so the log stays small.
+ * Nothing a use or a registration writes matches: a line per revoked token and per admin action, none per use.
  */
 export const revocationLogFilters: readonly object[] = [
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue'] } } } },

@@ -19,7 +19,7 @@ import { grantKeys, toGrant } from './grant.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
-  batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type Page,
+  batchGetConsistent, batchWrite, conditionalUpdate, getItem, itemOf, partitionOf, queryPage, removeClause, sameKey, setClause, withoutNulls, type Item, type Key, type ListedPage, type Page,
 } from './requests.js';
 import { keyPart, orgPrefix, table, TOKEN_INDEX_SHARDS } from './table.js';
 import { checkWrite, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -354,7 +354,7 @@ export async function rescheduleToken(token: Token, dueAt: string | null): Promi
 const userTokensPartition = (orgId: string, appId: string, userId: string) => partitionOf('gsi1', tokenKeys.ofUser(orgId, appId, userId));
 
 /** A user's tokens for one app, by token id: one Query on gsi1 per page. */
-export async function listUserTokens(orgId: string, appId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<Page<Token>> {
+export async function listUserTokens(orgId: string, appId: string, userId: string, limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<Token>> {
   const page = await queryPage({ index: 'gsi1', partition: userTokensPartition(orgId, appId, userId), limit, startKey });
   return { items: page.items.map((i) => toToken(i) as Token), lastKey: page.lastKey, resumeKeys: page.resumeKeys };
 }

@@ -2,7 +2,7 @@ import { serviceKeys, type ServiceKeys } from '../service-secret.js';
 import { ValidationError } from '../errors.js';
 import { createSealer } from '../crypto.js';
 import { bytesAsBodyOfResult, LAMBDA_MAX_RESPONSE_BYTES } from '../lambda-limits.js';
-import type { Page } from '../db/requests.js';
+import type { ListedPage } from '../db/requests.js';
 
 let built: { keys: ServiceKeys; sealer: ReturnType<typeof createSealer> } | undefined;
 /** The sealer of the key set the container holds now (rebuilt when the secret changed). */
@@ -40,7 +40,7 @@ const ITEMS_BUDGET_BYTES = LAMBDA_MAX_RESPONSE_BYTES - ROOM_FOR_ALL_BUT_ITEMS;
  * function's result, over 6 MB: a page of big jobs or audit events read in one BatchGetItem) is cut
  * short, and its cursor resumes right after the last item kept.
  */
-export function listAnswer<T, V>(orgId: string, list: string, page: Page<T>, view: (item: T) => V | undefined): { items: V[]; nextCursor: string | null } {
+export function listAnswer<T, V>(orgId: string, list: string, page: ListedPage<T>, view: (item: T) => V | undefined): { items: V[]; nextCursor: string | null } {
   const views = page.items.map(view);
   const shown = views.filter((v): v is V => v !== undefined);
   // Escaped into a JSON string, JSON at most doubles (only `"` and `\` gain a byte): a page whose
@@ -53,9 +53,7 @@ export function listAnswer<T, V>(orgId: string, list: string, page: Page<T>, vie
     if (itemView === undefined) continue;
     bytes += bytesAsBodyOfResult(itemView) + 1;
     if (bytes > ITEMS_BUDGET_BYTES && items.length > 0) {
-      const resumeKey = page.resumeKeys?.[lastKept];
-      if (!resumeKey) throw new Error(`The ${list.split('\n')[0]} list cannot be cut short: its pages carry no resume keys`);
-      return { items, nextCursor: cursors.encode(orgId, list, resumeKey) };
+      return { items, nextCursor: cursors.encode(orgId, list, page.resumeKeys[lastKept]) };
     }
     items.push(itemView);
     lastKept = i;

@@ -4,7 +4,7 @@
  * queue's cleanup stay exact), and re-running it changes nothing more. See docs/operations.md,
  * "Restoring the table".
  */
-import { getJob } from '../db/job.js';
+import { getJob, toJob } from '../db/job.js';
 import { getGrants } from '../db/grant.js';
 import { getToken, pageGrantTokens } from '../db/token.js';
 import {
@@ -17,6 +17,7 @@ import { chunk } from '../chunk.js';
 import { iso } from '../time.js';
 import type { Actor, RevocationJob, Token } from '../model.js';
 import { auditEvent } from './audit.js';
+import { cancelJob } from './jobs.js';
 import { requestRevocation } from './revocations.js';
 import { revokeToken } from './token-revocation.js';
 
@@ -48,17 +49,19 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
   // One item's changes in the order DynamoDB made them (its stream shard's sequence).
   const ordered = [...changes].sort((a, b) => a.at - b.at || (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
   const jobs: RevocationJob[] = [];
-  // A scheduled job cancelled since the restore point is not re-applied: its cancellation is audited, and the audit log is logged.
+  const tokenRevocations: Record<string, unknown>[] = [];
+  // A scheduled job cancelled since the restore point is not re-applied (nor run, if the restored
+  // table holds it): its cancellation is audited, and the audit log is logged.
   const cancelled = new Set<string>();
   for (const change of ordered) {
     const { item } = change;
     switch (change.entity) {
       case 'TokenTombstone':
       case 'RevokedValue':
-        await reapplyTokenRevocation(item, now, report);
+        tokenRevocations.push(item);
         break;
       case 'RevocationJob':
-        jobs.push(item as unknown as RevocationJob);
+        jobs.push(toJob(item) as RevocationJob);
         break;
       case 'ResourceServer': {
         const applied = change.change === 'put' ? await putResourceServerIfNewer(item) : await removeResourceServerIfNotNewer(item);
@@ -75,37 +78,51 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
         report.unchanged++;
     }
   }
+  for (const key of cancelled) {
+    const [orgId, jobId] = key.split('\n') as [string, string];
+    if ((await getJob(orgId, jobId))?.status === 'scheduled') await cancelJob(systemActor(orgId), jobId, now);
+  }
   const standing = jobs.filter((job) => !cancelled.has(`${job.orgId}\n${job.jobId}`));
   report.unchanged += jobs.length - standing.length;
+  // Jobs first: their watermarks end every token they targeted in one write, so the tombstones
+  // their cleanup logged then find those tokens revoked already and cost a read each.
   await reapplyJobs(standing, now, report);
+  for (const image of tokenRevocations) await reapplyTokenRevocation(image, now, report);
   return report;
 }
 
 /** A tombstone or a remembered RFC 7009 value from the log. */
 async function reapplyTokenRevocation(image: Record<string, unknown>, now: number, report: ReplayReport): Promise<void> {
   const ttl = image[table.ttlAttribute];
-  // Past its TTL the revocation no longer needs remembering (the token can no longer be presented);
-  // a policy's end is the app's policy's to enforce again, not a revocation.
-  if ((typeof ttl === 'number' && ttl * 1000 <= now) || image.policyEnded === true) {
+  // Past its TTL the revocation no longer needs remembering (the token can no longer be presented).
+  if (typeof ttl === 'number' && ttl * 1000 <= now) {
     report.unchanged++;
     return;
   }
   const orgId = image.orgId as string;
+  const policyEnded = image.policyEnded === true;
   const current = await getToken(orgId, image.lookupKey as string);
-  if (current && current.revokedAt === null) {
+  // A live token a logged revocation ended is revoked again (a refresh token with its grant), as is
+  // a refresh token a policy had ended and that was revoked after all. A policy's own end of a live
+  // token is the app's policy's to enforce again (its sweep and introspection do).
+  const revokedAfterAll = current !== undefined && current.revokedAt !== null && current.policyEnded && current.type === 'refresh' && !policyEnded;
+  if (current && (current.revokedAt === null ? !policyEnded : revokedAfterAll)) {
     const event = auditEvent(systemActor(orgId), 'token.revoked', { appId: current.appId, userId: current.userId, tokenId: current.tokenId, details: { type: current.type, via: 'restore-replay' } }, now, 'system');
     if (await revokeToken(current, now, event)) report.tokensRevoked++;
     else report.unchanged++;
     return;
   }
-  if (current || !(await putIfAbsent(image))) {
+  if (current) {
     report.unchanged++;
     return;
   }
-  report.revocationsRemembered++;
   // A refresh token the restored table never saw (a successor rotated in after the restore point)
-  // took its grant with it: the grant's tokens the table does hold die too.
-  if (image.type === 'refresh' && typeof image.grantId === 'string' && (await revokeRestoredGrant(orgId, image.grantId, now))) report.grantsRevoked++;
+  // took its grant with it: the grant's tokens the table does hold die too — before its tombstone
+  // is put back, so that a run stopped in between does it on the next run.
+  if (image.type === 'refresh' && typeof image.grantId === 'string' && !policyEnded && (await revokeRestoredGrant(orgId, image.grantId, now))) report.grantsRevoked++;
+  // Remembered again (a policy's end too): a retried registration of the value stays refused.
+  if (await putIfAbsent(image)) report.revocationsRemembered++;
+  else report.unchanged++;
 }
 
 /** Revokes a grant the restored table holds live, through one of its live tokens (a refresh token takes the whole grant). */
@@ -132,7 +149,8 @@ async function revokeRestoredGrant(orgId: string, grantId: string, now: number):
  * immediate ones as one revocation of all tokens (if any was) or Bulk Revokes of their users (in
  * calls of 1,000), the scheduled ones still ahead with their own `runAt`. Every token the restored
  * table holds was registered before them, so their target is exactly what they revoked. Each
- * logged job is marked once re-applied, so that a second run never revokes what came after.
+ * logged job is marked once re-applied, so that a second run never revokes what came after (a
+ * copy of the restored table, which takes the re-applied jobs back, takes the marks too).
  */
 async function reapplyJobs(logged: RevocationJob[], now: number, report: ReplayReport): Promise<void> {
   const pending: RevocationJob[] = [];
@@ -151,6 +169,8 @@ async function reapplyJobs(logged: RevocationJob[], now: number, report: ReplayR
     const ids = jobs.map((j) => j.jobId);
     const runAt = jobs.length === 1 && jobs[0]?.runAt && Date.parse(jobs[0].runAt) > now ? jobs[0].runAt : undefined;
     const reason = `Re-applied after a restore of the table: job ${ids[0]}${ids.length > 1 ? ` and ${ids.length - 1} more` : ''}`;
+    const unknown = jobs.find((j) => !('all' in j.target) && !('userIds' in j.target));
+    if (unknown) throw new Error(`Logged job ${unknown.jobId} has a target this replay does not know: ${JSON.stringify(unknown.target)}`);
     const requests = jobs.some((j) => 'all' in j.target)
       ? [{ all: true as const }]
       : chunk([...new Set(jobs.flatMap((j) => ('userIds' in j.target ? j.target.userIds : [])))], MAX_BULK_USERS).map((userIds) => ({ userIds }));

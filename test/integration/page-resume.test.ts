@@ -3,7 +3,7 @@ import { listApps } from '../../shared/db/app.js';
 import { listActiveAppsOfUser, listActiveUsers } from '../../shared/db/app-user.js';
 import { listAuditEvents } from '../../shared/db/audit-event.js';
 import { listJobs } from '../../shared/db/job.js';
-import type { Page } from '../../shared/db/requests.js';
+import type { ListedPage } from '../../shared/db/requests.js';
 import { listUserTokens } from '../../shared/db/token.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 import { scheduledJob, storeJobs } from '../support/jobs.js';
@@ -13,12 +13,12 @@ import { scheduledJob, storeJobs } from '../support/jobs.js';
  * (shared/domain/paging.ts). For every list answered to callers: a page started from item k's
  * resume key begins with item k + 1, whatever the list reads (an index, a BatchGetItem, groups).
  */
-async function expectResumeKeysContinue<T>(read: (limit: number, startKey?: Record<string, unknown>) => Promise<Page<T>>, idOf: (item: T) => string, expected: number) {
+async function expectResumeKeysContinue<T>(read: (limit: number, startKey?: Record<string, unknown>) => Promise<ListedPage<T>>, idOf: (item: T) => string, expected: number) {
   const whole = await read(100);
   expect(whole.items.map(idOf)).toHaveLength(expected);
   expect(whole.resumeKeys).toHaveLength(expected);
   for (let k = 0; k < expected - 1; k++) {
-    const next = await read(1, (whole.resumeKeys as Record<string, unknown>[])[k]);
+    const next = await read(1, whole.resumeKeys[k]);
     expect(next.items.map(idOf)[0], `after item ${k}`).toBe(idOf(whole.items[k + 1] as T));
   }
 }
