@@ -52,13 +52,15 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
     const path = new URL(url, 'http://localhost').pathname;
-    // As API Gateway with CORS configured: the console's origins get the CORS headers on every answer.
+    // As API Gateway with CORS configured: the console's origins get the CORS headers on its
+    // integrations' answers. AWS documents them there only, so the gateway's own answers (401,
+    // 413, an integration failure) are sent without them, as the console must expect deployed.
     const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
     // CONSOLE_ORIGINS unset (the API alone, as in tests): no origin is allowed.
     const corsHeaders = responseCorsHeaders(origin, allowedOrigins(process.env.CONSOLE_ORIGINS ?? ''));
     const send = (res: ServerResponse, result: HttpResult) => sendResult(res, { ...result, headers: { ...result.headers, ...corsHeaders } });
     const body = await readBody(req);
-    if (body === undefined) return send(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });
+    if (body === undefined) return sendResult(res, { statusCode: 413, headers: { 'content-type': 'application/json' }, body: '{"message":"Request Entity Too Large"}' });
     if (method === 'OPTIONS') {
       // OPTIONS /{proxy+}: no authorizer; its function answers the preflight.
       const event = httpApiEvent({ method, url, headers: req.headers, body, routeKey: routeKey({ method: 'OPTIONS', path: '/{proxy+}' }) });
@@ -70,6 +72,7 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     for (const [name, value] of Object.entries(corsHeaders)) res.setHeader(name, value);
     if (extras.console?.(req, res)) return;
     if (await extras.oidc?.(req, res, body)) return;
+    for (const name of Object.keys(corsHeaders)) res.removeHeader(name); // the API's answers get them below, from `send`
 
     const match = matchRoute(method, path);
     const route = 'route' in match ? match.route : undefined;
@@ -79,7 +82,7 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     if (!route || behindJwtAuthorizer(route)) {
       const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
       claims = bearer ? await issuer.verify(bearer) : undefined;
-      if (!claims) return send(res, gatewayUnauthorized(bearer !== undefined));
+      if (!claims) return sendResult(res, gatewayUnauthorized(bearer !== undefined));
     }
     const event = httpApiEvent({
       method,
@@ -91,13 +94,13 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
       ...(claims ? { claims: claims as Record<string, string> } : {}),
     });
     // Lambda refuses an event or a result over its payload limit, and the gateway answers its integration failure.
-    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST_BYTES) return send(res, gatewayIntegrationFailure());
+    if (Buffer.byteLength(JSON.stringify(event)) > LAMBDA_MAX_REQUEST_BYTES) return sendResult(res, gatewayIntegrationFailure());
     const name = route?.handler ?? fallbackRoute.handler;
     const handler = handlers.get(name) as HttpHandler;
     const result = await handler(event, lambdaContext(name));
     if (Buffer.byteLength(JSON.stringify(result)) > LAMBDA_MAX_RESPONSE_BYTES) {
       console.error(`${name} returned more than Lambda's ${LAMBDA_MAX_RESPONSE_BYTES} bytes: the gateway answers 500`);
-      return send(res, gatewayIntegrationFailure());
+      return sendResult(res, gatewayIntegrationFailure());
     }
     send(res, result);
   }

@@ -7,7 +7,7 @@ export type Schemas = components['schemas'];
 /** A problem type's slug (`not-found`), as the API's registry of problem types lists them. */
 export type ProblemKind = Schemas['Problem']['type'] extends `urn:oauth-usage:problem:${infer K}` ? K : never;
 
-/** A problem+json answer of the API (RFC 9457), or the console's own for a network failure. */
+/** A problem+json answer of the API (RFC 9457), or the console's own for an answer it could not read. */
 export interface Problem {
   type: string;
   title: string;
@@ -24,10 +24,13 @@ export class ApiError extends Error {
   field(path: string): string | undefined {
     return this.problem?.errors?.find((e) => e.path === path || e.path.startsWith(`${path}.`))?.message;
   }
-  get kind(): ProblemKind | 'network' | undefined {
-    return this.problem?.type.split(/[:/]/).pop() as ProblemKind | 'network' | undefined;
+  get kind(): ProblemKind | Unread | undefined {
+    return this.problem?.type.split(/[:/]/).pop() as ProblemKind | Unread | undefined;
   }
 }
+
+/** The console's own kinds: nothing answered (`network`), or an answer the browser would not let it read (`gateway-refused`). */
+type Unread = 'network' | 'gateway-refused';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** The paths that have `method`, and the operation there. */
@@ -55,7 +58,7 @@ export const setApiUrl = (url: string) => {
  * Calls an operation of the API with the session's token, typed by the API's document: the path
  * is the document's (`/v1/apps/{appId}`) with its parameters given apart, and the answer is typed
  * as the operation's success bodies. A 401 (expired or revoked sign-in) sends the admin to sign in
- * again and back to this page. Errors are thrown as ApiError (a network failure as status 0).
+ * again and back to this page. Errors are thrown as ApiError (an answer it could not read as status 0).
  */
 export async function api<M extends Method, P extends PathWith<M>>(
   method: M, path: P, options: CallOptions<Operation<P, M>> = {},
@@ -76,7 +79,15 @@ export async function api<M extends Method, P extends PathWith<M>>(
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     });
   } catch {
-    throw new ApiError(0, { type: 'network', title: 'Network error', status: 0, detail: 'The service could not be reached. Check your connection and retry.' });
+    if (!(await gatewayAnswers())) throw new ApiError(0, { type: 'network', title: 'Network error', status: 0, detail: 'The service could not be reached. Check your connection and retry.' });
+    // The gateway answered but the browser hid it: API Gateway puts CORS headers on its
+    // integrations' answers only, so its own 401 (a token it no longer takes) and 429 (throttled)
+    // reach the console as a failed fetch. A token at its end is the 401: sign in again.
+    if (session.expiresAt - Date.now() < EXPIRING_MS) return signIn(location.pathname + location.search);
+    throw new ApiError(0, {
+      type: 'gateway-refused', title: 'Refused by the API gateway', status: 0,
+      detail: 'The API gateway refused this call without saying why: too many requests (retry in a few seconds), or a sign-in it does not accept (sign in again).',
+    });
   }
   if (response.status === 401) return signIn(location.pathname + location.search);
   const text = await response.text();
@@ -84,6 +95,15 @@ export async function api<M extends Method, P extends PathWith<M>>(
   if (!response.ok) throw new ApiError(response.status, body as Problem | undefined);
   return { body: body as Success<Operation<P, M>>, headers: response.headers };
 }
+
+/** A token with less than this left may be past its end by the gateway's clock. */
+const EXPIRING_MS = 60_000;
+
+/**
+ * Whether the API's host answers at all: a no-cors request resolves on any answer, even one
+ * without CORS headers (its status stays hidden), and fails only when nothing answers.
+ */
+const gatewayAnswers = () => fetch(`${apiUrl}/health`, { mode: 'no-cors', cache: 'no-store' }).then(() => true, () => false);
 
 /** A query string from the values that are set. */
 export const query = (params: Record<string, string | number | boolean | undefined | null>) => {

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type Schemas } from './api.js';
+import { signIn } from './auth.js';
 import { editionList } from '../../shared/editions.js';
 
 const numbers = new Intl.NumberFormat();
@@ -48,6 +49,7 @@ export function ErrorNotice({ error, retry }: { error: ApiError; retry?: () => v
     <div class="notice error" role="alert">
       <p><strong>{error.status === 404 ? 'Not found.' : transient ? 'Something went wrong.' : 'The request was refused.'}</strong> {error.message}</p>
       {retry && <button type="button" onClick={retry}>Retry</button>}
+      {error.kind === 'gateway-refused' && <button type="button" onClick={() => void signIn(location.pathname + location.search)}>Sign in again</button>}
     </div>
   );
 }

@@ -32,14 +32,15 @@ async function seed() {
 
 /** Where the console is also served from, as CloudFront serves it deployed: another origin (and site) than the API's. */
 let otherOrigin: string;
-const otherConsoles: Server[] = [];
-/** Serves the console `npm start` built, with its config naming the API, on `origin`'s port. */
+const otherConsoles = new Map<string, Server>();
+/** Serves the console `npm start` built, with its config naming the API, on `origin`'s port (once). */
 async function serveConsoleAt(origin: string): Promise<void> {
+  if (otherConsoles.has(origin)) return;
   const handle = createConsoleServer(join(service.dataDir, 'console'), { apiUrl: service.base, issuer: service.base, clientId: 'oauth-usage-console' });
   const server = createServer((req, res) => {
     if (!handle(req, res)) res.writeHead(404).end();
   });
-  otherConsoles.push(server);
+  otherConsoles.set(origin, server);
   await new Promise<void>((resolve) => server.listen(Number(new URL(origin).port), '127.0.0.1', resolve));
 }
 
@@ -49,7 +50,7 @@ beforeAll(async () => {
   await seed();
 }, 120_000);
 afterAll(async () => {
-  for (const server of otherConsoles) server.close();
+  for (const server of otherConsoles.values()) server.close();
   await browser?.close();
   await service?.stop();
 });
@@ -373,7 +374,9 @@ describe('the OAuth Usage console', () => {
     await page.route('**/v1/revocation-jobs*', (route) => route.fulfill({ status: 503, contentType: 'application/problem+json', body: '{"type":"urn:x:internal-error","title":"Unavailable","status":503,"detail":"Try again later"}' }), { times: 1 });
     await page.getByRole('link', { name: 'Revocation jobs' }).click();
     await expect.poll(() => textOf(page.getByRole('alert'))).toContain('Something went wrong');
+    // Nothing answers: neither the call nor the console's check that the API's host answers at all.
     await page.route('**/v1/audit-events*', (route) => route.abort('connectionrefused'), { times: 1 });
+    await page.route('**/health', (route) => route.abort('connectionrefused'), { times: 1 });
     await page.getByRole('link', { name: 'Audit log' }).click();
     await expect.poll(() => textOf(page.getByRole('alert'))).toContain('could not be reached');
     await expectAccessible(page);
@@ -416,6 +419,40 @@ describe('the OAuth Usage console', () => {
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
     await expect.poll(() => textOf(status())).toMatch(/succeeded: 1 users done, 1 tokens revoked/);
     expect(((await service.api('GET', '/v1/apps/partner/users')).body.items as { userId: string }[]).map((u) => u.userId)).toEqual(['p2@acme.example']);
+  });
+
+  it('tells the gateway\'s own refusal (no CORS headers) from a network failure, from another origin: offers Retry and Sign in again, and signs in by itself when the token is at its end', { timeout: 60_000 }, async () => {
+    await serveConsoleAt(otherOrigin);
+    await fresh();
+    await page.clock.install();
+    const authorizations: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'GET' && new URL(request.url()).pathname === '/authorize') authorizations.push(request.url());
+    });
+    await signIn(page, otherOrigin);
+    await expect.poll(() => heading('OAuth Usage').isVisible()).toBe(true);
+    // A token the gateway does not take: its 401 carries no CORS headers, so the fetch fails in the page.
+    const refusedByGateway = () => page.route(`${service.base}/v1/revocation-jobs*`, (route) => route.continue({ headers: { ...route.request().headers(), authorization: 'Bearer not-a-token-the-gateway-takes' } }), { times: 1 });
+    await refusedByGateway();
+    await page.getByRole('link', { name: 'Revocation jobs' }).click();
+    await expect.poll(() => textOf(page.getByRole('alert'))).toContain('The API gateway refused this call');
+    expect(await textOf(page.getByRole('alert'))).not.toContain('could not be reached');
+    expect(await page.getByRole('button', { name: 'Retry' }).isVisible()).toBe(true);
+    await expectAccessible(page);
+    expect(authorizations).toHaveLength(1); // no sign-in loop: the token has most of its hour left
+    await page.getByRole('button', { name: 'Sign in again' }).click();
+    await page.waitForURL(`${otherOrigin}/jobs`);
+    await expect.poll(() => heading('Revocation jobs').isVisible()).toBe(true);
+    expect(authorizations).toHaveLength(2);
+    // Thirty seconds left by the console's clock: that refusal is the 401 of a token at its end, so it signs in again by itself.
+    await page.clock.fastForward('59:30');
+    await refusedByGateway();
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('link', { name: 'Revocation jobs' }).click();
+    await expect.poll(() => authorizations.length).toBe(3);
+    await page.waitForURL(`${otherOrigin}/jobs`);
+    await expect.poll(() => page.getByRole('table').isVisible()).toBe(true);
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 
   it('is refused from an origin CONSOLE_ORIGINS does not name: no sign-in, and the browser keeps the API\'s answers from it', { timeout: 60_000 }, async () => {

@@ -224,8 +224,11 @@ describe('the local HTTP API', () => {
       const answer = await fetch(`${base}/v1/apps`, { headers: { origin: consoleOrigin, authorization: `Bearer ${await mint()}` } });
       expect(answer.headers.get('access-control-allow-origin')).toBe(consoleOrigin);
       expect(answer.headers.get('access-control-expose-headers')?.split(',')).toEqual(expect.arrayContaining(['etag', 'location', 'retry-after', 'ratelimit', 'ratelimit-policy']));
+      // The gateway's own answers carry none: AWS documents CORS headers on integrations' answers only.
       const unauthorized = await fetch(`${base}/v1/apps`, { headers: { origin: consoleOrigin } });
-      expect([unauthorized.status, unauthorized.headers.get('access-control-allow-origin')]).toEqual([401, consoleOrigin]);
+      expect([unauthorized.status, unauthorized.headers.get('access-control-allow-origin')]).toEqual([401, null]);
+      const tooLarge = await fetch(`${base}/v1/apps`, { method: 'POST', headers: { origin: consoleOrigin, authorization: `Bearer ${await mint()}` }, body: 'x'.repeat(10 * 1024 * 1024 + 1) });
+      expect([tooLarge.status, tooLarge.headers.get('access-control-allow-origin')]).toEqual([413, null]);
     } finally {
       delete process.env.CONSOLE_ORIGINS;
     }
