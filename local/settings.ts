@@ -78,5 +78,7 @@ export function localEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
     // Functions that verify bearer JWTs themselves (as /oauth2/introspect does) check them against the local issuer.
     JWT_ISSUER: settings.jwtIssuer,
     JWT_AUDIENCE: settings.jwtAudience,
+    // Issuers an org trusts may run on this machine (plain http on loopback), never deployed.
+    ALLOW_LOOPBACK_ISSUERS: 'true',
   };
 }

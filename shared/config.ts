@@ -29,6 +29,11 @@ export const config = Object.freeze({
   },
   sqsEndpoint: optional('SQS_ENDPOINT'),
   /**
+   * Whether trusted issuers may be plain http on a loopback host (ALLOW_LOOPBACK_ISSUERS=true):
+   * the local server and tests, whose issuers run on this machine. Never set in AWS.
+   */
+  allowLoopbackIssuers: optional('ALLOW_LOOPBACK_ISSUERS') === 'true',
+  /**
    * How long a queued or running job may go without progress before the sweep resumes it
    * (JOB_STALL_SECONDS; 600 unless set: the README documents it).
    */

@@ -6,6 +6,7 @@
 import * as apps from './api/apps.js';
 import * as audit from './api/audit.js';
 import { tags, type HttpMethod, type RouteDefinition } from './api/define.js';
+import * as issuers from './api/issuers.js';
 import * as resourceServers from './api/resource-servers.js';
 import * as revocations from './api/revocations.js';
 import * as service from './api/service.js';
@@ -32,8 +33,8 @@ function table(...parts: object[]): Record<string, RouteDefinition> {
   return all;
 }
 
-export const routes = table(routesIn(service), routesIn(tokens), routesIn(apps), routesIn(usage), routesIn(revocations), routesIn(resourceServers), routesIn(audit)) as
-  RoutesIn<typeof service> & RoutesIn<typeof tokens> & RoutesIn<typeof apps> & RoutesIn<typeof usage> & RoutesIn<typeof revocations> & RoutesIn<typeof resourceServers> & RoutesIn<typeof audit>;
+export const routes = table(routesIn(service), routesIn(tokens), routesIn(apps), routesIn(usage), routesIn(revocations), routesIn(resourceServers), routesIn(issuers), routesIn(audit)) as
+  RoutesIn<typeof service> & RoutesIn<typeof tokens> & RoutesIn<typeof apps> & RoutesIn<typeof usage> & RoutesIn<typeof revocations> & RoutesIn<typeof resourceServers> & RoutesIn<typeof issuers> & RoutesIn<typeof audit>;
 
 export type RouteName = keyof typeof routes;
 export type Route = RouteDefinition;

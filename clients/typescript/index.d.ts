@@ -459,6 +459,48 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/issuers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The trusted issuers, by id, with what each contributed */
+        get: operations["listIssuers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/issuers/{issuerId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One trusted issuer */
+        get: operations["getIssuer"];
+        /**
+         * Trust a JWT issuer: its access tokens are learned when resource servers introspect them
+         * @description From then on a JWT access token of this issuer presented to `POST /oauth2/introspect` is verified against its JWKS and, the first time, learned: registered under its token id with its app (created when missing, named by its client id) and user, then used, listed, counted and revoked like any other. 201 trusted, 200 replaced (the same again writes nothing). Audited as `issuer.changed`.
+         */
+        put: operations["trustIssuer"];
+        post?: never;
+        /**
+         * No longer trust an issuer: its learned tokens are inactive from then on
+         * @description Every token learned from it introspects `{ "active": false }` once this answers, and its JWTs are no longer learned. Audited as `issuer.changed`.
+         */
+        delete: operations["distrustIssuer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit-events": {
         parameters: {
             query?: never;
@@ -740,7 +782,7 @@ export type components = {
                 kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -3750,6 +3792,442 @@ export interface operations {
                      *       "title": "Conflict",
                      *       "status": 409,
                      *       "detail": "The resource server was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    listIssuers: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of issuers. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "issuerId": "okta-prod",
+                     *           "issuer": "https://acme.okta.com/oauth2/default",
+                     *           "jwksUri": "https://acme.okta.com/oauth2/default/v1/keys",
+                     *           "audiences": [
+                     *             "api://default"
+                     *           ],
+                     *           "preset": "okta",
+                     *           "claims": {
+                     *             "client": "cid",
+                     *             "user": "uid",
+                     *             "userName": "sub",
+                     *             "scope": "scp",
+                     *             "tokenId": "jti"
+                     *           },
+                     *           "backdatingSeconds": 0,
+                     *           "learnedTokenCount": 1204,
+                     *           "lastUsedAt": "2026-11-28T16:29:00.000Z",
+                     *           "createdAt": "2026-11-01T09:00:00.000Z",
+                     *           "updatedAt": "2026-11-01T09:00:00.000Z"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: {
+                            issuerId: components["schemas"]["Id"];
+                            issuer: string;
+                            jwksUri: string;
+                            audiences: string[];
+                            preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
+                            /** @description The claim names its tokens are read by. */
+                            claims: {
+                                client: string;
+                                user: string;
+                                userName: string | null;
+                                scope: string;
+                                tokenId: string;
+                            };
+                            /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
+                            backdatingSeconds: number;
+                            /** @description Tokens of it learned at introspection since it was trusted. */
+                            learnedTokenCount: number;
+                            /** @description When a token of it was last learned. */
+                            lastUsedAt: components["schemas"]["Timestamp"] | null;
+                            createdAt: components["schemas"]["Timestamp"];
+                            updatedAt: components["schemas"]["Timestamp"];
+                        }[];
+                        /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getIssuer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's own name for the issuer (e.g. `okta-prod`). */
+                issuerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The issuer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "issuerId": "okta-prod",
+                     *       "issuer": "https://acme.okta.com/oauth2/default",
+                     *       "jwksUri": "https://acme.okta.com/oauth2/default/v1/keys",
+                     *       "audiences": [
+                     *         "api://default"
+                     *       ],
+                     *       "preset": "okta",
+                     *       "claims": {
+                     *         "client": "cid",
+                     *         "user": "uid",
+                     *         "userName": "sub",
+                     *         "scope": "scp",
+                     *         "tokenId": "jti"
+                     *       },
+                     *       "backdatingSeconds": 0,
+                     *       "learnedTokenCount": 1204,
+                     *       "lastUsedAt": "2026-11-28T16:29:00.000Z",
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        issuerId: components["schemas"]["Id"];
+                        issuer: string;
+                        jwksUri: string;
+                        audiences: string[];
+                        preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
+                        /** @description The claim names its tokens are read by. */
+                        claims: {
+                            client: string;
+                            user: string;
+                            userName: string | null;
+                            scope: string;
+                            tokenId: string;
+                        };
+                        /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
+                        backdatingSeconds: number;
+                        /** @description Tokens of it learned at introspection since it was trusted. */
+                        learnedTokenCount: number;
+                        /** @description When a token of it was last learned. */
+                        lastUsedAt: components["schemas"]["Timestamp"] | null;
+                        createdAt: components["schemas"]["Timestamp"];
+                        updatedAt: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: the org trusts no issuer by that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Issuer okta-prod was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    trustIssuer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's own name for the issuer (e.g. `okta-prod`). */
+                issuerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "issuer": "https://acme.okta.com/oauth2/default",
+                 *       "jwksUri": "https://acme.okta.com/oauth2/default/v1/keys",
+                 *       "audiences": [
+                 *         "api://default"
+                 *       ],
+                 *       "preset": "okta"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description The exact `iss` of its tokens (https; plain http only to a loopback host when the service runs locally). Trusted by one issuer id of the org at most. */
+                    issuer: string;
+                    /** @description Its JSON Web Key Set (https, public addresses only). */
+                    jwksUri: string;
+                    /** @description The `aud` values its access tokens must carry one of. Required unless its tokens tell access tokens from ID tokens themselves: `typ: at+jwt` (RFC 9068) or the Cognito preset's `token_use`. */
+                    audiences?: string[];
+                    /**
+                     * @description The vendor whose token claims it uses; the README's preset table lists each one's claims.
+                     * @enum {string}
+                     */
+                    preset?: "okta" | "auth0" | "cognito" | "entra" | "keycloak";
+                    /** @description Claim names over the preset's (or, without one, RFC 9068's: `client_id`, `sub`, `scope`, `jti`). */
+                    claims?: {
+                        client?: string;
+                        user?: string;
+                        userName?: string;
+                        scope?: string;
+                        tokenId?: string;
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description Replaced (or unchanged). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "issuerId": "okta-prod",
+                     *       "issuer": "https://acme.okta.com/oauth2/default",
+                     *       "jwksUri": "https://acme.okta.com/oauth2/default/v1/keys",
+                     *       "audiences": [
+                     *         "api://default"
+                     *       ],
+                     *       "preset": "okta",
+                     *       "claims": {
+                     *         "client": "cid",
+                     *         "user": "uid",
+                     *         "userName": "sub",
+                     *         "scope": "scp",
+                     *         "tokenId": "jti"
+                     *       },
+                     *       "backdatingSeconds": 0,
+                     *       "learnedTokenCount": 1204,
+                     *       "lastUsedAt": "2026-11-28T16:29:00.000Z",
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        issuerId: components["schemas"]["Id"];
+                        issuer: string;
+                        jwksUri: string;
+                        audiences: string[];
+                        preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
+                        /** @description The claim names its tokens are read by. */
+                        claims: {
+                            client: string;
+                            user: string;
+                            userName: string | null;
+                            scope: string;
+                            tokenId: string;
+                        };
+                        /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
+                        backdatingSeconds: number;
+                        /** @description Tokens of it learned at introspection since it was trusted. */
+                        learnedTokenCount: number;
+                        /** @description When a token of it was last learned. */
+                        lastUsedAt: components["schemas"]["Timestamp"] | null;
+                        createdAt: components["schemas"]["Timestamp"];
+                        updatedAt: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+            /** @description Trusted. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "issuerId": "okta-prod",
+                     *       "issuer": "https://acme.okta.com/oauth2/default",
+                     *       "jwksUri": "https://acme.okta.com/oauth2/default/v1/keys",
+                     *       "audiences": [
+                     *         "api://default"
+                     *       ],
+                     *       "preset": "okta",
+                     *       "claims": {
+                     *         "client": "cid",
+                     *         "user": "uid",
+                     *         "userName": "sub",
+                     *         "scope": "scp",
+                     *         "tokenId": "jti"
+                     *       },
+                     *       "backdatingSeconds": 0,
+                     *       "learnedTokenCount": 0,
+                     *       "lastUsedAt": null,
+                     *       "createdAt": "2026-11-01T09:00:00.000Z",
+                     *       "updatedAt": "2026-11-01T09:00:00.000Z"
+                     *     }
+                     */
+                    "application/json": {
+                        issuerId: components["schemas"]["Id"];
+                        issuer: string;
+                        jwksUri: string;
+                        audiences: string[];
+                        preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
+                        /** @description The claim names its tokens are read by. */
+                        claims: {
+                            client: string;
+                            user: string;
+                            userName: string | null;
+                            scope: string;
+                            tokenId: string;
+                        };
+                        /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
+                        backdatingSeconds: number;
+                        /** @description Tokens of it learned at introspection since it was trusted. */
+                        learnedTokenCount: number;
+                        /** @description When a token of it was last learned. */
+                        lastUsedAt: components["schemas"]["Timestamp"] | null;
+                        createdAt: components["schemas"]["Timestamp"];
+                        updatedAt: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `conflict`: another issuer id of the org already trusts this issuer URL, or it changed concurrently too often (retry). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The org already trusts https://acme.okta.com/oauth2/default as issuer okta-old"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    distrustIssuer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The org's own name for the issuer (e.g. `okta-prod`). */
+                issuerId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No longer trusted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: the org trusts no issuer by that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Issuer okta-prod was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: another issuer id of the org already trusts this issuer URL, or it changed concurrently too often (retry). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The org already trusts https://acme.okta.com/oauth2/default as issuer okta-old"
                      *     }
                      */
                     "application/problem+json": {

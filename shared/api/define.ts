@@ -43,6 +43,7 @@ export const tags = {
   usage: { title: 'OAuth Usage, Usage by User, a user\'s tokens', description: 'OAuth Usage: apps holding active tokens, Usage by User, a user\'s tokens.' },
   revocation: { title: 'Revocation and its jobs', description: 'Revoke one token, a user\'s tokens, selected users or a whole app; track and cancel jobs.' },
   resourceServers: { title: 'Resource servers', description: 'The resource servers an org declares: the audience each serves, and client secrets for HTTP Basic at /oauth2/introspect.' },
+  issuers: { title: 'Trusted issuers', description: 'The JWT issuers an org trusts: their access tokens are learned when resource servers introspect them, with no integration at the authorization server.' },
   audit: { title: 'Audit log', description: 'The audit log.' },
 } as const;
 export type Tag = keyof typeof tags;

@@ -48,12 +48,12 @@ export function loggedChange(line: string): LoggedChange | undefined {
 /** Puts a logged item back only where nothing is stored under its key; false if something is. */
 export const putIfAbsent = (item: Item): Promise<boolean> => commit([putWrite(item, { expression: 'attribute_not_exists(pk)' })]);
 
-/** A resource server as logged, unless what is stored is as new or newer (its version). */
-export const putResourceServerIfNewer = (item: Item): Promise<boolean> =>
+/** A versioned item as logged (a resource server, a trusted issuer and its URL copy), unless what is stored is as new or newer. */
+export const putIfNewerVersion = (item: Item): Promise<boolean> =>
   commit([putWrite(item, { expression: 'attribute_not_exists(pk) OR version < :version', values: { ':version': item.version } })]);
 
-/** A logged removal of a resource server, unless what is stored is newer than what was removed. */
-export const removeResourceServerIfNotNewer = (item: Item): Promise<boolean> =>
+/** A logged removal of a versioned item, unless what is stored is newer than what was removed. */
+export const removeIfNotNewerVersion = (item: Item): Promise<boolean> =>
   commit([deleteWrite({ pk: item.pk as string, sk: item.sk as string }, { expression: 'version <= :version', values: { ':version': item.version } })]);
 
 const replayedKey = (orgId: string, jobId: string): Key => ({ pk: `${orgPrefix(orgId)}#REPLAYED`, sk: `JOB#${keyPart(jobId)}` });

@@ -40,7 +40,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'ApprovedUser' | 'ResourceServer' | 'UserAppLink' | 'Token' | 'TokenTombstone' | 'RevokedValue' | 'Grant' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState' | 'PolicyPass' | 'ReplayedRevocation';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'ApprovedUser' | 'ResourceServer' | 'UserAppLink' | 'Token' | 'TokenTombstone' | 'RevokedValue' | 'Grant' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState' | 'PolicyPass' | 'ReplayedRevocation' | 'TrustedIssuer' | 'TrustedIssuerUrl' | 'TrustedIssuerShard';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the
@@ -75,12 +75,14 @@ export const orgPrefix = (orgId: string) => `ORG#${keyPart(orgId)}`;
 /**
  * EventBridge filter patterns over the stream's records (the Pipe's FilterCriteria; at most five).
  * Revocations leave tombstones (one token, RFC 7009, a grant, a job's cleanup) or create a job
- * (whose epochs revoke at once); resource servers' secrets can be ended; the audit log goes too.
+ * (whose epochs revoke at once); resource servers' secrets can be ended, and trusted issuers
+ * distrusted (which ends the tokens learned from them); the audit log goes too.
  * Nothing a use or a registration writes matches: a line per revoked token and per admin action, none per use.
  */
+const trustEntities = ['ResourceServer', 'TrustedIssuer', 'TrustedIssuerUrl'] as const;
 export const revocationLogFilters: readonly object[] = [
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue'] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { [entityAttribute]: { S: ['RevocationJob', 'AuditEvent'] } } } },
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['ResourceServer'] } } } },
-  { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: ['ResourceServer'] } } } },
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: [...trustEntities] } } } },
+  { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: [...trustEntities] } } } },
 ];

@@ -8,7 +8,7 @@ import { getJob, toJob } from '../db/job.js';
 import { getGrants } from '../db/grant.js';
 import { getToken, pageGrantTokens } from '../db/token.js';
 import {
-  markReplayed, putIfAbsent, putResourceServerIfNewer, removeResourceServerIfNotNewer, wasReplayed, type LoggedChange,
+  markReplayed, putIfAbsent, putIfNewerVersion, removeIfNotNewerVersion, wasReplayed, type LoggedChange,
 } from '../db/revocation-log.js';
 import { table } from '../db/table.js';
 import { NotFoundError, TooManyRequestsError } from '../errors.js';
@@ -34,6 +34,8 @@ export interface ReplayReport {
   /** Logged jobs that could not be re-applied now (the app's running-jobs limit): run the replay again later. */
   jobsDeferred: number;
   resourceServersRestored: number;
+  /** Trusted issuers trusted, replaced or distrusted since the restore point, put back as they were (record and URL copy each count). */
+  issuersRestored: number;
   auditEventsRestored: number;
   /** Changes that needed nothing: already in the table, expired since, or a policy's end (the app's policy still applies). */
   unchanged: number;
@@ -44,7 +46,7 @@ const systemActor = (orgId: string): Actor => ({ orgId, sub: 'restore-replay' })
 /** Replays `changes` (the log's lines since the restore point, in any order) onto the table. */
 export async function replayRevocationLog(changes: LoggedChange[], now: number): Promise<ReplayReport> {
   const report: ReplayReport = {
-    tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], jobsDeferred: 0, resourceServersRestored: 0, auditEventsRestored: 0, unchanged: 0,
+    tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], jobsDeferred: 0, resourceServersRestored: 0, issuersRestored: 0, auditEventsRestored: 0, unchanged: 0,
   };
   // One item's changes in the order DynamoDB made them (its stream shard's sequence).
   const ordered = [...changes].sort((a, b) => a.at - b.at || (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
@@ -63,10 +65,13 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
       case 'RevocationJob':
         jobs.push(toJob(item) as RevocationJob);
         break;
-      case 'ResourceServer': {
-        const applied = change.change === 'put' ? await putResourceServerIfNewer(item) : await removeResourceServerIfNotNewer(item);
-        if (applied) report.resourceServersRestored++;
-        else report.unchanged++;
+      case 'ResourceServer':
+      case 'TrustedIssuer':
+      case 'TrustedIssuerUrl': {
+        const applied = change.change === 'put' ? await putIfNewerVersion(item) : await removeIfNotNewerVersion(item);
+        if (!applied) report.unchanged++;
+        else if (change.entity === 'ResourceServer') report.resourceServersRestored++;
+        else report.issuersRestored++;
         break;
       }
       case 'AuditEvent':

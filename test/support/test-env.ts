@@ -18,6 +18,7 @@ Object.assign(process.env, {
   DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
   SQS_ENDPOINT: inject('sqsEndpoint'),
   TOKEN_HASH_SECRET: testSecret,
+  ALLOW_LOOPBACK_ISSUERS: 'true',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
 });
 

@@ -1,0 +1,157 @@
+/**
+ * The trusted-issuer entity: a JWT issuer an org trusts (contract section 9). In the org's issuers
+ * partition, each issuer is three kinds of item:
+ * - its record by id (`ISSUER#<id>`), which GET and the list read;
+ * - a copy of it by the hash of its issuer URL (`URL#<hash>`): introspection finds the issuer of a
+ *   JWT's `iss` with one GetItem, and the copy's existence keeps an issuer URL trusted once per org
+ *   (both are written in one transaction);
+ * - ISSUER_SHARDS counter shards (`ISSUER#<id>#SHARD#<n>`, sorted right after the record, so a
+ *   page of the list is one Query): what first sights learned and when, spread so that an issuer
+ *   whose tokens are learned fast takes no hot item.
+ */
+import { createHash } from 'node:crypto';
+import * as v from 'valibot';
+import type { IssuerClaims, IssuerPreset } from '../domain/issuer-presets.js';
+import { recordReader } from './checked.js';
+import { batchGetConsistent, getItem, itemOf, queryPage, type Item, type Key, type ListedPage } from './requests.js';
+import { keyPart, orgPrefix } from './table.js';
+import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+
+export const ISSUER_SHARDS = 4;
+
+export interface TrustedIssuer {
+  orgId: string;
+  issuerId: string;
+  /** The exact `iss` its tokens carry. */
+  issuer: string;
+  jwksUri: string;
+  /** Accepted `aud` values; empty: its tokens must tell access tokens apart themselves (`at+jwt`, or the preset's claim). */
+  audiences: string[];
+  preset: IssuerPreset | null;
+  /** The claim names read from its tokens (the preset's, with any the org gave over them). */
+  claims: IssuerClaims;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface IssuerUsage {
+  learnedTokenCount: number;
+  lastUsedAt: string | null;
+}
+
+const partition = (orgId: string) => `${orgPrefix(orgId)}#ISSUERS`;
+/** The hash an issuer URL is keyed by: exact, so `https://a.example` and `https://a.example/` are two issuers (as `iss` comparison is). */
+const urlHash = (issuer: string) => createHash('sha256').update(issuer).digest('base64url');
+
+export const issuerKeys = {
+  issuer: (orgId: string, issuerId: string): Key => ({ pk: partition(orgId), sk: `ISSUER#${keyPart(issuerId)}` }),
+  byUrl: (orgId: string, issuer: string): Key => ({ pk: partition(orgId), sk: `URL#${urlHash(issuer)}` }),
+  shard: (orgId: string, issuerId: string, shard: number): Key => ({ pk: partition(orgId), sk: `ISSUER#${keyPart(issuerId)}#SHARD#${shard}` }),
+};
+
+const shape = () => ({
+  orgId: v.string(), issuerId: v.string(), issuer: v.string(), jwksUri: v.string(), audiences: v.array(v.string()),
+  claims: v.object({ client: v.string(), user: v.string(), scope: v.string(), tokenId: v.string() }),
+  createdAt: v.string(), updatedAt: v.string(), version: v.number(),
+});
+const complete = (r: Item): TrustedIssuer => {
+  const claims = r.claims as IssuerClaims;
+  return { ...(r as unknown as TrustedIssuer), preset: (r.preset as IssuerPreset | undefined) ?? null, claims: { ...claims, userName: claims.userName ?? null } };
+};
+const toIssuer = recordReader('TrustedIssuer', shape, complete);
+const toIssuerByUrl = recordReader('TrustedIssuerUrl', shape, complete);
+const toShard = recordReader('TrustedIssuerShard', () => ({ issuerId: v.string() }), (r): IssuerUsage & { issuerId: string } => ({
+  issuerId: r.issuerId as string, learnedTokenCount: (r.learnedTokenCount as number | undefined) ?? 0, lastUsedAt: (r.lastUsedAt as string | undefined) ?? null,
+}));
+
+const stored = (issuer: TrustedIssuer) => ({ ...issuer, preset: issuer.preset ?? undefined, claims: { ...issuer.claims, userName: issuer.claims.userName ?? undefined } });
+
+export async function getIssuer(orgId: string, issuerId: string): Promise<TrustedIssuer | undefined> {
+  return toIssuer(await getItem(issuerKeys.issuer(orgId, issuerId)));
+}
+
+/** The issuer the org trusts whose tokens carry exactly this `iss`, if any: one GetItem. */
+export async function getIssuerByUrl(orgId: string, issuer: string): Promise<TrustedIssuer | undefined> {
+  return toIssuerByUrl(await getItem(issuerKeys.byUrl(orgId, issuer)));
+}
+
+/**
+ * Stores an issuer: a new one only if neither its id nor its URL is taken; a replacement only
+ * over the version read, moving its URL copy when the URL changed (the new URL must be free).
+ */
+export function putIssuerWrites(issuer: TrustedIssuer, previous: TrustedIssuer | undefined): Write[] {
+  const record = stored(issuer);
+  const unchangedSince = previous ? { expression: 'version = :seen', values: { ':seen': previous.version } } : { expression: 'attribute_not_exists(pk)' };
+  const sameUrl = previous?.issuer === issuer.issuer;
+  return [
+    putWrite(itemOf('TrustedIssuer', issuerKeys.issuer(issuer.orgId, issuer.issuerId), record), unchangedSince),
+    putWrite(itemOf('TrustedIssuerUrl', issuerKeys.byUrl(issuer.orgId, issuer.issuer), record), sameUrl ? unchangedSince : { expression: 'attribute_not_exists(pk)' }),
+    ...(previous && !sameUrl ? [deleteWrite(issuerKeys.byUrl(previous.orgId, previous.issuer), unchangedSince)] : []),
+  ];
+}
+
+/** No longer trusted: its record, its URL copy and its counters go (they must be as read). */
+export function deleteIssuerWrites(issuer: TrustedIssuer): Write[] {
+  const unchanged = { expression: 'version = :seen', values: { ':seen': issuer.version } };
+  return [
+    deleteWrite(issuerKeys.issuer(issuer.orgId, issuer.issuerId), unchanged),
+    deleteWrite(issuerKeys.byUrl(issuer.orgId, issuer.issuer), unchanged),
+    ...Array.from({ length: ISSUER_SHARDS }, (_, n) => deleteWrite(issuerKeys.shard(issuer.orgId, issuer.issuerId, n))),
+  ];
+}
+
+/** A first sight on one of the issuer's counter shards: one more token learned, and when. */
+export function countLearnedWrite(issuer: Pick<TrustedIssuer, 'orgId' | 'issuerId'>, shard: number, at: string): Write {
+  const key = issuerKeys.shard(issuer.orgId, issuer.issuerId, shard);
+  return updateWrite({
+    Key: key,
+    UpdateExpression: 'SET #entity = :entity, issuerId = :issuerId, lastUsedAt = :at ADD learnedTokenCount :one',
+    ExpressionAttributeNames: { '#entity': 'entity' },
+    ExpressionAttributeValues: { ':entity': 'TrustedIssuerShard', ':issuerId': issuer.issuerId, ':at': at, ':one': 1 },
+  });
+}
+
+const sumUsage = (shards: IssuerUsage[]): IssuerUsage => ({
+  learnedTokenCount: shards.reduce((sum, s) => sum + s.learnedTokenCount, 0),
+  lastUsedAt: shards.map((s) => s.lastUsedAt).filter((at): at is string => at !== null).sort().at(-1) ?? null,
+});
+
+/** One issuer's usage, summed over its shards: one BatchGetItem. */
+export async function getIssuerUsage(orgId: string, issuerId: string): Promise<IssuerUsage> {
+  const items = await batchGetConsistent(Array.from({ length: ISSUER_SHARDS }, (_, n) => issuerKeys.shard(orgId, issuerId, n)));
+  return sumUsage(items.map((i) => toShard(i)!));
+}
+
+/**
+ * One page of the org's issuers by id, each with its usage: one Query that reads records and
+ * shards together (a shard sorts right after its record; an issuer not learned from yet has none).
+ */
+export async function listIssuers(orgId: string, limit: number, startKey?: Record<string, unknown>): Promise<ListedPage<TrustedIssuer & IssuerUsage>> {
+  const page = await queryPage({ partition: partition(orgId), prefix: 'ISSUER#', limit: limit * (ISSUER_SHARDS + 1), startKey });
+  const items: (TrustedIssuer & IssuerUsage)[] = [];
+  const resumeKeys: Item[] = [];
+  let shards: IssuerUsage[] = [];
+  let current: TrustedIssuer | undefined;
+  let resumeKey: Item | undefined;
+  const flush = () => {
+    if (current) {
+      items.push({ ...current, ...sumUsage(shards) });
+      resumeKeys.push(resumeKey as Item);
+    }
+  };
+  for (const [n, item] of page.items.entries()) {
+    if (item.entity === 'TrustedIssuer') {
+      flush();
+      current = toIssuer(item);
+      shards = [];
+    } else {
+      const shard = toShard(item)!;
+      if (shard.issuerId === current?.issuerId) shards.push(shard);
+    }
+    resumeKey = page.resumeKeys[n];
+  }
+  // The page may have stopped inside an issuer's shards: that issuer is read again on the next page.
+  if (!page.lastKey || shards.length === ISSUER_SHARDS) flush();
+  return { items, lastKey: items.length ? resumeKeys.at(-1) : page.lastKey, resumeKeys };
+}

@@ -1,0 +1,66 @@
+/**
+ * What the identity providers people run put in their JWT access tokens (contract section 9),
+ * each from its vendor's documentation (the README's preset table cites the pages): the claims
+ * naming the client, the user, the user's name, the scopes and the token id; how a token of the
+ * app's own client (client credentials) shows; what tells an access token from an ID token; and
+ * how far the issuer backdates `iat`.
+ */
+import type { JWTPayload } from 'jose';
+
+export const issuerPresets = ['okta', 'auth0', 'cognito', 'entra', 'keycloak'] as const;
+export type IssuerPreset = (typeof issuerPresets)[number];
+
+/** The claim names read from an issuer's tokens. `userName` null: its tokens carry no name. */
+export interface IssuerClaims {
+  client: string;
+  user: string;
+  userName: string | null;
+  scope: string;
+  tokenId: string;
+}
+
+interface PresetRules {
+  claims: IssuerClaims;
+  /** Whether its access tokens can only be told from its ID tokens by their audience. */
+  needsAudiences: boolean;
+  /** A token of the app's own client (client credentials), beside "the user claim is absent". */
+  isClientToken?: (payload: JWTPayload) => boolean;
+  /** A token that is an access token by the issuer's own marker (checked when it has one). */
+  isAccessToken?: (payload: JWTPayload) => boolean;
+  /** How many seconds before the issue the issuer sets `iat`. */
+  backdatingSeconds: number;
+}
+
+/** RFC 9068's JWT access-token claims: what an issuer without a preset is read by, unless the org names others. */
+export const RFC9068_CLAIMS: IssuerClaims = { client: 'client_id', user: 'sub', userName: null, scope: 'scope', tokenId: 'jti' };
+
+export const presetRules: Record<IssuerPreset, PresetRules> = {
+  // Okta: `cid` the client, `uid` the user (absent from client-credentials tokens, whose `sub` is the client), `sub` the login, `scp` an array.
+  okta: { claims: { client: 'cid', user: 'uid', userName: 'sub', scope: 'scp', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0 },
+  // Auth0: `azp` the client, `sub` the user; a client-credentials token says `gty: client-credentials` (its `sub` is `<client>@clients`).
+  auth0: {
+    claims: { client: 'azp', user: 'sub', userName: null, scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0,
+    isClientToken: (p) => p.gty === 'client-credentials',
+  },
+  // Cognito: access tokens have no `aud` but say `token_use: access`; a client-credentials token's `sub` is its `client_id`.
+  cognito: {
+    claims: { client: 'client_id', user: 'sub', userName: 'username', scope: 'scope', tokenId: 'jti' }, needsAudiences: false, backdatingSeconds: 0,
+    isClientToken: (p) => p.sub === p.client_id, isAccessToken: (p) => p.token_use === 'access',
+  },
+  // Entra ID (v2.0 tokens): `azp` the client, `oid` the user, `scp` space-separated, `uti` the token id; app-only tokens say `idtyp: app`; `iat` is set 5 minutes early.
+  entra: {
+    claims: { client: 'azp', user: 'oid', userName: 'preferred_username', scope: 'scp', tokenId: 'uti' }, needsAudiences: true, backdatingSeconds: 300,
+    isClientToken: (p) => p.idtyp === 'app',
+  },
+  // Keycloak: `azp` the client, `sub` the user, `preferred_username`; a service account's token is its client's.
+  keycloak: {
+    claims: { client: 'azp', user: 'sub', userName: 'preferred_username', scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0,
+    isClientToken: (p) => typeof p.preferred_username === 'string' && p.preferred_username.startsWith('service-account-'),
+  },
+};
+
+/** An issuer's claim names: its preset's (or RFC 9068's), with any the org gave over them. */
+export function claimsOf(preset: IssuerPreset | null, given: Partial<IssuerClaims> = {}): IssuerClaims {
+  const base = preset ? presetRules[preset].claims : RFC9068_CLAIMS;
+  return { ...base, ...Object.fromEntries(Object.entries(given).filter(([, name]) => name !== undefined)) };
+}

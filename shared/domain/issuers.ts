@@ -1,0 +1,123 @@
+/**
+ * Trusted JWT issuers (contract section 9): an org names the issuer of its JWT access tokens (Okta,
+ * Auth0, Cognito, Entra ID, Keycloak, any RFC 9068 issuer), and the tokens its resource servers
+ * introspect are learned on first sight, with no code at the authorization server.
+ */
+import { isIP } from 'node:net';
+import { recordEvent } from '../db/audit-event.js';
+import { deleteIssuerWrites, getIssuer, getIssuerUsage, listIssuers, putIssuerWrites, type IssuerUsage, type TrustedIssuer } from '../db/issuer.js';
+import { commitOrFailures } from '../db/unit-of-work.js';
+import { config } from '../config.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { retrying, RETRY } from '../retry.js';
+import { iso } from '../time.js';
+import type { Caller } from '../api/define.js';
+import type { IssuerView, TrustIssuerInput } from '../api/issuers.js';
+import { auditEvent } from './audit.js';
+import { claimsOf, presetRules } from './issuer-presets.js';
+import { cursors, listAnswer } from './paging.js';
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Where the service may fetch from (an issuer's keys) and what it trusts as `iss`: https to a
+ * host name or a public address; plain http only to a loopback host, and only when the service
+ * runs locally. (The address a name resolves to is checked again when its keys are fetched.)
+ */
+export function urlProblem(value: string): string | undefined {
+  const url = new URL(value);
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (url.username || url.password) return 'must carry no credentials';
+  if (url.hash) return 'must have no fragment';
+  if (loopback) return config.allowLoopbackIssuers ? undefined : 'must not be a loopback address';
+  if (url.protocol !== 'https:') return 'must be an https URL';
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host) && !isPublicAddress(host)) return 'must not be a private, link-local or reserved address';
+  return undefined;
+}
+
+/** Whether an IP address is one the public internet routes (not private, loopback, link-local, CGNAT, multicast or reserved). */
+export function isPublicAddress(address: string): boolean {
+  if (isIP(address) === 4) {
+    const [a = 0, b = 0] = address.split('.').map(Number);
+    return !(a === 0 || a === 10 || a === 127 || a >= 224 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254)
+      || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 192 && b === 0) || (a === 198 && (b === 18 || b === 19)));
+  }
+  const lower = address.toLowerCase();
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
+  if (mapped) return isPublicAddress(mapped);
+  // Global unicast is 2000::/3; everything else (loopback, unique-local fc00::/7, link-local fe80::/10, multicast) is not routed to us.
+  return /^[23][0-9a-f]{0,3}:/.test(lower) && !lower.startsWith('2001:db8:');
+}
+
+export function issuerView(issuer: TrustedIssuer, usage: IssuerUsage): IssuerView {
+  return {
+    issuerId: issuer.issuerId, issuer: issuer.issuer, jwksUri: issuer.jwksUri, audiences: issuer.audiences, preset: issuer.preset, claims: issuer.claims,
+    backdatingSeconds: issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0,
+    learnedTokenCount: usage.learnedTokenCount, lastUsedAt: usage.lastUsedAt, createdAt: issuer.createdAt, updatedAt: issuer.updatedAt,
+  };
+}
+
+/** What the org asked for, checked: the URLs' rules, and audiences where its tokens need them. */
+function checkedInput(input: TrustIssuerInput): Pick<TrustedIssuer, 'issuer' | 'jwksUri' | 'audiences' | 'preset' | 'claims'> {
+  for (const field of ['issuer', 'jwksUri'] as const) {
+    const problem = urlProblem(input[field]);
+    if (problem) throw ValidationError.field(`body.${field}`, problem);
+  }
+  const preset = input.preset ?? null;
+  if (preset && presetRules[preset].needsAudiences && !input.audiences) {
+    throw ValidationError.field('body.audiences', `is required with the ${preset} preset: only the audience tells its access tokens from its ID tokens`);
+  }
+  return { issuer: input.issuer, jwksUri: input.jwksUri, audiences: input.audiences ?? [], preset, claims: claimsOf(preset, input.claims) };
+}
+
+/** Whether a stored issuer already is what was asked for (claims compared by name: a stored map keeps no order). */
+const sameTrust = (a: ReturnType<typeof checkedInput>, b: TrustedIssuer) => {
+  const comparable = (t: typeof a) => JSON.stringify([t.issuer, t.jwksUri, t.audiences, t.preset, (['client', 'user', 'userName', 'scope', 'tokenId'] as const).map((k) => t.claims[k])]);
+  return comparable(a) === comparable(b);
+};
+
+/** PUT /v1/issuers/{issuerId}: trusted (created: true) or replaced; the same again writes nothing. An issuer URL is trusted under one id of the org. */
+export async function trustIssuer(caller: Caller, issuerId: string, input: TrustIssuerInput, now: number): Promise<{ created: boolean; view: IssuerView }> {
+  const wanted = checkedInput(input);
+  return retrying(async () => {
+    const current = await getIssuer(caller.orgId, issuerId);
+    if (current && sameTrust(wanted, current)) return { created: false, view: issuerView(current, await getIssuerUsage(caller.orgId, issuerId)) };
+    const issuer: TrustedIssuer = {
+      orgId: caller.orgId, issuerId, ...wanted, createdAt: current?.createdAt ?? iso(now), updatedAt: iso(now), version: (current?.version ?? 0) + 1,
+    };
+    const writes = putIssuerWrites(issuer, current);
+    const event = auditEvent(caller, 'issuer.changed', {
+      details: { issuerId, change: current ? 'replaced' : 'trusted', issuer: issuer.issuer, preset: issuer.preset, ...(current ? { from: { issuer: current.issuer, jwksUri: current.jwksUri, audiences: current.audiences, preset: current.preset } } : {}) },
+    }, now);
+    const failures = await commitOrFailures([...writes, recordEvent(event)]);
+    if (failures === null) return { created: !current, view: issuerView(issuer, await getIssuerUsage(caller.orgId, issuerId)) };
+    // The URL copy's condition failed on a new URL: another id of the org trusts it already.
+    if (failures.includes(1) && current?.issuer !== issuer.issuer) {
+      throw new ConflictError(`The org already trusts ${issuer.issuer} under another issuer id`);
+    }
+    return RETRY;
+  }, () => new ConflictError('The issuer was changed concurrently too often; retry the request'));
+}
+
+export async function getTrustedIssuer(orgId: string, issuerId: string): Promise<IssuerView> {
+  const issuer = await getIssuer(orgId, issuerId);
+  if (!issuer) throw new NotFoundError(`Issuer ${issuerId}`);
+  return issuerView(issuer, await getIssuerUsage(orgId, issuerId));
+}
+
+export async function issuersPage(orgId: string, limit: number, cursor: string | undefined) {
+  const list = 'issuers';
+  const page = await listIssuers(orgId, limit, cursors.decode(orgId, list, cursor));
+  return listAnswer(orgId, list, page, (issuer) => issuerView(issuer, issuer));
+}
+
+/** DELETE /v1/issuers/{issuerId}: no longer trusted; its learned tokens are inactive from then on (introspection reads the issuer every time). */
+export async function distrustIssuer(caller: Caller, issuerId: string, now: number): Promise<void> {
+  await retrying(async () => {
+    const current = await getIssuer(caller.orgId, issuerId);
+    if (!current) throw new NotFoundError(`Issuer ${issuerId}`);
+    const event = auditEvent(caller, 'issuer.changed', { details: { issuerId, change: 'distrusted', issuer: current.issuer } }, now);
+    return (await commitOrFailures([...deleteIssuerWrites(current), recordEvent(event)])) === null ? undefined : RETRY;
+  }, () => new ConflictError('The issuer was changed concurrently too often; retry the request'));
+}
