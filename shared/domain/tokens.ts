@@ -1,7 +1,7 @@
 import { activationWrites, countNewToken as countNewTokenOnApp, touchShardLastUsed } from '../db/app.js';
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
 import { createGrantWrite, joinGrantWrite, laterExpiry } from '../db/grant.js';
-import { createTokenWrite, findToken, getToken, getTokenContext, listUserTokens, parentCheckWrite, recordUse, retireWrite, storedUnderAnyVersion, type TokenContext } from '../db/token.js';
+import { createTokenWrites, findToken, getToken, getTokenContext, listUserTokens, parentCheckWrite, recordUse, retireWrite, storedUnderAnyVersion, type TokenContext } from '../db/token.js';
 import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
@@ -232,7 +232,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const latest = tokens.map((t) => t.expiresAt).reduce(laterExpiry);
     const at = iso(now);
     const writes: Write[] = [
-      ...tokens.map(createTokenWrite),
+      ...tokens.flatMap((token, n) => createTokenWrites(token, fresh[n]!.candidates)),
       ...grantWrites(grant, grantId, tokens, gained, latest),
       ...(predecessor ? [retireWrite(predecessor, tokens.find((t) => t.type === 'refresh')!.tokenId, at)] : []),
       ...[...checked.values()].map(parentCheckWrite),

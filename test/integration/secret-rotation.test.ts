@@ -1,3 +1,4 @@
+import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import * as before from '../support/api.js';
 
@@ -117,6 +118,36 @@ describe('a rollout in two phases, two containers on one table', () => {
     // They do differ: new tokens carry the version each container makes current.
     const ids = await Promise.all([knowing, current].map(async (c) => (await c.register(org, { token: c.rawToken('ids'), type: 'access', appId: 'phase-2', userId: 'bo' })).body.tokenId as string));
     expect([ids[0]?.startsWith('2.'), ids[1]?.startsWith('2.')], ids.join(' ')).toEqual([false, true]);
+  });
+
+  it('phase 2: RFC 7009 through one container racing the registration through the other leaves the value revoked, also once the remembered revocation expires', { timeout: 120_000 }, async () => {
+    const knowing = await container(staged);
+    const current = await container(promoted);
+    await current.createApp(org, 'raced');
+    const db = new DynamoDBClient({ endpoint: process.env.DYNAMODB_ENDPOINT, region: 'us-east-1' });
+    for (let n = 0; n < 12; n++) {
+      const userId = `raced-${n}`;
+      const refresh = current.rawToken('raced');
+      const [registered, revoked] = await Promise.all([
+        current.register(org, { token: refresh, type: 'refresh', appId: 'raced', userId }),
+        knowing.call('revoke', { claims: knowing.as(org), form: { token: refresh } }),
+      ]);
+      expect(revoked.status).toBe(200);
+      expect([201, 409]).toContain(registered.status);
+      // Whichever committed first, the value is revoked: nothing hangs on it, by id or by rotation.
+      if (registered.status === 201) {
+        const byId = { appId: 'raced', userId };
+        expect((await current.register(org, { ...byId, token: current.rawToken('child'), type: 'access', refreshTokenId: registered.body.tokenId })).status).toBe(409);
+        expect((await current.register(org, { ...byId, token: current.rawToken('next'), type: 'refresh', previousRefreshTokenId: registered.body.tokenId })).status).toBe(409);
+      }
+      // DynamoDB's TTL ends a remembered revocation a day on; the value must not come back with it.
+      const markers = await db.send(new ScanCommand({ TableName: process.env.TABLE_NAME, FilterExpression: 'entity = :e', ExpressionAttributeValues: { ':e': { S: 'RevokedValue' } } }));
+      for (const item of markers.Items ?? []) await db.send(new DeleteItemCommand({ TableName: process.env.TABLE_NAME, Key: { pk: item.pk!, sk: item.sk! } }));
+      for (const c of [knowing, current]) expect((await c.call('introspect', { claims: c.as(org), form: { token: refresh } })).body).toEqual({ active: false });
+    }
+    const app = (await current.call('getApp', { claims: current.as(org), path: { appId: 'raced' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
+    expect((await current.call('listAppUsers', { claims: current.as(org), path: { appId: 'raced' } })).body.items).toEqual([]);
   });
 
   it('a phase skipped: a revocation through the container without the new version still ends the token for both', { timeout: 60_000 }, async () => {
