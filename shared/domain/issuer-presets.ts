@@ -37,25 +37,28 @@ export const RFC9068_CLAIMS: IssuerClaims = { client: 'client_id', user: 'sub', 
 export const presetRules: Record<IssuerPreset, PresetRules> = {
   // Okta: `cid` the client, `uid` the user (absent from client-credentials tokens, whose `sub` is the client), `sub` the login, `scp` an array.
   okta: { claims: { client: 'cid', user: 'uid', userName: 'sub', scope: 'scp', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0 },
-  // Auth0: `azp` the client, `sub` the user; a client-credentials token says `gty: client-credentials` (its `sub` is `<client>@clients`).
+  // Auth0 (its default token profile): `azp` the client, `sub` the user; a client-credentials token says `gty: client-credentials`
+  // and its `sub` is `<client>@clients` (the RFC 9068 profile has no `gty`). The default profile carries no `jti`.
   auth0: {
     claims: { client: 'azp', user: 'sub', userName: null, scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0,
-    isClientToken: (p) => p.gty === 'client-credentials',
+    isClientToken: (p) => p.gty === 'client-credentials' || (typeof p.sub === 'string' && p.sub.endsWith('@clients')),
   },
   // Cognito: access tokens have no `aud` but say `token_use: access`; a client-credentials token's `sub` is its `client_id`.
   cognito: {
     claims: { client: 'client_id', user: 'sub', userName: 'username', scope: 'scope', tokenId: 'jti' }, needsAudiences: false, backdatingSeconds: 0,
     isClientToken: (p) => p.sub === p.client_id, isAccessToken: (p) => p.token_use === 'access',
   },
-  // Entra ID (v2.0 tokens): `azp` the client, `oid` the user, `scp` space-separated, `uti` the token id; app-only tokens say `idtyp: app`; `iat` is set 5 minutes early.
+  // Entra ID (v2.0 tokens): `azp` the client, `oid` the user, `scp` space-separated, `uti` the token id; app-only tokens say
+  // `idtyp: app` (an optional claim). `iat` is set 5 minutes early: observed and reported by its users, not documented.
   entra: {
     claims: { client: 'azp', user: 'oid', userName: 'preferred_username', scope: 'scp', tokenId: 'uti' }, needsAudiences: true, backdatingSeconds: 300,
     isClientToken: (p) => p.idtyp === 'app',
   },
-  // Keycloak: `azp` the client, `sub` the user, `preferred_username`; a service account's token is its client's.
+  // Keycloak: `azp` the client, `sub` the user, `preferred_username`; a service account's token (client credentials) is its
+  // client's: it carries `client_id` (`clientId` before Keycloak renamed the mapper's claim).
   keycloak: {
     claims: { client: 'azp', user: 'sub', userName: 'preferred_username', scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0,
-    isClientToken: (p) => typeof p.preferred_username === 'string' && p.preferred_username.startsWith('service-account-'),
+    isClientToken: (p) => typeof p.client_id === 'string' || typeof p.clientId === 'string',
   },
 };
 

@@ -92,8 +92,9 @@ export async function trustIssuer(caller: Caller, issuerId: string, input: Trust
     }, now);
     const failures = await commitOrFailures([...writes, recordEvent(event)]);
     if (failures === null) return { created: !current, view: issuerView(issuer, await getIssuerUsage(caller.orgId, issuerId)) };
-    // The URL copy's condition failed on a new URL: another id of the org trusts it already.
-    if (failures.includes(1) && current?.issuer !== issuer.issuer) {
+    // Only the URL copy's condition failed, on a new URL: another id of the org trusts it already.
+    // (Both failing is this id written concurrently: read again.)
+    if (failures.includes(1) && !failures.includes(0) && current?.issuer !== issuer.issuer) {
       throw new ConflictError(`The org already trusts ${issuer.issuer} under another issuer id`);
     }
     return RETRY;

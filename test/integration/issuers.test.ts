@@ -44,6 +44,12 @@ describe('/v1/issuers/{issuerId}', () => {
     expect((await put('theirs', url, as('org-issuers-other', { sub: 'admin@other' }))).status).toBe(201);
   });
 
+  it('trusts once when the same PUT arrives twice at once (201 and 200, never a 409)', async () => {
+    const same = { ...okta, issuer: 'https://twice.example/oauth2/default' };
+    const answers = await Promise.all([put('twice', same), put('twice', same)]);
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 201]);
+  });
+
   it('names the field it refuses: URLs (https, no private address, no credentials), audiences a preset needs, claim names, presets', async () => {
     const refused = async (json: unknown) => {
       const answer = await put('bad', json);
