@@ -58,7 +58,7 @@ export const setApiUrl = (url: string) => {
  * Calls an operation of the API with the session's token, typed by the API's document: the path
  * is the document's (`/v1/apps/{appId}`) with its parameters given apart, and the answer is typed
  * as the operation's success bodies. A 401 (expired or revoked sign-in) sends the admin to sign in
- * again and back to this page. Errors are thrown as ApiError (an answer it could not read as status 0).
+ * again and back to this page (once a minute at most). Errors are thrown as ApiError (an answer it could not read as status 0).
  */
 export async function api<M extends Method, P extends PathWith<M>>(
   method: M, path: P, options: CallOptions<Operation<P, M>> = {},
@@ -83,17 +83,36 @@ export async function api<M extends Method, P extends PathWith<M>>(
     // The gateway answered but the browser hid it: API Gateway puts CORS headers on its
     // integrations' answers only, so its own 401 (a token it no longer takes) and 429 (throttled)
     // reach the console as a failed fetch. A token at its end is the 401: sign in again.
-    if (session.expiresAt - Date.now() < EXPIRING_MS) return signIn(location.pathname + location.search);
+    if (session.expiresAt - Date.now() < EXPIRING_MS) return signInAgain();
     throw new ApiError(0, {
       type: 'gateway-refused', title: 'Refused by the API gateway', status: 0,
       detail: 'The API gateway refused this call without saying why: too many requests (retry in a few seconds), or a sign-in it does not accept (sign in again).',
     });
   }
-  if (response.status === 401) return signIn(location.pathname + location.search);
+  if (response.status === 401) return signInAgain();
   const text = await response.text();
   const body = text ? (JSON.parse(text) as unknown) : undefined;
   if (!response.ok) throw new ApiError(response.status, body as Problem | undefined);
   return { body: body as Success<Operation<P, M>>, headers: response.headers };
+}
+
+const SIGNED_IN_AGAIN = 'oauth-usage.signed-in-again';
+
+/**
+ * Signs in again after the API refused the session's token (expired, or revoked at the identity
+ * provider), and comes back to this page; at most once a minute, so that a token the identity
+ * provider keeps issuing and the API keeps refusing (another audience, a claim it lacks) ends in
+ * a message, not in a loop of sign-ins.
+ */
+function signInAgain(): Promise<never> {
+  if (Date.now() - Number(sessionStorage.getItem(SIGNED_IN_AGAIN) ?? 0) < 60_000) {
+    throw new ApiError(401, {
+      type: 'unauthorized', title: 'Sign-in not accepted', status: 401,
+      detail: 'The service does not accept the sign-in the identity provider gives, even just renewed. Ask an administrator to check the issuer and audience the service trusts.',
+    });
+  }
+  sessionStorage.setItem(SIGNED_IN_AGAIN, String(Date.now()));
+  return signIn(location.pathname + location.search);
 }
 
 /** A token with less than this left may be past its end by the gateway's clock. */

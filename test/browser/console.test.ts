@@ -479,6 +479,22 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true); // no silent sign-in any more
   });
 
+  it('signs in again once when the API refuses a fresh sign-in too, then says so instead of looping', { timeout: 60_000 }, async () => {
+    await fresh();
+    const authorizations: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'GET' && new URL(request.url()).pathname === '/authorize') authorizations.push(request.url());
+    });
+    await signIn(page, service.base);
+    const signedIn = authorizations.length;
+    // Every token refused (as an API trusting another audience would): one silent sign-in, then a message.
+    await page.route('**/v1/revocation-jobs*', (route) => route.fulfill({ status: 401, body: '{"message":"Unauthorized"}', headers: { 'content-type': 'application/json' } }));
+    await page.getByRole('link', { name: 'Revocation jobs' }).click();
+    await expect.poll(() => textOf(page.getByRole('alert'))).toContain('does not accept the sign-in');
+    expect(authorizations.length).toBe(signedIn + 1);
+    await expectAccessible(page);
+  });
+
   it('brings an admin whose sign-in expired back to sign in, then to the page they were on', { timeout: 60_000 }, async () => {
     await fresh();
     await signIn(page, service.base);
