@@ -54,9 +54,19 @@ export function httpApiEvent(parts: RequestParts): APIGatewayProxyEventV2WithJWT
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
     },
-    ...(parts.body !== undefined && parts.body !== '' ? { body: parts.body } : {}),
-    isBase64Encoded: false,
+    ...(parts.body !== undefined && parts.body !== '' ? { body: textual(headers['content-type']) ? parts.body : Buffer.from(parts.body).toString('base64') } : {}),
+    isBase64Encoded: parts.body !== undefined && parts.body !== '' && !textual(headers['content-type']),
   };
+}
+
+/**
+ * Whether API Gateway hands a body of this type to Lambda as text. AWS documents only "binary:
+ * base64-encoded"; checked against AWS, the text types are `text/*` and JSON, XML and JavaScript,
+ * and everything else (a form body, no content type at all) arrives base64-encoded.
+ */
+function textual(contentType: string | undefined): boolean {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return type.startsWith('text/') || ['application/json', 'application/xml', 'application/javascript'].includes(type);
 }
 
 /** API Gateway hands JWT claims to the integration as strings (arrays as `[a b]`). */
