@@ -19,6 +19,14 @@ export interface TokenHasher {
   /** The raw value's lookup keys under every key version, current first: a token may be stored under any. */
   lookupKeysOf(rawToken: string): string[];
   /**
+   * The raw value's lookup keys under the versions another container may be storing new values
+   * under during a two-phase rollout (docs/operations.md): every version newer than the current
+   * one (known here, current there in phase 2) and the newest older one (current there while
+   * this container has moved on). A write that stores a value checks these are empty; older
+   * versions are only read, so the checks do not grow with every version the secret keeps.
+   */
+  contestedKeysOf(rawToken: string): string[];
+  /**
    * The lookup key a token id names, or undefined unless the id is in its one canonical spelling:
    * 22 base64url characters carry 132 bits for a 128-bit block, and decoders ignore the 4 left
    * over, so 15 other spellings would decode to the same token. Ids of key versions after the
@@ -39,6 +47,7 @@ const derive = (secret: Buffer, info: string, length: number) => Buffer.from(hkd
 
 export function createTokenHasher(material: VersionedKeys): TokenHasher {
   const versions = [material.current, ...[...material.keys.keys()].filter((v) => v !== material.current).sort((a, b) => b - a)];
+  const contested = [...versions.filter((v) => v > material.current), ...versions.filter((v) => v < material.current).slice(0, 1)];
   const byVersion = new Map([...material.keys].map(([version, secret]) => [version, {
     lookup: derive(secret, 'token-lookup', 32),
     id: derive(secret, 'token-id', 16),
@@ -70,6 +79,9 @@ export function createTokenHasher(material: VersionedKeys): TokenHasher {
     },
     lookupKeysOf(rawToken) {
       return versions.map((version) => `${prefix(version, '-')}${hashOf(version, rawToken).toString('hex')}`);
+    },
+    contestedKeysOf(rawToken) {
+      return contested.map((version) => `${prefix(version, '-')}${hashOf(version, rawToken).toString('hex')}`);
     },
     lookupKeyOf(tokenId) {
       const parts = split(tokenId);

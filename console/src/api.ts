@@ -104,7 +104,10 @@ const SIGNED_IN_AGAIN = 'oauth-usage.signed-in-again';
  * provider keeps issuing and the API keeps refusing (another audience, a claim it lacks) ends in
  * a message, not in a loop of sign-ins.
  */
+let signingInAgain: Promise<never> | undefined;
 function signInAgain(): Promise<never> {
+  // A page's other calls refused at the same moment wait for the same sign-in.
+  if (signingInAgain) return signingInAgain;
   if (Date.now() - Number(sessionStorage.getItem(SIGNED_IN_AGAIN) ?? 0) < 60_000) {
     throw new ApiError(401, {
       type: 'unauthorized', title: 'Sign-in not accepted', status: 401,
@@ -112,7 +115,8 @@ function signInAgain(): Promise<never> {
     });
   }
   sessionStorage.setItem(SIGNED_IN_AGAIN, String(Date.now()));
-  return signIn(location.pathname + location.search);
+  signingInAgain = signIn(location.pathname + location.search);
+  return signingInAgain;
 }
 
 /** A token with less than this left may be past its end by the gateway's clock. */

@@ -173,17 +173,17 @@ const dueIndexKeys = (token: Pick<Token, 'orgId' | 'appId' | 'userId' | 'lookupK
 
 /**
  * A raw value is stored once, under whichever key version wrote it first: a write that creates
- * its item (a token, a remembered revocation) also requires the value's keys under every other
- * version this container knows to hold nothing. Two containers that make different versions
- * current (a rollout's phase 2) therefore cannot both write one: the later write fails, reads
- * again and finds the other. (`keys`: the value's lookup keys; the one written is left out.)
+ * its item (a token, a remembered revocation) also requires the value's keys under the versions
+ * another container may make current (`contested`: the hasher's `contestedKeysOf`) to hold
+ * nothing. Two containers that make different versions current (a rollout's phase 2) therefore
+ * cannot both write one: the later write fails, reads again and finds the other.
  */
-const nothingUnderOtherVersions = (orgId: string, written: string, keys: readonly string[]): Write[] =>
-  keys.filter((k) => k !== written).map((k) => checkWrite(tokenKeys.token(orgId, k), { expression: 'attribute_not_exists(pk)' }));
+const nothingUnder = (orgId: string, written: string, contested: readonly string[]): Write[] =>
+  contested.filter((k) => k !== written).map((k) => checkWrite(tokenKeys.token(orgId, k), { expression: 'attribute_not_exists(pk)' }));
 
-/** The writes that store a new token: only if no token (or tombstone) has its key, under any known version (`keys`). */
-export function createTokenWrites(token: Token, keys: readonly string[]): Write[] {
-  return [putWrite(tokenItem(token), { expression: 'attribute_not_exists(pk)' }), ...nothingUnderOtherVersions(token.orgId, token.lookupKey, keys)];
+/** The writes that store a new token: only if no token (or tombstone) has its key, nor one of its `contested` keys. */
+export function createTokenWrites(token: Token, contested: readonly string[]): Write[] {
+  return [putWrite(tokenItem(token), { expression: 'attribute_not_exists(pk)' }), ...nothingUnder(token.orgId, token.lookupKey, contested)];
 }
 
 /** A live token as stored, with its places in the user's and the app's token lists and the due index (tests and the benchmark seed with it too). */
@@ -227,12 +227,12 @@ export function adoptTokenWrite(token: Token, grantId: string): Write {
 /** How long a raw value revoked before its registration is remembered, at least; a registered token's tombstone lasts at least as long. */
 export const REVOCATION_MEMORY_MS = 86_400_000;
 
-/** RFC 7009 of a raw value nobody registered (yet): remembered under its lookup key, only if no item is there under any known version (`keys`). */
-export function revokedValueWrites(orgId: string, lookupKey: string, tokenId: string, at: string, keys: readonly string[]): Write[] {
+/** RFC 7009 of a raw value nobody registered (yet): remembered under its lookup key, only if no item is there nor under its `contested` keys. */
+export function revokedValueWrites(orgId: string, lookupKey: string, tokenId: string, at: string, contested: readonly string[]): Write[] {
   const until = new Date(Date.parse(at) + REVOCATION_MEMORY_MS).toISOString();
   return [
     putWrite(itemOf('RevokedValue', tokenKeys.token(orgId, lookupKey), { orgId, lookupKey, tokenId, revokedAt: at }, ttlOf(until)), { expression: 'attribute_not_exists(pk)' }),
-    ...nothingUnderOtherVersions(orgId, lookupKey, keys),
+    ...nothingUnder(orgId, lookupKey, contested),
   ];
 }
 

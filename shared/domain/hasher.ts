@@ -13,6 +13,7 @@ const current = (): TokenHasher => {
 export const hasher: TokenHasher = {
   digest: (rawToken) => current().digest(rawToken),
   lookupKeysOf: (rawToken) => current().lookupKeysOf(rawToken),
+  contestedKeysOf: (rawToken) => current().contestedKeysOf(rawToken),
   lookupKeyOf: (tokenId) => current().lookupKeyOf(tokenId),
   storedLookupKeyOf: (tokenId) => current().storedLookupKeyOf(tokenId),
 };

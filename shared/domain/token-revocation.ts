@@ -36,8 +36,7 @@ export async function revokeRawToken(actor: Actor, rawToken: string, now: number
   await retrying(async () => {
     // Every item of the value, under any key version: each live one is revoked (there are two only
     // if a container without the newest version registered or revoked it during a rollout).
-    const keys = hasher.lookupKeysOf(rawToken);
-    const stored = await getTokens(actor.orgId, keys);
+    const stored = await getTokens(actor.orgId, hasher.lookupKeysOf(rawToken));
     if (stored.length > 0) {
       for (const token of stored.filter((t) => t.revokedAt === null || endedRefreshToken(t))) {
         await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
@@ -45,7 +44,7 @@ export async function revokeRawToken(actor: Actor, rawToken: string, now: number
       return undefined;
     }
     const { lookupKey, tokenId } = hasher.digest(rawToken);
-    const remembered = await commit([...revokedValueWrites(actor.orgId, lookupKey, tokenId, iso(now), keys), recordEvent(event({ tokenId, details: { via: 'rfc7009', registered: false } }))]);
+    const remembered = await commit([...revokedValueWrites(actor.orgId, lookupKey, tokenId, iso(now), hasher.contestedKeysOf(rawToken)), recordEvent(event({ tokenId, details: { via: 'rfc7009', registered: false } }))]);
     // Lost to a registration (or another revocation) of the same value, under any version: read it again.
     return remembered ? undefined : RETRY;
   }, () => new ConflictError('The token was changed concurrently too often; retry the request'));

@@ -61,6 +61,8 @@ interface Member {
   tokenId: string;
   /** Its lookup keys under every key version (an earlier version may hold it). */
   candidates: string[];
+  /** Its keys under the versions another container may store it under now (checked empty when it is stored). */
+  contested: string[];
   link: Link | undefined;
 }
 
@@ -111,7 +113,7 @@ function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => strin
       }
     }
     const { lookupKey, tokenId } = digests[n] as { lookupKey: string; tokenId: string };
-    return { input, at, lookupKey, tokenId, candidates: hasher.lookupKeysOf(input.token), link };
+    return { input, at, lookupKey, tokenId, candidates: hasher.lookupKeysOf(input.token), contested: hasher.contestedKeysOf(input.token), link };
   });
 }
 
@@ -232,7 +234,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const latest = tokens.map((t) => t.expiresAt).reduce(laterExpiry);
     const at = iso(now);
     const writes: Write[] = [
-      ...tokens.flatMap((token, n) => createTokenWrites(token, fresh[n]!.candidates)),
+      ...tokens.flatMap((token, n) => createTokenWrites(token, fresh[n]!.contested)),
       ...grantWrites(grant, grantId, tokens, gained, latest),
       ...(predecessor ? [retireWrite(predecessor, tokens.find((t) => t.type === 'refresh')!.tokenId, at)] : []),
       ...[...checked.values()].map(parentCheckWrite),

@@ -150,6 +150,16 @@ describe('a rollout in two phases, two containers on one table', () => {
     expect((await current.call('listAppUsers', { claims: current.as(org), path: { appId: 'raced' } })).body.items).toEqual([]);
   });
 
+  it('registers a whole grant of ten tokens however many versions the secret keeps (each registration checks two at most)', { timeout: 60_000 }, async () => {
+    const keys = Object.fromEntries(Array.from({ length: 12 }, (_, n) => [n + 1, Buffer.alloc(32, n + 20).toString('base64')]));
+    const many = await container(JSON.stringify({ current: 11, keys }));
+    await many.createApp(org, 'many-versions');
+    const refresh = many.rawToken('many');
+    const tokens = [{ token: refresh, type: 'refresh' }, ...Array.from({ length: 9 }, () => ({ token: many.rawToken('many'), type: 'access', refreshToken: refresh }))];
+    const grant = await many.register(org, { tokens: tokens.map((t) => ({ ...t, appId: 'many-versions', userId: 'ada' })) });
+    expect(grant.status, grant.text).toBe(201);
+  });
+
   it('a phase skipped: a revocation through the container without the new version still ends the token for both', { timeout: 60_000 }, async () => {
     const old = await container(v1);
     const current = await container(promoted);

@@ -85,6 +85,19 @@ describe('key versions (a rotated secret)', () => {
     expect(createTokenHasher({ current: 2, keys: new Map([[2, v2]]) }).lookupKeyOf(old.tokenId)).toBeUndefined();
   });
 
+  it('names as contested only the versions another container may store under during a rollout: those newer than the current one, and the one before it', () => {
+    const keys = new Map(Array.from({ length: 10 }, (_, n) => [n + 1, Buffer.alloc(32, n + 1)] as const));
+    const raw = 'a-raw-token-value';
+    const versionsOf = (lookupKeys: string[]) => lookupKeys.map((k) => (/^(\d+)-/.exec(k)?.[1] ?? '1'));
+    // Nine versions kept for good, the tenth known and not yet current (phase 1): checked, 8 and 10; read, all ten.
+    const staged = createTokenHasher({ current: 9, keys });
+    expect(versionsOf(staged.contestedKeysOf(raw))).toEqual(['10', '8']);
+    expect(staged.lookupKeysOf(raw)).toHaveLength(10);
+    // The tenth made current (phase 2): the ninth, still current elsewhere, is checked.
+    expect(versionsOf(createTokenHasher({ current: 10, keys }).contestedKeysOf(raw))).toEqual(['9']);
+    expect(createTokenHasher(singleKey(v1)).contestedKeysOf(raw)).toEqual([]);
+  });
+
   it('seals cursors with the current version and opens those of every version it holds', () => {
     const old = createSealer(singleKey(v1)).seal('s', { k: 1 });
     const rotated = createSealer({ current: 2, keys: new Map([[1, v1], [2, v2]]) });
