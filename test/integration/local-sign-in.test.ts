@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { localIssuer } from '../../local/jwt.js';
 import { createLocalOidc } from '../../local/oidc.js';
 
@@ -62,6 +62,27 @@ describe('the local sign-in', () => {
     expect(own.status).toBe(302);
     expect(own.headers.get('location')).toMatch(new RegExp(`^${base}/callback\\?code=`));
     expect(own.headers.get('set-cookie')).toMatch(/Max-Age=\d+/); // the session expires
+  });
+
+  it('ends a session after its 8 hours, and keeps at most 1,000 (the oldest go first)', async () => {
+    const sessionOf = async () => ((await signInForm(base)).headers.get('set-cookie') ?? '').split(';')[0] as string;
+    const silent = async (session: string) => (await fetch(`${base}/authorize?${authorizeQuery().toString()}`, { redirect: 'manual', headers: { cookie: session } })).status === 302;
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const session = await sessionOf();
+      expect(await silent(session)).toBe(true);
+      vi.setSystemTime(Date.now() + 8 * 3_600_000 - 1_000);
+      expect(await silent(session)).toBe(true);
+      vi.setSystemTime(Date.now() + 2_000);
+      expect(await silent(session)).toBe(false); // the form again
+    } finally {
+      vi.useRealTimers();
+    }
+    const first = await sessionOf();
+    for (let n = 0; n < 999; n++) await sessionOf();
+    expect(await silent(first)).toBe(true); // 1,000 live sessions: all kept
+    await sessionOf();
+    expect(await silent(first)).toBe(false); // the 1,001st pushes out the oldest
   });
 
   it('signs out with the session\'s ID token, or after a confirmation posted from itself; a bare GET only asks', async () => {
