@@ -2857,7 +2857,10 @@ export interface operations {
     revokeClientToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Accepted (and checked) as on every revocation. Revoking one token is idempotent by itself: a retry answers 204 again and is audited once, so the key needs no record. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 appId: components["schemas"]["Id"];
                 tokenId: components["schemas"]["TokenId"];
@@ -2921,6 +2924,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
@@ -3085,7 +3089,10 @@ export interface operations {
     revokeToken: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Accepted (and checked) as on every revocation. Revoking one token is idempotent by itself: a retry answers 204 again and is audited once, so the key needs no record. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 appId: components["schemas"]["Id"];
                 userId: components["schemas"]["Id"];
@@ -3150,6 +3157,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
             429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };

@@ -3,7 +3,7 @@ import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schema
 import {
   appPathSchema, clientTokenPathSchema, idSchema, jobIdSchema, jobPathSchema, type Output, tokenPathSchema, userTokensPathSchema,
 } from '../schemas/common.js';
-import { idempotencyHeadersSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
+import { idempotencyHeadersSchema, oneTokenRevocationHeadersSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----
@@ -64,7 +64,7 @@ export const revokeToken = {
   method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one token (a refresh token takes its access tokens)',
   description: 'Revoke one token (204): inactive when the call returns; a refresh token takes its access tokens; recorded as `token.revoked`.',
-  input: { path: tokenPathSchema },
+  input: { path: tokenPathSchema, headers: oneTokenRevocationHeadersSchema },
   answers: {
     204: { description: 'Revoked (also when it already was); its access tokens too, for a refresh token.' },
     404: { description: '`not-found`: no such app, user or token in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Token kK8p3Qm0ZrX2bYc4dE6fGA was not found' }] },
@@ -76,7 +76,7 @@ export const revokeClientToken = {
   method: 'DELETE', path: '/v1/apps/{appId}/client-tokens/{tokenId}', handler: 'revoke-client-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one of the app\'s own tokens (client credentials)',
   description: 'The same as revoking a user\'s token, for a token registered without a `userId` (204; a refresh token takes its grant); recorded as `token.revoked`.',
-  input: { path: clientTokenPathSchema },
+  input: { path: clientTokenPathSchema, headers: oneTokenRevocationHeadersSchema },
   answers: {
     204: { description: 'Revoked.' },
     404: { description: '`not-found`: no such app, or no such token of the app\'s own client.', problems: [{ type: 'not-found', detail: 'Token kK8p3Qm0ZrX2bYc4dE6fGA was not found' }] },

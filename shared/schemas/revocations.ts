@@ -32,10 +32,16 @@ export const listJobsQuerySchema = v.strictObject({
 });
 
 /** The Idempotency-Key header (draft-ietf-httpapi-idempotency-key-header). */
+const idempotencyKey = (description: string) => v.optional(v.pipe(
+  v.string(), v.regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters'), v.description(description),
+));
+
 export const idempotencyHeadersSchema = v.object({
-  'idempotency-key': v.optional(v.pipe(
-    v.string(), v.regex(/^[\x21-\x7E]{1,255}$/, 'must be 1–255 printable characters'),
-    v.description('The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422.'),
-  )),
+  'idempotency-key': idempotencyKey('The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422.'),
+});
+
+/** The header a one-token revocation accepts, as every revocation does; the call is idempotent by itself, so nothing is kept for it. */
+export const oneTokenRevocationHeadersSchema = v.object({
+  'idempotency-key': idempotencyKey('Accepted (and checked) as on every revocation. Revoking one token is idempotent by itself: a retry answers 204 again and is audited once, so the key needs no record.'),
 });
 

@@ -168,7 +168,9 @@ describe('the OAuth Usage console', () => {
     await expectAccessible(page);
     await screenshot(page, 'tokens');
     await page.getByRole('button', { name: /^Revoke access token/ }).first().click();
+    const sent = page.waitForRequest((r) => r.method() === 'DELETE' && r.url().includes('/tokens/'));
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+    expect((await sent).headers()['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/); // every revocation carries one
     await expect.poll(() => textOf(status())).toContain('The access token was revoked');
     await expect.poll(() => page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(1);
   });
@@ -216,7 +218,9 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.getByRole('button', { name: /^Revoke client token/ }).count()).toBe(2);
     await expectAccessible(page);
     await page.getByRole('button', { name: /^Revoke client token/ }).first().click();
+    const sent = page.waitForRequest((r) => r.method() === 'DELETE' && r.url().includes('/client-tokens/'));
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+    expect((await sent).headers()['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/);
     await expect.poll(() => page.getByRole('button', { name: /^Revoke client token/ }).count()).toBe(1);
     expect((await service.api('GET', '/v1/apps/reporting')).body).toMatchObject({ userCount: 0, activeTokenCount: 1 });
 

@@ -69,4 +69,16 @@ describe('DELETE /v1/apps/{appId}/users/{userId}/tokens/{tokenId}', () => {
     expect((bad.body.errors as { path: string }[])[0]?.path).toBe('path.tokenId');
     expect((await del('guarded-one', 'kai', 'AAAAAAAAAAAAAAAAAAAAAA', as(org, { scope: 'usage:read' }))).status).toBe(403);
   });
+
+  it('takes an Idempotency-Key as every revocation does: a retry with it is 204 again, a malformed one a 400 naming the header', async () => {
+    const t = await setup('keyed-one');
+    const keyed = (key: string) => call('revokeToken', { claims: as(org, { sub: 'sec-admin' }), path: { appId: 'keyed-one', userId: 'kai', tokenId: t.accessId }, headers: { 'idempotency-key': key } });
+    const bad = await keyed('has space');
+    expect(bad.status).toBe(400);
+    expect((bad.body.errors as { path: string }[]).map((e) => e.path)).toEqual(['headers.idempotency-key']);
+    expect((await introspect(org, t.access)).body.active).toBe(true);
+    expect((await keyed('click-1')).status).toBe(204);
+    expect((await keyed('click-1')).status).toBe(204);
+    expect((await introspect(org, t.access)).body).toEqual({ active: false });
+  });
 });

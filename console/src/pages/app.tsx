@@ -251,6 +251,7 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
   const { cursor, pager } = usePaging(appId, 'Pages of client tokens');
   const tokens = useLoad(() => api('get', '/v1/apps/{appId}/client-tokens', { path: { appId }, query: { limit: 50, cursor } }).then((r) => r.body), [appId, cursor]);
   const [revoking, setRevoking] = useState<Schemas['Token']>();
+  const [idempotencyKey, setIdempotencyKey] = useState('');
   const [error, setError] = useState<ApiError>();
   if (tokens.error) return <ErrorNotice error={tokens.error} retry={tokens.reload} />;
   const items = tokens.data?.items ?? [];
@@ -258,7 +259,7 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
   if (items.length === 0 && !tokens.data?.nextCursor && cursor === undefined) return null;
   const revoke = async (token: Schemas['Token']) => {
     try {
-      await api('delete', '/v1/apps/{appId}/client-tokens/{tokenId}', { path: { appId, tokenId: token.tokenId } });
+      await api('delete', '/v1/apps/{appId}/client-tokens/{tokenId}', { path: { appId, tokenId: token.tokenId }, headers: { 'idempotency-key': idempotencyKey } });
       setRevoking(undefined);
       tokens.reload();
       onRevoked();
@@ -282,7 +283,7 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
                 <td><Time iso={t.expiresAt} never="Until revoked" /></td>
                 <td><Time iso={t.lastUsedAt} /></td>
                 <td class="num">{count(t.useCount)}</td>
-                <td>{manage && <button type="button" class="danger small" aria-label={`Revoke client token ${t.tokenId}`} onClick={() => { setError(undefined); setRevoking(t); }}>Revoke</button>}</td>
+                <td>{manage && <button type="button" class="danger small" aria-label={`Revoke client token ${t.tokenId}`} onClick={() => { setError(undefined); setIdempotencyKey(crypto.randomUUID()); setRevoking(t); }}>Revoke</button>}</td>
               </tr>
             ))}
           </tbody>

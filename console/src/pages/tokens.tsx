@@ -33,12 +33,14 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
   const { cursor, pager } = usePaging(`${appId}\n${userId}`);
   const tokens = useLoad(() => api('get', '/v1/apps/{appId}/users/{userId}/tokens', { path: { appId, userId }, query: { cursor, limit: 50 } }).then((r) => r.body), [appId, userId, cursor]);
   const [revoking, setRevoking] = useState<Target>();
+  // One key per Revoke dialog, as every revocation carries: a double click or a retry is one call.
+  const [idempotencyKey, setIdempotencyKey] = useState('');
   const [error, setError] = useState<ApiError>();
   const [done, setDone] = useState<string>();
   const revoke = async (target: Target) => {
     try {
       const tokenId = target.kind === 'token' ? target.token.tokenId : target.via;
-      await api('delete', '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', { path: { appId, userId, tokenId } });
+      await api('delete', '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', { path: { appId, userId, tokenId }, headers: { 'idempotency-key': idempotencyKey } });
       setRevoking(undefined);
       setDone(target.kind === 'token' ? 'The access token was revoked.' : 'The grant was revoked: every token of it stopped working.');
       tokens.reload();
@@ -48,6 +50,7 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
   };
   const ask = (target: Target) => {
     setError(undefined);
+    setIdempotencyKey(crypto.randomUUID());
     setRevoking(target);
   };
   const groups = byGrant(tokens.data?.items ?? []);
