@@ -44,6 +44,8 @@ export const queueMessageSchema = v.variant('kind', [
     sessionTimeoutMinutes: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(1)))),
     /** Which pass this is (the app's version after the change; absent from an older version's messages): a newer one ends it. */
     passId: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
+    /** Which step of the pass this is (random; absent from an older version's messages): only the step the pass names next runs. */
+    step: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
   }),
 ]);
 export type QueueMessage = Output<typeof queueMessageSchema>;

@@ -4,6 +4,7 @@
  * not load the queue's client.
  */
 import { startPolicyPass } from '../db/policy-pass.js';
+import { newStepId } from '../ids.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { Policies } from '../schemas/policies.js';
@@ -30,8 +31,9 @@ export async function replacePolicies(caller: Actor, appId: string, policies: Po
   if (stricterRefresh || newTimeout) {
     // Named first, so the passes of earlier changes stop at their next step.
     const passId = app.version;
-    await startPolicyPass(caller.orgId, appId, passId)
-      .then(() => enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null, sessionTimeoutMinutes, passId }]))
+    const step = newStepId();
+    await startPolicyPass(caller.orgId, appId, passId, step)
+      .then(() => enqueue([{ kind: 'policy', orgId: caller.orgId, appId, policy, cursor: null, sessionTimeoutMinutes, passId, step }]))
       .catch((error: unknown) =>
         logger.error('Could not start the policy pass; the policy is enforced at introspection, the sweep purges as tokens come due', { appId, error }));
   }

@@ -7,10 +7,11 @@
  */
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
-import { currentPolicyPass } from '../db/policy-pass.js';
+import { advancePolicyPass, currentPolicyPass } from '../db/policy-pass.js';
 import { pageUsersOfApp } from '../db/app-user.js';
 import { findTokens, getTokenContext, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
 import { chunk } from '../chunk.js';
+import { newStepId } from '../ids.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { TokenMessage } from '../queue-messages.js';
@@ -88,13 +89,16 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
  * next page of the app's users, each user's tokens the pass is about (refresh tokens; every token
  * under a session timeout) re-decided under the new policies (out of policy now: purged;
  * otherwise moved to their new due time), then the next step enqueued. A newer policy change
- * ends this pass (it starts its own, and names it the app's current pass: shared/db/policy-pass.ts).
+ * ends this pass (it starts its own, and names it the app's current pass), and a step the pass no
+ * longer names next (done already, or the successor of a duplicate delivery) does nothing:
+ * shared/db/policy-pass.ts.
  */
 async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number): Promise<void> {
   const { orgId, appId } = message;
   const [app, current] = await Promise.all([getAppWithCounters(orgId, appId), message.passId === undefined ? undefined : currentPolicyPass(orgId, appId)]);
   if (!app || !sameValue(app.policies.refreshTokenPolicy, message.policy)) return;
-  if (current !== undefined && current !== message.passId) return; // a later policy change started its own pass
+  if (current !== undefined && current.passId !== message.passId) return; // a later policy change started its own pass
+  if (current?.step !== undefined && current.step !== message.step) return; // a step done already, or a successor that lost (see below)
   if (message.sessionTimeoutMinutes !== undefined && message.sessionTimeoutMinutes !== app.policies.sessionTimeoutMinutes) return;
   const everyToken = message.sessionTimeoutMinutes != null;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
@@ -105,7 +109,14 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
     return settled.reduce(addReports, emptyReport());
   }, { concurrency: USER_CONCURRENCY });
   logSettled(orgId, appId, reports.reduce(addReports, emptyReport()));
-  if (page.lastKey) await enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
+  if (!page.lastKey) return;
+  const next = { ...message, cursor: page.lastKey as Record<string, string> };
+  if (current === undefined) return void await enqueue([next]); // a message of an older version, before passes were named
+  // Sent before it is named: a successor named but never sent would end the pass. Of two deliveries
+  // of this step, each sends its own successor and one names it; the other's finds itself unnamed and stops.
+  next.step = newStepId();
+  await enqueue([next]);
+  await advancePolicyPass(orgId, appId, current.passId, current.step, next.step);
 }
 
 /**

@@ -4,7 +4,7 @@ import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { copyScopesToShards } from '../../shared/db/migrations.js';
 import { lambdaContext } from '../../local/event.js';
 import { as, call, createApp, introspect, rawToken, register, type Reply } from '../support/api.js';
-import { drainQueue } from '../support/queue.js';
+import { drainQueue, duplicateQueue } from '../support/queue.js';
 
 /** The policies the service enforces itself: declared scopes, approved users, the session timeout. */
 const org = 'org-policies';
@@ -248,6 +248,22 @@ describe('policy passes', () => {
     // The first pass stops at its first step (a newer one is current), the second too (its policy is gone),
     // the third walks the three pages.
     expect(await drainQueue()).toBe(5);
+  });
+
+  it('a step delivered twice does its page twice at most and never forks the pass: the pass still reaches every user', { timeout: 120_000 }, async () => {
+    await createApp(org, 'duplicated');
+    const users = Array.from({ length: 201 }, (_, i) => `user-${String(i).padStart(3, '0')}`); // three pages of the pass (100, 100, 1)
+    const issuedAt = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    for (let i = 0; i < users.length; i += 25) {
+      await Promise.all(users.slice(i, i + 25).map(async (userId) => expect((await register(org, { token: rawToken('r'), type: 'refresh', appId: 'duplicated', userId, issuedAt })).status).toBe(201)));
+    }
+    expect((await call('replacePolicies', { claims: admin, path: { appId: 'duplicated' }, json: { refreshTokenPolicy: { mode: 'expire-after', value: 1, unit: 'hours' } } })).status).toBe(200);
+    expect(await duplicateQueue()).toBe(1); // the pass's first step, delivered twice
+    // Forked, each copy would walk all three pages (six messages); one chain is the two copies of
+    // the first step, at most one successor that finds it lost, and the two steps after it.
+    expect(await drainQueue()).toBeLessThanOrEqual(5);
+    const app = (await call('getApp', { claims: admin, path: { appId: 'duplicated' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]); // every page purged: the pass did not stop either
   });
 });
 

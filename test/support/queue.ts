@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { drainQueue as drain, pollOnce } from '../../local/queue-poller.js';
 
 const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
@@ -21,6 +21,21 @@ export async function dropQueue(): Promise<number> {
     await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
     dropped += Messages.length;
   }
+}
+
+/** Puts every message on the queue there twice (SQS delivers at least once: a duplicate). Returns how many it doubled. */
+export async function duplicateQueue(): Promise<number> {
+  const bodies: string[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: process.env.QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (Messages.length === 0) break;
+    bodies.push(...Messages.map((m) => String(m.Body)));
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+  }
+  for (const body of bodies) {
+    await sqs.send(new SendMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL, Entries: [{ Id: 'a', MessageBody: body }, { Id: 'b', MessageBody: body }] }));
+  }
+  return bodies.length;
 }
 
 /** Handles one receive's worth of messages (up to 10, or `maxMessages`) and leaves the rest on the queue. */
