@@ -13,11 +13,22 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
  *   item with a strongly consistent GetItem too. A single block of uniformly random input is the
  *   one case where ECB mode is exactly a pseudorandom permutation.
  */
+/**
+ * What a token is stored by: its raw value, or for a JWT of a trusted issuer learned by its id
+ * (contract section 9) the issuer and the token id it carries. The two are hashed under keys
+ * derived apart, so no raw value presented to introspection can reach a learned token's item.
+ */
+export type TokenName = string | LearnedName;
+export interface LearnedName {
+  issuer: string;
+  tokenId: string;
+}
+
 export interface TokenHasher {
   /** The lookup key and token id under the current key version (what a new token is stored under). */
-  digest(rawToken: string): { lookupKey: string; tokenId: string };
-  /** The raw value's lookup keys under every key version, current first: a token may be stored under any. */
-  lookupKeysOf(rawToken: string): string[];
+  digest(name: TokenName): { lookupKey: string; tokenId: string };
+  /** The token's lookup keys under every key version, current first: a token may be stored under any. */
+  lookupKeysOf(name: TokenName): string[];
   /**
    * The raw value's lookup keys under the versions another container may be storing new values
    * under during a two-phase rollout (docs/operations.md): every version newer than the current
@@ -25,7 +36,7 @@ export interface TokenHasher {
    * this container has moved on). A write that stores a value checks these are empty; older
    * versions are only read, so the checks do not grow with every version the secret keeps.
    */
-  contestedKeysOf(rawToken: string): string[];
+  contestedKeysOf(name: TokenName): string[];
   /**
    * The lookup key a token id names, or undefined unless the id is in its one canonical spelling:
    * 22 base64url characters carry 132 bits for a 128-bit block, and decoders ignore the 4 left
@@ -50,11 +61,16 @@ export function createTokenHasher(material: VersionedKeys): TokenHasher {
   const contested = [...versions.filter((v) => v > material.current), ...versions.filter((v) => v < material.current).slice(0, 1)];
   const byVersion = new Map([...material.keys].map(([version, secret]) => [version, {
     lookup: derive(secret, 'token-lookup', 32),
+    learned: derive(secret, 'learned-token-lookup', 32),
     id: derive(secret, 'token-id', 16),
   }]));
   const prefix = (version: number, separator: string) => (version === 1 ? '' : `${version}${separator}`);
-  const hashOf = (version: number, rawToken: string) =>
-    createHmac('sha256', byVersion.get(version)?.lookup as Buffer).update(rawToken, 'utf8').digest().subarray(0, 16);
+  const hashOf = (version: number, name: TokenName) => {
+    const keys = byVersion.get(version);
+    // A learned name as JSON: no issuer and id can spell another pair's.
+    return (typeof name === 'string' ? createHmac('sha256', keys?.lookup as Buffer).update(name, 'utf8') : createHmac('sha256', keys?.learned as Buffer).update(JSON.stringify([name.issuer, name.tokenId]), 'utf8'))
+      .digest().subarray(0, 16);
+  };
   const cipher = (version: number, block: Buffer, decrypt: boolean) => {
     const key = byVersion.get(version)?.id as Buffer;
     const c = decrypt ? createDecipheriv('aes-128-ecb', key, null) : createCipheriv('aes-128-ecb', key, null);
@@ -72,16 +88,16 @@ export function createTokenHasher(material: VersionedKeys): TokenHasher {
   };
 
   return {
-    digest(rawToken) {
+    digest(name) {
       const version = material.current;
-      const hash = hashOf(version, rawToken);
+      const hash = hashOf(version, name);
       return { lookupKey: `${prefix(version, '-')}${hash.toString('hex')}`, tokenId: `${prefix(version, '.')}${cipher(version, hash, false).toString('base64url')}` };
     },
-    lookupKeysOf(rawToken) {
-      return versions.map((version) => `${prefix(version, '-')}${hashOf(version, rawToken).toString('hex')}`);
+    lookupKeysOf(name) {
+      return versions.map((version) => `${prefix(version, '-')}${hashOf(version, name).toString('hex')}`);
     },
-    contestedKeysOf(rawToken) {
-      return contested.map((version) => `${prefix(version, '-')}${hashOf(version, rawToken).toString('hex')}`);
+    contestedKeysOf(name) {
+      return contested.map((version) => `${prefix(version, '-')}${hashOf(version, name).toString('hex')}`);
     },
     lookupKeyOf(tokenId) {
       const parts = split(tokenId);

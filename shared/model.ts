@@ -112,6 +112,8 @@ export interface Token {
   audience: string[];
   /** The authorization server's issuer identifier, as registered (introspection's `iss`). */
   issuer: string | null;
+  /** A JWT of a trusted issuer, learned when it was first presented: that issuer's id (null for a registered token). */
+  learnedFrom: string | null;
   /** A sender-constrained token's confirmation (RFC 7800): a DPoP key's or a certificate's thumbprint. */
   cnf: Confirmation | null;
   /** The expiry fixed at registration (the caller's, capped by accessTokenLifetimeMinutes). */

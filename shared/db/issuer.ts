@@ -15,7 +15,7 @@ import type { IssuerClaims, IssuerPreset } from '../domain/issuer-presets.js';
 import { recordReader } from './checked.js';
 import { batchGetConsistent, getItem, itemOf, queryPage, type Item, type Key, type ListedPage } from './requests.js';
 import { keyPart, orgPrefix } from './table.js';
-import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { checkWrite, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 export const ISSUER_SHARDS = 4;
 
@@ -154,4 +154,9 @@ export async function listIssuers(orgId: string, limit: number, startKey?: Recor
   // The page may have stopped inside an issuer's shards: that issuer is read again on the next page.
   if (!page.lastKey || shards.length === ISSUER_SHARDS) flush();
   return { items, lastKey: items.length ? resumeKeys.at(-1) : page.lastKey, resumeKeys };
+}
+
+/** The issuer is still trusted exactly as read (not replaced, not distrusted), checked in a transaction that relies on it. */
+export function issuerUnchangedCheck(issuer: TrustedIssuer): Write {
+  return checkWrite(issuerKeys.byUrl(issuer.orgId, issuer.issuer), { expression: 'version = :seen', values: { ':seen': issuer.version } });
 }

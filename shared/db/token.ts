@@ -81,7 +81,7 @@ const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
   const v = t as Partial<Token>;
   return {
     ...(t as unknown as Token),
-    scopes: v.scopes ?? [], audience: v.audience ?? [], issuer: v.issuer ?? null, cnf: v.cnf ?? null, issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, useCount: v.useCount ?? 0,
+    scopes: v.scopes ?? [], audience: v.audience ?? [], issuer: v.issuer ?? null, learnedFrom: v.learnedFrom ?? null, cnf: v.cnf ?? null, issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, useCount: v.useCount ?? 0,
     childCount: v.childCount ?? 0, expiresAt: v.expiresAt ?? null, presentableUntil: v.presentableUntil ?? null, refreshTokenId: v.refreshTokenId ?? null, lastUsedAt: v.lastUsedAt ?? null,
     grantId: v.grantId ?? null, retiredAt: v.retiredAt ?? null, successorId: v.successorId ?? null, revokedAt: v.revokedAt ?? null, policyEnded: v.policyEnded ?? false, dueAt: v.dueAt ?? null,
   };
@@ -89,7 +89,7 @@ const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
 
 /** A raw value revoked before it was registered: a tombstone of no app, user or known type. */
 const toRevokedValue = recordReader('RevokedValue', () => ({ orgId: v.string(), lookupKey: v.string(), tokenId: v.string(), revokedAt: v.string() }), (t): Token => ({
-  orgId: t.orgId as string, appId: '', userId: '', lookupKey: t.lookupKey as string, tokenId: t.tokenId as string, type: 'access', scopes: [], audience: [], issuer: null, cnf: null, issuedAt: t.revokedAt as string,
+  orgId: t.orgId as string, appId: '', userId: '', lookupKey: t.lookupKey as string, tokenId: t.tokenId as string, type: 'access', scopes: [], audience: [], issuer: null, learnedFrom: null, cnf: null, issuedAt: t.revokedAt as string,
   expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0,
   lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: t.revokedAt as string, policyEnded: false, dueAt: null,
 }));

@@ -11,9 +11,9 @@ const current = (): TokenHasher => {
 
 /** The service's token hasher (lookup keys and ids under every key version of the secret). */
 export const hasher: TokenHasher = {
-  digest: (rawToken) => current().digest(rawToken),
-  lookupKeysOf: (rawToken) => current().lookupKeysOf(rawToken),
-  contestedKeysOf: (rawToken) => current().contestedKeysOf(rawToken),
+  digest: (name) => current().digest(name),
+  lookupKeysOf: (name) => current().lookupKeysOf(name),
+  contestedKeysOf: (name) => current().contestedKeysOf(name),
   lookupKeyOf: (tokenId) => current().lookupKeyOf(tokenId),
   storedLookupKeyOf: (tokenId) => current().storedLookupKeyOf(tokenId),
 };

@@ -14,7 +14,7 @@ const audienceSchema = v.pipe(stringBetween(1, 512), v.regex(/^[\x21-\x7E]+$/, '
 const thumbprintSchema = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{43}$/, 'must be a base64url SHA-256 thumbprint (43 characters)'));
 
 /** RFC 7800 `cnf` of a sender-constrained token: a DPoP key's or a client certificate's thumbprint, at least one. */
-const confirmationSchema = v.pipe(
+export const confirmationSchema = v.pipe(
   v.strictObject({ jkt: v.optional(thumbprintSchema), 'x5t#S256': v.optional(thumbprintSchema) }),
   v.check((cnf) => cnf.jkt !== undefined || cnf['x5t#S256'] !== undefined, 'must hold jkt or x5t#S256'),
   documentedWith({ minProperties: 1 }),

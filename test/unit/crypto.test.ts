@@ -16,6 +16,18 @@ describe('token hashing', () => {
     expect(hasher.digest('raw-token-value-123457').lookupKey).not.toBe(a.lookupKey);
   });
 
+  it('keys a learned token by its issuer and id apart from every raw value: no raw value presented reaches it', () => {
+    const learned = hasher.digest({ issuer: 'https://idp.example', tokenId: 'jti-1' });
+    expect(hasher.digest({ issuer: 'https://idp.example', tokenId: 'jti-1' })).toEqual(learned);
+    expect(hasher.lookupKeyOf(learned.tokenId)).toBe(learned.lookupKey);
+    for (const raw of ['["https://idp.example","jti-1"]', 'https://idp.example jti-1', 'https://idp.examplejti-1', 'jti-1']) {
+      expect(hasher.digest(raw).lookupKey).not.toBe(learned.lookupKey);
+    }
+    // The pair is hashed unambiguously: another split of the same characters is another token.
+    expect(hasher.digest({ issuer: 'https://idp.example/a', tokenId: 'b' }).lookupKey).not.toBe(hasher.digest({ issuer: 'https://idp.example/', tokenId: 'ab' }).lookupKey);
+    expect(hasher.digest({ issuer: 'https://other.example', tokenId: 'jti-1' }).lookupKey).not.toBe(learned.lookupKey);
+  });
+
   it('maps a token id back to its lookup key', () => {
     const { lookupKey, tokenId } = hasher.digest('another-raw-token-value');
     expect(hasher.lookupKeyOf(tokenId)).toBe(lookupKey);

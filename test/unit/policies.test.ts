@@ -11,7 +11,7 @@ import { defaultPolicies, type Policies } from '../../shared/schemas/policies.js
 const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const policies = (p: Partial<Policies> = {}): Policies => ({ ...defaultPolicies(), ...p });
 const token = (over: Partial<Token> = {}): Token => ({
-  orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(), audience: [], issuer: null, cnf: null,
+  orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(), audience: [], issuer: null, learnedFrom: null, cnf: null,
   expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false, dueAt: null, ...over,
 });
 const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({ ...newAppRecord('o', 'a', { ...v.parse(createAppSchema, { name: 'A' }), policies: policies(p) }, t0), revokeEpoch });
