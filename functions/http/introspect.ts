@@ -1,5 +1,5 @@
 import { introspect as route } from '../../shared/api/tokens.js';
-import { introspect } from '../../shared/domain/tokens.js';
+import { introspect } from '../../shared/domain/introspection.js';
 import { httpRoute } from '../../shared/http.js';
 import { authenticateIntrospectionCaller } from '../../shared/introspection-caller.js';
 

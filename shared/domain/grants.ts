@@ -16,6 +16,8 @@ import { removeTokens } from './removal.js';
 import { countsNow, grantCounts, grantRef, heldTokens, isRevoked } from './rules.js';
 import { logger } from '../logger.js';
 import { ConflictError } from '../errors.js';
+import type { Policies } from '../schemas/policies.js';
+import { auditEvent } from './audit.js';
 
 /**
  * Revokes the grant of `token` (a refresh token, current or retired) in one transaction: the
@@ -111,3 +113,22 @@ export async function adoptLegacy(token: Token, now: number): Promise<boolean> {
     return (await commit(writes)) || RETRY;
   }, () => new ConflictError('A token kept changing while it was given its grant; retry'));
 }
+
+/** The audit actor of refresh-token reuse detection (RFC 9700 §4.14.2). */
+const REUSE_DETECTION = 'refresh-token-reuse-detection';
+
+/**
+ * Whether a rotated-out refresh token presented again is within the app's reuse grace: never with
+ * a grace of 0 (any second successor is reuse, however the two requests interleaved), otherwise
+ * for that long after it was retired, by the clock now (not the request's start).
+ */
+export function withinReuseGrace(token: Token, policies: Policies): boolean {
+  const graceMs = policies.refreshTokenReuseGraceSeconds * 1000;
+  return graceMs > 0 && Date.now() - Date.parse(token.retiredAt ?? '') <= graceMs;
+}
+
+/** `grant.revoked`: a rotated-out refresh token was presented again. */
+export const reuseEvent = (token: Token, orgId: string, now: number, presentedTo: 'registration' | 'introspection') => auditEvent({ orgId, sub: REUSE_DETECTION }, 'grant.revoked', {
+  appId: token.appId, userId: token.userId, tokenId: token.tokenId,
+  details: { reason: 'refresh-token-reused', grantId: grantRef(token)?.grantId ?? token.tokenId, presentedTo, retiredAt: token.retiredAt },
+}, now, 'system');

@@ -38,7 +38,7 @@ export async function startTestIssuer(): Promise<TestIssuer> {
     },
     dropKey: (kid) => void keys.delete(kid),
     async sign(payload, options = {}) {
-      const kid = options.kid ?? [...keys.keys()][0];
+      const kid = options.kid ?? [...keys.keys()][0] ?? '';
       const key = keys.get(kid);
       if (!key) throw new Error(`no key ${kid}`);
       return new SignJWT(payload).setProtectedHeader({ alg: options.alg ?? key.alg, kid, ...(options.typ ? { typ: options.typ } : {}) }).sign(key.privateKey);
