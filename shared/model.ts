@@ -32,6 +32,8 @@ export interface AppShard extends ShardCopies {
   revokeEpoch: number;
   lastUsedAt: string | null;
   active: boolean;
+  /** When the app's `revokeEpoch` last went up (null: never): learned tokens issued before it are revoked, seen or not. */
+  revokedAt: string | null;
   /**
    * What the shard counted when the last all-tokens revocation raised the epoch to
    * `lastRevokedEpoch` (absent before the first): what that revocation revoked, exactly.
@@ -96,6 +98,11 @@ export interface AppUser {
    * starts it again under the app's epoch.
    */
   countEpoch: number;
+  /**
+   * When `revokeEpoch` last went up (null: never). A learned token (contract section 9) may be
+   * seen for the first time after its user was revoked: one issued before this time is revoked too.
+   */
+  revokedAt: string | null;
 }
 
 export interface Token {

@@ -69,7 +69,16 @@ export const toAppUser = recordReader('AppUser', () => ({
 }), (u) => ({
   ...(u as unknown as AppUser), userName: (u.userName as string | undefined) ?? null, firstUsedAt: (u.firstUsedAt as string | undefined) ?? null,
   lastUsedAt: (u.lastUsedAt as string | undefined) ?? null, useCount: (u.useCount as number | undefined) ?? 0,
+  revokedAt: (u.revokedAt as string | undefined) ?? null,
 }));
+
+/** Users a revocation names that the app has no row for (no token registered or learned yet): `revokeUser` creates their rows. */
+const unseenUsers = new WeakSet<AppUser>();
+export function unseenUser(orgId: string, appId: string, userId: string, appEpoch: number): AppUser {
+  const user: AppUser = { orgId, appId, userId, userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 0, revokeEpoch: 0, countEpoch: appEpoch, revokedAt: null };
+  unseenUsers.add(user);
+  return user;
+}
 
 /** A usage row with the revocation epoch its app has now (an app-wide revocation uncounts every row at once). */
 export interface UsageRow {
@@ -214,17 +223,27 @@ export function uncount(user: AppUser, appEpoch: number, tokens: number): Write[
 /** Writes per user of `revokeUser`, for callers that size transactions. */
 export const REVOKE_USER_WRITES = 2;
 
-/** Revokes every token of the user at once: the epoch goes up to `target`, the count to zero, the row out of the lists; pinned to the row as read. */
-export function revokeUser(user: AppUser, target: number, appEpoch: number): Write[] {
+/**
+ * Revokes every token of the user at once: the epoch goes up to `target` (at `at`), the count to
+ * zero, the row out of the lists; pinned to the row as read. A user not seen yet gets a row that
+ * holds only the watermark (created only if there still is none), so that a token learned later
+ * but issued before `at` is revoked too.
+ */
+export function revokeUser(user: AppUser, target: number, appEpoch: number, at: string): Write[] {
+  const key = appUserKeys.row(user.orgId, user.appId, user.userId);
+  if (unseenUsers.has(user)) {
+    const { orgId, appId, userId } = user;
+    return [putWrite(itemOf('AppUser', key, { orgId, appId, userId, useCount: 0, activeTokenCount: 0, revokeEpoch: target, countEpoch: appEpoch, revokedAt: at }), { expression: 'attribute_not_exists(pk)' })];
+  }
   const unlisted = removeClause(activeListAttributes, 'r');
   return [
     updateWrite({
-      Key: appUserKeys.row(user.orgId, user.appId, user.userId),
-      UpdateExpression: `SET revokeEpoch = :target, activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
+      Key: key,
+      UpdateExpression: `SET revokeEpoch = :target, revokedAt = :at, activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
       ConditionExpression: 'revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount',
       ExpressionAttributeNames: unlisted.names,
       ExpressionAttributeValues: {
-        ':target': target, ':zero': 0, ':appEpoch': appEpoch,
+        ':target': target, ':at': at, ':zero': 0, ':appEpoch': appEpoch,
         ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount,
       },
     }),

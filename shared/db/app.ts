@@ -106,6 +106,7 @@ const toApp = recordReader('App', () => ({ ...identity(), name: v.string(), revo
 }));
 export const toAppShard = recordReader('AppShard', () => ({ ...identity(), shard: v.number(), revokeEpoch: v.number(), activeTokenCount: v.number(), userCount: v.number() }), (s) => ({
   ...(s as unknown as AppShard), ...completeSettings(s, copiedOnShards), lastUsedAt: (s.lastUsedAt as string | undefined) ?? null,
+  revokedAt: (s.revokedAt as string | undefined) ?? null,
 }));
 
 /** An app row with its shards' counters summed and the latest of their `lastUsedAt`. */
@@ -123,7 +124,7 @@ function withCounters(app: App, shards: AppShard[]): App & AppCounters {
 export function createAppWrites(app: App): Write[] {
   const { orgId, appId, name } = app;
   const shards = shardNumbers.map((shard) => {
-    const record: AppShard = { orgId, appId, shard, userCount: 0, activeTokenCount: 0, revokeEpoch: app.revokeEpoch, ...(pick(app, copiedOnShards) as ShardCopies), lastUsedAt: null, active: false };
+    const record: AppShard = { orgId, appId, shard, userCount: 0, activeTokenCount: 0, revokeEpoch: app.revokeEpoch, ...(pick(app, copiedOnShards) as ShardCopies), lastUsedAt: null, active: false, revokedAt: null };
     return putWrite(itemOf('AppShard', appKeys.shard(orgId, appId, shard), withoutNulls(record), appKeys.byName(orgId, name, appId, shard)));
   });
   return [putWrite(itemOf('App', appKeys.app(orgId, appId), withoutNulls(app), appKeys.byName(orgId, name, appId)), { expression: 'attribute_not_exists(pk)' }), ...shards];
@@ -278,19 +279,19 @@ export function changeAppWrites(orgId: string, appId: string, change: AppChange)
 
 /**
  * Revokes every token of the app at once: its epoch goes up on the row (only if still
- * `appEpoch`) and every shard, the counters go to zero and the app leaves the active list. Each
+ * `appEpoch`) and every shard, with the time it did (`revokedAt`), the counters go to zero and the app leaves the active list. Each
  * shard keeps what it counted as `lastRevoked*` (copied within the same atomic write, so the sum
  * is exactly what the revocation took; see `revokedCounts`).
  */
-export function revokeAppWrites(orgId: string, appId: string, appEpoch: number): Write[] {
+export function revokeAppWrites(orgId: string, appId: string, appEpoch: number, at: string): Write[] {
   const unlisted = removeClause(activeListAttributes, 'r');
   const zeroed = ', lastRevokedEpoch = :next, lastRevokedTokens = activeTokenCount, lastRevokedUsers = userCount, activeTokenCount = :zero, userCount = :zero';
   const revoke = (Key: Key, counters: boolean, condition?: string) => updateWrite({
     Key,
-    UpdateExpression: `SET revokeEpoch = :next, active = :false${counters ? zeroed : ''} REMOVE ${unlisted.parts.join(', ')}`,
+    UpdateExpression: `SET revokeEpoch = :next, revokedAt = :at, active = :false${counters ? zeroed : ''} REMOVE ${unlisted.parts.join(', ')}`,
     ConditionExpression: condition ?? 'attribute_exists(pk)',
     ExpressionAttributeNames: unlisted.names,
-    ExpressionAttributeValues: { ':next': appEpoch + 1, ':false': false, ...(counters ? { ':zero': 0 } : {}), ...(condition ? { ':seen': appEpoch } : {}) },
+    ExpressionAttributeValues: { ':next': appEpoch + 1, ':at': at, ':false': false, ...(counters ? { ':zero': 0 } : {}), ...(condition ? { ':seen': appEpoch } : {}) },
   });
   return [revoke(appKeys.app(orgId, appId), false, 'revokeEpoch = :seen'), ...shardNumbers.map((n) => revoke(appKeys.shard(orgId, appId, n), true))];
 }

@@ -14,7 +14,8 @@ import { iso } from '../time.js';
 import type { IntrospectionView } from '../api/tokens.js';
 import { revokeGrant, reuseEvent, withinReuseGrace } from './grants.js';
 import { hasher } from './hasher.js';
-import { createLearnedApp, learnedNameOf, learnedToken, peekJwt, storeLearned, verifyLearned } from './learned-tokens.js';
+import { createLearnedApp, ISSUER_CLOCK_SKEW_S, learnedNameOf, learnedToken, peekJwt, storeLearned, verifyLearned, type LearnedClaims } from './learned-tokens.js';
+import { presetRules } from './issuer-presets.js';
 import { lineageAmong, lineageKeys } from './lineage.js';
 import { effectiveExpiry } from './policies.js';
 import { declaredResourceServer } from './resource-servers.js';
@@ -120,6 +121,7 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
   for (let attempt = 0; attempt < LEARN_ATTEMPTS; attempt += 1) {
     if (stored && (stored.revokedAt || stored.learnedFrom !== issuer.issuerId || stored.appId !== claims.appId || stored.userId !== claims.userId)) return INACTIVE;
     const ctx = await getTokenContext(orgId, claims.appId, claims.userId, [], [], { approval: !stored });
+    if (revokedByTime(claims, issuer, ctx)) return INACTIVE;
     if (stored) return recordedUse(stored, ctx, NO_LINEAGE, now);
     const app = ctx.shard;
     if (!app) {
@@ -136,6 +138,20 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
     stored = await findToken(orgId, hasher.lookupKeysOf(name)); // a concurrent first sight stored it, or something else changed
   }
   return INACTIVE;
+}
+
+/**
+ * Whether a revocation of the token's user or app (any since it was issued) takes it, by time: it
+ * may never have been seen before, so the epochs it would be learned under say nothing. Issued
+ * is its `iat` plus the issuer's known backdating; the issuer's clock is trusted to within
+ * ISSUER_CLOCK_SKEW_S, and a tie revokes, so a token issued up to that long after a revocation is
+ * revoked too (the README says so).
+ */
+function revokedByTime(claims: LearnedClaims, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'shard' | 'user'>): boolean {
+  const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt].filter((at): at is string => typeof at === 'string').map(Date.parse);
+  if (watermarks.length === 0) return false;
+  const issued = claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
+  return issued <= Math.max(...watermarks) + ISSUER_CLOCK_SKEW_S * 1000;
 }
 
 /** Each trusted issuer's token-id claim, by org and `iss`, as this container last read it: where the first round trip looks. */

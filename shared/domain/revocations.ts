@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deactivateIfIdle, getAppWithCounters, revokeAppWrites, uncount } from '../db/app.js';
-import { getUsersOfApp, REVOKE_USER_WRITES, revokeUser } from '../db/app-user.js';
+import { getUsersOfApp, REVOKE_USER_WRITES, revokeUser, unseenUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
 import { countJobs, createJobWrite, getJob, transitionWrite } from '../db/job.js';
@@ -85,8 +85,8 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
     if (!app) throw new NotFoundError(`App ${appId}`);
     await checkJobLimits(orgId, appId, request.runAt !== undefined);
     const userIds = request.userIds;
-    const read = userIds ? await getUsersOfApp(orgId, appId, userIds) : undefined;
-    const users = read && [...read.users.values()];
+    const read = userIds ? await usersToRevoke(orgId, appId, userIds, app.revokeEpoch) : undefined;
+    const users = read?.users;
     const scheduled = request.runAt !== undefined;
 
     const at = iso(now);
@@ -109,7 +109,7 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       createJobWrite(job, request.runAt ?? stallCheckAt(now)), recordEvent(event),
       ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : []),
     ];
-    const created = scheduled ? await commit(creation) : await takeEffect(job, app, read, creation);
+    const created = scheduled ? await commit(creation) : await takeEffect(job, app, read, creation, now);
     if (!created) return RETRY; // something moved (or the idempotency key was just taken): read again
     if (!scheduled) await afterEffect(job);
     return job;
@@ -141,13 +141,13 @@ async function checkJobLimits(orgId: string, appId: string, scheduled: boolean):
 export async function startScheduledJob(job: RevocationJob, now: number): Promise<boolean> {
   return retrying(async () => {
     const app = await getAppWithCounters(job.orgId, job.appId);
-    const read = 'userIds' in job.target ? await getUsersOfApp(job.orgId, job.appId, job.target.userIds) : undefined;
     if (!app) return false;
-    const started: RevocationJob = { ...job, status: 'queued', ...targetEpochs(app, read && [...read.users.values()]), lastProgressAt: iso(now) };
+    const read = 'userIds' in job.target ? await usersToRevoke(job.orgId, job.appId, job.target.userIds, app.revokeEpoch) : undefined;
+    const started: RevocationJob = { ...job, status: 'queued', ...targetEpochs(app, read?.users), lastProgressAt: iso(now) };
     const transition = transitionWrite(job, 'scheduled', 'queued', {
       appEpoch: started.appEpoch, userEpochs: started.userEpochs, lastProgressAt: started.lastProgressAt,
     }, stallCheckAt(now));
-    if (await takeEffect(started, app, read, [transition])) {
+    if (await takeEffect(started, app, read, [transition], now)) {
       await afterEffect(started);
       return true;
     }
@@ -156,10 +156,21 @@ export async function startScheduledJob(job: RevocationJob, now: number): Promis
   }, () => false); // contended: the next sweep tries again
 }
 
+/**
+ * The users a revocation names, as read: each one's row, or for a user the app has no row for
+ * yet, one to create (tokens learned from a trusted issuer later, but issued before the
+ * revocation, are revoked by it: contract section 9).
+ */
+async function usersToRevoke(orgId: string, appId: string, userIds: string[], appEpoch: number): Promise<{ shard: AppShard | undefined; users: AppUser[] }> {
+  const named = [...new Set(userIds)];
+  const { shard, users } = await getUsersOfApp(orgId, appId, named);
+  return { shard, users: named.map((userId) => users.get(userId) ?? unseenUser(orgId, appId, userId, appEpoch)) };
+}
+
 /** Raises the job's watermarks with `creation` (which creates or starts the job); false if anything read has moved. */
-function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: Map<string, AppUser> } | undefined, creation: Write[]): Promise<boolean> {
-  if (job.appEpoch !== null) return commit([...creation, ...revokeAppWrites(job.orgId, job.appId, app.revokeEpoch)]);
-  return revokeUsersAtOnce(job, read?.shard, [...(read?.users.values() ?? [])], creation);
+function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: AppUser[] } | undefined, creation: Write[], now: number): Promise<boolean> {
+  if (job.appEpoch !== null) return commit([...creation, ...revokeAppWrites(job.orgId, job.appId, app.revokeEpoch, iso(now))]);
+  return revokeUsersAtOnce(job, read?.shard, read?.users ?? [], creation, now);
 }
 
 /**
@@ -167,13 +178,13 @@ function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { sh
  * their counted tokens are uncounted (rows zeroed and unlisted, one shard decremented), pinned to
  * what was read, together with `also`. False if anything moved.
  */
-function revokeUsers(job: RevocationJob, appEpoch: number, users: AppUser[], also: Write[] = []): Promise<boolean> {
+function revokeUsers(job: RevocationJob, appEpoch: number, users: AppUser[], now: number, also: Write[] = []): Promise<boolean> {
   const held = users.map((user) => heldTokens(user, appEpoch));
   const tokens = held.reduce((a, b) => a + b, 0);
   const holders = held.filter((h) => h > 0).length;
   return commit([
     ...also,
-    ...users.flatMap((user) => revokeUser(user, job.userEpochs[user.userId] as number, appEpoch)),
+    ...users.flatMap((user) => revokeUser(user, job.userEpochs[user.userId] as number, appEpoch, iso(now))),
     ...(tokens > 0 ? [uncount(job.orgId, job.appId, appEpoch, tokens, holders)] : []),
   ]);
 }
@@ -191,11 +202,11 @@ async function afterEffect(job: RevocationJob): Promise<void> {
  * Raises the users' epochs to the job's targets: the first chunk in the job's creating
  * transaction, the rest right after (`ensureEffect`), before the call answers.
  */
-async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined, users: AppUser[], creation: Write[]): Promise<boolean> {
+async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined, users: AppUser[], creation: Write[], now: number): Promise<boolean> {
   if (!shard) return false;
   const [first = [], ...rest] = chunk(users, USERS_PER_TRANSACTION);
-  if (!(await revokeUsers(job, shard.revokeEpoch, first, creation))) return false;
-  await raiseUsers(job, rest.flat().map((u) => u.userId));
+  if (!(await revokeUsers(job, shard.revokeEpoch, first, now, creation))) return false;
+  await raiseUsers(job, rest.flat().map((u) => u.userId), now);
   return true;
 }
 
@@ -205,21 +216,23 @@ async function revokeUsersAtOnce(job: RevocationJob, shard: AppShard | undefined
  * request and by the worker before it plans, so a call that died half-way never leaves a user's
  * tokens active for longer than it takes to retry or resume. Returns the job as it is.
  */
-export async function ensureEffect(job: RevocationJob): Promise<RevocationJob> {
+export async function ensureEffect(job: RevocationJob, now = Date.now()): Promise<RevocationJob> {
   if (job.status !== 'queued' && job.status !== 'running') return job;
-  await raiseUsers(job, Object.keys(job.userEpochs));
+  await raiseUsers(job, Object.keys(job.userEpochs), now);
   return job;
 }
 
 /** Raises each named user still below the job's target, a transaction per chunk, re-read and retried until it holds. */
-async function raiseUsers(job: RevocationJob, userIds: string[]): Promise<void> {
+async function raiseUsers(job: RevocationJob, userIds: string[], now: number): Promise<void> {
   for (const part of chunk(userIds, USERS_PER_TRANSACTION)) {
     await retrying(async () => {
       const fresh = await getUsersOfApp(job.orgId, job.appId, part);
+      const appEpoch = fresh.shard?.revokeEpoch ?? 0;
       // A user whose epoch already reached the target was raised before (or by someone else).
-      const pending = [...fresh.users.values()].filter((u) => u.revokeEpoch < (job.userEpochs[u.userId] as number));
+      const pending = part.map((userId) => fresh.users.get(userId) ?? unseenUser(job.orgId, job.appId, userId, appEpoch))
+        .filter((u) => u.revokeEpoch < (job.userEpochs[u.userId] as number));
       if (pending.length === 0) return undefined;
-      return fresh.shard && (await revokeUsers(job, fresh.shard.revokeEpoch, pending)) ? undefined : RETRY;
+      return fresh.shard && (await revokeUsers(job, fresh.shard.revokeEpoch, pending, now)) ? undefined : RETRY;
     }, () => new ConflictError('Users changed concurrently too often; retry with the same Idempotency-Key to finish revoking them'));
   }
 }

@@ -187,6 +187,45 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
   });
 });
 
+describe('revocations of learned tokens by time', () => {
+  it('a user, Bulk Revoke or app revocation takes tokens issued before it that were never seen; one issued over 60 s after it lives', async () => {
+    await trust('timed', { audiences: ['api'] });
+    await trust('timed-entra', { preset: 'entra', audiences: ['api'] });
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      const revokedAt = epoch();
+      const sign = (issuerId: string, claims: Record<string, unknown>) => idp.sign({ iss: idp.issuer(issuerId), aud: 'api', client_id: 'timedclient', azp: 'timedclient', exp: revokedAt + 3600, ...claims });
+      // Tokens issued before the revocations, presented only after them.
+      const beforeBulk = await sign('timed', { sub: 'ada', jti: 't1', iat: revokedAt - 10 });
+      const beforeUser = await sign('timed', { sub: 'bob', jti: 't2', iat: revokedAt - 10 });
+      expect((await call('createApp', { claims: admin, json: { appId: 'timedclient', name: 'Timed' } })).status).toBe(201);
+      expect((await call('requestRevocation', { claims: admin, path: { appId: 'timedclient' }, json: { userIds: ['ada', 'carol'] } })).status).toBe(202);
+      expect((await call('revokeUserTokens', { claims: admin, path: { appId: 'timedclient', userId: 'bob' } })).status).toBe(202);
+      expect(await usersOf('timedclient')).toEqual([]); // the rows holding only watermarks are listed nowhere
+      vi.advanceTimersByTime(3 * 60_000);
+      expect(await introspect(beforeBulk)).toEqual({ active: false });
+      expect(await introspect(beforeUser)).toEqual({ active: false });
+      // Within the minute after the revocation the issuer's clock is not trusted: revoked too. After it: a new token.
+      expect(await introspect(await sign('timed', { sub: 'carol', jti: 't3', iat: revokedAt + 30 }))).toEqual({ active: false });
+      expect((await introspect(await sign('timed', { sub: 'carol', jti: 't4', iat: revokedAt + 90 }))).active).toBe(true);
+      // Entra ID's iat is 5 minutes early: a token it issued 100 s after the revocation says iat = revocation − 200 s, and lives.
+      expect((await introspect(await sign('timed-entra', { oid: 'ada', uti: 'e1', iat: revokedAt + 100 - 300 }))).active).toBe(true);
+      expect(await introspect(await sign('timed-entra', { oid: 'ada', uti: 'e2', iat: revokedAt - 300 }))).toEqual({ active: false });
+
+      // Every token of the app, by time too.
+      const appRevokedAt = epoch();
+      const beforeAll = await sign('timed', { sub: 'dave', jti: 't5', iat: appRevokedAt - 5 });
+      expect((await call('requestRevocation', { claims: admin, path: { appId: 'timedclient' }, json: { all: true } })).status).toBe(202);
+      vi.advanceTimersByTime(2 * 60_000);
+      expect(await introspect(beforeAll)).toEqual({ active: false });
+      expect((await introspect(await sign('timed', { sub: 'dave', jti: 't6', iat: appRevokedAt + 70 }))).active).toBe(true);
+      expect(await app('timedclient')).toMatchObject({ userCount: 1, activeTokenCount: 1 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
 describe('fetching an issuer\'s keys', () => {
   it('follows no redirect, reads at most 256 KiB, and fetches only https or loopback http (as the service runs locally)', async () => {
     const { guardedFetch, MAX_JWKS_BYTES } = await import('../../shared/jwks.js');
