@@ -116,6 +116,13 @@ export class RefreshTokenReusedError extends AppError {
   }
 }
 
+/** A token registered by its id (`issuer` + `jti`) names an issuer the org does not trust (contract section 9). */
+export class IssuerNotTrustedError extends AppError {
+  constructor(path: string, issuer: string) {
+    super('issuer-not-trusted', `${path} (${issuer}) is not an issuer the org trusts: trust it first (PUT /v1/issuers/{issuerId})`, [{ path, message: 'is not a trusted issuer' }]);
+  }
+}
+
 export class ScopeNotAllowedError extends AppError {
   constructor(path: string, scope: string) {
     super('scope-not-allowed', `${path} (${scope}) is not among the app's scopes`, [{ path, message: 'is not among the app\'s scopes' }]);

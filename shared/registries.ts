@@ -14,6 +14,7 @@
 export const problemTypes = {
   'validation-error': { status: 400, title: 'Invalid request' },
   'scope-not-allowed': { status: 400, title: 'Scope not allowed' },
+  'issuer-not-trusted': { status: 400, title: 'Issuer not trusted' },
   unauthorized: { status: 401, title: 'Unauthorized' },
   'insufficient-scope': { status: 403, title: 'Insufficient scope' },
   'edition-not-supported': { status: 403, title: 'Edition not supported' },
@@ -43,6 +44,10 @@ export const problemTypeDocs = {
   'scope-not-allowed': {
     when: 'A token\'s scope (named in `errors[].path`) is not among the scopes the app declares (it declares some).',
     action: 'Issue the token without that scope, or add the scope to the app\'s settings.',
+  },
+  'issuer-not-trusted': {
+    when: 'A token registered by its id (`issuer` and `jti`, no `token`) names an issuer the org does not trust.',
+    action: 'Trust the issuer first (`PUT /v1/issuers/{issuerId}`), or register the token by its value.',
   },
   unauthorized: {
     when: 'The token is valid but names no usable `sub` or `org_id`.',

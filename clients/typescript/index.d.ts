@@ -671,8 +671,10 @@ export type components = {
             activeTokenCount: number;
         };
         TokenRegistration: {
-            /** @description The raw value; never stored, logged or returned. */
-            token: string;
+            /** @description The raw value; never stored, logged or returned. Required, unless the token is a JWT of a trusted issuer registered by its id (`issuer` and `jti`). */
+            token?: string;
+            /** @description A JWT access token of a trusted issuer, registered by its token id (the issuer's token-id claim: `jti`, or Entra ID's `uti`) instead of its value, for an authorization server that knows only ids (a Keycloak event listener); with `issuer`, which the org must trust (400 `issuer-not-trusted`). The JWT presented to introspection later is this token. */
+            jti?: components["schemas"]["Id"];
             /** @enum {string} */
             type: "access" | "refresh";
             appId: components["schemas"]["Id"];
@@ -872,7 +874,7 @@ export type components = {
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
-            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
+            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:issuer-not-trusted" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
             /** @description Short and the same for every problem of this type. */
             title: string;
             status: number;
@@ -1429,7 +1431,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `validation-error`: a field is invalid (`errors[].path` names it); `scope-not-allowed`: a scope the app does not declare (when it declares any). */
+            /** @description `validation-error`: a field is invalid (`errors[].path` names it); `scope-not-allowed`: a scope the app does not declare (when it declares any); `issuer-not-trusted`: a token registered by its id (`issuer` and `jti`) names an issuer the org does not trust. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1437,7 +1439,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {unknown} */
-                        type?: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed";
+                        type?: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:issuer-not-trusted";
                         /** @constant */
                         status?: 400;
                     } & components["schemas"]["Problem"];

@@ -87,10 +87,11 @@ export const registerToken = {
       },
     },
     400: {
-      description: '`validation-error`: a field is invalid (`errors[].path` names it); `scope-not-allowed`: a scope the app does not declare (when it declares any).',
+      description: '`validation-error`: a field is invalid (`errors[].path` names it); `scope-not-allowed`: a scope the app does not declare (when it declares any); `issuer-not-trusted`: a token registered by its id (`issuer` and `jti`) names an issuer the org does not trust.',
       problems: [
         { type: 'validation-error', detail: 'body.userId: is required' },
         { type: 'scope-not-allowed', detail: 'body.scopes.1 (admin) is not among the app\'s scopes' },
+        { type: 'issuer-not-trusted', detail: 'body.issuer (https://idp.example/realms/acme) is not an issuer the org trusts: trust it first (PUT /v1/issuers/{issuerId})' },
       ],
     },
     403: {

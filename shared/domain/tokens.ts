@@ -1,12 +1,14 @@
 import { activationWrites, countNewToken as countNewTokenOnApp } from '../db/app.js';
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
 import { createGrantWrite, joinGrantWrite, laterExpiry } from '../db/grant.js';
+import { getIssuerByUrl, issuerUnchangedCheck, type TrustedIssuer } from '../db/issuer.js';
+import type { TokenName } from '../crypto.js';
 import { createTokenWrites, getToken, getTokenContext, listUserTokens, parentCheckWrite, retireWrite, storedUnderAnyVersion, type TokenContext } from '../db/token.js';
 import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import {
-  ConflictError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
+  ConflictError, IssuerNotTrustedError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
 } from '../errors.js';
 import { stillApprovedWrite } from '../db/approved-user.js';
 import type { Policies } from '../schemas/policies.js';
@@ -46,6 +48,8 @@ type Link =
 
 interface Member {
   input: RegisterTokenInput;
+  /** What it is stored by: its raw value, or (`issuer` + `jti`) the learned token it will be when presented. */
+  name: TokenName;
   /** Where its fields are in the body: `body`, or `body.tokens.<n>`. */
   at: string;
   lookupKey: string;
@@ -63,16 +67,18 @@ interface Member {
  * before later ones. Every refusal is a 400 naming the field.
  */
 function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => string, now: number): Member[] {
-  const digests = inputs.map((input) => hasher.digest(input.token));
+  const names = inputs.map((input, n) => nameOf(input, fieldOf(n)));
+  const digests = names.map((name) => hasher.digest(name));
   let refreshAt: number | undefined;
   return inputs.map((input, n) => {
     const at = fieldOf(n);
+    const name = names[n] as TokenName;
     const fail = (field: string, message: string) => ValidationError.field(`${at}.${field}`, message);
     const first = inputs[0] as RegisterTokenInput;
     if (input.appId !== first.appId) throw fail('appId', 'must be the same for every token of the call (one grant)');
     if (input.userId !== first.userId) throw fail('userId', 'must be the same for every token of the call (one grant)');
     if (input.userName !== undefined && input.userId === undefined) throw fail('userName', 'is only allowed with userId (a token of the app\'s own client has no user)');
-    if (inputs.findIndex((other) => other.token === input.token) < n) throw fail('token', 'is given twice in the call');
+    if (names.findIndex((other) => sameName(other, name)) < n) throw fail(input.token === undefined ? 'jti' : 'token', 'is given twice in the call');
     if (input.issuedAt !== undefined && Date.parse(input.issuedAt) > now + MAX_ISSUED_AHEAD_MS) throw fail('issuedAt', 'must be at most 5 minutes ahead of the service\'s clock');
     if (input.issuedAt !== undefined && Date.parse(input.issuedAt) < now - MAX_ISSUED_BEHIND_MS) throw fail('issuedAt', 'must be at most 24 hours ago');
     if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) throw fail('expiresAt', 'must be in the future');
@@ -104,9 +110,25 @@ function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => strin
       }
     }
     const { lookupKey, tokenId } = digests[n] as { lookupKey: string; tokenId: string };
-    return { input, at, lookupKey, tokenId, candidates: hasher.lookupKeysOf(input.token), contested: hasher.contestedKeysOf(input.token), link };
+    return { input, name, at, lookupKey, tokenId, candidates: hasher.lookupKeysOf(name), contested: hasher.contestedKeysOf(name), link };
   });
 }
+
+/** A member's name: its raw value, or a JWT of a trusted issuer by its id; a 400 naming the field when it gives neither, or both. */
+function nameOf(input: RegisterTokenInput, at: string): TokenName {
+  const fail = (field: string, message: string) => ValidationError.field(`${at}.${field}`, message);
+  if (input.token !== undefined) {
+    if (input.jti !== undefined) throw fail('jti', 'give token or jti (with issuer), not both');
+    return input.token;
+  }
+  if (input.jti === undefined) throw fail('token', 'is required (or issuer and jti, for a JWT of a trusted issuer known by its id)');
+  if (input.issuer === undefined) throw fail('issuer', 'is required with jti');
+  if (input.type !== 'access') throw fail('type', 'a token registered by its id is an access token (only access tokens are learned)');
+  return { issuer: input.issuer, tokenId: input.jti };
+}
+
+const sameName = (a: TokenName, b: TokenName) =>
+  typeof a === 'string' || typeof b === 'string' ? a === b : a.issuer === b.issuer && a.tokenId === b.tokenId;
 
 export interface Registration {
   /** False when every token was registered already (a retry: 200). */
@@ -132,8 +154,15 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
   const ofClient = isClientUser(userId);
   const storedLinks = members.map((m) => (m.link && 'lookupKeys' in m.link ? m.link.lookupKeys : [])).flat();
 
+  // Members registered by id name one issuer each, which the org must trust (read beside the context: no round trip of its own).
+  const byId = members.filter((m) => typeof m.name !== 'string');
   return retrying(async () => {
-    const ctx = await getTokenContext(orgId, appId, userId, [...members.flatMap((m) => m.candidates), ...storedLinks], [], { approval: true });
+    const [ctx, issuers] = await Promise.all([
+      getTokenContext(orgId, appId, userId, [...members.flatMap((m) => m.candidates), ...storedLinks], [], { approval: true }),
+      Promise.all([...new Set(byId.map((m) => m.input.issuer as string))].map((url) => getIssuerByUrl(orgId, url))),
+    ]);
+    const trusted = new Map(issuers.filter((i): i is TrustedIssuer => i !== undefined).map((i) => [i.issuer, i]));
+    for (const member of byId) if (!trusted.has(member.input.issuer as string)) throw new IssuerNotTrustedError(`${member.at}.issuer`, member.input.issuer as string);
     const app = ctx.shard;
     if (!app) throw new NotFoundError(`App ${appId}`);
     const existing = members.map((m) => storedUnderAnyVersion(m.candidates, ctx.tokens));
@@ -200,6 +229,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const grantId = joined ?? root?.tokenId ?? null;
 
     const user = ctx.user;
+    const learnedFrom = (member: Member) => (typeof member.name === 'string' ? null : trusted.get(member.name.issuer)!.issuerId);
     const tokens = fresh.map((member): Token => {
       const link = member.link;
       const parent = link && 'member' in link ? members[link.member]! : undefined;
@@ -207,7 +237,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       const issuedAt = member.input.issuedAt === undefined ? now : Math.min(now, Date.parse(member.input.issuedAt));
       const issued: Omit<Token, 'dueAt'> = {
         orgId, appId, userId, lookupKey: member.lookupKey, tokenId: member.tokenId, type: member.input.type, scopes: member.input.scopes, issuedAt: iso(issuedAt),
-        audience: member.input.audience ?? [], issuer: member.input.issuer ?? null, learnedFrom: null, cnf: member.input.cnf ?? null,
+        audience: member.input.audience ?? [], issuer: member.input.issuer ?? null, learnedFrom: learnedFrom(member), cnf: member.input.cnf ?? null,
         // The caller's expiry, capped by the access-token lifetime from its issue; refresh policies apply on top when read.
         expiresAt: expiryAtRegistration(member.input.type, member.input.expiresAt, issuedAt, app.policies),
         presentableUntil: member.input.expiresAt ?? null,
@@ -229,8 +259,9 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       ...grantWrites(grant, grantId, tokens, gained, latest),
       ...(predecessor ? [retireWrite(predecessor, tokens.find((t) => t.type === 'refresh')!.tokenId, at)] : []),
       ...[...checked.values()].map(parentCheckWrite),
-      // An approval withdrawn since it was read cancels the registration.
+      // An approval withdrawn since it was read cancels the registration; so does a trusted issuer replaced or distrusted since.
       ...(approvalRequired ? [stillApprovedWrite(orgId, appId, userId)] : []),
+      ...[...trusted.values()].map(issuerUnchangedCheck),
       // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
       // shard's epoch and listing. A concurrent change cancels it, and the next attempt reads again.
       ...countNewTokenOfUser(tokens[0]!, user, held, inputs.find((i) => i.userName)?.userName, gained),

@@ -23,7 +23,8 @@ export type Confirmation = Output<typeof confirmationSchema>;
 
 /** One issued token; alone, or a member of a grant's call (`registerGrantSchema`). */
 export const registerTokenSchema = v.strictObject({
-  token: v.pipe(rawTokenSchema, v.description('The raw value; never stored, logged or returned.')),
+  token: v.optional(v.pipe(rawTokenSchema, v.description('The raw value; never stored, logged or returned. Required, unless the token is a JWT of a trusted issuer registered by its id (`issuer` and `jti`).'))),
+  jti: v.optional(v.pipe(idSchema, v.description('A JWT access token of a trusted issuer, registered by its token id (the issuer\'s token-id claim: `jti`, or Entra ID\'s `uti`) instead of its value, for an authorization server that knows only ids (a Keycloak event listener); with `issuer`, which the org must trust (400 `issuer-not-trusted`). The JWT presented to introspection later is this token.'))),
   type: tokenTypeSchema,
   appId: idSchema,
   userId: v.optional(v.pipe(idSchema, v.description('Left out for a token of the app\'s own client (client credentials): counted in the app\'s `activeTokenCount`, not in its users.'))),

@@ -187,6 +187,46 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
   });
 });
 
+describe('registration by token id (an authorization server that knows only ids)', () => {
+  const register = (json: unknown) => call('registerToken', { claims: admin, json });
+
+  it('registers a JWT of a trusted issuer by issuer and jti: the JWT presented later is that token; revoked by its id before it is ever presented, it stays inactive', async () => {
+    await trust('by-id', { preset: 'keycloak', audiences: ['orders'] });
+    expect((await call('createApp', { claims: admin, json: { appId: 'kcportal', name: 'Portal' } })).status).toBe(201);
+    const iat = epoch();
+    const claims = { iss: idp.issuer('by-id'), aud: 'orders', azp: 'kcportal', sub: 'ada', preferred_username: 'ada', scope: 'openid', iat, exp: iat + 600 };
+    const registered = await register({ issuer: idp.issuer('by-id'), jti: 'kc-event-1', type: 'access', appId: 'kcportal', userId: 'ada', userName: 'Ada', scopes: ['openid'], expiresAt: new Date((iat + 600) * 1000).toISOString() });
+    expect(registered.status, registered.text).toBe(201);
+    expect(await app('kcportal')).toMatchObject({ userCount: 1, activeTokenCount: 1 });
+    expect((await register({ issuer: idp.issuer('by-id'), jti: 'kc-event-1', type: 'access', appId: 'kcportal', userId: 'ada', scopes: ['openid'], expiresAt: new Date((iat + 600) * 1000).toISOString() })).status).toBe(200);
+    expect(await introspect(await idp.sign({ ...claims, jti: 'kc-event-1' }))).toMatchObject({ active: true, client_id: 'kcportal', sub: 'ada', username: 'Ada' });
+    expect(await app('kcportal')).toMatchObject({ userCount: 1, activeTokenCount: 1 }); // the same token, not a second
+    expect(await tokensOf('kcportal', 'ada')).toEqual([expect.objectContaining({ tokenId: registered.body.tokenId, useCount: 1 })]);
+
+    const second = await register({ issuer: idp.issuer('by-id'), jti: 'kc-event-2', type: 'access', appId: 'kcportal', userId: 'ada' });
+    expect((await call('revokeToken', { claims: admin, path: { appId: 'kcportal', userId: 'ada', tokenId: second.body.tokenId as string } })).status).toBe(204);
+    expect(await introspect(await idp.sign({ ...claims, jti: 'kc-event-2' }))).toEqual({ active: false });
+    // The JWT must be what was registered: another user's claims under the same id are not that token.
+    const third = await register({ issuer: idp.issuer('by-id'), jti: 'kc-event-3', type: 'access', appId: 'kcportal', userId: 'ada' });
+    expect(third.status).toBe(201);
+    expect(await introspect(await idp.sign({ ...claims, sub: 'mallory', jti: 'kc-event-3' }))).toEqual({ active: false });
+  });
+
+  it('names the field it refuses: an untrusted issuer, jti without issuer, neither token nor jti, both, a refresh token by id', async () => {
+    const base = { type: 'access', appId: 'kcportal', userId: 'ada' };
+    const refused = async (json: Record<string, unknown>) => {
+      const answer = await register({ ...base, ...json });
+      expect(answer.status, answer.text).toBe(400);
+      return [answer.body.type, (answer.body.errors as { path: string }[]).map((e) => e.path)];
+    };
+    expect(await refused({ issuer: 'https://untrusted.example/', jti: 'x1' })).toEqual(['urn:oauth-usage:problem:issuer-not-trusted', ['body.issuer']]);
+    expect(await refused({ jti: 'x2' })).toEqual(['urn:oauth-usage:problem:validation-error', ['body.issuer']]);
+    expect(await refused({})).toEqual(['urn:oauth-usage:problem:validation-error', ['body.token']]);
+    expect(await refused({ token: 'raw-token-value-0123456789', issuer: idp.issuer('by-id'), jti: 'x3' })).toEqual(['urn:oauth-usage:problem:validation-error', ['body.jti']]);
+    expect(await refused({ type: 'refresh', issuer: idp.issuer('by-id'), jti: 'x4' })).toEqual(['urn:oauth-usage:problem:validation-error', ['body.type']]);
+  });
+});
+
 describe('revocations of learned tokens by time', () => {
   it('a user, Bulk Revoke or app revocation takes tokens issued before it that were never seen; one issued over 60 s after it lives', async () => {
     await trust('timed', { audiences: ['api'] });

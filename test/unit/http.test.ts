@@ -89,8 +89,8 @@ describe('schemas', () => {
   };
 
   it('say a missing field is required and an unknown one is unknown', () => {
-    expect(errorsOf(registerTokenSchema, { type: 'access', appId: 'a', userId: 'u', color: 'red' })).toEqual([
-      { path: 'body.token', message: 'is required' },
+    expect(errorsOf(registerTokenSchema, { type: 'access', token: 'raw-token-value-0123456789', userId: 'u', color: 'red' })).toEqual([
+      { path: 'body.appId', message: 'is required' },
       { path: 'body.color', message: 'unknown field' },
     ]);
   });
