@@ -227,9 +227,13 @@ export function adoptTokenWrite(token: Token, grantId: string): Write {
 /** How long a raw value revoked before its registration is remembered, at least; a registered token's tombstone lasts at least as long. */
 export const REVOCATION_MEMORY_MS = 86_400_000;
 
-/** RFC 7009 of a raw value nobody registered (yet): remembered under its lookup key, only if no item is there nor under its `contested` keys. */
-export function revokedValueWrites(orgId: string, lookupKey: string, tokenId: string, at: string, contested: readonly string[]): Write[] {
-  const until = new Date(Date.parse(at) + REVOCATION_MEMORY_MS).toISOString();
+/**
+ * RFC 7009 of a raw value nobody registered (yet): remembered under its lookup key, only if no
+ * item is there nor under its `contested` keys, for REVOCATION_MEMORY_MS or until `presentableUntil`
+ * (a JWT's own expiry), whichever is later.
+ */
+export function revokedValueWrites(orgId: string, lookupKey: string, tokenId: string, at: string, contested: readonly string[], presentableUntil = 0): Write[] {
+  const until = new Date(Math.max(Date.parse(at) + REVOCATION_MEMORY_MS, presentableUntil)).toISOString();
   return [
     putWrite(itemOf('RevokedValue', tokenKeys.token(orgId, lookupKey), { orgId, lookupKey, tokenId, revokedAt: at }, ttlOf(until)), { expression: 'attribute_not_exists(pk)' }),
     ...nothingUnder(orgId, lookupKey, contested),

@@ -6,7 +6,7 @@
  * other. Nothing here trusts what a token says before its signature is checked, except its `iss`
  * and token id, which only choose where to look.
  */
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { jwtVerify, type JWTPayload } from 'jose';
 import * as v from 'valibot';
 import { activationWrites, countNewToken as countNewTokenOnApp, insertApp } from '../db/app.js';
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
@@ -15,7 +15,7 @@ import { countLearnedWrite, issuerUnchangedCheck, ISSUER_SHARDS, type TrustedIss
 import { createTokenWrites } from '../db/token.js';
 import type { TokenContext } from '../db/token.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
-import type { LearnedName, TokenName } from '../crypto.js';
+import type { TokenName } from '../crypto.js';
 import { issuerKeys } from '../jwks.js';
 import { idSchema } from '../schemas/common.js';
 import { defaultPolicies } from '../schemas/policies.js';
@@ -36,31 +36,7 @@ const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256
 /** RFC 9068's `typ` of a JWT access token, in either spelling (media types compare case-insensitively). */
 const AT_JWT = new Set(['at+jwt', 'application/at+jwt']);
 
-/** A compact JWS whose payload names an issuer: what introspection looks at twice. */
-export interface PresentedJwt {
-  issuer: string;
-  payload: JWTPayload;
-}
-
-/** The JWT a raw value is, read without checking it (only to choose where to look), or undefined for anything else. */
-export function peekJwt(rawToken: string): PresentedJwt | undefined {
-  if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(rawToken)) return undefined;
-  try {
-    decodeProtectedHeader(rawToken);
-    const payload = decodeJwt(rawToken);
-    return typeof payload.iss === 'string' ? { issuer: payload.iss, payload } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const asId = (value: unknown): string | undefined => (v.is(idSchema, value) ? value : undefined);
-
-/** What a learned token is stored by: (issuer, its token id claim), or its raw value when it carries no id. */
-export function learnedNameOf(rawToken: string, jwt: PresentedJwt, tokenIdClaim: string): TokenName {
-  const tokenId = asId(jwt.payload[tokenIdClaim]);
-  return tokenId === undefined ? rawToken : { issuer: jwt.issuer, tokenId } satisfies LearnedName;
-}
 
 /** What a verified token of a trusted issuer says, read by the issuer's claim names. */
 export interface LearnedClaims {

@@ -5,7 +5,9 @@
  */
 import { deactivateIfIdle } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
+import { getIssuerByUrl } from '../db/issuer.js';
 import { getToken, getTokenContext, getTokens, revokedValueWrites } from '../db/token.js';
+import type { TokenName } from '../crypto.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { logger } from '../logger.js';
@@ -16,6 +18,7 @@ import { auditEvent } from './audit.js';
 import { CLIENT_USER_ID, type Actor, type AuditEvent, type Token } from '../model.js';
 import { adoptLegacy, revokeGrant } from './grants.js';
 import { hasher } from './hasher.js';
+import { learnedNameOf, peekJwt } from './learned-names.js';
 import { lineageAmong, lineageKeys } from './lineage.js';
 import { childrenCheckAt } from './policies.js';
 import { removeTokens } from './removal.js';
@@ -33,21 +36,43 @@ const endedRefreshToken = (token: Token) => token.policyEnded && token.type === 
  */
 export async function revokeRawToken(actor: Actor, rawToken: string, now: number): Promise<void> {
   const event = (fields: Parameters<typeof auditEvent>[2]) => auditEvent(actor, 'token.revoked', fields, now, 'client');
+  const names = await namesOf(actor.orgId, rawToken);
   await retrying(async () => {
     // Every item of the value, under any key version: each live one is revoked (there are two only
     // if a container without the newest version registered or revoked it during a rollout).
-    const stored = await getTokens(actor.orgId, hasher.lookupKeysOf(rawToken));
+    const stored = await getTokens(actor.orgId, names.flatMap(({ name }) => hasher.lookupKeysOf(name)));
     if (stored.length > 0) {
       for (const token of stored.filter((t) => t.revokedAt === null || endedRefreshToken(t))) {
         await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
       }
       return undefined;
     }
-    const { lookupKey, tokenId } = hasher.digest(rawToken);
-    const remembered = await commit([...revokedValueWrites(actor.orgId, lookupKey, tokenId, iso(now), hasher.contestedKeysOf(rawToken)), recordEvent(event({ tokenId, details: { via: 'rfc7009', registered: false } }))]);
+    const [first] = names.map(({ name }) => hasher.digest(name));
+    const remembered = await commit([
+      ...names.flatMap(({ name, presentableUntil }) => {
+        const { lookupKey, tokenId } = hasher.digest(name);
+        return revokedValueWrites(actor.orgId, lookupKey, tokenId, iso(now), hasher.contestedKeysOf(name), presentableUntil);
+      }),
+      recordEvent(event({ tokenId: first!.tokenId, details: { via: 'rfc7009', registered: false } })),
+    ]);
     // Lost to a registration (or another revocation) of the same value, under any version: read it again.
     return remembered ? undefined : RETRY;
   }, () => new ConflictError('The token was changed concurrently too often; retry the request'));
+}
+
+/**
+ * What a value presented to RFC 7009 may be stored as: its raw value; and for a JWT of an issuer
+ * the org trusts, the learned token it is (or will be, when a resource server presents it), until
+ * its own expiry. Its signature is not checked: the caller is the org's authorization server.
+ */
+async function namesOf(orgId: string, rawToken: string): Promise<{ name: TokenName; presentableUntil: number }[]> {
+  const raw = { name: rawToken, presentableUntil: 0 };
+  const jwt = peekJwt(rawToken);
+  const issuer = jwt && (await getIssuerByUrl(orgId, jwt.issuer));
+  if (!jwt || !issuer) return [raw];
+  const learned = learnedNameOf(rawToken, jwt, issuer.claims.tokenId);
+  const exp = typeof jwt.payload.exp === 'number' ? jwt.payload.exp * 1000 : 0;
+  return typeof learned === 'string' ? [{ ...raw, presentableUntil: exp }] : [raw, { name: learned, presentableUntil: exp }];
 }
 
 /**

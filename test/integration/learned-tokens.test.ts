@@ -141,6 +141,23 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
     expect(await introspect(bob)).toEqual({ active: false });
   });
 
+  it('RFC 7009 of a learned JWT revokes the learned token; of one never seen, remembers it under its issuer and id too', async () => {
+    await trust('rfc7009', { audiences: ['api'] });
+    const iat = epoch();
+    const sign = (jti: string) => idp.sign({ iss: idp.issuer('rfc7009'), aud: 'api', sub: 'ada', client_id: 'rfc7009client', jti, iat, exp: iat + 600 });
+    const revoke = async (token: string) => expect((await call('revoke', { claims: admin, form: { token } })).status).toBe(200);
+    const seen = await sign('seen-1');
+    expect((await introspect(seen)).active).toBe(true);
+    await revoke(seen);
+    expect(await introspect(seen)).toEqual({ active: false });
+    expect(await app('rfc7009client')).toMatchObject({ userCount: 0, activeTokenCount: 0 });
+    const unseen = await sign('unseen-1');
+    await revoke(unseen);
+    expect(await introspect(unseen)).toEqual({ active: false });
+    const again = await call('registerToken', { claims: admin, json: { issuer: idp.issuer('rfc7009'), jti: 'unseen-1', type: 'access', appId: 'rfc7009client', userId: 'ada' } });
+    expect([again.status, again.body.type]).toEqual([409, 'urn:oauth-usage:problem:token-revoked']);
+  });
+
   it('learns a token presented many times at once exactly once', async () => {
     await trust('racing', { audiences: ['api'] });
     const iat = epoch();
