@@ -7,5 +7,5 @@ export const newJobId = (at: number) => timeOrdered('job', at);
 export const newEventId = (at: number) => timeOrdered('evt', at);
 /** An app created without an appId gets a random one. */
 export const newAppId = () => `app_${randomBytes(10).toString('hex')}`;
-/** A policy pass's step: random, so two deliveries of one step name different successors. */
+/** A policy pass's first step: random (each later step's name is derived from the one before it). */
 export const newStepId = () => randomBytes(12).toString('base64url');

@@ -19,7 +19,7 @@ async function record(sqsRecord: SQSRecord): Promise<void> {
   const receiveCount = Number(sqsRecord.attributes?.ApproximateReceiveCount) || undefined;
   return logger.within({ messageId: sqsRecord.messageId, receiveCount }, async () => {
     try {
-      await handleRecord(sqsRecord);
+      await handleRecord(sqsRecord, (receiveCount ?? 1) > 1);
     } catch (error) {
       // Reported as failed, it returns to the queue (and reaches the DLQ after the queue's maxReceiveCount).
       logger.error('Queue message failed; it will be delivered again', { error });
@@ -28,7 +28,7 @@ async function record(sqsRecord: SQSRecord): Promise<void> {
   });
 }
 
-async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
+async function handleRecord(sqsRecord: SQSRecord, redelivered: boolean): Promise<void> {
   const parsed = readQueueMessage(parseJson(sqsRecord.body));
   if ('issues' in parsed) {
     // A message no code of ours sends: drop it (retrying cannot help) but say so.
@@ -38,7 +38,7 @@ async function handleRecord(sqsRecord: SQSRecord): Promise<void> {
   const { message } = parsed;
   const now = Date.now();
   await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
-    isJobMessage(message) ? handleJobMessage(message, now) : handleTokenMessage(message, now));
+    isJobMessage(message) ? handleJobMessage(message, now) : handleTokenMessage(message, now, { redelivered }));
 }
 
 /**

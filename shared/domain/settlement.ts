@@ -7,11 +7,10 @@
  */
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
-import { advancePolicyPass, currentPolicyPass } from '../db/policy-pass.js';
+import { advancePolicyPass, currentPolicyPass, successorOf } from '../db/policy-pass.js';
 import { pageUsersOfApp } from '../db/app-user.js';
 import { findTokens, getTokenContext, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
 import { chunk } from '../chunk.js';
-import { newStepId } from '../ids.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { TokenMessage } from '../queue-messages.js';
@@ -53,7 +52,7 @@ const USER_CONCURRENCY = 8;
 const POLICY_PAGE = 100;
 
 /** Runs a message the sweep or a policy change sent. Idempotent: everything is re-read and re-decided. */
-export async function handleTokenMessage(message: TokenMessage, now: number): Promise<void> {
+export async function handleTokenMessage(message: TokenMessage, now: number, { redelivered = false } = {}): Promise<void> {
   if (message.kind === 'due') {
     const byUser = new Map<string, string[]>();
     for (const { userId, lookupKey } of message.tokens) byUser.set(userId, [...(byUser.get(userId) ?? []), lookupKey]);
@@ -63,7 +62,7 @@ export async function handleTokenMessage(message: TokenMessage, now: number): Pr
   } else if (message.kind === 'children') {
     await cleanChildren(message, now);
   } else {
-    await enforcePolicyStep(message, now);
+    await enforcePolicyStep(message, now, redelivered);
   }
 }
 
@@ -93,12 +92,19 @@ async function cleanChildren(message: Extract<TokenMessage, { kind: 'children' }
  * longer names next (done already, or the successor of a duplicate delivery) does nothing:
  * shared/db/policy-pass.ts.
  */
-async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number): Promise<void> {
+async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy' }>, now: number, redelivered: boolean): Promise<void> {
   const { orgId, appId } = message;
   const [app, current] = await Promise.all([getAppWithCounters(orgId, appId), message.passId === undefined ? undefined : currentPolicyPass(orgId, appId)]);
   if (!app || !sameValue(app.policies.refreshTokenPolicy, message.policy)) return;
   if (current !== undefined && current.passId !== message.passId) return; // a later policy change started its own pass
-  if (current?.step !== undefined && current.step !== message.step) return; // a step done already, or a successor that lost (see below)
+  if (current?.step !== undefined && current.step !== message.step) {
+    // Done already. A delivery after a failed one may have died between naming its successor and
+    // sending it: it sends it again (a first delivery leaves that to the delivery that named it).
+    const namedMine = message.step !== undefined && current.step === successorOf(message.step) && current.cursor !== undefined;
+    if (redelivered && namedMine) await enqueue([{ ...message, cursor: current.cursor ?? null, step: current.step }]);
+    else logger.info('Policy step already done; the pass goes on from the step it named', { appId, passId: current.passId });
+    return;
+  }
   if (message.sessionTimeoutMinutes !== undefined && message.sessionTimeoutMinutes !== app.policies.sessionTimeoutMinutes) return;
   const everyToken = message.sessionTimeoutMinutes != null;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
@@ -110,13 +116,11 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
   }, { concurrency: USER_CONCURRENCY });
   logSettled(orgId, appId, reports.reduce(addReports, emptyReport()));
   if (!page.lastKey) return;
-  const next = { ...message, cursor: page.lastKey as Record<string, string> };
-  if (current === undefined) return void await enqueue([next]); // a message of an older version, before passes were named
-  // Sent before it is named: a successor named but never sent would end the pass. Of two deliveries
-  // of this step, each sends its own successor and one names it; the other's finds itself unnamed and stops.
-  next.step = newStepId();
-  await enqueue([next]);
-  await advancePolicyPass(orgId, appId, current.passId, current.step, next.step);
+  const cursor = page.lastKey as Record<string, string>;
+  if (current === undefined) return void await enqueue([{ ...message, cursor }]); // a message of an older version, before passes were named
+  // Named before it is sent, so it never arrives unnamed; of two deliveries of this step, only the one that names it sends it.
+  const step = successorOf(message.step ?? JSON.stringify(message.cursor));
+  if (await advancePolicyPass(orgId, appId, current.passId, current.step, step, cursor)) await enqueue([{ ...message, cursor, step }]);
 }
 
 /**

@@ -300,6 +300,24 @@ describe('RFC 7009 before the registration', () => {
     expect(early[0]).toMatchObject({ actor: { kind: 'client' }, appId: null, details: { registered: false } });
   });
 
+  it('RFC 7009 of registered tokens is audited with the revocation: token.revoked via rfc7009 by the client, once per value, for an access token and for a refresh token with its grant', async () => {
+    await createApp(org, 'audited-7009');
+    const refresh = { token: rawToken('r'), type: 'refresh', appId: 'audited-7009', userId: 'ada' };
+    const fromIt = { token: rawToken('a'), type: 'access', appId: 'audited-7009', userId: 'ada', refreshToken: refresh.token };
+    const alone = { token: rawToken('a'), type: 'access', appId: 'audited-7009', userId: 'bob' };
+    const grant = await register(org, { tokens: [refresh, fromIt] });
+    const single = await register(org, alone);
+    expect([grant.status, single.status]).toEqual([201, 201]);
+    for (const token of [refresh.token, alone.token, alone.token]) expect((await call('revoke', { claims: asServer, form: { token } })).status).toBe(200);
+    expect(await isActive(fromIt.token)).toBe(false);
+    const revoked = (await events('audited-7009')).filter((e) => e.action === 'token.revoked');
+    const [refreshId, , aloneId] = [...(grant.body.tokens as { tokenId: string }[]).map((t) => t.tokenId), single.body.tokenId];
+    expect(revoked.map((e) => [e.tokenId, e.actor, (e.details as { via?: string }).via]).sort()).toEqual([
+      [aloneId, { sub: 'as@org-grants', kind: 'client' }, 'rfc7009'],
+      [refreshId, { sub: 'as@org-grants', kind: 'client' }, 'rfc7009'],
+    ].sort());
+  });
+
   it('racing its registration, a revocation that answered 200 is never followed by an active token', async () => {
     await createApp(org, 'racing');
     const values = Array.from({ length: 24 }, () => rawToken('race'));

@@ -265,6 +265,34 @@ describe('policy passes', () => {
     const app = (await call('getApp', { claims: admin, path: { appId: 'duplicated' } })).body;
     expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]); // every page purged: the pass did not stop either
   });
+
+  it('a step whose delivery dies after naming its successor and before sending it sends it when delivered again: the pass reaches every user', { timeout: 120_000 }, async () => {
+    await createApp(org, 'lost-successor');
+    const users = Array.from({ length: 201 }, (_, i) => `user-${String(i).padStart(3, '0')}`);
+    const issuedAt = new Date(Date.now() - 2 * 3_600_000).toISOString();
+    for (let i = 0; i < users.length; i += 25) {
+      await Promise.all(users.slice(i, i + 25).map(async (userId) => expect((await register(org, { token: rawToken('r'), type: 'refresh', appId: 'lost-successor', userId, issuedAt })).status).toBe(201)));
+    }
+    const { queueClient } = await import('../../shared/queue.js');
+    let lost = 0;
+    queueClient.middlewareStack.add((next) => async (args) => {
+      const entries = (args.input as { Entries?: { MessageBody?: string }[] }).Entries ?? [];
+      if (lost === 0 && entries.some((e) => /"kind":"policy".*"cursor":\{/.test(e.MessageBody ?? ''))) {
+        lost += 1;
+        throw Object.assign(new Error('injected: the worker died before sending'), { name: 'InjectedCrash' });
+      }
+      return next(args);
+    }, { step: 'initialize', name: 'loseSuccessor' });
+    try {
+      expect((await call('replacePolicies', { claims: admin, path: { appId: 'lost-successor' }, json: { refreshTokenPolicy: { mode: 'expire-after', value: 1, unit: 'hours' } } })).status).toBe(200);
+      await drainQueue({ retryFailedAtOnce: true });
+    } finally {
+      queueClient.middlewareStack.remove('loseSuccessor');
+    }
+    expect(lost).toBe(1);
+    const app = (await call('getApp', { claims: admin, path: { appId: 'lost-successor' } })).body;
+    expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
+  });
 });
 
 describe('accessTokenLifetimeMinutes: the cap on an access token\'s life', () => {
