@@ -23,13 +23,15 @@ export function rememberKeyWrite(orgId: string, keyHash: string, jobId: string, 
   return putWrite(itemOf('IdempotencyKey', idempotencyKeys.key(orgId, keyHash), { orgId, jobId, requestHash, keptUntil }, { [table.ttlAttribute]: keptUntil }), { expression: 'attribute_not_exists(pk) OR #ttl <= :now', names: { '#ttl': table.ttlAttribute }, values: { ':now': Math.floor(now / 1000) } });
 }
 
-// Keys stored before `keptUntil` was: kept, as TTL keeps them.
 const toUsedKey = recordReader('IdempotencyKey', () => ({ jobId: v.string(), requestHash: v.string(), keptUntil: v.optional(v.number()) }), (k) => ({
-  jobId: k.jobId as string, requestHash: k.requestHash as string, until: k.keptUntil === undefined ? Infinity : (k.keptUntil as number) * 1000,
+  jobId: k.jobId as string, requestHash: k.requestHash as string, keptUntil: k.keptUntil as number | undefined,
 }));
 
 /** The job a key made, while the key is kept (not past its day, whether or not TTL deleted it yet). */
 export async function getIdempotencyKey(orgId: string, keyHash: string, now: number): Promise<{ jobId: string; requestHash: string } | undefined> {
-  const used = toUsedKey(await getItem(idempotencyKeys.key(orgId, keyHash)));
-  return used && used.until > now ? { jobId: used.jobId, requestHash: used.requestHash } : undefined;
+  const item = await getItem(idempotencyKeys.key(orgId, keyHash));
+  const used = toUsedKey(item);
+  // Keys stored before `keptUntil` was carry only their TTL, which is the same time.
+  const until = (used?.keptUntil ?? Number(item?.[table.ttlAttribute])) * 1000;
+  return used && until > now ? { jobId: used.jobId, requestHash: used.requestHash } : undefined;
 }
