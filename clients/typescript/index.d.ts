@@ -736,6 +736,8 @@ export type components = {
             grantId: components["schemas"]["TokenId"] | null;
             /** @description A refresh token replaced by its successor (rotation): no longer active or counted; presented again, it is reuse and revokes the grant. */
             retiredAt: components["schemas"]["Timestamp"] | null;
+            /** @description A JWT of a trusted issuer, learned when a resource server first presented it (or registered by its id): that issuer's id. Null for a token registered by its value. */
+            learnedFrom: components["schemas"]["Id"] | null;
         };
         TokenForm: {
             token: string;
@@ -870,6 +872,50 @@ export type components = {
             approvedAt: components["schemas"]["Timestamp"];
             /** @description The `sub` of the admin who approved the user. */
             approvedBy: string;
+        };
+        Issuer: {
+            issuerId: components["schemas"]["Id"];
+            issuer: string;
+            jwksUri: string;
+            audiences: string[];
+            preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
+            /** @description The claim names its tokens are read by. */
+            claims: {
+                client: string;
+                user: string;
+                userName: string | null;
+                scope: string;
+                tokenId: string;
+            };
+            /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
+            backdatingSeconds: number;
+            /** @description Tokens of it learned at introspection since it was trusted. */
+            learnedTokenCount: number;
+            /** @description When a token of it was last learned. */
+            lastUsedAt: components["schemas"]["Timestamp"] | null;
+            createdAt: components["schemas"]["Timestamp"];
+            updatedAt: components["schemas"]["Timestamp"];
+        };
+        IssuerTrust: {
+            /** @description The exact `iss` of its tokens (https; plain http only to a loopback host when the service runs locally). Trusted by one issuer id of the org at most. */
+            issuer: string;
+            /** @description Its JSON Web Key Set (https, public addresses only). */
+            jwksUri: string;
+            /** @description The `aud` values its access tokens must carry one of. Required unless its tokens tell access tokens from ID tokens themselves: `typ: at+jwt` (RFC 9068) or the Cognito preset's `token_use`. */
+            audiences?: string[];
+            /**
+             * @description The vendor whose token claims it uses; the README's preset table lists each one's claims.
+             * @enum {string}
+             */
+            preset?: "okta" | "auth0" | "cognito" | "entra" | "keycloak";
+            /** @description Claim names over the preset's (or, without one, RFC 9068's: `client_id`, `sub`, `scope`, `jti`). */
+            claims?: {
+                client?: string;
+                user?: string;
+                userName?: string;
+                scope?: string;
+                tokenId?: string;
+            };
         };
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
@@ -2460,7 +2506,8 @@ export interface operations {
                      *           "useCount": 12,
                      *           "refreshTokenId": null,
                      *           "grantId": null,
-                     *           "retiredAt": null
+                     *           "retiredAt": null,
+                     *           "learnedFrom": null
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -2617,7 +2664,8 @@ export interface operations {
                      *           "useCount": 7,
                      *           "refreshTokenId": "Zm9vYmFyYmF6cXV4MTIzNA",
                      *           "grantId": "Zm9vYmFyYmF6cXV4MTIzNA",
-                     *           "retiredAt": null
+                     *           "retiredAt": null,
+                     *           "learnedFrom": null
                      *         },
                      *         {
                      *           "tokenId": "Zm9vYmFyYmF6cXV4MTIzNA",
@@ -2631,7 +2679,8 @@ export interface operations {
                      *           "useCount": 1,
                      *           "refreshTokenId": null,
                      *           "grantId": "Zm9vYmFyYmF6cXV4MTIzNA",
-                     *           "retiredAt": null
+                     *           "retiredAt": null,
+                     *           "learnedFrom": null
                      *         }
                      *       ],
                      *       "nextCursor": null
@@ -3866,29 +3915,7 @@ export interface operations {
                      *     }
                      */
                     "application/json": {
-                        items: {
-                            issuerId: components["schemas"]["Id"];
-                            issuer: string;
-                            jwksUri: string;
-                            audiences: string[];
-                            preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
-                            /** @description The claim names its tokens are read by. */
-                            claims: {
-                                client: string;
-                                user: string;
-                                userName: string | null;
-                                scope: string;
-                                tokenId: string;
-                            };
-                            /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
-                            backdatingSeconds: number;
-                            /** @description Tokens of it learned at introspection since it was trusted. */
-                            learnedTokenCount: number;
-                            /** @description When a token of it was last learned. */
-                            lastUsedAt: components["schemas"]["Timestamp"] | null;
-                            createdAt: components["schemas"]["Timestamp"];
-                            updatedAt: components["schemas"]["Timestamp"];
-                        }[];
+                        items: components["schemas"]["Issuer"][];
                         /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
                         nextCursor: string | null;
                     };
@@ -3943,29 +3970,7 @@ export interface operations {
                      *       "updatedAt": "2026-11-01T09:00:00.000Z"
                      *     }
                      */
-                    "application/json": {
-                        issuerId: components["schemas"]["Id"];
-                        issuer: string;
-                        jwksUri: string;
-                        audiences: string[];
-                        preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
-                        /** @description The claim names its tokens are read by. */
-                        claims: {
-                            client: string;
-                            user: string;
-                            userName: string | null;
-                            scope: string;
-                            tokenId: string;
-                        };
-                        /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
-                        backdatingSeconds: number;
-                        /** @description Tokens of it learned at introspection since it was trusted. */
-                        learnedTokenCount: number;
-                        /** @description When a token of it was last learned. */
-                        lastUsedAt: components["schemas"]["Timestamp"] | null;
-                        createdAt: components["schemas"]["Timestamp"];
-                        updatedAt: components["schemas"]["Timestamp"];
-                    };
+                    "application/json": components["schemas"]["Issuer"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -4020,27 +4025,7 @@ export interface operations {
                  *       "preset": "okta"
                  *     }
                  */
-                "application/json": {
-                    /** @description The exact `iss` of its tokens (https; plain http only to a loopback host when the service runs locally). Trusted by one issuer id of the org at most. */
-                    issuer: string;
-                    /** @description Its JSON Web Key Set (https, public addresses only). */
-                    jwksUri: string;
-                    /** @description The `aud` values its access tokens must carry one of. Required unless its tokens tell access tokens from ID tokens themselves: `typ: at+jwt` (RFC 9068) or the Cognito preset's `token_use`. */
-                    audiences?: string[];
-                    /**
-                     * @description The vendor whose token claims it uses; the README's preset table lists each one's claims.
-                     * @enum {string}
-                     */
-                    preset?: "okta" | "auth0" | "cognito" | "entra" | "keycloak";
-                    /** @description Claim names over the preset's (or, without one, RFC 9068's: `client_id`, `sub`, `scope`, `jti`). */
-                    claims?: {
-                        client?: string;
-                        user?: string;
-                        userName?: string;
-                        scope?: string;
-                        tokenId?: string;
-                    };
-                };
+                "application/json": components["schemas"]["IssuerTrust"];
             };
         };
         responses: {
@@ -4073,29 +4058,7 @@ export interface operations {
                      *       "updatedAt": "2026-11-01T09:00:00.000Z"
                      *     }
                      */
-                    "application/json": {
-                        issuerId: components["schemas"]["Id"];
-                        issuer: string;
-                        jwksUri: string;
-                        audiences: string[];
-                        preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
-                        /** @description The claim names its tokens are read by. */
-                        claims: {
-                            client: string;
-                            user: string;
-                            userName: string | null;
-                            scope: string;
-                            tokenId: string;
-                        };
-                        /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
-                        backdatingSeconds: number;
-                        /** @description Tokens of it learned at introspection since it was trusted. */
-                        learnedTokenCount: number;
-                        /** @description When a token of it was last learned. */
-                        lastUsedAt: components["schemas"]["Timestamp"] | null;
-                        createdAt: components["schemas"]["Timestamp"];
-                        updatedAt: components["schemas"]["Timestamp"];
-                    };
+                    "application/json": components["schemas"]["Issuer"];
                 };
             };
             /** @description Trusted. */
@@ -4127,29 +4090,7 @@ export interface operations {
                      *       "updatedAt": "2026-11-01T09:00:00.000Z"
                      *     }
                      */
-                    "application/json": {
-                        issuerId: components["schemas"]["Id"];
-                        issuer: string;
-                        jwksUri: string;
-                        audiences: string[];
-                        preset: ("okta" | "auth0" | "cognito" | "entra" | "keycloak") | null;
-                        /** @description The claim names its tokens are read by. */
-                        claims: {
-                            client: string;
-                            user: string;
-                            userName: string | null;
-                            scope: string;
-                            tokenId: string;
-                        };
-                        /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
-                        backdatingSeconds: number;
-                        /** @description Tokens of it learned at introspection since it was trusted. */
-                        learnedTokenCount: number;
-                        /** @description When a token of it was last learned. */
-                        lastUsedAt: components["schemas"]["Timestamp"] | null;
-                        createdAt: components["schemas"]["Timestamp"];
-                        updatedAt: components["schemas"]["Timestamp"];
-                    };
+                    "application/json": components["schemas"]["Issuer"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -5,6 +5,7 @@ import { accessOf, completeSignIn, currentSession, initAuth, signIn, signOut, ty
 import { AppPage } from './pages/app.js';
 import { AppsPage } from './pages/apps.js';
 import { AuditPage } from './pages/audit.js';
+import { IssuersPage } from './pages/issuers.js';
 import { JobsPage } from './pages/jobs.js';
 import { ResourceServersPage } from './pages/resource-servers.js';
 import { TokensPage } from './pages/tokens.js';
@@ -16,7 +17,7 @@ import './styles.css';
 function Layout({ session }: { session: Session }) {
   const { path } = useLocation();
   const access = accessOf(session);
-  const nav = [['/', 'OAuth Usage'], ['/jobs', 'Revocation jobs'], ['/resource-servers', 'Resource servers'], ['/audit', 'Audit log']] as const;
+  const nav = [['/', 'OAuth Usage'], ['/jobs', 'Revocation jobs'], ['/resource-servers', 'Resource servers'], ['/issuers', 'Trusted issuers'], ['/audit', 'Audit log']] as const;
   const current = (href: string) => (href === '/' ? path === '/' || path.startsWith('/apps') : path.startsWith(href));
   return (
     <>
@@ -42,6 +43,7 @@ function Layout({ session }: { session: Session }) {
               <Route path="/apps/:appId/users/:userId/tokens" component={TokensPage} access={access} />
               <Route path="/jobs" component={JobsPage} access={access} />
               <Route path="/resource-servers" component={ResourceServersPage} access={access} />
+              <Route path="/issuers" component={IssuersPage} access={access} />
               <Route path="/audit" component={AuditPage} />
               <Route default component={NotFound} />
             </Router>

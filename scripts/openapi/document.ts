@@ -20,6 +20,7 @@ import { MAX_BODY_BYTES } from '../../shared/http.js';
 import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../../shared/registries.js';
 import { orderedRoutes } from '../../shared/routes.js';
 import { clientSecretSchema, declareResourceServerSchema, resourceServerSchema } from '../../shared/api/resource-servers.js';
+import { issuerSchema, trustIssuerSchema } from '../../shared/api/issuers.js';
 import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
 import { policiesSchema } from '../../shared/schemas/policies.js';
 import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/common.js';
@@ -36,6 +37,7 @@ const named: Record<string, v.GenericSchema> = {
   Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
   RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
   ResourceServer: resourceServerSchema, ResourceServerDeclaration: declareResourceServerSchema, ClientSecret: clientSecretSchema, ApprovedUser: approvedUserSchema,
+  Issuer: issuerSchema, IssuerTrust: trustIssuerSchema,
 };
 
 const conversion: ConversionConfig = {

@@ -21,6 +21,7 @@ export const tokenSchema = v.object({
   refreshTokenId: v.nullable(tokenIdSchema),
   grantId: v.pipe(v.nullable(tokenIdSchema), v.description('The grant the token belongs to (the id of its first refresh token): revoking any refresh token of it revokes every token of it. Null for an access token issued without a refresh token.')),
   retiredAt: v.pipe(nullableInstant, v.description('A refresh token replaced by its successor (rotation): no longer active or counted; presented again, it is reuse and revokes the grant.')),
+  learnedFrom: v.pipe(v.nullable(idSchema), v.description('A JWT of a trusted issuer, learned when a resource server first presented it (or registered by its id): that issuer\'s id. Null for a token registered by its value.')),
 });
 
 export const tokenPageSchema = pageOf(tokenSchema);
@@ -71,10 +72,10 @@ export const listUserTokens = {
       example: {
         items: [{
           tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', scopes: ['api'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T18:00:00.000Z',
-          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 7, refreshTokenId: 'Zm9vYmFyYmF6cXV4MTIzNA', grantId: 'Zm9vYmFyYmF6cXV4MTIzNA', retiredAt: null,
+          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 7, refreshTokenId: 'Zm9vYmFyYmF6cXV4MTIzNA', grantId: 'Zm9vYmFyYmF6cXV4MTIzNA', retiredAt: null, learnedFrom: null,
         }, {
           tokenId: 'Zm9vYmFyYmF6cXV4MTIzNA', type: 'refresh', scopes: ['api'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: null,
-          lastUsedAt: '2026-11-28T16:00:00.000Z', useCount: 1, refreshTokenId: null, grantId: 'Zm9vYmFyYmF6cXV4MTIzNA', retiredAt: null,
+          lastUsedAt: '2026-11-28T16:00:00.000Z', useCount: 1, refreshTokenId: null, grantId: 'Zm9vYmFyYmF6cXV4MTIzNA', retiredAt: null, learnedFrom: null,
         }],
         nextCursor: null,
       },
@@ -94,7 +95,7 @@ export const listClientTokens = {
       example: {
         items: [{
           tokenId: 'kK8p3Qm0ZrX2bYc4dE6fGA', type: 'access', scopes: ['reports:read'], issuedAt: '2026-11-28T16:00:00.000Z', expiresAt: '2026-11-28T17:00:00.000Z',
-          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 12, refreshTokenId: null, grantId: null, retiredAt: null,
+          lastUsedAt: '2026-11-28T16:30:00.000Z', useCount: 12, refreshTokenId: null, grantId: null, retiredAt: null, learnedFrom: null,
         }],
         nextCursor: null,
       },

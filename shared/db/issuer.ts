@@ -153,7 +153,8 @@ export async function listIssuers(orgId: string, limit: number, startKey?: Recor
   }
   // The page may have stopped inside an issuer's shards: that issuer is read again on the next page.
   if (!page.lastKey || shards.length === ISSUER_SHARDS) flush();
-  return { items, lastKey: items.length ? resumeKeys.at(-1) : page.lastKey, resumeKeys };
+  // More to read: resume after the last issuer shown (one cut off in its shards is read again).
+  return { items, lastKey: page.lastKey && (items.length ? resumeKeys.at(-1) : page.lastKey), resumeKeys };
 }
 
 /** The issuer is still trusted exactly as read (not replaced, not distrusted), checked in a transaction that relies on it. */

@@ -319,6 +319,7 @@ export function tokenView(token: Token, policies: Policies): TokenView {
     refreshTokenId: token.refreshTokenId,
     grantId: grantRef(token)?.grantId ?? null,
     retiredAt: token.retiredAt,
+    learnedFrom: token.learnedFrom,
   };
 }
 

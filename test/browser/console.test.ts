@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { createConsoleServer } from '../../local/console.js';
 import { expectAccessible, freePort, launchChromium, screenshot, signIn, startService, type LocalService } from './support.js';
+import { epoch, startTestIssuer } from '../support/jwt-issuer.js';
 
 /**
  * The OAuth Usage console in Debian's Chromium against `npm start`: one test per flow of the help
@@ -173,6 +174,50 @@ describe('the OAuth Usage console', () => {
     expect((await sent).headers()['idempotency-key']).toMatch(/^[0-9a-f-]{36}$/); // every revocation carries one
     await expect.poll(() => textOf(status())).toContain('The access token was revoked');
     await expect.poll(() => page.getByRole('button', { name: /^Revoke access token/ }).count()).toBe(1);
+  });
+
+  it('trusts an issuer on the Trusted issuers page, shows what it contributed and marks its learned tokens, and removes it', { timeout: 60_000 }, async () => {
+    const idp = await startTestIssuer();
+    try {
+      await fresh();
+      await signIn(page, service.base);
+      await page.goto(`${service.base}/issuers`);
+      await expect.poll(() => heading('Trusted issuers').isVisible()).toBe(true);
+      await page.getByRole('button', { name: 'Add an issuer' }).click();
+      const dialog = page.getByRole('dialog');
+      await dialog.getByLabel('Issuer id (your name for it)').fill('keycloak');
+      await dialog.getByLabel('Preset').selectOption('keycloak');
+      await dialog.getByLabel('Issuer URL (the tokens\' iss)').fill(idp.issuer('realms/acme'));
+      await dialog.getByLabel('JWKS URL').fill(idp.jwksUri('realms/acme'));
+      // The preset needs audiences: the API names the field, and the dialog shows it there.
+      await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+      await expect.poll(() => textOf(dialog)).toContain('is required with the keycloak preset');
+      await dialog.getByLabel('Audiences').fill('orders');
+      await expectAccessible(page);
+      await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+      const row = page.getByRole('row').filter({ hasText: 'keycloak' });
+      await expect.poll(() => row.count()).toBe(1);
+      expect(await textOf(row)).toContain('Keycloak');
+
+      const iat = epoch();
+      const jwt = await idp.sign({ iss: idp.issuer('realms/acme'), aud: 'orders', azp: 'kc-portal', sub: 'kc-ada', preferred_username: 'ada', scope: 'openid orders', jti: 'kc-browser-1', iat, exp: iat + 600 });
+      expect(await service.introspect(jwt)).toBe(true);
+      await page.reload();
+      await expect.poll(() => textOf(row)).toMatch(/Keycloak.*orders.*\b1\b/s);
+      await expectAccessible(page);
+      await screenshot(page, 'issuers');
+
+      await page.goto(`${service.base}/apps/kc-portal/users/kc-ada/tokens`);
+      await expect.poll(() => textOf(page.getByRole('row').filter({ hasText: 'Learned from' }))).toContain('Learned from keycloak');
+
+      await page.goto(`${service.base}/issuers`);
+      await page.getByRole('button', { name: 'Remove keycloak' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Remove', exact: true }).click();
+      await expect.poll(() => page.getByRole('row').filter({ hasText: 'keycloak' }).count()).toBe(0);
+      expect(await service.introspect(jwt)).toBe(false);
+    } finally {
+      await idp.close();
+    }
   });
 
   it('shows a user\'s tokens by grant (current and rotated-out refresh tokens, their access tokens) and revokes a whole grant', { timeout: 60_000 }, async () => {

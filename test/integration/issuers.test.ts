@@ -22,7 +22,7 @@ describe('/v1/issuers/{issuerId}', () => {
     const replaced = await put('okta-prod', { ...okta, audiences: ['api://orders'], claims: { userName: 'email' } });
     expect(replaced.body).toMatchObject({ audiences: ['api://orders'], claims: { userName: 'email', client: 'cid' } });
     expect(replaced.status).toBe(200);
-    expect((await call('listIssuers', { claims: reader })).body.items).toEqual([expect.objectContaining({ issuerId: 'okta-prod', audiences: ['api://orders'] })]);
+    expect((await call('listIssuers', { claims: reader })).body).toEqual({ items: [expect.objectContaining({ issuerId: 'okta-prod', audiences: ['api://orders'] })], nextCursor: null });
     expect((await call('getIssuer', { claims: reader, path: { issuerId: 'okta-prod' } })).body).toMatchObject({ preset: 'okta' });
     expect((await call('distrustIssuer', { claims: admin, path: { issuerId: 'okta-prod' } })).status).toBe(204);
     expect((await call('getIssuer', { claims: reader, path: { issuerId: 'okta-prod' } })).status).toBe(404);

@@ -277,7 +277,7 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
           <tbody>
             {items.map((t) => (
               <tr key={t.tokenId}>
-                <th scope="row">{t.type === 'access' ? 'Access' : 'Refresh'}<small><code>{t.tokenId}</code></small></th>
+                <th scope="row">{t.type === 'access' ? 'Access' : 'Refresh'}<small><code>{t.tokenId}</code></small>{t.learnedFrom !== null && <small class="learned">Learned from <a href="/issuers">{t.learnedFrom}</a></small>}</th>
                 <td>{t.scopes.join(' ') || <span class="muted">None</span>}</td>
                 <td><Time iso={t.issuedAt} /></td>
                 <td><Time iso={t.expiresAt} never="Until revoked" /></td>

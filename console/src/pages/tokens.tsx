@@ -79,7 +79,7 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
                   </tr>
                   {group.tokens.map((t) => (
                     <tr key={t.tokenId} class={t.retiredAt === null ? undefined : 'retired'}>
-                      <th scope="row">{label(t)}<small><code>{t.tokenId}</code></small>{t.retiredAt !== null && <small>Rotated out <Time iso={t.retiredAt} /></small>}</th>
+                      <th scope="row">{label(t)}<small><code>{t.tokenId}</code></small>{t.retiredAt !== null && <small>Rotated out <Time iso={t.retiredAt} /></small>}{t.learnedFrom !== null && <small class="learned">Learned from <a href="/issuers">{t.learnedFrom}</a></small>}</th>
                       <td>{t.scopes.join(' ') || <span class="muted">None</span>}</td>
                       <td><Time iso={t.issuedAt} /></td>
                       <td><Time iso={t.expiresAt} never="Until revoked" /></td>
