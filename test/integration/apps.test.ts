@@ -97,7 +97,7 @@ describe('GET /v1/apps/{appId}/users/{userId}/tokens', () => {
       const page = await call('listUserTokens', { claims: as(org), path: { appId: 'paged', userId: 'pat' }, query: { limit: '3', ...(cursor ? { cursor } : {}) } });
       expect(page.status).toBe(200);
       for (const item of page.body.items ?? []) {
-        expect(Object.keys(item).sort()).toEqual(['expiresAt', 'grantId', 'issuedAt', 'lastUsedAt', 'refreshTokenId', 'retiredAt', 'scopes', 'tokenId', 'type', 'useCount']);
+        expect(Object.keys(item).sort()).toEqual(['expiresAt', 'grantId', 'issuedAt', 'lastUsedAt', 'learnedFrom', 'refreshTokenId', 'retiredAt', 'scopes', 'tokenId', 'type', 'useCount']);
         seen.push(item.tokenId as string);
       }
       expect(raws.some((raw) => page.text.includes(raw))).toBe(false);
