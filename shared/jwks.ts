@@ -17,7 +17,7 @@ import { request as httpsRequest } from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { createRemoteJWKSet, customFetch, type JWTVerifyGetKey } from 'jose';
 import { config } from './config.js';
-import { isPublicAddress } from './public-address.js';
+import { isLoopbackHost, isPublicAddress } from './public-address.js';
 
 const FETCH_TIMEOUT_MS = 3_000;
 const CACHE_MAX_AGE_MS = 10 * 60_000;
@@ -27,11 +27,9 @@ export const MAX_JWKS_BYTES = 256 * 1024;
 /** Key sets kept per container (an org trusts a few issuers; the cap bounds memory whatever they do). */
 const MAX_KEY_SETS = 500;
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
-
 /** Whether the service may connect to `address` for `hostname`: a public address, or loopback for a loopback name where allowed locally. */
 const mayConnect = (hostname: string, address: string) =>
-  isPublicAddress(address) || (config.allowLoopbackIssuers && LOOPBACK.has(hostname) && /^(127\.|::1$)/.test(address));
+  isPublicAddress(address) || (config.allowLoopbackIssuers && isLoopbackHost(hostname) && /^(127\.|::1$)/.test(address));
 
 /** Resolves a host to addresses the service may connect to; a name with any other address is refused whole. */
 const guardedLookup: LookupFunction = (hostname, options, callback) => {
@@ -50,7 +48,7 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
 /** A GET of a key set, guarded as above, answered as a fetch Response (what jose's remote key set reads). */
 export async function guardedFetch(url: string, init: { signal?: AbortSignal; headers?: Headers } = {}): Promise<Response> {
   const target = new URL(url);
-  const loopbackHttp = target.protocol === 'http:' && config.allowLoopbackIssuers && LOOPBACK.has(target.hostname.replace(/^\[|\]$/g, ''));
+  const loopbackHttp = target.protocol === 'http:' && config.allowLoopbackIssuers && isLoopbackHost(target.hostname);
   if (target.protocol !== 'https:' && !loopbackHttp) throw new Error(`${target.protocol} is not fetched: https only`);
   // An address in the URL is connected to without a lookup: checked here.
   const host = target.hostname.replace(/^\[|\]$/g, '');

@@ -1,5 +1,8 @@
 import { isIP } from 'node:net';
 
+/** A loopback host name as a URL spells it (`[::1]` with or without its brackets): where plain http is allowed locally. */
+export const isLoopbackHost = (hostname: string) => ['localhost', '127.0.0.1', '::1'].includes(hostname.replace(/^\[|\]$/g, ''));
+
 /** Whether an IP address is one the public internet routes (not private, loopback, link-local, CGNAT, multicast or reserved). */
 export function isPublicAddress(address: string): boolean {
   if (isIP(address) === 4) {

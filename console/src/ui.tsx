@@ -87,6 +87,22 @@ export function Dialog({ title, onClose, children }: { title: string; onClose: (
   );
 }
 
+/** A dialog that asks to confirm one irreversible action: what it does, why the last attempt was refused, the action and Cancel. */
+export function ConfirmDialog({ title, action, error, onConfirm, onClose, children }: {
+  title: string; action: string; error: ApiError | undefined; onConfirm: () => void; onClose: () => void; children: ComponentChildren;
+}) {
+  return (
+    <Dialog title={title} onClose={onClose}>
+      {children}
+      {error && <ErrorNotice error={error} />}
+      <div class="actions">
+        <button type="button" class="danger" onClick={onConfirm}>{action}</button>
+        <button type="button" class="secondary" onClick={onClose}>Cancel</button>
+      </div>
+    </Dialog>
+  );
+}
+
 type Job = Schemas['RevocationJob'];
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 

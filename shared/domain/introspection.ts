@@ -15,7 +15,7 @@ import type { IntrospectionView } from '../api/tokens.js';
 import { revokeGrant, reuseEvent, withinReuseGrace } from './grants.js';
 import { hasher } from './hasher.js';
 import { createLearnedApp, ISSUER_CLOCK_SKEW_S, learnedToken, storeLearned, verifyLearned, type LearnedClaims } from './learned-tokens.js';
-import { learnedNameOf, peekJwt } from './learned-names.js';
+import { learnedNameOf, peekJwt, sameName } from './learned-names.js';
 import { presetRules } from './issuer-presets.js';
 import { lineageAmong, lineageKeys } from './lineage.js';
 import { effectiveExpiry } from './policies.js';
@@ -165,8 +165,6 @@ function remember(cache: Map<string, string>, key: string, value: string): void 
   if (cache.size >= MAX_REMEMBERED_ISSUERS) cache.delete(cache.keys().next().value as string);
   cache.set(key, value);
 }
-const sameName = (a: TokenName, b: TokenName | undefined) =>
-  typeof a === 'string' ? a === b : typeof b !== 'string' && b !== undefined && a.issuer === b.issuer && a.tokenId === b.tokenId;
 
 /**
  * An active token's RFC 7662 §2.2 answer: `token_type` is the RFC 6749 §7.1 type an access token

@@ -4,7 +4,7 @@
  * introspect are learned on first sight, with no code at the authorization server.
  */
 import { isIP } from 'node:net';
-import { isPublicAddress } from '../public-address.js';
+import { isLoopbackHost, isPublicAddress } from '../public-address.js';
 import { recordEvent } from '../db/audit-event.js';
 import { deleteIssuerWrites, getIssuer, getIssuerUsage, listIssuers, putIssuerWrites, type IssuerUsage, type TrustedIssuer } from '../db/issuer.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
@@ -18,8 +18,6 @@ import { auditEvent } from './audit.js';
 import { claimsOf, presetRules } from './issuer-presets.js';
 import { cursors, listAnswer } from './paging.js';
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 /**
  * Where the service may fetch from (an issuer's keys) and what it trusts as `iss`: https to a
  * host name or a public address; plain http only to a loopback host, and only when the service
@@ -27,7 +25,7 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
  */
 export function urlProblem(value: string): string | undefined {
   const url = new URL(value);
-  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.username || url.password) return 'must carry no credentials';
   if (url.hash) return 'must have no fragment';
   if (loopback) return config.allowLoopbackIssuers ? undefined : 'must not be a loopback address';

@@ -30,8 +30,15 @@ export function peekJwt(rawToken: string): PresentedJwt | undefined {
   }
 }
 
+/** A claim's value if it is an id (the contract's id rules), else undefined. */
+export const idOf = (value: unknown): string | undefined => (v.is(idSchema, value) ? value : undefined);
+
 /** What a learned token is stored by: (issuer, its token-id claim) when that is an id, else its raw value's keyed hash. */
 export function learnedNameOf(rawToken: string, jwt: PresentedJwt, tokenIdClaim: string): TokenName {
-  const tokenId = jwt.payload[tokenIdClaim];
-  return v.is(idSchema, tokenId) ? { issuer: jwt.issuer, tokenId } satisfies LearnedName : rawToken;
+  const tokenId = idOf(jwt.payload[tokenIdClaim]);
+  return tokenId === undefined ? rawToken : { issuer: jwt.issuer, tokenId } satisfies LearnedName;
 }
+
+/** Whether two names are the same token's: the same raw value, or the same issuer and token id. */
+export const sameName = (a: TokenName, b: TokenName | undefined) =>
+  typeof a === 'string' || typeof b === 'string' || b === undefined ? a === b : a.issuer === b.issuer && a.tokenId === b.tokenId;

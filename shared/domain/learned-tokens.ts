@@ -17,13 +17,13 @@ import type { TokenContext } from '../db/token.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
 import type { TokenName } from '../crypto.js';
 import { issuerKeys } from '../jwks.js';
-import { idSchema } from '../schemas/common.js';
 import { defaultPolicies } from '../schemas/policies.js';
 import { confirmationSchema, type Confirmation } from '../schemas/tokens.js';
 import { iso } from '../time.js';
 import { CLIENT_USER_ID, type Token } from '../model.js';
 import { auditEvent } from './audit.js';
 import { hasher } from './hasher.js';
+import { idOf } from './learned-names.js';
 import { presetRules } from './issuer-presets.js';
 import { expiryAtRegistration, sweepDueAt } from './policies.js';
 import { heldTokens } from './rules.js';
@@ -35,8 +35,6 @@ export const ISSUER_CLOCK_SKEW_S = 60;
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 /** RFC 9068's `typ` of a JWT access token, in either spelling (media types compare case-insensitively). */
 const AT_JWT = new Set(['at+jwt', 'application/at+jwt']);
-
-const asId = (value: unknown): string | undefined => (v.is(idSchema, value) ? value : undefined);
 
 /** What a verified token of a trusted issuer says, read by the issuer's claim names. */
 export interface LearnedClaims {
@@ -75,10 +73,10 @@ export async function verifyLearned(issuer: TrustedIssuer, rawToken: string, now
   if (issuer.audiences.length === 0 && !AT_JWT.has(typ?.toLowerCase() ?? '') && !rules?.isAccessToken?.(payload)) return undefined;
   if (rules?.isAccessToken && !rules.isAccessToken(payload)) return undefined;
   const { claims } = issuer;
-  const appId = asId(payload[claims.client]);
+  const appId = idOf(payload[claims.client]);
   if (appId === undefined) return undefined;
   const ofClient = payload[claims.user] === undefined || rules?.isClientToken?.(payload) === true;
-  const userId = ofClient ? CLIENT_USER_ID : asId(payload[claims.user]);
+  const userId = ofClient ? CLIENT_USER_ID : idOf(payload[claims.user]);
   if (userId === undefined) return undefined;
   const userName = claims.userName === null || ofClient ? undefined : payload[claims.userName];
   return {

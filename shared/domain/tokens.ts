@@ -16,6 +16,7 @@ import type { RegisterTokenInput } from '../schemas/tokens.js';
 import { CLIENT_USER_ID, isClientUser, type Grant, type Token } from '../model.js';
 import { adoptLegacy, revokeGrant, reuseEvent, withinReuseGrace } from './grants.js';
 import { hasher } from './hasher.js';
+import { sameName } from './learned-names.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors, listAnswer } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
@@ -127,8 +128,6 @@ function nameOf(input: RegisterTokenInput, at: string): TokenName {
   return { issuer: input.issuer, tokenId: input.jti };
 }
 
-const sameName = (a: TokenName, b: TokenName) =>
-  typeof a === 'string' || typeof b === 'string' ? a === b : a.issuer === b.issuer && a.tokenId === b.tokenId;
 
 export interface Registration {
   /** False when every token was registered already (a retry: 200). */

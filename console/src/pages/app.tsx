@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Field, JobProgress, scrollingTable, Time, useLoad, usePaging } from '../ui.js';
+import { ConfirmDialog, count, Dialog, ErrorNotice, Field, JobProgress, scrollingTable, Time, useLoad, usePaging } from '../ui.js';
 
 type AppDetail = Schemas['App'];
 type Policies = Schemas['Policies'];
@@ -291,14 +291,9 @@ function ClientTokens({ appId, manage, onRevoked }: { appId: string; manage: boo
         {tokens.data && pager(tokens.data.nextCursor)}
       </div>
       {revoking && (
-        <Dialog title="Revoke this client token" onClose={() => setRevoking(undefined)}>
+        <ConfirmDialog title="Revoke this client token" action="Revoke" error={error} onConfirm={() => void revoke(revoking)} onClose={() => setRevoking(undefined)}>
           <p>It stops working at once.</p>
-          {error && <ErrorNotice error={error} />}
-          <div class="actions">
-            <button type="button" class="danger" onClick={() => void revoke(revoking)}>Revoke</button>
-            <button type="button" class="secondary" onClick={() => setRevoking(undefined)}>Cancel</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

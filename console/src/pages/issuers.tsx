@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { Dialog, ErrorNotice, Field, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
+import { ConfirmDialog, Dialog, ErrorNotice, Field, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 type Issuer = Schemas['Issuer'];
 type Preset = NonNullable<Issuer['preset']>;
@@ -60,14 +60,9 @@ export function IssuersPage({ access }: { access: Access }) {
       )}
       {adding && <AddDialog onClose={() => setAdding(false)} onSaved={() => { setAdding(false); issuers.reload(); }} />}
       {removing && (
-        <Dialog title={`Remove ${removing.issuerId}`} onClose={() => setRemoving(undefined)}>
+        <ConfirmDialog title={`Remove ${removing.issuerId}`} action="Remove" error={error} onConfirm={() => void remove(removing)} onClose={() => setRemoving(undefined)}>
           <p>Every token learned from it stops working at once, and its new tokens are not learned any more.</p>
-          {error && <ErrorNotice error={error} />}
-          <div class="actions">
-            <button type="button" class="danger" onClick={() => void remove(removing)}>Remove</button>
-            <button type="button" class="secondary" onClick={() => setRemoving(undefined)}>Cancel</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { Dialog, ErrorNotice, Field, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
+import { ConfirmDialog, Dialog, ErrorNotice, Field, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 type Server = Schemas['ResourceServer'];
 
@@ -85,24 +85,14 @@ export function ResourceServersPage({ access }: { access: Access }) {
         </Dialog>
       )}
       {ending && (
-        <Dialog title={`End the client secrets of ${ending.name}`} onClose={() => setEnding(undefined)}>
+        <ConfirmDialog title={`End the client secrets of ${ending.name}`} action="End secrets" error={error} onConfirm={() => void endSecrets(ending)} onClose={() => setEnding(undefined)}>
           <p>Every client secret of it stops working now, the one it replaced included (for a leaked secret). Its declaration stays; make a new secret to use HTTP Basic again.</p>
-          {error && <ErrorNotice error={error} />}
-          <div class="actions">
-            <button type="button" class="danger" onClick={() => void endSecrets(ending)}>End secrets</button>
-            <button type="button" class="secondary" onClick={() => setEnding(undefined)}>Cancel</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
       {deleting && (
-        <Dialog title={`Delete ${deleting.name}`} onClose={() => setDeleting(undefined)}>
+        <ConfirmDialog title={`Delete ${deleting.name}`} action="Delete" error={error} onConfirm={() => void remove(deleting)} onClose={() => setDeleting(undefined)}>
           <p>It will see every token of the org again, as an undeclared caller, and its client secrets stop working.</p>
-          {error && <ErrorNotice error={error} />}
-          <div class="actions">
-            <button type="button" class="danger" onClick={() => void remove(deleting)}>Delete</button>
-            <button type="button" class="secondary" onClick={() => setDeleting(undefined)}>Cancel</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
+import { ConfirmDialog, count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 type TokenRow = Schemas['Token'];
 
@@ -97,16 +97,11 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
         </div>
       )}
       {revoking && (
-        <Dialog title={revoking.kind === 'token' ? 'Revoke this access token' : 'Revoke this grant'} onClose={() => setRevoking(undefined)}>
+        <ConfirmDialog title={revoking.kind === 'token' ? 'Revoke this access token' : 'Revoke this grant'} action="Revoke" error={error} onConfirm={() => void revoke(revoking)} onClose={() => setRevoking(undefined)}>
           <p>{revoking.kind === 'token'
             ? 'It stops working at once.'
             : `Its refresh tokens and every access token issued from them stop working at once (${count(revoking.group.tokens.length)} listed here), and the app cannot refresh it again.`}</p>
-          {error && <ErrorNotice error={error} />}
-          <div class="actions">
-            <button type="button" class="danger" onClick={() => void revoke(revoking)}>Revoke</button>
-            <button type="button" class="secondary" onClick={() => setRevoking(undefined)}>Cancel</button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
     </section>
   );

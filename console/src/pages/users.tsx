@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
+import { ConfirmDialog, count, Dialog, ErrorNotice, Field, JobProgress, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 type UserRow = Schemas['Usage'];
 
@@ -105,14 +105,9 @@ function RevokeUserDialog({ appId, user, onClose, onStarted }: { appId: string; 
     }
   };
   return (
-    <Dialog title={`Revoke ${user.userName ?? user.userId}`} onClose={onClose}>
+    <ConfirmDialog title={`Revoke ${user.userName ?? user.userId}`} action="Revoke" error={error} onConfirm={() => void revoke()} onClose={onClose}>
       <p>This revokes all {count(user.activeTokenCount)} active tokens of {user.userId} for this app, at once.</p>
-      {error && <ErrorNotice error={error} />}
-      <div class="actions">
-        <button type="button" class="danger" onClick={() => void revoke()}>Revoke</button>
-        <button type="button" class="secondary" onClick={onClose}>Cancel</button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
