@@ -75,14 +75,15 @@ export async function verifyLearned(issuer: TrustedIssuer, rawToken: string, now
   const { claims } = issuer;
   const appId = idOf(payload[claims.client]);
   if (appId === undefined) return undefined;
-  const ofClient = payload[claims.user] === undefined || rules?.isClientToken?.(payload) === true;
+  // RFC 9068 §2.2: a token with no resource owner names its client as its subject.
+  const ofClient = payload[claims.user] === undefined || payload[claims.user] === appId || rules?.isClientToken?.(payload) === true;
   const userId = ofClient ? CLIENT_USER_ID : idOf(payload[claims.user]);
   if (userId === undefined) return undefined;
   const userName = claims.userName === null || ofClient ? undefined : payload[claims.userName];
   return {
     appId, userId,
     userName: typeof userName === 'string' && userName.length <= 255 ? userName : null,
-    scopes: scopesOf(payload[claims.scope]),
+    scopes: scopesOf(payload[ofClient && rules?.clientScopeClaim ? rules.clientScopeClaim : claims.scope]),
     audience: [payload.aud ?? []].flat().filter((a): a is string => typeof a === 'string'),
     cnf: v.is(confirmationSchema, payload.cnf) ? payload.cnf : null,
     issuedAtMs,

@@ -79,6 +79,10 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
     // Entra ID sets iat 5 minutes early.
     const entra = await idp.sign({ iss: idp.issuer('entra'), aud: 'api://orders', iat: iat - 300, nbf: iat - 300, exp: iat + 3600, azp: 'entraclient', oid: '8f0e-ada', preferred_username: 'ada@contoso.example', scp: 'Orders.Read Orders.Write', uti: 'entra-uti-1', tid: 'tenant', ver: '2.0' });
     expect(await introspect(entra)).toMatchObject({ active: true, client_id: 'entraclient', sub: '8f0e-ada', username: 'ada@contoso.example', scope: 'Orders.Read Orders.Write' });
+    // Its app-only token (client credentials): no `scp`, its application permissions in `roles`, `oid` the service principal.
+    const appOnly = await introspect(await idp.sign({ iss: idp.issuer('entra'), aud: 'api://orders', iat: iat - 300, exp: iat + 3600, azp: 'entraclient', oid: '5c2d-sp', sub: '5c2d-sp', roles: ['Orders.Read.All'], uti: 'entra-uti-2', tid: 'tenant', ver: '2.0' }));
+    expect(appOnly).toMatchObject({ active: true, client_id: 'entraclient', scope: 'Orders.Read.All' });
+    expect(appOnly).not.toHaveProperty('sub');
 
     await trust('keycloak', { preset: 'keycloak', audiences: ['orders'] });
     const keycloak = { iss: idp.issuer('keycloak'), aud: 'orders', azp: 'portal', sub: 'f:kc-ada', preferred_username: 'ada', scope: 'openid profile', typ: 'Bearer', jti: 'kc-1', iat, exp: iat + 300 };
@@ -266,8 +270,8 @@ describe('revocations of learned tokens by time', () => {
       expect(await introspect(await sign('timed', { sub: 'carol', jti: 't3', iat: revokedAt + 30 }))).toEqual({ active: false });
       expect((await introspect(await sign('timed', { sub: 'carol', jti: 't4', iat: revokedAt + 90 }))).active).toBe(true);
       // Entra ID's iat is 5 minutes early: a token it issued 100 s after the revocation says iat = revocation − 200 s, and lives.
-      expect((await introspect(await sign('timed-entra', { oid: 'ada', uti: 'e1', iat: revokedAt + 100 - 300 }))).active).toBe(true);
-      expect(await introspect(await sign('timed-entra', { oid: 'ada', uti: 'e2', iat: revokedAt - 300 }))).toEqual({ active: false });
+      expect((await introspect(await sign('timed-entra', { oid: 'ada', scp: 'Orders.Read', uti: 'e1', iat: revokedAt + 100 - 300 }))).active).toBe(true);
+      expect(await introspect(await sign('timed-entra', { oid: 'ada', scp: 'Orders.Read', uti: 'e2', iat: revokedAt - 300 }))).toEqual({ active: false });
 
       // Every token of the app, by time too.
       const appRevokedAt = epoch();
