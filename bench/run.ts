@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '100000' },
     'import-runs': { type: 'string', default: '21' },
     introspections: { type: 'string', default: '1000' },
-    /** Some parts only (comma-separated: introspection, list pages, console, revocation, bundles): printed, not written. */
+    /** Some parts only (comma-separated: introspection, learned tokens, list pages, console, revocation, bundles): printed, not written. */
     only: { type: 'string' },
   },
 });
@@ -38,6 +38,8 @@ const handlerEnv = {
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', LOG_LEVEL: 'ERROR',
   TABLE_NAME: 'bench', DYNAMODB_ENDPOINT: dynamodb.endpoint, SQS_ENDPOINT: sqsEmulator.endpoint,
   TOKEN_HASH_SECRET: randomBytes(32).toString('base64'),
+  // The trusted issuer of the learned-token part serves its keys on loopback, as in the tests.
+  ALLOW_LOOPBACK_ISSUERS: 'true',
 };
 try {
   await ensureTable(dynamodb.endpoint, 'us-east-1', 'bench');
@@ -45,6 +47,7 @@ try {
   Object.assign(process.env, handlerEnv, { QUEUE_URL: queueUrl });
 
   const { measureIntrospection } = await import('./parts/introspection.js');
+  const { measureLearnedTokens } = await import('./parts/learned-tokens.js');
   const { measureListPages } = await import('./parts/list-pages.js');
   const { measureRevocation } = await import('./parts/revocation.js');
   const { measureBundles } = await import('./bundles.js');
@@ -58,6 +61,7 @@ try {
     console.error(`bench: ${name} done in ${((Date.now() - t) / 1000).toFixed(0)} s`);
   };
   await step('introspection', () => measureIntrospection({ dataDir, count: INTROSPECTIONS }));
+  await step('learned tokens', () => measureLearnedTokens({ count: INTROSPECTIONS }));
   await step('list pages', () => measureListPages());
   await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));

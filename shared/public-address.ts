@@ -13,6 +13,8 @@ export function isPublicAddress(address: string): boolean {
   const lower = address.toLowerCase();
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
   if (mapped) return isPublicAddress(mapped);
-  // Global unicast is 2000::/3; everything else (loopback, unique-local fc00::/7, link-local fe80::/10, multicast) is not routed to us.
-  return /^[23][0-9a-f]{0,3}:/.test(lower) && !lower.startsWith('2001:db8:');
+  // Global unicast is 2000::/3; everything else (loopback, unique-local fc00::/7, link-local fe80::/10, multicast, the hex
+  // spelling of a mapped IPv4 address) is not routed to us. Nor are documentation (2001:db8::/32) and the tunnels that embed
+  // an IPv4 address a relay would reach, private ones included: 6to4 (2002::/16) and Teredo (2001::/32).
+  return /^[23][0-9a-f]{0,3}:/.test(lower) && !lower.startsWith('2001:db8:') && !lower.startsWith('2002:') && !/^2001:0{0,4}:/.test(lower);
 }

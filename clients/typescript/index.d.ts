@@ -889,6 +889,8 @@ export type components = {
             };
             /** @description How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it. */
             backdatingSeconds: number;
+            /** @description Tokens it issued at or before this (within 60 s of clock skew) are never learned under this trust: set when the org had trusted the URL before and stopped, or when the client, user or token-id claim (or the preset) changed, so that no token revoked before comes back under another name. */
+            trustedSince: components["schemas"]["Timestamp"] | null;
             /** @description Tokens of it learned at introspection since it was trusted. */
             learnedTokenCount: number;
             /** @description When a token of it was last learned. */
@@ -3905,6 +3907,7 @@ export interface operations {
                      *             "tokenId": "jti"
                      *           },
                      *           "backdatingSeconds": 0,
+                     *           "trustedSince": null,
                      *           "learnedTokenCount": 1204,
                      *           "lastUsedAt": "2026-11-28T16:29:00.000Z",
                      *           "createdAt": "2026-11-01T09:00:00.000Z",
@@ -3964,6 +3967,7 @@ export interface operations {
                      *         "tokenId": "jti"
                      *       },
                      *       "backdatingSeconds": 0,
+                     *       "trustedSince": null,
                      *       "learnedTokenCount": 1204,
                      *       "lastUsedAt": "2026-11-28T16:29:00.000Z",
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
@@ -4052,6 +4056,7 @@ export interface operations {
                      *         "tokenId": "jti"
                      *       },
                      *       "backdatingSeconds": 0,
+                     *       "trustedSince": null,
                      *       "learnedTokenCount": 1204,
                      *       "lastUsedAt": "2026-11-28T16:29:00.000Z",
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
@@ -4084,6 +4089,7 @@ export interface operations {
                      *         "tokenId": "jti"
                      *       },
                      *       "backdatingSeconds": 0,
+                     *       "trustedSince": null,
                      *       "learnedTokenCount": 0,
                      *       "lastUsedAt": null,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",

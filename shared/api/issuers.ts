@@ -33,6 +33,7 @@ export const issuerSchema = v.object({
   preset: v.nullable(v.picklist(issuerPresets)),
   claims: v.pipe(v.object({ client: v.string(), user: v.string(), userName: v.nullable(v.string()), scope: v.string(), tokenId: v.string() }), v.description('The claim names its tokens are read by.')),
   backdatingSeconds: v.pipe(v.number(), v.description('How far before the issue the issuer sets `iat` (Entra ID: 300); revocations by time allow for it.')),
+  trustedSince: v.pipe(nullableInstant, v.description('Tokens it issued at or before this (within 60 s of clock skew) are never learned under this trust: set when the org had trusted the URL before and stopped, or when the client, user or token-id claim (or the preset) changed, so that no token revoked before comes back under another name.')),
   learnedTokenCount: v.pipe(v.number(), v.description('Tokens of it learned at introspection since it was trusted.')),
   lastUsedAt: v.pipe(nullableInstant, v.description('When a token of it was last learned.')),
   createdAt: instantSchema,
@@ -43,7 +44,7 @@ export type IssuerView = Output<typeof issuerSchema>;
 
 const example = {
   issuerId: 'okta-prod', issuer: 'https://acme.okta.com/oauth2/default', jwksUri: 'https://acme.okta.com/oauth2/default/v1/keys', audiences: ['api://default'], preset: 'okta',
-  claims: { client: 'cid', user: 'uid', userName: 'sub', scope: 'scp', tokenId: 'jti' }, backdatingSeconds: 0, learnedTokenCount: 1204, lastUsedAt: '2026-11-28T16:29:00.000Z',
+  claims: { client: 'cid', user: 'uid', userName: 'sub', scope: 'scp', tokenId: 'jti' }, backdatingSeconds: 0, trustedSince: null, learnedTokenCount: 1204, lastUsedAt: '2026-11-28T16:29:00.000Z',
   createdAt: '2026-11-01T09:00:00.000Z', updatedAt: '2026-11-01T09:00:00.000Z',
 } as const;
 const notTrusted = { description: '`not-found`: the org trusts no issuer by that id.', problems: [{ type: 'not-found', detail: 'Issuer okta-prod was not found' }] } as const;

@@ -4,7 +4,8 @@
  * - its record by id (`ISSUER#<id>`), which GET and the list read;
  * - a copy of it by the hash of its issuer URL (`URL#<hash>`): introspection finds the issuer of a
  *   JWT's `iss` with one GetItem, and the copy's existence keeps an issuer URL trusted once per org
- *   (both are written in one transaction);
+ *   (both are written in one transaction). When the org stops trusting the URL the copy stays,
+ *   marked `distrustedAt`: a later trust of the URL then learns only tokens issued after it;
  * - ISSUER_SHARDS counter shards (`ISSUER#<id>#SHARD#<n>`, sorted right after the record, so a
  *   page of the list is one Query): what first sights learned and when, spread so that an issuer
  *   whose tokens are learned fast takes no hot item.
@@ -30,6 +31,12 @@ export interface TrustedIssuer {
   preset: IssuerPreset | null;
   /** The claim names read from its tokens (the preset's, with any the org gave over them). */
   claims: IssuerClaims;
+  /**
+   * Tokens issued at or before this (within the issuer's clock skew) are not this trust's: when the
+   * org trusted the URL before and stopped, or the claim mapping changed (a token could otherwise
+   * be learned again under another name, app or user than the one it was revoked as).
+   */
+  trustedSince: string | null;
   createdAt: string;
   updatedAt: string;
   version: number;
@@ -57,7 +64,10 @@ const shape = () => ({
 });
 const complete = (r: Item): TrustedIssuer => {
   const claims = r.claims as IssuerClaims;
-  return { ...(r as unknown as TrustedIssuer), preset: (r.preset as IssuerPreset | undefined) ?? null, claims: { ...claims, userName: claims.userName ?? null } };
+  return {
+    ...(r as unknown as TrustedIssuer), preset: (r.preset as IssuerPreset | undefined) ?? null, claims: { ...claims, userName: claims.userName ?? null },
+    trustedSince: (r.trustedSince as string | undefined) ?? null,
+  };
 };
 const toIssuer = recordReader('TrustedIssuer', shape, complete);
 const toIssuerByUrl = recordReader('TrustedIssuerUrl', shape, complete);
@@ -65,20 +75,35 @@ const toShard = recordReader('TrustedIssuerShard', () => ({ issuerId: v.string()
   issuerId: r.issuerId as string, learnedTokenCount: (r.learnedTokenCount as number | undefined) ?? 0, lastUsedAt: (r.lastUsedAt as string | undefined) ?? null,
 }));
 
-const stored = (issuer: TrustedIssuer) => ({ ...issuer, preset: issuer.preset ?? undefined, claims: { ...issuer.claims, userName: issuer.claims.userName ?? undefined } });
+const stored = (issuer: TrustedIssuer) => ({
+  ...issuer, preset: issuer.preset ?? undefined, claims: { ...issuer.claims, userName: issuer.claims.userName ?? undefined }, trustedSince: issuer.trustedSince ?? undefined,
+});
 
 export async function getIssuer(orgId: string, issuerId: string): Promise<TrustedIssuer | undefined> {
   return toIssuer(await getItem(issuerKeys.issuer(orgId, issuerId)));
 }
 
-/** The issuer the org trusts whose tokens carry exactly this `iss`, if any: one GetItem. */
-export async function getIssuerByUrl(orgId: string, issuer: string): Promise<TrustedIssuer | undefined> {
-  return toIssuerByUrl(await getItem(issuerKeys.byUrl(orgId, issuer)));
+/** What an issuer URL's copy says: the issuer trusting it now, or when the org last stopped trusting it. */
+export async function getIssuerUrl(orgId: string, issuer: string): Promise<{ trusted?: TrustedIssuer; distrustedAt?: string }> {
+  const item = await getItem(issuerKeys.byUrl(orgId, issuer));
+  if (!item) return {};
+  return typeof item.distrustedAt === 'string' ? { distrustedAt: item.distrustedAt } : { trusted: toIssuerByUrl(item) };
 }
 
+/** The issuer the org trusts whose tokens carry exactly this `iss`, if any: one GetItem. */
+export async function getIssuerByUrl(orgId: string, issuer: string): Promise<TrustedIssuer | undefined> {
+  return (await getIssuerUrl(orgId, issuer)).trusted;
+}
+
+type Condition = { expression: string; values?: Record<string, unknown> };
+/** A URL's copy once the org stops trusting it: kept, with when (a later trust of the URL starts after it). */
+const distrustedUrlWrite = (issuer: TrustedIssuer, at: string, unchanged: Condition) =>
+  putWrite(itemOf('TrustedIssuerUrl', issuerKeys.byUrl(issuer.orgId, issuer.issuer), { ...stored(issuer), version: issuer.version + 1, distrustedAt: at }), unchanged);
+
 /**
- * Stores an issuer: a new one only if neither its id nor its URL is taken; a replacement only
- * over the version read, moving its URL copy when the URL changed (the new URL must be free).
+ * Stores an issuer: a new one only if neither its id nor its URL is taken (a URL the org stopped
+ * trusting is free); a replacement only over the version read, moving its URL copy when the URL
+ * changed (the new URL must be free; the old one's copy is kept as distrusted).
  */
 export function putIssuerWrites(issuer: TrustedIssuer, previous: TrustedIssuer | undefined): Write[] {
   const record = stored(issuer);
@@ -86,17 +111,17 @@ export function putIssuerWrites(issuer: TrustedIssuer, previous: TrustedIssuer |
   const sameUrl = previous?.issuer === issuer.issuer;
   return [
     putWrite(itemOf('TrustedIssuer', issuerKeys.issuer(issuer.orgId, issuer.issuerId), record), unchangedSince),
-    putWrite(itemOf('TrustedIssuerUrl', issuerKeys.byUrl(issuer.orgId, issuer.issuer), record), sameUrl ? unchangedSince : { expression: 'attribute_not_exists(pk)' }),
-    ...(previous && !sameUrl ? [deleteWrite(issuerKeys.byUrl(previous.orgId, previous.issuer), unchangedSince)] : []),
+    putWrite(itemOf('TrustedIssuerUrl', issuerKeys.byUrl(issuer.orgId, issuer.issuer), record), sameUrl ? unchangedSince : { expression: 'attribute_not_exists(pk) OR attribute_exists(distrustedAt)' }),
+    ...(previous && !sameUrl ? [distrustedUrlWrite(previous, issuer.updatedAt, unchangedSince)] : []),
   ];
 }
 
-/** No longer trusted: its record, its URL copy and its counters go (they must be as read). */
-export function deleteIssuerWrites(issuer: TrustedIssuer): Write[] {
+/** No longer trusted: its record and its counters go, and its URL copy says since when (they must be as read). */
+export function deleteIssuerWrites(issuer: TrustedIssuer, at: string): Write[] {
   const unchanged = { expression: 'version = :seen', values: { ':seen': issuer.version } };
   return [
     deleteWrite(issuerKeys.issuer(issuer.orgId, issuer.issuerId), unchanged),
-    deleteWrite(issuerKeys.byUrl(issuer.orgId, issuer.issuer), unchanged),
+    distrustedUrlWrite(issuer, at, unchanged),
     ...Array.from({ length: ISSUER_SHARDS }, (_, n) => deleteWrite(issuerKeys.shard(issuer.orgId, issuer.issuerId, n))),
   ];
 }

@@ -41,8 +41,8 @@ const INACTIVE = { active: false } as const;
 export async function introspect(orgId: string, rawToken: string, now: number, { asAuthorizationServer, caller }: { asAuthorizationServer: boolean; caller: string }): Promise<IntrospectionView> {
   const jwt = peekJwt(rawToken);
   const rawKeys = hasher.lookupKeysOf(rawToken);
-  const guessed = jwt && learnedNameOf(rawToken, jwt, tokenIdClaims.get(issuerCacheKey(orgId, jwt.issuer)) ?? 'jti');
-  const learnedKeys = guessed && typeof guessed !== 'string' ? hasher.lookupKeysOf(guessed) : [];
+  const guessed = jwt && learnedNameOf(jwt, tokenIdClaims.get(issuerCacheKey(orgId, jwt.issuer)) ?? 'jti');
+  const learnedKeys = guessed ? hasher.lookupKeysOf(guessed) : [];
   // The caller's declaration (cached per container) and the JWT's issuer are read beside the token: no round trip of their own.
   const [found, declared, issuer] = await Promise.all([
     learnedKeys.length ? getTokens(orgId, [...rawKeys, ...learnedKeys]) : findToken(orgId, rawKeys).then((t) => (t ? [t] : [])), declaredResourceServer(orgId, caller), jwt ? getIssuerByUrl(orgId, jwt.issuer) : undefined,
@@ -53,7 +53,8 @@ export async function introspect(orgId: string, rawToken: string, now: number, {
   if (registered && registered.learnedFrom === null) return introspectRegistered(registered, declared, asAuthorizationServer, now);
   if (!jwt || !issuer) return INACTIVE; // a JWT of an issuer the org does not trust (or no longer does) is nobody's
   remember(tokenIdClaims, issuerCacheKey(orgId, jwt.issuer), issuer.claims.tokenId);
-  const name = learnedNameOf(rawToken, jwt, issuer.claims.tokenId);
+  const name = learnedNameOf(jwt, issuer.claims.tokenId);
+  if (!name) return INACTIVE;
   // The issuer's token-id claim was not the one guessed (a container that had not seen the issuer yet): looked up again.
   const seen = sameName(name, guessed) ? (learned ?? registered) : await findToken(orgId, hasher.lookupKeysOf(name));
   return introspectLearned(rawToken, name, issuer, seen, declared, now);
@@ -143,13 +144,14 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
 
 /**
  * Whether a revocation of the token's user or app (any since it was issued) takes it, by time: it
- * may never have been seen before, so the epochs it would be learned under say nothing. Issued
+ * may never have been seen before, so the epochs it would be learned under say nothing. A trust
+ * that began after an earlier one of its URL ended (or renamed its tokens) is such a watermark too. Issued
  * is its `iat` plus the issuer's known backdating; the issuer's clock is trusted to within
  * ISSUER_CLOCK_SKEW_S, and a tie revokes, so a token issued up to that long after a revocation is
  * revoked too (the README says so).
  */
 function revokedByTime(claims: LearnedClaims, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'shard' | 'user'>): boolean {
-  const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt].filter((at): at is string => typeof at === 'string').map(Date.parse);
+  const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt, issuer.trustedSince].filter((at): at is string => typeof at === 'string').map(Date.parse);
   if (watermarks.length === 0) return false;
   const issued = claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
   return issued <= Math.max(...watermarks) + ISSUER_CLOCK_SKEW_S * 1000;

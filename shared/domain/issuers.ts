@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { isLoopbackHost, isPublicAddress } from '../public-address.js';
 import { recordEvent } from '../db/audit-event.js';
-import { deleteIssuerWrites, getIssuer, getIssuerUsage, listIssuers, putIssuerWrites, type IssuerUsage, type TrustedIssuer } from '../db/issuer.js';
+import { deleteIssuerWrites, getIssuer, getIssuerUrl, getIssuerUsage, listIssuers, putIssuerWrites, type IssuerUsage, type TrustedIssuer } from '../db/issuer.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
 import { config } from '../config.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -39,7 +39,7 @@ export function issuerView(issuer: TrustedIssuer, usage: IssuerUsage): IssuerVie
   return {
     issuerId: issuer.issuerId, issuer: issuer.issuer, jwksUri: issuer.jwksUri, audiences: issuer.audiences, preset: issuer.preset, claims: issuer.claims,
     backdatingSeconds: issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0,
-    learnedTokenCount: usage.learnedTokenCount, lastUsedAt: usage.lastUsedAt, createdAt: issuer.createdAt, updatedAt: issuer.updatedAt,
+    trustedSince: issuer.trustedSince, learnedTokenCount: usage.learnedTokenCount, lastUsedAt: usage.lastUsedAt, createdAt: issuer.createdAt, updatedAt: issuer.updatedAt,
   };
 }
 
@@ -62,14 +62,29 @@ const sameTrust = (a: ReturnType<typeof checkedInput>, b: TrustedIssuer) => {
   return comparable(a) === comparable(b);
 };
 
+/** Whether two trusts of an issuer read its tokens as the same tokens, of the same apps and users. */
+const sameNames = (a: Pick<TrustedIssuer, 'preset' | 'claims'>, b: Pick<TrustedIssuer, 'preset' | 'claims'>) =>
+  a.preset === b.preset && a.claims.client === b.claims.client && a.claims.user === b.claims.user && a.claims.tokenId === b.claims.tokenId;
+
+/**
+ * From when a trust learns tokens: after the org last stopped trusting its URL, and after a change
+ * of how its tokens are named (the client, user or token-id claim, or the preset), so that no token
+ * revoked under one trust is learned again, under another name, by the next.
+ */
+function trustedSinceOf(wanted: Pick<TrustedIssuer, 'preset' | 'claims'>, current: TrustedIssuer | undefined, distrustedAt: string | undefined, now: number): string | null {
+  const since = [current?.trustedSince, distrustedAt, current && !sameNames(wanted, current) ? iso(now) : undefined].filter((at): at is string => typeof at === 'string');
+  return since.sort().at(-1) ?? null;
+}
+
 /** PUT /v1/issuers/{issuerId}: trusted (created: true) or replaced; the same again writes nothing. An issuer URL is trusted under one id of the org. */
 export async function trustIssuer(caller: Caller, issuerId: string, input: TrustIssuerInput, now: number): Promise<{ created: boolean; view: IssuerView }> {
   const wanted = checkedInput(input);
   return retrying(async () => {
-    const current = await getIssuer(caller.orgId, issuerId);
+    const [current, url] = await Promise.all([getIssuer(caller.orgId, issuerId), getIssuerUrl(caller.orgId, wanted.issuer)]);
     if (current && sameTrust(wanted, current)) return { created: false, view: issuerView(current, await getIssuerUsage(caller.orgId, issuerId)) };
     const issuer: TrustedIssuer = {
-      orgId: caller.orgId, issuerId, ...wanted, createdAt: current?.createdAt ?? iso(now), updatedAt: iso(now), version: (current?.version ?? 0) + 1,
+      orgId: caller.orgId, issuerId, ...wanted, trustedSince: trustedSinceOf(wanted, current, url.distrustedAt, now),
+      createdAt: current?.createdAt ?? iso(now), updatedAt: iso(now), version: (current?.version ?? 0) + 1,
     };
     const writes = putIssuerWrites(issuer, current);
     const event = auditEvent(caller, 'issuer.changed', {
@@ -98,12 +113,15 @@ export async function issuersPage(orgId: string, limit: number, cursor: string |
   return listAnswer(orgId, list, page, (issuer) => issuerView(issuer, issuer));
 }
 
-/** DELETE /v1/issuers/{issuerId}: no longer trusted; its learned tokens are inactive from then on (introspection reads the issuer every time). */
+/**
+ * DELETE /v1/issuers/{issuerId}: no longer trusted; its learned tokens are inactive from then on
+ * (introspection reads the issuer every time), and stay so if the org trusts the URL again.
+ */
 export async function distrustIssuer(caller: Caller, issuerId: string, now: number): Promise<void> {
   await retrying(async () => {
     const current = await getIssuer(caller.orgId, issuerId);
     if (!current) throw new NotFoundError(`Issuer ${issuerId}`);
     const event = auditEvent(caller, 'issuer.changed', { details: { issuerId, change: 'distrusted', issuer: current.issuer } }, now);
-    return (await commitOrFailures([...deleteIssuerWrites(current), recordEvent(event)])) === null ? undefined : RETRY;
+    return (await commitOrFailures([...deleteIssuerWrites(current, iso(now)), recordEvent(event)])) === null ? undefined : RETRY;
   }, () => new ConflictError('The issuer was changed concurrently too often; retry the request'));
 }

@@ -3,6 +3,7 @@
  * checking it: only to choose where to look. Introspection checks the signature before it trusts
  * anything else; RFC 7009's caller is the org's own authorization server.
  */
+import { createHash } from 'node:crypto';
 import * as v from 'valibot';
 import type { LearnedName, TokenName } from '../crypto.js';
 import { idSchema } from '../schemas/common.js';
@@ -11,6 +12,8 @@ import { idSchema } from '../schemas/common.js';
 export interface PresentedJwt {
   issuer: string;
   payload: Record<string, unknown>;
+  /** The header and payload as presented: what the signature covers. */
+  signingInput: string;
 }
 
 const jsonPart = (part: string): unknown => JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
@@ -24,7 +27,7 @@ export function peekJwt(rawToken: string): PresentedJwt | undefined {
     const payload = jsonPart(parts[2] as string);
     if (typeof header !== 'object' || header === null || typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
     const { iss } = payload as { iss?: unknown };
-    return typeof iss === 'string' ? { issuer: iss, payload: payload as Record<string, unknown> } : undefined;
+    return typeof iss === 'string' ? { issuer: iss, payload: payload as Record<string, unknown>, signingInput: `${parts[1]}.${parts[2]}` } : undefined;
   } catch {
     return undefined;
   }
@@ -33,11 +36,23 @@ export function peekJwt(rawToken: string): PresentedJwt | undefined {
 /** A claim's value if it is an id (the contract's id rules), else undefined. */
 export const idOf = (value: unknown): string | undefined => (v.is(idSchema, value) ? value : undefined);
 
-/** What a learned token is stored by: (issuer, its token-id claim) when that is an id, else its raw value's keyed hash. */
-export function learnedNameOf(rawToken: string, jwt: PresentedJwt, tokenIdClaim: string): TokenName {
-  const tokenId = idOf(jwt.payload[tokenIdClaim]);
-  return tokenId === undefined ? rawToken : { issuer: jwt.issuer, tokenId } satisfies LearnedName;
+/**
+ * What a learned token is stored by: (issuer, its token-id claim); with no such claim, (issuer, a
+ * digest of what its signature covers), never of the whole value: a signature has other spellings
+ * that verify (unused base64url bits; ECDSA's (r, n − s)), each of which would be a new token.
+ * The derived id starts with `#`, which no id has. Undefined when the claim is there but is no id
+ * (a number, say): another spelling of an id is no new token, so such a token is nobody's.
+ */
+export function learnedNameOf(jwt: PresentedJwt, tokenIdClaim: string): LearnedName | undefined {
+  const claim = jwt.payload[tokenIdClaim];
+  if (claim === undefined) return { issuer: jwt.issuer, tokenId: `#${createHash('sha256').update(jwt.signingInput).digest('base64url')}` };
+  const tokenId = idOf(claim);
+  return tokenId === undefined ? undefined : { issuer: jwt.issuer, tokenId };
 }
+
+/** A JWT time claim (epoch seconds) in milliseconds, when it is a number a Date can hold; else undefined. */
+export const jwtTimeMs = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e12 ? value * 1000 : undefined;
 
 /** Whether two names are the same token's: the same raw value, or the same issuer and token id. */
 export const sameName = (a: TokenName, b: TokenName | undefined) =>

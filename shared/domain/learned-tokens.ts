@@ -23,7 +23,7 @@ import { iso } from '../time.js';
 import { CLIENT_USER_ID, type Token } from '../model.js';
 import { auditEvent } from './audit.js';
 import { hasher } from './hasher.js';
-import { idOf } from './learned-names.js';
+import { idOf, jwtTimeMs } from './learned-names.js';
 import { presetRules } from './issuer-presets.js';
 import { expiryAtRegistration, sweepDueAt } from './policies.js';
 import { heldTokens } from './rules.js';
@@ -68,9 +68,9 @@ export async function verifyLearned(issuer: TrustedIssuer, rawToken: string, now
     return undefined; // a bad token, or keys that could not be read: inactive either way (jwks.ts keeps a failing issuer fast)
   }
   const rules = issuer.preset ? presetRules[issuer.preset] : undefined;
-  const issuedAtMs = (payload.iat as number) * 1000;
-  if (issuedAtMs > now + ISSUER_CLOCK_SKEW_S * 1000) return undefined;
-  if (issuer.audiences.length === 0 && !AT_JWT.has(typ?.toLowerCase() ?? '') && !rules?.isAccessToken?.(payload)) return undefined;
+  const [issuedAtMs, expiresAtMs] = [jwtTimeMs(payload.iat), jwtTimeMs(payload.exp)];
+  if (issuedAtMs === undefined || expiresAtMs === undefined || issuedAtMs > now + ISSUER_CLOCK_SKEW_S * 1000) return undefined;
+  if (issuer.audiences.length === 0 && !(typeof typ === 'string' && AT_JWT.has(typ.toLowerCase())) && !rules?.isAccessToken?.(payload)) return undefined;
   if (rules?.isAccessToken && !rules.isAccessToken(payload)) return undefined;
   const { claims } = issuer;
   const appId = idOf(payload[claims.client]);
@@ -87,7 +87,7 @@ export async function verifyLearned(issuer: TrustedIssuer, rawToken: string, now
     audience: [payload.aud ?? []].flat().filter((a): a is string => typeof a === 'string'),
     cnf: v.is(confirmationSchema, payload.cnf) ? payload.cnf : null,
     issuedAtMs,
-    expiresAtMs: (payload.exp as number) * 1000,
+    expiresAtMs,
   };
 }
 

@@ -18,7 +18,7 @@ import { auditEvent } from './audit.js';
 import { CLIENT_USER_ID, type Actor, type AuditEvent, type Token } from '../model.js';
 import { adoptLegacy, revokeGrant } from './grants.js';
 import { hasher } from './hasher.js';
-import { learnedNameOf, peekJwt } from './learned-names.js';
+import { jwtTimeMs, learnedNameOf, peekJwt } from './learned-names.js';
 import { lineageAmong, lineageKeys } from './lineage.js';
 import { childrenCheckAt } from './policies.js';
 import { removeTokens } from './removal.js';
@@ -41,19 +41,19 @@ export async function revokeRawToken(actor: Actor, rawToken: string, now: number
     // Every item of the value, under any key version: each live one is revoked (there are two only
     // if a container without the newest version registered or revoked it during a rollout).
     const stored = await getTokens(actor.orgId, names.flatMap(({ name }) => hasher.lookupKeysOf(name)));
-    if (stored.length > 0) {
-      for (const token of stored.filter((t) => t.revokedAt === null || endedRefreshToken(t))) {
-        await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
-      }
-      return undefined;
+    for (const token of stored.filter((t) => t.revokedAt === null || endedRefreshToken(t))) {
+      await revokeToken(token, now, event({ appId: token.appId, userId: token.userId, tokenId: token.tokenId, details: { type: token.type, via: 'rfc7009' } }));
     }
-    const [first] = names.map(({ name }) => hasher.digest(name));
+    // A JWT stored under one name (registered by its value, or learned) is remembered under the other too, so neither can bring it back.
+    const storedKeys = new Set(stored.map((t) => t.lookupKey));
+    const unstored = names.filter(({ name }) => !hasher.lookupKeysOf(name).some((key) => storedKeys.has(key)));
+    if (unstored.length === 0) return undefined;
     const remembered = await commit([
-      ...names.flatMap(({ name, presentableUntil }) => {
+      ...unstored.flatMap(({ name, presentableUntil }) => {
         const { lookupKey, tokenId } = hasher.digest(name);
         return revokedValueWrites(actor.orgId, lookupKey, tokenId, iso(now), hasher.contestedKeysOf(name), presentableUntil);
       }),
-      recordEvent(event({ tokenId: first!.tokenId, details: { via: 'rfc7009', registered: false } })),
+      ...(stored.length === 0 ? [recordEvent(event({ tokenId: hasher.digest(names[0]!.name).tokenId, details: { via: 'rfc7009', registered: false } }))] : []),
     ]);
     // Lost to a registration (or another revocation) of the same value, under any version: read it again.
     return remembered ? undefined : RETRY;
@@ -66,13 +66,13 @@ export async function revokeRawToken(actor: Actor, rawToken: string, now: number
  * its own expiry. Its signature is not checked: the caller is the org's authorization server.
  */
 async function namesOf(orgId: string, rawToken: string): Promise<{ name: TokenName; presentableUntil: number }[]> {
-  const raw = { name: rawToken, presentableUntil: 0 };
   const jwt = peekJwt(rawToken);
-  const issuer = jwt && (await getIssuerByUrl(orgId, jwt.issuer));
-  if (!jwt || !issuer) return [raw];
-  const learned = learnedNameOf(rawToken, jwt, issuer.claims.tokenId);
-  const exp = typeof jwt.payload.exp === 'number' ? jwt.payload.exp * 1000 : 0;
-  return typeof learned === 'string' ? [{ ...raw, presentableUntil: exp }] : [raw, { name: learned, presentableUntil: exp }];
+  if (!jwt) return [{ name: rawToken, presentableUntil: 0 }];
+  // Unchecked: an exp no Date can hold is only remembered for the day every revocation is.
+  const presentableUntil = jwtTimeMs(jwt.payload.exp) ?? 0;
+  const issuer = await getIssuerByUrl(orgId, jwt.issuer);
+  const learned = issuer && learnedNameOf(jwt, issuer.claims.tokenId);
+  return [{ name: rawToken, presentableUntil }, ...(learned ? [{ name: learned, presentableUntil }] : [])];
 }
 
 /**

@@ -16,7 +16,7 @@ describe('/v1/issuers/{issuerId}', () => {
     expect(trusted.status, trusted.text).toBe(201);
     expect(trusted.body).toEqual({
       issuerId: 'okta-prod', ...okta, claims: { client: 'cid', user: 'uid', userName: 'sub', scope: 'scp', tokenId: 'jti' }, backdatingSeconds: 0,
-      learnedTokenCount: 0, lastUsedAt: null, createdAt: expect.any(String), updatedAt: trusted.body.createdAt,
+      trustedSince: null, learnedTokenCount: 0, lastUsedAt: null, createdAt: expect.any(String), updatedAt: trusted.body.createdAt,
     });
     expect((await put('okta-prod', okta)).status).toBe(200);
     const replaced = await put('okta-prod', { ...okta, audiences: ['api://orders'], claims: { userName: 'email' } });
