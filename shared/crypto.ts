@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { canonicalJwsSpelling } from './jwt-spelling.js';
 
 /**
  * The service's keyed cryptography, all derived from TOKEN_HASH_SECRET with HKDF.
@@ -7,6 +8,8 @@ import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } f
  *
  * - lookup key: HMAC-SHA-256(k_lookup, raw), first 16 bytes, hex. Introspection finds the token
  *   item with one GetItem on it. 128 bits keeps collisions out of reach (birthday bound 2^64).
+ *   A JWT is hashed in its one spelling (shared/jwt-spelling.ts): another spelling of a revoked
+ *   JWT is that revoked token.
  * - token id: the lookup key encrypted as one AES-128 block (a keyed permutation) and base64url'd.
  *   It is deterministic (re-registration returns the same id), reveals nothing about the hash
  *   without the key, and decrypts back to the lookup key, so an admin's `tokenId` reaches the
@@ -68,7 +71,7 @@ export function createTokenHasher(material: VersionedKeys): TokenHasher {
   const hashOf = (version: number, name: TokenName) => {
     const keys = byVersion.get(version);
     // A learned name as JSON: no issuer and id can spell another pair's.
-    return (typeof name === 'string' ? createHmac('sha256', keys?.lookup as Buffer).update(name, 'utf8') : createHmac('sha256', keys?.learned as Buffer).update(JSON.stringify([name.issuer, name.tokenId]), 'utf8'))
+    return (typeof name === 'string' ? createHmac('sha256', keys?.lookup as Buffer).update(canonicalJwsSpelling(name), 'utf8') : createHmac('sha256', keys?.learned as Buffer).update(JSON.stringify([name.issuer, name.tokenId]), 'utf8'))
       .digest().subarray(0, 16);
   };
   const cipher = (version: number, block: Buffer, decrypt: boolean) => {

@@ -80,15 +80,29 @@ describe('a revoked learned token stays revoked', () => {
     expect(await active(ecdsa)).toBe(false);
   });
 
-  it('registered by its value and revoked through RFC 7009: another spelling is not learned as a new token', async () => {
+  it('registered by its value (its issuer trusted or not), revoked by RFC 7009 or by its id: no other spelling is active, nor learned as a new token', async () => {
     await trust('by-value');
+    const ecdsaKey = await idp.addKey('ES256');
     expect((await call('createApp', { claims: admin, json: { appId: 'byvalueclient', name: 'By value' } })).status).toBe(201);
     const iat = epoch();
-    const jwt = await idp.sign({ iss: idp.issuer('by-value'), aud: 'api', client_id: 'byvalueclient', sub: 'ada', jti: 'bv-1', iat, exp: iat + 600 });
-    expect((await call('registerToken', { claims: authorizationServer, json: { token: jwt, type: 'access', appId: 'byvalueclient', userId: 'ada' } })).status).toBe(201);
-    await rfc7009(jwt);
-    expect(await active(jwt)).toBe(false);
-    expect(await active(respelled(jwt))).toBe(false);
+    const sign = (iss: string, jti: string, kid?: string) => idp.sign({ iss, aud: 'api', client_id: 'byvalueclient', sub: 'ada', jti, iat, exp: iat + 600 }, kid ? { kid } : {});
+    const registered = async (jwt: string) => {
+      const answer = await call('registerToken', { claims: authorizationServer, json: { token: jwt, type: 'access', appId: 'byvalueclient', userId: 'ada' } });
+      expect(answer.status, answer.text).toBe(201);
+      return answer.body.tokenId as string;
+    };
+    for (const iss of [idp.issuer('by-value'), 'https://as.example']) {
+      const byRfc7009 = await sign(iss, `${iss}-1`);
+      await registered(byRfc7009);
+      expect(await active(respelled(byRfc7009))).toBe(true); // the registered token, in another spelling
+      await rfc7009(byRfc7009);
+      for (const spelling of [byRfc7009, respelled(byRfc7009)]) expect(await active(spelling), iss).toBe(false);
+
+      const byId = await sign(iss, `${iss}-2`, ecdsaKey);
+      await revokeById('byvalueclient', 'ada', await registered(byId));
+      for (const spelling of [byId, respelled(byId), otherEcdsaSignature(byId), respelled(otherEcdsaSignature(byId))]) expect(await active(spelling), iss).toBe(false);
+    }
+    expect(await tokensOf('byvalueclient', 'ada')).toEqual([]);
   });
 
   it('whatever the type of its token id: a jti that is no id (a number) is nobody\'s', async () => {
