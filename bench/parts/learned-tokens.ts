@@ -83,8 +83,9 @@ export async function measureLearnedTokens(options: { count: number }): Promise<
       { name: 'learned.firstSight.writeRoundTrips', value: worst(firstSights, (s) => s.writes), unit: 'round trips (the token stored and counted, then its use)', limit: { max: 2 } },
       { name: 'learned.sequentialReadRoundTrips', value: worst(steady, (s) => s.reads), unit: 'round trips (worst of 200, once seen)', limit: { max: 2 } },
       { name: 'learned.writeRoundTrips', value: worst(steady, (s) => s.writes), unit: 'round trips', limit: { max: 1 } },
-      // The registered token's floor (3 RCU without a grant: the token, a shard, the user row) plus the issuer read beside the token (bench/README.md).
-      { name: 'learned.modelledRCU', value: mean(steady, (s) => s.rcu), unit: 'RCU per call (mean, once seen)', limit: { max: 4 } },
+      // The registered token's floor without a grant (the token, a shard, the user row: 3 RCU) plus the two units learned tokens
+      // add (bench/README.md): the issuer by its URL, and the value's own keys (a JWT may have been registered by its value).
+      { name: 'learned.modelledRCU', value: mean(steady, (s) => s.rcu), unit: 'RCU per call (mean, once seen)', limit: { max: 5 } },
       { name: 'learned.modelledWCU', value: mean(steady, (s) => s.wcu), unit: 'WCU per call (mean)', limit: { max: 3 } },
       { name: 'learned.firstSight.modelledWCU', value: mean(firstSights, (s) => s.wcu), unit: 'WCU per call (mean)', limit: null },
       { name: 'learned.jwksFetchesPerIssuer', value: idp.fetches, unit: `fetches (over ${2 * TOKENS + VERIFY_RUNS + 100 + options.count} checks)`, limit: { max: 1 } },
