@@ -25,7 +25,8 @@ import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps
 import { policiesSchema } from '../../shared/schemas/policies.js';
 import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/common.js';
 import { revocationRequestSchema } from '../../shared/schemas/revocations.js';
-import { oauthTokenFormSchema, registerGrantSchema, registerTokenSchema } from '../../shared/schemas/tokens.js';
+import { registerGrantSchema, registerTokenSchema } from '../../shared/schemas/registration.js';
+import { oauthTokenFormSchema } from '../../shared/schemas/tokens.js';
 
 type Json = Record<string, unknown>;
 

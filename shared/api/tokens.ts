@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { instantSchema, nullableInstant } from '../schemas/answers.js';
 import { idSchema, type Output, tokenIdSchema } from '../schemas/common.js';
-import { oauthTokenFormSchema, registrationBodySchema, tokenTypeSchema } from '../schemas/tokens.js';
+import { registrationBodySchema } from '../schemas/registration.js';
+import { oauthTokenFormSchema, tokenTypeSchema } from '../schemas/tokens.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----

@@ -54,7 +54,7 @@ const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey
 /** The link that lists an app among the user's apps while the user's row counts tokens under `countEpoch`. */
 export const userAppLinkItem = (orgId: string, appId: string, userId: string, countEpoch: number) =>
   itemOf('UserAppLink', appUserKeys.appOfUser(orgId, userId, appId, countEpoch), { orgId, appId, userId, countEpoch });
-const toUserAppLink = recordReader('UserAppLink', () => ({ appId: v.string(), countEpoch: v.number() }), (l) => ({ appId: l.appId as string, countEpoch: l.countEpoch as number }));
+const toUserAppLink = /* @__PURE__ */ recordReader('UserAppLink', () => ({ appId: v.string(), countEpoch: v.number() }), (l) => ({ appId: l.appId as string, countEpoch: l.countEpoch as number }));
 const putLink = (orgId: string, appId: string, userId: string, countEpoch: number) => putWrite(userAppLinkItem(orgId, appId, userId, countEpoch));
 const deleteLink = (orgId: string, appId: string, userId: string, countEpoch: number) => deleteWrite(appUserKeys.appOfUser(orgId, userId, appId, countEpoch));
 /** A row counts tokens (under its own epoch, current or not) exactly while it is listed and linked. */
@@ -64,7 +64,7 @@ const lastUsePinned = (user: Pick<AppUser, 'lastUsedAt'>) => (user.lastUsedAt ==
   ? { condition: 'attribute_not_exists(lastUsedAt)', values: {} }
   : { condition: 'lastUsedAt = :seenLastUse', values: { ':seenLastUse': user.lastUsedAt } });
 
-export const toAppUser = recordReader('AppUser', () => ({
+export const toAppUser = /* @__PURE__ */ recordReader('AppUser', () => ({
   orgId: v.string(), appId: v.string(), userId: v.string(), activeTokenCount: v.number(), revokeEpoch: v.number(),
 }), (u) => ({
   ...(u as unknown as AppUser), userName: (u.userName as string | undefined) ?? null, firstUsedAt: (u.firstUsedAt as string | undefined) ?? null,

@@ -101,10 +101,10 @@ export function randomShard(random: () => number = Math.random): number {
 }
 
 const identity = () => ({ orgId: v.string(), appId: v.string() });
-const toApp = recordReader('App', () => ({ ...identity(), name: v.string(), revokeEpoch: v.number() }), (a) => ({
+const toApp = /* @__PURE__ */ recordReader('App', () => ({ ...identity(), name: v.string(), revokeEpoch: v.number() }), (a) => ({
   ...(a as unknown as App), ...completeSettings(a, settings), lastUsedAt: (a.lastUsedAt as string | undefined) ?? null,
 }));
-export const toAppShard = recordReader('AppShard', () => ({ ...identity(), shard: v.number(), revokeEpoch: v.number(), activeTokenCount: v.number(), userCount: v.number() }), (s) => ({
+export const toAppShard = /* @__PURE__ */ recordReader('AppShard', () => ({ ...identity(), shard: v.number(), revokeEpoch: v.number(), activeTokenCount: v.number(), userCount: v.number() }), (s) => ({
   ...(s as unknown as AppShard), ...completeSettings(s, copiedOnShards), lastUsedAt: (s.lastUsedAt as string | undefined) ?? null,
   revokedAt: (s.revokedAt as string | undefined) ?? null,
 }));

@@ -22,7 +22,7 @@ export const approvedUserKeys = {
   approval: (orgId: string, appId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}#APPROVED-USERS`, sk: `USER#${keyPart(userId)}` }),
 };
 
-export const toApprovedUser = recordReader('ApprovedUser', () => ({
+export const toApprovedUser = /* @__PURE__ */ recordReader('ApprovedUser', () => ({
   orgId: v.string(), appId: v.string(), userId: v.string(), approvedAt: v.string(), approvedBy: v.string(),
 }), (a) => a as unknown as ApprovedUser);
 

@@ -31,7 +31,7 @@ export function recordEvent(event: AuditEvent): Write {
   }), { expression: 'attribute_not_exists(pk)' });
 }
 
-const toEvent = recordReader('AuditEvent', () => ({ orgId: v.string(), eventId: v.string(), at: v.string(), action: v.string() }), (e) => {
+const toEvent = /* @__PURE__ */ recordReader('AuditEvent', () => ({ orgId: v.string(), eventId: v.string(), at: v.string(), action: v.string() }), (e) => {
   const v = e as Partial<AuditEvent>;
   return { ...(e as unknown as AuditEvent), appId: v.appId ?? null, userId: v.userId ?? null, tokenId: v.tokenId ?? null, jobId: v.jobId ?? null, reason: v.reason ?? null, details: v.details ?? {} };
 });

@@ -20,7 +20,7 @@ export const grantKeys = {
   grant: (orgId: string, grantId: string): Key => ({ pk: `${orgPrefix(orgId)}#GRANT#${grantId}`, sk: 'GRANT' }),
 };
 
-export const toGrant = recordReader('Grant', () => ({
+export const toGrant = /* @__PURE__ */ recordReader('Grant', () => ({
   orgId: v.string(), appId: v.string(), userId: v.string(), grantId: v.string(), counted: v.number(), version: v.number(),
 }), (g) => ({
   ...(g as unknown as Grant),

@@ -23,7 +23,7 @@ export function rememberKeyWrite(orgId: string, keyHash: string, jobId: string, 
   return putWrite(itemOf('IdempotencyKey', idempotencyKeys.key(orgId, keyHash), { orgId, jobId, requestHash, keptUntil }, { [table.ttlAttribute]: keptUntil }), { expression: 'attribute_not_exists(pk) OR #ttl <= :now', names: { '#ttl': table.ttlAttribute }, values: { ':now': Math.floor(now / 1000) } });
 }
 
-const toUsedKey = recordReader('IdempotencyKey', () => ({ jobId: v.string(), requestHash: v.string(), keptUntil: v.optional(v.number()) }), (k) => ({
+const toUsedKey = /* @__PURE__ */ recordReader('IdempotencyKey', () => ({ jobId: v.string(), requestHash: v.string(), keptUntil: v.optional(v.number()) }), (k) => ({
   jobId: k.jobId as string, requestHash: k.requestHash as string, keptUntil: k.keptUntil as number | undefined,
 }));
 

@@ -69,9 +69,9 @@ const complete = (r: Item): TrustedIssuer => {
     trustedSince: (r.trustedSince as string | undefined) ?? null,
   };
 };
-const toIssuer = recordReader('TrustedIssuer', shape, complete);
-const toIssuerByUrl = recordReader('TrustedIssuerUrl', shape, complete);
-const toShard = recordReader('TrustedIssuerShard', () => ({ issuerId: v.string() }), (r): IssuerUsage & { issuerId: string } => ({
+const toIssuer = /* @__PURE__ */ recordReader('TrustedIssuer', shape, complete);
+const toIssuerByUrl = /* @__PURE__ */ recordReader('TrustedIssuerUrl', shape, complete);
+const toShard = /* @__PURE__ */ recordReader('TrustedIssuerShard', () => ({ issuerId: v.string() }), (r): IssuerUsage & { issuerId: string } => ({
   issuerId: r.issuerId as string, learnedTokenCount: (r.learnedTokenCount as number | undefined) ?? 0, lastUsedAt: (r.lastUsedAt as string | undefined) ?? null,
 }));
 

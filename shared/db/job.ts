@@ -26,7 +26,7 @@ export const jobKeys = {
   }),
 };
 
-export const toJob = recordReader('RevocationJob', () => ({ orgId: v.string(), jobId: v.string(), appId: v.string(), status: v.string() }), (stored) => {
+export const toJob = /* @__PURE__ */ recordReader('RevocationJob', () => ({ orgId: v.string(), jobId: v.string(), appId: v.string(), status: v.string() }), (stored) => {
   const job = stored as unknown as Omit<RevocationJob, 'reconciled'> & { doneBatches?: Set<number>; reconciledUserDrift?: number; reconciledStragglers?: number };
   const { reconciledUserDrift = 0, reconciledStragglers = 0, ...rest } = job;
   return { ...rest, reconciled: { userDrift: reconciledUserDrift, stragglers: reconciledStragglers }, doneBatches: [...(job.doneBatches ?? [])].sort((a, b) => a - b) };

@@ -26,7 +26,7 @@ export interface PolicyPass {
   cursor: Record<string, string> | undefined;
 }
 
-const toPolicyPass = recordReader('PolicyPass', () => ({ passId: v.number(), step: v.optional(v.string()) }), (p): PolicyPass => ({
+const toPolicyPass = /* @__PURE__ */ recordReader('PolicyPass', () => ({ passId: v.number(), step: v.optional(v.string()) }), (p): PolicyPass => ({
   passId: p.passId as number, step: p.step as string | undefined, cursor: p.cursor as Record<string, string> | undefined,
 }));
 

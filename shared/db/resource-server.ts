@@ -35,7 +35,7 @@ export const resourceServerKeys = {
   server: (orgId: string, sub: string): Key => ({ pk: `${orgPrefix(orgId)}#RESOURCE-SERVERS`, sk: `RS#${keyPart(sub)}` }),
 };
 
-const toResourceServer = recordReader('ResourceServer', () => ({
+const toResourceServer = /* @__PURE__ */ recordReader('ResourceServer', () => ({
   orgId: v.string(), sub: v.string(), name: v.string(), audience: v.string(), edition: v.string(), createdAt: v.string(), updatedAt: v.string(), version: v.number(),
 }), (r) => ({ ...(r as unknown as ResourceServer), secrets: (r.secrets as ClientSecretHash[] | undefined) ?? [] }));
 

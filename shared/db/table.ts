@@ -83,6 +83,6 @@ const trustEntities = ['ResourceServer', 'TrustedIssuer', 'TrustedIssuerUrl'] as
 export const revocationLogFilters: readonly object[] = [
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue'] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { [entityAttribute]: { S: ['RevocationJob', 'AuditEvent'] } } } },
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: [...trustEntities] } } } },
-  { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: [...trustEntities] } } } },
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: trustEntities } } } },
+  { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: trustEntities } } } },
 ];

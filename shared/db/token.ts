@@ -77,7 +77,7 @@ const identity = () => ({
 });
 
 /** A token item, or a tombstone (which keeps only what identifies the token, and `revokedAt`). */
-const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
+const toTokenItem = /* @__PURE__ */ recordReader(['Token', 'TokenTombstone'], identity, (t) => {
   const v = t as Partial<Token>;
   return {
     ...(t as unknown as Token),
@@ -88,7 +88,7 @@ const toTokenItem = recordReader(['Token', 'TokenTombstone'], identity, (t) => {
 });
 
 /** A raw value revoked before it was registered: a tombstone of no app, user or known type. */
-const toRevokedValue = recordReader('RevokedValue', () => ({ orgId: v.string(), lookupKey: v.string(), tokenId: v.string(), revokedAt: v.string() }), (t): Token => ({
+const toRevokedValue = /* @__PURE__ */ recordReader('RevokedValue', () => ({ orgId: v.string(), lookupKey: v.string(), tokenId: v.string(), revokedAt: v.string() }), (t): Token => ({
   orgId: t.orgId as string, appId: '', userId: '', lookupKey: t.lookupKey as string, tokenId: t.tokenId as string, type: 'access', scopes: [], audience: [], issuer: null, learnedFrom: null, cnf: null, issuedAt: t.revokedAt as string,
   expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0,
   lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: t.revokedAt as string, policyEnded: false, dueAt: null,
@@ -401,7 +401,7 @@ export async function pageAppTokens(orgId: string, appId: string, appEpoch: numb
   return { items: page.items.map((i) => toIndexedToken(i) as TombstoneSource), lastKey: page.lastKey };
 }
 
-const toIndexedToken = recordReader('Token', identity, (t) => ({
+const toIndexedToken = /* @__PURE__ */ recordReader('Token', identity, (t) => ({
   ...(t as unknown as TombstoneSource),
   expiresAt: (t.expiresAt as string | undefined) ?? null, presentableUntil: (t.presentableUntil as string | undefined) ?? null, refreshTokenId: (t.refreshTokenId as string | undefined) ?? null,
 }));

@@ -12,7 +12,7 @@ import {
 } from '../errors.js';
 import { stillApprovedWrite } from '../db/approved-user.js';
 import type { Policies } from '../schemas/policies.js';
-import type { RegisterTokenInput } from '../schemas/tokens.js';
+import type { RegisterTokenInput } from '../schemas/registration.js';
 import { CLIENT_USER_ID, isClientUser, type Grant, type Token } from '../model.js';
 import { adoptLegacy, revokeGrant, reuseEvent, withinReuseGrace } from './grants.js';
 import { hasher } from './hasher.js';

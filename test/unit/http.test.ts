@@ -5,7 +5,7 @@ import { ValidationError } from '../../shared/errors.js';
 import { authorize, errorResponse } from '../../shared/http.js';
 import { matchRoute, pathPattern, routes } from '../../shared/routes.js';
 import { idSchema, listQuerySchema, parse, timestampSchema } from '../../shared/schemas/common.js';
-import { registerTokenSchema } from '../../shared/schemas/tokens.js';
+import { registerTokenSchema } from '../../shared/schemas/registration.js';
 import { createAppSchema } from '../../shared/schemas/apps.js';
 
 const event = (claims: Record<string, string>) => httpApiEvent({ method: 'GET', url: '/v1/apps/a', routeKey: 'GET /v1/apps/{appId}', claims });
