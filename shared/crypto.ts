@@ -9,7 +9,9 @@ import { canonicalJwsSpelling } from './jwt-spelling.js';
  * - lookup key: HMAC-SHA-256(k_lookup, raw), first 16 bytes, hex. Introspection finds the token
  *   item with one GetItem on it. 128 bits keeps collisions out of reach (birthday bound 2^64).
  *   A JWT is hashed in its one spelling (shared/jwt-spelling.ts): another spelling of a revoked
- *   JWT is that revoked token.
+ *   JWT is that revoked token. A value presented in another spelling is also looked up (and kept
+ *   free) as it was spelled: items written before the one spelling, or by a container without
+ *   it, are keyed so.
  * - token id: the lookup key encrypted as one AES-128 block (a keyed permutation) and base64url'd.
  *   It is deterministic (re-registration returns the same id), reveals nothing about the hash
  *   without the key, and decrypts back to the lookup key, so an admin's `tokenId` reaches the
@@ -71,8 +73,15 @@ export function createTokenHasher(material: VersionedKeys): TokenHasher {
   const hashOf = (version: number, name: TokenName) => {
     const keys = byVersion.get(version);
     // A learned name as JSON: no issuer and id can spell another pair's.
-    return (typeof name === 'string' ? createHmac('sha256', keys?.lookup as Buffer).update(canonicalJwsSpelling(name), 'utf8') : createHmac('sha256', keys?.learned as Buffer).update(JSON.stringify([name.issuer, name.tokenId]), 'utf8'))
+    return (typeof name === 'string' ? createHmac('sha256', keys?.lookup as Buffer).update(name, 'utf8') : createHmac('sha256', keys?.learned as Buffer).update(JSON.stringify([name.issuer, name.tokenId]), 'utf8'))
       .digest().subarray(0, 16);
+  };
+  const keyOf = (version: number, name: TokenName) => `${prefix(version, '-')}${hashOf(version, name).toString('hex')}`;
+  /** What a name is stored under (a raw value in its one spelling), then how it was spelled when that differs. */
+  const spellings = (name: TokenName): TokenName[] => {
+    if (typeof name !== 'string') return [name];
+    const canonical = canonicalJwsSpelling(name);
+    return canonical === name ? [name] : [canonical, name];
   };
   const cipher = (version: number, block: Buffer, decrypt: boolean) => {
     const key = byVersion.get(version)?.id as Buffer;
@@ -93,14 +102,16 @@ export function createTokenHasher(material: VersionedKeys): TokenHasher {
   return {
     digest(name) {
       const version = material.current;
-      const hash = hashOf(version, name);
+      const hash = hashOf(version, spellings(name)[0] as TokenName);
       return { lookupKey: `${prefix(version, '-')}${hash.toString('hex')}`, tokenId: `${prefix(version, '.')}${cipher(version, hash, false).toString('base64url')}` };
     },
     lookupKeysOf(name) {
-      return versions.map((version) => `${prefix(version, '-')}${hashOf(version, name).toString('hex')}`);
+      const [stored, ...asSpelled] = spellings(name) as [TokenName, ...TokenName[]];
+      return [...versions.map((version) => keyOf(version, stored)), ...asSpelled.flatMap((spelled) => versions.map((version) => keyOf(version, spelled)))];
     },
     contestedKeysOf(name) {
-      return contested.map((version) => `${prefix(version, '-')}${hashOf(version, name).toString('hex')}`);
+      const [stored, ...asSpelled] = spellings(name) as [TokenName, ...TokenName[]];
+      return [...contested.map((version) => keyOf(version, stored)), ...asSpelled.flatMap((spelled) => [material.current, ...contested].map((version) => keyOf(version, spelled)))];
     },
     lookupKeyOf(tokenId) {
       const parts = split(tokenId);

@@ -40,7 +40,8 @@ function lowS(alg: string, signature: Buffer): Buffer {
   const curve = ECDSA[alg];
   if (!curve || signature.length !== 2 * curve.bytes) return signature;
   const s = BigInt(`0x${signature.subarray(curve.bytes).toString('hex')}`);
-  if (s <= curve.order / 2n) return signature;
+  // Only a signature that could verify has a twin (0 < s < n); any other is left as it is.
+  if (s <= curve.order / 2n || s >= curve.order) return signature;
   const low = Buffer.from((curve.order - s).toString(16).padStart(2 * curve.bytes, '0'), 'hex');
   return Buffer.concat([signature.subarray(0, curve.bytes), low]);
 }

@@ -83,11 +83,15 @@ export async function getIssuer(orgId: string, issuerId: string): Promise<Truste
   return toIssuer(await getItem(issuerKeys.issuer(orgId, issuerId)));
 }
 
-/** What an issuer URL's copy says: the issuer trusting it now, or when the org last stopped trusting it. */
-export async function getIssuerUrl(orgId: string, issuer: string): Promise<{ trusted?: TrustedIssuer; distrustedAt?: string }> {
+/** What an issuer URL's copy says: the issuer trusting it now, or when the org last stopped trusting it (and the copy's version then). */
+export interface IssuerUrl {
+  trusted?: TrustedIssuer;
+  distrusted?: { at: string; version: number };
+}
+export async function getIssuerUrl(orgId: string, issuer: string): Promise<IssuerUrl> {
   const item = await getItem(issuerKeys.byUrl(orgId, issuer));
   if (!item) return {};
-  return typeof item.distrustedAt === 'string' ? { distrustedAt: item.distrustedAt } : { trusted: toIssuerByUrl(item) };
+  return typeof item.distrustedAt === 'string' ? { distrusted: { at: item.distrustedAt, version: Number(item.version) } } : { trusted: toIssuerByUrl(item) };
 }
 
 /** The issuer the org trusts whose tokens carry exactly this `iss`, if any: one GetItem. */
@@ -105,13 +109,16 @@ const distrustedUrlWrite = (issuer: TrustedIssuer, at: string, unchanged: Condit
  * trusting is free); a replacement only over the version read, moving its URL copy when the URL
  * changed (the new URL must be free; the old one's copy is kept as distrusted).
  */
-export function putIssuerWrites(issuer: TrustedIssuer, previous: TrustedIssuer | undefined): Write[] {
+export function putIssuerWrites(issuer: TrustedIssuer, previous: TrustedIssuer | undefined, url: IssuerUrl): Write[] {
   const record = stored(issuer);
   const unchangedSince = previous ? { expression: 'version = :seen', values: { ':seen': previous.version } } : { expression: 'attribute_not_exists(pk)' };
   const sameUrl = previous?.issuer === issuer.issuer;
+  // A URL the org stopped trusting is taken over as read: another trust and distrust since would
+  // have ended later, and its tokens must not be this trust's.
+  const urlFree = url.distrusted ? { expression: 'version = :seen', values: { ':seen': url.distrusted.version } } : { expression: 'attribute_not_exists(pk)' };
   return [
     putWrite(itemOf('TrustedIssuer', issuerKeys.issuer(issuer.orgId, issuer.issuerId), record), unchangedSince),
-    putWrite(itemOf('TrustedIssuerUrl', issuerKeys.byUrl(issuer.orgId, issuer.issuer), record), sameUrl ? unchangedSince : { expression: 'attribute_not_exists(pk) OR attribute_exists(distrustedAt)' }),
+    putWrite(itemOf('TrustedIssuerUrl', issuerKeys.byUrl(issuer.orgId, issuer.issuer), record), sameUrl ? unchangedSince : urlFree),
     ...(previous && !sameUrl ? [distrustedUrlWrite(previous, issuer.updatedAt, unchangedSince)] : []),
   ];
 }

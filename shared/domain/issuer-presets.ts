@@ -23,7 +23,7 @@ interface PresetRules {
   claims: IssuerClaims;
   /** Whether its access tokens can only be told from its ID tokens by their audience. */
   needsAudiences: boolean;
-  /** A token of the app's own client (client credentials), beside "the user claim is absent or names the client" (RFC 9068 §2.2). */
+  /** A token of the app's own client (client credentials), beside "the user claim is absent". */
   isClientToken?: (payload: JWTPayload) => boolean;
   /** Where a client's own token carries its permissions, when not in the scope claim. */
   clientScopeClaim?: string;
@@ -48,14 +48,15 @@ export const presetRules: Record<IssuerPreset, PresetRules> = {
   // Cognito: access tokens have no `aud` but say `token_use: access`; a client-credentials token's `sub` is its `client_id`.
   cognito: {
     claims: { client: 'client_id', user: 'sub', userName: 'username', scope: 'scope', tokenId: 'jti' }, needsAudiences: false, backdatingSeconds: 0,
-    isAccessToken: (p) => p.token_use === 'access',
+    isClientToken: (p) => p.sub === p.client_id, isAccessToken: (p) => p.token_use === 'access',
   },
   // Entra ID (v2.0 tokens): `azp` the client, `oid` the user, `scp` space-separated, `uti` the token id. An app-only token
-  // (client credentials) has no `scp` (only delegated tokens carry it) and holds its application permissions in `roles`;
-  // it may also say `idtyp: app` (an optional claim). `iat` is set 5 minutes early: observed and reported by its users, not documented.
+  // (client credentials) says `idtyp: app` (an optional claim), or else shows by having no `scp` (only delegated tokens carry
+  // it) and its service principal as both `sub` and `oid`; it holds its application permissions in `roles`. `iat` is set
+  // 5 minutes early: observed and reported by its users, not documented.
   entra: {
     claims: { client: 'azp', user: 'oid', userName: 'preferred_username', scope: 'scp', tokenId: 'uti' }, needsAudiences: true, backdatingSeconds: 300,
-    isClientToken: (p) => p.idtyp === 'app' || p.scp === undefined, clientScopeClaim: 'roles',
+    isClientToken: (p) => p.idtyp === 'app' || (p.scp === undefined && p.sub !== undefined && p.sub === p.oid), clientScopeClaim: 'roles',
   },
   // Keycloak: `azp` the client, `sub` the user, `preferred_username`; a service account's token (client credentials) is its
   // client's: it carries `client_id` (`clientId` before Keycloak renamed the mapper's claim).

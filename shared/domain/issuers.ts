@@ -82,19 +82,25 @@ export async function trustIssuer(caller: Caller, issuerId: string, input: Trust
   return retrying(async () => {
     const [current, url] = await Promise.all([getIssuer(caller.orgId, issuerId), getIssuerUrl(caller.orgId, wanted.issuer)]);
     if (current && sameTrust(wanted, current)) return { created: false, view: issuerView(current, await getIssuerUsage(caller.orgId, issuerId)) };
+    // The URL's copy is taken over as read when the org stopped trusting it; versions only grow
+    // across trusts of an id and of a URL, so a restore's replay (the newer version wins) and a
+    // first sight pinned to the issuer as read never take one trust for another.
+    const sameUrl = current?.issuer === wanted.issuer;
+    const urlSeen = sameUrl ? {} : url;
     const issuer: TrustedIssuer = {
-      orgId: caller.orgId, issuerId, ...wanted, trustedSince: trustedSinceOf(wanted, current, url.distrustedAt, now),
-      createdAt: current?.createdAt ?? iso(now), updatedAt: iso(now), version: (current?.version ?? 0) + 1,
+      orgId: caller.orgId, issuerId, ...wanted, trustedSince: trustedSinceOf(wanted, current, urlSeen.distrusted?.at, now),
+      createdAt: current?.createdAt ?? iso(now), updatedAt: iso(now), version: Math.max(current?.version ?? 0, urlSeen.distrusted?.version ?? 0) + 1,
     };
-    const writes = putIssuerWrites(issuer, current);
+    const writes = putIssuerWrites(issuer, current, urlSeen);
     const event = auditEvent(caller, 'issuer.changed', {
       details: { issuerId, change: current ? 'replaced' : 'trusted', issuer: issuer.issuer, preset: issuer.preset, ...(current ? { from: { issuer: current.issuer, jwksUri: current.jwksUri, audiences: current.audiences, preset: current.preset } } : {}) },
     }, now);
     const failures = await commitOrFailures([...writes, recordEvent(event)]);
     if (failures === null) return { created: !current, view: issuerView(issuer, await getIssuerUsage(caller.orgId, issuerId)) };
-    // Only the URL copy's condition failed, on a new URL: another id of the org trusts it already.
-    // (Both failing is this id written concurrently: read again.)
-    if (failures.includes(1) && !failures.includes(0) && current?.issuer !== issuer.issuer) {
+    // Only the URL copy's condition failed, on a new URL: another id of the org trusts it, or it
+    // was trusted and distrusted again since it was read (read again). Both failing is this id
+    // written concurrently: read again.
+    if (failures.includes(1) && !failures.includes(0) && !sameUrl && (await getIssuerUrl(caller.orgId, issuer.issuer)).trusted) {
       throw new ConflictError(`The org already trusts ${issuer.issuer} under another issuer id`);
     }
     return RETRY;

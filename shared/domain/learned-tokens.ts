@@ -75,8 +75,9 @@ export async function verifyLearned(issuer: TrustedIssuer, rawToken: string, now
   const { claims } = issuer;
   const appId = idOf(payload[claims.client]);
   if (appId === undefined) return undefined;
-  // RFC 9068 §2.2: a token with no resource owner names its client as its subject.
-  const ofClient = payload[claims.user] === undefined || payload[claims.user] === appId || rules?.isClientToken?.(payload) === true;
+  // Without a preset, RFC 9068 §2.2: a token with no resource owner names its client as its subject
+  // (the issuer is trusted to keep its users' subjects apart from its client ids; a preset says how its own tokens show).
+  const ofClient = payload[claims.user] === undefined || (rules ? rules.isClientToken?.(payload) === true : payload[claims.user] === appId);
   const userId = ofClient ? CLIENT_USER_ID : idOf(payload[claims.user]);
   if (userId === undefined) return undefined;
   const userName = claims.userName === null || ofClient ? undefined : payload[claims.userName];

@@ -16,7 +16,6 @@ import type { RegisterTokenInput } from '../schemas/registration.js';
 import { CLIENT_USER_ID, isClientUser, type Grant, type Token } from '../model.js';
 import { adoptLegacy, revokeGrant, reuseEvent, withinReuseGrace } from './grants.js';
 import { hasher } from './hasher.js';
-import { sameName } from './learned-names.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors, listAnswer } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
@@ -79,7 +78,8 @@ function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => strin
     if (input.appId !== first.appId) throw fail('appId', 'must be the same for every token of the call (one grant)');
     if (input.userId !== first.userId) throw fail('userId', 'must be the same for every token of the call (one grant)');
     if (input.userName !== undefined && input.userId === undefined) throw fail('userName', 'is only allowed with userId (a token of the app\'s own client has no user)');
-    if (names.findIndex((other) => sameName(other, name)) < n) throw fail(input.token === undefined ? 'jti' : 'token', 'is given twice in the call');
+    // Compared by what each is stored under: two spellings of one JWT are one token.
+    if (digests.findIndex((other) => other.lookupKey === digests[n]!.lookupKey) < n) throw fail(input.token === undefined ? 'jti' : 'token', 'is given twice in the call');
     if (input.issuedAt !== undefined && Date.parse(input.issuedAt) > now + MAX_ISSUED_AHEAD_MS) throw fail('issuedAt', 'must be at most 5 minutes ahead of the service\'s clock');
     if (input.issuedAt !== undefined && Date.parse(input.issuedAt) < now - MAX_ISSUED_BEHIND_MS) throw fail('issuedAt', 'must be at most 24 hours ago');
     if (input.expiresAt !== undefined && Date.parse(input.expiresAt) <= now) throw fail('expiresAt', 'must be in the future');
@@ -99,7 +99,8 @@ function readMembers(inputs: RegisterTokenInput[], fieldOf: (n: number) => strin
     const field = input[byValue] !== undefined ? byValue : byId;
     let link: Link | undefined;
     if (named !== undefined) {
-      const member = input[byValue] !== undefined ? inputs.findIndex((o) => o.token === named) : digests.findIndex((d) => d.tokenId === named);
+      const namedKey = input[byValue] !== undefined ? hasher.digest(named).lookupKey : undefined;
+      const member = namedKey !== undefined ? digests.findIndex((d) => d.lookupKey === namedKey) : digests.findIndex((d) => d.tokenId === named);
       if (member === n) throw fail(field, 'names the token itself');
       if (member > n) throw fail(field, 'names a later token of the call: list the refresh token first');
       if (member >= 0 && inputs[member]?.type !== 'refresh') throw fail(field, 'names an access token of the call, not a refresh token');

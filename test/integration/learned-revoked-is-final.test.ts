@@ -103,6 +103,10 @@ describe('a revoked learned token stays revoked', () => {
       for (const spelling of [byId, respelled(byId), otherEcdsaSignature(byId), respelled(otherEcdsaSignature(byId))]) expect(await active(spelling), iss).toBe(false);
     }
     expect(await tokensOf('byvalueclient', 'ada')).toEqual([]);
+    // Two spellings of one JWT in one call are one token given twice.
+    const twice = await sign('https://as.example', 'twice');
+    const answer = await call('registerToken', { claims: authorizationServer, json: { tokens: [twice, respelled(twice)].map((token) => ({ token, type: 'access', appId: 'byvalueclient', userId: 'ada' })) } });
+    expect([answer.status, (answer.body.errors as { path: string }[] | undefined)?.map((e) => e.path)]).toEqual([400, ['body.tokens.1.token']]);
   });
 
   it('whatever the type of its token id: a jti that is no id (a number) is nobody\'s', async () => {

@@ -83,6 +83,9 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
     const appOnly = await introspect(await idp.sign({ iss: idp.issuer('entra'), aud: 'api://orders', iat: iat - 300, exp: iat + 3600, azp: 'entraclient', oid: '5c2d-sp', sub: '5c2d-sp', roles: ['Orders.Read.All'], uti: 'entra-uti-2', tid: 'tenant', ver: '2.0' }));
     expect(appOnly).toMatchObject({ active: true, client_id: 'entraclient', scope: 'Orders.Read.All' });
     expect(appOnly).not.toHaveProperty('sub');
+    // A delegated token that happens to carry no `scp` (only app roles) is still its user's: its `sub` is not its `oid`.
+    const rolesOnly = await introspect(await idp.sign({ iss: idp.issuer('entra'), aud: 'api://orders', iat: iat - 300, exp: iat + 3600, azp: 'entraclient', oid: '8f0e-ada', sub: 'pairwise-ada', roles: ['Orders.Admin'], uti: 'entra-uti-3', tid: 'tenant', ver: '2.0' }));
+    expect(rolesOnly).toMatchObject({ active: true, sub: '8f0e-ada' });
 
     await trust('keycloak', { preset: 'keycloak', audiences: ['orders'] });
     const keycloak = { iss: idp.issuer('keycloak'), aud: 'orders', azp: 'portal', sub: 'f:kc-ada', preferred_username: 'ada', scope: 'openid profile', typ: 'Bearer', jti: 'kc-1', iat, exp: iat + 300 };

@@ -6,6 +6,7 @@ import { db, TableName } from '../../shared/db/client.js';
 import { loggedChange, revocationLogFilters } from '../../shared/db/revocation-log.js';
 import { chunk } from '../../shared/chunk.js';
 import { copyRestoredTable } from '../../shared/db/table-copy.js';
+import { getIssuerByUrl } from '../../shared/db/issuer.js';
 import { ensureTable } from '../../local/services.js';
 import { reconcile } from '../../shared/domain/reconcile.js';
 import { replayRevocationLog } from '../../shared/domain/restore-replay.js';
@@ -167,5 +168,26 @@ describe('restoring the table to a point in time', () => {
     expect(again).toMatchObject({ tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], resourceServersRestored: 0, auditEventsRestored: 0 });
     await drainQueue();
     expect(await active(org, bobAgain)).toBe(true);
+  });
+
+  it('brings back the trust of an issuer URL that another id took over after a distrust (versions grow across trusts of a URL)', { timeout: 60_000 }, async () => {
+    const orgId = 'org-restore-issuer';
+    const issuer = 'http://127.0.0.1:9/restore-issuer';
+    const trust = (issuerId: string) => call('trustIssuer', { claims: as(orgId), path: { issuerId }, json: { issuer, jwksUri: `${issuer}/keys`, audiences: ['api'] } });
+    expect((await trust('first')).status).toBe(201);
+    const pointInTime = await snapshot();
+    const logStart = (await streamRecords()).length;
+    expect((await call('distrustIssuer', { claims: as(orgId), path: { issuerId: 'first' } })).status).toBe(204);
+    const second = await trust('second');
+    expect(second.status).toBe(201);
+    expect(second.body.trustedSince).toEqual(expect.any(String));
+    const log = (await streamRecords()).slice(logStart).map(asPipeEvent).filter(kept);
+
+    await copyRestoredTable(await restoredTable(pointInTime));
+    await replayRevocationLog(log.map((line) => loggedChange(line)).filter((c) => c !== undefined), Date.now());
+    expect((await getIssuerByUrl(orgId, issuer))?.issuerId).toBe('second');
+    expect((await call('getIssuer', { claims: as(orgId), path: { issuerId: 'first' } })).status).toBe(404);
+    expect((await call('distrustIssuer', { claims: as(orgId), path: { issuerId: 'second' } })).status).toBe(204);
+    expect(await getIssuerByUrl(orgId, issuer)).toBeUndefined();
   });
 });

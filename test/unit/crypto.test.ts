@@ -16,6 +16,31 @@ describe('token hashing', () => {
     expect(hasher.digest('raw-token-value-123457').lookupKey).not.toBe(a.lookupKey);
   });
 
+  it('stores a JWT in its one spelling, and looks one presented in another spelling up as it was spelled too (items keyed before the one spelling)', async () => {
+    const { generateKeyPair, SignJWT } = await import('jose');
+    const { privateKey } = await generateKeyPair('ES256');
+    const order = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+    const twinOf = (jwt: string) => {
+      const [h, p, sig] = jwt.split('.') as [string, string, string];
+      const bytes = Buffer.from(sig, 'base64url');
+      const low = (order - BigInt(`0x${bytes.subarray(32).toString('hex')}`)).toString(16).padStart(64, '0');
+      return `${h}.${p}.${Buffer.concat([bytes.subarray(0, 32), Buffer.from(low, 'hex')]).toString('base64url')}`;
+    };
+    const jwt = await new SignJWT({ sub: 'ada' }).setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
+    const [spelling, other] = [jwt, twinOf(jwt)];
+    expect(hasher.digest(other)).toEqual(hasher.digest(spelling));
+    // One of the two is the one spelling: it has one key; the other has that key, then its own as spelled.
+    const [canonical, nonCanonical] = hasher.lookupKeysOf(spelling).length === 1 ? [spelling, other] : [other, spelling];
+    expect(hasher.lookupKeysOf(canonical)).toEqual([hasher.digest(canonical).lookupKey]);
+    const [stored, asSpelled] = hasher.lookupKeysOf(nonCanonical);
+    expect(stored).toBe(hasher.digest(canonical).lookupKey);
+    expect(asSpelled).not.toBe(stored);
+    // A write of the value keeps its key as spelled free too (a container without the one spelling would store it there).
+    expect(hasher.contestedKeysOf(nonCanonical)).toContain(asSpelled);
+    expect(hasher.contestedKeysOf(canonical)).toEqual([]);
+    expect(hasher.lookupKeysOf('opaque-token-value-0123456789')).toHaveLength(1);
+  });
+
   it('keys a learned token by its issuer and id apart from every raw value: no raw value presented reaches it', () => {
     const learned = hasher.digest({ issuer: 'https://idp.example', tokenId: 'jti-1' });
     expect(hasher.digest({ issuer: 'https://idp.example', tokenId: 'jti-1' })).toEqual(learned);
