@@ -20,7 +20,12 @@ export interface Entry {
   /** The queue message whose work made the request, if any (the worker's log context), and which delivery of it. */
   messageId?: string;
   receiveCount?: number;
+  /** A request of the per-org limiter (its report to the org's window, its read of the overrides), not of the request's own work. */
+  limiter: boolean;
 }
+
+/** Whether a request is the per-org limiter's: its items live in the org's `#RATE` partition (shared/db/rate-window.ts). */
+const ofLimiter = (input: Record<string, unknown>) => String((input.Key as { pk?: unknown } | undefined)?.pk ?? '').endsWith('#RATE');
 
 type Output = { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> } | undefined;
 
@@ -57,7 +62,7 @@ export function recordRequests(sdkClient: DynamoDBClient | SQSClient, model = ne
       const input = args.input as Record<string, unknown>;
       const { messageId, receiveCount } = logger.fields() as Pick<Entry, 'messageId' | 'receiveCount'>;
       const entry: Entry = {
-        command: String(context.commandName), start: performance.now(), end: Infinity, items: 0, batchSize: batchSizeOf(input), rcu: 0, wcu: 0, written: [],
+        command: String(context.commandName), start: performance.now(), end: Infinity, items: 0, batchSize: batchSizeOf(input), rcu: 0, wcu: 0, written: [], limiter: ofLimiter(input),
         ...(messageId ? { messageId, receiveCount } : {}),
       };
       entries.push(entry);
@@ -82,7 +87,8 @@ export function recordRequests(sdkClient: DynamoDBClient | SQSClient, model = ne
     }
     return trips;
   };
-  const total = (pick: (e: Entry) => number) => entries.reduce((sum, e) => sum + pick(e), 0);
+  const own = () => entries.filter((e) => !e.limiter);
+  const total = (pick: (e: Entry) => number) => own().reduce((sum, e) => sum + pick(e), 0);
 
   return {
     async during<T>(work: () => Promise<T>): Promise<T> {
@@ -95,11 +101,16 @@ export function recordRequests(sdkClient: DynamoDBClient | SQSClient, model = ne
       }
     },
     entries: () => [...entries],
-    commands: () => entries.map((e) => e.command),
-    count: (command: string) => entries.filter((e) => e.command === command).length,
+    commands: () => own().map((e) => e.command),
+    count: (command: string) => own().filter((e) => e.command === command).length,
     itemsRead: () => total((e) => (READS.has(e.command) ? e.items : 0)),
-    readRoundTrips: () => roundTrips((e) => READS.has(e.command)),
-    writeRoundTrips: () => roundTrips((e) => !READS.has(e.command)),
+    // The request's own work; the limiter's requests, sent beside it, are counted apart (`limiterRequests`, `allRoundTrips`).
+    readRoundTrips: () => roundTrips((e) => !e.limiter && READS.has(e.command)),
+    writeRoundTrips: () => roundTrips((e) => !e.limiter && !READS.has(e.command)),
+    /** Sequential round trips of every request, the limiter's included: what the caller waits for. */
+    allRoundTrips: () => roundTrips(() => true),
+    ownRoundTrips: () => roundTrips((e) => !e.limiter),
+    limiterRequests: () => entries.filter((e) => e.limiter).map((e) => e.command),
     rcu: () => total((e) => e.rcu),
     wcu: () => total((e) => e.wcu),
     dispose: () => client.middlewareStack.remove(name),

@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '100000' },
     'import-runs': { type: 'string', default: '21' },
     introspections: { type: 'string', default: '1000' },
-    /** Some parts only (comma-separated: introspection, learned tokens, list pages, console, revocation, bundles): printed, not written. */
+    /** Some parts only (comma-separated: introspection, learned tokens, limiter, list pages, console, revocation, bundles): printed, not written. */
     only: { type: 'string' },
   },
 });
@@ -40,6 +40,10 @@ const handlerEnv = {
   TOKEN_HASH_SECRET: randomBytes(32).toString('base64'),
   // The trusted issuer of the learned-token part serves its keys on loopback, as in the tests.
   ALLOW_LOOPBACK_ISSUERS: 'true',
+  // The bench drives one org as fast as the machine goes; the limiter's own line measures it apart.
+  ORG_INTROSPECT_RATE_LIMIT_RPS: '1000000',
+  ORG_REGISTER_RATE_LIMIT_RPS: '1000000',
+  ORG_ADMIN_RATE_LIMIT_RPS: '1000000',
 };
 try {
   await ensureTable(dynamodb.endpoint, 'us-east-1', 'bench');
@@ -48,6 +52,7 @@ try {
 
   const { measureIntrospection } = await import('./parts/introspection.js');
   const { measureLearnedTokens } = await import('./parts/learned-tokens.js');
+  const { measureRateLimiter } = await import('./parts/rate-limits.js');
   const { measureListPages } = await import('./parts/list-pages.js');
   const { measureRevocation } = await import('./parts/revocation.js');
   const { measureBundles } = await import('./bundles.js');
@@ -62,6 +67,7 @@ try {
   };
   await step('introspection', () => measureIntrospection({ dataDir, count: INTROSPECTIONS }));
   await step('learned tokens', () => measureLearnedTokens({ count: INTROSPECTIONS }));
+  await step('limiter', () => measureRateLimiter());
   await step('list pages', () => measureListPages());
   await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));

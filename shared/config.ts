@@ -48,6 +48,16 @@ export const config = Object.freeze({
    * 1–1000; 1000 unless set: one Query page and 40 full BatchWriteItem calls).
    */
   jobStepTokens: positiveInteger('JOB_STEP_TOKENS', optional('JOB_STEP_TOKENS') ?? '1000', 1000),
+  /**
+   * Each org's default request budgets, per second (contract section 10; the README lists them):
+   * introspection (ORG_INTROSPECT_RATE_LIMIT_RPS, 500 unless set), registration and the
+   * authorization server's client declarations (ORG_REGISTER_RATE_LIMIT_RPS, 100) and the admin
+   * calls (ORG_ADMIN_RATE_LIMIT_RPS, 20). Revocations are never limited. An operator overrides
+   * them for one org (docs/operations.md).
+   */
+  orgIntrospectRps: positiveInteger('ORG_INTROSPECT_RATE_LIMIT_RPS', optional('ORG_INTROSPECT_RATE_LIMIT_RPS') ?? '500'),
+  orgRegisterRps: positiveInteger('ORG_REGISTER_RATE_LIMIT_RPS', optional('ORG_REGISTER_RATE_LIMIT_RPS') ?? '100'),
+  orgAdminRps: positiveInteger('ORG_ADMIN_RATE_LIMIT_RPS', optional('ORG_ADMIN_RATE_LIMIT_RPS') ?? '20'),
 });
 
 function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {

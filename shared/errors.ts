@@ -38,7 +38,7 @@ export class AppError extends Error {
   get oauthError(): OAuthErrorCode {
     if (this.type === 'insufficient-scope' || this.type === 'edition-not-supported') return 'insufficient_scope';
     if (this.statusCode === 401) return 'invalid_token';
-    if (this.type === 'temporarily-unavailable') return 'temporarily_unavailable';
+    if (this.type === 'temporarily-unavailable' || this.type === 'rate-limited') return 'temporarily_unavailable';
     return this.statusCode < 500 ? 'invalid_request' : 'server_error';
   }
 }
@@ -152,6 +152,19 @@ export class IdempotencyKeyReusedError extends AppError {
 export class TooManyRequestsError extends AppError {
   constructor(detail: string, retryAfterSeconds: number) {
     super('too-many-requests', detail, undefined, { 'retry-after': String(retryAfterSeconds) });
+  }
+}
+
+/**
+ * The org is over one of its request budgets (contract section 10), with the IETF httpapi
+ * RateLimit header fields: `RateLimit-Policy: "<budget>";q=<per second>;w=1` and
+ * `RateLimit: "<budget>";r=<left>;t=<seconds>`. At /oauth2 it is RFC 6749's `temporarily_unavailable`.
+ */
+export class RateLimitedError extends AppError {
+  constructor(budget: string, limit: number, remaining: number, retryAfterSeconds: number) {
+    super('rate-limited', `The org is over its ${budget} budget of ${limit} requests a second; retry after ${retryAfterSeconds} s`, undefined, {
+      'retry-after': String(retryAfterSeconds), 'ratelimit-policy': `"${budget}";q=${limit};w=1`, ratelimit: `"${budget}";r=${remaining};t=${retryAfterSeconds}`,
+    });
   }
 }
 

@@ -6,12 +6,13 @@ import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyStructured
 import * as v from 'valibot';
 import { isSupportedEdition } from './editions.js';
 import {
-  AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, UnauthorizedError, ValidationError, type FieldError,
+  AppError, EditionNotSupportedError, InsufficientScopeError, PayloadTooLargeError, RateLimitedError, UnauthorizedError, ValidationError, type FieldError,
 } from './errors.js';
+import type { Admission } from './domain/rate-limits.js';
 import { runInvocationHooks } from './invocation-hooks.js';
 import { logger } from './logger.js';
 import { idSchema, parse } from './schemas/common.js';
-import { errorFormatOf, type BodyInput, type Caller, type RouteReply, type RouteRequest, type RouteShape } from './api/define.js';
+import { budgetOf, errorFormatOf, type BodyInput, type Caller, type RouteReply, type RouteRequest, type RouteShape } from './api/define.js';
 import { problemUri, type Scope } from './registries.js';
 
 /** The scopes of which a route's caller needs one: never none. */
@@ -107,8 +108,8 @@ function asAppError(error: unknown): AppError | undefined {
   return undefined;
 }
 
-/** When the request started, in middy's per-request `internal` store (for the access log). */
-type RequestState = { startedAt: number };
+/** When the request started (for the access log), and the limiter's report to wait for, in middy's per-request `internal` store. */
+type RequestState = { startedAt: number; reported?: Promise<void> };
 /** The Lambda context, with the caller the guard authorized (middy passes one context per request). */
 interface RouteContext extends Context {
   caller?: Caller;
@@ -123,8 +124,12 @@ function errorsAndAccessLog(format: ErrorFormat): Middleware {
     });
   return {
     before: (request) => { request.internal.startedAt = Date.now(); },
-    after: (request) => { log(request.event, request.response?.statusCode ?? 200, request.internal); },
-    onError: (request) => {
+    after: async (request) => {
+      await request.internal.reported;
+      log(request.event, request.response?.statusCode ?? 200, request.internal);
+    },
+    onError: async (request) => {
+      await request.internal.reported;
       request.response = errorResponse(request.error, format);
       log(request.event, request.response.statusCode ?? 500, request.internal);
     },
@@ -134,8 +139,14 @@ function errorsAndAccessLog(format: ErrorFormat): Middleware {
 /** Verifies the caller of a route the gateway lets through (`authenticate` in its definition); throws what it refuses. */
 export type Authenticator = (event: HttpEvent) => Promise<Caller>;
 
-function guard(route: RouteShape, authenticate: Authenticator | undefined): Middleware {
+/** The per-org request budgets' decision (shared/domain/rate-limits.ts), given by `orgRoute` to the routes that spend one. */
+export type Admit = (orgId: string, budget: NonNullable<ReturnType<typeof budgetOf>>, now: number) => Admission;
+
+function guard(route: RouteShape, authenticate: Authenticator | undefined, admit: Admit | undefined): Middleware {
   if (route.authenticate && !authenticate) throw new Error(`${route.path} verifies its callers itself: give httpRoute its authenticator`);
+  const budget = budgetOf(route);
+  // Public routes do without the limiter (and the table client it needs); a route that spends a budget is built with it.
+  if (budget && !admit) throw new Error(`${route.path} spends the org's ${budget} budget: build its handler with orgRoute (shared/org-route.ts)`);
   return {
     before: async (request) => {
       // Authorization comes before the body is read: an unauthorized caller learns nothing from it.
@@ -145,6 +156,12 @@ function guard(route: RouteShape, authenticate: Authenticator | undefined): Midd
         : authorize(request.event, route.scopes);
       // The gateway verified no token for a route that authenticates itself: its org is known from here on.
       if (authenticate) logger.learn({ orgId: request.context.caller.orgId });
+      if (budget && admit) {
+        // The org's budget, decided here; its report to the org's window runs beside the request's work, awaited before the answer.
+        const admission = admit(request.context.caller.orgId, budget, Date.now());
+        request.internal.reported = admission.settled;
+        if (!admission.admitted) throw new RateLimitedError(budget, admission.limit, admission.remaining, admission.retryAfterSeconds);
+      }
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },
   };
@@ -197,9 +214,9 @@ function parseInputs<R extends RouteShape>(route: R, event: HttpEvent) {
  * authorization and body limit, body parsing; then the route's inputs through their schemas, and
  * the handler with typed values. It answers one of the route's documented successes.
  */
-export function httpRoute<R extends RouteShape>(route: R, handle: (request: RouteRequest<R>) => Promise<RouteReply<R>>, options: { authenticate?: Authenticator } = {}) {
+export function httpRoute<R extends RouteShape>(route: R, handle: (request: RouteRequest<R>) => Promise<RouteReply<R>>, options: { authenticate?: Authenticator; admit?: Admit } = {}) {
   const chain = middy<HttpEvent, HttpResult, Error, RouteContext, RequestState>()
-    .use([errorsAndAccessLog(errorFormatOf(route)), httpHeaderNormalizer() as unknown as Middleware, guard(route, options.authenticate), ...bodyParser(route.input?.body)])
+    .use([errorsAndAccessLog(errorFormatOf(route)), httpHeaderNormalizer() as unknown as Middleware, guard(route, options.authenticate, options.admit), ...bodyParser(route.input?.body)])
     .handler(async (event, context) => {
       const reply = await handle({
         ...parseInputs(route, event),

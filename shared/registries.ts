@@ -29,6 +29,7 @@ export const problemTypes = {
   'payload-too-large': { status: 413, title: 'Payload too large' },
   'idempotency-key-reused': { status: 422, title: 'Idempotency-Key reused' },
   'too-many-requests': { status: 429, title: 'Too many requests' },
+  'rate-limited': { status: 429, title: 'Rate limited' },
   'internal-error': { status: 500, title: 'Internal server error' },
   'temporarily-unavailable': { status: 503, title: 'Temporarily unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -101,6 +102,10 @@ export const problemTypeDocs = {
     when: 'This `Idempotency-Key` was used with a different request.',
     action: 'Use a new key for a new request.',
   },
+  'rate-limited': {
+    when: 'The org is over its request budget for this kind of call (introspection, registration or the admin calls; revocations are never limited). `RateLimit-Policy` names the budget and its size, `RateLimit` what is left.',
+    action: 'Wait `Retry-After` seconds; ask the operator for a larger budget if the org needs it (docs/operations.md).',
+  },
   'too-many-requests': {
     when: 'A per-org limit: 1,000 scheduled revocations per org, or 25 queued or running revocations per app.',
     action: 'Wait `Retry-After` seconds, or cancel scheduled jobs you no longer need.',
@@ -149,3 +154,7 @@ export const scopes = {
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof scopes;
+
+/** The per-org request budgets (contract section 10): each route spends one, or is never limited (every revocation). */
+export const requestBudgets = ['introspect', 'register', 'admin'] as const;
+export type RequestBudget = (typeof requestBudgets)[number];

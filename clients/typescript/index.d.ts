@@ -922,7 +922,7 @@ export type components = {
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
-            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:issuer-not-trusted" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
+            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:issuer-not-trusted" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:rate-limited" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
             /** @description Short and the same for every problem of this type. */
             title: string;
             status: number;
@@ -1160,6 +1160,37 @@ export type components = {
                 "application/json": components["schemas"]["GatewayMessage"];
             };
         };
+        /** @description `rate-limited`: the org is over the request budget this call spends (contract section 10), with `Retry-After` and the RateLimit header fields; or API Gateway's stage throttling. */
+        RateLimited: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "urn:oauth-usage:problem:rate-limited",
+                 *       "title": "Rate limited",
+                 *       "status": 429,
+                 *       "detail": "The org is over its admin budget of 20 requests a second; retry after 1 s"
+                 *     }
+                 */
+                "application/problem+json": {
+                    /** @enum {unknown} */
+                    type?: "urn:oauth-usage:problem:rate-limited";
+                    /** @constant */
+                    status?: 429;
+                } & components["schemas"]["Problem"];
+                /**
+                 * @example {
+                 *       "message": "Too Many Requests"
+                 *     }
+                 */
+                "application/json": components["schemas"]["GatewayMessage"];
+            };
+        };
         /** @description An unexpected failure (problem type `internal-error`); API Gateway answers `{"message":"Internal Server Error"}` when the function itself failed. */
         InternalError: {
             headers: {
@@ -1250,6 +1281,24 @@ export type components = {
                 "application/json": components["schemas"]["OAuthError"] | components["schemas"]["GatewayMessage"];
             };
         };
+        /** @description `temporarily_unavailable`: the org is over the request budget this call spends (contract section 10), with `Retry-After` and the RateLimit header fields; or API Gateway's stage throttling. */
+        OAuthRateLimited: {
+            headers: {
+                "Retry-After": components["headers"]["Retry-After"];
+                "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                RateLimit: components["headers"]["RateLimit"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "error": "temporarily_unavailable",
+                 *       "error_description": "The org is over its introspect budget of 500 requests a second; retry after 1 s"
+                 *     }
+                 */
+                "application/json": components["schemas"]["OAuthError"] | components["schemas"]["GatewayMessage"];
+            };
+        };
         /** @description `server_error`, or API Gateway's `{"message":"Internal Server Error"}` when the function itself failed. */
         OAuthInternalError: {
             headers: {
@@ -1277,8 +1326,12 @@ export type components = {
         Location: string;
         /** @description The app's version, for `If-Match`. */
         ETag: string;
-        /** @description Seconds to wait before trying again. Always on `too-many-requests`. */
+        /** @description Seconds to wait before trying again. Always on `too-many-requests` and `rate-limited`. */
         "Retry-After": number;
+        /** @description The org's budget this call spends (IETF httpapi RateLimit header fields): `"<budget>";q=<requests a second>;w=1`, the budget one of `introspect`, `register`, `admin`. Always on `rate-limited`. */
+        "RateLimit-Policy": string;
+        /** @description What is left of that budget, as the container that answered knows it: `"<budget>";r=<requests left>;t=<seconds until it may be tried again>`. Always on `rate-limited`. */
+        RateLimit: string;
     };
     pathItems: never;
 };
@@ -1380,7 +1433,7 @@ export interface operations {
             401: components["responses"]["OAuthUnauthorized"];
             403: components["responses"]["OAuthForbidden"];
             413: components["responses"]["OAuthPayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["OAuthRateLimited"];
             500: components["responses"]["OAuthInternalError"];
             /** @description `temporarily_unavailable`: the identity provider's keys could not be read to verify a bearer JWT (HTTP Basic callers are not affected); retry after `Retry-After` seconds. */
             503: {
@@ -1545,7 +1598,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1599,7 +1652,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1708,7 +1761,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1791,7 +1844,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -1938,7 +1991,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2060,7 +2113,7 @@ export interface operations {
             };
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2131,7 +2184,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2227,7 +2280,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2276,7 +2329,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2340,7 +2393,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2467,7 +2520,7 @@ export interface operations {
             };
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2548,7 +2601,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2624,7 +2677,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2721,7 +2774,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -2903,7 +2956,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3277,7 +3330,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3351,7 +3404,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3447,7 +3500,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3502,7 +3555,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3568,7 +3621,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3663,7 +3716,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3712,7 +3765,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3793,7 +3846,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -3928,7 +3981,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4003,7 +4056,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4125,7 +4178,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4196,7 +4249,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4257,7 +4310,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["Throttled"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -1,6 +1,6 @@
 import { cancelRevocationJob } from '../../shared/api/revocations.js';
 import { cancelJob, jobView } from '../../shared/domain/jobs.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
 /** Cancels a scheduled job (200); once it started, 409. */
-export const handler = httpRoute(cancelRevocationJob, async ({ caller, path, now }) => ({ status: 200, body: jobView(await cancelJob(caller, path.jobId, now)) }));
+export const handler = orgRoute(cancelRevocationJob, async ({ caller, path, now }) => ({ status: 200, body: jobView(await cancelJob(caller, path.jobId, now)) }));

@@ -1,9 +1,9 @@
 import { declareClient as route } from '../../shared/api/apps.js';
 import { appDetailView, declareClient, etagOf } from '../../shared/domain/apps.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
 /** The authorization server declares one of its clients: created (201) or brought in step (200). */
-export const handler = httpRoute(route, async ({ caller, path, body, now }) => {
+export const handler = orgRoute(route, async ({ caller, path, body, now }) => {
   const { created, app } = await declareClient(caller, path.appId, body, now);
   const headers = { ETag: etagOf(app) };
   return created

@@ -1,6 +1,6 @@
 import { getPolicies as route } from '../../shared/api/apps.js';
 import { getPolicies } from '../../shared/domain/apps.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
 /** The app's policies, for the authorization server to apply at issuance. */
-export const handler = httpRoute(route, async ({ caller, path }) => ({ status: 200, body: await getPolicies(caller.orgId, path.appId) }));
+export const handler = orgRoute(route, async ({ caller, path }) => ({ status: 200, body: await getPolicies(caller.orgId, path.appId) }));

@@ -1,6 +1,6 @@
 import { introspect as route } from '../../shared/api/tokens.js';
 import { introspect } from '../../shared/domain/introspection.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 import { authenticateIntrospectionCaller } from '../../shared/introspection-caller.js';
 
 /**
@@ -8,6 +8,6 @@ import { authenticateIntrospectionCaller } from '../../shared/introspection-call
  * verifies either). A caller that registers tokens is the authorization server (refresh-token
  * reuse revokes the grant); a declared resource server sees only the tokens of its audience.
  */
-export const handler = httpRoute(route, async ({ caller, body, now }) => ({
+export const handler = orgRoute(route, async ({ caller, body, now }) => ({
   status: 200, body: await introspect(caller.orgId, body.token, now, { asAuthorizationServer: caller.scopes.has('tokens:write'), caller: caller.sub }),
 }), { authenticate: authenticateIntrospectionCaller });

@@ -1,5 +1,5 @@
 import { listIssuers as route } from '../../shared/api/issuers.js';
 import { issuersPage } from '../../shared/domain/issuers.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
-export const handler = httpRoute(route, async ({ caller, query }) => ({ status: 200, body: await issuersPage(caller.orgId, query.limit, query.cursor) }));
+export const handler = orgRoute(route, async ({ caller, query }) => ({ status: 200, body: await issuersPage(caller.orgId, query.limit, query.cursor) }));

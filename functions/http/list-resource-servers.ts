@@ -1,5 +1,5 @@
 import { listResourceServers as route } from '../../shared/api/resource-servers.js';
 import { resourceServersPage } from '../../shared/domain/resource-servers.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
-export const handler = httpRoute(route, async ({ caller, query, now }) => ({ status: 200, body: await resourceServersPage(caller.orgId, query.limit, query.cursor, now) }));
+export const handler = orgRoute(route, async ({ caller, query, now }) => ({ status: 200, body: await resourceServersPage(caller.orgId, query.limit, query.cursor, now) }));

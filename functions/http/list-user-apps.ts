@@ -1,6 +1,6 @@
 import { listUserApps } from '../../shared/api/usage.js';
 import { listAppsOfUser } from '../../shared/domain/usage.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
 /** The apps one user holds active tokens for, with their usage. */
-export const handler = httpRoute(listUserApps, async ({ caller, path, query }) => ({ status: 200, body: await listAppsOfUser(caller.orgId, path.userId, query) }));
+export const handler = orgRoute(listUserApps, async ({ caller, path, query }) => ({ status: 200, body: await listAppsOfUser(caller.orgId, path.userId, query) }));

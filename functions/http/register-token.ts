@@ -1,9 +1,9 @@
 import { registerToken as route } from '../../shared/api/tokens.js';
 import { registerTokens } from '../../shared/domain/tokens.js';
-import { httpRoute } from '../../shared/http.js';
+import { orgRoute } from '../../shared/org-route.js';
 
 /** One token, or a grant's tokens (`{ tokens: [...] }`) answered in the same shape. */
-export const handler = httpRoute(route, async ({ caller, body, now }) => {
+export const handler = orgRoute(route, async ({ caller, body, now }) => {
   const grant = 'tokens' in body;
   const inputs = grant ? body.tokens : [body];
   const { created, registrations } = await registerTokens(caller.orgId, inputs, (n) => (grant ? `body.tokens.${n}` : 'body'), now);

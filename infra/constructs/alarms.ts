@@ -58,6 +58,8 @@ export class ServiceAlarms extends Construct {
     alarm('JobsFailed', custom('RevocationJobsFailed', 'Sum'), 0, 'A revocation job was marked failed after five passes: its tokens stay revoked, but items and counts may be left behind.');
     alarm('SweepBehind', custom('SweepLagSeconds', 'Maximum'), props.sweepInterval.toSeconds() * 10,
       'The oldest due work has waited more than ten sweep intervals: the sweep is falling behind (or not running).');
+    alarm('OrgRateLimited', custom('RateLimitedRequests', 'Sum'), 0,
+      'An org went over one of its request budgets (its calls answered 429): the functions\' logs name it (`Rate limited`, with orgId and budget).');
     alarm('TableThrottles', props.table.metric('ThrottledRequests', { period: Duration.minutes(5), statistic: 'Sum' }), 0, 'DynamoDB throttled requests on the service table.');
   }
 }

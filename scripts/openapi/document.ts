@@ -12,7 +12,7 @@ import { introspectionSchema, registrationSchema } from '../../shared/api/tokens
 import { tokenSchema, usageSchema, userAppSchema } from '../../shared/api/usage.js';
 import type * as v from 'valibot';
 import {
-  errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
+  budgetOf, errorFormatOf, isProblemAnswer, responseHeaders, tags, type ProblemAnswer, type RouteDefinition, type SuccessAnswer,
 } from '../../shared/api/define.js';
 import { SUPPORTED_EDITIONS } from '../../shared/editions.js';
 import { AppError, oauthErrorCodes } from '../../shared/errors.js';
@@ -164,6 +164,8 @@ const oauth = (error: string, description: string, also?: Json) => ({
   'application/json': { schema: also ? { oneOf: [ref('schemas', 'OAuthError'), also] } : ref('schemas', 'OAuthError'), example: { error, error_description: description } },
 });
 
+const rateLimitHeaders = { 'Retry-After': ref('headers', 'Retry-After'), 'RateLimit-Policy': ref('headers', 'RateLimit-Policy'), RateLimit: ref('headers', 'RateLimit') };
+
 /** The answers every route may give, by what it is (problem+json or RFC 6749 errors). */
 const standardResponses = {
   BadRequest: {
@@ -202,6 +204,11 @@ const standardResponses = {
     content: problemContent(problemExample('idempotency-key-reused', 'This Idempotency-Key was used for a different request')),
   },
   Throttled: { description: 'API Gateway\'s stage throttling.', content: gateway('Too Many Requests') },
+  RateLimited: {
+    description: '`rate-limited`: the org is over the request budget this call spends (contract section 10), with `Retry-After` and the RateLimit header fields; or API Gateway\'s stage throttling.',
+    headers: rateLimitHeaders,
+    content: { ...problemContent(problemExample('rate-limited', 'The org is over its admin budget of 20 requests a second; retry after 1 s')), ...gateway('Too Many Requests') },
+  },
   InternalError: {
     description: 'An unexpected failure (problem type `internal-error`); API Gateway answers `{"message":"Internal Server Error"}` when the function itself failed.',
     content: { ...problemContent(problemExample('internal-error', 'An unexpected error occurred')), ...gateway('Internal Server Error') },
@@ -221,6 +228,11 @@ const standardResponses = {
     description: '`invalid_request`: the form is over 64 KiB (over 10 MB, API Gateway\'s `{"message":"Request Entity Too Large"}`).',
     content: oauth('invalid_request', `The request body exceeds ${MAX_BODY_BYTES} bytes`, ref('schemas', 'GatewayMessage')),
   },
+  OAuthRateLimited: {
+    description: '`temporarily_unavailable`: the org is over the request budget this call spends (contract section 10), with `Retry-After` and the RateLimit header fields; or API Gateway\'s stage throttling.',
+    headers: rateLimitHeaders,
+    content: oauth('temporarily_unavailable', 'The org is over its introspect budget of 500 requests a second; retry after 1 s', ref('schemas', 'GatewayMessage')),
+  },
   OAuthInternalError: {
     description: '`server_error`, or API Gateway\'s `{"message":"Internal Server Error"}` when the function itself failed.',
     content: oauth('server_error', 'An unexpected error occurred', ref('schemas', 'GatewayMessage')),
@@ -232,9 +244,11 @@ const headerComponents = {
   Allow: { description: 'The methods the path answers.', required: true, schema: { type: 'string' } },
   ...Object.fromEntries(Object.entries(responseHeaders).map(([name, description]) => [
     name, name === 'Retry-After'
-      // On the service's own 429 (`too-many-requests`); the stage's throttling gives none.
-      ? { description: `${description} Always on \`too-many-requests\`.`, schema: { type: 'integer', minimum: 1 } }
-      : { description, required: true, schema: { type: 'string' } },
+      // On the service's own 429s (`too-many-requests`, `rate-limited`); the stage's throttling gives none.
+      ? { description: `${description} Always on \`too-many-requests\` and \`rate-limited\`.`, schema: { type: 'integer', minimum: 1 } }
+      : name.startsWith('RateLimit')
+        ? { description: `${description} Always on \`rate-limited\`.`, schema: { type: 'string' } }
+        : { description, required: true, schema: { type: 'string' } },
   ])),
 };
 
@@ -302,12 +316,13 @@ function standardAnswers(route: RouteDefinition): Record<string, Json> {
     ...(header('if-match') ? { 412: ref('responses', 'PreconditionFailed') } : {}),
     413: ref('responses', `${o}PayloadTooLarge`),
     ...(header('idempotency-key') ? { 422: ref('responses', 'IdempotencyKeyReused') } : {}),
-    429: ref('responses', 'Throttled'),
+    429: ref('responses', budgetOf(route) ? `${o}RateLimited` : 'Throttled'),
     ...(route.table === 'none' ? {} : { 500: ref('responses', `${o}InternalError`) }),
   };
 }
 
 function operation(name: string, route: RouteDefinition): Json {
+  if (budgetOf(route) && 429 in route.answers) throw new Error(`${name} spends a request budget: its own 429 would hide rate-limited; give both in one answer`);
   const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(Number(status), answer, errorFormatOf(route)) : successResponse(answer)]));
   const responses = Object.fromEntries(Object.entries({ ...standardAnswers(route), ...own }).sort(([a], [b]) => Number(a) - Number(b)));
   const params = parameters(route);

@@ -110,7 +110,7 @@ export const updateSettings = {
 } as const satisfies RouteDefinition;
 
 export const declareClient = {
-  method: 'PUT', path: '/v1/apps/{appId}', handler: 'declare-client', scopes: ['tokens:write'], table: 'RW',
+  method: 'PUT', path: '/v1/apps/{appId}', handler: 'declare-client', scopes: ['tokens:write'], budget: 'register', table: 'RW',
   tag: 'apps', summary: 'The authorization server keeps its clients in step: create the app, or update the settings it names',
   description: '`{ name, description?, callbackUrls?, scopes? }`. No such app: created with the default policies (201, `Location`). Otherwise the settings named are changed and the others left as they are (200); a declaration that changes nothing writes nothing (no new version, no audit event). Policies stay the admin\'s: a `policies` field is a 400. Audited as `app.created` or `app.settings.updated` with the caller as actor (kind `client`).',
   input: {

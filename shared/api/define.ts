@@ -10,7 +10,7 @@
  * its module but its own (a test checks it).
  */
 import type * as v from 'valibot';
-import type { ProblemType, Scope } from '../registries.js';
+import type { ProblemType, RequestBudget, Scope } from '../registries.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -53,6 +53,8 @@ export const responseHeaders = {
   Location: 'Where the created resource is.',
   ETag: 'The app\'s version, for `If-Match`.',
   'Retry-After': 'Seconds to wait before trying again.',
+  'RateLimit-Policy': 'The org\'s budget this call spends (IETF httpapi RateLimit header fields): `"<budget>";q=<requests a second>;w=1`, the budget one of `introspect`, `register`, `admin`.',
+  RateLimit: 'What is left of that budget, as the container that answered knows it: `"<budget>";r=<requests left>;t=<seconds until it may be tried again>`.',
 } as const;
 export type ResponseHeader = keyof typeof responseHeaders;
 
@@ -92,8 +94,12 @@ export interface BodyInput {
  * or anyone, for one of the contract's reasons.
  */
 export type RouteAccess =
-  | { scopes: readonly [Scope, ...Scope[]]; authenticate?: Authentication; public?: never }
-  | { public: PublicReason; scopes?: never; authenticate?: never };
+  | {
+    scopes: readonly [Scope, ...Scope[]]; authenticate?: Authentication; public?: never;
+    /** The org's request budget it spends (contract section 10): `admin` unless it says; a revocation is `unlimited`. */
+    budget?: RequestBudget | 'unlimited';
+  }
+  | { public: PublicReason; scopes?: never; authenticate?: never; budget?: never };
 
 interface RouteFields {
   method: HttpMethod;
@@ -139,7 +145,11 @@ export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer i
 // ---- What a handler receives and returns, inferred from its definition ----
 
 /** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
-export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: Authentication };
+export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: Authentication; budget?: RequestBudget | 'unlimited' };
+
+/** The budget a route spends: none for a public route or the fallback; `admin` for a guarded one that names none. */
+export const budgetOf = (route: Pick<RouteShape, 'scopes' | 'budget'>): RequestBudget | undefined =>
+  route.scopes === undefined || route.budget === 'unlimited' ? undefined : (route.budget ?? 'admin');
 
 /** Whether API Gateway's JWT authorizer guards the route (locally: the server checks the JWT the same way). */
 export const behindJwtAuthorizer = (route: { scopes?: readonly Scope[]; authenticate?: unknown }) => route.scopes !== undefined && !route.authenticate;

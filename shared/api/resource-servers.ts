@@ -91,7 +91,7 @@ export const createClientSecret = {
 } as const satisfies RouteDefinition;
 
 export const revokeClientSecrets = {
-  method: 'DELETE', path: '/v1/resource-servers/{sub}/secret', handler: 'revoke-client-secrets', scopes: ['apps:manage'], table: 'RW',
+  method: 'DELETE', path: '/v1/resource-servers/{sub}/secret', handler: 'revoke-client-secrets', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW',
   tag: 'resourceServers', summary: 'End every client secret of a resource server now (a leaked secret), overlap included',
   description: 'The declaration stays (its audience still applies to its bearer JWTs); none of its secrets authenticates from then on (within 30 seconds in every container). Make a new one with `POST …/secret`. Audited.',
   input: { path: resourceServerPathSchema },

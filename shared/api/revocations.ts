@@ -48,7 +48,7 @@ const perOrgLimit = {
 const noSuchJob = { description: '`not-found`: no such job in the caller\'s org.', problems: [{ type: 'not-found', detail: 'Revocation job job_00mx1hp3cpf0e3b17a98c4 was not found' }] } as const;
 
 export const revokeUserTokens = {
-  method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens', handler: 'revoke-user-tokens', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one user\'s tokens for the app (202 job)',
   description: '**Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after. An `Idempotency-Key` makes a retry (or a double click) answer the same job.',
   input: { path: userTokensPathSchema, headers: idempotencyHeadersSchema },
@@ -61,7 +61,7 @@ export const revokeUserTokens = {
 } as const satisfies RouteDefinition;
 
 export const revokeToken = {
-  method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  method: 'DELETE', path: '/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', handler: 'revoke-token', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one token (a refresh token takes its access tokens)',
   description: 'Revoke one token (204): inactive when the call returns; a refresh token takes its access tokens; recorded as `token.revoked`.',
   input: { path: tokenPathSchema, headers: oneTokenRevocationHeadersSchema },
@@ -73,7 +73,7 @@ export const revokeToken = {
 } as const satisfies RouteDefinition;
 
 export const revokeClientToken = {
-  method: 'DELETE', path: '/v1/apps/{appId}/client-tokens/{tokenId}', handler: 'revoke-client-token', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  method: 'DELETE', path: '/v1/apps/{appId}/client-tokens/{tokenId}', handler: 'revoke-client-token', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Revoke one of the app\'s own tokens (client credentials)',
   description: 'The same as revoking a user\'s token, for a token registered without a `userId` (204; a refresh token takes its grant); recorded as `token.revoked`.',
   input: { path: clientTokenPathSchema, headers: oneTokenRevocationHeadersSchema },
@@ -85,7 +85,7 @@ export const revokeClientToken = {
 } as const satisfies RouteDefinition;
 
 export const requestRevocation = {
-  method: 'POST', path: '/v1/apps/{appId}/revocations', handler: 'request-revocation', scopes: ['apps:manage'], table: 'RW', enqueues: true,
+  method: 'POST', path: '/v1/apps/{appId}/revocations', handler: 'request-revocation', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW', enqueues: true,
   tag: 'revocation', summary: 'Bulk Revoke (userIds) or every token of the app (all)',
   description: '**Bulk Revoke** `{ "userIds": [1–1000] }` or every token `{ "all": true }`; `reason`, `runAt`, `dryRun`; `Idempotency-Key` header: 202 job (`Location`), or 200 for a dry run.',
   input: {

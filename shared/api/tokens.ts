@@ -52,7 +52,7 @@ const refreshRegistrationExample = { ...registrationExample, tokenId: 'Zm9vYmFyY
 // ---- Routes ----
 
 export const registerToken = {
-  method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], table: 'RW',
+  method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], budget: 'register', table: 'RW',
   tag: 'tokens', summary: 'Register issued tokens: one, or a whole grant at once (authorization server)',
   description: 'One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.',
   input: {
@@ -117,7 +117,7 @@ export const registerToken = {
 } as const satisfies RouteDefinition;
 
 export const introspect = {
-  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], authenticate: 'bearer-jwt-or-client-secret-basic', table: 'RW',
+  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], authenticate: 'bearer-jwt-or-client-secret-basic', budget: 'introspect', table: 'RW',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
   description: 'Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens). The caller authenticates with a bearer JWT (verified by the function with the gateway\'s rules: a bad one is 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`) or, as a declared resource server, with HTTP Basic client credentials (`client_secret_basic`: a wrong one is 401 `invalid_client` with a `Basic` challenge).',
   input: {
@@ -146,7 +146,7 @@ export const introspect = {
 } as const satisfies RouteDefinition;
 
 export const revoke = {
-  method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scopes: ['tokens:write'], table: 'RW', enqueues: true,
+  method: 'POST', path: '/oauth2/revoke', handler: 'revoke', scopes: ['tokens:write'], budget: 'unlimited', table: 'RW', enqueues: true,
   tag: 'tokens', summary: 'RFC 7009 token revocation; 200 whether or not the token was known',
   description: 'Form body `token=…`. A refresh token takes its whole grant (every refresh and access token of it); a token not registered yet is remembered as revoked (at least 24 hours), so its registration later is 409 `token-revoked`. Audited as `token.revoked` with the caller as actor (kind `client`).',
   input: {

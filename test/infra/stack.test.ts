@@ -208,7 +208,7 @@ describe('alarms', () => {
   it('watch both DLQs, worker and sweep errors, throttles, the API 5xx rate and table throttling, all to one topic', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsJobsFailed', 'AlarmsQueueAge', 'AlarmsSweepBehind', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors',
+      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsJobsFailed', 'AlarmsOrgRateLimited', 'AlarmsQueueAge', 'AlarmsSweepBehind', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors',
       'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles',
     ]);
     expect(resources('AWS::SNS::Topic')).toHaveLength(1);
@@ -219,6 +219,7 @@ describe('alarms', () => {
     const byId = (prefix: string) => resources('AWS::CloudWatch::Alarm').find(([id]) => id.startsWith(prefix))?.[1].Properties;
     expect(byId('AlarmsQueueAge')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Namespace: 'AWS/SQS', Threshold: 600 });
     expect(byId('AlarmsJobsFailed')).toMatchObject({ MetricName: 'RevocationJobsFailed', Namespace: 'OAuthUsage', Statistic: 'Sum', Threshold: 0 });
+    expect(byId('AlarmsOrgRateLimited')).toMatchObject({ MetricName: 'RateLimitedRequests', Namespace: 'OAuthUsage', Statistic: 'Sum', Threshold: 0 });
     expect(byId('AlarmsSweepBehind')).toMatchObject({ MetricName: 'SweepLagSeconds', Namespace: 'OAuthUsage', Statistic: 'Maximum', Threshold: 600 });
   });
 });

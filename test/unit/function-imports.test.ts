@@ -8,12 +8,13 @@ import { fallbackRoute, preflightRoute, routes, type Route } from '../../shared/
 const inputsOf = (entry: string) => Object.keys(buildSync({ entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', write: false, metafile: true, logLevel: 'silent' }).metafile.inputs);
 
 describe('what functions load', () => {
-  it('functions without table access (health, the API document, not-found, cors-preflight) load neither the configuration nor the service secret (they are granted neither)', { timeout: 120_000 }, () => {
+  it('functions without table access (health, the API document, not-found, cors-preflight) load neither the configuration nor the service secret (they are granted neither), nor the table\'s client or the per-org limiter', { timeout: 120_000 }, () => {
     const keyless = [...Object.values(routes as Record<string, Route>), fallbackRoute, preflightRoute].filter((r) => r.table === 'none').map((r) => `functions/http/${r.handler}.ts`);
     expect(keyless).toHaveLength(4);
     for (const entry of keyless) {
       const inputs = inputsOf(entry);
       expect(inputs.filter((i) => /shared\/(config|service-secret|secrets)\.ts$/.test(i)), entry).toEqual([]);
+      expect(inputs.filter((i) => /@aws-sdk\/client-|shared\/domain\/rate-limits\.ts$/.test(i)), entry).toEqual([]);
     }
   });
 

@@ -9,7 +9,7 @@ import { idSchema } from '../../shared/schemas/common.js';
 
 /** A route of the kind the next features need: an optional JSON body, any of two scopes. */
 const route = {
-  method: 'POST', path: '/v1/things/{thingId}/block', handler: 'block-thing', scopes: ['apps:manage', 'tokens:write'], table: 'none',
+  method: 'POST', path: '/v1/things/{thingId}/block', handler: 'block-thing', scopes: ['apps:manage', 'tokens:write'], budget: 'unlimited', table: 'none',
   tag: 'apps', summary: 'Block a thing',
   input: {
     path: v.strictObject({ thingId: idSchema }),
@@ -77,7 +77,7 @@ describe('a handler\'s reply, typed by the route\'s answers (checked by npm run 
 
 describe('a route that verifies its callers itself', () => {
   const basic = {
-    method: 'POST', path: '/oauth2/check', handler: 'check', scopes: ['tokens:introspect'], table: 'none', tag: 'tokens', summary: 'Check',
+    method: 'POST', path: '/oauth2/check', handler: 'check', scopes: ['tokens:introspect'], budget: 'unlimited', table: 'none', tag: 'tokens', summary: 'Check',
     authenticate: 'bearer-jwt-or-client-secret-basic',
     answers: { 200: { description: 'Checked.', schema: v.object({ sub: v.string() }) } },
   } as const satisfies RouteDefinition;
@@ -101,5 +101,13 @@ describe('a route that verifies its callers itself', () => {
 
   it('cannot be made without its authenticator', () => {
     expect(() => httpRoute(basic, ({ caller }) => Promise.resolve({ status: 200, body: { sub: caller.sub } }))).toThrow(/authenticator/);
+  });
+});
+
+describe('a route that spends one of the org\'s request budgets', () => {
+  it('cannot be made without the limiter (orgRoute gives it), nor can one that names none, which spends the admin budget', () => {
+    const { budget: _unlimited, ...admin } = route;
+    expect(() => httpRoute({ ...route, budget: 'introspect' }, () => Promise.resolve({ status: 200, body: { thingId: 'x', reason: null }, headers: { Location: '/x' } }))).toThrow(/introspect budget: build its handler with orgRoute/);
+    expect(() => httpRoute(admin, () => Promise.resolve({ status: 200, body: { thingId: 'x', reason: null }, headers: { Location: '/x' } }))).toThrow(/admin budget/);
   });
 });
