@@ -25,7 +25,10 @@ export interface Entry {
 }
 
 /** Whether a request is the per-org limiter's: its items live in the org's `#RATE` partition (shared/db/rate-window.ts). */
-const ofLimiter = (input: Record<string, unknown>) => String((input.Key as { pk?: unknown } | undefined)?.pk ?? '').endsWith('#RATE');
+const ofLimiter = (input: Record<string, unknown>) => {
+  const pk = (input.Key as { pk?: unknown } | undefined)?.pk;
+  return typeof pk === 'string' && pk.endsWith('#RATE');
+};
 
 type Output = { Items?: unknown[]; Item?: unknown; Responses?: Record<string, unknown[]> } | undefined;
 
