@@ -8,6 +8,7 @@ import { RevocationLog } from './constructs/revocation-log.js';
 import { UsageTable } from './constructs/table.js';
 import { Sweep } from './constructs/sweep.js';
 import { RevocationWorker } from './constructs/worker.js';
+import type { RequestBudget } from '../shared/registries.js';
 
 export interface OAuthUsageStackProps extends StackProps {
   /** Stage name, used in descriptions and tags. */
@@ -17,6 +18,8 @@ export interface OAuthUsageStackProps extends StackProps {
   jwtAudience: string[];
   alarmEmail?: string;
   throttle?: { rateLimit: number; burstLimit: number };
+  /** Each org's default request budgets per second, over the functions' own (500 / 100 / 20). */
+  orgRateLimits?: Partial<Record<RequestBudget, number>>;
   /** How often the sweep runs (default 1 minute). */
   sweepInterval?: Duration;
   /** Concurrency reserved for the worker and the sweep (0: none); defaults: the worker's maximum concurrency (10), and 2. */
@@ -59,6 +62,7 @@ export class OAuthUsageStack extends Stack {
       jwtIssuer: props.jwtIssuer, jwtAudience: props.jwtAudience,
       throttle: props.throttle ?? { rateLimit: 2000, burstLimit: 4000 },
       consoleOrigin: this.console.origin,
+      ...(props.orgRateLimits ? { orgRateLimits: props.orgRateLimits } : {}),
     });
     this.console.deploy({ apiUrl: this.api.api.apiEndpoint, issuer: props.jwtIssuer, clientId: props.console.clientId });
     new CfnOutput(this, 'ConsoleUrl', { value: this.console.origin, description: 'The OAuth Usage console' });

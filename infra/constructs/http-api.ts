@@ -7,7 +7,8 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { behindJwtAuthorizer } from '../../shared/api/define.js';
+import { behindJwtAuthorizer, budgetOf } from '../../shared/api/define.js';
+import type { RequestBudget } from '../../shared/registries.js';
 import { cors } from '../../shared/cors.js';
 import { fallbackRoute, preflightRoute, routes, type Route } from '../../shared/routes.js';
 import { ServiceFunction } from './service-function.js';
@@ -22,7 +23,13 @@ export interface ServiceApiProps {
   throttle: { rateLimit: number; burstLimit: number };
   /** The console's origin: the only one CORS allows. */
   consoleOrigin: string;
+  /** Each org's default request budgets per second, when not the functions' own defaults (shared/config.ts). */
+  orgRateLimits?: Partial<Record<RequestBudget, number>>;
 }
+
+const rateLimitVariables: Record<RequestBudget, string> = {
+  introspect: 'ORG_INTROSPECT_RATE_LIMIT_RPS', register: 'ORG_REGISTER_RATE_LIMIT_RPS', admin: 'ORG_ADMIN_RATE_LIMIT_RPS',
+};
 
 const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
 
@@ -57,16 +64,24 @@ export class ServiceApi extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
-    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues' | 'authenticate'>) => {
+    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues' | 'authenticate' | 'scopes' | 'budget'>) => {
+      const budget = route.scopes ? budgetOf(route) : undefined;
+      const environment = {
+        // A function that verifies bearer JWTs itself does it as the authorizer does, with its issuer and audiences.
+        ...(route.authenticate ? { JWT_ISSUER: props.jwtIssuer, JWT_AUDIENCE: props.jwtAudience.join(',') } : {}),
+        ...(route.handler === preflightRoute.handler ? { CONSOLE_ORIGINS: props.consoleOrigin } : {}),
+        // The default of the budget it spends, when the stack was given one.
+        ...(budget && props.orgRateLimits?.[budget] !== undefined ? { [rateLimitVariables[budget]]: String(props.orgRateLimits[budget]) } : {}),
+      };
       const fn = new ServiceFunction(this, pascal(route.handler), {
         entry: `http/${route.handler}`,
         ...(route.table === 'none' ? {} : { secret: props.secret }),
-        // A function that verifies bearer JWTs itself does it as the authorizer does, with its issuer and audiences.
-        ...(route.authenticate ? { environment: { JWT_ISSUER: props.jwtIssuer, JWT_AUDIENCE: props.jwtAudience.join(',') } } : {}),
-        ...(route.handler === preflightRoute.handler ? { environment: { CONSOLE_ORIGINS: props.consoleOrigin } } : {}),
+        ...(Object.keys(environment).length > 0 ? { environment } : {}),
         timeout: Duration.seconds(10),
       });
       if (route.table !== 'none') fn.bindTable(props.table, route.table);
+      // A read-only function that spends a budget still reports to its org's request window.
+      if (budget && route.table !== 'RW') fn.bindRateWindows(props.table);
       if (route.enqueues) fn.bindQueue(props.queue);
       this.functions.set(route.handler, fn);
       return fn;

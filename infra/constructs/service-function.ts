@@ -8,6 +8,8 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { bundleAliasArgs, functionBundling, projectRoot } from '../bundling.js';
 import type { TableAccess } from '../../shared/routes.js';
+import { rateWindowPartitions } from '../../shared/db/table.js';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 
 export interface ServiceFunctionProps {
   /** Path of the entry point under functions/, without extension (e.g. `http/get-app`). */
@@ -63,6 +65,19 @@ export class ServiceFunction extends NodejsFunction {
       table.grantReadData(this);
       if (access === 'RO+UpdateItem') table.grant(this, 'dynamodb:UpdateItem');
     }
+    return this;
+  }
+
+  /**
+   * Lets a function that only reads report to the per-org request windows (shared/db/rate-window.ts):
+   * UpdateItem on the items of the orgs' `#RATE` partitions alone.
+   */
+  bindRateWindows(table: ITable): this {
+    this.addToRolePolicy(new PolicyStatement({
+      actions: ['dynamodb:UpdateItem'],
+      resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [rateWindowPartitions] } },
+    }));
     return this;
   }
 

@@ -10,7 +10,7 @@
 import * as v from 'valibot';
 import { recordReader } from './checked.js';
 import { conditionalUpdateReturning, getItem, itemOf, type Key } from './requests.js';
-import { orgPrefix } from './table.js';
+import { orgPrefix, RATE_PARTITION_SUFFIX } from './table.js';
 import { commit, putWrite } from './unit-of-work.js';
 import { requestBudgets as budgets, type RequestBudget as Budget } from '../registries.js';
 
@@ -20,7 +20,7 @@ export type OrgLimits = Partial<Record<Budget, number>>;
 /** How long a second's window is kept after it (DynamoDB's TTL removes it some time later). */
 const WINDOW_KEPT_S = 60;
 
-const partition = (orgId: string) => `${orgPrefix(orgId)}#RATE`;
+const partition = (orgId: string) => `${orgPrefix(orgId)}${RATE_PARTITION_SUFFIX}`;
 export const rateKeys = {
   window: (orgId: string, budget: Budget, second: number): Key => ({ pk: partition(orgId), sk: `WINDOW#${budget}#${second}` }),
   limits: (orgId: string): Key => ({ pk: partition(orgId), sk: 'LIMITS' }),

@@ -73,6 +73,14 @@ export const fromKeyPart = (part: string) => part.replace(/\$(.)/g, '$1');
 export const orgPrefix = (orgId: string) => `ORG#${keyPart(orgId)}`;
 
 /**
+ * The per-org request windows' partition (shared/db/rate-window.ts): `ORG#<org>#RATE`. No id holds
+ * a `#`, so no other partition matches `ORG#*#RATE`, the IAM condition on `dynamodb:LeadingKeys`
+ * under which the stack lets read-only functions report there.
+ */
+export const RATE_PARTITION_SUFFIX = '#RATE';
+export const rateWindowPartitions = `ORG#*${RATE_PARTITION_SUFFIX}`;
+
+/**
  * EventBridge filter patterns over the stream's records (the Pipe's FilterCriteria; at most five).
  * Revocations leave tombstones (one token, RFC 7009, a grant, a job's cleanup) or create a job
  * (whose epochs revoke at once); resource servers' secrets can be ended, and trusted issuers

@@ -1,4 +1,4 @@
-import { behindJwtAuthorizer } from '../../shared/api/define.js';
+import { behindJwtAuthorizer, budgetOf } from '../../shared/api/define.js';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -144,8 +144,10 @@ describe('functions', () => {
       expect(actions.some((a) => a.startsWith('dynamodb:')), `${route.handler} reads the table`).toBe(route.table !== 'none');
       expect(actions.some((a) => a.endsWith('*') && !a.startsWith('xray:')), route.handler).toBe(false);
       const writes = actions.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a));
+      // A read-only function that spends an org's request budget may also UpdateItem its org's window (below).
+      const reports = budgetOf(route) !== undefined && route.table !== 'RW' ? ['dynamodb:UpdateItem'] : [];
       expect(writes, `${route.handler} writes`).toEqual(route.table === 'RW' ? expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'])
-        : route.table === 'RO+UpdateItem' ? ['dynamodb:UpdateItem'] : []);
+        : route.table === 'RO+UpdateItem' ? ['dynamodb:UpdateItem', ...reports] : reports);
       expect(actions.includes('sqs:SendMessage'), `${route.handler} sends`).toBe(route.enqueues === true);
       expect(actions.includes('secretsmanager:GetSecretValue'), `${route.handler} reads the secret`).toBe(route.table !== 'none');
     }
@@ -158,9 +160,29 @@ describe('functions', () => {
     }
     // The functions that touch no data may not read the secret either.
     for (const handler of ['Health', 'Openapi', 'NotFound']) expect(statementsOf(handler).filter((a) => !a.startsWith('xray:') && !a.startsWith('logs:'))).toEqual([]);
+    // That UpdateItem reaches the orgs' request windows alone.
+    const windowStatements = policies.flatMap((p) => (p.PolicyDocument as { Statement: { Action: unknown; Condition?: unknown }[] }).Statement)
+      .filter((st) => st.Action === 'dynamodb:UpdateItem' && st.Condition !== undefined);
+    expect(windowStatements.length).toBeGreaterThan(0);
+    for (const st of windowStatements) expect(st.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ORG#*#RATE'] } });
     // Introspection records uses, and revokes a grant when the AS presents a rotated-out refresh
     // token (a transaction that puts a tombstone and an audit event, and may unlist the user).
     expect(statementsOf('Introspect')).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']));
+  });
+});
+
+describe('the per-org request budgets', () => {
+  it('keep the functions\' own defaults unless the stack is given others, which go to the functions that spend that budget', () => {
+    const variables = ['ORG_INTROSPECT_RATE_LIMIT_RPS', 'ORG_REGISTER_RATE_LIMIT_RPS', 'ORG_ADMIN_RATE_LIMIT_RPS'];
+    const envOf = (t: Template) => Object.entries(t.findResources('AWS::Lambda::Function')).map(([id, f]) => [id, (f as { Properties: { Environment?: { Variables?: Record<string, string> } } }).Properties.Environment?.Variables ?? {}] as const);
+    for (const [id, env] of envOf(template)) expect(Object.keys(env).filter((k) => variables.includes(k)), id).toEqual([]);
+    const given = new OAuthUsageStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Budgets', {
+      stage: 'test', jwtIssuer: 'https://idp.example.com/', jwtAudience: ['oauth-usage'], env: { region: 'eu-west-1' },
+      console: { clientId: 'console-client', signInOrigins: [] }, orgRateLimits: { introspect: 2000 },
+    });
+    const set = envOf(Template.fromStack(given)).filter(([, env]) => 'ORG_INTROSPECT_RATE_LIMIT_RPS' in env);
+    expect(set.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['HttpIntrospect']);
+    expect(set[0]?.[1].ORG_INTROSPECT_RATE_LIMIT_RPS).toBe('2000');
   });
 });
 
