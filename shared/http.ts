@@ -116,6 +116,19 @@ interface RouteContext extends Context {
 }
 type Middleware = MiddlewareObj<HttpEvent, HttpResult, Error, RouteContext, RequestState>;
 
+/**
+ * The limiter's report, waited for before the answer (a frozen container would hold it half sent),
+ * but never more than REPORT_WAIT_MS: a slow window must not slow the org's calls (it is sent
+ * beside the request's own reads, so it has usually long finished).
+ */
+const REPORT_WAIT_MS = 250;
+async function reportedOrLate(reported: Promise<void> | undefined): Promise<void> {
+  if (!reported) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([reported, new Promise<void>((resolve) => { timer = setTimeout(resolve, REPORT_WAIT_MS); })]);
+  clearTimeout(timer);
+}
+
 function errorsAndAccessLog(format: ErrorFormat): Middleware {
   const log = (event: HttpEvent, status: number, state: RequestState) =>
     logger.info('request', {
@@ -125,11 +138,11 @@ function errorsAndAccessLog(format: ErrorFormat): Middleware {
   return {
     before: (request) => { request.internal.startedAt = Date.now(); },
     after: async (request) => {
-      await request.internal.reported;
+      await reportedOrLate(request.internal.reported);
       log(request.event, request.response?.statusCode ?? 200, request.internal);
     },
     onError: async (request) => {
-      await request.internal.reported;
+      await reportedOrLate(request.internal.reported);
       request.response = errorResponse(request.error, format);
       log(request.event, request.response.statusCode ?? 500, request.internal);
     },
@@ -156,11 +169,12 @@ function guard(route: RouteShape, authenticate: Authenticator | undefined, admit
         : authorize(request.event, route.scopes);
       // The gateway verified no token for a route that authenticates itself: its org is known from here on.
       if (authenticate) logger.learn({ orgId: request.context.caller.orgId });
-      if (budget && admit) {
+      const spent = budgetOf(route, request.context.caller.scopes);
+      if (spent && admit) {
         // The org's budget, decided here; its report to the org's window runs beside the request's work, awaited before the answer.
-        const admission = admit(request.context.caller.orgId, budget, Date.now());
+        const admission = admit(request.context.caller.orgId, spent, Date.now());
         request.internal.reported = admission.settled;
-        if (!admission.admitted) throw new RateLimitedError(budget, admission.limit, admission.remaining, admission.retryAfterSeconds);
+        if (!admission.admitted) throw new RateLimitedError(spent, admission.limit, admission.remaining, admission.retryAfterSeconds);
       }
       if (bodyBytes(request.event) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     },

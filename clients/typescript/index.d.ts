@@ -3765,7 +3765,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };
@@ -4249,7 +4249,7 @@ export interface operations {
                 };
             };
             413: components["responses"]["PayloadTooLarge"];
-            429: components["responses"]["RateLimited"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -7,7 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { behindJwtAuthorizer, budgetOf } from '../../shared/api/define.js';
+import { behindJwtAuthorizer, budgetsOf } from '../../shared/api/define.js';
 import type { RequestBudget } from '../../shared/registries.js';
 import { cors } from '../../shared/cors.js';
 import { fallbackRoute, preflightRoute, routes, type Route } from '../../shared/routes.js';
@@ -65,13 +65,13 @@ export class ServiceApi extends Construct {
     });
 
     const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues' | 'authenticate' | 'scopes' | 'budget'>) => {
-      const budget = route.scopes ? budgetOf(route) : undefined;
+      const spent = budgetsOf(route);
       const environment = {
         // A function that verifies bearer JWTs itself does it as the authorizer does, with its issuer and audiences.
         ...(route.authenticate ? { JWT_ISSUER: props.jwtIssuer, JWT_AUDIENCE: props.jwtAudience.join(',') } : {}),
         ...(route.handler === preflightRoute.handler ? { CONSOLE_ORIGINS: props.consoleOrigin } : {}),
-        // The default of the budget it spends, when the stack was given one.
-        ...(budget && props.orgRateLimits?.[budget] !== undefined ? { [rateLimitVariables[budget]]: String(props.orgRateLimits[budget]) } : {}),
+        // The defaults of the budgets it spends, when the stack was given them.
+        ...Object.fromEntries(spent.filter((b) => props.orgRateLimits?.[b] !== undefined).map((b) => [rateLimitVariables[b], String(props.orgRateLimits?.[b])])),
       };
       const fn = new ServiceFunction(this, pascal(route.handler), {
         entry: `http/${route.handler}`,
@@ -81,7 +81,7 @@ export class ServiceApi extends Construct {
       });
       if (route.table !== 'none') fn.bindTable(props.table, route.table);
       // A read-only function that spends a budget still reports to its org's request window.
-      if (budget && route.table !== 'RW') fn.bindRateWindows(props.table);
+      if (spent.length > 0 && route.table !== 'RW') fn.bindRateWindows(props.table);
       if (route.enqueues) fn.bindQueue(props.queue);
       this.functions.set(route.handler, fn);
       return fn;

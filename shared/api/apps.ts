@@ -128,7 +128,7 @@ export const declareClient = {
 } as const satisfies RouteDefinition;
 
 export const getPolicies = {
-  method: 'GET', path: '/v1/apps/{appId}/policies', handler: 'get-policies', scopes: ['tokens:write', 'usage:read'], table: 'RO',
+  method: 'GET', path: '/v1/apps/{appId}/policies', handler: 'get-policies', scopes: ['tokens:write', 'usage:read'], budget: { authorizationServer: 'register', others: 'admin' }, table: 'RO',
   tag: 'apps', summary: 'The app\'s policies, for the authorization server to apply when it issues tokens',
   description: 'The policies object itself, in the shape `PUT /v1/apps/{appId}/policies` takes, every field present. The AS reads `accessTokenLifetimeMinutes` to tell the client the same `expires_in` the service enforces, and `ipRelaxation`, which only the AS can apply.',
   input: { path: appPathSchema },

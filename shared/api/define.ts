@@ -96,8 +96,12 @@ export interface BodyInput {
 export type RouteAccess =
   | {
     scopes: readonly [Scope, ...Scope[]]; authenticate?: Authentication; public?: never;
-    /** The org's request budget it spends (contract section 10): `admin` unless it says; a revocation is `unlimited`. */
-    budget?: RequestBudget | 'unlimited';
+    /**
+     * The org's request budget it spends (contract section 10): `admin` unless it says; a
+     * revocation is `unlimited`; or one for the org's authorization server (a `tokens:write`
+     * caller, which introspects refresh tokens and reads policies to sign users in) and one for the rest.
+     */
+    budget?: RouteBudget;
   }
   | { public: PublicReason; scopes?: never; authenticate?: never; budget?: never };
 
@@ -145,11 +149,24 @@ export const isProblemAnswer = (answer: SuccessAnswer | ProblemAnswer): answer i
 // ---- What a handler receives and returns, inferred from its definition ----
 
 /** What `httpRoute` reads of a route: its definition, or the fallback's few fields. */
-export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: Authentication; budget?: RequestBudget | 'unlimited' };
+export type RouteBudget = RequestBudget | 'unlimited' | { authorizationServer: RequestBudget; others: RequestBudget };
+export type RouteShape = Pick<RouteFields, 'path' | 'input' | 'answers'> & { scopes?: readonly [Scope, ...Scope[]]; authenticate?: Authentication; budget?: RouteBudget };
 
-/** The budget a route spends: none for a public route or the fallback; `admin` for a guarded one that names none. */
-export const budgetOf = (route: Pick<RouteShape, 'scopes' | 'budget'>): RequestBudget | undefined =>
-  route.scopes === undefined || route.budget === 'unlimited' ? undefined : (route.budget ?? 'admin');
+/**
+ * The budget a call spends: none for a public route or the fallback, nor for a revocation; `admin`
+ * for a guarded route that names none. Without the caller's scopes: whether the route spends one at all (the others').
+ */
+export function budgetOf(route: Pick<RouteShape, 'scopes' | 'budget'>, callerScopes?: ReadonlySet<string>): RequestBudget | undefined {
+  if (route.scopes === undefined || route.budget === 'unlimited') return undefined;
+  const { budget = 'admin' } = route;
+  if (typeof budget === 'string') return budget;
+  return callerScopes?.has('tokens:write') ? budget.authorizationServer : budget.others;
+}
+
+/** Every budget a route's calls may spend, whoever calls. */
+export const budgetsOf = (route: Pick<RouteShape, 'scopes' | 'budget'>): RequestBudget[] =>
+  route.budget !== undefined && typeof route.budget === 'object' && route.scopes !== undefined
+    ? [...new Set([route.budget.authorizationServer, route.budget.others])] : [budgetOf(route)].filter((b): b is RequestBudget => b !== undefined);
 
 /** Whether API Gateway's JWT authorizer guards the route (locally: the server checks the JWT the same way). */
 export const behindJwtAuthorizer = (route: { scopes?: readonly Scope[]; authenticate?: unknown }) => route.scopes !== undefined && !route.authenticate;

@@ -82,7 +82,7 @@ export const getIssuer = {
 } as const satisfies RouteDefinition;
 
 export const distrustIssuer = {
-  method: 'DELETE', path: '/v1/issuers/{issuerId}', handler: 'distrust-issuer', scopes: ['apps:manage'], table: 'RW',
+  method: 'DELETE', path: '/v1/issuers/{issuerId}', handler: 'distrust-issuer', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW',
   tag: 'issuers', summary: 'No longer trust an issuer: its learned tokens are inactive from then on',
   description: 'Every token learned from it introspects `{ "active": false }` once this answers, and its JWTs are no longer learned. Audited as `issuer.changed`.',
   input: { path: issuerPathSchema },

@@ -68,7 +68,7 @@ export const getResourceServer = {
 } as const satisfies RouteDefinition;
 
 export const deleteResourceServer = {
-  method: 'DELETE', path: '/v1/resource-servers/{sub}', handler: 'delete-resource-server', scopes: ['apps:manage'], table: 'RW',
+  method: 'DELETE', path: '/v1/resource-servers/{sub}', handler: 'delete-resource-server', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW',
   tag: 'resourceServers', summary: 'No longer declare a resource server (its client secrets end with it)',
   description: 'From then on (within 30 seconds in every container) it sees every token of the org again, as an undeclared caller, and its client secrets no longer authenticate. Audited.',
   input: { path: resourceServerPathSchema },

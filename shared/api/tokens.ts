@@ -117,7 +117,7 @@ export const registerToken = {
 } as const satisfies RouteDefinition;
 
 export const introspect = {
-  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], authenticate: 'bearer-jwt-or-client-secret-basic', budget: 'introspect', table: 'RW',
+  method: 'POST', path: '/oauth2/introspect', handler: 'introspect', scopes: ['tokens:introspect'], authenticate: 'bearer-jwt-or-client-secret-basic', budget: { authorizationServer: 'register', others: 'introspect' }, table: 'RW',
   tag: 'tokens', summary: 'RFC 7662 token introspection (resource server); each active introspection is one use',
   description: 'Form body `token=…`. Unknown, expired, revoked, rotated-out or out-of-policy tokens, and tokens of another org, answer exactly `{"active": false}`; so does a refresh token to a caller without `tokens:write` (a resource server: only the authorization server is presented refresh tokens). The caller authenticates with a bearer JWT (verified by the function with the gateway\'s rules: a bad one is 401 `invalid_token` with `WWW-Authenticate: Bearer error="invalid_token"`) or, as a declared resource server, with HTTP Basic client credentials (`client_secret_basic`: a wrong one is 401 `invalid_client` with a `Basic` challenge).',
   input: {

@@ -4,8 +4,8 @@
  *   admitted to, about once a second, and reads the sum back from in the same UpdateItem; kept a
  *   minute. One org's containers write its own items only: at most one write per container and
  *   second, far under an item's 1,000 a second for the Lambda concurrency of an account;
- * - the operator's overrides of the default budgets for this org (`LIMITS`), read by a
- *   container about once a minute.
+ * - the operator's overrides of the default budgets for this org (`ORG#<org>#BUDGETS` / `LIMITS`,
+ *   apart), read by a container about once a minute.
  */
 import * as v from 'valibot';
 import { recordReader } from './checked.js';
@@ -23,7 +23,8 @@ const WINDOW_KEPT_S = 60;
 const partition = (orgId: string) => `${orgPrefix(orgId)}${RATE_PARTITION_SUFFIX}`;
 export const rateKeys = {
   window: (orgId: string, budget: Budget, second: number): Key => ({ pk: partition(orgId), sk: `WINDOW#${budget}#${second}` }),
-  limits: (orgId: string): Key => ({ pk: partition(orgId), sk: 'LIMITS' }),
+  // Apart from the windows, which functions that only read may write: they cannot change an org's budgets.
+  limits: (orgId: string): Key => ({ pk: `${orgPrefix(orgId)}#BUDGETS`, sk: 'LIMITS' }),
 };
 
 const toWindow = /* @__PURE__ */ recordReader('RateWindow', () => ({ admitted: v.number() }), (r) => r.admitted as number);

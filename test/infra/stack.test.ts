@@ -1,4 +1,4 @@
-import { behindJwtAuthorizer, budgetOf } from '../../shared/api/define.js';
+import { behindJwtAuthorizer, budgetsOf } from '../../shared/api/define.js';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
@@ -145,7 +145,7 @@ describe('functions', () => {
       expect(actions.some((a) => a.endsWith('*') && !a.startsWith('xray:')), route.handler).toBe(false);
       const writes = actions.filter((a) => /dynamodb:(Put|Update|Delete|BatchWrite)/.test(a));
       // A read-only function that spends an org's request budget may also UpdateItem its org's window (below).
-      const reports = budgetOf(route) !== undefined && route.table !== 'RW' ? ['dynamodb:UpdateItem'] : [];
+      const reports = budgetsOf(route).length > 0 && route.table !== 'RW' ? ['dynamodb:UpdateItem'] : [];
       expect(writes, `${route.handler} writes`).toEqual(route.table === 'RW' ? expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'])
         : route.table === 'RO+UpdateItem' ? ['dynamodb:UpdateItem', ...reports] : reports);
       expect(actions.includes('sqs:SendMessage'), `${route.handler} sends`).toBe(route.enqueues === true);
@@ -178,11 +178,12 @@ describe('the per-org request budgets', () => {
     for (const [id, env] of envOf(template)) expect(Object.keys(env).filter((k) => variables.includes(k)), id).toEqual([]);
     const given = new OAuthUsageStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Budgets', {
       stage: 'test', jwtIssuer: 'https://idp.example.com/', jwtAudience: ['oauth-usage'], env: { region: 'eu-west-1' },
-      console: { clientId: 'console-client', signInOrigins: [] }, orgRateLimits: { introspect: 2000 },
+      console: { clientId: 'console-client', signInOrigins: [] }, orgRateLimits: { introspect: 2000, register: 300 },
     });
-    const set = envOf(Template.fromStack(given)).filter(([, env]) => 'ORG_INTROSPECT_RATE_LIMIT_RPS' in env);
-    expect(set.map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))).toEqual(['HttpIntrospect']);
-    expect(set[0]?.[1].ORG_INTROSPECT_RATE_LIMIT_RPS).toBe('2000');
+    const withVariable = (name: string) => envOf(Template.fromStack(given)).filter(([, env]) => name in env).map(([id, env]) => [id.replace(/[0-9A-F]{8}$/, ''), env[name]]);
+    expect(withVariable('ORG_INTROSPECT_RATE_LIMIT_RPS')).toEqual([['HttpIntrospect', '2000']]);
+    // The authorization server's calls spend the registration budget, its introspections and policy reads included.
+    expect(withVariable('ORG_REGISTER_RATE_LIMIT_RPS').sort()).toEqual([['HttpDeclareClient', '300'], ['HttpGetPolicies', '300'], ['HttpIntrospect', '300'], ['HttpRegisterToken', '300']]);
   });
 });
 
