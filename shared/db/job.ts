@@ -102,7 +102,7 @@ export function startPass(job: RevocationJob, at: string, dueAt: string): Promis
   const recount = job.appEpoch === null;
   return conditionalUpdate({
     Key: jobKeys.job(job.orgId, job.jobId),
-    UpdateExpression: `SET ${set.parts.join(', ')}${recount ? ', progress.usersDone = :zero' : ''} REMOVE doneBatches`,
+    UpdateExpression: `SET ${set.parts.join(', ')}${recount ? ', progress.usersDone = :zero' : ''} REMOVE doneBatches, planner`,
     ConditionExpression: '#status = :status AND #pass = :pass',
     ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
     ExpressionAttributeValues: { ...set.values, ...(recount ? { ':zero': 0 } : {}), ':status': job.status, ':pass': job.pass },
@@ -146,6 +146,22 @@ export function recordPlanned(job: RevocationJob, added: number, cursor: Item | 
     ExpressionAttributeValues: {
       ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at, ...(progress ? { ':progress': progress } : {}),
     },
+  });
+}
+
+/**
+ * Claims the planning of the job's pass for one queue message (by its id): false when another
+ * message claimed it first (a duplicate plan message, such as a retried request's), so that only
+ * one sends the pass's steps; the same message delivered again (its first delivery died) may
+ * plan again, with the same steps. A new pass (`startPass`) is claimed afresh.
+ */
+export function claimPlanning(job: RevocationJob, messageId: string): Promise<boolean> {
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: 'SET planner = :me',
+    ConditionExpression: '#pass = :pass AND planComplete = :no AND (attribute_not_exists(planner) OR planner = :me)',
+    ExpressionAttributeNames: { '#pass': 'pass' },
+    ExpressionAttributeValues: { ':me': messageId, ':pass': job.pass, ':no': false },
   });
 }
 

@@ -14,7 +14,7 @@
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
-import { getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
+import { claimPlanning, getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
 import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit } from '../db/unit-of-work.js';
@@ -55,12 +55,15 @@ export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs'>, 
   return target !== undefined && token.userEpoch < target;
 }
 
-/** Runs one step of a job. Every step is idempotent: redelivery or duplication changes nothing twice. */
-export async function handleJobMessage(message: JobMessage, now: number): Promise<void> {
+/**
+ * Runs one step of a job (`messageId`: the queue message's, which a redelivery keeps). Every step
+ * is idempotent: redelivery or duplication changes nothing twice.
+ */
+export async function handleJobMessage(message: JobMessage, now: number, { messageId }: { messageId: string }): Promise<void> {
   const job = await getJob(message.orgId, message.jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
-  if (message.kind === 'plan') return plan(job, now);
+  if (message.kind === 'plan') return plan(job, now, messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
   if (message.kind === 'clean') return clean(job, message.batch, message.userIds, now);
@@ -77,17 +80,21 @@ const revokesAllTokens = (job: RevocationJob): job is AllTokensJob => job.appEpo
 const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pass: job.pass });
 
 /**
- * Splits the job into steps and enqueues them, then records them on the job: a crash before the
- * record plans again, and the steps' numbers are the same. A bulk job's steps are its users in
- * batches (the job names them: at most 1,000); an all-tokens job's are ranges of the app's token
- * list, sized from what the revocation took.
+ * Splits the job into steps and enqueues them, then records them on the job. One plan message of
+ * a pass plans it (`claimPlanning`): two at once (a retried request sends another) would each
+ * send every step, two cleanup chains for one job. The one that claimed it, delivered again after
+ * a crash before the record, plans again, and the steps' numbers are the same (a plan message
+ * lost after its claim leaves the job to the sweep, which resumes it in a new pass). A bulk job's
+ * steps are its users in batches (the job names them: at most 1,000); an all-tokens job's are
+ * ranges of the app's token list, sized from what the revocation took.
  */
-async function plan(job: RevocationJob, now: number): Promise<void> {
+async function plan(job: RevocationJob, now: number, messageId: string): Promise<void> {
   await ensureEffect(job); // the creating call may have died before raising every user
   if (job.status === 'queued') {
     await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
     job = { ...job, status: 'running', startedAt: iso(now) };
   }
+  if (!job.planComplete && !(await claimPlanning(job, messageId))) return; // another plan message plans this pass
   if (revokesAllTokens(job)) {
     if (!job.planComplete && !(await planTokenRanges(job, now))) return; // a duplicate planner got there first
   } else if (!job.planComplete) {

@@ -11,7 +11,7 @@ vi.hoisted(() => {
 const { db, dynamo, TableName } = await import('../../shared/db/client.js');
 const { STALL_AFTER_MS } = await import('../../shared/domain/revocations.js');
 const { as, call, createApp, introspect, rawToken, register } = await import('../support/api.js');
-const { drainQueue, pollQueueOnce } = await import('../support/queue.js');
+const { drainQueue, duplicateQueue, peekQueue, pollQueueOnce } = await import('../support/queue.js');
 const { captureLogLines } = await import('../support/logs.js');
 const { getJob } = await import('../../shared/db/job.js');
 const { TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
@@ -154,6 +154,24 @@ describe('every step of a job does bounded work', () => {
     const apps = await Promise.all(['overlap-all', 'overlap-bulk'].map(async (appId) => (await call('getApp', { claims: as(org), path: { appId } })).body));
     expect(apps.map((a) => [a.userCount, a.activeTokenCount])).toEqual([[0, 0], [3, 6]]);
     expect((await introspect(org, raws[0] as string)).body).toEqual({ active: false });
+  });
+
+  it('a plan message sent twice and handled at once (a retried request, a duplicate delivery) sends the job\'s steps once: one cleanup chain, not two', { timeout: 60_000 }, async () => {
+    for (const [appId, target] of [['twice-all', { all: true }], ['twice-bulk', { userIds: Array.from({ length: 9 }, (_, u) => `user-${u}`) }]] as const) {
+      await appWithUsers(appId, 12);
+      const reply = await call('requestRevocation', { claims: as(org), path: { appId }, json: target });
+      expect(reply.status).toBe(202);
+      expect(await duplicateQueue()).toBe(1); // the plan message, now on the queue twice
+      expect(await pollQueueOnce(10)).toBe(2); // both in one batch, handled at once
+      const job = await getJob(org, reply.body.jobId as string);
+      expect(job?.planComplete).toBe(true);
+      // What the two left on the queue: each step once.
+      const steps = await peekQueue();
+      expect(steps.length, appId).toBe(job?.plannedBatches);
+      expect(new Set(steps.map((m) => JSON.stringify([m.batch, m.cursor ?? null]))).size).toBe(steps.length);
+      await drainQueue();
+      expect((await getJob(org, reply.body.jobId as string))?.status).toBe('succeeded');
+    }
   });
 
   it('an app-wide job tombstones a token its index listed only after the token\'s range was read', { timeout: 60_000 }, async () => {

@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { drainQueue as drain, pollOnce } from '../../local/queue-poller.js';
 
 const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
@@ -36,6 +36,22 @@ export async function duplicateQueue(): Promise<number> {
     await sqs.send(new SendMessageBatchCommand({ QueueUrl: process.env.QUEUE_URL, Entries: [{ Id: 'a', MessageBody: body }, { Id: 'b', MessageBody: body }] }));
   }
   return bodies.length;
+}
+
+/** Every message on the queue, read and left there (visible again at once): what is waiting to be done. */
+export async function peekQueue(): Promise<Record<string, unknown>[]> {
+  const seen: { body: string; receipt: string }[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: process.env.QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 60 }));
+    if (Messages.length === 0) break;
+    seen.push(...Messages.map((m) => ({ body: String(m.Body), receipt: String(m.ReceiptHandle) })));
+  }
+  for (let i = 0; i < seen.length; i += 10) {
+    await sqs.send(new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: process.env.QUEUE_URL, Entries: seen.slice(i, i + 10).map((m, n) => ({ Id: String(n), ReceiptHandle: m.receipt, VisibilityTimeout: 0 })),
+    }));
+  }
+  return seen.map((m) => JSON.parse(m.body) as Record<string, unknown>);
 }
 
 /** Handles one receive's worth of messages (up to 10, or `maxMessages`) and leaves the rest on the queue. */
