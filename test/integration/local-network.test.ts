@@ -12,8 +12,12 @@ import { freePort } from '../../local/services.js';
  * read from /proc (Linux, as CI runs).
  */
 let server: ChildProcess | undefined;
-afterAll(() => {
-  server?.kill('SIGTERM');
+afterAll(async () => {
+  // Waited for: the server stops what it started (DynamoDB Local, the SQS emulator) on its way out.
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((resolve) => server?.once('exit', resolve));
+  server.kill('SIGTERM');
+  await exited;
 });
 
 /** The process and its descendants, from /proc/<pid>/stat's parent field. */

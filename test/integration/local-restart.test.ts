@@ -22,8 +22,12 @@ const freePort = () => new Promise<number>((resolve) => {
   });
 });
 
-afterAll(() => {
-  server?.kill('SIGTERM');
+afterAll(async () => {
+  // Waited for: the server stops what it started (DynamoDB Local, the SQS emulator) on its way out.
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((resolve) => server?.once('exit', resolve));
+  server.kill('SIGTERM');
+  await exited;
 });
 
 describe('npm start', () => {
