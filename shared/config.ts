@@ -1,3 +1,5 @@
+import { requestBudgetDefaults, requestBudgets, type RequestBudget } from './registries.js';
+
 /**
  * Runtime configuration, read once when a container starts. A missing value throws at import
  * time, so a misconfigured function fails its first cold start loudly instead of misbehaving.
@@ -51,13 +53,14 @@ export const config = Object.freeze({
   /**
    * Each org's default request budgets, per second (contract section 10; the README lists them):
    * introspection (ORG_INTROSPECT_RATE_LIMIT_RPS, 500 unless set), registration and the
-   * authorization server's client declarations (ORG_REGISTER_RATE_LIMIT_RPS, 100) and the admin
-   * calls (ORG_ADMIN_RATE_LIMIT_RPS, 20). Revocations are never limited. An operator overrides
-   * them for one org (docs/operations.md).
+   * authorization server's other calls (ORG_REGISTER_RATE_LIMIT_RPS, 100) and the admin calls
+   * (ORG_ADMIN_RATE_LIMIT_RPS, 20). Revocations are never limited. An operator overrides them for
+   * one org (docs/operations.md).
    */
-  orgIntrospectRps: positiveInteger('ORG_INTROSPECT_RATE_LIMIT_RPS', optional('ORG_INTROSPECT_RATE_LIMIT_RPS') ?? '500'),
-  orgRegisterRps: positiveInteger('ORG_REGISTER_RATE_LIMIT_RPS', optional('ORG_REGISTER_RATE_LIMIT_RPS') ?? '100'),
-  orgAdminRps: positiveInteger('ORG_ADMIN_RATE_LIMIT_RPS', optional('ORG_ADMIN_RATE_LIMIT_RPS') ?? '20'),
+  orgBudgets: Object.fromEntries(requestBudgets.map((budget) => {
+    const { variable, rps } = requestBudgetDefaults[budget];
+    return [budget, positiveInteger(variable, optional(variable) ?? String(rps))];
+  })) as Record<RequestBudget, number>,
 });
 
 function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {

@@ -158,3 +158,9 @@ export type Scope = keyof typeof scopes;
 /** The per-org request budgets (contract section 10): each route spends one, or is never limited (every revocation). */
 export const requestBudgets = ['introspect', 'register', 'admin'] as const;
 export type RequestBudget = (typeof requestBudgets)[number];
+/** Each budget's default per org and second, and the variable that sets another (the README's Configuration). */
+export const requestBudgetDefaults: Record<RequestBudget, { variable: string; rps: number }> = {
+  introspect: { variable: 'ORG_INTROSPECT_RATE_LIMIT_RPS', rps: 500 },
+  register: { variable: 'ORG_REGISTER_RATE_LIMIT_RPS', rps: 100 },
+  admin: { variable: 'ORG_ADMIN_RATE_LIMIT_RPS', rps: 20 },
+};

@@ -8,7 +8,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { behindJwtAuthorizer, budgetsOf } from '../../shared/api/define.js';
-import type { RequestBudget } from '../../shared/registries.js';
+import { requestBudgetDefaults, type RequestBudget } from '../../shared/registries.js';
 import { cors } from '../../shared/cors.js';
 import { fallbackRoute, preflightRoute, routes, type Route } from '../../shared/routes.js';
 import { ServiceFunction } from './service-function.js';
@@ -27,9 +27,6 @@ export interface ServiceApiProps {
   orgRateLimits?: Partial<Record<RequestBudget, number>>;
 }
 
-const rateLimitVariables: Record<RequestBudget, string> = {
-  introspect: 'ORG_INTROSPECT_RATE_LIMIT_RPS', register: 'ORG_REGISTER_RATE_LIMIT_RPS', admin: 'ORG_ADMIN_RATE_LIMIT_RPS',
-};
 
 const pascal = (name: string) => name.replace(/(^|-)(\w)/g, (_, _sep: string, c: string) => c.toUpperCase());
 
@@ -71,7 +68,7 @@ export class ServiceApi extends Construct {
         ...(route.authenticate ? { JWT_ISSUER: props.jwtIssuer, JWT_AUDIENCE: props.jwtAudience.join(',') } : {}),
         ...(route.handler === preflightRoute.handler ? { CONSOLE_ORIGINS: props.consoleOrigin } : {}),
         // The defaults of the budgets it spends, when the stack was given them.
-        ...Object.fromEntries(spent.filter((b) => props.orgRateLimits?.[b] !== undefined).map((b) => [rateLimitVariables[b], String(props.orgRateLimits?.[b])])),
+        ...Object.fromEntries(spent.filter((b) => props.orgRateLimits?.[b] !== undefined).map((b) => [requestBudgetDefaults[b].variable, String(props.orgRateLimits?.[b])])),
       };
       const fn = new ServiceFunction(this, pascal(route.handler), {
         entry: `http/${route.handler}`,

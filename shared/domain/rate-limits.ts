@@ -29,7 +29,7 @@ const LIMITS_READ_INTERVAL_MS = 60_000;
 /** Buckets (org × budget) a container keeps (least recently used first out): 10,000 orgs. */
 const MAX_BUCKETS = 30_000;
 
-export const defaultBudgets = (): Record<Budget, number> => ({ introspect: config.orgIntrospectRps, register: config.orgRegisterRps, admin: config.orgAdminRps });
+export const defaultBudgets = (): Record<Budget, number> => config.orgBudgets;
 
 interface Bucket {
   limit: number;
@@ -50,7 +50,6 @@ interface Bucket {
 /** What the limiter decided for one request, and the report to wait for before answering (never rejects). */
 export interface Admission {
   admitted: boolean;
-  budget: Budget;
   limit: number;
   /** Requests left, as this container knows (0 when refused). */
   remaining: number;
@@ -82,7 +81,7 @@ export function admit(orgId: string, budget: Budget, now: number): Admission {
   const settled = now - bucket.reportedAt >= SYNC_INTERVAL_MS && !bucket.reporting ? report(orgId, budget, bucket, now) : SETTLED;
   const waitMs = ((1 - bucket.tokens) / bucket.share) * 1000;
   return {
-    admitted, budget, limit: bucket.limit, remaining: admitted ? Math.floor(bucket.tokens) : 0,
+    admitted, limit: bucket.limit, remaining: admitted ? Math.floor(bucket.tokens) : 0,
     retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), settled,
   };
 }
