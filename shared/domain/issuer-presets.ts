@@ -27,6 +27,8 @@ interface PresetRules {
   isClientToken?: (payload: JWTPayload) => boolean;
   /** Where a client's own token carries its permissions, when not in the scope claim. */
   clientScopeClaim?: string;
+  /** Where the issuer's other token profile names the client, when its client claim is absent. */
+  clientFallbackClaim?: string;
   /** A token that is an access token by the issuer's own marker (checked when it has one). */
   isAccessToken?: (payload: JWTPayload) => boolean;
   /** How many seconds before the issue the issuer sets `iat`. */
@@ -40,9 +42,10 @@ export const presetRules: Record<IssuerPreset, PresetRules> = {
   // Okta: `cid` the client, `uid` the user (absent from client-credentials tokens, whose `sub` is the client), `sub` the login, `scp` an array.
   okta: { claims: { client: 'cid', user: 'uid', userName: 'sub', scope: 'scp', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0 },
   // Auth0 (its default token profile): `azp` the client, `sub` the user; a client-credentials token says `gty: client-credentials`
-  // and its `sub` is `<client>@clients` (the RFC 9068 profile has no `gty`). The default profile carries no `jti`.
+  // and its `sub` is `<client>@clients`. Its RFC 9068 profile names the client in `client_id` instead and has no `gty`.
+  // The default profile carries no `jti`.
   auth0: {
-    claims: { client: 'azp', user: 'sub', userName: null, scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0,
+    claims: { client: 'azp', user: 'sub', userName: null, scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0, clientFallbackClaim: 'client_id',
     isClientToken: (p) => p.gty === 'client-credentials' || (typeof p.sub === 'string' && p.sub.endsWith('@clients')),
   },
   // Cognito: access tokens have no `aud` but say `token_use: access`; a client-credentials token's `sub` is its `client_id`.
@@ -60,9 +63,11 @@ export const presetRules: Record<IssuerPreset, PresetRules> = {
   },
   // Keycloak: `azp` the client, `sub` the user, `preferred_username`; a service account's token (client credentials) is its
   // client's: it carries `client_id` (`clientId` before Keycloak renamed the mapper's claim).
+  // Its tokens say what they are in their payload's `typ`: `Bearer` for an access token, `ID` and `Refresh` for the others
+  // (an ID token's audience is its client, which may well be among the audiences too).
   keycloak: {
     claims: { client: 'azp', user: 'sub', userName: 'preferred_username', scope: 'scope', tokenId: 'jti' }, needsAudiences: true, backdatingSeconds: 0,
-    isClientToken: (p) => typeof p.client_id === 'string' || typeof p.clientId === 'string',
+    isClientToken: (p) => typeof p.client_id === 'string' || typeof p.clientId === 'string', isAccessToken: (p) => p.typ === 'Bearer',
   },
 };
 

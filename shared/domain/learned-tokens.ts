@@ -73,7 +73,7 @@ export async function verifyLearned(issuer: TrustedIssuer, rawToken: string, now
   if (issuer.audiences.length === 0 && !(typeof typ === 'string' && AT_JWT.has(typ.toLowerCase())) && !rules?.isAccessToken?.(payload)) return undefined;
   if (rules?.isAccessToken && !rules.isAccessToken(payload)) return undefined;
   const { claims } = issuer;
-  const appId = idOf(payload[claims.client]);
+  const appId = idOf(payload[claims.client] ?? (rules?.clientFallbackClaim ? payload[rules.clientFallbackClaim] : undefined));
   if (appId === undefined) return undefined;
   // Without a preset, RFC 9068 §2.2: a token with no resource owner names its client as its subject
   // (the issuer is trusted to keep its users' subjects apart from its client ids; a preset says how its own tokens show).

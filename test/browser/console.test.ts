@@ -200,7 +200,7 @@ describe('the OAuth Usage console', () => {
       expect(await textOf(row)).toContain('Keycloak');
 
       const iat = epoch();
-      const jwt = await idp.sign({ iss: idp.issuer('realms/acme'), aud: 'orders', azp: 'kc-portal', sub: 'kc-ada', preferred_username: 'ada', scope: 'openid orders', jti: 'kc-browser-1', iat, exp: iat + 600 });
+      const jwt = await idp.sign({ iss: idp.issuer('realms/acme'), aud: 'orders', azp: 'kc-portal', sub: 'kc-ada', preferred_username: 'ada', scope: 'openid orders', typ: 'Bearer', jti: 'kc-browser-1', iat, exp: iat + 600 });
       expect(await service.introspect(jwt)).toBe(true);
       await page.reload();
       await expect.poll(() => textOf(row)).toMatch(/Keycloak.*orders.*\b1\b/s);

@@ -68,6 +68,12 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
     expect(await app('auth0client')).toMatchObject({ userCount: 1, activeTokenCount: 1 });
     const auth0m2m = await idp.sign({ iss: idp.issuer('auth0'), sub: 'auth0client@clients', aud: 'https://orders.example', azp: 'auth0client', gty: 'client-credentials', scope: 'orders:read', iat, exp: iat + 600 });
     expect(await introspect(auth0m2m)).not.toHaveProperty('sub');
+    // Its RFC 9068 token profile names the client in client_id (no azp, no gty).
+    const profile = { iss: idp.issuer('auth0'), aud: 'https://orders.example', client_id: 'auth0client', scope: 'orders:read', iat, exp: iat + 600 };
+    expect(await introspect(await idp.sign({ ...profile, sub: 'auth0|bob', jti: 'a0-9068-1' }, { typ: 'at+jwt' }))).toMatchObject({ active: true, client_id: 'auth0client', sub: 'auth0|bob' });
+    const profileM2m = await introspect(await idp.sign({ ...profile, sub: 'auth0client@clients', jti: 'a0-9068-2' }, { typ: 'at+jwt' }));
+    expect(profileM2m).toMatchObject({ active: true, client_id: 'auth0client' });
+    expect(profileM2m).not.toHaveProperty('sub');
 
     await trust('cognito', { preset: 'cognito' });
     const cognito = { iss: idp.issuer('cognito'), sub: '6f1c-ada', client_id: 'cognitoclient', token_use: 'access', scope: 'aws.cognito.signin.user.admin', username: 'ada', jti: 'cog-1', iat, exp: iat + 600 };
@@ -93,6 +99,13 @@ describe('a JWT of a trusted issuer, presented to introspection', () => {
     const serviceAccount = await idp.sign({ ...keycloak, jti: 'kc-2', sub: 'service-account-portal', preferred_username: 'service-account-portal', client_id: 'portal' });
     expect(await introspect(serviceAccount)).not.toHaveProperty('sub');
     expect(await app('portal')).toMatchObject({ userCount: 1, activeTokenCount: 2 });
+    // Trusted with the client's own id among the audiences (a client that is its own resource server): its ID
+    // token, whose audience is that client, says typ: ID in its payload and is never an access token.
+    await trust('keycloak-self', { preset: 'keycloak', audiences: ['portal'] });
+    const own = { iss: idp.issuer('keycloak-self'), aud: 'portal', azp: 'portal', sub: 'f:kc-ada', preferred_username: 'ada', iat, exp: iat + 300 };
+    expect(await introspect(await idp.sign({ ...own, typ: 'ID', jti: 'kc-id-1', email: 'ada@example.com' }))).toEqual({ active: false });
+    expect(await introspect(await idp.sign({ ...own, typ: 'Refresh', jti: 'kc-rt-1' }))).toEqual({ active: false });
+    expect((await introspect(await idp.sign({ ...own, typ: 'Bearer', scope: 'openid', jti: 'kc-at-1' }))).active).toBe(true);
   });
 
   it('is inactive, never an error, for every token that is not a valid access token of the trusted issuer', async () => {
@@ -218,7 +231,7 @@ describe('registration by token id (an authorization server that knows only ids)
     await trust('by-id', { preset: 'keycloak', audiences: ['orders'] });
     expect((await call('createApp', { claims: admin, json: { appId: 'kcportal', name: 'Portal' } })).status).toBe(201);
     const iat = epoch();
-    const claims = { iss: idp.issuer('by-id'), aud: 'orders', azp: 'kcportal', sub: 'ada', preferred_username: 'ada', scope: 'openid', iat, exp: iat + 600 };
+    const claims = { iss: idp.issuer('by-id'), aud: 'orders', azp: 'kcportal', sub: 'ada', preferred_username: 'ada', scope: 'openid', typ: 'Bearer', iat, exp: iat + 600 };
     const registered = await register({ issuer: idp.issuer('by-id'), jti: 'kc-event-1', type: 'access', appId: 'kcportal', userId: 'ada', userName: 'Ada', scopes: ['openid'], expiresAt: new Date((iat + 600) * 1000).toISOString() });
     expect(registered.status, registered.text).toBe(201);
     expect(await app('kcportal')).toMatchObject({ userCount: 1, activeTokenCount: 1 });
