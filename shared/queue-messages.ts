@@ -22,7 +22,19 @@ const storedUserIdSchema = v.union([idSchema, v.literal(CLIENT_USER_ID)]);
 
 export const queueMessageSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
-  v.strictObject({ kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)) }),
+  v.strictObject({
+    kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)),
+    /** A batch goes on in parts when its users hold more tokens than a step reads (absent: its first). */
+    part: v.optional(wholeNumber()),
+    /** Users the part before left unfinished: where their tokens were left, and their checks' tallies so far. */
+    cursors: v.optional(v.record(idSchema, v.strictObject({
+      startKey: v.record(v.string(), v.string()),
+      tally: v.optional(v.strictObject({
+        counted: wholeNumber(),
+        row: v.strictObject({ activeTokenCount: v.pipe(v.number(), v.safeInteger()), revokeEpoch: wholeNumber(), countEpoch: wholeNumber() }),
+      })),
+    }))),
+  }),
   v.strictObject({
     kind: v.literal('clean-range'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(),
     range: v.strictObject({ shard: wholeNumber(TOKEN_INDEX_SHARDS - 1), part: wholeNumber(255), parts: v.pipe(wholeNumber(256), v.minValue(1)) }),
@@ -37,6 +49,13 @@ export const queueMessageSchema = v.variant('kind', [
     cursor: cursorSchema,
     /** The sweep's check a day after the revocation: when it ends, the tombstone may expire. */
     final: v.boolean(),
+  }),
+  v.strictObject({
+    /** The rest of one user's tokens in a policy pass, when the user holds more than a step reads. */
+    kind: v.literal('policy-user'), orgId: idSchema, appId: idSchema, userId: storedUserIdSchema, policy: refreshTokenPolicySchema,
+    cursor: v.record(v.string(), v.string()),
+    sessionTimeoutMinutes: v.optional(v.nullable(v.pipe(v.number(), v.safeInteger(), v.minValue(1)))),
+    passId: v.optional(v.pipe(v.number(), v.safeInteger(), v.minValue(1))),
   }),
   v.strictObject({
     kind: v.literal('policy'), orgId: idSchema, appId: idSchema, policy: refreshTokenPolicySchema, cursor: cursorSchema,
@@ -56,7 +75,7 @@ export function readQueueMessage(value: unknown): { message: QueueMessage } | { 
   return result.success ? { message: result.output } : { issues: result.issues.map((issue) => ({ path: v.getDotPath(issue), message: issue.message })) };
 }
 export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' }>;
-export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'children' }>;
+export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'policy-user' | 'children' }>;
 
 const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range']);
 export const isJobMessage = (message: QueueMessage): message is JobMessage => jobKinds.has(message.kind);

@@ -38,7 +38,7 @@ async function handleRecord(sqsRecord: SQSRecord, redelivered: boolean): Promise
   const { message } = parsed;
   const now = Date.now();
   await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
-    isJobMessage(message) ? handleJobMessage(message, now, { messageId: sqsRecord.messageId }) : handleTokenMessage(message, now, { redelivered }));
+    isJobMessage(message) ? handleJobMessage(message, now, { messageId: sqsRecord.messageId, redelivered }) : handleTokenMessage(message, now, { redelivered }));
 }
 
 /**

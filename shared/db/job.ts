@@ -165,13 +165,70 @@ export function claimPlanning(job: RevocationJob, messageId: string): Promise<bo
   });
 }
 
-/** Counts one finished batch of the job's pass, once: a redelivered batch (or one of an earlier pass) changes nothing. The job after, or undefined if already counted. */
-export async function recordBatchDone(job: RevocationJob, batch: number, done: { users: number; tokens: number; drift: number; stragglers: number }, at: string): Promise<RevocationJob | undefined> {
+/** What a step did, added to the job's progress once. */
+export interface StepDone { users: number; tokens: number; drift: number; stragglers: number }
+
+/**
+ * Counts one finished batch of the job's pass, once: a redelivered batch (or one of an earlier
+ * pass) changes nothing. A batch that went on in parts is finished only by the message that
+ * claimed its last part (`messageId`). The job after, or undefined if already counted.
+ */
+export async function recordBatchDone(job: RevocationJob, batch: number, done: StepDone, at: string, messageId: string): Promise<RevocationJob | undefined> {
   return toJob(await conditionalUpdateReturning({
     Key: jobKeys.job(job.orgId, job.jobId),
     UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers SET lastProgressAt = :at',
-    ConditionExpression: 'attribute_exists(pk) AND #pass = :pass AND NOT contains(doneBatches, :n)',
-    ExpressionAttributeNames: { '#pass': 'pass' },
-    ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers, ':at': at, ':pass': job.pass },
+    ConditionExpression: `attribute_exists(pk) AND #pass = :pass AND NOT contains(doneBatches, :n) AND ${unclaimedByOthers}`,
+    ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
+    ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers, ':at': at, ':pass': job.pass, ':me': messageId },
   }));
+}
+
+/**
+ * A batch whose users hold more tokens than a step reads goes on in parts, one message each, in
+ * order. Its state, on the job: which part may run next, the message that claimed it, and the
+ * message of the part after (kept so that a redelivery of a part that died after recording itself
+ * sends it again). A state of an earlier pass counts as none.
+ */
+export interface BatchParts { pass: number; part: number; runner?: string; next?: Record<string, unknown> }
+
+const partsAttribute = (batch: number) => `parts-${batch}`;
+/** No other message of this pass claimed a part of the batch. */
+const unclaimedByOthers = '(attribute_not_exists(#parts) OR #parts.#pass <> :pass OR #parts.runner = :me)';
+
+/** The batch's parts as stored, undefined if none of this pass. */
+export function batchPartsOf(job: RevocationJob, batch: number): BatchParts | undefined {
+  const parts = (job as unknown as Record<string, BatchParts | undefined>)[partsAttribute(batch)];
+  return parts?.pass === job.pass ? parts : undefined;
+}
+
+/**
+ * Claims part `part` of a batch for one message (by its id), before it changes anything: false
+ * when another message claimed it, the batch is done, or the part is not the one next. The same
+ * message delivered again (its first delivery died) may claim it again. Of two deliveries of a
+ * part, one goes on; the other sends nothing, so a batch never runs in two chains.
+ */
+export function claimBatchPart(job: RevocationJob, batch: number, part: number, messageId: string): Promise<boolean> {
+  const next = '#parts.#pass = :pass AND #parts.part = :part AND (attribute_not_exists(#parts.runner) OR #parts.runner = :me)';
+  const claimable = part === 0 ? `(attribute_not_exists(#parts) OR #parts.#pass <> :pass OR (${next}))` : next;
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: 'SET #parts = :claim',
+    ConditionExpression: `#pass = :pass AND NOT contains(doneBatches, :n) AND ${claimable}`,
+    ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
+    ExpressionAttributeValues: { ':claim': { pass: job.pass, part, runner: messageId } satisfies BatchParts, ':pass': job.pass, ':n': batch, ':part': part, ':me': messageId },
+  });
+}
+
+/** Counts a part of a batch the message claimed, once, and names the next part (`next`, its message). False if the claim was lost. */
+export function recordBatchPart(job: RevocationJob, batch: number, part: number, done: StepDone, at: string, messageId: string, next: Record<string, unknown>): Promise<boolean> {
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: 'SET #parts = :next, lastProgressAt = :at ADD progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers',
+    ConditionExpression: '#pass = :pass AND #parts.#pass = :pass AND #parts.part = :part AND #parts.runner = :me',
+    ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
+    ExpressionAttributeValues: {
+      ':next': { pass: job.pass, part: part + 1, next } satisfies BatchParts, ':at': at, ':pass': job.pass, ':part': part, ':me': messageId,
+      ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers,
+    },
+  });
 }

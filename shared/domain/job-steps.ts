@@ -14,8 +14,8 @@
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
-import { claimPlanning, getJob, recordBatchDone, recordPlanned, transitionWrite } from '../db/job.js';
-import { findTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
+import { batchPartsOf, claimBatchPart, claimPlanning, getJob, recordBatchDone, recordBatchPart, recordPlanned, transitionWrite, type StepDone } from '../db/job.js';
+import { listUserTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
@@ -26,7 +26,7 @@ import type { JobMessage, QueueMessage } from '../queue-messages.js';
 import { iso } from '../time.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
-import { checkUsers } from './reconcile.js';
+import { checkUserPart, checkUsers } from './reconcile.js';
 import type { RevocationJob, Token } from '../model.js';
 
 /** Users of a batch whose tokens are looked up at once (requests in flight per batch). */
@@ -41,6 +41,9 @@ export const TOKENS_PER_STEP = config.jobStepTokens;
  * last check for what the steps could have missed waits at least this long after the job started.
  */
 export const INDEX_SETTLE_MS = 1000;
+
+/** Which delivery of a queue message a step is: its id (kept by a redelivery), and whether it was delivered before. */
+export interface Delivery { messageId: string; redelivered: boolean }
 
 /** The audit actor of work the queue does. */
 const WORKER = 'revocation-worker';
@@ -59,20 +62,21 @@ export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs'>, 
  * Runs one step of a job (`messageId`: the queue message's, which a redelivery keeps). Every step
  * is idempotent: redelivery or duplication changes nothing twice.
  */
-export async function handleJobMessage(message: JobMessage, now: number, { messageId }: { messageId: string }): Promise<void> {
+export async function handleJobMessage(message: JobMessage, now: number, delivery: Delivery): Promise<void> {
+  const { messageId } = delivery;
   const job = await getJob(message.orgId, message.jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
   if (message.kind === 'plan') return plan(job, now, messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
-  if (message.kind === 'clean') return clean(job, message.batch, message.userIds, now);
+  if (message.kind === 'clean') return clean(job, message, now, delivery);
   if (!revokesAllTokens(job)) {
     // No code of ours sends one: drop it (retrying cannot help, as for a malformed message) but say so.
     logger.error('Dropping a step for a job that does not revoke all tokens', { jobId: job.jobId, kind: message.kind });
     return;
   }
-  return cleanRange(job, message, now);
+  return cleanRange(job, message, now, messageId);
 }
 
 type AllTokensJob = RevocationJob & { appEpoch: number };
@@ -135,11 +139,11 @@ async function planTokenRanges(job: AllTokensJob, now: number): Promise<boolean>
  * tombstoned and their users unlinked from the app (see `retire`). The rest of the range is a
  * step of its own; the range is done when its last page is.
  */
-async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number): Promise<void> {
+async function cleanRange(job: AllTokensJob, message: Extract<QueueMessage, { kind: 'clean-range' }>, now: number, messageId: string): Promise<void> {
   const page = await pageAppTokens(job.orgId, job.appId, job.appEpoch - 1, message.range, TOKENS_PER_STEP, message.cursor ?? undefined);
   await retire(job, page.items, now);
   if (page.lastKey) return enqueue([{ ...message, cursor: page.lastKey as Record<string, string> }]);
-  await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now);
+  await batchDone(job, message.batch, { users: 0, tokens: 0, drift: 0, stragglers: 0 }, now, messageId);
 }
 
 /**
@@ -154,25 +158,97 @@ async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number)
 }
 
 /** Counts a finished step once, then finishes the job if it was the last. */
-async function batchDone(job: RevocationJob, batch: number, done: Parameters<typeof recordBatchDone>[2], now: number): Promise<void> {
-  const after = await recordBatchDone(job, batch, done, iso(now)) ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
+async function batchDone(job: RevocationJob, batch: number, done: StepDone, now: number, messageId: string): Promise<void> {
+  const after = await recordBatchDone(job, batch, done, iso(now), messageId) ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
 }
 
+type CleanMessage = Extract<QueueMessage, { kind: 'clean' }>;
+type Carried = NonNullable<CleanMessage['cursors']>[string];
+
 /**
- * One batch of the job's users, bounded work: their tokens read once; the job's targets
- * tombstoned (full BatchWriteItem calls); each user then checked against what is left and
- * repaired if it drifted (see `checkUsers`); the batch counted once. (All-tokens jobs planned
+ * One batch of the job's users, in bounded work: about TOKENS_PER_STEP of their tokens read
+ * (`readUsersTokens`); the job's targets among them tombstoned (full BatchWriteItem calls); each
+ * user read whole then checked against what is left and repaired if it drifted (see
+ * `checkUsers`). Users with more tokens than that go on in the batch's next part, each where this
+ * one stopped, their checks tallied across parts (`checkUserPart`). A batch of several parts is
+ * claimed part by part (`claimBatchPart`) before anything is changed, so it runs in one chain
+ * whatever the deliveries; the batch is counted once, by its last part. (All-tokens jobs planned
  * before the app's token index existed ran in such batches too; the check unlinks their users.)
  */
-async function clean(job: RevocationJob, batch: number, userIds: string[], now: number): Promise<void> {
-  const read = await pMap(userIds, async (userId) => [userId, await findTokens(job.orgId, job.appId, userId, () => true)] as const, { concurrency: USER_CONCURRENCY });
-  const doomed: Token[] = read.flatMap(([, tokens]) => tokens.filter((t) => isTargetOf(job, t)));
+async function clean(job: RevocationJob, message: CleanMessage, now: number, { messageId, redelivered }: Delivery): Promise<void> {
+  const { batch } = message;
+  const part = message.part ?? 0;
+  const claim = () => claimBatchPart(job, batch, part, messageId);
+  if (part > 0 && !(await claim())) return resendNextPart(job, message, redelivered);
+  const carried = message.cursors ?? {};
+  const read = await readUsersTokens(job, message.userIds, carried);
+  const goesOn = [...read.values()].some((r) => r.lastKey !== undefined);
+  if (part === 0 && goesOn && !(await claim())) return resendNextPart(job, message, redelivered);
+
+  const doomed: Token[] = [...read.values()].flatMap(({ tokens }) => tokens.filter((t) => isTargetOf(job, t)));
   await tombstoneTokens(doomed, iso(now));
-  const left = new Map(read.map(([userId, tokens]) => [userId, tokens.filter((t) => !isTargetOf(job, t))]));
-  const report = await checkUsers(job.orgId, job.appId, userIds, { repair: true, known: left });
-  if (report.userDrift.length || report.stragglersDeleted) logger.warn('reconciled after revocation batch', { jobId: job.jobId, batch, ...report });
-  await batchDone(job, batch, { users: userIds.length, tokens: doomed.length, drift: report.userDrift.length, stragglers: report.stragglersDeleted }, now);
+  const left = (tokens: Token[]) => tokens.filter((t) => !isTargetOf(job, t));
+  // Users read whole in one part are checked as they were read; the others part by part.
+  const whole = new Map([...read].filter(([userId, r]) => !r.lastKey && !carried[userId]).map(([userId, r]) => [userId, left(r.tokens)]));
+  const report = whole.size ? await checkUsers(job.orgId, job.appId, [...whole.keys()], { repair: true, known: whole }) : undefined;
+  if (report && (report.userDrift.length || report.stragglersDeleted)) logger.warn('reconciled after revocation batch', { jobId: job.jobId, batch, ...report });
+  const done: StepDone = { users: whole.size, tokens: doomed.length, drift: report?.userDrift.length ?? 0, stragglers: report?.stragglersDeleted ?? 0 };
+  const cursors: Record<string, Carried> = {};
+  await pMap([...read].filter(([userId, r]) => r.lastKey || carried[userId]), async ([userId, r]) => {
+    const from = carried[userId];
+    const last = r.lastKey === undefined;
+    // A user whose first part found no row to tally from stays unchecked: a later part's tally would miss the earlier ones.
+    const checked = from && !from.tally ? undefined : await checkUserPart(job.orgId, job.appId, userId, left(r.tokens), from?.tally, last);
+    done.drift += checked?.drift ?? 0;
+    done.stragglers += checked?.stragglers ?? 0;
+    if (last) done.users += 1;
+    else cursors[userId] = { startKey: r.lastKey as Record<string, string>, ...(checked?.tally ? { tally: checked.tally } : {}) };
+  }, { concurrency: USER_CONCURRENCY });
+
+  if (!goesOn) return batchDone(job, batch, done, now, messageId);
+  const next: CleanMessage = { ...stepOf(job), kind: 'clean', batch, part: part + 1, userIds: message.userIds.filter((userId) => cursors[userId]), cursors };
+  if (await recordBatchPart(job, batch, part, done, iso(now), messageId, next)) await enqueue([next]);
+}
+
+/**
+ * A part whose claim was refused: another delivery runs it, it is done, or the batch is. A
+ * redelivery of a part that recorded itself and died before sending the next sends it again (a
+ * first delivery leaves that to the delivery that recorded it).
+ */
+async function resendNextPart(job: RevocationJob, message: CleanMessage, redelivered: boolean): Promise<void> {
+  const parts = batchPartsOf(job, message.batch);
+  const next = parts?.part === (message.part ?? 0) + 1 && parts.runner === undefined ? parts.next : undefined;
+  if (redelivered && next) await enqueue([next as CleanMessage]);
+}
+
+/**
+ * The tokens of a batch's users, about TOKENS_PER_STEP of them (at most that plus two per user):
+ * every user's first page at once, an equal share of the step each (from where the part before
+ * stopped, for a user it left unfinished); then, in order, the users with more, with what is left
+ * of the step. Each user's tokens read, and where its reading stopped if it is not whole.
+ */
+async function readUsersTokens(job: RevocationJob, userIds: string[], carried: Record<string, Carried>) {
+  // One more than the share: a page that stops at its limit has a next key whether or not more
+  // follow, so a user holding exactly its share is read whole only this way.
+  const limit = Math.ceil(TOKENS_PER_STEP / userIds.length) + 1;
+  const firstPages = await pMap(userIds, (userId) => listUserTokens(job.orgId, job.appId, userId, limit, carried[userId]?.startKey), { concurrency: USER_CONCURRENCY });
+  let budget = TOKENS_PER_STEP - firstPages.reduce((sum, page) => sum + page.items.length, 0);
+  const read = new Map<string, { tokens: Token[]; lastKey: Record<string, unknown> | undefined }>();
+  for (const [i, userId] of userIds.entries()) {
+    const page = firstPages[i];
+    if (!page) continue;
+    const tokens = [...page.items];
+    let lastKey = page.lastKey;
+    while (lastKey && budget > 0) {
+      const more = await listUserTokens(job.orgId, job.appId, userId, budget, lastKey);
+      tokens.push(...more.items);
+      budget -= more.items.length;
+      lastKey = more.lastKey;
+    }
+    read.set(userId, { tokens, lastKey });
+  }
+  return read;
 }
 
 /**

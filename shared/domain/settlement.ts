@@ -9,8 +9,9 @@ import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters } from '../db/app.js';
 import { advancePolicyPass, currentPolicyPass, successorOf } from '../db/policy-pass.js';
 import { pageUsersOfApp } from '../db/app-user.js';
-import { findTokens, getTokenContext, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
+import { getTokenContext, listUserTokens, pageGrantTokens, rescheduleToken, settleTombstone, tombstoneTokens } from '../db/token.js';
 import { chunk } from '../chunk.js';
+import { config } from '../config.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { TokenMessage } from '../queue-messages.js';
@@ -50,6 +51,8 @@ export const SWEEP_ACTOR = 'sweep';
 const USER_CONCURRENCY = 8;
 /** Users per step of a policy pass (one Query, then their refresh tokens). */
 const POLICY_PAGE = 100;
+/** Tokens a policy step reads (JOB_STEP_TOKENS, 1,000 unless set): a user holding more goes on in messages of its own. */
+const TOKENS_PER_STEP = config.jobStepTokens;
 
 /** Runs a message the sweep or a policy change sent. Idempotent: everything is re-read and re-decided. */
 export async function handleTokenMessage(message: TokenMessage, now: number, { redelivered = false } = {}): Promise<void> {
@@ -61,6 +64,8 @@ export async function handleTokenMessage(message: TokenMessage, now: number, { r
     logSettled(message.orgId, message.appId, reports.reduce(addReports, emptyReport()));
   } else if (message.kind === 'children') {
     await cleanChildren(message, now);
+  } else if (message.kind === 'policy-user') {
+    await enforcePolicyOnUser(message, now);
   } else {
     await enforcePolicyStep(message, now, redelivered);
   }
@@ -106,21 +111,55 @@ async function enforcePolicyStep(message: Extract<TokenMessage, { kind: 'policy'
     return;
   }
   if (message.sessionTimeoutMinutes !== undefined && message.sessionTimeoutMinutes !== app.policies.sessionTimeoutMinutes) return;
-  const everyToken = message.sessionTimeoutMinutes != null;
   const page = await pageUsersOfApp(orgId, appId, POLICY_PAGE, message.cursor ?? undefined);
-  const reports = await pMap(page.items, async (userId) => {
-    const refreshTokens = await findTokens(orgId, appId, userId, (t) => everyToken || t.type === 'refresh');
-    const parts = chunk(refreshTokens.map((t) => t.lookupKey), MAX_TOKENS_PER_REMOVAL);
-    const settled = await pMap(parts, (part) => settleUserTokens(orgId, appId, userId, part, now), { concurrency: 1 });
-    return settled.reduce(addReports, emptyReport());
-  }, { concurrency: USER_CONCURRENCY });
-  logSettled(orgId, appId, reports.reduce(addReports, emptyReport()));
-  if (!page.lastKey) return;
+  // Each user's first page, an equal share of a step; a user holding more goes on in its own messages.
+  const limit = Math.ceil(TOKENS_PER_STEP / Math.max(1, page.items.length)) + 1;
+  const settled = await pMap(page.items, (userId) => settleUserPage(message, userId, limit, undefined, now), { concurrency: USER_CONCURRENCY });
+  logSettled(orgId, appId, settled.map((s) => s.report).reduce(addReports, emptyReport()));
+  const rest = settled.flatMap(({ userId, lastKey }) => lastKey ? [userRest(message, userId, lastKey)] : []);
+  if (!page.lastKey) return void await enqueue(rest);
   const cursor = page.lastKey as Record<string, string>;
-  if (current === undefined) return void await enqueue([{ ...message, cursor }]); // a message of an older version, before passes were named
+  if (current === undefined) return void await enqueue([{ ...message, cursor }, ...rest]); // a message of an older version, before passes were named
   // Named before it is sent, so it never arrives unnamed; of two deliveries of this step, only the one that names it sends it.
   const step = successorOf(message.step ?? JSON.stringify(message.cursor));
-  if (await advancePolicyPass(orgId, appId, current.passId, current.step, step, cursor)) await enqueue([{ ...message, cursor, step }]);
+  if (await advancePolicyPass(orgId, appId, current.passId, current.step, step, cursor)) await enqueue([{ ...message, cursor, step }, ...rest]);
+}
+
+type PolicyMessage = Extract<TokenMessage, { kind: 'policy' }>;
+type PolicyUserMessage = Extract<TokenMessage, { kind: 'policy-user' }>;
+const userRest = (message: PolicyMessage | PolicyUserMessage, userId: string, cursor: Record<string, unknown>): PolicyUserMessage => ({
+  kind: 'policy-user', orgId: message.orgId, appId: message.appId, userId, policy: message.policy, cursor: cursor as Record<string, string>,
+  ...(message.sessionTimeoutMinutes === undefined ? {} : { sessionTimeoutMinutes: message.sessionTimeoutMinutes }),
+  ...(message.passId === undefined ? {} : { passId: message.passId }),
+});
+
+/**
+ * The tokens of one user a policy pass is about (refresh tokens; every token under a session
+ * timeout), one page of at most `limit`, re-decided under the app's policies (`settleUserTokens`).
+ * Where the user's tokens go on, if they do.
+ */
+async function settleUserPage(message: PolicyMessage | PolicyUserMessage, userId: string, limit: number, startKey: Record<string, unknown> | undefined, now: number) {
+  const everyToken = message.sessionTimeoutMinutes != null;
+  const page = await listUserTokens(message.orgId, message.appId, userId, limit, startKey);
+  const picked = page.items.filter((t) => everyToken || t.type === 'refresh').map((t) => t.lookupKey);
+  const reports = await pMap(chunk(picked, MAX_TOKENS_PER_REMOVAL), (part) => settleUserTokens(message.orgId, message.appId, userId, part, now), { concurrency: 1 });
+  return { userId, report: reports.reduce(addReports, emptyReport()), lastKey: page.lastKey };
+}
+
+/**
+ * The rest of one user's tokens in a policy pass, a step's worth per message: while the pass is
+ * the app's current one and the policy the one it enforces. Settling re-decides every token as it
+ * is, so a duplicate of one of these messages changes nothing twice.
+ */
+async function enforcePolicyOnUser(message: PolicyUserMessage, now: number): Promise<void> {
+  const { orgId, appId } = message;
+  const [app, current] = await Promise.all([getAppWithCounters(orgId, appId), message.passId === undefined ? undefined : currentPolicyPass(orgId, appId)]);
+  if (!app || !sameValue(app.policies.refreshTokenPolicy, message.policy)) return;
+  if (current !== undefined && current.passId !== message.passId) return;
+  if (message.sessionTimeoutMinutes !== undefined && message.sessionTimeoutMinutes !== app.policies.sessionTimeoutMinutes) return;
+  const { report, lastKey } = await settleUserPage(message, message.userId, TOKENS_PER_STEP, message.cursor, now);
+  logSettled(orgId, appId, report);
+  if (lastKey) await enqueue([userRest(message, message.userId, lastKey)]);
 }
 
 /**

@@ -21,21 +21,45 @@ const { tokenRangeBounds, tokenRanges } = await import('../../shared/db/token.js
 
 const org = 'org-steps';
 let requests = 0;
+let items = 0;
+/** Items a request read or wrote: what a Query or Scan returned, the keys or writes a batch named, the members of a transaction. */
+const itemsOf = (input: Record<string, unknown>, output: Record<string, unknown>) =>
+  (Array.isArray(output.Items) ? output.Items.length : 0) + (Array.isArray(input.TransactItems) ? input.TransactItems.length : 0)
+  + Object.values((input.RequestItems ?? {}) as Record<string, unknown[] | { Keys: unknown[] }>).reduce((n, r) => n + (Array.isArray(r) ? r.length : r.Keys.length), 0);
 dynamo.middlewareStack.add((next) => async (args) => {
   requests++;
-  return next(args);
+  const result = await next(args);
+  items += itemsOf(args.input as Record<string, unknown>, result.output as unknown as Record<string, unknown>);
+  return result;
 }, { step: 'initialize', name: 'countRequests' });
 
-/** Runs the queue one message at a time; the most DynamoDB requests one message made, and how many messages ran. */
-async function drainOneByOne(): Promise<{ messages: number; maxRequests: number }> {
+/** Runs the queue one message at a time; the most DynamoDB requests and items one message made, and how many messages ran. */
+async function drainOneByOne(): Promise<{ messages: number; maxRequests: number; maxItems: number }> {
   let messages = 0;
   let maxRequests = 0;
+  let maxItems = 0;
   for (;;) {
     requests = 0;
-    if ((await pollQueueOnce(1)) === 0) return { messages, maxRequests };
+    items = 0;
+    if ((await pollQueueOnce(1)) === 0) return { messages, maxRequests, maxItems };
     messages++;
     maxRequests = Math.max(maxRequests, requests);
+    maxItems = Math.max(maxItems, items);
   }
+}
+
+/** An app where `heavy` holds `held` tokens, and `light` and `kept` two each. */
+async function appWithHeavyUser(appId: string, held: number): Promise<string[]> {
+  await createApp(org, appId);
+  const raws: string[] = [];
+  for (const [userId, count] of [['heavy', held], ['light', 2], ['kept', 2]] as const) {
+    for (let t = 0; t < count; t++) {
+      const token = rawToken(appId);
+      expect((await register(org, { token, type: 'access', appId, userId })).status).toBe(201);
+      raws.push(token);
+    }
+  }
+  return raws;
 }
 
 async function appWithUsers(appId: string, users: number): Promise<string[]> {
@@ -77,7 +101,7 @@ describe('every step of a job does bounded work', () => {
       expect((await introspect(org, raws[0] as string)).body).toEqual({ active: false });
       runs.push(run);
     }
-    const [small, large] = runs as [{ messages: number; maxRequests: number }, { messages: number; maxRequests: number }];
+    const [small, large] = runs as [Awaited<ReturnType<typeof drainOneByOne>>, Awaited<ReturnType<typeof drainOneByOne>>];
     expect(large.messages).toBeGreaterThanOrEqual(10); // 30 users in steps of 3
     expect(large.messages).toBeGreaterThan(small.messages);
     // The step that finishes a job also carries its own page's BatchWriteItem, or none when its range was empty.
@@ -92,6 +116,66 @@ describe('every step of a job does bounded work', () => {
     expect(run.messages).toBe(1 + 4); // the plan, then ⌈10 / 3⌉ cleanup steps
     const job = (await call('getRevocationJob', { claims: as(org), path: { jobId: reply.body.jobId as string } })).body;
     expect(job).toMatchObject({ status: 'succeeded', progress: { usersDone: 10, tokensRevoked: 20 } });
+  });
+
+  it('a Bulk Revoke of a user holding 20× a step\'s tokens goes on in parts: no message reads or writes more items than for a user of 5×, and the job ends exact', { timeout: 60_000 }, async () => {
+    const runs = [];
+    for (const [appId, held] of [['heavy-small', 20], ['heavy-large', 80]] as const) {
+      const raws = await appWithHeavyUser(appId, held);
+      const reply = await call('requestRevocation', { claims: as(org), path: { appId }, json: { userIds: ['heavy', 'light'] } });
+      expect(reply.status).toBe(202);
+      const run = await drainOneByOne();
+      expect(await getJob(org, reply.body.jobId as string)).toMatchObject({ status: 'succeeded', progress: { usersDone: 2, tokensRevoked: held + 2 }, reconciled: { userDrift: 0, stragglers: 0 } });
+      expect(await leftTokens(appId)).toBe(2);
+      expect((await call('getApp', { claims: as(org), path: { appId } })).body).toMatchObject({ userCount: 1, activeTokenCount: 2 });
+      expect((await introspect(org, raws[held - 1] as string)).body).toEqual({ active: false });
+      runs.push(run);
+    }
+    const [small, large] = runs as [Awaited<ReturnType<typeof drainOneByOne>>, Awaited<ReturnType<typeof drainOneByOne>>];
+    expect(large.messages).toBeGreaterThanOrEqual(small.messages + 10); // about one more part per step's worth of tokens
+    expect(large.maxItems).toBeLessThanOrEqual(small.maxItems);
+    expect(large.maxRequests).toBeLessThanOrEqual(small.maxRequests);
+  });
+
+  it('the parts of a Bulk Revoke run in one chain when every message is delivered twice, and its counts stay exact while the user registers new tokens', { timeout: 60_000 }, async () => {
+    const raws = await appWithHeavyUser('heavy-twice', 30);
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'heavy-twice' }, json: { userIds: ['heavy', 'light'] } });
+    expect(reply.status).toBe(202);
+    let registered = 0;
+    for (let round = 0; round < 100 && (await duplicateQueue()) > 0; round++) {
+      await pollQueueOnce(10);
+      // A token registered between parts (after the call: untouched by it) moves the user's row while its tokens are counted.
+      if (round % 3 === 1) {
+        expect((await register(org, { token: rawToken('heavy-twice'), type: 'access', appId: 'heavy-twice', userId: 'heavy' })).status).toBe(201);
+        registered++;
+      }
+    }
+    expect(await peekQueue()).toEqual([]);
+    expect(await getJob(org, reply.body.jobId as string)).toMatchObject({ status: 'succeeded', progress: { usersDone: 2, tokensRevoked: 32 }, reconciled: { userDrift: 0 } });
+    expect(await leftTokens('heavy-twice')).toBe(2 + registered);
+    expect((await call('getApp', { claims: as(org), path: { appId: 'heavy-twice' } })).body).toMatchObject({ userCount: 2, activeTokenCount: 2 + registered });
+    const users = (await call('listAppUsers', { claims: as(org), path: { appId: 'heavy-twice' } })).body.items as { userId: string; activeTokenCount: number }[];
+    expect(users.map((u) => [u.userId, u.activeTokenCount])).toEqual([['heavy', registered], ['kept', 2]]);
+    expect((await introspect(org, raws[0] as string)).body).toEqual({ active: false });
+  });
+
+  it('a policy pass over a user holding 20× a step\'s refresh tokens goes on in messages of bounded work, and removes every one', { timeout: 60_000 }, async () => {
+    const runs = [];
+    for (const [appId, held] of [['policy-small', 5], ['policy-large', 80]] as const) {
+      await createApp(org, appId);
+      for (let t = 0; t < held; t++) expect((await register(org, { token: rawToken(appId), type: 'refresh', appId, userId: 'heavy' })).status).toBe(201);
+      expect((await register(org, { token: rawToken(appId), type: 'refresh', appId, userId: 'light' })).status).toBe(201);
+      await drainOneByOne();
+      const reply = await call('replacePolicies', { claims: as(org), path: { appId }, json: { refreshTokenPolicy: { mode: 'expire-immediately' } } });
+      expect(reply.status).toBe(200);
+      const run = await drainOneByOne();
+      expect(await leftTokens(appId)).toBe(0);
+      expect((await call('getApp', { claims: as(org), path: { appId } })).body).toMatchObject({ userCount: 0, activeTokenCount: 0 });
+      runs.push(run);
+    }
+    const [small, large] = runs as [Awaited<ReturnType<typeof drainOneByOne>>, Awaited<ReturnType<typeof drainOneByOne>>];
+    expect(large.messages).toBeGreaterThanOrEqual(small.messages + 10);
+    expect(large.maxItems).toBeLessThanOrEqual(small.maxItems);
   });
 
   it('an app-wide job takes every user out of the user\'s apps, also when a step ends inside a user\'s tokens', { timeout: 60_000 }, async () => {
