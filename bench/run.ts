@@ -48,7 +48,8 @@ const handlerEnv = {
 try {
   await ensureTable(dynamodb.endpoint, 'us-east-1', 'bench');
   const queueUrl = await ensureQueues(sqsEmulator.endpoint, 'us-east-1', 'bench-revocations');
-  Object.assign(process.env, handlerEnv, { QUEUE_URL: queueUrl });
+  const sweepQueueUrl = await ensureQueues(sqsEmulator.endpoint, 'us-east-1', 'bench-sweep');
+  Object.assign(process.env, handlerEnv, { QUEUE_URL: queueUrl, SWEEP_QUEUE_URL: sweepQueueUrl });
 
   const { measureIntrospection } = await import('./parts/introspection.js');
   const { measureLearnedTokens } = await import('./parts/learned-tokens.js');
@@ -72,7 +73,7 @@ try {
   await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));
   await step('bundles', async () => {
-    const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl }, outDir: join(dataDir, 'bundles') });
+    const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl, SWEEP_QUEUE_URL: sweepQueueUrl }, outDir: join(dataDir, 'bundles') });
     // Functions that use no SDK client (health, the API document, not-found) have no floor to compare with.
     const compared = bundles.filter((b) => b.floor.sdk.length > 0);
     const worst = (ratio: (b: (typeof compared)[number]) => number) => compared.reduce((max, b) => Math.max(max, ratio(b)), 0);

@@ -1,5 +1,6 @@
 import pMap from 'p-map';
 import { BatchWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { dueEntriesOfItem, ensureDueMarkers } from '../shared/db/due-markers.js';
 import { createHash } from 'node:crypto';
 import { chunk } from '../shared/chunk.js';
 import { activationWrites, appKeys, insertApp } from '../shared/db/app.js';
@@ -32,6 +33,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
   const items: Record<string, unknown>[] = [];
   const lookupKeys: string[] = [];
   const put = async (part: Record<string, unknown>[]) => {
+    await ensureDueMarkers(part.flatMap(dueEntriesOfItem)); // as every write of the service does
     let request: Record<string, { PutRequest: { Item: Record<string, unknown> } }[]> | undefined = { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) };
     while (request && Object.keys(request).length) request = (await db.send(new BatchWriteCommand({ RequestItems: request }))).UnprocessedItems as typeof request;
   };

@@ -67,7 +67,7 @@ export class OAuthUsageStack extends Stack {
     this.console.deploy({ apiUrl: this.api.api.apiEndpoint, issuer: props.jwtIssuer, clientId: props.console.clientId });
     new CfnOutput(this, 'ConsoleUrl', { value: this.console.origin, description: 'The OAuth Usage console' });
     this.sweep = new Sweep(this, 'Sweep', {
-      table: this.table.table, secret, queue: this.worker.queue,
+      table: this.table.table, secret, sweepQueue: this.worker.sweepQueue,
       ...(props.sweepInterval ? { interval: props.sweepInterval } : {}),
       ...(props.reservedConcurrency?.sweep === undefined ? {} : { reservedConcurrency: props.reservedConcurrency.sweep }),
     });
@@ -76,6 +76,7 @@ export class OAuthUsageStack extends Stack {
       api: this.api.api, table: this.table.table, worker: this.worker.function, queue: this.worker.queue, deadLetterQueue: this.worker.deadLetterQueue,
       sweepInterval: props.sweepInterval ?? Duration.minutes(1),
       sweep: this.sweep.function, sweepDeadLetterQueue: this.sweep.deadLetterQueue,
+      sweepQueue: this.worker.sweepQueue, roundDeadLetterQueue: this.worker.sweepDeadLetterQueue,
       ...(props.alarmEmail ? { email: props.alarmEmail } : {}),
     });
   }

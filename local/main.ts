@@ -21,10 +21,11 @@ async function main() {
   const sqsEndpoint = settings.sqsEndpoint ?? (await remember(startSqsEmulator())).endpoint;
   await ensureTable(dynamodbEndpoint, settings.region, settings.tableName);
   const queueUrl = await ensureQueues(sqsEndpoint, settings.region, `${settings.tableName}-revocations`);
+  const sweepQueueUrl = await ensureQueues(sqsEndpoint, settings.region, `${settings.tableName}-sweep`);
 
   // The handlers read their configuration from the environment, exactly as in Lambda.
-  recordEndpoints(settings.dataDir, { dynamodbEndpoint, sqsEndpoint, queueUrl });
-  Object.assign(process.env, localEnvironment({ ...process.env, DYNAMODB_ENDPOINT: dynamodbEndpoint, SQS_ENDPOINT: sqsEndpoint, QUEUE_URL: queueUrl }));
+  recordEndpoints(settings.dataDir, { dynamodbEndpoint, sqsEndpoint, queueUrl, sweepQueueUrl });
+  Object.assign(process.env, localEnvironment({ ...process.env, DYNAMODB_ENDPOINT: dynamodbEndpoint, SQS_ENDPOINT: sqsEndpoint, QUEUE_URL: queueUrl, SWEEP_QUEUE_URL: sweepQueueUrl }));
 
   const issuer = await localIssuer(settings.dataDir, settings.jwtIssuer, settings.jwtAudience);
   const origin = `http://127.0.0.1:${settings.port}`;
@@ -43,7 +44,8 @@ async function main() {
 
   const { handler: worker } = await import('../functions/worker/queue-worker.js');
   const { SQSClient } = await import('@aws-sdk/client-sqs');
-  const poller = startQueuePoller(new SQSClient({ endpoint: sqsEndpoint, region: settings.region }), queueUrl, worker, (error) => console.error('queue poller:', error));
+  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: settings.region });
+  const pollers = [queueUrl, sweepQueueUrl].map((url) => startQueuePoller(sqs, url, worker, (error) => console.error('queue poller:', error)));
 
   // The local queue does not survive a restart: jobs that were queued or running resume now,
   // instead of waiting for the sweep's stall check.
@@ -56,7 +58,7 @@ async function main() {
 
   const shutdown = async () => {
     server.close();
-    await Promise.all([poller.stop(), sweeper.stop()]);
+    await Promise.all([...pollers.map((p) => p.stop()), sweeper.stop()]);
     await Promise.allSettled(started.map((s) => s.stop()));
     process.exit(0);
   };

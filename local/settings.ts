@@ -49,7 +49,7 @@ export const localServiceSecret = (dataDir: string) => persistent(dataDir, 'toke
 /** Where `npm start` recorded the endpoints of the emulators it started, for the CLIs. */
 const endpointsFile = (dataDir: string) => resolve(dataDir, 'endpoints.json');
 
-export function recordEndpoints(dataDir: string, endpoints: { dynamodbEndpoint: string; sqsEndpoint: string; queueUrl: string }): void {
+export function recordEndpoints(dataDir: string, endpoints: { dynamodbEndpoint: string; sqsEndpoint: string; queueUrl: string; sweepQueueUrl: string }): void {
   writeFileSync(endpointsFile(dataDir), JSON.stringify(endpoints));
 }
 
@@ -60,12 +60,13 @@ export function recordEndpoints(dataDir: string, endpoints: { dynamodbEndpoint: 
 export function localEnvironment(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const settings = localSettings(env);
   const recorded = existsSync(endpointsFile(settings.dataDir))
-    ? (JSON.parse(readFileSync(endpointsFile(settings.dataDir), 'utf8')) as { dynamodbEndpoint: string; sqsEndpoint: string; queueUrl: string })
+    ? (JSON.parse(readFileSync(endpointsFile(settings.dataDir), 'utf8')) as { dynamodbEndpoint: string; sqsEndpoint: string; queueUrl: string; sweepQueueUrl?: string })
     : undefined;
   const dynamodbEndpoint = settings.dynamodbEndpoint ?? recorded?.dynamodbEndpoint;
   const sqsEndpoint = settings.sqsEndpoint ?? recorded?.sqsEndpoint;
   const queueUrl = env.QUEUE_URL ?? recorded?.queueUrl;
-  if (!dynamodbEndpoint || !sqsEndpoint || !queueUrl) throw new Error('Start the service first (npm start), or set DYNAMODB_ENDPOINT, SQS_ENDPOINT and QUEUE_URL');
+  const sweepQueueUrl = env.SWEEP_QUEUE_URL ?? recorded?.sweepQueueUrl;
+  if (!dynamodbEndpoint || !sqsEndpoint || !queueUrl || !sweepQueueUrl) throw new Error('Start the service first (npm start), or set DYNAMODB_ENDPOINT, SQS_ENDPOINT, QUEUE_URL and SWEEP_QUEUE_URL');
   return {
     AWS_REGION: settings.region,
     AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID ?? 'local',
@@ -74,6 +75,7 @@ export function localEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
     DYNAMODB_ENDPOINT: dynamodbEndpoint,
     SQS_ENDPOINT: sqsEndpoint,
     QUEUE_URL: queueUrl,
+    SWEEP_QUEUE_URL: sweepQueueUrl,
     TOKEN_HASH_SECRET: localServiceSecret(settings.dataDir),
     // Functions that verify bearer JWTs themselves (as /oauth2/introspect does) check them against the local issuer.
     JWT_ISSUER: settings.jwtIssuer,

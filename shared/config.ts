@@ -26,6 +26,9 @@ export const config = Object.freeze({
    * The queue (work for the queue worker). Only functions that send to it have it (the stack sets it
    * where it grants sending), so it is required when first used rather than at start.
    */
+  get sweepQueueUrl(): string {
+    return required('SWEEP_QUEUE_URL');
+  },
   get queueUrl(): string {
     return required('QUEUE_URL');
   },

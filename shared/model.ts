@@ -210,6 +210,8 @@ export interface RevocationJob {
   error: string | null;
   /** All-tokens jobs: the app epoch the revocation raised; tokens under a lower one are its target. */
   appEpoch: number | null;
+  /** A started scheduled job whose cleanup waits for a slot among its app's jobs (its targets are inactive already). */
+  waiting?: boolean;
   /** Bulk and user jobs: each revoked user's raised epoch; tokens under a lower one are its target. */
   userEpochs: Record<string, number>;
   /** Planning state: batches sent so far, where the user scan stopped, whether it is done. */

@@ -20,7 +20,16 @@ const cursorSchema = v.nullable(v.record(v.string(), v.string()));
 /** A user id as stored: a real one, or the app's own client's (`CLIENT_USER_ID`). */
 const storedUserIdSchema = v.union([idSchema, v.literal(CLIENT_USER_ID)]);
 
+const isoTimeSchema = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/));
+
 export const queueMessageSchema = v.variant('kind', [
+  v.strictObject({
+    /** One org's round of the sweep (on the sweep queue): its due jobs and tokens, and the buckets of its due markers the sweep found. */
+    kind: v.literal('sweep-org'), orgId: idSchema,
+    buckets: v.pipe(v.array(v.strictObject({ start: isoTimeSchema, end: isoTimeSchema })), v.maxLength(100)),
+    /** Where the round before stopped among the org's due jobs. */
+    jobsCursor: v.optional(v.record(v.string(), v.string())),
+  }),
   v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
   v.strictObject({
     kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)),
@@ -75,6 +84,7 @@ export function readQueueMessage(value: unknown): { message: QueueMessage } | { 
   return result.success ? { message: result.output } : { issues: result.issues.map((issue) => ({ path: v.getDotPath(issue), message: issue.message })) };
 }
 export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' }>;
+export type SweepOrgMessage = Extract<QueueMessage, { kind: 'sweep-org' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'policy-user' | 'children' }>;
 
 const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range']);

@@ -2,6 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { handleJobMessage } from '../../shared/domain/job-steps.js';
 import { handleTokenMessage } from '../../shared/domain/settlement.js';
+import { sweepOrg } from '../../shared/domain/sweep.js';
 import { runInvocationHooks } from '../../shared/invocation-hooks.js';
 import { logger } from '../../shared/logger.js';
 import { isJobMessage, readQueueMessage } from '../../shared/queue-messages.js';
@@ -37,12 +38,16 @@ async function handleRecord(sqsRecord: SQSRecord, redelivered: boolean): Promise
   }
   const { message } = parsed;
   const now = Date.now();
-  await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, () =>
-    isJobMessage(message) ? handleJobMessage(message, now, { messageId: sqsRecord.messageId, redelivered }) : handleTokenMessage(message, now, { redelivered }));
+  await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, async () => {
+    if (message.kind === 'sweep-org') await sweepOrg(message, now);
+    else if (isJobMessage(message)) await handleJobMessage(message, now, { messageId: sqsRecord.messageId, redelivered });
+    else await handleTokenMessage(message, now, { redelivered });
+  });
 }
 
 /**
- * The queue worker: each SQS record is one step of a revocation job, or tokens to settle; failures
+ * The queue worker, on the work queue and the sweep queue: each SQS record is one step of a
+ * revocation job, tokens to settle, or (from the sweep queue) one org's round of the sweep; failures
  * are reported per record. A processor per invocation (it holds the batch's results), so
  * invocations may overlap in one process, as the local poller and the bench run them.
  */

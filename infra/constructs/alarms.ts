@@ -20,6 +20,9 @@ export interface ServiceAlarmsProps {
   sweepInterval: Duration;
   sweep: IFunction;
   sweepDeadLetterQueue: IQueue;
+  /** The sweep's rounds (one per org with due work) and their dead-letter queue. */
+  sweepQueue: IQueue;
+  roundDeadLetterQueue: IQueue;
   /** Who hears about it; optional (subscribe later to the topic). */
   email?: string;
 }
@@ -44,6 +47,10 @@ export class ServiceAlarms extends Construct {
     alarm('WorkerErrors', props.worker.metricErrors({ period: Duration.minutes(5) }), 0, 'The revocation worker failed invocations.');
     alarm('SweepDeadLetters', props.sweepDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0,
       'Sweep invocations failed after their retries: due work waits for the next successful sweep.');
+    alarm('RoundDeadLetters', props.roundDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }), 0,
+      'An org\'s sweep round failed five times: its due work waits for the next sweep, which sends it another.');
+    alarm('RoundsBehind', props.sweepQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(5), statistic: 'Maximum' }), props.sweepInterval.toSeconds(),
+      'An org\'s sweep round has waited longer than a sweep interval: the worker is not keeping up with the orgs that have due work.');
     alarm('SweepErrors', props.sweep.metricErrors({ period: Duration.minutes(15) }), 2, 'The sweep failed three or more times in 15 minutes.');
     alarm('WorkerThrottles', props.worker.metricThrottles({ period: Duration.minutes(5) }), 0, 'The revocation worker was throttled.');
     const serverErrorRate = new MathExpression({

@@ -87,4 +87,11 @@ export class ServiceFunction extends NodejsFunction {
     queue.grantSendMessages(this);
     return this;
   }
+
+  /** Binds the sweep's queue of org rounds: its URL in SWEEP_QUEUE_URL, and the right to send. */
+  bindSweepQueue(queue: IQueue): this {
+    this.addEnvironment('SWEEP_QUEUE_URL', queue.queueUrl);
+    queue.grantSendMessages(this);
+    return this;
+  }
 }

@@ -12,8 +12,8 @@ import { ServiceFunction } from './service-function.js';
 export interface SweepProps {
   table: ITable;
   secret: ISecret;
-  /** The revocation queue: the sweep hands due tokens and resumed jobs to the worker through it. */
-  queue: IQueue;
+  /** The sweep's queue: the sweep sends each org with due work a round through it, which the worker runs. */
+  sweepQueue: IQueue;
   /** How often the sweep runs. */
   interval?: Duration;
   /** Concurrency reserved for the sweep (0: none); default 2, so a late run and the next both fit. */
@@ -37,7 +37,7 @@ export class Sweep extends Construct {
       secret: props.secret,
       timeout: Duration.minutes(2),
       reservedConcurrency: props.reservedConcurrency ?? 2,
-    }).bindTable(props.table, 'RW').bindQueue(props.queue);
+    }).bindTable(props.table, 'RO').bindSweepQueue(props.sweepQueue);
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions::AwsSolutions-SQS3',

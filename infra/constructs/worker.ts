@@ -18,7 +18,8 @@ export interface RevocationWorkerProps {
 }
 
 /**
- * The revocation queue, its dead-letter queue and the worker, with the delivery settings of
+ * The revocation queue, the sweep's queue of org rounds, their dead-letter queues and the
+ * worker, which consumes both, with the delivery settings of
  * `workerDelivery` (batches of 10 messages, a visibility timeout six times the worker's timeout,
  * messages moved to the DLQ after 5 failed receives: the sweep resumes their jobs); partial batch
  * failures reported per message.
@@ -26,6 +27,9 @@ export interface RevocationWorkerProps {
 export class RevocationWorker extends Construct {
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
+  /** The sweep's rounds, one per org with due work: apart from the work queue, so no backlog of work delays them. */
+  readonly sweepQueue: Queue;
+  readonly sweepDeadLetterQueue: Queue;
   readonly function: ServiceFunction;
 
   constructor(scope: Construct, id: string, props: RevocationWorkerProps) {
@@ -38,6 +42,14 @@ export class RevocationWorker extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: workerDelivery.maxReceiveCount },
     });
+    this.sweepDeadLetterQueue = deadLetterQueue(this, 'RoundDeadLetters');
+    this.sweepQueue = new Queue(this, 'SweepQueue', {
+      visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),
+      retentionPeriod: Duration.days(1),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.sweepDeadLetterQueue, maxReceiveCount: workerDelivery.maxReceiveCount },
+    });
     this.function = new ServiceFunction(this, 'Function', {
       entry: 'worker/queue-worker',
       secret: props.secret,
@@ -45,12 +57,15 @@ export class RevocationWorker extends Construct {
       timeout: Duration.seconds(workerDelivery.timeoutSeconds),
       reservedConcurrency: props.reservedConcurrency ?? props.maxConcurrency ?? 10,
     }).bindTable(props.table, 'RW')
-      .bindQueue(this.queue); // the planner enqueues cleanup batches on the same queue
-    this.function.addEventSource(new SqsEventSource(this.queue, {
-      batchSize: workerDelivery.batchSize,
-      maxBatchingWindow: Duration.seconds(1),
-      reportBatchItemFailures: true,
-      maxConcurrency: props.maxConcurrency ?? 10,
-    }));
+      .bindQueue(this.queue) // the planner enqueues cleanup batches on the same queue
+      .bindSweepQueue(this.sweepQueue); // a round that leaves work due sends the next one
+    for (const queue of [this.queue, this.sweepQueue]) {
+      this.function.addEventSource(new SqsEventSource(queue, {
+        batchSize: workerDelivery.batchSize,
+        maxBatchingWindow: Duration.seconds(1),
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? 10,
+      }));
+    }
   }
 }

@@ -121,6 +121,18 @@ export function rescheduleJob(job: RevocationJob, runAt: string): Promise<boolea
   });
 }
 
+/** Sends on a started job whose cleanup waited for a slot: it waits no more, unless another round released it first. */
+export function releaseJob(job: RevocationJob, at: string, dueAt: string): Promise<boolean> {
+  const set = setClause({ lastProgressAt: at, ...dueKeys.job(dueAt, job.orgId, job.jobId) }, 'd');
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${set.parts.join(', ')} REMOVE waiting`,
+    ConditionExpression: '#status = :queued AND waiting = :yes AND #pass = :pass',
+    ExpressionAttributeNames: { ...set.names, '#status': 'status', '#pass': 'pass' },
+    ExpressionAttributeValues: { ...set.values, ':queued': 'queued', ':yes': true, ':pass': job.pass },
+  });
+}
+
 /** Moves a job's next look by the sweep to `dueAt` (it is still making progress), unless it changed meanwhile. */
 export function postponeJob(job: RevocationJob, dueAt: string): Promise<boolean> {
   const set = setClause(dueKeys.job(dueAt, job.orgId, job.jobId), 'd');

@@ -8,6 +8,7 @@ import { BatchGetCommand, BatchWriteCommand, GetCommand, QueryCommand, UpdateCom
 import { chunk } from '../chunk.js';
 import { retrying, RETRY } from '../retry.js';
 import { db, TableName } from './client.js';
+import { dueEntriesOfItem, dueEntriesOfUpdate, ensureDueMarkers } from './due-markers.js';
 import { entityAttribute, table, type Entity, type IndexName } from './table.js';
 
 export type Item = Record<string, unknown>;
@@ -83,6 +84,7 @@ export type WriteRequest = NonNullable<BatchWriteCommandInput['RequestItems']>[s
 
 /** Writes in full BatchWriteItem calls (25 requests each), sending unprocessed items again. */
 export async function batchWrite(requests: WriteRequest[]): Promise<void> {
+  await ensureDueMarkers(requests.flatMap((r) => dueEntriesOfItem(r.PutRequest?.Item)));
   await pMap(chunk(requests, BATCH_WRITE_SIZE), async (part) => {
     let pending = part;
     await retrying(async () => {
@@ -155,6 +157,7 @@ export type Update = Omit<UpdateCommandInput, 'TableName'>;
 /** An UpdateItem whose condition may not hold: undefined then, not an error. */
 async function updateIf(input: Update, returnItem: boolean) {
   try {
+    await ensureDueMarkers(dueEntriesOfUpdate(input));
     return await db.send(new UpdateCommand({ TableName, ...input, ...(returnItem ? { ReturnValues: 'ALL_NEW' as const } : {}) }));
   } catch (error) {
     if ((error as Error).name === 'ConditionalCheckFailedException') return undefined;

@@ -1,9 +1,10 @@
 /**
- * The sweep-state entity (not tenant data): how far the sweep has handed out each partition of
- * the due index in its current pass, so that a pass pages past entries it skips.
+ * The sweep-state entity: how far the sweep has handed out each of an org's due token partitions
+ * in its current pass, so that a pass pages past entries it handed out already (they stay in the
+ * index until the worker settles them). One item per org, beside its due markers.
  */
 import { conditionalUpdate, getItem, attributesOf, type Key } from './requests.js';
-import { entityAttribute, type Entity } from './table.js';
+import { entityAttribute, orgPrefix, type Entity } from './table.js';
 
 /** How far the sweep has handed out one due partition in its current pass. */
 export interface DueCursor {
@@ -14,20 +15,22 @@ export interface DueCursor {
   version: number;
 }
 
-const stateKey = (): Key => ({ pk: 'SWEEP', sk: 'STATE' });
+const stateKey = (orgId: string): Key => ({ pk: `${orgPrefix(orgId)}#DUE`, sk: 'CURSORS' });
 
-export async function getDueCursors(): Promise<Record<string, DueCursor>> {
-  const item = await getItem(stateKey());
-  return item ? (attributesOf(item) as Record<string, DueCursor>) : {};
+export async function getDueCursors(orgId: string): Promise<Record<string, DueCursor>> {
+  const item = await getItem(stateKey(orgId));
+  if (!item) return {};
+  const { orgId: _org, ...cursors } = attributesOf(item);
+  return cursors as Record<string, DueCursor>;
 }
 
 /** Saves a partition's cursor if no other sweep moved it since `seen`; false if one did. */
-export function saveDueCursor(partition: string, seen: DueCursor | undefined, next: DueCursor): Promise<boolean> {
+export function saveDueCursor(orgId: string, partition: string, seen: DueCursor | undefined, next: DueCursor): Promise<boolean> {
   return conditionalUpdate({
-    Key: stateKey(),
-    UpdateExpression: 'SET #p = :next, #entity = :entity',
+    Key: stateKey(orgId),
+    UpdateExpression: 'SET #p = :next, #entity = :entity, orgId = :org',
     ConditionExpression: seen ? '#p.version = :seen' : 'attribute_not_exists(#p)',
     ExpressionAttributeNames: { '#p': partition, '#entity': entityAttribute },
-    ExpressionAttributeValues: { ':next': next, ':entity': 'SweepState' satisfies Entity, ...(seen ? { ':seen': seen.version } : {}) },
+    ExpressionAttributeValues: { ':next': next, ':entity': 'SweepState' satisfies Entity, ':org': orgId, ...(seen ? { ':seen': seen.version } : {}) },
   });
 }

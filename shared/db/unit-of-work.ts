@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
+import { dueEntriesOfItem, dueEntriesOfUpdate, ensureDueMarkers } from './due-markers.js';
 import type { Item, Key, Update } from './requests.js';
 
 type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
@@ -38,7 +39,9 @@ export const checkWrite = (key: Key, condition: { expression: string; values?: I
 export async function commitOrFailures(writes: Write[]): Promise<number[] | null> {
   try {
     // The SDK may send it again after a lost answer; the token makes that a no-op, not a failed condition.
-    await db.send(new TransactWriteCommand({ TransactItems: writes, ClientRequestToken: randomUUID() }));
+    const items = writes as unknown as TransactItem[];
+    await ensureDueMarkers(items.flatMap((w) => [...dueEntriesOfItem(w.Put?.Item), ...(w.Update ? dueEntriesOfUpdate(w.Update) : [])]));
+    await db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }));
     return null;
   } catch (error) {
     const name = (error as Error).name;

@@ -67,6 +67,7 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   const job = await getJob(message.orgId, message.jobId);
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
+  if (job.waiting) return; // a started job whose cleanup waits for a slot: the sweep's round sends it on
   if (message.kind === 'plan') return plan(job, now, messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);

@@ -3,7 +3,7 @@ import { deactivateIfIdle, getAppWithCounters, revokeAppWrites, uncount } from '
 import { getUsersOfApp, REVOKE_USER_WRITES, revokeUser, unseenUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
-import { countJobs, createJobWrite, getJob, transitionWrite } from '../db/job.js';
+import { countJobs, createJobWrite, getJob, listJobs, postponeJob, releaseJob, transitionWrite } from '../db/job.js';
 import { commit, type Write } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
@@ -136,24 +136,64 @@ async function checkJobLimits(orgId: string, appId: string, scheduled: boolean):
 /**
  * The sweep starts a due scheduled job: its watermarks go up and it becomes queued in one
  * transaction, conditional on it still being scheduled, so a cancelled job never runs and
- * overlapping sweeps start it once. False if it was not scheduled any more.
+ * overlapping sweeps start it once. Its targets are inactive from then on, whatever the app's
+ * other jobs; only its cleanup waits (`waiting`) while the app has MAX_UNFINISHED_JOBS_PER_APP
+ * cleanups in progress, until a later round releases it (`releaseWaitingJob`). False if it was
+ * not scheduled any more.
  */
 export async function startScheduledJob(job: RevocationJob, now: number): Promise<boolean> {
   return retrying(async () => {
     const app = await getAppWithCounters(job.orgId, job.appId);
     if (!app) return false;
-    const read = 'userIds' in job.target ? await usersToRevoke(job.orgId, job.appId, job.target.userIds, app.revokeEpoch) : undefined;
-    const started: RevocationJob = { ...job, status: 'queued', ...targetEpochs(app, read?.users), lastProgressAt: iso(now) };
+    const [read, busy] = await Promise.all([
+      'userIds' in job.target ? usersToRevoke(job.orgId, job.appId, job.target.userIds, app.revokeEpoch) : undefined,
+      cleanupsInProgress(job.orgId, job.appId),
+    ]);
+    const waiting = busy >= MAX_UNFINISHED_JOBS_PER_APP;
+    const started: RevocationJob = { ...job, status: 'queued', ...targetEpochs(app, read?.users), lastProgressAt: iso(now), ...(waiting ? { waiting } : {}) };
     const transition = transitionWrite(job, 'scheduled', 'queued', {
-      appEpoch: started.appEpoch, userEpochs: started.userEpochs, lastProgressAt: started.lastProgressAt,
-    }, stallCheckAt(now));
+      appEpoch: started.appEpoch, userEpochs: started.userEpochs, lastProgressAt: started.lastProgressAt, ...(waiting ? { waiting } : {}),
+    }, waiting ? waitCheckAt(now) : stallCheckAt(now));
     if (await takeEffect(started, app, read, [transition], now)) {
-      await afterEffect(started);
+      if (waiting) await afterEffect(started, { cleanup: false });
+      else await afterEffect(started);
       return true;
     }
     const current = await getJob(job.orgId, job.jobId);
     return current?.status !== 'scheduled' ? false : RETRY; // false: cancelled, or another sweep started it
   }, () => false); // contended: the next sweep tries again
+}
+
+/** When a job whose cleanup waits for a slot is looked at again: the next sweep's round. */
+const WAIT_CHECK_MS = 60_000;
+const waitCheckAt = (now: number) => iso(now + WAIT_CHECK_MS);
+
+/**
+ * The cleanups of an app's jobs in progress: its running jobs and its queued ones not waiting
+ * for a slot (read among the newest queued; only a job started by the sweep waits).
+ */
+async function cleanupsInProgress(orgId: string, appId: string): Promise<number> {
+  const [running, queued] = await Promise.all([
+    countJobs(orgId, { appId, status: 'running' }, MAX_UNFINISHED_JOBS_PER_APP),
+    listJobs(orgId, { appId, status: 'queued' }, MAX_UNFINISHED_JOBS_PER_APP),
+  ]);
+  return running + queued.items.filter((j) => !j.waiting).length;
+}
+
+/**
+ * A started job whose cleanup waits for a slot: sent on to the queue once the app has fewer than
+ * MAX_UNFINISHED_JOBS_PER_APP cleanups in progress (only if it still waits, so overlapping rounds
+ * send it once), else looked at again in the next round. Its targets have been inactive since it
+ * started. True if it was released.
+ */
+export async function releaseWaitingJob(job: RevocationJob, now: number): Promise<boolean> {
+  if ((await cleanupsInProgress(job.orgId, job.appId)) >= MAX_UNFINISHED_JOBS_PER_APP) {
+    await postponeJob(job, waitCheckAt(now));
+    return false;
+  }
+  if (!(await releaseJob(job, iso(now), stallCheckAt(now)))) return false;
+  await afterEffect({ ...job, waiting: false });
+  return true;
 }
 
 /**
@@ -189,9 +229,13 @@ function revokeUsers(job: RevocationJob, appEpoch: number, users: AppUser[], now
   ]);
 }
 
-/** Once a revocation has taken effect: unlist the app if it has no active user left, and hand the cleanup to the queue. */
-async function afterEffect(job: RevocationJob): Promise<void> {
+/**
+ * Once a revocation has taken effect: unlist the app if it has no active user left, and hand the
+ * cleanup to the queue (unless it waits for a slot: `cleanup: false`).
+ */
+async function afterEffect(job: RevocationJob, { cleanup = true } = {}): Promise<void> {
   if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
+  if (!cleanup) return;
   // A lost plan message only delays the cleanup, which the sweep resumes from the job's stored
   // state. The caller must not retry into a second job.
   await enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId, pass: job.pass }]).catch((error: unknown) =>

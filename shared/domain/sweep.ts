@@ -1,5 +1,6 @@
 import pMap from 'p-map';
-import { DUE_TOKEN_PARTITIONS, dueKeys, entryKey, queryDue } from '../db/due-index.js';
+import { deleteDueMarkers, dueKeys, earliestDueOf, entryKey, orgsWithDueWork, queryDue } from '../db/due-index.js';
+import { MARKER_GRACE_MS, type DueBucket } from '../db/due-markers.js';
 import { getJob, postponeJob, rescheduleJob, startPass, transitionWrite } from '../db/job.js';
 import { getDueCursors, saveDueCursor, type DueCursor } from '../db/sweep-state.js';
 import { commit } from '../db/unit-of-work.js';
@@ -8,99 +9,121 @@ import { isCanonicalTime, iso } from '../time.js';
 import { emitMetric } from '../metrics.js';
 import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
-import type { QueueMessage } from '../queue-messages.js';
+import type { QueueMessage, SweepOrgMessage } from '../queue-messages.js';
 import type { RevocationJob } from '../model.js';
-import { STALL_AFTER_MS, stallCheckAt, startScheduledJob } from './revocations.js';
+import { releaseWaitingJob, STALL_AFTER_MS, stallCheckAt, startScheduledJob } from './revocations.js';
 
 /**
  * A pass over a due partition hands each due token out once; after this long the next pass
  * starts from the partition's beginning, so that tokens whose messages were lost come round again.
  */
 export const SWEEP_PASS_MS = 15 * 60_000;
-/** Due-index entries per Query page, and pages per partition per sweep (the rest waits for the next). */
+/** Due-index entries per Query page: an org's round reads at most one page of each of its token partitions. */
 const PAGE = 1000;
-const PAGES_PER_SWEEP = 10;
-/** Due jobs acted on per sweep, at most this many of one org (the rest wait for the next sweep), and pages of the jobs' due partition read to find them. */
-const JOBS_PER_SWEEP = 500;
-const JOBS_PER_ORG = 50;
-const JOB_PAGES_PER_SWEEP = 10;
+/** Due jobs an org's round looks at (the rest in the round after it, sent at once). */
+const JOBS_PER_ROUND = 50;
+/** An org's buckets a round names (the oldest; the others wait for a later sweep). */
+const BUCKETS_PER_ROUND = 20;
 /** Passes a job may take before it is marked failed (its tokens stay revoked; only the cleanup gave up). */
 const MAX_PASSES = 5;
 /** Tokens per `due` message. */
 const TOKENS_PER_MESSAGE = 100;
 
 export interface SweepReport {
+  /** Orgs with work due, each sent one round. */
+  orgsDue: number;
+}
+
+/** What one org's round did. */
+export interface RoundReport {
   jobsStarted: number;
   jobsResumed: number;
   jobsFailed: number;
+  /** Started jobs whose cleanup waited for a slot among the app's running jobs, sent on now. */
+  jobsReleased: number;
   /** Due entries stored in a form the index cannot order (before times were bounded), put right. */
   entriesRepaired: number;
   /** Due tokens handed to the queue (the worker decides each one again before deleting it). */
   tokensDue: number;
+  /** Markers of buckets that ended with nothing left due in them. */
+  markersDeleted: number;
 }
 
-
 /**
- * The scheduled sweep. Everything it reads comes from the due index, by due time: scheduled
- * jobs whose `runAt` has come, queued or running jobs whose progress stopped, and tokens that
- * expired, fell out of their app's refresh-token policy, or are revoked refresh tokens whose
- * children are checked once more. Jobs
- * are started or resumed here (a few requests each); tokens are handed to the queue in batches.
- * Safe to run concurrently: every step is conditional on what it read.
+ * The scheduled sweep: finds the orgs with work due (their due markers, O(orgs with due work))
+ * and sends each one a round on the sweep queue, where nothing but rounds waits, so every org's
+ * round runs soon whatever any other org has due; the rounds do the work (`sweepOrg`). Safe to
+ * run concurrently: every step of a round is conditional on what it read.
  */
 export async function runSweep(now: number): Promise<SweepReport> {
-  const oldest = { at: now };
-  const [jobs, tokensDue] = await Promise.all([sweepJobs(now, oldest), sweepTokens(now, oldest)]);
-  // How long the oldest due entry this run handled had been waiting: the SweepBehind alarm watches it.
-  emitMetric('SweepLagSeconds', Math.max(0, Math.round((now - oldest.at) / 1000)), 'Seconds');
-  const report = { ...jobs, tokensDue };
-  if (Object.values(report).some((n) => n > 0)) logger.info('sweep found work', { ...report });
+  const orgs = await orgsWithDueWork(dueKeys.dueBy(iso(now)));
+  await enqueue([...orgs].map(([orgId, buckets]): SweepOrgMessage => ({ kind: 'sweep-org', orgId, buckets: buckets.slice(0, BUCKETS_PER_ROUND) })));
+  if (orgs.size > 0) logger.info('sweep found orgs with due work', { orgsDue: orgs.size });
   else logger.debug('sweep found nothing due');
+  return { orgsDue: orgs.size };
+}
+
+/**
+ * One org's round: its due jobs (at most JOBS_PER_ROUND: scheduled ones started, stalled ones
+ * resumed, waiting ones released) and its due tokens (at most a page of each token partition,
+ * handed to the queue in messages of up to 100). When more is due, the round after is sent at
+ * once (to the back of the sweep queue: other orgs' rounds go first); otherwise the markers of
+ * buckets that ended with nothing due left in them are deleted.
+ */
+export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<RoundReport> {
+  const { orgId } = message;
+  const oldest = { at: now };
+  const [jobs, tokens] = await Promise.all([sweepJobs(orgId, message.jobsCursor ?? null, now, oldest), sweepTokens(orgId, now, oldest)]);
+  // How long the oldest due entry this round handled had been waiting: the SweepBehind alarm watches it.
+  emitMetric('SweepLagSeconds', Math.max(0, Math.round((now - oldest.at) / 1000)), 'Seconds');
+  const report = { ...jobs.report, tokensDue: tokens.handed, markersDeleted: 0 };
+  if (jobs.cursor || tokens.more) {
+    await enqueue([{ ...message, ...(jobs.cursor ? { jobsCursor: jobs.cursor } : {}) }]);
+  } else {
+    report.markersDeleted = await deleteEndedMarkers(orgId, message.buckets, now);
+  }
+  if (Object.values(report).some((n) => n > 0)) logger.info('sweep round', { orgId, ...report });
   return report;
 }
 
 /**
- * The due jobs of this sweep, fairly: every org whose work is due gets up to JOBS_PER_ORG of its
- * oldest entries looked at, whatever another org has queued, because the partition is read on
- * past an org's surplus (keys only) instead of stopping at it.
+ * Deletes the markers of buckets that ended MARKER_GRACE_MS ago (nothing writes into them any
+ * more) and hold nothing due: the org's earliest entry is due after their end.
  */
-/** The earliest due time a run came across (from entries it reads anyway). */
+async function deleteEndedMarkers(orgId: string, buckets: DueBucket[], now: number): Promise<number> {
+  const ended = buckets.filter((b) => Date.parse(b.end) + MARKER_GRACE_MS < now);
+  if (ended.length === 0) return 0;
+  const earliest = await earliestDueOf(orgId);
+  const empty = ended.filter((b) => earliest === null || earliest >= b.end);
+  await deleteDueMarkers(orgId, empty);
+  return empty.length;
+}
+
+/** The earliest due time a round came across (from entries it reads anyway). */
 interface Oldest { at: number }
 const notice = (oldest: Oldest, entries: Record<string, unknown>[]) => {
   const dueAt = entries[0] ? dueKeys.dueAtOf(entries[0]) : '';
   if (isCanonicalTime(dueAt)) oldest.at = Math.min(oldest.at, Date.parse(dueAt));
 };
 
-async function dueJobs(now: number, oldest: Oldest): Promise<Record<string, unknown>[]> {
-  const perOrg = new Map<string, number>();
-  const picked: Record<string, unknown>[] = [];
-  let cursor: Record<string, string> | null = null;
-  for (let page = 0; page < JOB_PAGES_PER_SWEEP && picked.length < JOBS_PER_SWEEP; page++) {
-    const { entries, more } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy(iso(now)), PAGE, cursor);
-    if (page === 0) notice(oldest, entries);
-    for (const entry of entries) {
-      const { orgId } = dueKeys.parseJob(entry);
-      const taken = perOrg.get(orgId) ?? 0;
-      if (taken >= JOBS_PER_ORG || picked.length >= JOBS_PER_SWEEP) continue;
-      perOrg.set(orgId, taken + 1);
-      picked.push(entry);
-    }
-    const last = entries.at(-1);
-    if (!more || !last) break;
-    cursor = entryKey(last);
+/** The org's due jobs of this round, oldest first, from `cursor`; where the next round goes on, if more are due. */
+async function sweepJobs(orgId: string, cursor: Record<string, string> | null, now: number, oldest: Oldest) {
+  const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0 };
+  const { entries, more } = await queryDue(dueKeys.jobPartition(orgId), dueKeys.dueBy(iso(now)), JOBS_PER_ROUND, cursor);
+  notice(oldest, entries);
+  // Jobs of one app one after another (releasing a waiting job counts the app's running ones); apps at once.
+  const byApp = new Map<string, { jobId: string; dueAt: string }[]>();
+  const jobs = await pMap(entries, (entry) => getJob(orgId, dueKeys.parseJob(entry).jobId), { concurrency: 8 });
+  for (const [i, job] of jobs.entries()) {
+    if (job) byApp.set(job.appId, [...(byApp.get(job.appId) ?? []), dueKeys.parseJob(entries[i] as Record<string, unknown>)]);
   }
-  return picked;
-}
-
-async function sweepJobs(now: number, oldest: Oldest): Promise<Omit<SweepReport, 'tokensDue'>> {
-  const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, entriesRepaired: 0 };
-  await pMap(await dueJobs(now, oldest), (entry) => {
-    const { orgId, jobId, dueAt } = dueKeys.parseJob(entry);
-    return logger.within({ orgId, jobId }, () => sweepJob(orgId, jobId, dueAt));
+  await pMap(byApp.values(), async (due) => {
+    for (const { jobId, dueAt } of due) await logger.within({ orgId, jobId }, () => sweepJob(jobId, dueAt));
   }, { concurrency: 4 });
-  return report;
+  const last = entries.at(-1);
+  return { report, cursor: more && last ? entryKey(last) : null };
 
-  async function sweepJob(orgId: string, jobId: string, dueAt: string): Promise<void> {
+  async function sweepJob(jobId: string, dueAt: string): Promise<void> {
     const job = await getJob(orgId, jobId);
     if (job && !isCanonicalTime(dueAt)) {
       if (await repairJobEntry(job, now)) report.entriesRepaired += 1;
@@ -108,6 +131,8 @@ async function sweepJobs(now: number, oldest: Oldest): Promise<Omit<SweepReport,
     }
     if (job?.status === 'scheduled') {
       if (job.runAt !== null && Date.parse(job.runAt) <= now && (await startScheduledJob(job, now))) report.jobsStarted += 1;
+    } else if (job?.status === 'queued' && job.waiting) {
+      if (await releaseWaitingJob(job, now)) report.jobsReleased += 1;
     } else if (job?.status === 'queued' || job?.status === 'running') {
       const outcome = await checkProgress(job, now);
       if (outcome) report[outcome] += 1;
@@ -158,55 +183,47 @@ async function checkProgress(job: RevocationJob, now: number): Promise<'jobsResu
 /**
  * Resumes every queued or running job at once, each in a new pass: for a local server whose queue
  * did not survive a restart (in AWS the queue keeps its messages and the sweep resumes stalled
- * jobs). Reads the jobs' due partition, where every unfinished job has its entry. Returns how many.
+ * jobs). Reads the jobs' due partition of every org with a due marker, where every unfinished
+ * job has its entry. Returns how many.
  */
 export async function resumeUnfinishedJobs(now: number): Promise<number> {
   let resumed = 0;
-  let cursor: Record<string, string> | null = null;
-  for (;;) {
-    const { entries, more } = await queryDue(dueKeys.jobPartition, dueKeys.dueBy('~'), PAGE, cursor);
-    for (const entry of entries) {
-      const { orgId, jobId } = dueKeys.parseJob(entry);
-      const job = await getJob(orgId, jobId);
-      if ((job?.status === 'queued' || job?.status === 'running') && (await startPass(job, iso(now), stallCheckAt(now)))) {
-        await enqueue([{ kind: 'plan', orgId, jobId, pass: job.pass + 1 }]);
-        resumed += 1;
+  for (const orgId of (await orgsWithDueWork(dueKeys.dueBy('~'))).keys()) {
+    let cursor: Record<string, string> | null = null;
+    do {
+      const { entries, more } = await queryDue(dueKeys.jobPartition(orgId), dueKeys.dueBy('~'), PAGE, cursor);
+      for (const entry of entries) {
+        const job = await getJob(orgId, dueKeys.parseJob(entry).jobId);
+        if ((job?.status === 'queued' || job?.status === 'running') && !job.waiting && (await startPass(job, iso(now), stallCheckAt(now)))) {
+          await enqueue([{ kind: 'plan', orgId, jobId: job.jobId, pass: job.pass + 1 }]);
+          resumed += 1;
+        }
       }
-    }
-    const last = entries.at(-1);
-    if (!more || !last) return resumed;
-    cursor = entryKey(last);
+      const last = entries.at(-1);
+      cursor = more && last ? entryKey(last) : null;
+    } while (cursor);
   }
+  return resumed;
 }
 
-/** Hands the due tokens of every due partition to the queue, each once per pass. */
-async function sweepTokens(now: number, oldest: Oldest): Promise<number> {
-  const cursors = await getDueCursors();
-  const partitions = Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n));
-  const counts = await pMap(partitions, (partition) => sweepTokenPartition(partition, cursors[partition], now, oldest), { concurrency: 4 });
-  return counts.reduce((a, b) => a + b, 0);
+/** Hands the org's due tokens to the queue, a page of each partition, each once per pass. Whether more are due. */
+async function sweepTokens(orgId: string, now: number, oldest: Oldest): Promise<{ handed: number; more: boolean }> {
+  const cursors = await getDueCursors(orgId);
+  const results = await pMap(dueKeys.tokenPartitions(orgId), (partition) => sweepTokenPartition(orgId, partition, cursors[partition], now, oldest), { concurrency: 4 });
+  return { handed: results.reduce((sum, r) => sum + r.handed, 0), more: results.some((r) => r.more) };
 }
 
-async function sweepTokenPartition(partition: string, seen: DueCursor | undefined, now: number, oldest: Oldest): Promise<number> {
+async function sweepTokenPartition(orgId: string, partition: string, seen: DueCursor | undefined, now: number, oldest: Oldest): Promise<{ handed: number; more: boolean }> {
   const current = seen && now - Date.parse(seen.passStartedAt) < SWEEP_PASS_MS ? seen : undefined;
-  const passStartedAt = current?.passStartedAt ?? iso(now);
-  let cursor = current?.cursor ?? null;
-  let handed = 0;
-  for (let page = 0; page < PAGES_PER_SWEEP; page++) {
-    const { entries, more } = await queryDue(partition, dueKeys.dueBy(iso(now)), PAGE, cursor);
-    if (page === 0) notice(oldest, entries);
-    const last = entries.at(-1);
-    if (!last) break;
-    // Claim the page before handing it out: of two overlapping sweeps, only one gets it.
-    const next: DueCursor = { cursor: entryKey(last), passStartedAt, version: (seen?.version ?? 0) + 1 };
-    if (!(await saveDueCursor(partition, seen, next))) break;
-    seen = next;
-    cursor = next.cursor;
-    await enqueue(dueMessages(entries));
-    handed += entries.length;
-    if (!more) break;
-  }
-  return handed;
+  const { entries, more } = await queryDue(partition, dueKeys.dueBy(iso(now)), PAGE, current?.cursor ?? null);
+  notice(oldest, entries);
+  const last = entries.at(-1);
+  if (!last) return { handed: 0, more: false };
+  // Claim the page before handing it out: of two overlapping rounds, only one gets it.
+  const next: DueCursor = { cursor: entryKey(last), passStartedAt: current?.passStartedAt ?? iso(now), version: (seen?.version ?? 0) + 1 };
+  if (!(await saveDueCursor(orgId, partition, seen, next))) return { handed: 0, more: false };
+  await enqueue(dueMessages(entries));
+  return { handed: entries.length, more };
 }
 
 /** Due entries grouped by app, in messages of up to 100 tokens. */

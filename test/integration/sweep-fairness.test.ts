@@ -1,14 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/event.js';
+import { orgsWithDueWork } from '../../shared/db/due-index.js';
 import { dueKeys } from '../../shared/db/due-index.js';
 import { tokenKeys } from '../../shared/db/token.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { scheduledJob, storeItems, storeJobs } from '../support/jobs.js';
+import { drainQueue, runSweepRounds } from '../support/queue.js';
+
+/** One sweep: the scheduled function, then every round it sent (their work stays on the work queue). */
+async function sweep() {
+  const { handler } = await import('../../functions/jobs/sweep.js');
+  await handler({}, lambdaContext('sweep'));
+  return runSweepRounds();
+}
 
 /**
- * One tenant cannot hold back another: an org that filled the shared due index (hundreds of
- * scheduled jobs stored with far-future and odd-offset times before times were bounded, thousands
- * of due tokens) does not delay another org's due job by more than one sweep.
+ * One tenant cannot hold back another: whatever other orgs have due (hundreds of scheduled jobs
+ * stored with far-future and odd-offset times before times were bounded, thousands of due
+ * tokens, many orgs each with more due jobs than a round takes), an org's due job starts in the
+ * first sweep after its runAt.
  */
 const noisy = 'org-noisy';
 const quiet = 'org-quiet';
@@ -52,16 +62,14 @@ describe('the sweep between tenants', () => {
     expect(scheduled.status).toBe(202);
 
     setClock(Date.parse(runAt) + 1);
-    const { handler } = await import('../../functions/jobs/sweep.js');
-    const report = await handler({}, lambdaContext('sweep'));
-    expect(report.jobsStarted).toBe(1);
+    const report = await sweep();
     expect((await call('getRevocationJob', { claims: as(quiet), path: { jobId: scheduled.body.jobId as string } })).body.status).toBe('queued');
     expect((await introspect(quiet, raw)).body).toEqual({ active: false });
-    // The noisy org's stored entries are put right, at most its share per sweep.
-    expect(report.entriesRepaired).toBe(50);
-
-    // Sweep by sweep, every one is repaired: the far-future ones fail (they could never run), the others move to their canonical time.
-    for (let sweep = 0; sweep < 8; sweep++) await handler({}, lambdaContext('sweep'));
+    expect(report.jobsStarted).toBe(1);
+    // The noisy org's stored entries are put right in its own rounds: the far-future ones fail
+    // (they could never run), the others move to their canonical time.
+    expect(report.entriesRepaired).toBe(350);
+    expect(report.tokensDue).toBe(2000);
     const jobs = async (status: string) => {
       const items = [];
       let cursor: string | undefined;
@@ -79,5 +87,49 @@ describe('the sweep between tenants', () => {
     const stillScheduled = await jobs('scheduled');
     expect(stillScheduled).toHaveLength(100);
     expect(new Set(stillScheduled.map((j) => j.runAt))).toEqual(new Set(['2028-05-01T04:00:00.000Z']));
+    await drainQueue();
+  });
+
+  it('starts a thirteenth org\'s single due job in the first sweep while twelve orgs each have more due jobs than a round takes', { timeout: 120_000 }, async () => {
+    const busy = Array.from({ length: 12 }, (_, n) => `org-busy-${String(n).padStart(2, '0')}`);
+    const last = 'org-zz-last'; // after every busy org by id, where a shared window would have run out
+    const runAt = new Date(clock + 60_000).toISOString();
+    for (const orgId of busy) {
+      await createApp(orgId, 'app');
+      await storeJobs(Array.from({ length: 51 }, (_, n) => scheduledJob(orgId, 'app', n, new Date(Date.parse(runAt) - 1000 - n).toISOString())));
+    }
+    await createApp(last, 'app');
+    const raw = rawToken('last');
+    expect((await register(last, { token: raw, type: 'access', appId: 'app', userId: 'ada' })).status).toBe(201);
+    const scheduled = await call('requestRevocation', { claims: as(last), path: { appId: 'app' }, json: { userIds: ['ada'], runAt } });
+    expect(scheduled.status).toBe(202);
+
+    setClock(Date.parse(runAt) + 1);
+    const { handler } = await import('../../functions/jobs/sweep.js');
+    expect((await handler({}, lambdaContext('sweep'))).orgsDue).toBeGreaterThanOrEqual(13);
+    const report = await runSweepRounds();
+    expect((await call('getRevocationJob', { claims: as(last), path: { jobId: scheduled.body.jobId as string } })).body.status).toBe('queued');
+    expect((await introspect(last, raw)).body).toEqual({ active: false });
+    expect(report.jobsStarted).toBe(12 * 51 + 1); // and every busy org's too, in rounds of its own
+    await drainQueue();
+    expect((await call('getRevocationJob', { claims: as(last), path: { jobId: scheduled.body.jobId as string } })).body.status).toBe('succeeded');
+  });
+
+  it('deletes an org\'s due markers once their buckets have ended with nothing due left, and finds the org again when it has new due work', { timeout: 60_000 }, async () => {
+    const orgId = 'org-markers';
+    await createApp(orgId, 'app');
+    const expiresAt = new Date(clock + 2 * 60_000).toISOString();
+    expect((await register(orgId, { token: rawToken('m'), type: 'access', appId: 'app', userId: 'ada', expiresAt })).status).toBe(201);
+    setClock(Date.parse(expiresAt) + 60_000);
+    expect((await orgsWithDueWork('~')).has(orgId)).toBe(true);
+    await sweep();
+    await drainQueue(); // the token is purged
+    setClock(clock + 20 * 60_000); // its bucket ended, and the grace after it
+    const report = await sweep();
+    expect(report.markersDeleted).toBeGreaterThanOrEqual(1);
+    expect((await orgsWithDueWork('~')).has(orgId)).toBe(false);
+    // New due work marks the org again.
+    expect((await register(orgId, { token: rawToken('m2'), type: 'access', appId: 'app', userId: 'ada', expiresAt: new Date(clock + 60_000).toISOString() })).status).toBe(201);
+    expect((await orgsWithDueWork('~')).has(orgId)).toBe(true);
   });
 });

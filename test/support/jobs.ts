@@ -1,6 +1,7 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from '../../shared/db/client.js';
 import { chunk } from '../../shared/chunk.js';
+import { dueEntriesOfItem, ensureDueMarkers } from '../../shared/db/due-markers.js';
 import { jobItem } from '../../shared/db/job.js';
 import type { RevocationJob } from '../../shared/model.js';
 
@@ -12,8 +13,12 @@ export const scheduledJob = (orgId: string, appId: string, n: number, runAt: str
   appEpoch: null, userEpochs: {}, plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: null,
 });
 
-/** Stores items straight into the table (data as it was stored before a rule existed), in full BatchWriteItem calls. */
+/**
+ * Stores items straight into the table (data as it was stored before a rule existed), in full
+ * BatchWriteItem calls, with the due markers of their due entries (as the migration leaves them).
+ */
 export async function storeItems(items: Record<string, unknown>[]): Promise<void> {
+  await ensureDueMarkers(items.flatMap(dueEntriesOfItem));
   for (const part of chunk(items, 25)) {
     await db.send(new BatchWriteCommand({ RequestItems: { [TableName]: part.map((Item) => ({ PutRequest: { Item } })) } }));
   }

@@ -1,15 +1,42 @@
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { drainQueue as drain, pollOnce } from '../../local/queue-poller.js';
+import type { RoundReport } from '../../shared/domain/sweep.js';
+import type { SweepOrgMessage } from '../../shared/queue-messages.js';
 
 const sqs = new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' });
 
 /**
- * Runs the real worker handler on this test file's queue until the queue is empty: the work
- * every revocation job leaves behind, done synchronously (no sleeps). Returns the messages handled.
+ * Runs the real worker handler on this test file's queues (the sweep's rounds first, then the
+ * work queue) until both are empty: the work every revocation job and sweep leaves behind, done
+ * synchronously (no sleeps). Returns the messages handled.
  */
 export async function drainQueue(options: { retryFailedAtOnce?: boolean; invocations?: number } = {}): Promise<number> {
   const { handler } = await import('../../functions/worker/queue-worker.js');
-  return drain(sqs, process.env.QUEUE_URL as string, handler, options);
+  let handled = 0;
+  for (;;) {
+    const rounds = await drain(sqs, process.env.SWEEP_QUEUE_URL as string, handler, options);
+    const work = await drain(sqs, process.env.QUEUE_URL as string, handler, options);
+    handled += rounds + work;
+    if (rounds + work === 0) return handled;
+  }
+}
+
+/**
+ * Runs the sweep's rounds waiting on the sweep queue (and the rounds they send on) until there are
+ * none, leaving the work they hand out on the work queue; what they did, summed.
+ */
+export async function runSweepRounds(): Promise<RoundReport> {
+  const { sweepOrg } = await import('../../shared/domain/sweep.js');
+  const total: RoundReport = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0, tokensDue: 0, markersDeleted: 0 };
+  for (;;) {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: process.env.SWEEP_QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+    if (Messages.length === 0) return total;
+    for (const m of Messages) {
+      const report = await sweepOrg(JSON.parse(String(m.Body)) as SweepOrgMessage, Date.now());
+      for (const key of Object.keys(total) as (keyof RoundReport)[]) total[key] += report[key];
+    }
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: process.env.SWEEP_QUEUE_URL, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+  }
 }
 
 /** Receives and deletes every message on the queue without handling it: work lost (a crash, the DLQ). Returns how many. */

@@ -29,3 +29,4 @@ Object.assign(process.env, {
 
 await ensureTable(inject('dynamodbEndpoint'), 'us-east-1', tableName);
 process.env.QUEUE_URL = await ensureQueues(inject('sqsEndpoint'), 'us-east-1', tableName);
+process.env.SWEEP_QUEUE_URL = await ensureQueues(inject('sqsEndpoint'), 'us-east-1', `${tableName}-sweep`);

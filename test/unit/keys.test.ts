@@ -3,16 +3,19 @@ import { appKeys, randomShard } from '../../shared/db/app.js';
 import { appUserKeys } from '../../shared/db/app-user.js';
 import { auditKeys } from '../../shared/db/audit-event.js';
 import { DUE_TOKEN_PARTITIONS, dueKeys } from '../../shared/db/due-index.js';
+import { dueBucket, dueEntriesOfItem, dueEntriesOfUpdate, markerKeys } from '../../shared/db/due-markers.js';
+import { setClause } from '../../shared/db/requests.js';
 import { idempotencyKeys } from '../../shared/db/idempotency-key.js';
 import { jobKeys } from '../../shared/db/job.js';
 import { tokenKeys, tokenRangeBounds, tokenRanges } from '../../shared/db/token.js';
-import { APP_SHARDS, fromKeyPart, keyPart, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
+import { APP_SHARDS, fromKeyPart, keyPart, orgPrefix, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 
 describe('the entities\' key builders', () => {
   it('start every tenant key with the org', () => {
     const all = [
       appKeys.app('o1', 'a').pk, appKeys.shard('o1', 'a', 3).pk, appUserKeys.row('o1', 'a', 'u').pk, appUserKeys.appOfUser('o1', 'u', 'a', 0).pk, tokenKeys.token('o1', 'ff').pk,
       appKeys.collection('o1', 'a').pk, auditKeys.event('o1', 'e').pk, jobKeys.job('o1', 'j').pk, idempotencyKeys.key('o1', 'h').pk,
+      markerKeys.marker('o1', { start: 's', end: 'e' }).pk,
       ...[
         tokenKeys.ofUser('o1', 'a', 'u'), tokenKeys.ofAppEpoch('o1', 'a', 0, 'u'), appKeys.byName('o1', 'N', 'a'), appKeys.activeByName('o1', 'N', 'a'),
         appUserKeys.activeById('o1', 'a', 0, 'u'), appUserKeys.activeByLastUse('o1', 'a', 0, null, 'u'),
@@ -72,10 +75,32 @@ describe('the entities\' key builders', () => {
     expect(gsi4sk(dueKeys.token('2027-01-01T00:00:00.001Z', 'o', 'a', 'u', 'ff00')) <= dueBy).toBe(false);
     expect(gsi4sk(dueKeys.job('2026-12-31T23:59:59.999Z', 'o', 'job_1')) <= dueBy).toBe(true);
     const partitions = new Set(Array.from({ length: 256 }, (_, i) => dueKeys.token('t', 'o', 'a', 'u', i.toString(16).padStart(2, '0') + '00').gsi4pk));
-    expect(partitions).toEqual(new Set(Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition(n))));
+    expect(partitions).toEqual(new Set(Array.from({ length: DUE_TOKEN_PARTITIONS }, (_, n) => dueKeys.tokenPartition('o', n))));
+    // Every org's entries in partitions of its own, whatever its id spells.
+    expect(dueKeys.tokenPartition('o', 0)).not.toBe(dueKeys.tokenPartition('p', 0));
+    expect(dueKeys.jobPartition('o$!')).not.toBe(dueKeys.jobPartition('o!'));
+    expect(dueKeys.jobPartition('o')).not.toBe(dueKeys.jobPartition('p'));
     const entry = { pk: tokenKeys.token('o', 'ab12').pk, sk: 'TOKEN', ...dueKeys.token('2027-01-01T00:00:00.000Z', 'o', 'a.b', 'u@x', 'ab12') };
     expect(dueKeys.parseToken(entry)).toEqual({ orgId: 'o', appId: 'a.b', userId: 'u@x', lookupKey: 'ab12' });
     expect(dueKeys.parseJob(dueKeys.job('2027-01-01T00:00:00.000Z', 'o', 'job_1'))).toEqual({ dueAt: '2027-01-01T00:00:00.000Z', orgId: 'o', jobId: 'job_1' });
+  });
+
+  it('mark an org as having due work in the bucket of the time its work is due, finer near now, and find the org and bucket back from the mark', () => {
+    const now = Date.parse('2027-01-01T10:02:00.000Z');
+    expect(dueBucket('2027-01-01T10:03:00.000Z', now)).toEqual({ start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' });
+    expect(dueBucket('2027-01-01T09:00:00.000Z', now)).toEqual({ start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' }); // already due: now's bucket
+    expect(dueBucket('2027-01-01T13:30:00.000Z', now)).toEqual({ start: '2027-01-01T13:00:00.000Z', end: '2027-01-01T14:00:00.000Z' });
+    expect(dueBucket('2027-03-04T13:30:00.000Z', now)).toEqual({ start: '2027-03-04T00:00:00.000Z', end: '2027-03-05T00:00:00.000Z' });
+    const marker = markerKeys.marker('auth0|o"1', { start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' });
+    expect(markerKeys.parse(marker)).toEqual({ orgId: 'auth0|o"1', bucket: { start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' } });
+    expect(marker.pk.startsWith(orgPrefix('auth0|o"1'))).toBe(true);
+    // The write layer finds the due entries a write puts, and no marker for a marker or an entry of the old shared keys.
+    expect(dueEntriesOfItem({ ...dueKeys.job('2027-01-01T10:03:00.000Z', 'o', 'job_1') })).toEqual([{ orgId: 'o', dueAt: '2027-01-01T10:03:00.000Z' }]);
+    expect(dueEntriesOfItem({ ...dueKeys.token('2027-01-01T10:03:00.000Z', 'o$x', 'a', 'u', 'ab12') })).toEqual([{ orgId: 'o$x', dueAt: '2027-01-01T10:03:00.000Z' }]);
+    expect(dueEntriesOfItem(marker)).toEqual([]);
+    expect(dueEntriesOfItem({ gsi4pk: 'DUE#JOBS', gsi4sk: '2027-01-01T10:03:00.000Z#o#job_1' })).toEqual([]);
+    const set = setClause({ status: 'queued', ...dueKeys.job('2027-01-01T10:03:00.000Z', 'o', 'job_1') }, 's');
+    expect(dueEntriesOfUpdate({ UpdateExpression: `SET ${set.parts.join(', ')}`, ExpressionAttributeNames: set.names, ExpressionAttributeValues: set.values })).toEqual([{ orgId: 'o', dueAt: '2027-01-01T10:03:00.000Z' }]);
   });
 
   it('pick a counter shard within range', () => {
