@@ -13,8 +13,9 @@ import { retrying, RETRY } from '../retry.js';
 import { APP_SHARDS, entityAttribute, table, type Entity } from './table.js';
 import { appKeys } from './app.js';
 import { tokenKeys } from './token.js';
+import { dueKeys, entryKey, queryDue } from './due-index.js';
 
-const { gsi6 } = table.indexes;
+const { gsi4, gsi6 } = table.indexes;
 const stateKey = (migration: string): Key => ({ pk: 'MIGRATION', sk: migration });
 /** Segments of the parallel Scan; each keeps its own cursor. */
 const SEGMENTS = 4;
@@ -168,9 +169,47 @@ export function copyScopesToShards(options: MigrationOptions = {}): Promise<Migr
   }, options);
 }
 
+/**
+ * Moves the due entries an older version kept in partitions every org shared (`DUE#JOBS`,
+ * `DUE#TOKENS#n`) to the org's own (due-index.ts), each with its org's due marker (written by the
+ * write layer before the move): an UpdateItem per entry, only if it is still where it was read.
+ * Reads the old partitions only, O(their entries), and needs no cursor: what moved has left them,
+ * so a run that stops is resumed by running it again, and nothing is lost (an entry is in one
+ * place or the other; until it moves, the sweep does not see it: it only waits).
+ */
+export async function moveDueEntriesToOrgs(options: MigrationOptions = {}): Promise<MigrationReport> {
+  const report: MigrationReport = { migration: 'due-entries-by-org', scanned: 0, updated: 0, complete: true };
+  await pMap(dueKeys.legacyPartitions, async (partition) => {
+    let cursor: Record<string, string> | null = null;
+    for (let pages = 0; pages !== options.pagesPerSegment; pages++) {
+      const { entries, more } = await queryDue(partition, dueKeys.dueBy('~'), options.pageSize ?? PAGE, cursor);
+      report.scanned += entries.length;
+      const moved = await pMap(entries, (entry) => {
+        const sortKey = String(entry[gsi4.sortKey]);
+        const target = partition === 'DUE#JOBS'
+          ? dueKeys.job(sortKey, dueKeys.parseJob(entry).orgId, '')
+          : (({ orgId, appId, userId, lookupKey }) => dueKeys.token(sortKey, orgId, appId, userId, lookupKey))(dueKeys.parseToken(entry));
+        return conditionalUpdate({
+          Key: { pk: entry.pk as string, sk: entry.sk as string },
+          UpdateExpression: 'SET #pk = :to, #sk = :sk',
+          ConditionExpression: '#pk = :from AND #sk = :sk',
+          ExpressionAttributeNames: { '#pk': gsi4.partitionKey, '#sk': gsi4.sortKey },
+          ExpressionAttributeValues: { ':to': target[gsi4.partitionKey], ':from': partition, ':sk': sortKey },
+        });
+      }, { concurrency: WRITE_CONCURRENCY });
+      report.updated += moved.filter(Boolean).length;
+      const last = entries.at(-1);
+      if (!more || !last) return;
+      cursor = entryKey(last);
+      if (pages + 1 === options.pagesPerSegment) report.complete = false;
+    }
+  });
+  return report;
+}
+
 /** Every migration, in the order an upgrade runs them (`adopt`: see `adoptGrants`). */
 export const migrationsWith = (adopt: (item: Item) => Promise<boolean>) => [
-  backfillAppTokenIndex, relistUserRows, copyScopesToShards,
+  moveDueEntriesToOrgs, backfillAppTokenIndex, relistUserRows, copyScopesToShards,
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).refresh(),
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).access(),
 ];

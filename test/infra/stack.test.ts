@@ -194,11 +194,22 @@ describe('the revocation worker', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 10 },
     });
-    const queues = resources('AWS::SQS::Queue').map(([, q]) => q.Properties);
-    const main = queues.find((q) => q.RedrivePolicy);
-    expect(main?.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+    const queues = resources('AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy);
     const worker = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('RevocationsFunction'));
-    expect(Number(main?.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(worker?.[1].Properties.Timeout));
+    expect(queues.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['RevocationsQueue', 'RevocationsSweepQueue']);
+    for (const [, queue] of queues) {
+      expect(queue.Properties.RedrivePolicy).toMatchObject({ maxReceiveCount: 5 });
+      expect(Number(queue.Properties.VisibilityTimeout)).toBeGreaterThanOrEqual(6 * Number(worker?.[1].Properties.Timeout));
+    }
+  });
+
+  it('also runs the sweep\'s rounds, from a queue of their own, and may send to both queues', () => {
+    const [workerId] = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('RevocationsFunction')) ?? [];
+    const sources = resources('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.FunctionName).includes(String(workerId)));
+    const queuesRead = sources.map(([, m]) => (m.Properties.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '')).sort();
+    expect(queuesRead).toEqual(['RevocationsQueue', 'RevocationsSweepQueue']);
+    const [, worker] = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('RevocationsFunction')) ?? [];
+    expect(Object.keys((worker?.Properties.Environment as { Variables: Record<string, unknown> }).Variables)).toEqual(expect.arrayContaining(['QUEUE_URL', 'SWEEP_QUEUE_URL']));
   });
 });
 
@@ -217,13 +228,17 @@ describe('the sweep', () => {
     expect(dlq).toMatch(/^SweepDeadLetters/);
   });
 
-  it('reads and writes the table, sends to the revocation queue, and runs the sweep entry point', () => {
+  it('only reads the table (its due markers), sends each org a round on the sweep queue, and runs the sweep entry point', () => {
     expect(sweep?.Properties).toMatchObject({ Runtime: 'nodejs22.x', Timeout: 120 });
     const policy = resources('AWS::IAM::Policy').find(([id]) => id.startsWith('SweepFunctionServiceRoleDefaultPolicy'));
     const actions = JSON.stringify(policy?.[1].Properties.PolicyDocument);
-    expect(actions).toContain('dynamodb:UpdateItem');
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions).not.toContain('dynamodb:UpdateItem');
     expect(actions).toContain('sqs:SendMessage');
     expect(actions).not.toMatch(/"Action":"\*"|dynamodb:\*|sqs:\*/);
+    const env = (sweep?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(Object.keys(env)).toContain('SWEEP_QUEUE_URL');
+    expect(Object.keys(env)).not.toContain('QUEUE_URL');
   });
 });
 
@@ -231,8 +246,8 @@ describe('alarms', () => {
   it('watch both DLQs, worker and sweep errors, throttles, the API 5xx rate and table throttling, all to one topic', () => {
     const alarms = resources('AWS::CloudWatch::Alarm');
     expect(alarms.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsJobsFailed', 'AlarmsOrgRateLimited', 'AlarmsQueueAge', 'AlarmsSweepBehind', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors',
-      'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles',
+      'AlarmsApi5xxRate', 'AlarmsDeadLetters', 'AlarmsJobsFailed', 'AlarmsOrgRateLimited', 'AlarmsQueueAge', 'AlarmsRoundDeadLetters', 'AlarmsRoundsBehind',
+      'AlarmsSweepBehind', 'AlarmsSweepDeadLetters', 'AlarmsSweepErrors', 'AlarmsTableThrottles', 'AlarmsWorkerErrors', 'AlarmsWorkerThrottles',
     ]);
     expect(resources('AWS::SNS::Topic')).toHaveLength(1);
     for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toHaveLength(1);
@@ -244,6 +259,7 @@ describe('alarms', () => {
     expect(byId('AlarmsJobsFailed')).toMatchObject({ MetricName: 'RevocationJobsFailed', Namespace: 'OAuthUsage', Statistic: 'Sum', Threshold: 0 });
     expect(byId('AlarmsOrgRateLimited')).toMatchObject({ MetricName: 'RateLimitedRequests', Namespace: 'OAuthUsage', Statistic: 'Sum', Threshold: 0 });
     expect(byId('AlarmsSweepBehind')).toMatchObject({ MetricName: 'SweepLagSeconds', Namespace: 'OAuthUsage', Statistic: 'Maximum', Threshold: 600 });
+    expect(byId('AlarmsRoundsBehind')).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Namespace: 'AWS/SQS', Threshold: 60 });
   });
 });
 

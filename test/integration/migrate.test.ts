@@ -1,5 +1,7 @@
 import { DeleteCommand, GetCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { lambdaContext } from '../../local/event.js';
+import { orgsWithDueWork } from '../../shared/db/due-index.js';
 import { db, TableName } from '../../shared/db/client.js';
 import { appUserKeys, LEGACY_USER_APPS_INDEX } from '../../shared/db/app-user.js';
 import { backfillAppTokenIndex, relistUserRows } from '../../shared/db/migrations.js';
@@ -220,3 +222,61 @@ describe('npm run migrate: grants for tokens registered before them', () => {
     expect([body.userCount, body.activeTokenCount]).toEqual([0, 0]);
   });
 });
+
+describe('npm run migrate: due entries to the orgs\' own partitions', () => {
+  it('moves every due entry an older version kept in the shared partitions, with its org\'s marker, resumes where it stopped, changes nothing twice, and the sweep then does the work', { timeout: 60_000 }, async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const orgs = ['org-migrate-due-a', 'org-migrate-due-b'];
+      const raws: string[] = [];
+      for (const orgId of orgs) {
+        await createApp(orgId, 'due');
+        for (let n = 0; n < 3; n++) {
+          const raw = rawToken(`due-${n}`);
+          expect((await register(orgId, { token: raw, type: 'access', appId: 'due', userId: `u${n}`, expiresAt: new Date(Date.now() + 60_000).toISOString() })).status).toBe(201);
+          raws.push(raw);
+        }
+      }
+      const kept = rawToken('kept');
+      expect((await register(orgs[0] as string, { token: kept, type: 'access', appId: 'due', userId: 'kept' })).status).toBe(201);
+      const job = await call('requestRevocation', { claims: as(orgs[0] as string), path: { appId: 'due' }, json: { userIds: ['kept'], runAt: new Date(Date.now() + 60_000).toISOString() } });
+      expect(job.status).toBe(202);
+
+      // As an older version left them: in the shared partitions, and no marker.
+      const items = (await db.send(new ScanCommand({ TableName, ConsistentRead: true, FilterExpression: 'begins_with(#pk, :own)', ExpressionAttributeNames: { '#pk': gsi4.partitionKey }, ExpressionAttributeValues: { ':own': 'DUE#ORG#org-migrate-due-' } }))).Items ?? [];
+      expect(items.length).toBe(7);
+      for (const item of items) {
+        const shared = String(item[gsi4.partitionKey]).endsWith('#JOBS') ? 'DUE#JOBS' : `DUE#TOKENS#${String(item[gsi4.partitionKey]).split('#').at(-1)}`;
+        await db.send(new UpdateCommand({ TableName, Key: { pk: item.pk, sk: item.sk }, UpdateExpression: 'SET #pk = :shared', ExpressionAttributeNames: { '#pk': gsi4.partitionKey }, ExpressionAttributeValues: { ':shared': shared } }));
+      }
+      const markers = (await db.send(new ScanCommand({ TableName, ConsistentRead: true, FilterExpression: 'entity = :m', ExpressionAttributeValues: { ':m': 'DueMarker' } }))).Items ?? [];
+      for (const marker of markers.filter((m) => orgs.includes(m.orgId as string))) await db.send(new DeleteCommand({ TableName, Key: { pk: marker.pk, sk: marker.sk } }));
+      expect([...(await orgsWithDueWork('~')).keys()].filter((o) => orgs.includes(o))).toEqual([]);
+
+      // The migration runs as its own process, which has written no marker yet.
+      vi.resetModules();
+      const { moveDueEntriesToOrgs } = await import('../../shared/db/migrations.js');
+      const first = await moveDueEntriesToOrgs({ pagesPerSegment: 1, pageSize: 2 });
+      expect(first.complete).toBe(false);
+      const rest = await moveDueEntriesToOrgs();
+      expect(rest.complete).toBe(true);
+      expect(first.updated + rest.updated).toBe(7);
+      expect((await moveDueEntriesToOrgs()).updated).toBe(0);
+      expect([...(await orgsWithDueWork('~')).keys()].filter((o) => orgs.includes(o)).sort()).toEqual(orgs);
+
+      vi.setSystemTime(Date.now() + 120_000);
+      const { handler } = await import('../../functions/jobs/sweep.js');
+      await handler({}, lambdaContext('sweep'));
+      await drainQueue();
+      expect((await tokensOf(orgs)).length).toBe(0); // every expired token purged; the kept one's job revoked it
+      expect((await introspect(orgs[0] as string, kept)).body).toEqual({ active: false });
+      expect((await call('getRevocationJob', { claims: as(orgs[0] as string), path: { jobId: job.body.jobId as string } })).body.status).toBe('succeeded');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+const tokensOf = async (orgs: string[]) => ((await db.send(new ScanCommand({
+  TableName, ConsistentRead: true, FilterExpression: 'entity = :e', ExpressionAttributeValues: { ':e': 'Token' },
+}))).Items ?? []).filter((t) => orgs.includes(t.orgId as string));

@@ -8,7 +8,7 @@ import { STALL_AFTER_MS } from '../../shared/domain/revocations.js';
 import { SWEEP_PASS_MS, type RoundReport } from '../../shared/domain/sweep.js';
 import { enqueue } from '../../shared/queue.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
-import { drainQueue, dropQueue, pollQueueOnce, runSweepRounds } from '../support/queue.js';
+import { drainQueue, dropQueue, peekQueue, pollQueueOnce, runSweepRounds } from '../support/queue.js';
 
 const org = 'org-sweep';
 const MINUTE = 60_000;
@@ -267,6 +267,36 @@ describe('scheduled revocations', () => {
     const after = rawToken('after');
     await registered({ token: after, type: 'access', appId: 'scheduled', userId: 'u0' });
     expect(await isActive(after)).toBe(true);
+  });
+
+  it('starts at runAt while its app has 25 cleanups in progress: its target inactive at once, its cleanup held until a slot frees, then exact', { timeout: 60_000 }, async () => {
+    const t0 = nextDay();
+    await createApp(org, 'busy');
+    const target = rawToken();
+    await registered({ token: target, type: 'access', appId: 'busy', userId: 'ada' });
+    const jobId = (await call('requestRevocation', { claims: as(org), path: { appId: 'busy' }, json: { userIds: ['ada'], runAt: iso(t0 + HOUR) } })).body.jobId as string;
+    // 25 cleanups in progress on the app (the most it runs at once): their plans lost, so they stay unfinished.
+    for (let n = 0; n < 25; n++) {
+      await registered({ token: rawToken(), type: 'access', appId: 'busy', userId: `busy-${n}` });
+      expect((await call('revokeUserTokens', { claims: as(org), path: { appId: 'busy', userId: `busy-${n}` } })).status).toBe(202);
+    }
+    expect(await dropQueue()).toBe(25);
+
+    setClock(t0 + HOUR);
+    expect((await sweep()).jobsStarted).toBe(1);
+    expect(await isActive(target)).toBe(false);
+    expect(await job(jobId)).toMatchObject({ status: 'queued', startedAt: null });
+    // The others' cleanups resume (their work was lost); the started job's waits for a slot.
+    const plans = (await peekQueue()).filter((m) => m.kind === 'plan').map((m) => m.jobId);
+    expect(plans).toHaveLength(25);
+    expect(plans).not.toContain(jobId);
+    await drainQueue();
+    expect(await job(jobId)).toMatchObject({ status: 'queued', startedAt: null });
+
+    setClock(t0 + HOUR + 2 * MINUTE);
+    expect((await sweepAndDrain()).jobsReleased).toBe(1);
+    expect(await job(jobId)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 1 } });
+    expect(await counts('busy')).toEqual({ userCount: 0, activeTokenCount: 0 });
   });
 
   it('never run once cancelled', async () => {
