@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '100000' },
     'import-runs': { type: 'string', default: '21' },
     introspections: { type: 'string', default: '1000' },
-    /** Some parts only (comma-separated: introspection, learned tokens, limiter, list pages, console, revocation, bundles): printed, not written. */
+    /** Some parts only (comma-separated: introspection, learned tokens, limiter, list pages, console, revocation, heavy user, bundles): printed, not written. */
     only: { type: 'string' },
   },
 });
@@ -55,7 +55,7 @@ try {
   const { measureLearnedTokens } = await import('./parts/learned-tokens.js');
   const { measureRateLimiter } = await import('./parts/rate-limits.js');
   const { measureListPages } = await import('./parts/list-pages.js');
-  const { measureRevocation } = await import('./parts/revocation.js');
+  const { measureHeavyUserRevocation, measureRevocation } = await import('./parts/revocation.js');
   const { measureBundles } = await import('./bundles.js');
   const { measureConsole } = await import('./parts/console.js');
 
@@ -72,6 +72,7 @@ try {
   await step('list pages', () => measureListPages());
   await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));
+  await step('heavy user', () => measureHeavyUserRevocation({ queueUrl, sqsEndpoint: sqsEmulator.endpoint }));
   await step('bundles', async () => {
     const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl, SWEEP_QUEUE_URL: sweepQueueUrl }, outDir: join(dataDir, 'bundles') });
     // Functions that use no SDK client (health, the API document, not-found) have no floor to compare with.

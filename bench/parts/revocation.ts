@@ -5,6 +5,7 @@ import { BatchWriteCommand, GetCommand, type BatchWriteCommandInput, type BatchW
 import { CapacityModel, itemSize } from '../capacity.js';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { chunk } from '../../shared/chunk.js';
+import { config } from '../../shared/config.js';
 import { appKeys, getAppWithCounters } from '../../shared/db/app.js';
 import { getJob } from '../../shared/db/job.js';
 import { BATCH_WRITE_CONCURRENCY } from '../../shared/db/requests.js';
@@ -76,6 +77,47 @@ async function revokeAppToTheEnd(appId: string, users: number, perUser: number, 
   const perMessage = new Map<string, number>();
   for (const e of dynamoRequests.entries()) if (e.messageId) perMessage.set(deliveryOf(e), (perMessage.get(deliveryOf(e)) ?? 0) + 1);
   return { tokens, firstKey, job, jobSeconds, callEnded, dynamoRequests, sqsRequests, floorWCUPerToken: floorWCU / tokens, maxRequestsPerMessage: Math.max(...perMessage.values()) };
+}
+
+/**
+ * A Bulk Revoke of one user holding `held` tokens (and one of 10 beside it), run by the real
+ * worker to the end: its steps go on in parts of about JOB_STEP_TOKENS tokens each. The most
+ * DynamoDB requests one delivery of a message made.
+ */
+async function bulkRevokeHeavyUser(appId: string, held: number, queue: { url: string; endpoint: string }): Promise<number> {
+  await seedApp(org, appId, 1, held);
+  await seedApp(org, `${appId}-light`, 1, 10); // another app's user, untouched
+  const { handler: worker } = await import('../../functions/worker/queue-worker.js');
+  const poller = new SQSClient({ endpoint: queue.endpoint, region: 'us-east-1' });
+  const dynamoRequests = recordRequests(dynamo);
+  let jobId = '';
+  await dynamoRequests.during(async () => {
+    const reply = await call('requestRevocation', { claims: as(org), path: { appId }, json: { userIds: ['user-000000'], reason: 'benchmark' } });
+    if (reply.status !== 202) throw new Error(`bulk revocation: ${reply.status} ${reply.text}`);
+    jobId = reply.body.jobId as string;
+    await drainQueue(poller, queue.url, worker, { invocations: WORKER_INVOCATIONS, retryFailedAtOnce: true });
+  });
+  dynamoRequests.dispose();
+  const job = await getJob(org, jobId);
+  const app = await getAppWithCounters(org, appId);
+  if (job?.status !== 'succeeded' || job.progress.tokensRevoked !== held || app?.activeTokenCount !== 0) {
+    throw new Error(`the bulk revocation did not end exact: ${JSON.stringify({ job: job?.status, progress: job?.progress, app: app?.activeTokenCount })}`);
+  }
+  const perMessage = new Map<string, number>();
+  for (const e of dynamoRequests.entries()) if (e.messageId) perMessage.set(deliveryOf(e), (perMessage.get(deliveryOf(e)) ?? 0) + 1);
+  return Math.max(...perMessage.values());
+}
+
+/** Bulk Revoke of one user holding 10× and 100× a step's tokens: the largest message stays the same size. */
+export async function measureHeavyUserRevocation(options: { queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
+  const queue = { url: options.queueUrl, endpoint: options.sqsEndpoint };
+  const step = config.jobStepTokens;
+  const tenfold = await bulkRevokeHeavyUser('heavy-10x', 10 * step, queue);
+  const hundredfold = await bulkRevokeHeavyUser('heavy-100x', 100 * step, queue);
+  return [
+    { name: 'revoke.heavyUser.maxRequestsPerMessage', value: hundredfold, unit: `DynamoDB requests (worst queue message, Bulk Revoke of one user holding ${(100 * step).toLocaleString('en')} tokens)`, limit: null },
+    { name: 'revoke.heavyUser.maxRequestsPerMessageGrowth10x', value: round(hundredfold / tenfold), unit: `ratio (one user holding 100× ÷ 10× a step's ${step.toLocaleString('en')} tokens)`, limit: { max: 1.1 } },
+  ];
 }
 
 /**
