@@ -22,6 +22,8 @@ export const SWEEP_PASS_MS = 15 * 60_000;
 const PAGE = 1000;
 /** Due jobs an org's round looks at (the rest in the round after it, sent at once). */
 const JOBS_PER_ROUND = 50;
+/** How long an org whose due tokens fill a round waits for its next one (at most 8,000 tokens handed out per org this often). */
+const TOKEN_ROUND_DELAY_SECONDS = 10;
 /** An org's buckets a round names (the oldest; the others wait for a later sweep). */
 const BUCKETS_PER_ROUND = 20;
 /** Passes a job may take before it is marked failed (its tokens stay revoked; only the cleanup gave up). */
@@ -66,9 +68,10 @@ export async function runSweep(now: number): Promise<SweepReport> {
 /**
  * One org's round: its due jobs (at most JOBS_PER_ROUND: scheduled ones started, stalled ones
  * resumed, waiting ones released) and its due tokens (at most a page of each token partition,
- * handed to the queue in messages of up to 100). When more is due, the round after is sent at
- * once (to the back of the sweep queue: other orgs' rounds go first); otherwise the markers of
- * buckets that ended with nothing due left in them are deleted.
+ * handed to the queue in messages of up to 100). When more jobs are due, the round after is sent
+ * at once (to the back of the sweep queue: other orgs' rounds go first); when more tokens are,
+ * TOKEN_ROUND_DELAY_SECONDS later; otherwise the markers of buckets that ended with nothing due
+ * left in them are deleted.
  */
 export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<RoundReport> {
   const { orgId } = message;
@@ -77,8 +80,12 @@ export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<R
   // How long the oldest due entry this round handled had been waiting: the SweepBehind alarm watches it.
   emitMetric('SweepLagSeconds', Math.max(0, Math.round((now - oldest.at) / 1000)), 'Seconds');
   const report = { ...jobs.report, tokensDue: tokens.handed, markersDeleted: 0 };
-  if (jobs.cursor || tokens.more) {
-    await enqueue([{ ...message, ...(jobs.cursor ? { jobsCursor: jobs.cursor } : {}) }]);
+  if (jobs.cursor) {
+    await enqueue([{ ...message, jobsCursor: jobs.cursor }]);
+  } else if (tokens.more) {
+    // An org with more due tokens than a round hands out gets its next round a little later, so
+    // that its backlog reaches the work queue at a bounded rate, beside every other org's.
+    await enqueue([{ ...message }], { delaySeconds: TOKEN_ROUND_DELAY_SECONDS });
   } else {
     report.markersDeleted = await deleteEndedMarkers(orgId, message.buckets, now);
   }
@@ -112,28 +119,28 @@ async function sweepJobs(orgId: string, cursor: Record<string, string> | null, n
   const { entries, more } = await queryDue(dueKeys.jobPartition(orgId), dueKeys.dueBy(iso(now)), JOBS_PER_ROUND, cursor);
   notice(oldest, entries);
   // Jobs of one app one after another (releasing a waiting job counts the app's running ones); apps at once.
-  const byApp = new Map<string, { jobId: string; dueAt: string }[]>();
+  const byApp = new Map<string, { job: RevocationJob; dueAt: string }[]>();
   const jobs = await pMap(entries, (entry) => getJob(orgId, dueKeys.parseJob(entry).jobId), { concurrency: 8 });
   for (const [i, job] of jobs.entries()) {
-    if (job) byApp.set(job.appId, [...(byApp.get(job.appId) ?? []), dueKeys.parseJob(entries[i] as Record<string, unknown>)]);
+    if (job) byApp.set(job.appId, [...(byApp.get(job.appId) ?? []), { job, dueAt: dueKeys.parseJob(entries[i] as Record<string, unknown>).dueAt }]);
   }
   await pMap(byApp.values(), async (due) => {
-    for (const { jobId, dueAt } of due) await logger.within({ orgId, jobId }, () => sweepJob(jobId, dueAt));
+    for (const { job, dueAt } of due) await logger.within({ orgId, jobId: job.jobId }, () => sweepJob(job, dueAt));
   }, { concurrency: 4 });
   const last = entries.at(-1);
   return { report, cursor: more && last ? entryKey(last) : null };
 
-  async function sweepJob(jobId: string, dueAt: string): Promise<void> {
-    const job = await getJob(orgId, jobId);
-    if (job && !isCanonicalTime(dueAt)) {
+  /** One due job, as just read (every change to it is conditional on what was read). */
+  async function sweepJob(job: RevocationJob, dueAt: string): Promise<void> {
+    if (!isCanonicalTime(dueAt)) {
       if (await repairJobEntry(job, now)) report.entriesRepaired += 1;
       return;
     }
-    if (job?.status === 'scheduled') {
+    if (job.status === 'scheduled') {
       if (job.runAt !== null && Date.parse(job.runAt) <= now && (await startScheduledJob(job, now))) report.jobsStarted += 1;
-    } else if (job?.status === 'queued' && job.waiting) {
+    } else if (job.status === 'queued' && job.waiting) {
       if (await releaseWaitingJob(job, now)) report.jobsReleased += 1;
-    } else if (job?.status === 'queued' || job?.status === 'running') {
+    } else if (job.status === 'queued' || job.status === 'running') {
       const outcome = await checkProgress(job, now);
       if (outcome) report[outcome] += 1;
     }

@@ -1,3 +1,4 @@
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lambdaContext } from '../../local/event.js';
 import { orgsWithDueWork } from '../../shared/db/due-index.js';
@@ -6,6 +7,11 @@ import { tokenKeys } from '../../shared/db/token.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { scheduledJob, storeItems, storeJobs } from '../support/jobs.js';
 import { drainQueue, runSweepRounds } from '../support/queue.js';
+
+/** Rounds waiting on the sweep queue to become visible. */
+const delayedRounds = async () => Number((await new SQSClient({ endpoint: process.env.SQS_ENDPOINT, region: 'us-east-1' }).send(new GetQueueAttributesCommand({
+  QueueUrl: process.env.SWEEP_QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessagesDelayed'],
+}))).Attributes?.ApproximateNumberOfMessagesDelayed);
 
 /** One sweep: the scheduled function, then every round it sent (their work stays on the work queue). */
 async function sweep() {
@@ -113,6 +119,30 @@ describe('the sweep between tenants', () => {
     expect(report.jobsStarted).toBe(12 * 51 + 1); // and every busy org's too, in rounds of its own
     await drainQueue();
     expect((await call('getRevocationJob', { claims: as(last), path: { jobId: scheduled.body.jobId as string } })).body.status).toBe('succeeded');
+  });
+
+  it('hands out at most a page of each of an org\'s due partitions a round, the rest in its next round a little later, and every other org\'s due tokens in the same sweep', { timeout: 120_000 }, async () => {
+    const hog = 'org-hog';
+    const other = 'org-other';
+    await createApp(hog, 'hog');
+    await createApp(other, 'other');
+    const expired = new Date(clock - 60_000).toISOString();
+    const dueToken = (orgId: string, appId: string, n: number, lookupKey: string) => ({
+      ...tokenKeys.token(orgId, lookupKey), entity: 'Token', orgId, appId, userId: `u${n % 10}`, lookupKey, tokenId: `t${n}`.padEnd(22, 'A'),
+      type: 'access', scopes: [], issuedAt: expired, expiresAt: expired, appEpoch: 0, userEpoch: 0, useCount: 0, childCount: 0, dueAt: expired,
+      ...tokenKeys.ofUser(orgId, appId, `u${n % 10}`, `t${n}`), ...dueKeys.token(expired, orgId, appId, `u${n % 10}`, lookupKey),
+    });
+    // 1,200 due tokens in one of the hog's partitions (their keys start alike), 5 of the other org's.
+    await storeItems(Array.from({ length: 1200 }, (_, n) => dueToken(hog, 'hog', n, `00${n.toString(16).padStart(30, '0')}`)));
+    await storeItems(Array.from({ length: 5 }, (_, n) => dueToken(other, 'other', n, `ff${n.toString(16).padStart(30, '0')}`)));
+
+    const first = await sweep();
+    expect(first.tokensDue).toBe(1000 + 5);
+    expect(await delayedRounds()).toBe(1); // the hog's next round
+    const { handler } = await import('../../functions/jobs/sweep.js');
+    await handler({}, lambdaContext('sweep'));
+    expect((await runSweepRounds()).tokensDue).toBe(200); // the rest, from where the first stopped
+    await drainQueue();
   });
 
   it('deletes an org\'s due markers once their buckets have ended with nothing due left, and finds the org again when it has new due work', { timeout: 60_000 }, async () => {
