@@ -26,11 +26,12 @@ export const config = Object.freeze({
    * The queue (work for the queue worker). Only functions that send to it have it (the stack sets it
    * where it grants sending), so it is required when first used rather than at start.
    */
-  get sweepQueueUrl(): string {
-    return required('SWEEP_QUEUE_URL');
-  },
   get queueUrl(): string {
     return required('QUEUE_URL');
+  },
+  /** The sweep's queue of org rounds (the sweep and the worker send to it); required when first used, as the queue is. */
+  get sweepQueueUrl(): string {
+    return required('SWEEP_QUEUE_URL');
   },
   sqsEndpoint: optional('SQS_ENDPOINT'),
   /**
@@ -54,6 +55,12 @@ export const config = Object.freeze({
    */
   jobStepTokens: positiveInteger('JOB_STEP_TOKENS', optional('JOB_STEP_TOKENS') ?? '1000', 1000),
   /**
+   * How long an org whose due tokens fill a sweep round waits for its next token round
+   * (SWEEP_TOKEN_ROUND_DELAY_SECONDS, 0–900; 10 unless set): the pace at which one org's backlog
+   * reaches the work queue, a round (at most 8,000 tokens) at a time.
+   */
+  sweepTokenRoundDelaySeconds: positiveInteger('SWEEP_TOKEN_ROUND_DELAY_SECONDS', optional('SWEEP_TOKEN_ROUND_DELAY_SECONDS') ?? '10', 900, 0),
+  /**
    * Each org's default request budgets, per second (contract section 10; the README lists them):
    * introspection (ORG_INTROSPECT_RATE_LIMIT_RPS, 500 unless set), registration and the
    * authorization server's other calls (ORG_REGISTER_RATE_LIMIT_RPS, 100) and the admin calls
@@ -66,8 +73,8 @@ export const config = Object.freeze({
   })) as Record<RequestBudget, number>,
 });
 
-function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInteger(name: string, value: string, max = Number.MAX_SAFE_INTEGER, min = 1): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number from 1 to ${max}, not "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be a whole number from ${min} to ${max}, not "${value}"`);
   return n;
 }

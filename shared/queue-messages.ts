@@ -27,22 +27,18 @@ export const queueMessageSchema = v.variant('kind', [
     /** One org's round of the sweep (on the sweep queue): its due jobs and tokens, and the buckets of its due markers the sweep found. */
     kind: v.literal('sweep-org'), orgId: idSchema,
     buckets: v.pipe(v.array(v.strictObject({ start: isoTimeSchema, end: isoTimeSchema })), v.maxLength(100)),
-    /** Where the round before stopped among the org's due jobs. */
+    /** A round of the org's due jobs alone, from where the round before stopped among them. */
     jobsCursor: v.optional(v.record(v.string(), v.string())),
+    /** A round of the org's due tokens alone: the chain of token rounds that holds the org's lease on them. */
+    tokensChain: v.optional(v.literal(true)),
   }),
   v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
   v.strictObject({
     kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)),
     /** A batch goes on in parts when its users hold more tokens than a step reads (absent: its first). */
     part: v.optional(wholeNumber()),
-    /** Users the part before left unfinished: where their tokens were left, and their checks' tallies so far. */
-    cursors: v.optional(v.record(idSchema, v.strictObject({
-      startKey: v.record(v.string(), v.string()),
-      tally: v.optional(v.strictObject({
-        counted: wholeNumber(),
-        row: v.strictObject({ activeTokenCount: v.pipe(v.number(), v.safeInteger()), revokeEpoch: wholeNumber(), countEpoch: wholeNumber() }),
-      })),
-    }))),
+    /** Users the part before left unfinished: where their tokens were left. */
+    cursors: v.optional(v.record(idSchema, v.strictObject({ startKey: v.record(v.string(), v.string()) }))),
   }),
   v.strictObject({
     kind: v.literal('clean-range'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(),

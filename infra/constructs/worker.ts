@@ -11,9 +11,11 @@ import { ServiceFunction } from './service-function.js';
 export interface RevocationWorkerProps {
   table: ITable;
   secret: ISecret;
-  /** Concurrent worker invocations at most: protects the table's capacity. */
+  /** Concurrent worker invocations on the work queue at most: protects the table's capacity. */
   maxConcurrency?: number;
-  /** Concurrency reserved for the worker (0: none, for accounts whose quota leaves nothing to reserve); default: maxConcurrency. */
+  /** Concurrent invocations on the sweep queue at most: the rounds get capacity of their own, whatever the work queue holds. */
+  roundConcurrency?: number;
+  /** Concurrency reserved for the worker (0: none, for accounts whose quota leaves nothing to reserve); default: both maxima. */
   reservedConcurrency?: number;
 }
 
@@ -42,6 +44,8 @@ export class RevocationWorker extends Construct {
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: workerDelivery.maxReceiveCount },
     });
+    const work = props.maxConcurrency ?? 10;
+    const rounds = props.roundConcurrency ?? 10;
     this.sweepDeadLetterQueue = deadLetterQueue(this, 'RoundDeadLetters');
     this.sweepQueue = new Queue(this, 'SweepQueue', {
       visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),
@@ -55,16 +59,17 @@ export class RevocationWorker extends Construct {
       secret: props.secret,
       memorySize: 1024,
       timeout: Duration.seconds(workerDelivery.timeoutSeconds),
-      reservedConcurrency: props.reservedConcurrency ?? props.maxConcurrency ?? 10,
+      reservedConcurrency: props.reservedConcurrency ?? work + rounds,
     }).bindTable(props.table, 'RW')
       .bindQueue(this.queue) // the planner enqueues cleanup batches on the same queue
       .bindSweepQueue(this.sweepQueue); // a round that leaves work due sends the next one
-    for (const queue of [this.queue, this.sweepQueue]) {
+    // Each queue has its own share of the reserved concurrency, so a backlog of work never holds back a round.
+    for (const [queue, maxConcurrency] of [[this.queue, work], [this.sweepQueue, rounds]] as const) {
       this.function.addEventSource(new SqsEventSource(queue, {
         batchSize: workerDelivery.batchSize,
         maxBatchingWindow: Duration.seconds(1),
         reportBatchItemFailures: true,
-        maxConcurrency: props.maxConcurrency ?? 10,
+        maxConcurrency,
       }));
     }
   }

@@ -9,7 +9,7 @@
  * layer for every write that puts an item in the due index, so no writer can forget it), at most
  * once per container and bucket: a put of the same item, idempotent, never contended. A bucket
  * holds the entries due within it, or already due when written (they go to the bucket of the
- * writer's now, as do entries whose time is not in the stored form). Nothing writes into a bucket once it has ended, so the sweep deletes a marker
+ * writer's now). Nothing writes into a bucket once it has ended, so the sweep deletes a marker
  * `MARKER_GRACE_MS` after its end once the org has no entry due before the end left.
  */
 import { createHash } from 'node:crypto';
@@ -56,13 +56,24 @@ export interface DueBucket { start: string; end: string }
  * while one that is due far ahead holds few markers. An entry already due goes to now's bucket.
  */
 export function dueBucket(dueAt: string, now: number): DueBucket {
-  // A time not in the stored form (kept from before times were bounded) sorts as due now, whatever it says.
-  const due = isCanonicalTime(dueAt) ? Date.parse(dueAt) : now;
-  const at = Math.max(due, now);
+  const at = Math.max(sortsAt(dueAt, now), now);
   const ahead = at - now;
   const size = ahead < HOUR ? 5 * MINUTE : ahead < 2 * DAY ? HOUR : DAY;
   const start = Math.floor(at / size) * size;
   return { start: canonicalTime(start), end: canonicalTime(start + size) };
+}
+
+/**
+ * When the sweep's "due by now" range reaches a due time: the time itself, or for one not in the
+ * stored form (kept from before times were bounded) the instant its text sorts at: its first 19
+ * characters (`2028-04-30T23:00:00-05:00` sorts just before `2028-04-30T23:00:00.000Z`), or the
+ * beginning of time (`+010000-…` sorts before every year).
+ */
+function sortsAt(dueAt: string, now: number): number {
+  if (isCanonicalTime(dueAt)) return Date.parse(dueAt);
+  const seconds = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.exec(dueAt)?.[0];
+  const at = seconds === undefined ? Number.NaN : Date.parse(`${seconds}.000Z`);
+  return Number.isFinite(at) ? at : now;
 }
 
 /** An entry of the due index as a write puts it: the org it belongs to and when it is due (markers themselves, and entries of older keys, need none). */

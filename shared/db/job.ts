@@ -12,17 +12,20 @@ import {
   batchGetConsistent, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage,
 } from './requests.js';
 import { keyPart, orgPrefix, table } from './table.js';
-import { putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { commit, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi2, gsi3 } = table.indexes;
 
 export const jobKeys = {
   job: (orgId: string, jobId: string): Key => ({ pk: `${orgPrefix(orgId)}#JOBS`, sk: `JOB#${jobId}` }),
-  /** By app (gsi1), by status (gsi2), by both (gsi3). */
-  lists: (orgId: string, appId: string, status: string, jobId: string) => ({
+  /**
+   * By app (gsi1), by status (gsi2), by both (gsi3). A queued job whose cleanup waits for a slot
+   * sorts apart among its app's queued ones (`WAIT#`), so the ones in progress are counted alone.
+   */
+  lists: (orgId: string, appId: string, status: string, jobId: string, waiting = false) => ({
     [gsi1.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}`, [gsi1.sortKey]: `JOB#${jobId}`,
     [gsi2.partitionKey]: `${orgPrefix(orgId)}#JOBS#STATUS#${status}`, [gsi2.sortKey]: `JOB#${jobId}`,
-    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}#STATUS#${status}`, [gsi3.sortKey]: `JOB#${jobId}`,
+    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}#STATUS#${status}`, [gsi3.sortKey]: `${waiting ? 'WAIT' : 'JOB'}#${jobId}`,
   }),
 };
 
@@ -41,7 +44,17 @@ export function createJobWrite(job: RevocationJob, dueAt: string): Write {
 export function jobItem(job: RevocationJob, dueAt: string): Item {
   const { doneBatches: _none, reconciled, ...fields } = job; // an empty set cannot be stored; ADD creates it
   const record = { ...fields, reconciledUserDrift: reconciled.userDrift, reconciledStragglers: reconciled.stragglers };
-  return itemOf('RevocationJob', jobKeys.job(job.orgId, job.jobId), record, { ...jobKeys.lists(job.orgId, job.appId, job.status, job.jobId), ...dueKeys.job(dueAt, job.orgId, job.jobId) });
+  return itemOf('RevocationJob', jobKeys.job(job.orgId, job.jobId), record, { ...jobKeys.lists(job.orgId, job.appId, job.status, job.jobId, job.waiting), ...dueKeys.job(dueAt, job.orgId, job.jobId) });
+}
+
+/** The cleanups of an app's jobs in progress, counted up to `max` each: its running jobs, and its queued ones not waiting for a slot. Two Queries of index keys. */
+export async function countCleanupsInProgress(orgId: string, appId: string, max: number): Promise<number> {
+  const partition = (status: JobStatus) => partitionOf('gsi3', jobKeys.lists(orgId, appId, status, ''));
+  const [running, queued] = await Promise.all([
+    queryPage({ index: 'gsi3', partition: partition('running'), limit: max, count: true }),
+    queryPage({ index: 'gsi3', partition: partition('queued'), prefix: 'JOB#', limit: max, count: true }),
+  ]);
+  return running.count + queued.count;
 }
 
 /** How many jobs of the org (or of one app) have a status, counted up to `max`: one Query of index keys. */
@@ -80,7 +93,7 @@ export async function listJobs(orgId: string, filter: { appId?: string; status?:
  * `from`; `dueAt` is when the sweep must look at it next, null takes it out of the due index.
  */
 export function transitionWrite(job: RevocationJob, from: JobStatus, to: JobStatus, fields: Item, dueAt: string | null): Write {
-  const set = setClause({ ...fields, status: to, ...jobKeys.lists(job.orgId, job.appId, to, job.jobId), ...(dueAt === null ? {} : dueKeys.job(dueAt, job.orgId, job.jobId)) }, 's');
+  const set = setClause({ ...fields, status: to, ...jobKeys.lists(job.orgId, job.appId, to, job.jobId, fields.waiting === true), ...(dueAt === null ? {} : dueKeys.job(dueAt, job.orgId, job.jobId)) }, 's');
   const unlisted = removeClause(dueAt === null ? dueIndexAttributes : [], 'r');
   return updateWrite({
     Key: jobKeys.job(job.orgId, job.jobId),
@@ -123,7 +136,7 @@ export function rescheduleJob(job: RevocationJob, runAt: string): Promise<boolea
 
 /** Sends on a started job whose cleanup waited for a slot: it waits no more, unless another round released it first. */
 export function releaseJob(job: RevocationJob, at: string, dueAt: string): Promise<boolean> {
-  const set = setClause({ lastProgressAt: at, ...dueKeys.job(dueAt, job.orgId, job.jobId) }, 'd');
+  const set = setClause({ lastProgressAt: at, ...jobKeys.lists(job.orgId, job.appId, 'queued', job.jobId), ...dueKeys.job(dueAt, job.orgId, job.jobId) }, 'd');
   return conditionalUpdate({
     Key: jobKeys.job(job.orgId, job.jobId),
     UpdateExpression: `SET ${set.parts.join(', ')} REMOVE waiting`,
@@ -197,20 +210,29 @@ export async function recordBatchDone(job: RevocationJob, batch: number, done: S
 
 /**
  * A batch whose users hold more tokens than a step reads goes on in parts, one message each, in
- * order. Its state, on the job: which part may run next, the message that claimed it, and the
- * message of the part after (kept so that a redelivery of a part that died after recording itself
- * sends it again). A state of an earlier pass counts as none.
+ * order. Its state, on the job (small: a few per job): which part may run next and the message
+ * that claimed it. A state of an earlier pass counts as none. The message of the part after is
+ * kept apart (`partMessageKey`, a week), so that a redelivery of a part that died after recording
+ * itself sends it again.
  */
-export interface BatchParts { pass: number; part: number; runner?: string; next?: Record<string, unknown> }
+export interface BatchParts { pass: number; part: number; runner?: string }
 
 const partsAttribute = (batch: number) => `parts-${batch}`;
 /** No other message of this pass claimed a part of the batch. */
 const unclaimedByOthers = '(attribute_not_exists(#parts) OR #parts.#pass <> :pass OR #parts.runner = :me)';
+const PART_MESSAGE_DAYS = 7;
+const partMessageKey = (job: RevocationJob, batch: number, part: number): Key =>
+  ({ pk: `${orgPrefix(job.orgId)}#JOBS`, sk: `JOBPART#${job.jobId}#${job.pass}#${batch}#${part}` });
 
 /** The batch's parts as stored, undefined if none of this pass. */
 export function batchPartsOf(job: RevocationJob, batch: number): BatchParts | undefined {
   const parts = (job as unknown as Record<string, BatchParts | undefined>)[partsAttribute(batch)];
   return parts?.pass === job.pass ? parts : undefined;
+}
+
+/** The message of a batch's part as its predecessor recorded it (for sending it again), if any. */
+export async function recordedPartMessage(job: RevocationJob, batch: number, part: number): Promise<Record<string, unknown> | undefined> {
+  return (await getItem(partMessageKey(job, batch, part)))?.message as Record<string, unknown> | undefined;
 }
 
 /**
@@ -231,16 +253,25 @@ export function claimBatchPart(job: RevocationJob, batch: number, part: number, 
   });
 }
 
-/** Counts a part of a batch the message claimed, once, and names the next part (`next`, its message). False if the claim was lost. */
+/**
+ * Counts a part of a batch the message claimed, once, and names the next part, keeping its
+ * message (`next`) for a redelivery to send again: one transaction. False if the claim was lost
+ * or the batch is done.
+ */
 export function recordBatchPart(job: RevocationJob, batch: number, part: number, done: StepDone, at: string, messageId: string, next: Record<string, unknown>): Promise<boolean> {
-  return conditionalUpdate({
-    Key: jobKeys.job(job.orgId, job.jobId),
-    UpdateExpression: 'SET #parts = :next, lastProgressAt = :at ADD progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers',
-    ConditionExpression: '#pass = :pass AND #parts.#pass = :pass AND #parts.part = :part AND #parts.runner = :me',
-    ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
-    ExpressionAttributeValues: {
-      ':next': { pass: job.pass, part: part + 1, next } satisfies BatchParts, ':at': at, ':pass': job.pass, ':part': part, ':me': messageId,
-      ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers,
-    },
-  });
+  return commit([
+    updateWrite({
+      Key: jobKeys.job(job.orgId, job.jobId),
+      UpdateExpression: 'SET #parts = :next, lastProgressAt = :at ADD progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers',
+      ConditionExpression: '#pass = :pass AND NOT contains(doneBatches, :n) AND #parts.#pass = :pass AND #parts.part = :part AND #parts.runner = :me',
+      ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
+      ExpressionAttributeValues: {
+        ':next': { pass: job.pass, part: part + 1 } satisfies BatchParts, ':at': at, ':pass': job.pass, ':part': part, ':me': messageId, ':n': batch,
+        ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers,
+      },
+    }),
+    putWrite(itemOf('JobPartMessage', partMessageKey(job, batch, part + 1), { orgId: job.orgId, jobId: job.jobId, message: next }, {
+      [table.ttlAttribute]: Math.ceil(Date.parse(at) / 1000) + PART_MESSAGE_DAYS * 86_400,
+    })),
+  ]);
 }

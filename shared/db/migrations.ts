@@ -181,7 +181,11 @@ export async function moveDueEntriesToOrgs(options: MigrationOptions = {}): Prom
   const report: MigrationReport = { migration: 'due-entries-by-org', scanned: 0, updated: 0, complete: true };
   await pMap(dueKeys.legacyPartitions, async (partition) => {
     let cursor: Record<string, string> | null = null;
-    for (let pages = 0; pages !== options.pagesPerSegment; pages++) {
+    for (let pages = 0; ; pages++) {
+      if (pages === options.pagesPerSegment) {
+        report.complete = false;
+        return;
+      }
       const { entries, more } = await queryDue(partition, dueKeys.dueBy('~'), options.pageSize ?? PAGE, cursor);
       report.scanned += entries.length;
       const moved = await pMap(entries, (entry) => {
@@ -198,10 +202,11 @@ export async function moveDueEntriesToOrgs(options: MigrationOptions = {}): Prom
         });
       }, { concurrency: WRITE_CONCURRENCY });
       report.updated += moved.filter(Boolean).length;
+      // An entry that changed since it was read (a container of the older version moved it within the old partitions): the next run moves it.
+      if (moved.includes(false)) report.complete = false;
       const last = entries.at(-1);
       if (!more || !last) return;
       cursor = entryKey(last);
-      if (pages + 1 === options.pagesPerSegment) report.complete = false;
     }
   });
   return report;

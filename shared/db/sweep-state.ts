@@ -17,11 +17,23 @@ export interface DueCursor {
 
 const stateKey = (orgId: string): Key => ({ pk: `${orgPrefix(orgId)}#DUE`, sk: 'CURSORS' });
 
-export async function getDueCursors(orgId: string): Promise<Record<string, DueCursor>> {
+/** The org's cursors by partition, and until when a chain of token rounds holds its tokens (if one does). */
+export async function getDueCursors(orgId: string): Promise<{ cursors: Record<string, DueCursor>; tokenChainUntil: string | undefined }> {
   const item = await getItem(stateKey(orgId));
-  if (!item) return {};
-  const { orgId: _org, ...cursors } = attributesOf(item);
-  return cursors as Record<string, DueCursor>;
+  const { orgId: _org, tokenChainUntil, ...cursors } = item ? attributesOf(item) : {};
+  return { cursors: cursors as Record<string, DueCursor>, tokenChainUntil: tokenChainUntil as string | undefined };
+}
+
+/** Holds the org's due tokens for its chain of token rounds until `until` (a lost chain's lease runs out); null lets them go. */
+export async function holdTokenChain(orgId: string, until: string | null): Promise<void> {
+  await conditionalUpdate(until === null
+    ? { Key: stateKey(orgId), UpdateExpression: 'REMOVE tokenChainUntil', ConditionExpression: 'attribute_exists(pk)' }
+    : {
+      Key: stateKey(orgId),
+      UpdateExpression: 'SET tokenChainUntil = :until, #entity = :entity, orgId = :org',
+      ExpressionAttributeNames: { '#entity': entityAttribute },
+      ExpressionAttributeValues: { ':until': until, ':entity': 'SweepState' satisfies Entity, ':org': orgId },
+    });
 }
 
 /** Saves a partition's cursor if no other sweep moved it since `seen`; false if one did. */

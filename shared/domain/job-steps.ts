@@ -14,7 +14,7 @@
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
-import { batchPartsOf, claimBatchPart, claimPlanning, getJob, recordBatchDone, recordBatchPart, recordPlanned, transitionWrite, type StepDone } from '../db/job.js';
+import { batchPartsOf, claimBatchPart, claimPlanning, getJob, recordBatchDone, recordBatchPart, recordedPartMessage, recordPlanned, transitionWrite, type StepDone } from '../db/job.js';
 import { listUserTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit } from '../db/unit-of-work.js';
@@ -170,22 +170,27 @@ type Carried = NonNullable<CleanMessage['cursors']>[string];
 /**
  * One batch of the job's users, in bounded work: about TOKENS_PER_STEP of their tokens read
  * (`readUsersTokens`); the job's targets among them tombstoned (full BatchWriteItem calls); each
- * user read whole then checked against what is left and repaired if it drifted (see
+ * user read whole in one part checked against what is left and repaired if it drifted (see
  * `checkUsers`). Users with more tokens than that go on in the batch's next part, each where this
- * one stopped, their checks tallied across parts (`checkUserPart`). A batch of several parts is
- * claimed part by part (`claimBatchPart`) before anything is changed, so it runs in one chain
- * whatever the deliveries; the batch is counted once, by its last part. (All-tokens jobs planned
- * before the app's token index existed ran in such batches too; the check unlinks their users.)
+ * one stopped (`checkUserPart`: their stragglers tombstoned, their counts left to the reconciler).
+ * A batch of several parts is claimed part by part (`claimBatchPart`) before anything is changed,
+ * so it runs in one chain whatever the deliveries; the batch is counted once, by its last part.
+ * (All-tokens jobs planned before the app's token index existed ran in such batches too; the check
+ * unlinks their users.)
  */
 async function clean(job: RevocationJob, message: CleanMessage, now: number, { messageId, redelivered }: Delivery): Promise<void> {
   const { batch } = message;
   const part = message.part ?? 0;
+  const parts = batchPartsOf(job, batch);
+  // A batch that went on in parts runs as the chain of its claimed parts: its first part again
+  // only for the message that claimed it (a redelivery after it died before recording itself).
+  if (part === 0 && parts && parts.runner !== messageId) return resendNextPart(job, message, redelivered);
   const claim = () => claimBatchPart(job, batch, part, messageId);
-  if (part > 0 && !(await claim())) return resendNextPart(job, message, redelivered);
+  if (part > 0 && !(await claim())) return resendNextPart(await getJob(job.orgId, job.jobId) ?? job, message, redelivered);
   const carried = message.cursors ?? {};
   const read = await readUsersTokens(job, message.userIds, carried);
   const goesOn = [...read.values()].some((r) => r.lastKey !== undefined);
-  if (part === 0 && goesOn && !(await claim())) return resendNextPart(job, message, redelivered);
+  if (part === 0 && goesOn && !(await claim())) return; // another delivery of it claimed the batch first
 
   const doomed: Token[] = [...read.values()].flatMap(({ tokens }) => tokens.filter((t) => isTargetOf(job, t)));
   await tombstoneTokens(doomed, iso(now));
@@ -195,16 +200,12 @@ async function clean(job: RevocationJob, message: CleanMessage, now: number, { m
   const report = whole.size ? await checkUsers(job.orgId, job.appId, [...whole.keys()], { repair: true, known: whole }) : undefined;
   if (report && (report.userDrift.length || report.stragglersDeleted)) logger.warn('reconciled after revocation batch', { jobId: job.jobId, batch, ...report });
   const done: StepDone = { users: whole.size, tokens: doomed.length, drift: report?.userDrift.length ?? 0, stragglers: report?.stragglersDeleted ?? 0 };
-  const cursors: Record<string, Carried> = {};
+  const cursors: Record<string, { startKey: Record<string, string> }> = {};
   await pMap([...read].filter(([userId, r]) => r.lastKey || carried[userId]), async ([userId, r]) => {
-    const from = carried[userId];
     const last = r.lastKey === undefined;
-    // A user whose first part found no row to tally from stays unchecked: a later part's tally would miss the earlier ones.
-    const checked = from && !from.tally ? undefined : await checkUserPart(job.orgId, job.appId, userId, left(r.tokens), from?.tally, last);
-    done.drift += checked?.drift ?? 0;
-    done.stragglers += checked?.stragglers ?? 0;
+    done.stragglers += await checkUserPart(job.orgId, job.appId, userId, left(r.tokens), last);
     if (last) done.users += 1;
-    else cursors[userId] = { startKey: r.lastKey as Record<string, string>, ...(checked?.tally ? { tally: checked.tally } : {}) };
+    else cursors[userId] = { startKey: r.lastKey as Record<string, string> };
   }, { concurrency: USER_CONCURRENCY });
 
   if (!goesOn) return batchDone(job, batch, done, now, messageId);
@@ -213,14 +214,15 @@ async function clean(job: RevocationJob, message: CleanMessage, now: number, { m
 }
 
 /**
- * A part whose claim was refused: another delivery runs it, it is done, or the batch is. A
- * redelivery of a part that recorded itself and died before sending the next sends it again (a
- * first delivery leaves that to the delivery that recorded it).
+ * A part that does not run: another delivery runs it, it is done, or the batch is. A redelivery
+ * of a part that recorded itself and died before sending the next sends it again, from what it
+ * recorded (a first delivery leaves that to the delivery that recorded it).
  */
 async function resendNextPart(job: RevocationJob, message: CleanMessage, redelivered: boolean): Promise<void> {
   const parts = batchPartsOf(job, message.batch);
-  const next = parts?.part === (message.part ?? 0) + 1 && parts.runner === undefined ? parts.next : undefined;
-  if (redelivered && next) await enqueue([next as CleanMessage]);
+  if (!redelivered || !parts || parts.runner !== undefined || parts.part !== (message.part ?? 0) + 1) return;
+  const next = await recordedPartMessage(job, message.batch, parts.part);
+  if (next) await enqueue([next as CleanMessage]);
 }
 
 /**

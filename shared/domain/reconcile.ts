@@ -88,35 +88,21 @@ export async function checkUsers(orgId: string, appId: string, userIds: string[]
 }
 
 /**
- * What a check of a user whose tokens are read in parts carries from part to part: how many of
- * them count so far, and the user's row as its first part read it.
- */
-export interface UserTally { counted: number; row: Pick<AppUser, 'activeTokenCount' | 'revokeEpoch' | 'countEpoch'> }
-
-/**
  * `checkUsers` for one user whose tokens are read in parts (a job step reads at most a fixed
- * number): each part's items already revoked are tombstoned and those that count are tallied;
- * after the last, the user's count is repaired to the tally only if the row is as the first part
- * read it, so nothing was registered or removed while its tokens were counted. The tally to carry
- * on (undefined: the user has no row), and what was found.
+ * number): each part's items already revoked are tombstoned, and after the last the user leaves
+ * the user's apps if an app-wide revocation left it nothing. Its count is not checked: tallied
+ * over parts while the user registers, it could not tell drift from what moved between parts
+ * (the reconciler recounts such a user whole). How many items were tombstoned.
  */
-export async function checkUserPart(orgId: string, appId: string, userId: string, tokens: Token[], tally: UserTally | undefined, last: boolean): Promise<{ tally: UserTally | undefined; drift: number; stragglers: number }> {
+export async function checkUserPart(orgId: string, appId: string, userId: string, tokens: Token[], last: boolean): Promise<number> {
   const { shard, users } = await getUsersOfApp(orgId, appId, [userId]);
   const user = users.get(userId);
-  if (!shard || !user) return { tally: undefined, drift: 0, stragglers: 0 };
-  const epoch = shard.revokeEpoch;
-  const { counted, dead } = await judge(user, epoch, tokens);
+  if (!shard || !user) return 0;
+  const { dead } = await judge(user, shard.revokeEpoch, tokens);
   if (dead.length) await tombstoneTokens(dead, new Date().toISOString());
-  const seen = tally?.row ?? { activeTokenCount: user.activeTokenCount, revokeEpoch: user.revokeEpoch, countEpoch: user.countEpoch };
-  const next = { counted: (tally?.counted ?? 0) + counted, row: seen };
-  if (!last) return { tally: next, drift: 0, stragglers: dead.length };
-  const stale = unlinkStaleUser(user, epoch);
+  const stale = last ? unlinkStaleUser(user, shard.revokeEpoch) : [];
   if (stale.length) await commit(stale);
-  const unmoved = user.activeTokenCount === seen.activeTokenCount && user.revokeEpoch === seen.revokeEpoch && user.countEpoch === seen.countEpoch;
-  const stored = heldTokens(user, epoch);
-  if (!unmoved || stored === next.counted) return { tally: next, drift: 0, stragglers: dead.length };
-  await repairUserCount(user, epoch, stored, next.counted);
-  return { tally: next, drift: 1, stragglers: dead.length };
+  return dead.length;
 }
 
 /** Of a user's token items: how many count now, and which are revoked but still there. */

@@ -3,7 +3,7 @@ import { deactivateIfIdle, getAppWithCounters, revokeAppWrites, uncount } from '
 import { getUsersOfApp, REVOKE_USER_WRITES, revokeUser, unseenUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
-import { countJobs, createJobWrite, getJob, listJobs, postponeJob, releaseJob, transitionWrite } from '../db/job.js';
+import { countCleanupsInProgress, countJobs, createJobWrite, getJob, postponeJob, releaseJob, transitionWrite } from '../db/job.js';
 import { commit, type Write } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { ConflictError, IdempotencyKeyReusedError, NotFoundError, TooManyRequestsError, ValidationError } from '../errors.js';
@@ -168,17 +168,7 @@ export async function startScheduledJob(job: RevocationJob, now: number): Promis
 const WAIT_CHECK_MS = 60_000;
 const waitCheckAt = (now: number) => iso(now + WAIT_CHECK_MS);
 
-/**
- * The cleanups of an app's jobs in progress: its running jobs and its queued ones not waiting
- * for a slot (read among the newest queued; only a job started by the sweep waits).
- */
-async function cleanupsInProgress(orgId: string, appId: string): Promise<number> {
-  const [running, queued] = await Promise.all([
-    countJobs(orgId, { appId, status: 'running' }, MAX_UNFINISHED_JOBS_PER_APP),
-    listJobs(orgId, { appId, status: 'queued' }, MAX_UNFINISHED_JOBS_PER_APP),
-  ]);
-  return running + queued.items.filter((j) => !j.waiting).length;
-}
+const cleanupsInProgress = (orgId: string, appId: string) => countCleanupsInProgress(orgId, appId, MAX_UNFINISHED_JOBS_PER_APP);
 
 /**
  * A started job whose cleanup waits for a slot: sent on to the queue once the app has fewer than

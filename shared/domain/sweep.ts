@@ -2,9 +2,10 @@ import pMap from 'p-map';
 import { deleteDueMarkers, dueKeys, earliestDueOf, entryKey, orgsWithDueWork, queryDue } from '../db/due-index.js';
 import { MARKER_GRACE_MS, type DueBucket } from '../db/due-markers.js';
 import { getJob, postponeJob, rescheduleJob, startPass, transitionWrite } from '../db/job.js';
-import { getDueCursors, saveDueCursor, type DueCursor } from '../db/sweep-state.js';
+import { getDueCursors, holdTokenChain, saveDueCursor, type DueCursor } from '../db/sweep-state.js';
 import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
+import { config } from '../config.js';
 import { isCanonicalTime, iso } from '../time.js';
 import { emitMetric } from '../metrics.js';
 import { logger } from '../logger.js';
@@ -22,8 +23,8 @@ export const SWEEP_PASS_MS = 15 * 60_000;
 const PAGE = 1000;
 /** Due jobs an org's round looks at (the rest in the round after it, sent at once). */
 const JOBS_PER_ROUND = 50;
-/** How long an org whose due tokens fill a round waits for its next one (at most 8,000 tokens handed out per org this often). */
-const TOKEN_ROUND_DELAY_SECONDS = 10;
+/** How long an org whose due tokens fill a round waits for its next token round (a round hands out at most 8,000). */
+const TOKEN_ROUND_DELAY_SECONDS = config.sweepTokenRoundDelaySeconds;
 /** An org's buckets a round names (the oldest; the others wait for a later sweep). */
 const BUCKETS_PER_ROUND = 20;
 /** Passes a job may take before it is marked failed (its tokens stay revoked; only the cleanup gave up). */
@@ -68,30 +69,40 @@ export async function runSweep(now: number): Promise<SweepReport> {
 /**
  * One org's round: its due jobs (at most JOBS_PER_ROUND: scheduled ones started, stalled ones
  * resumed, waiting ones released) and its due tokens (at most a page of each token partition,
- * handed to the queue in messages of up to 100). When more jobs are due, the round after is sent
- * at once (to the back of the sweep queue: other orgs' rounds go first); when more tokens are,
- * TOKEN_ROUND_DELAY_SECONDS later; otherwise the markers of buckets that ended with nothing due
- * left in them are deleted.
+ * handed to the queue in messages of up to 100). When more jobs are due, a round of its jobs
+ * alone follows at once (to the back of the sweep queue: other orgs' rounds go first). When more
+ * tokens are, one chain of token rounds goes on, one every TOKEN_ROUND_DELAY_SECONDS, holding
+ * the org's lease on its tokens (`tokenChainUntil`), so the sweep's next rounds leave them to it:
+ * an org's backlog reaches the work queue at most a round's worth (8,000 tokens) per delay, beside
+ * every other org's. Otherwise the markers of buckets that ended with nothing due left in them
+ * are deleted.
  */
 export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<RoundReport> {
   const { orgId } = message;
   const oldest = { at: now };
-  const [jobs, tokens] = await Promise.all([sweepJobs(orgId, message.jobsCursor ?? null, now, oldest), sweepTokens(orgId, now, oldest)]);
+  const doJobs = !message.tokensChain;
+  const doTokens = !message.jobsCursor;
+  const [jobs, tokens] = await Promise.all([
+    doJobs ? sweepJobs(orgId, message.jobsCursor ?? null, now, oldest) : undefined,
+    doTokens ? sweepTokens(orgId, now, oldest, message.tokensChain === true) : undefined,
+  ]);
   // How long the oldest due entry this round handled had been waiting: the SweepBehind alarm watches it.
   emitMetric('SweepLagSeconds', Math.max(0, Math.round((now - oldest.at) / 1000)), 'Seconds');
-  const report = { ...jobs.report, tokensDue: tokens.handed, markersDeleted: 0 };
-  if (jobs.cursor) {
-    await enqueue([{ ...message, jobsCursor: jobs.cursor }]);
-  } else if (tokens.more) {
-    // An org with more due tokens than a round hands out gets its next round a little later, so
-    // that its backlog reaches the work queue at a bounded rate, beside every other org's.
-    await enqueue([{ ...message }], { delaySeconds: TOKEN_ROUND_DELAY_SECONDS });
-  } else {
-    report.markersDeleted = await deleteEndedMarkers(orgId, message.buckets, now);
+  const report = { ...(jobs?.report ?? noJobs()), tokensDue: tokens?.handed ?? 0, markersDeleted: 0 };
+  const { buckets } = message;
+  if (jobs?.cursor) await enqueue([{ kind: 'sweep-org', orgId, buckets, jobsCursor: jobs.cursor }]);
+  if (tokens?.more) {
+    await holdTokenChain(orgId, iso(now + (TOKEN_ROUND_DELAY_SECONDS + 60) * 1000));
+    await enqueue([{ kind: 'sweep-org', orgId, buckets, tokensChain: true }], { delaySeconds: TOKEN_ROUND_DELAY_SECONDS });
+  } else if (message.tokensChain) {
+    await holdTokenChain(orgId, null); // the chain ends: the sweep's rounds take the org's tokens again
   }
+  if (!jobs?.cursor && !tokens?.more) report.markersDeleted = await deleteEndedMarkers(orgId, buckets, now);
   if (Object.values(report).some((n) => n > 0)) logger.info('sweep round', { orgId, ...report });
   return report;
 }
+
+const noJobs = () => ({ jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0 });
 
 /**
  * Deletes the markers of buckets that ended MARKER_GRACE_MS ago (nothing writes into them any
@@ -213,9 +224,13 @@ export async function resumeUnfinishedJobs(now: number): Promise<number> {
   return resumed;
 }
 
-/** Hands the org's due tokens to the queue, a page of each partition, each once per pass. Whether more are due. */
-async function sweepTokens(orgId: string, now: number, oldest: Oldest): Promise<{ handed: number; more: boolean }> {
-  const cursors = await getDueCursors(orgId);
+/**
+ * Hands the org's due tokens to the queue, a page of each partition, each once per pass (none
+ * while a chain of token rounds holds the org's lease, unless this is that chain). Whether more are due.
+ */
+async function sweepTokens(orgId: string, now: number, oldest: Oldest, chain: boolean): Promise<{ handed: number; more: boolean }> {
+  const { cursors, tokenChainUntil } = await getDueCursors(orgId);
+  if (!chain && tokenChainUntil !== undefined && Date.parse(tokenChainUntil) > now) return { handed: 0, more: false };
   const results = await pMap(dueKeys.tokenPartitions(orgId), (partition) => sweepTokenPartition(orgId, partition, cursors[partition], now, oldest), { concurrency: 4 });
   return { handed: results.reduce((sum, r) => sum + r.handed, 0), more: results.some((r) => r.more) };
 }

@@ -208,7 +208,10 @@ describe('the revocation worker', () => {
     const sources = resources('AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.FunctionName).includes(String(workerId)));
     const queuesRead = sources.map(([, m]) => (m.Properties.EventSourceArn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0].replace(/[0-9A-F]{8}$/, '')).sort();
     expect(queuesRead).toEqual(['RevocationsQueue', 'RevocationsSweepQueue']);
+    // Capacity of their own for the rounds: the maxima add up to the reserved concurrency.
+    const maxima = sources.map(([, m]) => (m.Properties.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency);
     const [, worker] = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('RevocationsFunction')) ?? [];
+    expect(maxima.reduce((a, b) => a + b, 0)).toBe(worker?.Properties.ReservedConcurrentExecutions);
     expect(Object.keys((worker?.Properties.Environment as { Variables: Record<string, unknown> }).Variables)).toEqual(expect.arrayContaining(['QUEUE_URL', 'SWEEP_QUEUE_URL']));
   });
 });
@@ -264,10 +267,10 @@ describe('alarms', () => {
 });
 
 describe('reserved concurrency', () => {
-  it('keeps the worker\'s maximum concurrency and two sweeps for them, so an API burst cannot starve them', () => {
+  it('keeps the worker\'s maximum concurrency on both its queues and two sweeps for them, so an API burst cannot starve them', () => {
     const reserved = resources('AWS::Lambda::Function').filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
       .map(([id, f]) => [id.replace(/Function[0-9A-F]{8}$/, ''), f.Properties.ReservedConcurrentExecutions]);
-    expect(reserved.sort()).toEqual([['Revocations', 10], ['Sweep', 2]]);
+    expect(reserved.sort()).toEqual([['Revocations', 20], ['Sweep', 2]]); // the worker: 10 on the work queue and 10 on the rounds'
   });
 });
 

@@ -272,30 +272,35 @@ describe('scheduled revocations', () => {
   it('starts at runAt while its app has 25 cleanups in progress: its target inactive at once, its cleanup held until a slot frees, then exact', { timeout: 60_000 }, async () => {
     const t0 = nextDay();
     await createApp(org, 'busy');
-    const target = rawToken();
-    await registered({ token: target, type: 'access', appId: 'busy', userId: 'ada' });
-    const jobId = (await call('requestRevocation', { claims: as(org), path: { appId: 'busy' }, json: { userIds: ['ada'], runAt: iso(t0 + HOUR) } })).body.jobId as string;
-    // 25 cleanups in progress on the app (the most it runs at once): their plans lost, so they stay unfinished.
-    for (let n = 0; n < 25; n++) {
+    const targets = [rawToken(), rawToken()];
+    const jobIds: string[] = [];
+    for (const [n, token] of targets.entries()) {
+      await registered({ token, type: 'access', appId: 'busy', userId: `target-${n}` });
+      jobIds.push((await call('requestRevocation', { claims: as(org), path: { appId: 'busy' }, json: { userIds: [`target-${n}`], runAt: iso(t0 + HOUR) } })).body.jobId as string);
+    }
+    // 24 cleanups in progress on the app (one short of the most it runs at once): their plans lost, so they stay unfinished.
+    for (let n = 0; n < 24; n++) {
       await registered({ token: rawToken(), type: 'access', appId: 'busy', userId: `busy-${n}` });
       expect((await call('revokeUserTokens', { claims: as(org), path: { appId: 'busy', userId: `busy-${n}` } })).status).toBe(202);
     }
-    expect(await dropQueue()).toBe(25);
+    expect(await dropQueue()).toBe(24);
 
     setClock(t0 + HOUR);
-    expect((await sweep()).jobsStarted).toBe(1);
-    expect(await isActive(target)).toBe(false);
-    expect(await job(jobId)).toMatchObject({ status: 'queued', startedAt: null });
-    // The others' cleanups resume (their work was lost); the started job's waits for a slot.
+    expect((await sweep()).jobsStarted).toBe(2);
+    expect(await Promise.all(targets.map(isActive))).toEqual([false, false]);
+    // The first takes the last slot; the second waits for one. The others' cleanups resume (their work was lost).
     const plans = (await peekQueue()).filter((m) => m.kind === 'plan').map((m) => m.jobId);
     expect(plans).toHaveLength(25);
-    expect(plans).not.toContain(jobId);
+    const [sent, held] = plans.includes(jobIds[0]) ? jobIds as [string, string] : [jobIds[1] as string, jobIds[0] as string];
+    expect(plans).toContain(sent);
+    expect(plans).not.toContain(held);
     await drainQueue();
-    expect(await job(jobId)).toMatchObject({ status: 'queued', startedAt: null });
+    expect(await job(sent)).toMatchObject({ status: 'succeeded' });
+    expect(await job(held)).toMatchObject({ status: 'queued', startedAt: null });
 
     setClock(t0 + HOUR + 2 * MINUTE);
     expect((await sweepAndDrain()).jobsReleased).toBe(1);
-    expect(await job(jobId)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 1 } });
+    expect(await job(held)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 1 } });
     expect(await counts('busy')).toEqual({ userCount: 0, activeTokenCount: 0 });
   });
 

@@ -23,9 +23,9 @@ export async function drainQueue(options: { retryFailedAtOnce?: boolean; invocat
 
 /**
  * Runs the sweep's rounds waiting on the sweep queue (and the rounds they send on) until there are
- * none, leaving the work they hand out on the work queue; what they did, summed.
+ * none (`once`: one receive's worth), leaving the work they hand out on the work queue; what they did, summed.
  */
-export async function runSweepRounds(): Promise<RoundReport> {
+export async function runSweepRounds({ once = false } = {}): Promise<RoundReport> {
   const { sweepOrg } = await import('../../shared/domain/sweep.js');
   const total: RoundReport = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0, tokensDue: 0, markersDeleted: 0 };
   for (;;) {
@@ -36,6 +36,7 @@ export async function runSweepRounds(): Promise<RoundReport> {
       for (const key of Object.keys(total) as (keyof RoundReport)[]) total[key] += report[key];
     }
     await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: process.env.SWEEP_QUEUE_URL, Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })) }));
+    if (once) return total;
   }
 }
 

@@ -24,6 +24,8 @@ Object.assign(process.env, {
   ORG_INTROSPECT_RATE_LIMIT_RPS: '1000000',
   ORG_REGISTER_RATE_LIMIT_RPS: '1000000',
   ORG_ADMIN_RATE_LIMIT_RPS: '1000000',
+  // A chain of token rounds goes on at once (the delay is real time on the queue, not the tests' clock).
+  SWEEP_TOKEN_ROUND_DELAY_SECONDS: '0',
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
 });
 

@@ -91,6 +91,9 @@ describe('the entities\' key builders', () => {
     expect(dueBucket('2027-01-01T09:00:00.000Z', now)).toEqual({ start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' }); // already due: now's bucket
     expect(dueBucket('2027-01-01T13:30:00.000Z', now)).toEqual({ start: '2027-01-01T13:00:00.000Z', end: '2027-01-01T14:00:00.000Z' });
     expect(dueBucket('2027-03-04T13:30:00.000Z', now)).toEqual({ start: '2027-03-04T00:00:00.000Z', end: '2027-03-05T00:00:00.000Z' });
+    // Times stored before they were bounded: by where their text sorts.
+    expect(dueBucket('2027-01-01T10:03:00-05:00', now)).toEqual({ start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' });
+    expect(dueBucket('+010000-01-01T23:58:59.000Z', now)).toEqual({ start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' });
     const marker = markerKeys.marker('auth0|o"1', { start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' });
     expect(markerKeys.parse(marker)).toEqual({ orgId: 'auth0|o"1', bucket: { start: '2027-01-01T10:00:00.000Z', end: '2027-01-01T10:05:00.000Z' } });
     expect(marker.pk.startsWith(orgPrefix('auth0|o"1'))).toBe(true);
