@@ -127,7 +127,9 @@ describe('restoring the table to a point in time', () => {
     const copied = await copyRestoredTable(await restoredTable(pointInTime));
     expect(copied).toEqual({ written: pointInTime.length, deleted: expect.any(Number) as number });
     expect(await snapshot()).toEqual(expect.arrayContaining(pointInTime));
-    expect((await snapshot()).length).toBe(pointInTime.length);
+    // Exactly what the restored table holds, but for the due markers written since (containers trust those until their buckets end).
+    const markersSince = (await snapshot()).filter((item) => item.entity === 'DueMarker' && !pointInTime.some((p) => p.pk === item.pk && p.sk === item.sk));
+    expect((await snapshot()).length).toBe(pointInTime.length + markersSince.length);
     // What the restore brought back: every one of those revocations is undone.
     for (const token of [adaAccess, adaRefresh, adaChild, bob, dan]) expect(await active(org, token)).toBe(true);
     expect(await liveSecrets()).toBe(1);
