@@ -29,8 +29,8 @@ export const queueMessageSchema = v.variant('kind', [
     buckets: v.pipe(v.array(v.strictObject({ start: isoTimeSchema, end: isoTimeSchema })), v.maxLength(100)),
     /** A round of the org's due jobs alone, from where the round before stopped among them. */
     jobsCursor: v.optional(v.record(v.string(), v.string())),
-    /** A round of the org's due tokens alone: the chain of token rounds that holds the org's lease on them. */
-    tokensChain: v.optional(v.literal(true)),
+    /** A round of the org's due tokens alone, of the chain of token rounds (its id) that holds the org's lease on them. */
+    tokensChain: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
   }),
   v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
   v.strictObject({

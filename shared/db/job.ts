@@ -9,10 +9,10 @@ import type { JobStatus } from '../schemas/revocations.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
-  batchGetConsistent, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage,
+  batchGetConsistent, batchWrite, conditionalUpdate, conditionalUpdateReturning, getItem, itemOf, keyOf, partitionOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage,
 } from './requests.js';
 import { keyPart, orgPrefix, table } from './table.js';
-import { commit, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi2, gsi3 } = table.indexes;
 
@@ -20,12 +20,13 @@ export const jobKeys = {
   job: (orgId: string, jobId: string): Key => ({ pk: `${orgPrefix(orgId)}#JOBS`, sk: `JOB#${jobId}` }),
   /**
    * By app (gsi1), by status (gsi2), by both (gsi3). A queued job whose cleanup waits for a slot
-   * sorts apart among its app's queued ones (`WAIT#`), so the ones in progress are counted alone.
+   * is marked in its gsi3 sort key (`…#WAIT`, still in job-id order), so the queued ones in
+   * progress can be counted from the keys alone.
    */
   lists: (orgId: string, appId: string, status: string, jobId: string, waiting = false) => ({
     [gsi1.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}`, [gsi1.sortKey]: `JOB#${jobId}`,
     [gsi2.partitionKey]: `${orgPrefix(orgId)}#JOBS#STATUS#${status}`, [gsi2.sortKey]: `JOB#${jobId}`,
-    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}#STATUS#${status}`, [gsi3.sortKey]: `${waiting ? 'WAIT' : 'JOB'}#${jobId}`,
+    [gsi3.partitionKey]: `${orgPrefix(orgId)}#JOBS#APP#${keyPart(appId)}#STATUS#${status}`, [gsi3.sortKey]: `JOB#${jobId}${waiting ? '#WAIT' : ''}`,
   }),
 };
 
@@ -47,14 +48,18 @@ export function jobItem(job: RevocationJob, dueAt: string): Item {
   return itemOf('RevocationJob', jobKeys.job(job.orgId, job.jobId), record, { ...jobKeys.lists(job.orgId, job.appId, job.status, job.jobId, job.waiting), ...dueKeys.job(dueAt, job.orgId, job.jobId) });
 }
 
-/** The cleanups of an app's jobs in progress, counted up to `max` each: its running jobs, and its queued ones not waiting for a slot. Two Queries of index keys. */
-export async function countCleanupsInProgress(orgId: string, appId: string, max: number): Promise<number> {
+/**
+ * The cleanups of an app's jobs in progress: its running jobs (counted up to `max`), and its
+ * queued ones not waiting for a slot, from the keys of its queued jobs (the org's scheduled jobs
+ * are capped, so they fit one page). Two Queries of index keys.
+ */
+export async function countCleanupsInProgress(orgId: string, appId: string, max: number, queuedAtMost: number): Promise<number> {
   const partition = (status: JobStatus) => partitionOf('gsi3', jobKeys.lists(orgId, appId, status, ''));
   const [running, queued] = await Promise.all([
     queryPage({ index: 'gsi3', partition: partition('running'), limit: max, count: true }),
-    queryPage({ index: 'gsi3', partition: partition('queued'), prefix: 'JOB#', limit: max, count: true }),
+    queryPage({ index: 'gsi3', partition: partition('queued'), limit: queuedAtMost }),
   ]);
-  return running.count + queued.count;
+  return running.count + queued.items.filter((key) => !String(key[gsi3.sortKey]).endsWith('#WAIT')).length;
 }
 
 /** How many jobs of the org (or of one app) have a status, counted up to `max`: one Query of index keys. */
@@ -254,24 +259,23 @@ export function claimBatchPart(job: RevocationJob, batch: number, part: number, 
 }
 
 /**
- * Counts a part of a batch the message claimed, once, and names the next part, keeping its
- * message (`next`) for a redelivery to send again: one transaction. False if the claim was lost
- * or the batch is done.
+ * Counts a part of a batch the message claimed, once, and names the next part, whose message
+ * (`next`) is kept first, for a redelivery to send again (a message kept by a part whose record
+ * then failed is never read: records name the part it belongs to). False if the claim was lost or
+ * the batch is done.
  */
-export function recordBatchPart(job: RevocationJob, batch: number, part: number, done: StepDone, at: string, messageId: string, next: Record<string, unknown>): Promise<boolean> {
-  return commit([
-    updateWrite({
-      Key: jobKeys.job(job.orgId, job.jobId),
-      UpdateExpression: 'SET #parts = :next, lastProgressAt = :at ADD progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers',
-      ConditionExpression: '#pass = :pass AND NOT contains(doneBatches, :n) AND #parts.#pass = :pass AND #parts.part = :part AND #parts.runner = :me',
-      ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
-      ExpressionAttributeValues: {
-        ':next': { pass: job.pass, part: part + 1 } satisfies BatchParts, ':at': at, ':pass': job.pass, ':part': part, ':me': messageId, ':n': batch,
-        ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers,
-      },
-    }),
-    putWrite(itemOf('JobPartMessage', partMessageKey(job, batch, part + 1), { orgId: job.orgId, jobId: job.jobId, message: next }, {
-      [table.ttlAttribute]: Math.ceil(Date.parse(at) / 1000) + PART_MESSAGE_DAYS * 86_400,
-    })),
-  ]);
+export async function recordBatchPart(job: RevocationJob, batch: number, part: number, done: StepDone, at: string, messageId: string, next: Record<string, unknown>): Promise<boolean> {
+  await batchWrite([{ PutRequest: { Item: itemOf('JobPartMessage', partMessageKey(job, batch, part + 1), { orgId: job.orgId, jobId: job.jobId, message: next }, {
+    [table.ttlAttribute]: Math.ceil(Date.parse(at) / 1000) + PART_MESSAGE_DAYS * 86_400,
+  }) } }]);
+  return conditionalUpdate({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: 'SET #parts = :next, lastProgressAt = :at ADD progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers',
+    ConditionExpression: '#pass = :pass AND NOT contains(doneBatches, :n) AND #parts.#pass = :pass AND #parts.part = :part AND #parts.runner = :me',
+    ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
+    ExpressionAttributeValues: {
+      ':next': { pass: job.pass, part: part + 1 } satisfies BatchParts, ':at': at, ':pass': job.pass, ':part': part, ':me': messageId, ':n': batch,
+      ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers,
+    },
+  });
 }

@@ -17,23 +17,34 @@ export interface DueCursor {
 
 const stateKey = (orgId: string): Key => ({ pk: `${orgPrefix(orgId)}#DUE`, sk: 'CURSORS' });
 
-/** The org's cursors by partition, and until when a chain of token rounds holds its tokens (if one does). */
-export async function getDueCursors(orgId: string): Promise<{ cursors: Record<string, DueCursor>; tokenChainUntil: string | undefined }> {
+/** A chain of token rounds that holds the org's due tokens: its id, and until when its lease lasts. */
+export interface TokenChain { id: string; until: string }
+
+/** The org's cursors by partition, and the chain of token rounds that holds its tokens (if one does). */
+export async function getDueCursors(orgId: string): Promise<{ cursors: Record<string, DueCursor>; tokenChain: TokenChain | undefined }> {
   const item = await getItem(stateKey(orgId));
-  const { orgId: _org, tokenChainUntil, ...cursors } = item ? attributesOf(item) : {};
-  return { cursors: cursors as Record<string, DueCursor>, tokenChainUntil: tokenChainUntil as string | undefined };
+  const { orgId: _org, tokenChain, ...cursors } = item ? attributesOf(item) : {};
+  return { cursors: cursors as Record<string, DueCursor>, tokenChain: tokenChain as TokenChain | undefined };
 }
 
-/** Holds the org's due tokens for its chain of token rounds until `until` (a lost chain's lease runs out); null lets them go. */
-export async function holdTokenChain(orgId: string, until: string | null): Promise<void> {
-  await conditionalUpdate(until === null
-    ? { Key: stateKey(orgId), UpdateExpression: 'REMOVE tokenChainUntil', ConditionExpression: 'attribute_exists(pk)' }
-    : {
-      Key: stateKey(orgId),
-      UpdateExpression: 'SET tokenChainUntil = :until, #entity = :entity, orgId = :org',
-      ExpressionAttributeNames: { '#entity': entityAttribute },
-      ExpressionAttributeValues: { ':until': until, ':entity': 'SweepState' satisfies Entity, ':org': orgId },
-    });
+/**
+ * Takes (`from` undefined: only if no chain holds an unexpired lease) or renews (`from`: only if
+ * that chain still holds it) the lease of chain `chain` on the org's due tokens until `until`.
+ * False when another chain holds it: this one stops.
+ */
+export function holdTokenChain(orgId: string, chain: TokenChain, from: string | undefined, now: string): Promise<boolean> {
+  return conditionalUpdate({
+    Key: stateKey(orgId),
+    UpdateExpression: 'SET tokenChain = :chain, #entity = :entity, orgId = :org',
+    ConditionExpression: from === undefined ? 'attribute_not_exists(tokenChain) OR tokenChain.#until <= :now' : 'tokenChain.id = :from',
+    ExpressionAttributeNames: { '#entity': entityAttribute, ...(from === undefined ? { '#until': 'until' } : {}) },
+    ExpressionAttributeValues: { ':chain': chain, ':entity': 'SweepState' satisfies Entity, ':org': orgId, ...(from === undefined ? { ':now': now } : { ':from': from }) },
+  });
+}
+
+/** Lets the org's tokens go when chain `id` ends (unless another chain took them meanwhile). */
+export async function releaseTokenChain(orgId: string, id: string): Promise<void> {
+  await conditionalUpdate({ Key: stateKey(orgId), UpdateExpression: 'REMOVE tokenChain', ConditionExpression: 'tokenChain.id = :id', ExpressionAttributeValues: { ':id': id } });
 }
 
 /** Saves a partition's cursor if no other sweep moved it since `seen`; false if one did. */

@@ -3,8 +3,9 @@
  * onto the queue), the steps themselves, then the job's success. Every step is idempotent and
  * recorded on the job.
  *
- * - Bulk and user jobs: each step is a batch of the job's users: their tokens read once, the
- *   job's targets tombstoned, each user checked against what is left and repaired if it drifted.
+ * - Bulk and user jobs: each step is a batch of the job's users: about JOB_STEP_TOKENS of their
+ *   tokens read, the job's targets tombstoned, each user read whole checked against what is left
+ *   and repaired if it drifted; users holding more go on in the batch's next part (`clean`).
  * - All-tokens jobs: the tokens of the app epoch the revocation ended are listed by the app's
  *   token index (gsi6), which splits into ranges of whole users without reading it; each step
  *   tombstones up to JOB_STEP_TOKENS of one range and deletes their users' links to the app

@@ -92,7 +92,7 @@ export async function checkUsers(orgId: string, appId: string, userIds: string[]
  * number): each part's items already revoked are tombstoned, and after the last the user leaves
  * the user's apps if an app-wide revocation left it nothing. Its count is not checked: tallied
  * over parts while the user registers, it could not tell drift from what moved between parts
- * (the reconciler recounts such a user whole). How many items were tombstoned.
+ * (`npm run reconcile` recounts such a user whole). How many items were tombstoned.
  */
 export async function checkUserPart(orgId: string, appId: string, userId: string, tokens: Token[], last: boolean): Promise<number> {
   const { shard, users } = await getUsersOfApp(orgId, appId, [userId]);

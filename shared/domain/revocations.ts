@@ -168,7 +168,7 @@ export async function startScheduledJob(job: RevocationJob, now: number): Promis
 const WAIT_CHECK_MS = 60_000;
 const waitCheckAt = (now: number) => iso(now + WAIT_CHECK_MS);
 
-const cleanupsInProgress = (orgId: string, appId: string) => countCleanupsInProgress(orgId, appId, MAX_UNFINISHED_JOBS_PER_APP);
+const cleanupsInProgress = (orgId: string, appId: string) => countCleanupsInProgress(orgId, appId, MAX_UNFINISHED_JOBS_PER_APP, MAX_SCHEDULED_JOBS_PER_ORG + MAX_UNFINISHED_JOBS_PER_APP);
 
 /**
  * A started job whose cleanup waits for a slot: sent on to the queue once the app has fewer than

@@ -1,8 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import pMap from 'p-map';
 import { deleteDueMarkers, dueKeys, earliestDueOf, entryKey, orgsWithDueWork, queryDue } from '../db/due-index.js';
 import { MARKER_GRACE_MS, type DueBucket } from '../db/due-markers.js';
 import { getJob, postponeJob, rescheduleJob, startPass, transitionWrite } from '../db/job.js';
-import { getDueCursors, holdTokenChain, saveDueCursor, type DueCursor } from '../db/sweep-state.js';
+import { getDueCursors, holdTokenChain, releaseTokenChain, saveDueCursor, type DueCursor } from '../db/sweep-state.js';
 import { commit } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
 import { config } from '../config.js';
@@ -72,7 +73,8 @@ export async function runSweep(now: number): Promise<SweepReport> {
  * handed to the queue in messages of up to 100). When more jobs are due, a round of its jobs
  * alone follows at once (to the back of the sweep queue: other orgs' rounds go first). When more
  * tokens are, one chain of token rounds goes on, one every TOKEN_ROUND_DELAY_SECONDS, holding
- * the org's lease on its tokens (`tokenChainUntil`), so the sweep's next rounds leave them to it:
+ * the org's lease on its tokens (`tokenChain`, taken and renewed conditionally, so one chain holds
+ * it at a time; it runs out a minute after a lost round), and the sweep's rounds leave them to it:
  * an org's backlog reaches the work queue at most a round's worth (8,000 tokens) per delay, beside
  * every other org's. Otherwise the markers of buckets that ended with nothing due left in them
  * are deleted.
@@ -84,7 +86,7 @@ export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<R
   const doTokens = !message.jobsCursor;
   const [jobs, tokens] = await Promise.all([
     doJobs ? sweepJobs(orgId, message.jobsCursor ?? null, now, oldest) : undefined,
-    doTokens ? sweepTokens(orgId, now, oldest, message.tokensChain === true) : undefined,
+    doTokens ? sweepTokens(orgId, now, oldest, message.tokensChain) : undefined,
   ]);
   // How long the oldest due entry this round handled had been waiting: the SweepBehind alarm watches it.
   emitMetric('SweepLagSeconds', Math.max(0, Math.round((now - oldest.at) / 1000)), 'Seconds');
@@ -92,10 +94,13 @@ export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<R
   const { buckets } = message;
   if (jobs?.cursor) await enqueue([{ kind: 'sweep-org', orgId, buckets, jobsCursor: jobs.cursor }]);
   if (tokens?.more) {
-    await holdTokenChain(orgId, iso(now + (TOKEN_ROUND_DELAY_SECONDS + 60) * 1000));
-    await enqueue([{ kind: 'sweep-org', orgId, buckets, tokensChain: true }], { delaySeconds: TOKEN_ROUND_DELAY_SECONDS });
+    // The chain goes on (or starts), if it holds the lease; another chain that took it goes on instead.
+    const chain = { id: message.tokensChain ?? randomUUID(), until: iso(now + (TOKEN_ROUND_DELAY_SECONDS + 60) * 1000) };
+    if (await holdTokenChain(orgId, chain, message.tokensChain, iso(now))) {
+      await enqueue([{ kind: 'sweep-org', orgId, buckets, tokensChain: chain.id }], { delaySeconds: TOKEN_ROUND_DELAY_SECONDS });
+    }
   } else if (message.tokensChain) {
-    await holdTokenChain(orgId, null); // the chain ends: the sweep's rounds take the org's tokens again
+    await releaseTokenChain(orgId, message.tokensChain); // the chain ends: the sweep's rounds take the org's tokens again
   }
   if (!jobs?.cursor && !tokens?.more) report.markersDeleted = await deleteEndedMarkers(orgId, buckets, now);
   if (Object.values(report).some((n) => n > 0)) logger.info('sweep round', { orgId, ...report });
@@ -228,9 +233,11 @@ export async function resumeUnfinishedJobs(now: number): Promise<number> {
  * Hands the org's due tokens to the queue, a page of each partition, each once per pass (none
  * while a chain of token rounds holds the org's lease, unless this is that chain). Whether more are due.
  */
-async function sweepTokens(orgId: string, now: number, oldest: Oldest, chain: boolean): Promise<{ handed: number; more: boolean }> {
-  const { cursors, tokenChainUntil } = await getDueCursors(orgId);
-  if (!chain && tokenChainUntil !== undefined && Date.parse(tokenChainUntil) > now) return { handed: 0, more: false };
+async function sweepTokens(orgId: string, now: number, oldest: Oldest, chain: string | undefined): Promise<{ handed: number; more: boolean }> {
+  const { cursors, tokenChain } = await getDueCursors(orgId);
+  // A round of a chain that lost the lease stops; the sweep's rounds leave the tokens to the chain holding it.
+  const held = tokenChain !== undefined && Date.parse(tokenChain.until) > now;
+  if (chain !== undefined ? tokenChain?.id !== chain : held) return { handed: 0, more: false };
   const results = await pMap(dueKeys.tokenPartitions(orgId), (partition) => sweepTokenPartition(orgId, partition, cursors[partition], now, oldest), { concurrency: 4 });
   return { handed: results.reduce((sum, r) => sum + r.handed, 0), more: results.some((r) => r.more) };
 }
