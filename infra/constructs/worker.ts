@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -46,6 +46,10 @@ export class RevocationWorker extends Construct {
     });
     const work = props.maxConcurrency ?? 10;
     const rounds = props.roundConcurrency ?? 10;
+    if (props.reservedConcurrency !== undefined && props.reservedConcurrency > 0 && props.reservedConcurrency < work + rounds) {
+      Annotations.of(this).addWarningV2('oauth-usage:worker-reserved-concurrency',
+        `The worker's reserved concurrency (${props.reservedConcurrency}) is below its two queues' maxima (${work} + ${rounds}): a backlog of work can then hold back the sweep's rounds`);
+    }
     this.sweepDeadLetterQueue = deadLetterQueue(this, 'RoundDeadLetters');
     this.sweepQueue = new Queue(this, 'SweepQueue', {
       visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),

@@ -1,6 +1,6 @@
 import { behindJwtAuthorizer, budgetsOf } from '../../shared/api/define.js';
 import { App } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { OAuthUsageStack } from '../../infra/stack.js';
 import { projectedAttributes, revocationLogFilters, table } from '../../shared/db/table.js';
@@ -271,6 +271,16 @@ describe('reserved concurrency', () => {
     const reserved = resources('AWS::Lambda::Function').filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
       .map(([id, f]) => [id.replace(/Function[0-9A-F]{8}$/, ''), f.Properties.ReservedConcurrentExecutions]);
     expect(reserved.sort()).toEqual([['Revocations', 20], ['Sweep', 2]]); // the worker: 10 on the work queue and 10 on the rounds'
+  });
+
+  it('warns at synth when the worker is given less than its two queues\' maxima', () => {
+    const short = new OAuthUsageStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Short', {
+      stage: 'test', jwtIssuer: 'https://idp.example.com/', jwtAudience: ['oauth-usage'], env: { region: 'eu-west-1' },
+      console: { clientId: 'console-client', signInOrigins: [] }, reservedConcurrency: { worker: 10 },
+    });
+    const warning = Match.stringLikeRegexp('reserved concurrency \\(10\\) is below its two queues');
+    Annotations.fromStack(short).hasWarning('*', warning);
+    Annotations.fromStack(stack).hasNoWarning('*', warning);
   });
 });
 
