@@ -19,6 +19,17 @@ export interface RevocationWorkerProps {
   reservedConcurrency?: number;
 }
 
+/** A queue the worker reads, with the delivery settings of `workerDelivery`, encrypted, TLS only. */
+function workerQueue(scope: Construct, id: string, deadLetters: Queue, retentionPeriod: Duration): Queue {
+  return new Queue(scope, id, {
+    visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),
+    retentionPeriod,
+    encryption: QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    deadLetterQueue: { queue: deadLetters, maxReceiveCount: workerDelivery.maxReceiveCount },
+  });
+}
+
 /**
  * The revocation queue, the sweep's queue of org rounds, their dead-letter queues and the
  * worker, which consumes both, with the delivery settings of
@@ -37,13 +48,7 @@ export class RevocationWorker extends Construct {
   constructor(scope: Construct, id: string, props: RevocationWorkerProps) {
     super(scope, id);
     this.deadLetterQueue = deadLetterQueue(this, 'DeadLetters');
-    this.queue = new Queue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.days(4),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: workerDelivery.maxReceiveCount },
-    });
+    this.queue = workerQueue(this, 'Queue', this.deadLetterQueue, Duration.days(4));
     const work = props.maxConcurrency ?? 10;
     const rounds = props.roundConcurrency ?? 10;
     if (props.reservedConcurrency !== undefined && props.reservedConcurrency > 0 && props.reservedConcurrency < work + rounds) {
@@ -51,13 +56,7 @@ export class RevocationWorker extends Construct {
         `The worker's reserved concurrency (${props.reservedConcurrency}) is below its two queues' maxima (${work} + ${rounds}): a backlog of work can then hold back the sweep's rounds`);
     }
     this.sweepDeadLetterQueue = deadLetterQueue(this, 'RoundDeadLetters');
-    this.sweepQueue = new Queue(this, 'SweepQueue', {
-      visibilityTimeout: Duration.seconds(workerDelivery.visibilityTimeoutSeconds),
-      retentionPeriod: Duration.days(1),
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      deadLetterQueue: { queue: this.sweepDeadLetterQueue, maxReceiveCount: workerDelivery.maxReceiveCount },
-    });
+    this.sweepQueue = workerQueue(this, 'SweepQueue', this.sweepDeadLetterQueue, Duration.days(1));
     this.function = new ServiceFunction(this, 'Function', {
       entry: 'worker/queue-worker',
       secret: props.secret,
