@@ -101,6 +101,20 @@ export class TokenRevokedError extends AppError {
   }
 }
 
+/** A registration for a blocked app (POST /v1/apps/{appId}/block). */
+export class AppBlockedError extends AppError {
+  constructor(appId: string) {
+    super('app-blocked', `App ${appId} is blocked: it takes no new tokens until an admin unblocks it`);
+  }
+}
+
+/** A registration for a user denied new tokens (POST /v1/users/{userId}/block). */
+export class UserBlockedError extends AppError {
+  constructor(userId: string) {
+    super('user-blocked', `User ${userId} is blocked: they get no new tokens in any app until an admin unblocks them`);
+  }
+}
+
 /** A parent or predecessor that is not an active refresh token of the same app and user (the authorization server answers invalid_grant). */
 export class ParentTokenInactiveError extends AppError {
   constructor(path: string, why = 'is not an active refresh token of this app and user') {

@@ -17,6 +17,8 @@ export interface App extends AppSettings {
   lastUsedAt: string | null;
   /** Listed in OAuth Usage: set by the app's first token, cleared when its counters reach zero. */
   active: boolean;
+  /** Blocked (POST …/block): every token was revoked with it, and registrations are refused until it is unblocked. */
+  blocked: boolean;
 }
 
 /**
@@ -32,7 +34,12 @@ export interface AppShard extends ShardCopies {
   revokeEpoch: number;
   lastUsedAt: string | null;
   active: boolean;
-  /** When the app's `revokeEpoch` last went up (null: never): learned tokens issued before it are revoked, seen or not. */
+  /** A copy of the app's `blocked`, which registration and introspection read here. */
+  blocked: boolean;
+  /**
+   * When the app's `revokeEpoch` last went up, or it was last unblocked (null: neither): learned
+   * tokens issued before it are revoked, seen or not.
+   */
   revokedAt: string | null;
   /**
    * What the shard counted when the last all-tokens revocation raised the epoch to

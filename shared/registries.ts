@@ -23,6 +23,8 @@ export const problemTypes = {
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'Conflict' },
   'token-revoked': { status: 409, title: 'Token revoked' },
+  'app-blocked': { status: 409, title: 'App blocked' },
+  'user-blocked': { status: 409, title: 'User blocked' },
   'parent-token-inactive': { status: 409, title: 'Parent token inactive' },
   'refresh-token-reused': { status: 409, title: 'Refresh token reused' },
   'precondition-failed': { status: 412, title: 'Precondition failed' },
@@ -82,6 +84,14 @@ export const problemTypeDocs = {
     when: 'This raw token was revoked (by any path, RFC 7009 before it was registered included) and stays revoked for as long as it could be presented.',
     action: 'Never retry: issue a new token.',
   },
+  'app-blocked': {
+    when: 'The app is blocked (`POST /v1/apps/{appId}/block`): it takes no new tokens until an admin unblocks it.',
+    action: 'Answer the client `access_denied` (or `unauthorized_client`); do not hand out the tokens.',
+  },
+  'user-blocked': {
+    when: 'The user is denied new tokens in every app of the org (`POST /v1/users/{userId}/block`) until an admin unblocks them.',
+    action: 'Answer the client `access_denied`; do not hand out the tokens.',
+  },
   'parent-token-inactive': {
     when: 'The refresh token named as an access token\'s parent or a refresh token\'s predecessor (the field in `errors[].path`) is not an active refresh token of the same app and user: unknown, revoked, rotated out, expired, another user\'s or app\'s, or not in its one spelling; or a revocation committed first.',
     action: 'Answer the client `invalid_grant`; do not hand out the tokens.',
@@ -128,6 +138,8 @@ export const auditActions = {
   'app.created': 'An app was created.',
   'app.settings.updated': 'Settings changed (`details.changes`: each field\'s `from` and `to`).',
   'app.policies.updated': 'Policies replaced (`details.from`, `details.to`).',
+  'app.blocked': 'The app was blocked: every token revoked (`jobId`: the cleanup) and new ones refused until it is unblocked.',
+  'app.unblocked': 'The app was unblocked: it takes new tokens again; what the block revoked stays revoked.',
   'token.revoked': 'One token was revoked (by id, or RFC 7009 by value; a refresh token with its grant), or a raw value not registered yet (RFC 7009).',
   'grant.revoked': 'A rotated-out refresh token was presented again: its whole grant was revoked (RFC 9700 §4.14.2).',
   'revocation.requested': 'A revocation job was asked for (a user, selected users, or every token of the app).',

@@ -85,7 +85,7 @@ export type paths = {
         put?: never;
         /**
          * Register issued tokens: one, or a whole grant at once (authorization server)
-         * @description One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.
+         * @description One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `app-blocked` for a blocked app; 409 `user-blocked` for a user denied new tokens; 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `app-blocked`, `user-blocked`, `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.
          */
         post: operations["registerToken"];
         delete?: never;
@@ -295,6 +295,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/apps/{appId}/block": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Block the app: revoke every token and refuse new ones until unblocked
+         * @description **Block** (the Connected Apps page's Block). Every token of the app (registered, the client's own, learned) is inactive when this returns, and from this call on registrations for the app are 409 `app-blocked`; the job cleans up items and counts. The block and the revocation are one transaction: both or neither. Optional `{ reason }`; `Idempotency-Key` answers the same job on a retry. Blocked already: 200 with `job: null`, nothing new.
+         */
+        post: operations["blockApp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apps/{appId}/client-tokens/{tokenId}": {
         parameters: {
             query?: never;
@@ -329,6 +349,26 @@ export type paths = {
          * @description **Bulk Revoke** `{ "userIds": [1–1000] }` or every token `{ "all": true }`; `reason`, `runAt`, `dryRun`; `Idempotency-Key` header: 202 job (`Location`), or 200 for a dry run.
          */
         post: operations["requestRevocation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apps/{appId}/unblock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unblock the app: it takes new tokens again
+         * @description Registrations are taken again. Tokens the block revoked stay revoked, and so do JWTs of trusted issuers issued while it was blocked (the app's time watermark moves to the unblock). Optional `{ reason }`. Not blocked: 200, nothing new.
+         */
+        post: operations["unblockApp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -640,6 +680,8 @@ export type components = {
             activeTokenCount: number;
             /** @description Accurate to about a minute. */
             lastUsedAt: components["schemas"]["Timestamp"] | null;
+            /** @description Blocked (`POST …/block`): its tokens were revoked and it takes no new ones until unblocked. */
+            blocked: boolean;
             createdAt: components["schemas"]["Timestamp"];
             updatedAt: components["schemas"]["Timestamp"];
         };
@@ -652,6 +694,8 @@ export type components = {
             activeTokenCount: number;
             /** @description Accurate to about a minute. */
             lastUsedAt: components["schemas"]["Timestamp"] | null;
+            /** @description Blocked (`POST …/block`): its tokens were revoked and it takes no new ones until unblocked. */
+            blocked: boolean;
         };
         Usage: {
             userId: components["schemas"]["Id"];
@@ -786,7 +830,7 @@ export type components = {
                 kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -922,7 +966,7 @@ export type components = {
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
             /** @enum {string} */
-            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:issuer-not-trusted" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:rate-limited" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
+            type: "urn:oauth-usage:problem:validation-error" | "urn:oauth-usage:problem:scope-not-allowed" | "urn:oauth-usage:problem:issuer-not-trusted" | "urn:oauth-usage:problem:unauthorized" | "urn:oauth-usage:problem:insufficient-scope" | "urn:oauth-usage:problem:edition-not-supported" | "urn:oauth-usage:problem:user-not-approved" | "urn:oauth-usage:problem:not-found" | "urn:oauth-usage:problem:method-not-allowed" | "urn:oauth-usage:problem:conflict" | "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:app-blocked" | "urn:oauth-usage:problem:user-blocked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:precondition-failed" | "urn:oauth-usage:problem:payload-too-large" | "urn:oauth-usage:problem:idempotency-key-reused" | "urn:oauth-usage:problem:too-many-requests" | "urn:oauth-usage:problem:rate-limited" | "urn:oauth-usage:problem:internal-error" | "urn:oauth-usage:problem:temporarily-unavailable";
             /** @description Short and the same for every problem of this type. */
             title: string;
             status: number;
@@ -1583,7 +1627,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry). */
+            /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `app-blocked` / `user-blocked`: answer the client `access_denied` until an admin unblocks; `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry). */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1591,7 +1635,7 @@ export interface operations {
                 content: {
                     "application/problem+json": {
                         /** @enum {unknown} */
-                        type?: "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:conflict";
+                        type?: "urn:oauth-usage:problem:token-revoked" | "urn:oauth-usage:problem:app-blocked" | "urn:oauth-usage:problem:user-blocked" | "urn:oauth-usage:problem:parent-token-inactive" | "urn:oauth-usage:problem:refresh-token-reused" | "urn:oauth-usage:problem:conflict";
                         /** @constant */
                         status?: 409;
                     } & components["schemas"]["Problem"];
@@ -1635,7 +1679,8 @@ export interface operations {
                      *           "description": "Nightly CRM export",
                      *           "userCount": 2,
                      *           "activeTokenCount": 5,
-                     *           "lastUsedAt": "2026-11-28T16:30:00.000Z"
+                     *           "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *           "blocked": false
                      *         }
                      *       ],
                      *       "nextCursor": "v1.Xk3n9Qp2LmT8wZ5yR7bV1cD4fH6jK0s"
@@ -1728,6 +1773,7 @@ export interface operations {
                      *       "userCount": 0,
                      *       "activeTokenCount": 0,
                      *       "lastUsedAt": null,
+                     *       "blocked": false,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
                      *       "updatedAt": "2026-11-01T09:00:00.000Z"
                      *     }
@@ -1811,6 +1857,7 @@ export interface operations {
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
                      *       "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *       "blocked": false,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
                      *       "updatedAt": "2026-11-20T10:15:00.000Z"
                      *     }
@@ -1915,6 +1962,7 @@ export interface operations {
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
                      *       "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *       "blocked": false,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
                      *       "updatedAt": "2026-11-20T10:15:00.000Z"
                      *     }
@@ -1958,6 +2006,7 @@ export interface operations {
                      *       "userCount": 0,
                      *       "activeTokenCount": 0,
                      *       "lastUsedAt": null,
+                     *       "blocked": false,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
                      *       "updatedAt": "2026-11-01T09:00:00.000Z"
                      *     }
@@ -2057,6 +2106,7 @@ export interface operations {
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
                      *       "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *       "blocked": false,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
                      *       "updatedAt": "2026-11-20T10:15:00.000Z"
                      *     }
@@ -2464,6 +2514,7 @@ export interface operations {
                      *       "userCount": 2,
                      *       "activeTokenCount": 5,
                      *       "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *       "blocked": false,
                      *       "createdAt": "2026-11-01T09:00:00.000Z",
                      *       "updatedAt": "2026-11-20T10:15:00.000Z"
                      *     }
@@ -2960,6 +3011,200 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    blockApp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Vendor contract ended"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Why, for the audit log. */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Blocked already: nothing changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "app": {
+                     *         "appId": "crm-sync",
+                     *         "name": "CRM Sync",
+                     *         "description": "Nightly CRM export",
+                     *         "contactEmail": "owner@example.com",
+                     *         "callbackUrls": [
+                     *           "https://crm.example.com/oauth/callback"
+                     *         ],
+                     *         "scopes": [
+                     *           "api",
+                     *           "refresh_token"
+                     *         ],
+                     *         "policies": {
+                     *           "refreshTokenPolicy": {
+                     *             "mode": "expire-if-unused",
+                     *             "value": 90,
+                     *             "unit": "days"
+                     *           },
+                     *           "accessTokenLifetimeMinutes": 120,
+                     *           "permittedUsers": "all-users-self-authorize",
+                     *           "ipRelaxation": "enforce",
+                     *           "sessionTimeoutMinutes": null,
+                     *           "refreshTokenReuseGraceSeconds": 0
+                     *         },
+                     *         "userCount": 0,
+                     *         "activeTokenCount": 0,
+                     *         "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *         "blocked": true,
+                     *         "createdAt": "2026-11-01T09:00:00.000Z",
+                     *         "updatedAt": "2026-11-20T10:15:00.000Z"
+                     *       },
+                     *       "job": null
+                     *     }
+                     */
+                    "application/json": {
+                        app: components["schemas"]["App"];
+                        job: components["schemas"]["RevocationJob"] | null;
+                    };
+                };
+            };
+            /** @description Blocked; the job cleans up (its status at `Location`). */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "app": {
+                     *         "appId": "crm-sync",
+                     *         "name": "CRM Sync",
+                     *         "description": "Nightly CRM export",
+                     *         "contactEmail": "owner@example.com",
+                     *         "callbackUrls": [
+                     *           "https://crm.example.com/oauth/callback"
+                     *         ],
+                     *         "scopes": [
+                     *           "api",
+                     *           "refresh_token"
+                     *         ],
+                     *         "policies": {
+                     *           "refreshTokenPolicy": {
+                     *             "mode": "expire-if-unused",
+                     *             "value": 90,
+                     *             "unit": "days"
+                     *           },
+                     *           "accessTokenLifetimeMinutes": 120,
+                     *           "permittedUsers": "all-users-self-authorize",
+                     *           "ipRelaxation": "enforce",
+                     *           "sessionTimeoutMinutes": null,
+                     *           "refreshTokenReuseGraceSeconds": 0
+                     *         },
+                     *         "userCount": 0,
+                     *         "activeTokenCount": 0,
+                     *         "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *         "blocked": true,
+                     *         "createdAt": "2026-11-01T09:00:00.000Z",
+                     *         "updatedAt": "2026-11-20T10:15:00.000Z"
+                     *       },
+                     *       "job": {
+                     *         "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *         "appId": "crm-sync",
+                     *         "target": {
+                     *           "all": true
+                     *         },
+                     *         "status": "queued",
+                     *         "runAt": null,
+                     *         "createdAt": "2026-11-28T16:30:00.000Z",
+                     *         "startedAt": null,
+                     *         "finishedAt": null,
+                     *         "requestedBy": "admin@example.com",
+                     *         "reason": "Vendor contract ended",
+                     *         "progress": {
+                     *           "usersDone": 0,
+                     *           "tokensRevoked": 0
+                     *         },
+                     *         "error": null
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        app: components["schemas"]["App"];
+                        job: components["schemas"]["RevocationJob"] | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the app was changed concurrently too often; retry with the same `Idempotency-Key`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The app or its users changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["Throttled"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     revokeClientToken: {
         parameters: {
             query?: never;
@@ -3189,6 +3434,127 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    unblockApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Vendor contract ended"
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Why, for the audit log. */
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The app, unblocked. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "app": {
+                     *         "appId": "crm-sync",
+                     *         "name": "CRM Sync",
+                     *         "description": "Nightly CRM export",
+                     *         "contactEmail": "owner@example.com",
+                     *         "callbackUrls": [
+                     *           "https://crm.example.com/oauth/callback"
+                     *         ],
+                     *         "scopes": [
+                     *           "api",
+                     *           "refresh_token"
+                     *         ],
+                     *         "policies": {
+                     *           "refreshTokenPolicy": {
+                     *             "mode": "expire-if-unused",
+                     *             "value": 90,
+                     *             "unit": "days"
+                     *           },
+                     *           "accessTokenLifetimeMinutes": 120,
+                     *           "permittedUsers": "all-users-self-authorize",
+                     *           "ipRelaxation": "enforce",
+                     *           "sessionTimeoutMinutes": null,
+                     *           "refreshTokenReuseGraceSeconds": 0
+                     *         },
+                     *         "userCount": 2,
+                     *         "activeTokenCount": 5,
+                     *         "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *         "blocked": false,
+                     *         "createdAt": "2026-11-01T09:00:00.000Z",
+                     *         "updatedAt": "2026-11-20T10:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": {
+                        app: components["schemas"]["App"];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            /** @description `conflict`: the app was changed concurrently too often; retry. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The app was changed concurrently too often; retry the request"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };

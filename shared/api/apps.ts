@@ -20,12 +20,13 @@ export const appDetailSchema = v.object({
   scopes: v.array(v.string()),
   policies: policiesViewSchema,
   ...appCounters,
+  blocked: v.pipe(v.boolean(), v.description('Blocked (`POST …/block`): its tokens were revoked and it takes no new ones until unblocked.')),
   createdAt: instantSchema,
   updatedAt: instantSchema,
 });
 
 /** An app in OAuth Usage (the apps list). */
-export const appSummarySchema = v.pick(appDetailSchema, ['appId', 'name', 'description', 'userCount', 'activeTokenCount', 'lastUsedAt']);
+export const appSummarySchema = v.pick(appDetailSchema, ['appId', 'name', 'description', 'userCount', 'activeTokenCount', 'lastUsedAt', 'blocked']);
 export const appPageSchema = pageOf(appSummarySchema);
 
 /** A user an admin approved for the app's `admin-approved-pre-authorized` policy. */
@@ -45,7 +46,7 @@ const policiesExample = {
 export const appExample = {
   appId: 'crm-sync', name: 'CRM Sync', description: 'Nightly CRM export', contactEmail: 'owner@example.com',
   callbackUrls: ['https://crm.example.com/oauth/callback'], scopes: ['api', 'refresh_token'], policies: policiesExample,
-  userCount: 2, activeTokenCount: 5, lastUsedAt: '2026-11-28T16:30:00.000Z', createdAt: '2026-11-01T09:00:00.000Z', updatedAt: '2026-11-20T10:15:00.000Z',
+  userCount: 2, activeTokenCount: 5, lastUsedAt: '2026-11-28T16:30:00.000Z', blocked: false, createdAt: '2026-11-01T09:00:00.000Z', updatedAt: '2026-11-20T10:15:00.000Z',
 } as const;
 
 // ---- Routes ----

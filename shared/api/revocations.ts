@@ -3,7 +3,8 @@ import { counterSchema, instantSchema, nullableInstant, pageOf } from '../schema
 import {
   appPathSchema, clientTokenPathSchema, idSchema, jobIdSchema, jobPathSchema, type Output, tokenPathSchema, userTokensPathSchema,
 } from '../schemas/common.js';
-import { idempotencyHeadersSchema, oneTokenRevocationHeadersSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, revocationRequestSchema } from '../schemas/revocations.js';
+import { idempotencyHeadersSchema, oneTokenRevocationHeadersSchema, jobStatusSchema, listJobsQuerySchema, MAX_BULK_USERS, reasonBodySchema, revocationRequestSchema } from '../schemas/revocations.js';
+import { appDetailSchema, appExample } from './apps.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----
@@ -140,5 +141,40 @@ export const cancelRevocationJob = {
     },
     404: noSuchJob,
     409: { description: '`conflict`: the job already started; only a scheduled job can be cancelled.', problems: [{ type: 'conflict', detail: 'The job is running; only a scheduled job can be cancelled' }] },
+  },
+} as const satisfies RouteDefinition;
+
+/** Block's answer: the app as it is now, and the job that cleans up what the block revoked (null: it was blocked already). */
+export const blockAnswerSchema = v.object({ app: appDetailSchema, job: v.nullable(jobSchema) });
+export const unblockAnswerSchema = v.object({ app: appDetailSchema });
+
+const reasonBody = { schema: reasonBodySchema, media: 'application/json', optional: true, example: { reason: 'Vendor contract ended' } } as const;
+const blockedExample = { ...appExample, userCount: 0, activeTokenCount: 0, blocked: true } as const;
+
+export const blockApp = {
+  method: 'POST', path: '/v1/apps/{appId}/block', handler: 'block-app', scopes: ['apps:manage'], budget: 'unlimited', table: 'RW', enqueues: true,
+  tag: 'revocation', summary: 'Block the app: revoke every token and refuse new ones until unblocked',
+  description: '**Block** (the Connected Apps page\'s Block). Every token of the app (registered, the client\'s own, learned) is inactive when this returns, and from this call on registrations for the app are 409 `app-blocked`; the job cleans up items and counts. The block and the revocation are one transaction: both or neither. Optional `{ reason }`; `Idempotency-Key` answers the same job on a retry. Blocked already: 200 with `job: null`, nothing new.',
+  input: { path: appPathSchema, headers: idempotencyHeadersSchema, body: reasonBody },
+  answers: {
+    200: { description: 'Blocked already: nothing changed.', schema: blockAnswerSchema, example: { app: blockedExample, job: null } },
+    202: {
+      description: 'Blocked; the job cleans up (its status at `Location`).', schema: blockAnswerSchema, headers: ['Location'],
+      example: () => ({ app: blockedExample, job: { ...jobExample, target: { all: true }, reason: 'Vendor contract ended' } }),
+    },
+    404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+    409: { description: '`conflict`: the app was changed concurrently too often; retry with the same `Idempotency-Key`.', problems: [{ type: 'conflict', detail: 'The app or its users changed concurrently too often; retry the request' }] },
+  },
+} as const satisfies RouteDefinition;
+
+export const unblockApp = {
+  method: 'POST', path: '/v1/apps/{appId}/unblock', handler: 'unblock-app', scopes: ['apps:manage'], table: 'RW',
+  tag: 'revocation', summary: 'Unblock the app: it takes new tokens again',
+  description: 'Registrations are taken again. Tokens the block revoked stay revoked, and so do JWTs of trusted issuers issued while it was blocked (the app\'s time watermark moves to the unblock). Optional `{ reason }`. Not blocked: 200, nothing new.',
+  input: { path: appPathSchema, body: reasonBody },
+  answers: {
+    200: { description: 'The app, unblocked.', schema: unblockAnswerSchema, example: { app: appExample } },
+    404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+    409: { description: '`conflict`: the app was changed concurrently too often; retry.', problems: [{ type: 'conflict', detail: 'The app was changed concurrently too often; retry the request' }] },
   },
 } as const satisfies RouteDefinition;

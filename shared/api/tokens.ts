@@ -54,7 +54,7 @@ const refreshRegistrationExample = { ...registrationExample, tokenId: 'Zm9vYmFyY
 export const registerToken = {
   method: 'POST', path: '/v1/tokens', handler: 'register-token', scopes: ['tokens:write'], budget: 'register', table: 'RW',
   tag: 'tokens', summary: 'Register issued tokens: one, or a whole grant at once (authorization server)',
-  description: 'One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.',
+  description: 'One token, or `{ "tokens": [...] }` (up to 10 of one app and user, all or nothing): a code exchange is one call (the refresh token, then its access token naming it by raw value), a refresh grant too (the new refresh token naming the one it replaces as `previousRefreshToken`, then the new access token). 201, or 200 when every token was registered already (a retry, even once a refresh token of it was rotated out since: it stays retired). 409 `token-revoked` for a token that was revoked (RFC 7009 before its registration included); 409 `app-blocked` for a blocked app; 409 `user-blocked` for a user denied new tokens; 409 `parent-token-inactive` naming the field when a parent or predecessor is not an active refresh token of the same app and user; 409 `refresh-token-reused` when the predecessor was rotated out already (its whole grant is revoked); 409 `conflict` for the same raw value under another app, user or type. When several apply, `token-revoked` comes first, then `app-blocked`, `user-blocked`, `parent-token-inactive` / `refresh-token-reused`, then 403 `user-not-approved`, then 400 `scope-not-allowed`.',
   input: {
     body: {
       schema: registrationBodySchema, media: 'application/json',
@@ -105,9 +105,11 @@ export const registerToken = {
     },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: {
-      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry).',
+      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `app-blocked` / `user-blocked`: answer the client `access_denied` until an admin unblocks; `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry).',
       problems: [
         { type: 'token-revoked', detail: 'This token was revoked; a revoked token cannot be registered again' },
+        { type: 'app-blocked', detail: 'App crm-sync is blocked: it takes no new tokens until an admin unblocks it' },
+        { type: 'user-blocked', detail: 'User ada@example.com is blocked: they get no new tokens in any app until an admin unblocks them' },
         { type: 'parent-token-inactive', detail: 'body.tokens.0.previousRefreshToken is not an active refresh token of this app and user' },
         { type: 'refresh-token-reused', detail: 'body.tokens.0.previousRefreshToken was rotated out already: the refresh token was reused, and its whole grant is revoked' },
         { type: 'conflict', detail: 'This token is already registered for another app, user or type' },

@@ -102,11 +102,11 @@ export function randomShard(random: () => number = Math.random): number {
 
 const identity = () => ({ orgId: v.string(), appId: v.string() });
 const toApp = /* @__PURE__ */ recordReader('App', () => ({ ...identity(), name: v.string(), revokeEpoch: v.number() }), (a) => ({
-  ...(a as unknown as App), ...completeSettings(a, settings), lastUsedAt: (a.lastUsedAt as string | undefined) ?? null,
+  ...(a as unknown as App), ...completeSettings(a, settings), lastUsedAt: (a.lastUsedAt as string | undefined) ?? null, blocked: a.blocked === true,
 }));
 export const toAppShard = /* @__PURE__ */ recordReader('AppShard', () => ({ ...identity(), shard: v.number(), revokeEpoch: v.number(), activeTokenCount: v.number(), userCount: v.number() }), (s) => ({
   ...(s as unknown as AppShard), ...completeSettings(s, copiedOnShards), lastUsedAt: (s.lastUsedAt as string | undefined) ?? null,
-  revokedAt: (s.revokedAt as string | undefined) ?? null,
+  revokedAt: (s.revokedAt as string | undefined) ?? null, blocked: s.blocked === true,
 }));
 
 /** An app row with its shards' counters summed and the latest of their `lastUsedAt`. */
@@ -124,7 +124,7 @@ function withCounters(app: App, shards: AppShard[]): App & AppCounters {
 export function createAppWrites(app: App): Write[] {
   const { orgId, appId, name } = app;
   const shards = shardNumbers.map((shard) => {
-    const record: AppShard = { orgId, appId, shard, userCount: 0, activeTokenCount: 0, revokeEpoch: app.revokeEpoch, ...(pick(app, copiedOnShards) as ShardCopies), lastUsedAt: null, active: false, revokedAt: null };
+    const record: AppShard = { orgId, appId, shard, userCount: 0, activeTokenCount: 0, revokeEpoch: app.revokeEpoch, ...(pick(app, copiedOnShards) as ShardCopies), lastUsedAt: null, active: false, blocked: false, revokedAt: null };
     return putWrite(itemOf('AppShard', appKeys.shard(orgId, appId, shard), withoutNulls(record), appKeys.byName(orgId, name, appId, shard)));
   });
   return [putWrite(itemOf('App', appKeys.app(orgId, appId), withoutNulls(app), appKeys.byName(orgId, name, appId)), { expression: 'attribute_not_exists(pk)' }), ...shards];
@@ -281,19 +281,37 @@ export function changeAppWrites(orgId: string, appId: string, change: AppChange)
  * Revokes every token of the app at once: its epoch goes up on the row (only if still
  * `appEpoch`) and every shard, with the time it did (`revokedAt`), the counters go to zero and the app leaves the active list. Each
  * shard keeps what it counted as `lastRevoked*` (copied within the same atomic write, so the sum
- * is exactly what the revocation took; see `revokedCounts`).
+ * is exactly what the revocation took; see `revokedCounts`). `block`: the app is blocked with it
+ * (the row, pinned to the epoch read, was not blocked then, as a block is only asked of an unblocked app).
  */
-export function revokeAppWrites(orgId: string, appId: string, appEpoch: number, at: string): Write[] {
+export function revokeAppWrites(orgId: string, appId: string, appEpoch: number, at: string, { block = false } = {}): Write[] {
   const unlisted = removeClause(activeListAttributes, 'r');
   const zeroed = ', lastRevokedEpoch = :next, lastRevokedTokens = activeTokenCount, lastRevokedUsers = userCount, activeTokenCount = :zero, userCount = :zero';
   const revoke = (Key: Key, counters: boolean, condition?: string) => updateWrite({
     Key,
-    UpdateExpression: `SET revokeEpoch = :next, revokedAt = :at, active = :false${counters ? zeroed : ''} REMOVE ${unlisted.parts.join(', ')}`,
+    UpdateExpression: `SET revokeEpoch = :next, revokedAt = :at, active = :false${counters ? zeroed : ''}${block ? ', blocked = :true' : ''} REMOVE ${unlisted.parts.join(', ')}`,
     ConditionExpression: condition ?? 'attribute_exists(pk)',
     ExpressionAttributeNames: unlisted.names,
-    ExpressionAttributeValues: { ':next': appEpoch + 1, ':at': at, ':false': false, ...(counters ? { ':zero': 0 } : {}), ...(condition ? { ':seen': appEpoch } : {}) },
+    ExpressionAttributeValues: {
+      ':next': appEpoch + 1, ':at': at, ':false': false, ...(counters ? { ':zero': 0 } : {}), ...(condition ? { ':seen': appEpoch } : {}), ...(block ? { ':true': true } : {}),
+    },
   });
   return [revoke(appKeys.app(orgId, appId), false, 'revokeEpoch = :seen'), ...shardNumbers.map((n) => revoke(appKeys.shard(orgId, appId, n), true))];
+}
+
+/**
+ * Unblocks the app (the row only if it is still blocked, at the epoch read): registrations are
+ * taken again, and the time watermark moves to now, so a JWT of a trusted issuer issued while the
+ * app was blocked, seen for the first time after, is revoked too (contract section 9's time rule).
+ */
+export function unblockAppWrites(orgId: string, appId: string, appEpoch: number, at: string): Write[] {
+  const unblock = (Key: Key, condition: string) => updateWrite({
+    Key,
+    UpdateExpression: 'SET blocked = :false, revokedAt = :at',
+    ConditionExpression: condition,
+    ExpressionAttributeValues: { ':false': false, ':at': at, ...(condition.includes(':seen') ? { ':seen': appEpoch, ':true': true } : {}) },
+  });
+  return [unblock(appKeys.app(orgId, appId), 'revokeEpoch = :seen AND blocked = :true'), ...shardNumbers.map((n) => unblock(appKeys.shard(orgId, appId, n), 'attribute_exists(pk)'))];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { changeAppWrites, getAppWithCounters, insertApp, listApps, settingDefaults, type AppPatch } from '../db/app.js';
+import { changeAppWrites, getAppWithCounters, insertApp, listApps, settingDefaults, unblockAppWrites, type AppPatch } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
 import { commit } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, PreconditionFailedError } from '../errors.js';
@@ -46,7 +46,7 @@ function checkIfMatch(ifMatch: string | undefined, app: Pick<App, 'version'>): v
 /** A new app's record: its settings, version 1, no revocation yet, not listed until its first token. */
 export function newAppRecord(orgId: string, appId: string, settings: Omit<CreateAppInput, 'appId'>, now: number): App {
   const at = iso(now);
-  return { orgId, appId, ...settingDefaults(), ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false };
+  return { orgId, appId, ...settingDefaults(), ...settings, createdAt: at, updatedAt: at, version: 1, revokeEpoch: 0, lastUsedAt: null, active: false, blocked: false };
 }
 
 export async function createApp(caller: Actor, input: CreateAppInput, now: number): Promise<App & AppCounters> {
@@ -134,3 +134,18 @@ export async function getPolicies(orgId: string, appId: string): Promise<Policie
   return policiesView((await getAppDetail(orgId, appId)).policies);
 }
 
+/**
+ * POST /v1/apps/{appId}/unblock: registrations are taken again. What the block revoked stays
+ * revoked (its epoch is past), and so do JWTs of trusted issuers issued while it was blocked: the
+ * app's time watermark moves to now. Not blocked: nothing changes.
+ */
+export async function unblockApp(actor: Actor, appId: string, reason: string | undefined, now: number): Promise<App & AppCounters> {
+  return retrying(async () => {
+    const app = await getAppWithCounters(actor.orgId, appId);
+    if (!app) throw new NotFoundError(`App ${appId}`);
+    if (!app.blocked) return app;
+    const event = auditEvent(actor, 'app.unblocked', { appId, ...(reason ? { reason } : {}) }, now);
+    if (!(await commit([...unblockAppWrites(actor.orgId, appId, app.revokeEpoch, iso(now)), recordEvent(event)]))) return RETRY;
+    return { ...app, blocked: false };
+  }, () => new ConflictError('The app was changed concurrently too often; retry the request'));
+}

@@ -130,6 +130,7 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
       await createLearnedApp(issuer, claims.appId, now);
       continue;
     }
+    if (app.blocked) return INACTIVE; // a blocked app learns nothing (its time watermark moves to the unblock)
     if (app.policies.permittedUsers === 'admin-approved-pre-authorized' && !isClientUser(claims.userId) && !ctx.approved) return INACTIVE;
     if (app.scopes.length > 0 && claims.scopes.some((scope) => !app.scopes.includes(scope))) return INACTIVE;
     const token = learnedToken(orgId, name, issuer, claims, { shard: app, user: ctx.user }, now);

@@ -58,6 +58,24 @@ function targetEpochs(app: { revokeEpoch: number }, users: AppUser[] | undefined
  * when the sweep starts it (`startScheduledJob`).
  */
 export async function requestRevocation(actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotency: { key: string | undefined; route: string }, now: number, actorKind: ActorKind = 'user'): Promise<RevocationJob> {
+  return (await startRevocation(actor, appId, request, idempotency, now, { actorKind })) as RevocationJob;
+}
+
+/**
+ * Blocks the app: every token revoked at once, as by `{ all: true }`, in the transaction that
+ * marks the app blocked (so it is both or neither), and `app.blocked` audited with the job. No
+ * per-app limit refuses it: with the app's cleanups all in progress, the job's cleanup waits for a
+ * slot like a scheduled job's. Null when the app is blocked already (a retry with the same
+ * Idempotency-Key answers the job instead).
+ */
+export function blockAppWithJob(actor: Actor, appId: string, reason: string | undefined, idempotency: { key: string | undefined; route: string }, now: number): Promise<RevocationJob | null> {
+  return startRevocation(actor, appId, { all: true, ...(reason === undefined ? {} : { reason }) }, idempotency, now, { actorKind: 'user', block: true });
+}
+
+async function startRevocation(
+  actor: Actor, appId: string, request: Omit<RevocationRequest, 'dryRun'>, idempotency: { key: string | undefined; route: string }, now: number,
+  { actorKind, block = false }: { actorKind: ActorKind; block?: boolean },
+): Promise<RevocationJob | null> {
   const { orgId } = actor;
   if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
   if (request.runAt !== undefined && Date.parse(request.runAt) > now + MAX_RUN_AT_AHEAD_MS) throw ValidationError.field('body.runAt', 'must be at most one year ahead');
@@ -76,14 +94,16 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
         // sent (a second plan message of a queued job is harmless).
         if (job) {
           await ensureEffect(job);
-          if (job.status === 'queued') await afterEffect(job);
+          if (job.status === 'queued') await afterEffect(job, { cleanup: !job.waiting });
           return job;
         }
       }
     }
     const app = await getAppWithCounters(orgId, appId);
     if (!app) throw new NotFoundError(`App ${appId}`);
-    await checkJobLimits(orgId, appId, request.runAt !== undefined);
+    if (block && app.blocked) return null;
+    const waiting = block ? (await cleanupsInProgress(orgId, appId)) >= MAX_UNFINISHED_JOBS_PER_APP : false;
+    if (!block) await checkJobLimits(orgId, appId, request.runAt !== undefined);
     const userIds = request.userIds;
     const read = userIds ? await usersToRevoke(orgId, appId, userIds, app.revokeEpoch) : undefined;
     const users = read?.users;
@@ -99,19 +119,21 @@ export async function requestRevocation(actor: Actor, appId: string, request: Om
       progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null,
       ...(scheduled ? { appEpoch: null, userEpochs: {} } : targetEpochs(app, users)),
       plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: scheduled ? null : at,
+      ...(waiting ? { waiting } : {}),
     };
     const event = auditEvent(actor, 'revocation.requested', {
       appId, jobId: job.jobId, ...(request.reason ? { reason: request.reason } : {}),
       ...(userIds?.length === 1 ? { userId: userIds[0] } : {}),
       details: { target: job.target, runAt: job.runAt, usersAffected: users ? users.filter((u) => heldTokens(u, app.revokeEpoch) > 0).length : app.userCount },
     }, now, actorKind);
+    const blocked = block ? [recordEvent(auditEvent(actor, 'app.blocked', { appId, jobId: job.jobId, ...(request.reason ? { reason: request.reason } : {}), details: {} }, now, actorKind))] : [];
     const creation = [
-      createJobWrite(job, request.runAt ?? stallCheckAt(now)), recordEvent(event),
+      createJobWrite(job, request.runAt ?? (waiting ? waitCheckAt(now) : stallCheckAt(now))), recordEvent(event), ...blocked,
       ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : []),
     ];
-    const created = scheduled ? await commit(creation) : await takeEffect(job, app, read, creation, now);
+    const created = scheduled ? await commit(creation) : await takeEffect(job, app, read, creation, now, { block });
     if (!created) return RETRY; // something moved (or the idempotency key was just taken): read again
-    if (!scheduled) await afterEffect(job);
+    if (!scheduled) await afterEffect(job, { cleanup: !waiting });
     return job;
   }, () => new ConflictError('The app or its users changed concurrently too often; retry the request'));
 }
@@ -198,8 +220,8 @@ async function usersToRevoke(orgId: string, appId: string, userIds: string[], ap
 }
 
 /** Raises the job's watermarks with `creation` (which creates or starts the job); false if anything read has moved. */
-function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: AppUser[] } | undefined, creation: Write[], now: number): Promise<boolean> {
-  if (job.appEpoch !== null) return commit([...creation, ...revokeAppWrites(job.orgId, job.appId, app.revokeEpoch, iso(now))]);
+function takeEffect(job: RevocationJob, app: { revokeEpoch: number }, read: { shard: AppShard | undefined; users: AppUser[] } | undefined, creation: Write[], now: number, { block = false } = {}): Promise<boolean> {
+  if (job.appEpoch !== null) return commit([...creation, ...revokeAppWrites(job.orgId, job.appId, app.revokeEpoch, iso(now), { block })]);
   return revokeUsersAtOnce(job, read?.shard, read?.users ?? [], creation, now);
 }
 

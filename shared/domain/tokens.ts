@@ -8,7 +8,7 @@ import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import {
-  ConflictError, IssuerNotTrustedError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
+  AppBlockedError, ConflictError, IssuerNotTrustedError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
 } from '../errors.js';
 import { stillApprovedWrite } from '../db/approved-user.js';
 import type { Policies } from '../schemas/policies.js';
@@ -142,7 +142,7 @@ export interface Registration {
  * retiring the one it replaces, and its access token). Two read round trips (the app shard, the
  * user, the tokens and the tokens they name; then those tokens' grants) and one transaction.
  * Idempotent on the raw values; refusals in the contract's order: a token that was revoked
- * (409 token-revoked), a parent or predecessor that is not an active refresh token of the same
+ * (409 token-revoked), a blocked app (409 app-blocked), a parent or predecessor that is not an active refresh token of the same
  * app and user (409 parent-token-inactive), a predecessor rotated out already (reuse: the grant is
  * revoked, 409 refresh-token-reused), a user the app's policy wants approved and nobody did (403
  * user-not-approved), a scope the app does not declare (400 scope-not-allowed). Everything is pinned to what was read, so a revocation
@@ -174,6 +174,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     for (const [n, token] of existing.entries()) {
       if (token && (await isRevokedForGood(token, ctx, lineageOf))) throw new TokenRevokedError(`${members[n]!.at}.token`);
     }
+    // 2. app-blocked: a block raised the epoch every shard is pinned to, so a registration that read before it reads again and lands here.
+    if (app.blocked) throw new AppBlockedError(appId);
     for (const [n, token] of existing.entries()) {
       if (!token) continue;
       if (token.appId !== appId || token.userId !== userId || token.type !== members[n]!.input.type) throw new ConflictError('This token is already registered for another app, user or type');
@@ -184,7 +186,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const fresh = members.filter((_, n) => !existing[n]);
     if (fresh.length === 0) return { created: false, registrations: existing.map((t) => registrationView(t as Token, app.policies)) };
 
-    // 2. parent-token-inactive / refresh-token-reused: what the new tokens name.
+    // 4. parent-token-inactive / refresh-token-reused: what the new tokens name.
     const rotation = members.findIndex((m, n) => !existing[n] && m.link?.rotation === true && 'lookupKeys' in m.link);
     const predecessor = rotation >= 0 ? parents[rotation] : undefined;
     const checked = new Map<string, Token>(); // live refresh tokens the transaction must find unchanged
@@ -203,7 +205,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       if (parent !== predecessor) checked.set(parent.lookupKey, parent);
     }
 
-    // 3. user-not-approved, scope-not-allowed: the app's policy and settings.
+    // 5. user-not-approved, scope-not-allowed: the app's policy and settings.
     const approvalRequired = app.policies.permittedUsers === 'admin-approved-pre-authorized' && !ofClient;
     if (approvalRequired && !ctx.approved) throw new UserNotApprovedError(userId);
     if (app.scopes.length > 0) {

@@ -21,6 +21,11 @@ export const revocationRequestSchema = v.pipe(
 
 export type RevocationRequest = Output<typeof revocationRequestSchema>;
 
+/** Block, Unblock (and a user's): an optional reason for the audit log. */
+export const reasonBodySchema = v.strictObject({
+  reason: v.optional(v.pipe(trimmedBetween(1, 1000), v.description('Why, for the audit log.'))),
+});
+
 export const jobStatusSchema = v.picklist(['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = Output<typeof jobStatusSchema>;
 
