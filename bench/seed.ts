@@ -53,7 +53,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
       const digest = createHash('sha256').update(`${appId}/${userId}/${t}`).digest();
       const token: Token = {
         orgId, appId, userId, lookupKey: digest.subarray(0, 16).toString('hex'), tokenId: digest.subarray(16, 32).toString('base64url').slice(0, 22),
-        type: 'access', scopes: ['api'], issuedAt: at, audience: [], issuer: null, learnedFrom: null, cnf: null, expiresAt: options.expiresAt ?? null, presentableUntil: options.expiresAt ?? null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
+        type: 'access', scopes: ['api'], issuedAt: at, audience: [], issuer: null, learnedFrom: null, cnf: null, expiresAt: options.expiresAt ?? null, presentableUntil: options.expiresAt ?? null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, orgUserEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
         dueAt: options.expiresAt ?? null,
       };
       lookupKeys.push(token.lookupKey);

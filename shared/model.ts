@@ -156,6 +156,8 @@ export interface Token {
   /** Watermark epochs of the app and the user when the token was registered. */
   appEpoch: number;
   userEpoch: number;
+  /** The user's org-wide watermark (shared/db/org-user.ts) when the token was registered: an offboarding raises it. */
+  orgUserEpoch: number;
   lastUsedAt: string | null;
   useCount: number;
   /**

@@ -12,6 +12,7 @@ import * as revocations from './api/revocations.js';
 import * as service from './api/service.js';
 import * as tokens from './api/tokens.js';
 import * as usage from './api/usage.js';
+import * as users from './api/users.js';
 
 export type { HttpMethod, RouteDefinition, TableAccess } from './api/define.js';
 export type { Scope } from './registries.js';
@@ -33,8 +34,8 @@ function table(...parts: object[]): Record<string, RouteDefinition> {
   return all;
 }
 
-export const routes = table(routesIn(service), routesIn(tokens), routesIn(apps), routesIn(usage), routesIn(revocations), routesIn(resourceServers), routesIn(issuers), routesIn(audit)) as
-  RoutesIn<typeof service> & RoutesIn<typeof tokens> & RoutesIn<typeof apps> & RoutesIn<typeof usage> & RoutesIn<typeof revocations> & RoutesIn<typeof resourceServers> & RoutesIn<typeof issuers> & RoutesIn<typeof audit>;
+export const routes = table(routesIn(service), routesIn(tokens), routesIn(apps), routesIn(usage), routesIn(users), routesIn(revocations), routesIn(resourceServers), routesIn(issuers), routesIn(audit)) as
+  RoutesIn<typeof service> & RoutesIn<typeof tokens> & RoutesIn<typeof apps> & RoutesIn<typeof usage> & RoutesIn<typeof users> & RoutesIn<typeof revocations> & RoutesIn<typeof resourceServers> & RoutesIn<typeof issuers> & RoutesIn<typeof audit>;
 
 export type RouteName = keyof typeof routes;
 export type Route = RouteDefinition;

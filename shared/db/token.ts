@@ -10,12 +10,13 @@
  */
 import { createHash } from 'node:crypto';
 import * as v from 'valibot';
-import type { AppShard, AppUser, Grant, Token } from '../model.js';
+import { isClientUser, type AppShard, type AppUser, type Grant, type Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { appUserKeys, recordUseUpdate, toAppUser, unlinkRequests } from './app-user.js';
 import { approvedUserKeys } from './approved-user.js';
 import { grantKeys, toGrant } from './grant.js';
+import { neverRestricted, orgUserKeys, toOrgUser, type OrgUser } from './org-user.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import {
@@ -81,7 +82,7 @@ const toTokenItem = /* @__PURE__ */ recordReader(['Token', 'TokenTombstone'], id
   const v = t as Partial<Token>;
   return {
     ...(t as unknown as Token),
-    scopes: v.scopes ?? [], audience: v.audience ?? [], issuer: v.issuer ?? null, learnedFrom: v.learnedFrom ?? null, cnf: v.cnf ?? null, issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, useCount: v.useCount ?? 0,
+    scopes: v.scopes ?? [], audience: v.audience ?? [], issuer: v.issuer ?? null, learnedFrom: v.learnedFrom ?? null, cnf: v.cnf ?? null, issuedAt: v.issuedAt ?? v.revokedAt ?? '', appEpoch: v.appEpoch ?? 0, userEpoch: v.userEpoch ?? 0, orgUserEpoch: v.orgUserEpoch ?? 0, useCount: v.useCount ?? 0,
     childCount: v.childCount ?? 0, expiresAt: v.expiresAt ?? null, presentableUntil: v.presentableUntil ?? null, refreshTokenId: v.refreshTokenId ?? null, lastUsedAt: v.lastUsedAt ?? null,
     grantId: v.grantId ?? null, retiredAt: v.retiredAt ?? null, successorId: v.successorId ?? null, revokedAt: v.revokedAt ?? null, policyEnded: v.policyEnded ?? false, dueAt: v.dueAt ?? null,
   };
@@ -90,7 +91,7 @@ const toTokenItem = /* @__PURE__ */ recordReader(['Token', 'TokenTombstone'], id
 /** A raw value revoked before it was registered: a tombstone of no app, user or known type. */
 const toRevokedValue = /* @__PURE__ */ recordReader('RevokedValue', () => ({ orgId: v.string(), lookupKey: v.string(), tokenId: v.string(), revokedAt: v.string() }), (t): Token => ({
   orgId: t.orgId as string, appId: '', userId: '', lookupKey: t.lookupKey as string, tokenId: t.tokenId as string, type: 'access', scopes: [], audience: [], issuer: null, learnedFrom: null, cnf: null, issuedAt: t.revokedAt as string,
-  expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0,
+  expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, orgUserEpoch: 0,
   lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: t.revokedAt as string, policyEnded: false, dueAt: null,
 }));
 
@@ -131,6 +132,8 @@ export interface TokenContext {
   /** A random shard of the app: its revocation epoch, policies and counters (undefined: no such app). */
   shard: AppShard | undefined;
   user: AppUser | undefined;
+  /** What holds for the user in every app: blocked, offboarded (a client's own tokens have neither). */
+  orgUser: OrgUser;
   tokens: Map<string, Token>;
   grants: Map<string, Grant>;
   /** Whether an admin approved the user for the app (read only when asked for). */
@@ -140,16 +143,18 @@ export interface TokenContext {
 /**
  * What registration, introspection and revocation check, in one strongly consistent round trip:
  * a random shard of the app (not the app row, so a busy app's reads spread over its shards), the
- * user's usage row, any tokens named by lookup key and any grants named by id (past 100 keys, in
- * BatchGetItem calls sent in parallel).
+ * user's usage row and org-wide state, any tokens named by lookup key and any grants named by id
+ * (past 100 keys, in BatchGetItem calls sent in parallel).
  */
 export async function getTokenContext(orgId: string, appId: string, userId: string, lookupKeys: string[], grantIds: string[] = [], { approval = false } = {}): Promise<TokenContext> {
   const appKey = appKeys.shard(orgId, appId, randomShard());
   const userKey = appUserKeys.row(orgId, appId, userId);
   const approvalKey = approvedUserKeys.approval(orgId, appId, userId);
+  const orgUserKey = orgUserKeys.user(orgId, userId);
+  const ofUser = !isClientUser(userId);
   // A key twice in one BatchGetItem is an error.
   const keys = [
-    appKey, userKey, ...(approval ? [approvalKey] : []),
+    appKey, userKey, ...(ofUser ? [orgUserKey] : []), ...(approval ? [approvalKey] : []),
     ...[...new Set(lookupKeys)].map((k) => tokenKeys.token(orgId, k)), ...[...new Set(grantIds)].map((id) => grantKeys.grant(orgId, id)),
   ];
   const items = (await Promise.all(chunk(keys, 100).map(batchGetConsistent))).flat();
@@ -164,7 +169,11 @@ export async function getTokenContext(orgId: string, appId: string, userId: stri
       tokens.set(token.lookupKey, token);
     }
   }
-  return { shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))), tokens, grants, approved: approval && items.some(sameKey(approvalKey)) };
+  return {
+    shard: toAppShard(items.find(sameKey(appKey))), user: toAppUser(items.find(sameKey(userKey))),
+    orgUser: (ofUser ? toOrgUser(items.find(sameKey(orgUserKey))) : undefined) ?? neverRestricted(orgId, userId),
+    tokens, grants, approved: approval && items.some(sameKey(approvalKey)),
+  };
 }
 
 /** A token's place in the sweep's due index (none when it is never due). */

@@ -31,8 +31,8 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 const INACTIVE = { active: false } as const;
 
 /**
- * RFC 7662. Two sequential read round trips (the token by hash; then an app shard, the user and
- * the token's grant together) and one write round trip (the use, plus about once a minute per
+ * RFC 7662. Two sequential read round trips (the token by hash; then an app shard, the user's row
+ * in the app and org-wide, and the token's grant together) and one write round trip (the use, plus about once a minute per
  * shard the app's lastUsedAt). A rotated-out refresh token presented by the authorization server
  * (`asAuthorizationServer`: a caller that registers tokens) is reuse: its grant is revoked. A JWT
  * that was not registered by its value is looked up as a learned token of its issuer in the same
@@ -74,7 +74,7 @@ async function introspectRegistered(token: Token, declared: ResourceServer | und
   const lineage = lineageAmong(ctx)(token);
   if (token.retiredAt !== null) {
     // An expired one is only inactive: it could not be presented any more, rotated or not.
-    const presentable = isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, lineage }, now);
+    const presentable = isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, orgUser: ctx.orgUser, lineage }, now);
     if (asAuthorizationServer && ctx.shard && presentable && !withinReuseGrace(token, ctx.shard.policies)) {
       await revokeGrant(token, now, iso(now), reuseEvent(token, orgId, now, 'introspection'));
     }
@@ -84,8 +84,8 @@ async function introspectRegistered(token: Token, declared: ResourceServer | und
 }
 
 /** An active token's use recorded (the one write round trip), and its answer; inactive if it is not active, or the write finds it revoked since. */
-async function recordedUse(token: Token, ctx: Pick<TokenContext, 'shard' | 'user'>, lineage: Lineage, now: number): Promise<IntrospectionView> {
-  if (!isActive({ token, app: ctx.shard, user: ctx.user, lineage }, now) || !ctx.shard) return INACTIVE;
+async function recordedUse(token: Token, ctx: Pick<TokenContext, 'shard' | 'user' | 'orgUser'>, lineage: Lineage, now: number): Promise<IntrospectionView> {
+  if (!isActive({ token, app: ctx.shard, user: ctx.user, orgUser: ctx.orgUser, lineage }, now) || !ctx.shard) return INACTIVE;
   return useRecorded(token, { shard: ctx.shard, user: ctx.user }, ctx.user?.userName ?? null, now);
 }
 
@@ -131,28 +131,30 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
       continue;
     }
     if (app.blocked) return INACTIVE; // a blocked app learns nothing (its time watermark moves to the unblock)
+    if (ctx.orgUser.blocked) return INACTIVE; // nor does a blocked user's token (their time watermark moves to the unblock too)
     if (app.policies.permittedUsers === 'admin-approved-pre-authorized' && !isClientUser(claims.userId) && !ctx.approved) return INACTIVE;
     if (app.scopes.length > 0 && claims.scopes.some((scope) => !app.scopes.includes(scope))) return INACTIVE;
-    const token = learnedToken(orgId, name, issuer, claims, { shard: app, user: ctx.user }, now);
+    const token = learnedToken(orgId, name, issuer, claims, { shard: app, user: ctx.user, orgUser: ctx.orgUser }, now);
     // Expired already under the app's policies (an access-token lifetime shorter than its age): not worth storing.
     const expiry = effectiveExpiry(token, app.policies);
     if (expiry !== null && expiry <= now) return INACTIVE;
-    if (await storeLearned(token, name, issuer, { shard: app, user: ctx.user }, claims.userName, now)) return useRecorded(token, { shard: app, user: ctx.user }, claims.userName ?? ctx.user?.userName ?? null, now);
+    if (await storeLearned(token, name, issuer, { shard: app, user: ctx.user, orgUser: ctx.orgUser }, claims.userName, now)) return useRecorded(token, { shard: app, user: ctx.user }, claims.userName ?? ctx.user?.userName ?? null, now);
     stored = await findToken(orgId, hasher.lookupKeysOf(name)); // a concurrent first sight stored it, or something else changed
   }
   return INACTIVE;
 }
 
 /**
- * Whether a revocation of the token's user or app (any since it was issued) takes it, by time: it
+ * Whether a revocation of the token's user, app or user in every app (any since it was issued; an
+ * unblock counts as one) takes it, by time: it
  * may never have been seen before, so the epochs it would be learned under say nothing. A trust
  * that began after an earlier one of its URL ended (or renamed its tokens) is such a watermark too. Issued
  * is its `iat` plus the issuer's known backdating; the issuer's clock is trusted to within
  * ISSUER_CLOCK_SKEW_S, and a tie revokes, so a token issued up to that long after a revocation is
  * revoked too (the README says so).
  */
-function revokedByTime(claims: LearnedClaims, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'shard' | 'user'>): boolean {
-  const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt, issuer.trustedSince].filter((at): at is string => typeof at === 'string').map(Date.parse);
+function revokedByTime(claims: LearnedClaims, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'shard' | 'user' | 'orgUser'>): boolean {
+  const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt, ctx.orgUser.revokedAt, issuer.trustedSince].filter((at): at is string => typeof at === 'string').map(Date.parse);
   if (watermarks.length === 0) return false;
   const issued = claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
   return issued <= Math.max(...watermarks) + ISSUER_CLOCK_SKEW_S * 1000;

@@ -12,6 +12,7 @@ import { activationWrites, countNewToken as countNewTokenOnApp, insertApp } from
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { countLearnedWrite, issuerUnchangedCheck, ISSUER_SHARDS, type TrustedIssuer } from '../db/issuer.js';
+import { orgUserUnchangedCheck } from '../db/org-user.js';
 import { createTokenWrites } from '../db/token.js';
 import type { TokenContext } from '../db/token.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
@@ -99,7 +100,7 @@ function scopesOf(claim: unknown): string[] {
 }
 
 /** The learned token as stored: registered under the epochs it was first seen under, issued when its `iat` says (never later than now). */
-export function learnedToken(orgId: string, name: TokenName, issuer: TrustedIssuer, claims: LearnedClaims, ctx: Pick<TokenContext, 'user'> & { shard: NonNullable<TokenContext['shard']> }, now: number): Token {
+export function learnedToken(orgId: string, name: TokenName, issuer: TrustedIssuer, claims: LearnedClaims, ctx: Pick<TokenContext, 'user' | 'orgUser'> & { shard: NonNullable<TokenContext['shard']> }, now: number): Token {
   const { lookupKey, tokenId } = hasher.digest(name);
   const issuedAt = Math.min(now, claims.issuedAtMs);
   const issued: Omit<Token, 'dueAt'> = {
@@ -107,7 +108,7 @@ export function learnedToken(orgId: string, name: TokenName, issuer: TrustedIssu
     audience: claims.audience, issuer: issuer.issuer, learnedFrom: issuer.issuerId, cnf: claims.cnf,
     expiresAt: expiryAtRegistration('access', iso(claims.expiresAtMs), issuedAt, ctx.shard.policies), presentableUntil: iso(claims.expiresAtMs),
     refreshTokenId: null, grantId: null, retiredAt: null, successorId: null,
-    appEpoch: ctx.shard.revokeEpoch, userEpoch: ctx.user?.revokeEpoch ?? 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
+    appEpoch: ctx.shard.revokeEpoch, userEpoch: ctx.user?.revokeEpoch ?? 0, orgUserEpoch: ctx.orgUser.offboardEpoch, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
   };
   return { ...issued, dueAt: sweepDueAt(issued, ctx.shard.policies) };
 }
@@ -118,7 +119,7 @@ export function learnedToken(orgId: string, name: TokenName, issuer: TrustedIssu
  * the issuer's shards. False when anything changed since (a concurrent first sight of the same
  * token, a revocation, the issuer replaced or distrusted): read again.
  */
-export async function storeLearned(token: Token, name: TokenName, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'user'> & { shard: NonNullable<TokenContext['shard']> }, userName: string | null, now: number): Promise<boolean> {
+export async function storeLearned(token: Token, name: TokenName, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'user' | 'orgUser'> & { shard: NonNullable<TokenContext['shard']> }, userName: string | null, now: number): Promise<boolean> {
   const { shard: app, user } = ctx;
   const held = heldTokens(user, app.revokeEpoch);
   const ofUser = token.userId !== CLIENT_USER_ID;
@@ -129,6 +130,8 @@ export async function storeLearned(token: Token, name: TokenName, issuer: Truste
     ...(app.active ? [] : activationWrites(token.orgId, token.appId, { except: app.shard })),
     countLearnedWrite(issuer, Math.floor(Math.random() * ISSUER_SHARDS), iso(now)),
     issuerUnchangedCheck(issuer),
+    // A block or an offboarding of the user that commits first cancels the first sight.
+    ...(ofUser ? [orgUserUnchangedCheck(ctx.orgUser)] : []),
   ])) === null;
 }
 

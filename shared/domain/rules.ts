@@ -1,5 +1,6 @@
 import { effectiveExpiry } from './policies.js';
 import type { App, AppUser, Grant, Token } from '../model.js';
+import type { OrgUser } from '../db/org-user.js';
 
 type AppGate = Pick<App, 'revokeEpoch' | 'policies'>;
 
@@ -35,8 +36,12 @@ export interface IntrospectionContext {
   /** The app row, or any of its shards (they carry the same epoch and policies). */
   app: AppGate | undefined;
   user: AppUser | undefined;
+  /** The user's org-wide watermark (an offboarding raises it). */
+  orgUser: OrgWatermark;
   lineage: Lineage;
 }
+
+type OrgWatermark = Pick<OrgUser, 'offboardEpoch'>;
 
 /**
  * The single definition of "active". Revocation of any number of tokens is O(1) because it only
@@ -44,8 +49,8 @@ export interface IntrospectionContext {
  * from that moment on, whether or not the cleanup has deleted its item yet. Epochs are counters,
  * so no clock is involved. A retired refresh token (rotated out) is never active.
  */
-export function isActive({ token, app, user, lineage }: IntrospectionContext, now: number): boolean {
-  if (!app || token.retiredAt !== null || isRevoked(token, app.revokeEpoch, user, lineage)) return false;
+export function isActive({ token, app, user, orgUser, lineage }: IntrospectionContext, now: number): boolean {
+  if (!app || token.retiredAt !== null || isRevoked(token, app.revokeEpoch, user, lineage) || offboarded(token, orgUser)) return false;
   const expiry = effectiveExpiry(token, app.policies);
   return expiry === null || now < expiry;
 }
@@ -62,6 +67,9 @@ export function isRevoked(token: Token, appEpoch: number, user: Pick<AppUser, 'r
   // An older version's access token dies with its refresh token's revocation, not with a policy's end of it.
   return lineage.legacyParent?.revokedAt != null && !lineage.legacyParent.policyEnded;
 }
+
+/** Revoked by an offboarding of its user (in every app at once), which the app's own watermarks may not show yet. */
+export const offboarded = (token: Pick<Token, 'orgUserEpoch'>, orgUser: OrgWatermark) => token.orgUserEpoch < orgUser.offboardEpoch;
 
 /** The user's counted tokens under the app's current epoch (zero after an app-wide revocation). */
 export function heldTokens(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount'> | undefined, appEpoch: number): number {

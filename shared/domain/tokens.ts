@@ -8,9 +8,10 @@ import { commitOrFailures, type Write } from '../db/unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import {
-  AppBlockedError, ConflictError, IssuerNotTrustedError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
+  AppBlockedError, UserBlockedError, ConflictError, IssuerNotTrustedError, NotFoundError, ParentTokenInactiveError, RefreshTokenReusedError, ScopeNotAllowedError, TokenRevokedError, UserNotApprovedError, ValidationError,
 } from '../errors.js';
 import { stillApprovedWrite } from '../db/approved-user.js';
+import { orgUserUnchangedCheck } from '../db/org-user.js';
 import type { Policies } from '../schemas/policies.js';
 import type { RegisterTokenInput } from '../schemas/registration.js';
 import { CLIENT_USER_ID, isClientUser, type Grant, type Token } from '../model.js';
@@ -19,7 +20,7 @@ import { hasher } from './hasher.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors, listAnswer } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { countsNow, grantRef, heldTokens, isActive, isRevoked, type Lineage } from './rules.js';
+import { countsNow, grantRef, heldTokens, isActive, isRevoked, offboarded, type Lineage } from './rules.js';
 import type { TokenView } from '../api/usage.js';
 import type { RegistrationView } from '../api/tokens.js';
 
@@ -142,7 +143,7 @@ export interface Registration {
  * retiring the one it replaces, and its access token). Two read round trips (the app shard, the
  * user, the tokens and the tokens they name; then those tokens' grants) and one transaction.
  * Idempotent on the raw values; refusals in the contract's order: a token that was revoked
- * (409 token-revoked), a blocked app (409 app-blocked), a parent or predecessor that is not an active refresh token of the same
+ * (409 token-revoked), a blocked app (409 app-blocked), a blocked user (409 user-blocked), a parent or predecessor that is not an active refresh token of the same
  * app and user (409 parent-token-inactive), a predecessor rotated out already (reuse: the grant is
  * revoked, 409 refresh-token-reused), a user the app's policy wants approved and nobody did (403
  * user-not-approved), a scope the app does not declare (400 scope-not-allowed). Everything is pinned to what was read, so a revocation
@@ -176,6 +177,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     }
     // 2. app-blocked: a block raised the epoch every shard is pinned to, so a registration that read before it reads again and lands here.
     if (app.blocked) throw new AppBlockedError(appId);
+    // 3. user-blocked: in every app; the user's org-wide item is pinned below, so a block that commits first wins.
+    if (ctx.orgUser.blocked) throw new UserBlockedError(userId);
     for (const [n, token] of existing.entries()) {
       if (!token) continue;
       if (token.appId !== appId || token.userId !== userId || token.type !== members[n]!.input.type) throw new ConflictError('This token is already registered for another app, user or type');
@@ -246,7 +249,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
         // The parent's id as stored (a member registered before may be under an older key version).
         refreshTokenId: member.input.type === 'access' && link ? (link && 'member' in link ? (existing[link.member]?.tokenId ?? parent!.tokenId) : parents[members.indexOf(member)]!.tokenId) : null,
         grantId, retiredAt: null, successorId: null,
-        appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
+        appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, orgUserEpoch: ctx.orgUser.offboardEpoch, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
       };
       return { ...issued, dueAt: sweepDueAt(issued, app.policies) };
     });
@@ -263,6 +266,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       ...[...checked.values()].map(parentCheckWrite),
       // An approval withdrawn since it was read cancels the registration; so does a trusted issuer replaced or distrusted since.
       ...(approvalRequired ? [stillApprovedWrite(orgId, appId, userId)] : []),
+      // A block or an offboarding of the user since it was read cancels it too.
+      ...(ofClient ? [] : [orgUserUnchangedCheck(ctx.orgUser)]),
       ...[...trusted.values()].map(issuerUnchangedCheck),
       // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
       // shard's epoch and listing. A concurrent change cancels it, and the next attempt reads again.
@@ -290,16 +295,16 @@ function grantWrites(grant: Grant | undefined, grantId: string | null, tokens: T
 /** Whether a registered token was revoked (by its owner's watermarks, its grant, or a tombstone), read in its own app if it is another's. */
 async function isRevokedForGood(token: Token, ctx: TokenContext, lineageOf: (t: Token) => Lineage): Promise<boolean> {
   if (token.revokedAt !== null) return true;
-  if (token.appId === ctx.shard?.appId && token.userId === ctx.user?.userId) return isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineageOf(token));
+  if (token.appId === ctx.shard?.appId && token.userId === ctx.user?.userId) return isRevoked(token, ctx.shard.revokeEpoch, ctx.user, lineageOf(token)) || offboarded(token, ctx.orgUser);
   const keys = lineageKeys([token]);
   const owner = await getTokenContext(token.orgId, token.appId, token.userId, keys.lookupKeys, keys.grantIds);
-  return !owner.shard || isRevoked(token, owner.shard.revokeEpoch, owner.user, lineageAmong(owner)(token));
+  return !owner.shard || isRevoked(token, owner.shard.revokeEpoch, owner.user, lineageAmong(owner)(token)) || offboarded(token, owner.orgUser);
 }
 
 /** A refresh token of this app and user that is live now (not revoked, not expired; it may be retired, which the caller decides on). */
 function isLiveRefresh(token: Token, owner: { appId: string; userId: string }, ctx: TokenContext, lineage: Lineage, now: number): boolean {
   return token.type === 'refresh' && token.appId === owner.appId && token.userId === owner.userId
-    && isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, lineage }, now);
+    && isActive({ token: { ...token, retiredAt: null }, app: ctx.shard, user: ctx.user, orgUser: ctx.orgUser, lineage }, now);
 }
 
 
@@ -343,7 +348,7 @@ export async function listTokensOfUser(orgId: string, appId: string, userId: str
   if (!user && noneWithoutRow) return { items: [], nextCursor: null };
   if (!user) throw new NotFoundError(`User ${userId} of app ${appId}`);
   const lineageOf = lineageAmong({ tokens: new Map([...listed, ...ctx.tokens]), grants: ctx.grants });
-  const shown = (token: Token) => isActive({ token: { ...token, retiredAt: null }, app, user, lineage: lineageOf(token) }, now);
+  const shown = (token: Token) => isActive({ token: { ...token, retiredAt: null }, app, user, orgUser: ctx.orgUser, lineage: lineageOf(token) }, now);
   return listAnswer(orgId, list, page, (t) => (shown(t) ? tokenView(t, app.policies) : undefined));
 }
 

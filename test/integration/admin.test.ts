@@ -38,7 +38,7 @@ describe('GET /v1/apps (OAuth Usage)', () => {
     const active = await call('listApps', { claims: as(org) });
     expect(active.status).toBe(200);
     expect(items(active).map((a) => a.appId)).toEqual(['alpha', 'beta', 'zeta']);
-    expect(items(active)[0]).toEqual({ appId: 'alpha', name: 'Alpha CRM', description: null, userCount: 2, activeTokenCount: 3, lastUsedAt: null });
+    expect(items(active)[0]).toEqual({ appId: 'alpha', name: 'Alpha CRM', description: null, userCount: 2, activeTokenCount: 3, lastUsedAt: null, blocked: false });
     expect(active.body.nextCursor).toBeNull();
 
     const all = await call('listApps', { claims: as(org), query: { all: 'true' } });

@@ -12,10 +12,12 @@ const t0 = Date.parse('2026-01-01T00:00:00.000Z');
 const policies = (p: Partial<Policies> = {}): Policies => ({ ...defaultPolicies(), ...p });
 const token = (over: Partial<Token> = {}): Token => ({
   orgId: 'o', appId: 'a', userId: 'u', lookupKey: 'k', tokenId: 't', type: 'refresh', scopes: [], issuedAt: new Date(t0).toISOString(), audience: [], issuer: null, learnedFrom: null, cnf: null,
-  expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false, dueAt: null, ...over,
+  expiresAt: null, presentableUntil: null, refreshTokenId: null, grantId: null, retiredAt: null, successorId: null, appEpoch: 0, userEpoch: 0, orgUserEpoch: 0, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false, dueAt: null, ...over,
 });
 const app = (p: Partial<Policies> = {}, revokeEpoch = 0) => ({ ...newAppRecord('o', 'a', { ...v.parse(createAppSchema, { name: 'A' }), policies: policies(p) }, t0), revokeEpoch });
 const user = (revokeEpoch = 0) => ({ orgId: 'o', appId: 'a', userId: 'u', userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 1, revokeEpoch, countEpoch: 0, revokedAt: null });
+/** A user never blocked or offboarded. */
+const never = { offboardEpoch: 0 };
 
 describe('refresh-token policies', () => {
   it('expire-after N ends the token exactly N units after registration', () => {
@@ -66,35 +68,36 @@ describe('when the sweep looks at a token', () => {
 describe('isActive', () => {
   it('is active until the expiry, and not at it', () => {
     const t = token({ expiresAt: new Date(t0 + 1000).toISOString() });
-    expect(isActive({ token: t, app: app(), user: user(), lineage: NO_LINEAGE }, t0 + 999)).toBe(true);
-    expect(isActive({ token: t, app: app(), user: user(), lineage: NO_LINEAGE }, t0 + 1000)).toBe(false);
+    expect(isActive({ token: t, app: app(), user: user(), orgUser: never, lineage: NO_LINEAGE }, t0 + 999)).toBe(true);
+    expect(isActive({ token: t, app: app(), user: user(), orgUser: never, lineage: NO_LINEAGE }, t0 + 1000)).toBe(false);
   });
 
-  it('is revoked by an app or user watermark above the token’s epoch, and only then', () => {
-    const t = token({ appEpoch: 1, userEpoch: 2 });
-    expect(isActive({ token: t, app: app({}, 1), user: user(2), lineage: NO_LINEAGE }, t0)).toBe(true);
-    expect(isActive({ token: t, app: app({}, 2), user: user(2), lineage: NO_LINEAGE }, t0)).toBe(false);
-    expect(isActive({ token: t, app: app({}, 1), user: user(3), lineage: NO_LINEAGE }, t0)).toBe(false);
+  it('is revoked by an app, user or org-wide user watermark above the token’s epoch, and only then', () => {
+    const t = token({ appEpoch: 1, userEpoch: 2, orgUserEpoch: 1 });
+    expect(isActive({ token: t, app: app({}, 1), user: user(2), orgUser: { offboardEpoch: 1 }, lineage: NO_LINEAGE }, t0)).toBe(true);
+    expect(isActive({ token: t, app: app({}, 2), user: user(2), orgUser: { offboardEpoch: 1 }, lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: t, app: app({}, 1), user: user(3), orgUser: { offboardEpoch: 1 }, lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: t, app: app({}, 1), user: user(2), orgUser: { offboardEpoch: 2 }, lineage: NO_LINEAGE }, t0)).toBe(false);
   });
 
   it('is inactive when the token, or the refresh token it came from, is revoked, or the app is gone', () => {
-    expect(isActive({ token: token({ revokedAt: 'x' }), app: app(), user: user(), lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: token({ revokedAt: 'x' }), app: app(), user: user(), orgUser: never, lineage: NO_LINEAGE }, t0)).toBe(false);
     const child = token({ type: 'access', refreshTokenId: 'p' });
-    expect(isActive({ token: child, app: app(), user: user(), lineage: { grant: undefined, legacyParent: token({ revokedAt: 'x' }) } }, t0)).toBe(false);
-    expect(isActive({ token: child, app: app(), user: user(), lineage: { grant: undefined, legacyParent: token() } }, t0)).toBe(true);
-    expect(isActive({ token: child, app: undefined, user: user(), lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: child, app: app(), user: user(), orgUser: never, lineage: { grant: undefined, legacyParent: token({ revokedAt: 'x' }) } }, t0)).toBe(false);
+    expect(isActive({ token: child, app: app(), user: user(), orgUser: never, lineage: { grant: undefined, legacyParent: token() } }, t0)).toBe(true);
+    expect(isActive({ token: child, app: undefined, user: user(), orgUser: never, lineage: NO_LINEAGE }, t0)).toBe(false);
   });
 
   it('is inactive when its grant is revoked or gone, and once rotated out', () => {
     const grant = (over: Partial<Grant> = {}): Grant => ({ orgId: 'o', appId: 'a', userId: 'u', grantId: 'g', counted: 2, appEpoch: 0, userEpoch: 0, revokedAt: null, version: 1, expiresAt: null, ...over });
     const member = token({ type: 'access', grantId: 'g', refreshTokenId: 'r' });
-    expect(isActive({ token: member, app: app(), user: user(), lineage: { grant: grant(), legacyParent: undefined } }, t0)).toBe(true);
-    expect(isActive({ token: member, app: app(), user: user(), lineage: { grant: grant({ revokedAt: 'x' }), legacyParent: undefined } }, t0)).toBe(false);
+    expect(isActive({ token: member, app: app(), user: user(), orgUser: never, lineage: { grant: grant(), legacyParent: undefined } }, t0)).toBe(true);
+    expect(isActive({ token: member, app: app(), user: user(), orgUser: never, lineage: { grant: grant({ revokedAt: 'x' }), legacyParent: undefined } }, t0)).toBe(false);
     // A token that names its grant and finds no grant item is dead (fail closed).
-    expect(isActive({ token: member, app: app(), user: user(), lineage: NO_LINEAGE }, t0)).toBe(false);
-    expect(isActive({ token: token({ grantId: 'g', retiredAt: 'x' }), app: app(), user: user(), lineage: { grant: grant(), legacyParent: undefined } }, t0)).toBe(false);
+    expect(isActive({ token: member, app: app(), user: user(), orgUser: never, lineage: NO_LINEAGE }, t0)).toBe(false);
+    expect(isActive({ token: token({ grantId: 'g', retiredAt: 'x' }), app: app(), user: user(), orgUser: never, lineage: { grant: grant(), legacyParent: undefined } }, t0)).toBe(false);
     // An access token issued without a refresh token is a grant of its own.
-    expect(isActive({ token: token({ type: 'access' }), app: app(), user: user(), lineage: NO_LINEAGE }, t0)).toBe(true);
+    expect(isActive({ token: token({ type: 'access' }), app: app(), user: user(), orgUser: never, lineage: NO_LINEAGE }, t0)).toBe(true);
   });
 });
 

@@ -1,0 +1,96 @@
+/**
+ * The org-user entity: what holds for a user in every app of the org. One small item per user
+ * who was ever blocked or offboarded (none for the others, who read as neither): whether they
+ * are denied new tokens (`blocked`), and the org-wide "revoked before" watermark an offboarding
+ * raises (`offboardEpoch`, compared with the one each token was registered under, and `revokedAt`
+ * for tokens of trusted issuers first seen later). Registration, introspection and a learned
+ * token's first sight read it beside the app-user row (no round trip of its own) and pin it in
+ * their transactions, so a block or an offboarding that commits first wins. Blocked users are
+ * listed by id (gsi2, sparse) whether or not they hold tokens.
+ */
+import * as v from 'valibot';
+import { recordReader } from './checked.js';
+import { getItem, partitionOf, queryPage, removeClause, resumeKeyOf, type Item, type Key, type ListedPage } from './requests.js';
+import { entityAttribute, keyPart, orgPrefix, table } from './table.js';
+import { checkWrite, updateWrite, type Write } from './unit-of-work.js';
+
+const { gsi2 } = table.indexes;
+
+export interface OrgUser {
+  orgId: string;
+  userId: string;
+  /** Denied new tokens in every app (POST /v1/users/{userId}/block) until unblocked. */
+  blocked: boolean;
+  blockedAt: string | null;
+  /** Raised by each offboarding: a token registered under a lower one is revoked, in every app. */
+  offboardEpoch: number;
+  /** The last offboarding or unblock: a learned token issued before it is revoked (contract section 9's time rule). */
+  revokedAt: string | null;
+}
+
+export const orgUserKeys = {
+  user: (orgId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#USER#${keyPart(userId)}`, sk: 'USER' }),
+  /** gsi2 (sparse): the org's blocked users, by id. */
+  blocked: (orgId: string, userId: string) => ({ [gsi2.partitionKey]: `${orgPrefix(orgId)}#BLOCKED-USERS`, [gsi2.sortKey]: `USER#${keyPart(userId)}` }),
+};
+
+export const toOrgUser = /* @__PURE__ */ recordReader('OrgUser', () => ({ orgId: v.string(), userId: v.string() }), (u): OrgUser => ({
+  orgId: u.orgId as string, userId: u.userId as string, blocked: u.blocked === true, blockedAt: (u.blockedAt as string | undefined) ?? null,
+  offboardEpoch: (u.offboardEpoch as number | undefined) ?? 0, revokedAt: (u.revokedAt as string | undefined) ?? null,
+}));
+
+/** A user with no item: never blocked or offboarded. */
+export const neverRestricted = (orgId: string, userId: string): OrgUser => ({ orgId, userId, blocked: false, blockedAt: null, offboardEpoch: 0, revokedAt: null });
+
+export async function getOrgUser(orgId: string, userId: string): Promise<OrgUser> {
+  return toOrgUser(await getItem(orgUserKeys.user(orgId, userId))) ?? neverRestricted(orgId, userId);
+}
+
+/** In a registration's (or first sight's) transaction: the user is still neither blocked nor offboarded since `seen` was read. */
+export function orgUserUnchangedCheck(seen: OrgUser): Write {
+  return checkWrite(orgUserKeys.user(seen.orgId, seen.userId), {
+    expression: 'attribute_not_exists(pk) OR (offboardEpoch = :epoch AND blocked = :no)',
+    values: { ':epoch': seen.offboardEpoch, ':no': false },
+  });
+}
+
+/** The item's identity and fields, created if missing, pinned to `seen` (the epoch and block state read). */
+function changeWrite(seen: OrgUser, set: Record<string, unknown>, { listBlocked }: { listBlocked: boolean }): Write {
+  const fields: Item = { [entityAttribute]: 'OrgUser', orgId: seen.orgId, userId: seen.userId, ...set, ...(listBlocked ? orgUserKeys.blocked(seen.orgId, seen.userId) : {}) };
+  const names = Object.fromEntries(Object.keys(fields).map((k, i) => [`#f${i}`, k]));
+  const values = Object.fromEntries(Object.values(fields).map((value, i) => [`:f${i}`, value]));
+  const unlisted = listBlocked ? undefined : removeClause([gsi2.partitionKey, gsi2.sortKey], 'r');
+  return updateWrite({
+    Key: orgUserKeys.user(seen.orgId, seen.userId),
+    UpdateExpression: `SET ${Object.keys(names).map((n, i) => `${n} = :f${i}`).join(', ')}${unlisted ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
+    ConditionExpression: seen.offboardEpoch === 0 && !seen.blocked
+      ? 'attribute_not_exists(pk) OR (offboardEpoch = :seenEpoch AND blocked = :seenBlocked)'
+      : 'offboardEpoch = :seenEpoch AND blocked = :seenBlocked',
+    ExpressionAttributeNames: { ...names, ...unlisted?.names },
+    ExpressionAttributeValues: { ...values, ':seenEpoch': seen.offboardEpoch, ':seenBlocked': seen.blocked },
+  });
+}
+
+/** Blocks or unblocks the user, pinned to `seen`; an unblock moves the time watermark to `at`. */
+export function setBlockedWrite(seen: OrgUser, blocked: boolean, at: string): Write {
+  return changeWrite(seen, {
+    blocked, offboardEpoch: seen.offboardEpoch,
+    ...(blocked ? { blockedAt: at } : { blockedAt: null, revokedAt: at }),
+    ...(blocked && seen.revokedAt ? { revokedAt: seen.revokedAt } : {}),
+  }, { listBlocked: blocked });
+}
+
+/** An offboarding: the org-wide watermark goes up by one (at `at`), pinned to `seen`; `block` blocks the user with it. */
+export function offboardWrite(seen: OrgUser, at: string, { block }: { block: boolean }): Write {
+  const blocked = block || seen.blocked;
+  return changeWrite(seen, {
+    offboardEpoch: seen.offboardEpoch + 1, revokedAt: at, blocked, blockedAt: block && !seen.blocked ? at : seen.blockedAt,
+  }, { listBlocked: blocked });
+}
+
+/** One page of the org's blocked users, by id (eventually consistent, as every index). */
+export async function listBlockedUsers(orgId: string, limit: number, startKey?: Item): Promise<ListedPage<OrgUser>> {
+  const page = await queryPage({ index: 'gsi2', partition: partitionOf('gsi2', orgUserKeys.blocked(orgId, '')), limit, startKey });
+  const users = page.items.map((i) => toOrgUser(i)).filter((u): u is OrgUser => u !== undefined);
+  return { items: users, lastKey: page.lastKey, resumeKeys: page.items.map((i) => resumeKeyOf('gsi2', i)) };
+}
