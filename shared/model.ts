@@ -87,6 +87,9 @@ export interface AppCounters {
 export const CLIENT_USER_ID = '%client';
 export const isClientUser = (userId: string) => userId === CLIENT_USER_ID;
 
+/** The app id an offboarding job (of every app of the org) is stored under: `%` is in no id, so it lists under no real app. */
+export const OFFBOARDING_APP_ID = '%offboarding';
+
 export interface AppUser {
   orgId: string;
   appId: string;
@@ -204,8 +207,9 @@ export interface Grant {
 export interface RevocationJob {
   orgId: string;
   jobId: string;
+  /** The app; an offboarding, of no one app, is stored under `OFFBOARDING_APP_ID` (answers show null). */
   appId: string;
-  target: { all: true } | { userIds: string[] };
+  target: { all: true } | { userIds: string[] } | { userId: string };
   status: JobStatus;
   runAt: string | null;
   createdAt: string;
@@ -223,6 +227,12 @@ export interface RevocationJob {
   waiting?: boolean;
   /** Bulk and user jobs: each revoked user's raised epoch; tokens under a lower one are its target. */
   userEpochs: Record<string, number>;
+  /**
+   * An offboarding (every app of the org): the user, the org-wide epoch it raised, and the user
+   * epoch it raised in each app the user was linked to, once raised there (tokens of the app under a
+   * lower one are its target); `appsRaised` once every such app is.
+   */
+  offboarding?: { userId: string; offboardEpoch: number; apps: Record<string, number>; appsRaised: boolean };
   /** Planning state: batches sent so far, where the user scan stopped, whether it is done. */
   plannedBatches: number;
   planCursor: Record<string, unknown> | null;

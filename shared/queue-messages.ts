@@ -35,6 +35,8 @@ export const queueMessageSchema = v.variant('kind', [
   v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
   v.strictObject({
     kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)),
+    /** An offboarding's step: the app it cleans (the user's only; absent: the job's own app). */
+    appId: v.optional(idSchema),
     /** A batch goes on in parts when its users hold more tokens than a step reads (absent: its first). */
     part: v.optional(wholeNumber()),
     /** Users the part before left unfinished: where their tokens were left. */

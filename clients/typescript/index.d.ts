@@ -315,6 +315,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/users/{userId}/revocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Offboard: revoke every token of the user in every app (202 job)
+         * @description Every token of the user in every app of the org (registered and learned) is inactive when this returns, however many apps: one org-wide watermark per user, which introspection reads. The user is gone from every app's Usage by User and counts at once too; the job (`appId: null`, `target: { userId }`, `progress: { appsDone, tokensRevoked }`) cleans up items app by app. Tokens registered after the call are untouched. `{ "block": true }` also denies the user new tokens; `dryRun` answers 200 with the numbers; an `Idempotency-Key` makes a retry answer the same job.
+         */
+        post: operations["offboardUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}/unblock": {
         parameters: {
             query?: never;
@@ -897,12 +917,15 @@ export type components = {
         };
         RevocationJob: {
             jobId: components["schemas"]["JobId"];
-            appId: components["schemas"]["Id"];
+            /** @description The app; null for an offboarding (every app of the org). */
+            appId: components["schemas"]["Id"] | null;
             target: {
                 /** @constant */
                 all: true;
             } | {
                 userIds: components["schemas"]["Id"][];
+            } | {
+                userId: components["schemas"]["Id"];
             };
             /** @enum {string} */
             status: "scheduled" | "queued" | "running" | "succeeded" | "failed" | "cancelled";
@@ -914,9 +937,12 @@ export type components = {
             /** @description The `sub` of the admin who asked. */
             requestedBy: string;
             reason: string | null;
-            /** @description Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app's counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. */
+            /** @description Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app's counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. An offboarding: `{ appsDone, tokensRevoked }`, the apps cleaned up so far and their tokens. */
             progress: {
                 usersDone: number;
+                tokensRevoked: number;
+            } | {
+                appsDone: number;
                 tokensRevoked: number;
             };
             error: string | null;
@@ -3120,6 +3146,124 @@ export interface operations {
             };
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    offboardUser: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                userId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "Left the company",
+                 *       "block": true
+                 *     }
+                 */
+                "application/json": {
+                    /** @description Why, for the audit log. */
+                    reason?: string;
+                    /**
+                     * @description Answer 200 with what would be revoked; nothing changes.
+                     * @default false
+                     */
+                    dryRun?: boolean;
+                    /**
+                     * @description Also deny the user new tokens (as `POST /v1/users/{userId}/block`), in the same transaction.
+                     * @default false
+                     */
+                    block?: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Dry run: what would be revoked; nothing changed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "appsAffected": 3,
+                     *       "tokensAffected": 7
+                     *     }
+                     */
+                    "application/json": {
+                        /** @description Apps the user holds active tokens in. */
+                        appsAffected: number;
+                        tokensAffected: number;
+                    };
+                };
+            };
+            /** @description The job (its status at `Location`). */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "appId": null,
+                     *       "target": {
+                     *         "userId": "ada@example.com"
+                     *       },
+                     *       "status": "queued",
+                     *       "runAt": null,
+                     *       "createdAt": "2026-11-28T16:30:00.000Z",
+                     *       "startedAt": null,
+                     *       "finishedAt": null,
+                     *       "requestedBy": "admin@example.com",
+                     *       "reason": "Left the company",
+                     *       "progress": {
+                     *         "appsDone": 0,
+                     *         "tokensRevoked": 0
+                     *       },
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RevocationJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `conflict`: the user or their apps changed concurrently too often; retry with the same `Idempotency-Key`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The user was changed concurrently too often; retry with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["Throttled"];
             500: components["responses"]["InternalError"];
         };
     };

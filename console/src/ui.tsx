@@ -104,6 +104,10 @@ export function ConfirmDialog({ title, action, error, onConfirm, onClose, childr
 }
 
 type Job = Schemas['RevocationJob'];
+
+/** What a job has done: users (apps, for an offboarding) and tokens. */
+export const progressText = ({ progress }: Pick<Job, 'progress'>) =>
+  `${'appsDone' in progress ? `${count(progress.appsDone)} apps` : `${count(progress.usersDone)} users`} done, ${count(progress.tokensRevoked)} tokens revoked`;
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** A revocation job's progress in a live region, polled until it ends (or is scheduled); then `onDone`. */
@@ -131,7 +135,7 @@ export function JobProgress({ jobId, onDone }: { jobId: string; onDone: () => vo
     <p role="status" class={`job ${job?.status ?? 'queued'}`}>
       {!job ? 'Revocation requested…'
         : job.status === 'scheduled' ? <>Revocation scheduled for <Time iso={job.runAt} />.</>
-        : <>Revocation {job.status}: {count(job.progress.usersDone)} users done, {count(job.progress.tokensRevoked)} tokens revoked.{job.error ? ` ${job.error}` : ''}</>}
+        : <>Revocation {job.status}: {progressText(job)}.{job.error ? ` ${job.error}` : ''}</>}
     </p>
   );
 }

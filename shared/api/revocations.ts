@@ -11,8 +11,12 @@ import type { RouteDefinition } from './define.js';
 
 export const jobSchema = v.object({
   jobId: jobIdSchema,
-  appId: idSchema,
-  target: v.union([v.strictObject({ all: v.literal(true) }), v.strictObject({ userIds: v.pipe(v.array(idSchema), v.minLength(1), v.maxLength(MAX_BULK_USERS)) })]),
+  appId: v.pipe(v.nullable(idSchema), v.description('The app; null for an offboarding (every app of the org).')),
+  target: v.union([
+    v.strictObject({ all: v.literal(true) }),
+    v.strictObject({ userIds: v.pipe(v.array(idSchema), v.minLength(1), v.maxLength(MAX_BULK_USERS)) }),
+    v.pipe(v.strictObject({ userId: idSchema }), v.description('An offboarding: the user, in every app.')),
+  ]),
   status: jobStatusSchema,
   runAt: v.pipe(nullableInstant, v.description('When a scheduled job starts; null when it started at once.')),
   createdAt: instantSchema,
@@ -20,8 +24,11 @@ export const jobSchema = v.object({
   finishedAt: nullableInstant,
   requestedBy: v.pipe(v.string(), v.description('The `sub` of the admin who asked.')),
   reason: v.nullable(v.string()),
-  progress: v.pipe(v.object({ usersDone: counterSchema, tokensRevoked: counterSchema }), v.description(
-    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`.',
+  progress: v.pipe(v.union([
+    v.strictObject({ usersDone: counterSchema, tokensRevoked: counterSchema }),
+    v.strictObject({ appsDone: counterSchema, tokensRevoked: counterSchema }),
+  ]), v.description(
+    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. An offboarding: `{ appsDone, tokensRevoked }`, the apps cleaned up so far and their tokens.',
   )),
   error: v.nullable(v.string()),
 });
@@ -33,7 +40,7 @@ export const jobPageSchema = pageOf(jobSchema);
 
 export type JobView = Output<typeof jobSchema>;
 
-const jobExample = {
+export const jobExample = {
   jobId: 'job_00mx1hp3cpf0e3b17a98c4', appId: 'crm-sync', target: { userIds: ['ada@example.com', 'grace@example.com'] }, status: 'queued',
   runAt: null, createdAt: '2026-11-28T16:30:00.000Z', startedAt: null, finishedAt: null, requestedBy: 'admin@example.com', reason: 'Offboarding',
   progress: { usersDone: 0, tokensRevoked: 0 }, error: null,

@@ -142,6 +142,24 @@ export async function listActiveAppsOfUser(orgId: string, userId: string, limit:
   return { items: rows, lastKey: page.lastKey, resumeKeys };
 }
 
+/**
+ * Every app the user is linked to (holds tokens counted in, under some epoch), deduplicated, in
+ * appId order: all pages, strongly consistent, so a registration that committed before is seen.
+ */
+export async function linkedAppIds(orgId: string, userId: string): Promise<string[]> {
+  const appIds = new Set<string>();
+  let startKey: Item | undefined;
+  do {
+    const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit: 1000, startKey, consistent: true });
+    for (const item of page.items) {
+      const link = toUserAppLink(item);
+      if (link) appIds.add(link.appId);
+    }
+    startKey = page.lastKey;
+  } while (startKey);
+  return [...appIds];
+}
+
 /** A random shard of the app and the named users' rows, strongly consistent (BatchGetItem per 99 users, in parallel). */
 export async function getUsersOfApp(orgId: string, appId: string, userIds: string[]): Promise<{ shard: AppShard | undefined; users: Map<string, AppUser> }> {
   const shardKey = appKeys.shard(orgId, appId, randomShard());

@@ -279,3 +279,21 @@ export async function recordBatchPart(job: RevocationJob, batch: number, part: n
     },
   });
 }
+
+/**
+ * In the transaction that raises an offboarded user's epoch in some apps: records each app's
+ * target on the job, only if none was recorded for it (so two raisers never raise an app twice),
+ * and `complete` once every app the user was linked to is.
+ */
+export function recordOffboardedAppsWrite(job: RevocationJob, targets: Record<string, number>, complete: boolean): Write {
+  const apps = Object.entries(targets);
+  const names = Object.fromEntries(apps.map(([appId], i) => [`#a${i}`, appId]));
+  const values = Object.fromEntries(apps.map(([, target], i) => [`:a${i}`, target]));
+  return updateWrite({
+    Key: jobKeys.job(job.orgId, job.jobId),
+    UpdateExpression: `SET ${[...apps.map((_, i) => `#o.apps.#a${i} = :a${i}`), '#o.appsRaised = :complete'].join(', ')}`,
+    ConditionExpression: ['#o.appsRaised = :no', ...apps.map((_, i) => `attribute_not_exists(#o.apps.#a${i})`)].join(' AND '),
+    ExpressionAttributeNames: { ...names, '#o': 'offboarding' },
+    ExpressionAttributeValues: { ...values, ':complete': complete, ':no': false },
+  });
+}

@@ -25,6 +25,7 @@ import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage, QueueMessage } from '../queue-messages.js';
 import { iso } from '../time.js';
+import { raiseOffboardedApps } from './offboarding.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
 import { checkUserPart, checkUsers } from './reconcile.js';
@@ -72,13 +73,27 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   if (message.kind === 'plan') return plan(job, now, messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
-  if (message.kind === 'clean') return clean(job, message, now, delivery);
+  if (message.kind === 'clean') {
+    const step = message.appId === undefined ? job : offboardingStepOf(job, message.appId);
+    if (step) return clean(step, message, now, delivery);
+    logger.error('Dropping a step for an app the job does not name', { jobId: job.jobId, appId: message.appId });
+    return;
+  }
   if (!revokesAllTokens(job)) {
     // No code of ours sends one: drop it (retrying cannot help, as for a malformed message) but say so.
     logger.error('Dropping a step for a job that does not revoke all tokens', { jobId: job.jobId, kind: message.kind });
     return;
   }
   return cleanRange(job, message, now, messageId);
+}
+
+/**
+ * An offboarding's step in one app, as a user's Revoke of that app: its tokens under the user
+ * epoch the offboarding raised there are the target. Undefined if the job raised no such app.
+ */
+function offboardingStepOf(job: RevocationJob, appId: string): RevocationJob | undefined {
+  const target = job.offboarding?.apps[appId];
+  return job.offboarding && target !== undefined ? { ...job, appId, userEpochs: { [job.offboarding.userId]: target } } : undefined;
 }
 
 type AllTokensJob = RevocationJob & { appEpoch: number };
@@ -95,7 +110,8 @@ const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pa
  * ranges of the app's token list, sized from what the revocation took.
  */
 async function plan(job: RevocationJob, now: number, messageId: string): Promise<void> {
-  await ensureEffect(job); // the creating call may have died before raising every user
+  // The creating call may have died before raising every user (every app, for an offboarding).
+  job = job.offboarding ? await raiseOffboardedApps(job, now) : await ensureEffect(job);
   if (job.status === 'queued') {
     await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
     job = { ...job, status: 'running', startedAt: iso(now) };
@@ -103,6 +119,12 @@ async function plan(job: RevocationJob, now: number, messageId: string): Promise
   if (!job.planComplete && !(await claimPlanning(job, messageId))) return; // another plan message plans this pass
   if (revokesAllTokens(job)) {
     if (!job.planComplete && !(await planTokenRanges(job, now))) return; // a duplicate planner got there first
+  } else if (job.offboarding && !job.planComplete) {
+    // A step per app, in the app's order; each cleans the one user there as a user's Revoke does.
+    const { userId, apps } = job.offboarding;
+    const appIds = Object.keys(apps).sort();
+    await enqueue(appIds.map((appId, batch) => ({ kind: 'clean', ...stepOf(job), batch, appId, userIds: [userId] })));
+    if (!(await recordPlanned(job, appIds.length, null, true, iso(now)))) return;
   } else if (!job.planComplete) {
     const batches = chunk(Object.keys(job.userEpochs).sort(), USERS_PER_BATCH);
     await enqueue(batches.map((userIds, batch) => ({ kind: 'clean', ...stepOf(job), batch, userIds })));
@@ -210,7 +232,7 @@ async function clean(job: RevocationJob, message: CleanMessage, now: number, { m
   }, { concurrency: USER_CONCURRENCY });
 
   if (!goesOn) return batchDone(job, batch, done, now, messageId);
-  const next: CleanMessage = { ...stepOf(job), kind: 'clean', batch, part: part + 1, userIds: message.userIds.filter((userId) => cursors[userId]), cursors };
+  const next: CleanMessage = { ...stepOf(job), kind: 'clean', batch, part: part + 1, ...(message.appId === undefined ? {} : { appId: message.appId }), userIds: message.userIds.filter((userId) => cursors[userId]), cursors };
   if (await recordBatchPart(job, batch, part, done, iso(now), messageId, next)) await enqueue([next]);
 }
 
@@ -291,7 +313,7 @@ async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
     job = { ...job, reconciled: { ...job.reconciled, stragglers: job.reconciled.stragglers + stragglers } };
   }
   const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
-    appId: job.appId, jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
+    ...(job.offboarding ? { userId: job.offboarding.userId } : { appId: job.appId }), jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
     details: {
       usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked,
       reconciled: { userDrift: job.reconciled.userDrift, stragglersDeleted: job.reconciled.stragglers },
@@ -299,7 +321,8 @@ async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
   }, now, 'system');
   const finished = { finishedAt: iso(now), ...(stragglers > 0 ? { reconciledStragglers: job.reconciled.stragglers } : {}) };
   if (await commit([transitionWrite(job, 'running', 'succeeded', finished, null), recordEvent(completed)])) {
-    if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
+    const apps = job.offboarding ? Object.keys(job.offboarding.apps) : job.appEpoch === null ? [job.appId] : [];
+    await pMap(apps, (appId) => deactivateIfIdle(job.orgId, appId), { concurrency: USER_CONCURRENCY });
     logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
   }
 }

@@ -12,7 +12,11 @@ import { viewOf } from '../schemas/answers.js';
 
 /** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */
 export function jobView(job: RevocationJob): JobView {
-  return { ...viewOf(jobSchema, job), progress: { usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked } };
+  const { usersDone, tokensRevoked } = job.progress;
+  // An offboarding's steps are its apps, one user each: its users done are the apps done.
+  return job.offboarding
+    ? viewOf(jobSchema, { ...job, appId: null, progress: { appsDone: usersDone, tokensRevoked } })
+    : viewOf(jobSchema, { ...job, progress: { usersDone, tokensRevoked } });
 }
 
 export async function getJobOf(orgId: string, jobId: string): Promise<RevocationJob> {

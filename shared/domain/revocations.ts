@@ -25,6 +25,17 @@ const USERS_PER_TRANSACTION = Math.floor(96 / REVOKE_USER_WRITES);
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
+/**
+ * What an Idempotency-Key is remembered by: the key, the caller's own on one route (another
+ * admin's same key is another request); and the request it came with (another body: 422).
+ */
+export function idempotencyHashes(actor: Actor, idempotency: { key: string | undefined; route: string }, request: unknown): { keyHash: string | undefined; requestHash: string } {
+  return {
+    keyHash: idempotency.key === undefined ? undefined : sha256(JSON.stringify([actor.sub, idempotency.route, idempotency.key])),
+    requestHash: sha256(JSON.stringify(request)),
+  };
+}
+
 /** A dry run: how many users and tokens the revocation would take, from the live counters; nothing changes. */
 export async function previewRevocation(orgId: string, appId: string, target: Pick<RevocationRequest, 'userIds'>) {
   const app = await getAppWithCounters(orgId, appId);
@@ -79,9 +90,7 @@ async function startRevocation(
   const { orgId } = actor;
   if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
   if (request.runAt !== undefined && Date.parse(request.runAt) > now + MAX_RUN_AT_AHEAD_MS) throw ValidationError.field('body.runAt', 'must be at most one year ahead');
-  // A key is the caller's own, on one route: another admin's same key is another request.
-  const keyHash = idempotency.key === undefined ? undefined : sha256(JSON.stringify([actor.sub, idempotency.route, idempotency.key]));
-  const requestHash = sha256(JSON.stringify({ appId, request }));
+  const { keyHash, requestHash } = idempotencyHashes(actor, idempotency, { appId, request });
 
   return retrying(async () => {
     if (keyHash) {
@@ -247,7 +256,11 @@ function revokeUsers(job: RevocationJob, appEpoch: number, users: AppUser[], now
  */
 async function afterEffect(job: RevocationJob, { cleanup = true } = {}): Promise<void> {
   if (job.appEpoch === null) await deactivateIfIdle(job.orgId, job.appId);
-  if (!cleanup) return;
+  if (cleanup) await sendPlan(job);
+}
+
+/** Hands a job that took effect to the queue. */
+export async function sendPlan(job: RevocationJob): Promise<void> {
   // A lost plan message only delays the cleanup, which the sweep resumes from the job's stored
   // state. The caller must not retry into a second job.
   await enqueue([{ kind: 'plan', orgId: job.orgId, jobId: job.jobId, pass: job.pass }]).catch((error: unknown) =>

@@ -26,6 +26,13 @@ export const reasonBodySchema = v.strictObject({
   reason: v.optional(v.pipe(trimmedBetween(1, 1000), v.description('Why, for the audit log.'))),
 });
 
+/** POST /v1/users/{userId}/revocations: an offboarding, of every app of the org. */
+export const offboardingRequestSchema = v.strictObject({
+  reason: v.optional(v.pipe(trimmedBetween(1, 1000), v.description('Why, for the audit log.'))),
+  dryRun: v.optional(v.pipe(v.boolean(), v.description('Answer 200 with what would be revoked; nothing changes.')), false),
+  block: v.optional(v.pipe(v.boolean(), v.description('Also deny the user new tokens (as `POST /v1/users/{userId}/block`), in the same transaction.')), false),
+});
+
 export const jobStatusSchema = v.picklist(['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = Output<typeof jobStatusSchema>;
 

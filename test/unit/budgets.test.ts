@@ -5,7 +5,7 @@ import { routes, type Route } from '../../shared/routes.js';
 describe("the org's request budgets each route spends", () => {
   const all = Object.entries(routes as Record<string, Route>);
   it('are none for every revocation (and for ending a resource server\'s secrets or an issuer\'s trust), and one for every other guarded route', () => {
-    const revocations = ['revoke', 'revokeToken', 'revokeClientToken', 'revokeUserTokens', 'requestRevocation', 'blockApp', 'revokeClientSecrets', 'deleteResourceServer', 'distrustIssuer'];
+    const revocations = ['revoke', 'revokeToken', 'revokeClientToken', 'revokeUserTokens', 'requestRevocation', 'blockApp', 'offboardUser', 'revokeClientSecrets', 'deleteResourceServer', 'distrustIssuer'];
     expect(all.filter(([, route]) => route.scopes && budgetOf(route) === undefined).map(([name]) => name).sort()).toEqual([...revocations].sort());
   });
 

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, type Schemas } from '../api.js';
 import type { Access } from '../auth.js';
-import { count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
+import { count, ErrorNotice, progressText, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
 
 type JobRow = Schemas['RevocationJob'];
 const STATUSES = ['scheduled', 'queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -40,10 +40,10 @@ export function JobsPage({ access }: { access: Access }) {
               {jobs.data?.items.map((j) => (
                 <tr key={j.jobId}>
                   <th scope="row"><Time iso={j.createdAt} />{j.reason && <small>{j.reason}</small>}</th>
-                  <td><a href={`/apps/${enc(j.appId)}`}>{j.appId}</a></td>
-                  <td>{'all' in j.target ? 'All tokens' : `${count(j.target.userIds.length)} users`}</td>
+                  <td>{j.appId === null ? 'Every app' : <a href={`/apps/${enc(j.appId)}`}>{j.appId}</a>}</td>
+                  <td>{'all' in j.target ? 'All tokens' : 'userIds' in j.target ? `${count(j.target.userIds.length)} users` : <>Offboarding <a href={`/users?q=${enc(j.target.userId)}`}>{j.target.userId}</a></>}</td>
                   <td><span class={`status ${j.status}`}>{j.status}</span>{j.status === 'scheduled' && <small>at <Time iso={j.runAt} /></small>}{j.error && <small>{j.error}</small>}</td>
-                  <td>{count(j.progress.usersDone)} users, {count(j.progress.tokensRevoked)} tokens</td>
+                  <td>{progressText(j)}</td>
                   <td>{j.requestedBy}</td>
                   <td>{access.manage && j.status === 'scheduled' && <button type="button" class="secondary small" aria-label={`Cancel job ${j.jobId}`} onClick={() => void cancel(j.jobId)}>Cancel</button>}</td>
                 </tr>
