@@ -55,6 +55,7 @@ try {
   const { measureLearnedTokens } = await import('./parts/learned-tokens.js');
   const { measureRateLimiter } = await import('./parts/rate-limits.js');
   const { measureListPages } = await import('./parts/list-pages.js');
+  const { measureUserSearch } = await import('./parts/user-search.js');
   const { measureHeavyUserRevocation, measureRevocation } = await import('./parts/revocation.js');
   const { measureBundles } = await import('./bundles.js');
   const { measureConsole } = await import('./parts/console.js');
@@ -70,6 +71,7 @@ try {
   await step('learned tokens', () => measureLearnedTokens({ count: INTROSPECTIONS }));
   await step('limiter', () => measureRateLimiter());
   await step('list pages', () => measureListPages());
+  await step('user search', () => measureUserSearch());
   await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));
   await step('heavy user', () => measureHeavyUserRevocation({ queueUrl, sqsEndpoint: sqsEmulator.endpoint }));

@@ -47,7 +47,7 @@ export async function seedApp(orgId: string, appId: string, users: number, perUs
     const userId = `user-${String(u).padStart(6, '0')}`;
     items.push(
       itemOf('AppUser', appUserKeys.row(orgId, appId, userId), { orgId, appId, userId, useCount: 0, activeTokenCount: perUser, revokeEpoch: 0, countEpoch: 0 }, activeListings({ orgId, appId, userId, lastUsedAt: null }, 0)),
-      userAppLinkItem(orgId, appId, userId, 0),
+      userAppLinkItem(orgId, appId, userId, 0, null),
     );
     for (let t = 0; t < perUser; t++) {
       const digest = createHash('sha256').update(`${appId}/${userId}/${t}`).digest();

@@ -87,7 +87,7 @@ export interface AppCounters {
 export const CLIENT_USER_ID = '%client';
 export const isClientUser = (userId: string) => userId === CLIENT_USER_ID;
 
-/** The app id an offboarding job (of every app of the org) is stored under: `%` is in no id, so it lists under no real app. */
+/** The app id a job of every app of the org (an offboarding, an erasure) is stored under: `%` is in no id, so it lists under no real app. */
 export const OFFBOARDING_APP_ID = '%offboarding';
 
 export interface AppUser {
@@ -233,6 +233,8 @@ export interface RevocationJob {
    * lower one are its target); `appsRaised` once every such app is.
    */
   offboarding?: { userId: string; offboardEpoch: number; apps: Record<string, number>; appsRaised: boolean };
+  /** A personal-data erasure (DELETE /v1/users/{userId}/personal-data): the user whose name it blanks; it revokes nothing. */
+  erasure?: { userId: string };
   /** Planning state: batches sent so far, where the user scan stopped, whether it is done. */
   plannedBatches: number;
   planCursor: Record<string, unknown> | null;

@@ -48,6 +48,13 @@ export const queueMessageSchema = v.variant('kind', [
     cursor: cursorSchema,
   }),
   v.strictObject({
+    /** A step of a personal-data erasure: the names in the users rows of a page of the org's apps, then in the user's links. */
+    kind: v.literal('erase'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(),
+    phase: v.picklist(['rows', 'links']), cursor: cursorSchema,
+    /** Rows whose name the steps before erased. */
+    erased: wholeNumber(),
+  }),
+  v.strictObject({
     kind: v.literal('due'), orgId: idSchema, appId: idSchema,
     tokens: v.pipe(v.array(v.strictObject({ userId: storedUserIdSchema, lookupKey: lookupKeySchema })), v.minLength(1), v.maxLength(100)),
   }),
@@ -81,9 +88,9 @@ export function readQueueMessage(value: unknown): { message: QueueMessage } | { 
   const result = v.safeParse(queueMessageSchema, value);
   return result.success ? { message: result.output } : { issues: result.issues.map((issue) => ({ path: v.getDotPath(issue), message: issue.message })) };
 }
-export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' }>;
+export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' | 'erase' }>;
 export type SweepOrgMessage = Extract<QueueMessage, { kind: 'sweep-org' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'policy-user' | 'children' }>;
 
-const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range']);
+const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range', 'erase']);
 export const isJobMessage = (message: QueueMessage): message is JobMessage => jobKinds.has(message.kind);

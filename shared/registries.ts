@@ -142,6 +142,7 @@ export const auditActions = {
   'app.unblocked': 'The app was unblocked: it takes new tokens again; what the block revoked stays revoked.',
   'user.blocked': 'The user was denied new tokens in every app (`details.offboarding`: with an offboarding).',
   'user.unblocked': 'The user may be issued tokens again; tokens of trusted issuers issued while they were blocked stay inactive.',
+  'user.personal-data.erased': 'An erasure job ended: the user\'s name is blanked everywhere the service held it (`details.requestedBy`: who asked; `details.rowsErased`: the apps whose usage row held it).',
   'token.revoked': 'One token was revoked (by id, or RFC 7009 by value; a refresh token with its grant), or a raw value not registered yet (RFC 7009).',
   'grant.revoked': 'A rotated-out refresh token was presented again: its whole grant was revoked (RFC 9700 §4.14.2).',
   'revocation.requested': 'A revocation job was asked for (a user, selected users, or every token of the app).',

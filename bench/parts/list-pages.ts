@@ -49,18 +49,26 @@ export async function seedLists(apps: number, users: number) {
   seededUsers = users;
 }
 
-/** Each list page's requests and items read; throws if a page does not answer a full page. */
-export async function measureLists() {
+export type PageCosts = Map<string, { requests: string[]; itemsRead: number }>;
+
+/** Each page's requests (sorted) and items read; throws if a page does not answer `limit` items. */
+export async function measurePages(named: [string, () => ReturnType<typeof call>][], limit: number): Promise<PageCosts> {
   const counter = recordRequests(dynamo);
-  const result = new Map<string, { requests: string[]; itemsRead: number }>();
-  for (const [name, page] of pages) {
+  const result: PageCosts = new Map();
+  for (const [name, page] of named) {
     const reply = await counter.during(page);
-    if (reply.status !== 200 || (reply.body.items ?? []).length !== Number(LIMIT)) throw new Error(`${name}: ${reply.status} ${reply.text}`);
+    if (reply.status !== 200 || (reply.body.items ?? []).length !== limit) throw new Error(`${name}: ${reply.status} ${reply.text}`);
     result.set(name, { requests: counter.commands().sort(), itemsRead: counter.itemsRead() });
   }
   counter.dispose();
   return result;
 }
+
+/** The worst ratio of items a page read at 10× to what it read at 1×. */
+export const itemsReadGrowth = (small: PageCosts, large: PageCosts) => Math.max(...[...large].map(([name, cost]) => cost.itemsRead / (small.get(name)?.itemsRead ?? 1)));
+
+/** Each list page's requests and items read; throws if a page does not answer a full page. */
+export const measureLists = () => measurePages(pages, Number(LIMIT));
 
 /** Every list endpoint's first page, with the org at 1× and at 10× the rows. */
 export async function measureListPages(): Promise<Metric[]> {
@@ -69,7 +77,7 @@ export async function measureListPages(): Promise<Metric[]> {
   await seedLists(60, 120);
   const large = await measureLists();
   const all = [...small.values(), ...large.values()];
-  const growth = Math.max(...[...large].map(([name, cost]) => cost.itemsRead / (small.get(name)?.itemsRead ?? 1)));
+  const growth = itemsReadGrowth(small, large);
   return [
     { name: 'listPage.requests', value: Math.max(...all.map((c) => c.requests.length)), unit: 'requests (worst page)', limit: { max: 2 } },
     { name: 'listPage.queries', value: Math.max(...all.map((c) => c.requests.filter((r) => r === 'QueryCommand').length)), unit: 'Query per page (worst)', limit: { max: 1 } },

@@ -240,7 +240,7 @@ export type paths = {
         };
         /**
          * Usage by User — users holding active tokens
-         * @description **Usage by User**: first use, most recent use, number of uses and active tokens of each user; `?sort=userId` (default) or `?sort=-lastUsedAt`.
+         * @description **Usage by User**: first use, most recent use, number of uses and active tokens of each user; `?sort=userId` (default) or `?sort=-lastUsedAt`. `?q=` searches: the users whose userId starts with it (case-insensitive), by userId, then those whose whole userName does, by userName (with `sort=-lastUsedAt`: 400). A page reads two Queries at most whatever the app's size, and may hold fewer items than `limit` while `nextCursor` is not null.
          */
         get: operations["listAppUsers"];
         put?: never;
@@ -295,6 +295,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The org's users holding active tokens (search by id or name)
+         * @description Every user of the org holding at least one active token in some app, sorted by userId (case-insensitively), with the number of apps, their active tokens and their last use anywhere. `?q=` keeps the users whose userId or whole userName starts with it (case-insensitive): first those whose userId matches, by userId, then the others whose userName matches, by userName; `?blocked=true` lists the blocked users instead, whether or not they hold tokens. A page reads one Query (two with `q`) and the users' rows, whatever the org's size; it may hold fewer items than `limit` while `nextCursor` is not null.
+         */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/users/{userId}/block": {
         parameters: {
             query?: never;
@@ -310,6 +330,26 @@ export type paths = {
          */
         post: operations["blockUser"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/{userId}/personal-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Erase the user's personal data (202 job)
+         * @description Blanks the user's `userName` everywhere the service holds it: the user's usage row in every app (also apps where they hold no token any more), and their links to their apps (the org's users list and the searches by name find them no more). Tokens, jobs and audit events hold ids, never names; ids and counts stay (an id that is itself personal data, such as an email, is the authorization server's to replace). When the job (`kind: "personal-data-erasure"`, `appId: null`, `target: { userId }`) succeeds, every name held at the call is gone, and `user.personal-data.erased` is audited. A name the authorization server or a trusted issuer's tokens send after the call is stored again: stop sending it first. An `Idempotency-Key` makes a retry answer the same job.
+         */
+        delete: operations["erasePersonalData"];
         options?: never;
         head?: never;
         patch?: never;
@@ -890,7 +930,7 @@ export type components = {
                 kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -917,7 +957,12 @@ export type components = {
         };
         RevocationJob: {
             jobId: components["schemas"]["JobId"];
-            /** @description The app; null for an offboarding (every app of the org). */
+            /**
+             * @description What the job does: revoke tokens, or blank a user's personal data (DELETE /v1/users/{userId}/personal-data; it revokes nothing).
+             * @enum {string}
+             */
+            kind: "revocation" | "personal-data-erasure";
+            /** @description The app; null for an offboarding or an erasure (every app of the org). */
             appId: components["schemas"]["Id"] | null;
             target: {
                 /** @constant */
@@ -937,7 +982,7 @@ export type components = {
             /** @description The `sub` of the admin who asked. */
             requestedBy: string;
             reason: string | null;
-            /** @description Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app's counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. An offboarding: `{ appsDone, tokensRevoked }`, the apps cleaned up so far and their tokens. */
+            /** @description Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app's counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. An offboarding: `{ appsDone, tokensRevoked }`, the apps cleaned up so far and their tokens. An erasure: `{ appsDone, tokensRevoked: 0 }`, the apps whose usage row held the user's name, once it ends. */
             progress: {
                 usersDone: number;
                 tokensRevoked: number;
@@ -1028,6 +1073,22 @@ export type components = {
                 scope?: string;
                 tokenId?: string;
             };
+        };
+        OrgUser: {
+            userId: components["schemas"]["Id"];
+            userName: string | null;
+            /** @description Apps the user holds active tokens in. */
+            appCount: number;
+            activeTokenCount: number;
+            /** @description The most recent use in any app. */
+            lastUsedAt: components["schemas"]["Timestamp"] | null;
+            /** @description Denied new tokens in every app of the org. */
+            blocked: boolean;
+        };
+        OffboardingDryRun: {
+            /** @description Apps the user holds active tokens in. */
+            appsAffected: number;
+            tokensAffected: number;
         };
         /** @description An RFC 9457 problem. The table in the API description says what each `type` means and what to do. */
         Problem: {
@@ -2729,8 +2790,10 @@ export interface operations {
                 limit?: number;
                 /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
                 cursor?: string;
-                /** @description By userId, or most recent use first (to the minute). */
+                /** @description By userId, or most recent use first (to the minute); with `q`, only `userId`. */
                 sort?: "userId" | "-lastUsedAt";
+                /** @description A prefix of the userId or of the whole userName, case-insensitive: the users whose id matches (by userId), then those whose name does (by name). */
+                q?: string;
             };
             header?: never;
             path: {
@@ -2768,7 +2831,28 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `validation-error`: a bad parameter, or `q` with `sort=-lastUsedAt`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:validation-error",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "query.sort: must be userId with q: a search is by userId, then by name"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:validation-error";
+                        /** @constant */
+                        status?: 400;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description `not-found`: no such app in the caller's org. */
@@ -2920,6 +3004,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "kind": "revocation",
                      *       "appId": "crm-sync",
                      *       "target": {
                      *         "userIds": [
@@ -3077,6 +3162,60 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Items per page. */
+                limit?: number;
+                /** @description Opaque; from `nextCursor` of the previous page of the same list and filters. */
+                cursor?: string;
+                /** @description A prefix of the userId or of the whole userName, case-insensitive: the users whose id matches (by userId), then those whose name does (by name). */
+                q?: string;
+                /** @description `true`: the blocked users, whether or not they hold tokens (25 a page at most). */
+                blocked?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "items": [
+                     *         {
+                     *           "userId": "ada@example.com",
+                     *           "userName": "Ada Lovelace",
+                     *           "appCount": 3,
+                     *           "activeTokenCount": 7,
+                     *           "lastUsedAt": "2026-11-28T16:30:00.000Z",
+                     *           "blocked": false
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
+                    "application/json": {
+                        items: components["schemas"]["OrgUser"][];
+                        /** @description Opaque; null on the last page. A page may hold fewer items than `limit` while this is not null. */
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     blockUser: {
         parameters: {
             query?: never;
@@ -3149,6 +3288,83 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    erasePersonalData: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                userId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job (its status at `Location`). */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "kind": "personal-data-erasure",
+                     *       "appId": null,
+                     *       "target": {
+                     *         "userId": "ada@example.com"
+                     *       },
+                     *       "status": "queued",
+                     *       "runAt": null,
+                     *       "createdAt": "2026-11-28T16:30:00.000Z",
+                     *       "startedAt": null,
+                     *       "finishedAt": null,
+                     *       "requestedBy": "admin@example.com",
+                     *       "reason": null,
+                     *       "progress": {
+                     *         "appsDone": 0,
+                     *         "tokensRevoked": 0
+                     *       },
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RevocationJob"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `conflict`: the request collided with another too often; retry with the same `Idempotency-Key`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The request collided with another too often; retry with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     offboardUser: {
         parameters: {
             query?: never;
@@ -3198,11 +3414,7 @@ export interface operations {
                      *       "tokensAffected": 7
                      *     }
                      */
-                    "application/json": {
-                        /** @description Apps the user holds active tokens in. */
-                        appsAffected: number;
-                        tokensAffected: number;
-                    };
+                    "application/json": components["schemas"]["OffboardingDryRun"];
                 };
             };
             /** @description The job (its status at `Location`). */
@@ -3215,6 +3427,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "kind": "revocation",
                      *       "appId": null,
                      *       "target": {
                      *         "userId": "ada@example.com"
@@ -3455,6 +3668,7 @@ export interface operations {
                      *       },
                      *       "job": {
                      *         "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *         "kind": "revocation",
                      *         "appId": "crm-sync",
                      *         "target": {
                      *           "all": true
@@ -3660,6 +3874,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "kind": "revocation",
                      *       "appId": "crm-sync",
                      *       "target": {
                      *         "userIds": [
@@ -3989,6 +4204,7 @@ export interface operations {
                      *       "items": [
                      *         {
                      *           "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *           "kind": "revocation",
                      *           "appId": "crm-sync",
                      *           "target": {
                      *             "userIds": [
@@ -4048,6 +4264,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "kind": "revocation",
                      *       "appId": "crm-sync",
                      *       "target": {
                      *         "userIds": [
@@ -4122,6 +4339,7 @@ export interface operations {
                     /**
                      * @example {
                      *       "jobId": "job_00mx1hp3cpf0e3b17a98c4",
+                     *       "kind": "revocation",
                      *       "appId": "crm-sync",
                      *       "target": {
                      *         "userIds": [

@@ -7,6 +7,7 @@ import { AppsPage } from './pages/apps.js';
 import { AuditPage } from './pages/audit.js';
 import { IssuersPage } from './pages/issuers.js';
 import { JobsPage } from './pages/jobs.js';
+import { OrgUsersPage } from './pages/org-users.js';
 import { ResourceServersPage } from './pages/resource-servers.js';
 import { TokensPage } from './pages/tokens.js';
 import { UsersPage } from './pages/users.js';
@@ -17,7 +18,7 @@ import './styles.css';
 function Layout({ session }: { session: Session }) {
   const { path } = useLocation();
   const access = accessOf(session);
-  const nav = [['/', 'OAuth Usage'], ['/jobs', 'Revocation jobs'], ['/resource-servers', 'Resource servers'], ['/issuers', 'Trusted issuers'], ['/audit', 'Audit log']] as const;
+  const nav = [['/', 'OAuth Usage'], ['/users', 'Users'], ['/jobs', 'Revocation jobs'], ['/resource-servers', 'Resource servers'], ['/issuers', 'Trusted issuers'], ['/audit', 'Audit log']] as const;
   const current = (href: string) => (href === '/' ? path === '/' || path.startsWith('/apps') : path.startsWith(href));
   return (
     <>
@@ -41,6 +42,7 @@ function Layout({ session }: { session: Session }) {
               <Route path="/apps/:appId" component={AppPage} access={access} />
               <Route path="/apps/:appId/users" component={UsersPage} access={access} />
               <Route path="/apps/:appId/users/:userId/tokens" component={TokensPage} access={access} />
+              <Route path="/users" component={OrgUsersPage} access={access} />
               <Route path="/jobs" component={JobsPage} access={access} />
               <Route path="/resource-servers" component={ResourceServersPage} access={access} />
               <Route path="/issuers" component={IssuersPage} access={access} />

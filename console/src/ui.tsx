@@ -105,13 +105,17 @@ export function ConfirmDialog({ title, action, error, onConfirm, onClose, childr
 
 type Job = Schemas['RevocationJob'];
 
-/** What a job has done: users (apps, for an offboarding) and tokens. */
-export const progressText = ({ progress }: Pick<Job, 'progress'>) =>
-  `${'appsDone' in progress ? `${count(progress.appsDone)} apps` : `${count(progress.usersDone)} users`} done, ${count(progress.tokensRevoked)} tokens revoked`;
+/** What a job has done: users (apps, for an offboarding or an erasure) and tokens. */
+export const progressText = ({ kind, progress }: Pick<Job, 'kind' | 'progress'>) => {
+  if (kind === 'personal-data-erasure') return `${'appsDone' in progress ? count(progress.appsDone) : 0} apps' usage erased`;
+  return `${'appsDone' in progress ? `${count(progress.appsDone)} apps` : `${count(progress.usersDone)} users`} done, ${count(progress.tokensRevoked)} tokens revoked`;
+};
+/** What a job is, as its progress line names it. */
+const jobNoun = (job: Pick<Job, 'kind'> | undefined) => (job?.kind === 'personal-data-erasure' ? 'Erasure' : 'Revocation');
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** A revocation job's progress in a live region, polled until it ends (or is scheduled); then `onDone`. */
-export function JobProgress({ jobId, onDone }: { jobId: string; onDone: () => void }) {
+/** A job's progress in a live region, polled until it ends (or is scheduled); then `onDone`. `erasure`: it erases personal data. */
+export function JobProgress({ jobId, onDone, erasure = false }: { jobId: string; onDone: () => void; erasure?: boolean }) {
   const [job, setJob] = useState<Job>();
   useEffect(() => {
     let live = true;
@@ -133,9 +137,9 @@ export function JobProgress({ jobId, onDone }: { jobId: string; onDone: () => vo
   }, [jobId]);
   return (
     <p role="status" class={`job ${job?.status ?? 'queued'}`}>
-      {!job ? 'Revocation requested…'
+      {!job ? `${erasure ? 'Erasure' : 'Revocation'} requested…`
         : job.status === 'scheduled' ? <>Revocation scheduled for <Time iso={job.runAt} />.</>
-        : <>Revocation {job.status}: {progressText(job)}.{job.error ? ` ${job.error}` : ''}</>}
+        : <>{jobNoun(job)} {job.status}: {progressText(job)}.{job.error ? ` ${job.error}` : ''}</>}
     </p>
   );
 }

@@ -21,6 +21,7 @@ import { problemTypeDocs, problemTypes, problemUri, type ProblemType } from '../
 import { orderedRoutes } from '../../shared/routes.js';
 import { clientSecretSchema, declareResourceServerSchema, resourceServerSchema } from '../../shared/api/resource-servers.js';
 import { issuerSchema, trustIssuerSchema } from '../../shared/api/issuers.js';
+import { offboardingDryRunSchema, orgUserSchema } from '../../shared/api/users.js';
 import { createAppSchema, updateSettingsSchema } from '../../shared/schemas/apps.js';
 import { policiesSchema } from '../../shared/schemas/policies.js';
 import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/common.js';
@@ -38,7 +39,7 @@ const named: Record<string, v.GenericSchema> = {
   Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
   RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
   ResourceServer: resourceServerSchema, ResourceServerDeclaration: declareResourceServerSchema, ClientSecret: clientSecretSchema, ApprovedUser: approvedUserSchema,
-  Issuer: issuerSchema, IssuerTrust: trustIssuerSchema,
+  Issuer: issuerSchema, IssuerTrust: trustIssuerSchema, OrgUser: orgUserSchema, OffboardingDryRun: offboardingDryRunSchema,
 };
 
 const conversion: ConversionConfig = {

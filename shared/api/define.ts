@@ -41,7 +41,7 @@ export const tags = {
   tokens: { title: 'Tokens: the authorization server and resource servers', description: 'For the authorization server and resource servers: register, introspect, revoke.' },
   apps: { title: 'Apps: create, Settings, Policies', description: 'External client apps: create, detail, Settings and Policies.' },
   usage: { title: 'OAuth Usage, Usage by User, a user\'s tokens', description: 'OAuth Usage: apps holding active tokens, Usage by User, a user\'s tokens.' },
-  users: { title: 'Users in every app: offboarding, block', description: 'A user across the org\'s apps: revoke everywhere (offboarding), deny new tokens (block).' },
+  users: { title: 'Users in every app: find, offboard, block, erase', description: 'A user across the org\'s apps: find them (by id or name), revoke everywhere (offboarding), deny new tokens (block), erase their personal data.' },
   revocation: { title: 'Revocation and its jobs', description: 'Revoke one token, a user\'s tokens, selected users or a whole app; track and cancel jobs.' },
   resourceServers: { title: 'Resource servers', description: 'The resource servers an org declares: the audience each serves, and client secrets for HTTP Basic at /oauth2/introspect.' },
   issuers: { title: 'Trusted issuers', description: 'The JWT issuers an org trusts: their access tokens are learned when resource servers introspect them, with no integration at the authorization server.' },

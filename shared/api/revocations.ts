@@ -11,11 +11,12 @@ import type { RouteDefinition } from './define.js';
 
 export const jobSchema = v.object({
   jobId: jobIdSchema,
-  appId: v.pipe(v.nullable(idSchema), v.description('The app; null for an offboarding (every app of the org).')),
+  kind: v.pipe(v.picklist(['revocation', 'personal-data-erasure']), v.description('What the job does: revoke tokens, or blank a user\'s personal data (DELETE /v1/users/{userId}/personal-data; it revokes nothing).')),
+  appId: v.pipe(v.nullable(idSchema), v.description('The app; null for an offboarding or an erasure (every app of the org).')),
   target: v.union([
     v.strictObject({ all: v.literal(true) }),
     v.strictObject({ userIds: v.pipe(v.array(idSchema), v.minLength(1), v.maxLength(MAX_BULK_USERS)) }),
-    v.pipe(v.strictObject({ userId: idSchema }), v.description('An offboarding: the user, in every app.')),
+    v.pipe(v.strictObject({ userId: idSchema }), v.description('An offboarding or an erasure: the user, in every app.')),
   ]),
   status: jobStatusSchema,
   runAt: v.pipe(nullableInstant, v.description('When a scheduled job starts; null when it started at once.')),
@@ -28,7 +29,7 @@ export const jobSchema = v.object({
     v.strictObject({ usersDone: counterSchema, tokensRevoked: counterSchema }),
     v.strictObject({ appsDone: counterSchema, tokensRevoked: counterSchema }),
   ]), v.description(
-    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. An offboarding: `{ appsDone, tokensRevoked }`, the apps cleaned up so far and their tokens.',
+    'Bulk and user jobs: the users and tokens cleaned up so far, batch by batch. All-tokens jobs: the users and tokens the revocation took, exactly (what it zeroed on the app\'s counters), set when the job is planned; the cleanup then runs until `status` is `succeeded`. An offboarding: `{ appsDone, tokensRevoked }`, the apps cleaned up so far and their tokens. An erasure: `{ appsDone, tokensRevoked: 0 }`, the apps whose usage row held the user\'s name, once it ends.',
   )),
   error: v.nullable(v.string()),
 });
@@ -41,7 +42,7 @@ export const jobPageSchema = pageOf(jobSchema);
 export type JobView = Output<typeof jobSchema>;
 
 export const jobExample = {
-  jobId: 'job_00mx1hp3cpf0e3b17a98c4', appId: 'crm-sync', target: { userIds: ['ada@example.com', 'grace@example.com'] }, status: 'queued',
+  jobId: 'job_00mx1hp3cpf0e3b17a98c4', kind: 'revocation', appId: 'crm-sync', target: { userIds: ['ada@example.com', 'grace@example.com'] }, status: 'queued',
   runAt: null, createdAt: '2026-11-28T16:30:00.000Z', startedAt: null, finishedAt: null, requestedBy: 'admin@example.com', reason: 'Offboarding',
   progress: { usersDone: 0, tokensRevoked: 0 }, error: null,
 } as const;

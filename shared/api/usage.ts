@@ -53,10 +53,11 @@ const usageExample = {
 export const listAppUsers = {
   method: 'GET', path: '/v1/apps/{appId}/users', handler: 'list-app-users', scopes: ['usage:read'], table: 'RO',
   tag: 'usage', summary: 'Usage by User — users holding active tokens',
-  description: '**Usage by User**: first use, most recent use, number of uses and active tokens of each user; `?sort=userId` (default) or `?sort=-lastUsedAt`.',
+  description: '**Usage by User**: first use, most recent use, number of uses and active tokens of each user; `?sort=userId` (default) or `?sort=-lastUsedAt`. `?q=` searches: the users whose userId starts with it (case-insensitive), by userId, then those whose whole userName does, by userName (with `sort=-lastUsedAt`: 400). A page reads two Queries at most whatever the app\'s size, and may hold fewer items than `limit` while `nextCursor` is not null.',
   input: { path: appPathSchema, query: listUsersQuerySchema },
   answers: {
     200: { description: 'A page of the users holding active tokens.', schema: usagePageSchema, example: { items: [usageExample], nextCursor: null } },
+    400: { description: '`validation-error`: a bad parameter, or `q` with `sort=-lastUsedAt`.', problems: [{ type: 'validation-error', detail: 'query.sort: must be userId with q: a search is by userId, then by name' }] },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
   },
 } as const satisfies RouteDefinition;

@@ -8,18 +8,19 @@
  * app-wide revocation's cleanup deletes without reading them. The lists hold keys only; the rows
  * come in one BatchGetItem.
  */
+import pMap from 'p-map';
 import * as v from 'valibot';
 import type { AppShard, AppUser, Token } from '../model.js';
 import { chunk } from '../chunk.js';
 import { appKeys, randomShard, toAppShard } from './app.js';
 import { recordReader } from './checked.js';
 import {
-  batchGetConsistent, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage, type Page, type Update, type WriteRequest,
+  batchGetConsistent, conditionalUpdate, getItem, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage, type Page, type Update, type WriteRequest,
 } from './requests.js';
-import { keyPart, orgPrefix, table } from './table.js';
+import { fromKeyPart, keyPart, orgPrefix, table } from './table.js';
 import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
-const { gsi3, gsi4 } = table.indexes;
+const { gsi1, gsi2, gsi3, gsi4 } = table.indexes;
 
 /** App epochs in sort keys: fixed width, so they sort as numbers; `epochFirst` sorts the newest first in ascending order. */
 const EPOCH_DIGITS = 10;
@@ -32,6 +33,23 @@ const epochOfFirst = (sortKey: unknown) => 10 ** EPOCH_DIGITS - 1 - epochOfLast(
 
 const activeUsersPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#ACTIVE-USERS`;
 const appsOfUserPartition = (orgId: string, userId: string) => `${orgPrefix(orgId)}#USER#${keyPart(userId)}#APPS`;
+const orgLinksPartition = (orgId: string) => `${orgPrefix(orgId)}#USER-LINKS`;
+const orgLinkNamesPartition = (orgId: string) => `${orgPrefix(orgId)}#USER-LINK-NAMES`;
+const appLinksPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER-SEARCH`;
+const appLinkNamesPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER-NAME-SEARCH`;
+/**
+ * What the search keys hold of an id and of a name, lowercased: no more than a key can (1,024
+ * bytes, with the exact id after it), so a longer query is cut to this for the Query and matched
+ * in full on what it returns (`matchesPrefix`).
+ */
+const SEARCH_ID_CHARS = 200;
+const SEARCH_NAME_CHARS = 100;
+export const idSearchKey = (text: string) => keyPart(text.toLowerCase().slice(0, SEARCH_ID_CHARS));
+export const nameSearchKey = (text: string) => [...text.toLowerCase()].slice(0, SEARCH_NAME_CHARS).join('');
+/** A search's match, case-insensitive and in full (the keys hold a bounded part). */
+export const matchesPrefix = (text: string | null, q: string) => text !== null && text.toLowerCase().startsWith(q.toLowerCase());
+/** The user a search key ends with (ids hold no `#`). */
+const userOfSearchKey = (sortKey: unknown) => fromKeyPart(String(sortKey).slice(String(sortKey).lastIndexOf('#') + 1));
 
 export const appUserKeys = {
   row: (orgId: string, appId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}`, sk: `USER#${keyPart(userId)}` }),
@@ -41,6 +59,20 @@ export const appUserKeys = {
   activeByLastUse: (orgId: string, appId: string, countEpoch: number, lastUsedAt: string | null, userId: string) => ({ [gsi4.partitionKey]: activeUsersPartition(orgId, appId), [gsi4.sortKey]: `${epochLast(countEpoch)}#${lastUsedAt ?? '0'}#${keyPart(userId)}` }),
   /** A user's apps: a link item per app and epoch the user holds tokens under, in the user's partition, by appId. */
   appOfUser: (orgId: string, userId: string, appId: string, countEpoch: number): Key => ({ pk: appsOfUserPartition(orgId, userId), sk: `APP#${keyPart(appId)}#${epochLast(countEpoch)}` }),
+  /**
+   * The same links org-wide (GET /v1/users): by user id, case-insensitively (gsi1), and by the
+   * user's name as the link was written (gsi2, when known); every link of a user under one key,
+   * so a user's links come together.
+   */
+  orgLinkById: (orgId: string, userId: string) => ({ [gsi1.partitionKey]: orgLinksPartition(orgId), [gsi1.sortKey]: `${idSearchKey(userId)}#${keyPart(userId)}` }),
+  orgLinkByName: (orgId: string, userName: string, userId: string) => ({ [gsi2.partitionKey]: orgLinkNamesPartition(orgId), [gsi2.sortKey]: `${nameSearchKey(userName)}#${keyPart(userId)}` }),
+  /** And in the app's search (Usage by User's `q`), keys only: by epoch (newest first), then id (gsi3) or name (gsi4), case-insensitively. */
+  appLinkById: (orgId: string, appId: string, countEpoch: number, userId: string) => ({
+    [gsi3.partitionKey]: appLinksPartition(orgId, appId), [gsi3.sortKey]: `${epochFirst(countEpoch)}#${idSearchKey(userId)}#${keyPart(userId)}`,
+  }),
+  appLinkByName: (orgId: string, appId: string, countEpoch: number, userName: string, userId: string) => ({
+    [gsi4.partitionKey]: appLinkNamesPartition(orgId, appId), [gsi4.sortKey]: `${epochFirst(countEpoch)}#${nameSearchKey(userName)}#${keyPart(userId)}`,
+  }),
 };
 
 /** The index keys that list a user row as holding tokens counted under `countEpoch`. */
@@ -51,11 +83,20 @@ export const activeListings = (user: Pick<AppUser, 'orgId' | 'appId' | 'userId' 
 /** Attributes whose removal takes a user row out of the active-user lists (the last-use key stays: uses move it). */
 const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey] as const;
 
-/** The link that lists an app among the user's apps while the user's row counts tokens under `countEpoch`. */
-export const userAppLinkItem = (orgId: string, appId: string, userId: string, countEpoch: number) =>
-  itemOf('UserAppLink', appUserKeys.appOfUser(orgId, userId, appId, countEpoch), { orgId, appId, userId, countEpoch });
-const toUserAppLink = /* @__PURE__ */ recordReader('UserAppLink', () => ({ appId: v.string(), countEpoch: v.number() }), (l) => ({ appId: l.appId as string, countEpoch: l.countEpoch as number }));
-const putLink = (orgId: string, appId: string, userId: string, countEpoch: number) => putWrite(userAppLinkItem(orgId, appId, userId, countEpoch));
+/**
+ * The link that lists an app among the user's apps (and the user in the org's and the app's
+ * searches) while the user's row counts tokens under `countEpoch`. Links are written only when a
+ * count starts or the name changes, never by a use, so their indexes cost introspection nothing.
+ */
+export const userAppLinkItem = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null) =>
+  itemOf('UserAppLink', appUserKeys.appOfUser(orgId, userId, appId, countEpoch), { orgId, appId, userId, countEpoch, ...(userName ? { userName } : {}) }, searchKeys(orgId, appId, userId, countEpoch, userName));
+const searchKeys = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null) => ({
+  ...appUserKeys.orgLinkById(orgId, userId), ...appUserKeys.appLinkById(orgId, appId, countEpoch, userId),
+  ...(userName ? { ...appUserKeys.orgLinkByName(orgId, userName, userId), ...appUserKeys.appLinkByName(orgId, appId, countEpoch, userName, userId) } : {}),
+});
+export interface UserAppLink { userId: string; appId: string; countEpoch: number }
+const toUserAppLink = /* @__PURE__ */ recordReader('UserAppLink', () => ({ userId: v.string(), appId: v.string(), countEpoch: v.number() }), (l): UserAppLink => ({ userId: l.userId as string, appId: l.appId as string, countEpoch: l.countEpoch as number }));
+const putLink = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null) => putWrite(userAppLinkItem(orgId, appId, userId, countEpoch, userName));
 const deleteLink = (orgId: string, appId: string, userId: string, countEpoch: number) => deleteWrite(appUserKeys.appOfUser(orgId, userId, appId, countEpoch));
 /** A row counts tokens (under its own epoch, current or not) exactly while it is listed and linked. */
 const isListed = (user: Pick<AppUser, 'activeTokenCount'>) => user.activeTokenCount > 0;
@@ -143,21 +184,80 @@ export async function listActiveAppsOfUser(orgId: string, userId: string, limit:
 }
 
 /**
- * Every app the user is linked to (holds tokens counted in, under some epoch), deduplicated, in
- * appId order: all pages, strongly consistent, so a registration that committed before is seen.
+ * Every link of the user (the apps they hold tokens counted in, under some epoch), in appId order:
+ * all pages, strongly consistent, so a registration that committed before is seen.
  */
-export async function linkedAppIds(orgId: string, userId: string): Promise<string[]> {
-  const appIds = new Set<string>();
+export async function linksOfUser(orgId: string, userId: string): Promise<UserAppLink[]> {
+  const links: UserAppLink[] = [];
   let startKey: Item | undefined;
   do {
     const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit: 1000, startKey, consistent: true });
-    for (const item of page.items) {
-      const link = toUserAppLink(item);
-      if (link) appIds.add(link.appId);
-    }
+    links.push(...page.items.map((item) => toUserAppLink(item)).filter((l): l is UserAppLink => l !== undefined));
     startKey = page.lastKey;
   } while (startKey);
-  return [...appIds];
+  return links;
+}
+
+/** Every app the user is linked to, deduplicated, in appId order. */
+export async function linkedAppIds(orgId: string, userId: string): Promise<string[]> {
+  return [...new Set((await linksOfUser(orgId, userId)).map((l) => l.appId))];
+}
+
+/**
+ * One page of the org's links, each user's together: by user id (`byName: false`) or by name,
+ * from a case-insensitive prefix `q` (matched in full: a longer `q` than the keys hold reads more).
+ * Eventually consistent, as every index: the rows read with them decide what is shown.
+ */
+export async function pageOrgLinks(orgId: string, { byName, q, limit, startKey }: { byName: boolean; q: string | undefined; limit: number; startKey?: Item }): Promise<ListedPage<UserAppLink & { userName: string | null }>> {
+  const page = await queryPage({
+    index: byName ? 'gsi2' : 'gsi1', partition: byName ? orgLinkNamesPartition(orgId) : orgLinksPartition(orgId),
+    ...(q ? { prefix: byName ? nameSearchKey(q) : idSearchKey(q) } : {}), limit, startKey,
+  });
+  const links = page.items.flatMap((item, i) => {
+    const link = toUserAppLink(item);
+    const userName = typeof item.userName === 'string' ? item.userName : null;
+    return link && (!q || matchesPrefix(byName ? userName : link.userId, q)) ? [{ link: { ...link, userName }, resumeKey: page.resumeKeys[i] as Item }] : [];
+  });
+  return { items: links.map((l) => l.link), lastKey: page.lastKey, resumeKeys: links.map((l) => l.resumeKey) };
+}
+
+/**
+ * One page of an app's users whose id (`byName: false`) or name starts with `q`, case-insensitively,
+ * among those counting tokens under `appEpoch` (the app's current one): keys only, so it answers
+ * the user ids (matched in full) with where the search resumes after each.
+ */
+export async function searchAppUsers(orgId: string, appId: string, appEpoch: number, { byName, q, limit, startKey }: { byName: boolean; q: string; limit: number; startKey?: Item }): Promise<ListedPage<string>> {
+  const page = await queryPage({
+    index: byName ? 'gsi4' : 'gsi3', partition: byName ? appLinkNamesPartition(orgId, appId) : appLinksPartition(orgId, appId),
+    prefix: `${epochFirst(appEpoch)}#${byName ? nameSearchKey(q) : idSearchKey(q)}`, limit, startKey,
+  });
+  const found = page.items.map((item, i) => ({ userId: userOfSearchKey(item[byName ? gsi4.sortKey : gsi3.sortKey]), resumeKey: page.resumeKeys[i] as Item }))
+    .filter((u) => byName || matchesPrefix(u.userId, q));
+  return { items: found.map((u) => u.userId), lastKey: page.lastKey, resumeKeys: found.map((u) => u.resumeKey) };
+}
+
+/** The usage rows of some of an app's users, in their order, each with the app's current epoch (one BatchGetItem of at most 99 rows and a shard). */
+export async function usageRowsOf(orgId: string, appId: string, appEpoch: number, userIds: string[]): Promise<UsageRow[]> {
+  const { rows } = await usageRows(orgId, userIds.map((userId) => ({ row: appUserKeys.row(orgId, appId, userId), appId, epoch: appEpoch, resumeKey: {} })));
+  return rows;
+}
+
+/** The rows of some (user, app) pairs and a shard of each app, strongly consistent (BatchGetItem per 100 keys, in parallel). */
+export async function getRowsWithShards(orgId: string, pairs: { userId: string; appId: string }[]): Promise<{ rows: Map<string, AppUser>; appEpochs: Map<string, number> }> {
+  const appIds = [...new Set(pairs.map((p) => p.appId))];
+  const shardKeys = appIds.map((appId) => appKeys.shard(orgId, appId, randomShard()));
+  const rowKeys = [...new Map(pairs.map((p) => [`${p.appId}\n${p.userId}`, appUserKeys.row(orgId, p.appId, p.userId)])).values()];
+  const found = (await Promise.all(chunk([...rowKeys, ...shardKeys], 100).map((keys) => batchGetConsistent(keys)))).flat();
+  const rows = new Map<string, AppUser>();
+  for (const item of found) {
+    const user = item.entity === 'AppUser' ? toAppUser(item) : undefined;
+    if (user) rows.set(`${user.appId}\n${user.userId}`, user);
+  }
+  const appEpochs = new Map(appIds.flatMap((appId, i) => {
+    const shard = toAppShard(found.find(sameKey(shardKeys[i] as Key)));
+    return shard ? [[appId, shard.revokeEpoch] as const] : [];
+  }));
+  return { rows, appEpochs };
 }
 
 /** A random shard of the app and the named users' rows, strongly consistent (BatchGetItem per 99 users, in parallel). */
@@ -195,7 +295,7 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
         itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: tokens, revokeEpoch: 0, countEpoch: appEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
         { expression: 'attribute_not_exists(pk)' },
       ),
-      putLink(orgId, appId, userId, appEpoch),
+      putLink(orgId, appId, userId, appEpoch, userName ?? null),
     ];
   }
   const restart = before.countEpoch !== appEpoch;
@@ -216,7 +316,8 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
         ...(lists ? pinned.values : {}), ...set.values,
       },
     }),
-    ...(lists ? [putLink(orgId, appId, userId, appEpoch)] : []),
+    // Listed again, or by a new name: the link is written (again) with the name the org's lists find it by.
+    ...(lists || (userName && userName !== before.userName && !restart) ? [putLink(orgId, appId, userId, appEpoch, userName ?? before.userName)] : []),
     // The link of the older epoch, if the cleanup of its revocation has not deleted it yet.
     ...(restart && isListed(before) ? [deleteLink(orgId, appId, userId, before.countEpoch)] : []),
   ];
@@ -287,7 +388,7 @@ export function setCount(user: AppUser, appEpoch: number, count: number): Write[
       },
     }),
     ...(isListed(user) && !keepsLink ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
-    ...(count > 0 ? [putLink(user.orgId, user.appId, user.userId, appEpoch)] : []),
+    ...(count > 0 ? [putLink(user.orgId, user.appId, user.userId, appEpoch, user.userName)] : []),
   ];
 }
 
@@ -300,9 +401,55 @@ export function unlinkStaleUser(user: AppUser, appEpoch: number): Write[] {
   return user.countEpoch < appEpoch && isListed(user) ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : [];
 }
 
+/**
+ * Personal-data erasure: the user's name removed from their rows in these apps (a BatchGetItem
+ * per 100, then an UpdateItem per row holding one). How many rows held one.
+ */
+export async function eraseNameInRows(orgId: string, userId: string, appIds: string[]): Promise<number> {
+  const keys = appIds.map((appId) => appUserKeys.row(orgId, appId, userId));
+  const rows = (await Promise.all(chunk(keys, 100).map((part) => batchGetConsistent(part)))).flat().filter((row) => typeof row.userName === 'string');
+  await pMap(rows, (row) => conditionalUpdate({ Key: keyOf(row), UpdateExpression: 'REMOVE userName', ConditionExpression: 'attribute_exists(userName)' }), { concurrency: 8 });
+  return rows.length;
+}
+
+/** Link index keys that hold the user's name (the searches by name). */
+const nameSearchAttributes = [gsi2.partitionKey, gsi2.sortKey, gsi4.partitionKey, gsi4.sortKey] as const;
+
+/** The same in a page of the user's links: the name and the search keys made of it. Where the page stopped. */
+export async function eraseNameInLinks(orgId: string, userId: string, limit: number, startKey?: Item): Promise<Item | undefined> {
+  const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), prefix: 'APP#', limit, startKey, consistent: true });
+  const unnamed = removeClause(['userName', ...nameSearchAttributes], 'n');
+  await pMap(page.items.filter((link) => typeof link.userName === 'string'), (link) => conditionalUpdate({
+    Key: keyOf(link), UpdateExpression: `REMOVE ${unnamed.parts.join(', ')}`, ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: unnamed.names,
+  }), { concurrency: 8 });
+  return page.lastKey;
+}
+
 /** The same for users whose tokens of `countEpoch` an app-wide revocation's cleanup found, as BatchWriteItem requests. */
 export const unlinkRequests = (orgId: string, appId: string, countEpoch: number, userIds: string[]): WriteRequest[] =>
   userIds.map((userId) => ({ DeleteRequest: { Key: appUserKeys.appOfUser(orgId, userId, appId, countEpoch) } }));
+
+/**
+ * Lists a link an older version wrote (without search keys) in the org's and the app's searches,
+ * by id and by the name of its row: only if it is still there and still unlisted. True if it changed it.
+ */
+export async function listLegacyLink(link: Item): Promise<boolean> {
+  const parsed = toUserAppLink(link);
+  const orgId = link.orgId as string | undefined;
+  if (!parsed || !orgId) return false;
+  const row = toAppUser(await getItem(appUserKeys.row(orgId, parsed.appId, parsed.userId)));
+  const userName = row?.userName ?? null;
+  const keys = setClause({
+    ...searchKeys(orgId, parsed.appId, parsed.userId, parsed.countEpoch, userName), ...(userName ? { userName } : {}),
+  }, 'l');
+  return conditionalUpdate({
+    Key: keyOf(link),
+    UpdateExpression: `SET ${keys.parts.join(', ')}`,
+    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#listed)',
+    ExpressionAttributeNames: { ...keys.names, '#listed': gsi1.partitionKey },
+    ExpressionAttributeValues: keys.values,
+  });
+}
 
 /** The user's-apps index keys an older version put on listed user rows (that index is gone; `npm run migrate` moves the rows). */
 export const LEGACY_USER_APPS_INDEX = ['gsi5pk', 'gsi5sk'] as const;
@@ -327,7 +474,7 @@ export function relistLegacyRow(item: Item): Write[] | undefined {
       ExpressionAttributeNames: { ...keys.names, ...legacy.names, '#listed': gsi3.partitionKey },
       ExpressionAttributeValues: { ...keys.values, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount, ...pinned.values },
     }),
-    ...(listed ? [putLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
+    ...(listed ? [putLink(user.orgId, user.appId, user.userId, user.countEpoch, user.userName)] : []),
   ];
 }
 

@@ -138,6 +138,17 @@ export async function appExists(orgId: string, appId: string): Promise<boolean> 
   return (await getItem(appKeys.app(orgId, appId), 'pk')) !== undefined;
 }
 
+/** The app's current revocation epoch (a random shard's, strongly consistent), or undefined when the org has no such app. */
+export async function appEpochNow(orgId: string, appId: string): Promise<number | undefined> {
+  return toAppShard(await getItem(appKeys.shard(orgId, appId, randomShard())))?.revokeEpoch;
+}
+
+/** A page of the org's app ids, in appId order (the apps' collections: rows and their shards, `limit` items read). */
+export async function pageAppIds(orgId: string, limit: number, startKey?: Item): Promise<{ appIds: string[]; lastKey: Item | undefined }> {
+  const page = await queryPage({ partition: orgPrefix(orgId), prefix: 'APP#', limit, startKey });
+  return { appIds: page.items.flatMap((item) => (item[entityAttribute] === 'App' ? toApp(item)?.appId ?? [] : [])), lastKey: page.lastKey };
+}
+
 /** The app row with its counters: one strongly consistent Query over the app's collection. */
 export async function getAppWithCounters(orgId: string, appId: string): Promise<(App & AppCounters & { shards: AppShard[] }) | undefined> {
   const collection = appKeys.collection(orgId, appId);

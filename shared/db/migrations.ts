@@ -7,7 +7,7 @@ import pMap from 'p-map';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
 import { getItem, conditionalUpdate, type Item, type Key } from './requests.js';
-import { LEGACY_USER_APPS_INDEX, relistLegacyRow } from './app-user.js';
+import { LEGACY_USER_APPS_INDEX, listLegacyLink, relistLegacyRow } from './app-user.js';
 import { commit } from './unit-of-work.js';
 import { retrying, RETRY } from '../retry.js';
 import { APP_SHARDS, entityAttribute, table, type Entity } from './table.js';
@@ -15,7 +15,7 @@ import { appKeys } from './app.js';
 import { tokenKeys } from './token.js';
 import { dueKeys, entryKey, queryDue } from './due-index.js';
 
-const { gsi4, gsi6 } = table.indexes;
+const { gsi1, gsi4, gsi6 } = table.indexes;
 const stateKey = (migration: string): Key => ({ pk: 'MIGRATION', sk: migration });
 /** Segments of the parallel Scan; each keeps its own cursor. */
 const SEGMENTS = 4;
@@ -125,6 +125,21 @@ export function relistUserRows(options: MigrationOptions = {}): Promise<Migratio
 }
 
 /**
+ * Gives the links an older version wrote their search keys (GET /v1/users and Usage by User's
+ * `q`): by id and by their row's name. Until a link has them, the org's list does not show that
+ * app of the user, and the app's search does not find the user.
+ */
+export function giveLinksSearchKeys(options: MigrationOptions = {}): Promise<MigrationReport> {
+  return runMigration({
+    name: 'user-search-keys',
+    filter: '#entity = :link AND attribute_not_exists(#listed)',
+    names: { '#entity': entityAttribute, '#listed': gsi1.partitionKey },
+    values: { ':link': 'UserAppLink' satisfies Entity },
+    migrate: listLegacyLink,
+  }, options);
+}
+
+/**
  * Gives every live token an older version registered (before grants) its grant: first each
  * refresh token a grant of its own id, holding what it counted; then each access token registered from a refresh token joins that one's grant (or,
  * when that refresh token is gone, counts on its own in a grant of its id). Each step is
@@ -214,7 +229,7 @@ export async function moveDueEntriesToOrgs(options: MigrationOptions = {}): Prom
 
 /** Every migration, in the order an upgrade runs them (`adopt`: see `adoptGrants`). */
 export const migrationsWith = (adopt: (item: Item) => Promise<boolean>) => [
-  moveDueEntriesToOrgs, backfillAppTokenIndex, relistUserRows, copyScopesToShards,
+  moveDueEntriesToOrgs, backfillAppTokenIndex, relistUserRows, giveLinksSearchKeys, copyScopesToShards,
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).refresh(),
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).access(),
 ];

@@ -10,7 +10,7 @@
  */
 import * as v from 'valibot';
 import { recordReader } from './checked.js';
-import { getItem, partitionOf, queryPage, removeClause, resumeKeyOf, type Item, type Key, type ListedPage } from './requests.js';
+import { batchGetConsistent, getItem, partitionOf, sameKey, queryPage, removeClause, resumeKeyOf, type Item, type Key, type ListedPage } from './requests.js';
 import { entityAttribute, keyPart, orgPrefix, table } from './table.js';
 import { checkWrite, updateWrite, type Write } from './unit-of-work.js';
 
@@ -44,6 +44,13 @@ export const neverRestricted = (orgId: string, userId: string): OrgUser => ({ or
 
 export async function getOrgUser(orgId: string, userId: string): Promise<OrgUser> {
   return toOrgUser(await getItem(orgUserKeys.user(orgId, userId))) ?? neverRestricted(orgId, userId);
+}
+
+/** Some users' items, strongly consistent (a user with none reads as never restricted). */
+export async function getOrgUsers(orgId: string, userIds: string[]): Promise<Map<string, OrgUser>> {
+  const keys = userIds.map((userId) => orgUserKeys.user(orgId, userId));
+  const found = keys.length ? await batchGetConsistent(keys) : [];
+  return new Map(userIds.map((userId, i) => [userId, toOrgUser(found.find(sameKey(keys[i] as Key))) ?? neverRestricted(orgId, userId)]));
 }
 
 /** In a registration's (or first sight's) transaction: the user is still neither blocked nor offboarded since `seen` was read. */

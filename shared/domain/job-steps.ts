@@ -25,6 +25,7 @@ import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { JobMessage, QueueMessage } from '../queue-messages.js';
 import { iso } from '../time.js';
+import { eraseStep, firstEraseStep } from './erasure.js';
 import { raiseOffboardedApps } from './offboarding.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
@@ -71,6 +72,7 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
   if (job.waiting) return; // a started job whose cleanup waits for a slot: the sweep's round sends it on
   if (message.kind === 'plan') return plan(job, now, messageId);
+  if (message.kind === 'erase') return erase(job, message, now, messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
   if (message.kind === 'clean') {
@@ -119,6 +121,10 @@ async function plan(job: RevocationJob, now: number, messageId: string): Promise
   if (!job.planComplete && !(await claimPlanning(job, messageId))) return; // another plan message plans this pass
   if (revokesAllTokens(job)) {
     if (!job.planComplete && !(await planTokenRanges(job, now))) return; // a duplicate planner got there first
+  } else if (job.erasure && !job.planComplete) {
+    // One chain of steps, through the org's apps and then the user's links.
+    await enqueue([firstEraseStep(job)]);
+    if (!(await recordPlanned(job, 1, null, true, iso(now)))) return;
   } else if (job.offboarding && !job.planComplete) {
     // A step per app, in the app's order; each cleans the one user there as a user's Revoke does.
     const { userId, apps } = job.offboarding;
@@ -185,6 +191,17 @@ async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number)
 async function batchDone(job: RevocationJob, batch: number, done: StepDone, now: number, messageId: string): Promise<void> {
   const after = await recordBatchDone(job, batch, done, iso(now), messageId) ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
+}
+
+/** A step of a personal-data erasure (erasure.ts); the last one counts the job's one batch, with the rows it erased. */
+async function erase(job: RevocationJob, message: Extract<QueueMessage, { kind: 'erase' }>, now: number, messageId: string): Promise<void> {
+  if (!job.erasure) {
+    logger.error('Dropping an erasure step for a job that erases nothing', { jobId: job.jobId });
+    return;
+  }
+  const step = await eraseStep({ ...job, erasure: job.erasure }, message);
+  if ('next' in step) return enqueue([step.next]);
+  await batchDone(job, message.batch, { users: step.rowsErased, tokens: 0, drift: 0, stragglers: 0 }, now, messageId);
 }
 
 type CleanMessage = Extract<QueueMessage, { kind: 'clean' }>;
@@ -312,7 +329,9 @@ async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
     logger.warn('tombstoned tokens the index listed late', { jobId: job.jobId, stragglers });
     job = { ...job, reconciled: { ...job.reconciled, stragglers: job.reconciled.stragglers + stragglers } };
   }
-  const completed = auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
+  const completed = job.erasure
+    ? auditEvent({ orgId: job.orgId, sub: WORKER }, 'user.personal-data.erased', { userId: job.erasure.userId, jobId: job.jobId, details: { requestedBy: job.requestedBy, rowsErased: job.progress.usersDone } }, now, 'system')
+    : auditEvent({ orgId: job.orgId, sub: WORKER }, 'revocation.completed', {
     ...(job.offboarding ? { userId: job.offboarding.userId } : { appId: job.appId }), jobId: job.jobId, ...(job.reason ? { reason: job.reason } : {}),
     details: {
       usersDone: job.progress.usersDone, tokensRevoked: job.progress.tokensRevoked,
@@ -321,7 +340,7 @@ async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
   }, now, 'system');
   const finished = { finishedAt: iso(now), ...(stragglers > 0 ? { reconciledStragglers: job.reconciled.stragglers } : {}) };
   if (await commit([transitionWrite(job, 'running', 'succeeded', finished, null), recordEvent(completed)])) {
-    const apps = job.offboarding ? Object.keys(job.offboarding.apps) : job.appEpoch === null ? [job.appId] : [];
+    const apps = job.offboarding ? Object.keys(job.offboarding.apps) : job.appEpoch === null && !job.erasure ? [job.appId] : [];
     await pMap(apps, (appId) => deactivateIfIdle(job.orgId, appId), { concurrency: USER_CONCURRENCY });
     logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
   }

@@ -13,10 +13,11 @@ import { viewOf } from '../schemas/answers.js';
 /** Revocation jobs as admins see them: read, list, cancel (nothing here reaches the queue). */
 export function jobView(job: RevocationJob): JobView {
   const { usersDone, tokensRevoked } = job.progress;
-  // An offboarding's steps are its apps, one user each: its users done are the apps done.
-  return job.offboarding
-    ? viewOf(jobSchema, { ...job, appId: null, progress: { appsDone: usersDone, tokensRevoked } })
-    : viewOf(jobSchema, { ...job, progress: { usersDone, tokensRevoked } });
+  const kind = job.erasure ? 'personal-data-erasure' : 'revocation';
+  // An offboarding's steps are its apps, one user each: its users done are the apps done (an erasure's: the rows it blanked).
+  return job.offboarding || job.erasure
+    ? viewOf(jobSchema, { ...job, kind, appId: null, progress: { appsDone: usersDone, tokensRevoked } })
+    : viewOf(jobSchema, { ...job, kind, progress: { usersDone, tokensRevoked } });
 }
 
 export async function getJobOf(orgId: string, jobId: string): Promise<RevocationJob> {

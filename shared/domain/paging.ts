@@ -60,3 +60,29 @@ export function listAnswer<T, V>(orgId: string, list: string, page: ListedPage<T
   }
   return { items, nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }
+
+/** Where a prefix search resumes: in the list by id or by name, and from which key (null: its start). */
+export type SearchCursor = { byName: boolean; key: Record<string, unknown> | null };
+
+/**
+ * A page of a search by a prefix of the id or of the name: the matches by id first, then those by
+ * name (each read function leaves out, by name, the users whose id matches: one place per user).
+ * A page reads the list by name only once the list by id has ended on it: at most two Queries.
+ * `read` answers up to `wanted` matches and where its list resumes (null: it ended). Without a
+ * query (`byNameToo` false) it is the list by id alone.
+ */
+export async function searchPage<T>(
+  start: SearchCursor | undefined, limit: number, byNameToo: boolean,
+  read: (byName: boolean, startKey: Record<string, unknown> | undefined, wanted: number) => Promise<{ items: T[]; next: Record<string, unknown> | null }>,
+): Promise<{ items: T[]; next: SearchCursor | null }> {
+  let at: SearchCursor = start ?? { byName: false, key: null };
+  const items: T[] = [];
+  for (;;) {
+    const page = await read(at.byName, at.key ?? undefined, limit - items.length);
+    items.push(...page.items);
+    if (page.next) return { items, next: { byName: at.byName, key: page.next } };
+    if (at.byName || !byNameToo) return { items, next: null };
+    at = { byName: true, key: null };
+    if (items.length >= limit) return { items, next: at };
+  }
+}

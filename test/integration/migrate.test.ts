@@ -4,7 +4,7 @@ import { lambdaContext } from '../../local/event.js';
 import { orgsWithDueWork } from '../../shared/db/due-index.js';
 import { db, TableName } from '../../shared/db/client.js';
 import { appUserKeys, LEGACY_USER_APPS_INDEX } from '../../shared/db/app-user.js';
-import { backfillAppTokenIndex, relistUserRows } from '../../shared/db/migrations.js';
+import { backfillAppTokenIndex, giveLinksSearchKeys, relistUserRows } from '../../shared/db/migrations.js';
 import { table, TOKEN_INDEX_SHARDS } from '../../shared/db/table.js';
 import { hasher } from '../../shared/domain/hasher.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
@@ -276,6 +276,39 @@ describe('npm run migrate: due entries to the orgs\' own partitions', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('npm run migrate: the users searches for links written before them', () => {
+  it('gives every link its search keys with its row\'s name, resumes where it stopped, changes nothing twice, and the searches find the users', { timeout: 60_000 }, async () => {
+    const searchOrg = 'org-migrate-links';
+    const admin = as(searchOrg);
+    for (const appId of ['mail', 'crm']) await createApp(searchOrg, appId);
+    for (const [appId, userId, userName] of [['mail', 'ada', 'Ada Lovelace'], ['crm', 'ada', 'Ada Lovelace'], ['mail', 'bob', 'Bobby'], ['crm', 'cy', undefined]] as const) {
+      expect((await register(searchOrg, { token: rawToken(userId), type: 'access', appId, userId, ...(userName ? { userName } : {}) })).status).toBe(201);
+    }
+    const search = async (q?: string) => ((await call('listUsers', { claims: admin, query: q ? { q } : {} })).body.items ?? []).map((u) => [u.userId, u.appCount]);
+    const searchApp = async (q: string) => ((await call('listAppUsers', { claims: admin, path: { appId: 'mail' }, query: { q } })).body.items ?? []).map((u) => u.userId);
+    const before = [await search(), await search('bobby'), await searchApp('ada l')];
+    expect(before).toEqual([[['ada', 2], ['bob', 1], ['cy', 1]], [['bob', 1]], ['ada']]);
+
+    // As an older version stored them: links with no search keys and no name.
+    const links = (await db.send(new ScanCommand({
+      TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND entity = :e', ExpressionAttributeValues: { ':o': searchOrg, ':e': 'UserAppLink' },
+    }))).Items ?? [];
+    expect(links).toHaveLength(4);
+    const searchAttributes = ['gsi1', 'gsi2', 'gsi3', 'gsi4'].flatMap((index) => [`${index}pk`, `${index}sk`]);
+    for (const link of links) {
+      await db.send(new UpdateCommand({ TableName, Key: { pk: link.pk, sk: link.sk }, UpdateExpression: `REMOVE userName, ${searchAttributes.join(', ')}` }));
+    }
+    expect([await search(), await search('bobby'), await searchApp('ada l')]).toEqual([[], [], []]);
+
+    const first = await giveLinksSearchKeys({ pagesPerSegment: 1, pageSize: 1 });
+    const rest = await giveLinksSearchKeys();
+    expect(rest.complete).toBe(true);
+    expect(first.updated + rest.updated).toBeGreaterThanOrEqual(4);
+    expect((await giveLinksSearchKeys()).updated).toBe(0);
+    expect([await search(), await search('bobby'), await searchApp('ada l')]).toEqual(before);
   });
 });
 

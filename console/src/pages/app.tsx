@@ -20,7 +20,7 @@ export function AppPage({ appId, access }: { appId: string; access: Access }) {
   const { query, route, path } = useLocation();
   const tab = query.tab === 'policies' ? 'policies' : 'settings';
   const app = useLoad(() => api('get', '/v1/apps/{appId}', { path: { appId } }).then((r) => ({ ...r.body, etag: r.headers.get('etag') ?? '' })), [appId]);
-  const [revoking, setRevoking] = useState(false);
+  const [dialog, setDialog] = useState<'revoke-all' | 'block' | 'unblock'>();
   const [jobId, setJobId] = useState<string>();
   if (app.error) return <ErrorNotice error={app.error} retry={app.reload} />;
   if (!app.data) return <p aria-busy="true">Loading…</p>;
@@ -35,13 +35,21 @@ export function AppPage({ appId, access }: { appId: string; access: Access }) {
   return (
     <section>
       <p class="crumbs"><a href="/">OAuth Usage</a></p>
-      <h1>{data.name}</h1>
+      <h1>{data.name}{data.blocked && <> <span class="tag blocked">Blocked</span></>}</h1>
       <dl class="summary">
         <div><dt>Users</dt><dd><a href={`/apps/${enc(appId)}/users`}>{count(data.userCount)}</a></dd></div>
         <div><dt>Active tokens</dt><dd>{count(data.activeTokenCount)}</dd></div>
         <div><dt>Last used</dt><dd><Time iso={data.lastUsedAt} /></dd></div>
       </dl>
-      {access.manage && <p><button type="button" class="danger" onClick={() => setRevoking(true)}>Revoke all tokens</button></p>}
+      {data.blocked && <p class="notice">This app is blocked: its tokens were revoked and new ones are refused until it is unblocked.</p>}
+      {access.manage && (
+        <p class="inline">
+          <button type="button" class="danger" onClick={() => setDialog('revoke-all')}>Revoke all tokens</button>
+          {data.blocked
+            ? <button type="button" class="secondary" onClick={() => setDialog('unblock')}>Unblock</button>
+            : <button type="button" class="danger" onClick={() => setDialog('block')}>Block</button>}
+        </p>
+      )}
       {jobId && <JobProgress jobId={jobId} onDone={app.reload} />}
       <div role="tablist" aria-label="App" onKeyDown={onTabKey}>
         {(['settings', 'policies'] as const).map((t) => (
@@ -56,7 +64,10 @@ export function AppPage({ appId, access }: { appId: string; access: Access }) {
           : <PoliciesTab key={`p${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />}
       </div>
       <ClientTokens appId={appId} manage={access.manage} onRevoked={app.reload} />
-      {revoking && <RevokeAllDialog app={data} onClose={() => setRevoking(false)} onStarted={(id) => { setRevoking(false); setJobId(id); }} />}
+      {dialog === 'revoke-all' && <RevokeAllDialog app={data} onClose={() => setDialog(undefined)} onStarted={(id) => { setDialog(undefined); setJobId(id); }} />}
+      {(dialog === 'block' || dialog === 'unblock') && (
+        <BlockDialog app={data} block={dialog === 'block'} onClose={() => setDialog(undefined)} onDone={(id) => { setDialog(undefined); if (id) setJobId(id); app.reload(); }} />
+      )}
     </section>
   );
 }
@@ -386,5 +397,35 @@ function RevokeAllDialog({ app, onClose, onStarted }: { app: AppDetail; onClose:
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/**
+ * Block (every token revoked at once, new ones refused until Unblock) or Unblock (new tokens taken
+ * again; what the block revoked stays revoked), after a confirmation naming what happens.
+ */
+function BlockDialog({ app, block, onClose, onDone }: { app: AppDetail; block: boolean; onClose: () => void; onDone: (jobId: string | undefined) => void }) {
+  const [error, setError] = useState<ApiError>();
+  // One key per dialog: a double click or a retry after a network error blocks once.
+  const [idempotencyKey] = useState(() => crypto.randomUUID());
+  const confirm = async () => {
+    try {
+      if (block) {
+        const { body } = await api('post', '/v1/apps/{appId}/block', { path: { appId: app.appId }, headers: { 'idempotency-key': idempotencyKey } });
+        onDone(body.job?.jobId);
+      } else {
+        await api('post', '/v1/apps/{appId}/unblock', { path: { appId: app.appId } });
+        onDone(undefined);
+      }
+    } catch (e) {
+      setError(e instanceof ApiError ? e : new ApiError(0, undefined));
+    }
+  };
+  return (
+    <ConfirmDialog title={`${block ? 'Block' : 'Unblock'} ${app.name}`} action={block ? 'Block' : 'Unblock'} error={error} onConfirm={() => void confirm()} onClose={onClose}>
+      {block
+        ? <p>This revokes all {count(app.activeTokenCount)} active tokens of its {count(app.userCount)} users at once, and refuses new tokens for the app until you unblock it. The revoked tokens stay revoked after an unblock.</p>
+        : <p>The app's users can be issued tokens again. Tokens the block revoked stay revoked.</p>}
+    </ConfirmDialog>
   );
 }

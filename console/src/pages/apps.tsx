@@ -26,7 +26,7 @@ export function AppsPage() {
             <tbody>
               {apps.data?.items.map((app) => (
                 <tr key={app.appId}>
-                  <th scope="row"><a href={`/apps/${enc(app.appId)}`}>{app.name}</a>{app.description && <small>{app.description}</small>}</th>
+                  <th scope="row"><a href={`/apps/${enc(app.appId)}`}>{app.name}</a>{app.blocked && <> <span class="tag blocked">Blocked</span></>}{app.description && <small>{app.description}</small>}</th>
                   <td class="num"><a href={`/apps/${enc(app.appId)}/users`} aria-label={`${count(app.userCount)} users of ${app.name}`}>{count(app.userCount)}</a></td>
                   <td class="num">{count(app.activeTokenCount)}</td>
                   <td><Time iso={app.lastUsedAt} /></td>

@@ -23,6 +23,7 @@ export function JobsPage({ access }: { access: Access }) {
   return (
     <section>
       <h1>Revocation jobs</h1>
+      <p class="lead">Revocations, offboardings and personal-data erasures, newest first.</p>
       <div class="filters">
         <label for="status">Status</label>
         <select id="status" value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
@@ -41,7 +42,7 @@ export function JobsPage({ access }: { access: Access }) {
                 <tr key={j.jobId}>
                   <th scope="row"><Time iso={j.createdAt} />{j.reason && <small>{j.reason}</small>}</th>
                   <td>{j.appId === null ? 'Every app' : <a href={`/apps/${enc(j.appId)}`}>{j.appId}</a>}</td>
-                  <td>{'all' in j.target ? 'All tokens' : 'userIds' in j.target ? `${count(j.target.userIds.length)} users` : <>Offboarding <a href={`/users?q=${enc(j.target.userId)}`}>{j.target.userId}</a></>}</td>
+                  <td>{'all' in j.target ? 'All tokens' : 'userIds' in j.target ? `${count(j.target.userIds.length)} users` : <>{j.kind === 'personal-data-erasure' ? 'Erase personal data of' : 'Offboarding'} <a href={`/users?q=${enc(j.target.userId)}`}>{j.target.userId}</a></>}</td>
                   <td><span class={`status ${j.status}`}>{j.status}</span>{j.status === 'scheduled' && <small>at <Time iso={j.runAt} /></small>}{j.error && <small>{j.error}</small>}</td>
                   <td>{progressText(j)}</td>
                   <td>{j.requestedBy}</td>

@@ -9,10 +9,13 @@ type UserRow = Schemas['Usage'];
 /** Usage by User: who holds active tokens for the app; Revoke one user, or select some and Bulk Revoke. */
 export function UsersPage({ appId, access }: { appId: string; access: Access }) {
   const { query: q, route, path } = useLocation();
-  const sort = q.sort === '-lastUsedAt' ? '-lastUsedAt' : 'userId';
-  const { cursor, pager } = usePaging(sort);
+  const [search, setSearch] = useState('');
+  const searching = search.trim() !== '';
+  // A search is by user: the order by most recent use does not apply to it.
+  const sort = q.sort === '-lastUsedAt' && !searching ? '-lastUsedAt' : 'userId';
+  const { cursor, pager } = usePaging(`${sort}\n${search}`);
   const app = useLoad(() => api('get', '/v1/apps/{appId}', { path: { appId } }).then((r) => r.body), [appId]);
-  const users = useLoad(() => api('get', '/v1/apps/{appId}/users', { path: { appId }, query: { sort, cursor, limit: 50 } }).then((r) => r.body), [appId, sort, cursor]);
+  const users = useLoad(() => api('get', '/v1/apps/{appId}/users', { path: { appId }, query: { sort, cursor, limit: 50, ...(searching ? { q: search.trim() } : {}) } }).then((r) => r.body), [appId, sort, search, cursor]);
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [dialog, setDialog] = useState<{ kind: 'one'; user: UserRow } | { kind: 'bulk' }>();
   const [jobId, setJobId] = useState<string>();
@@ -38,9 +41,11 @@ export function UsersPage({ appId, access }: { appId: string; access: Access }) 
       <p class="crumbs"><a href="/">OAuth Usage</a> › <a href={`/apps/${enc(appId)}`}>{app.data?.name ?? appId}</a></p>
       <h1>Usage by User</h1>
       <p class="lead">{app.data ? `${app.data.name}: ${count(app.data.userCount)} users hold ${count(app.data.activeTokenCount)} active tokens.` : ' '}</p>
-      <div class="filters">
+      <div class="filters" role="search">
+        <label for="user-search">Search users</label>
+        <input id="user-search" type="search" value={search} placeholder="User or name starts with…" onInput={(e) => setSearch(e.currentTarget.value)} />
         <label for="sort">Sort by</label>
-        <select id="sort" value={sort} onChange={(e) => route(`${path}${e.currentTarget.value === '-lastUsedAt' ? '?sort=-lastUsedAt' : ''}`, true)}>
+        <select id="sort" value={sort} disabled={searching} onChange={(e) => route(`${path}${e.currentTarget.value === '-lastUsedAt' ? '?sort=-lastUsedAt' : ''}`, true)}>
           <option value="userId">User</option>
           <option value="-lastUsedAt">Most recent use</option>
         </select>
@@ -82,7 +87,7 @@ export function UsersPage({ appId, access }: { appId: string; access: Access }) 
               ))}
             </tbody>
           </table>
-          {users.data && rows.length === 0 && <p class="empty">No user holds an active token for this app.</p>}
+          {users.data && rows.length === 0 && <p class="empty">{searching ? `No user of this app holding tokens has an id or a name starting with “${search.trim()}”${users.data.nextCursor ? ' on this page' : ''}.` : 'No user holds an active token for this app.'}</p>}
           {users.data && pager(users.data.nextCursor)}
         </div>
       )}
