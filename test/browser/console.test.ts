@@ -340,6 +340,103 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.evaluate('document.activeElement?.textContent')).toBe('Revoke all tokens');
   });
 
+  it('blocks an app after a confirmation naming what happens, refusing its registrations, and unblocks it', { timeout: 60_000 }, async () => {
+    expect((await service.api('POST', '/v1/apps', { appId: 'wiki', name: 'Team Wiki' })).status).toBe(201);
+    const register = (userId: string, n: number) => service.api('POST', '/v1/tokens', { token: `wiki-${userId}-${n}-raw-token-value-0123456789`, type: 'access', appId: 'wiki', userId });
+    for (const [userId, n] of [['w1', 1], ['w1', 2], ['w2', 1]] as const) expect((await register(userId, n)).status).toBe(201);
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/wiki`);
+    await page.getByRole('button', { name: 'Block', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Block Team Wiki' });
+    await expect.poll(() => textOf(dialog)).toContain('This revokes all 3 active tokens of its 2 users at once, and refuses new tokens for the app until you unblock it.');
+    await expectAccessible(page);
+    await dialog.getByRole('button', { name: 'Block', exact: true }).click();
+    await expect.poll(() => textOf(status())).toMatch(/succeeded/);
+    await expect.poll(() => heading(/Team Wiki\s+Blocked/).isVisible()).toBe(true);
+    expect(await service.introspect('wiki-w1-1-raw-token-value-0123456789')).toBe(false);
+    expect((await register('w3', 1)).status).toBe(409);
+    await expectAccessible(page);
+
+    await page.getByRole('button', { name: 'Unblock' }).click();
+    await expect.poll(() => textOf(page.getByRole('dialog', { name: 'Unblock Team Wiki' }))).toContain('Tokens the block revoked stay revoked.');
+    await page.getByRole('dialog').getByRole('button', { name: 'Unblock' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Block', exact: true }).isVisible()).toBe(true);
+    expect(await heading('Team Wiki').isVisible()).toBe(true);
+    expect((await register('w3', 1)).status).toBe(201);
+  });
+
+  it('finds anyone on the Users page, blocks one, revokes one everywhere after the dry run\'s numbers, and erases one\'s name', { timeout: 60_000 }, async () => {
+    for (const [appId, name] of [['docs', 'Docs'], ['chat', 'Chat']]) expect((await service.api('POST', '/v1/apps', { appId, name })).status).toBe(201);
+    const register = (appId: string, userId: string, userName: string, n: number) => service.api('POST', '/v1/tokens', { token: `${appId}-${userId}-${n}-raw-token-value-0123456789`, type: 'access', appId, userId, userName });
+    for (const [appId, n] of [['docs', 1], ['docs', 2], ['chat', 1]] as const) expect((await register(appId, 'grace@people.example', 'Grace Hopper', n)).status).toBe(201);
+    expect((await register('chat', 'linus@people.example', 'Linus Torvalds', 1)).status).toBe(201);
+    await fresh();
+    await signIn(page, service.base);
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await expect.poll(() => heading('Users').isVisible()).toBe(true);
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('grace h');
+    const grace = page.getByRole('row', { name: /Grace Hopper/ });
+    await expect.poll(() => page.getByRole('row').count()).toBe(2); // the header and Grace
+    expect(await grace.getByRole('cell').allInnerTexts()).toEqual(expect.arrayContaining(['2', '3', 'Allowed']));
+    await expectAccessible(page);
+    await screenshot(page, 'users');
+
+    // Block: new tokens refused in every app; what she holds stays active.
+    await page.getByRole('button', { name: 'Block grace@people.example' }).click();
+    await expect.poll(() => textOf(page.getByRole('dialog'))).toContain('refused new tokens in every app until you unblock them');
+    await expectAccessible(page);
+    await page.getByRole('dialog').getByRole('button', { name: 'Block', exact: true }).click();
+    await expect.poll(() => textOf(grace)).toContain('Blocked');
+    expect((await register('chat', 'grace@people.example', 'Grace Hopper', 2)).status).toBe(409);
+    expect(await service.introspect('docs-grace@people.example-1-raw-token-value-0123456789')).toBe(true);
+
+    // Revoke everywhere: the dry run's numbers first, then every app at once.
+    await page.getByRole('button', { name: 'Revoke everywhere grace@people.example' }).click();
+    const offboard = page.getByRole('dialog');
+    await expect.poll(() => textOf(offboard)).toContain('This revokes 3 active tokens of grace@people.example in 2 apps, at once.');
+    await offboard.getByLabel('Reason (optional)').fill('Left the company');
+    await expectAccessible(page);
+    await screenshot(page, 'revoke-everywhere');
+    await offboard.getByRole('button', { name: 'Revoke everywhere' }).click();
+    await expect.poll(() => textOf(status())).toMatch(/Revocation succeeded: 2 apps done, 3 tokens revoked/);
+    expect(await service.introspect('docs-grace@people.example-1-raw-token-value-0123456789')).toBe(false);
+    await expect.poll(() => page.getByRole('row', { name: /Grace Hopper/ }).count()).toBe(0);
+    // Blocked, she holds nothing any more: the blocked users list her (by id: no app holds her name for the list).
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('grace@');
+    await page.getByLabel('Blocked users only').check();
+    await expect.poll(() => textOf(page.getByRole('row', { name: /grace@people\.example/ }))).toContain('Blocked');
+
+    // Erase personal data: the name is gone, the user and their token stay.
+    await page.getByLabel('Blocked users only').uncheck();
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('linus');
+    await page.getByRole('button', { name: 'Erase personal data of linus@people.example' }).click();
+    await expect.poll(() => textOf(page.getByRole('dialog'))).toContain('the name “Linus Torvalds” of linus@people.example everywhere');
+    await expectAccessible(page);
+    await page.getByRole('dialog').getByRole('button', { name: 'Erase personal data' }).click();
+    await expect.poll(() => textOf(status())).toMatch(/Erasure succeeded/);
+    await expect.poll(() => textOf(page.getByRole('row', { name: /linus@people\.example/ }))).not.toContain('Linus Torvalds');
+    expect(await service.introspect('chat-linus@people.example-1-raw-token-value-0123456789')).toBe(true);
+    expect((await service.api('GET', '/v1/users?q=linus%20t')).body.items).toEqual([]);
+  });
+
+  it('searches Usage by User by a prefix of the user or of the name', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/apps/mail/users`);
+    await expect.poll(() => page.getByRole('row', { name: /m2@acme\.example/ }).isVisible()).toBe(true);
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('user 1 of');
+    await expect.poll(() => page.getByRole('row').count()).toBe(2);
+    expect(await textOf(page.getByRole('row').nth(1))).toContain('m1@acme.example');
+    // A search is by user: the order by most recent use does not apply.
+    expect(await page.getByLabel('Sort by').isDisabled()).toBe(true);
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('M2@');
+    await expect.poll(() => textOf(page.getByRole('row').nth(1))).toContain('m2@acme.example');
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('nobody');
+    await expect.poll(() => page.getByText('No user of this app holding tokens has an id or a name starting with “nobody”.').isVisible()).toBe(true);
+    await expectAccessible(page);
+  });
+
   it('gives a read-only admin no edit or revoke controls, and says why', { timeout: 60_000 }, async () => {
     await fresh();
     await signIn(page, service.base, { scopes: 'usage:read', user: 'auditor@acme.example' });
@@ -396,6 +493,11 @@ describe('the OAuth Usage console', () => {
     await expectAccessible(page);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await screenshot(page, 'usage-by-user-phone');
+    // The Users page too, its row actions in the table's own scroll box.
+    await page.goto(`${service.base}/users`);
+    await expect.poll(() => page.getByRole('row', { name: /c2@acme\.example/ }).isVisible()).toBe(true);
+    await expectAccessible(page);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
   });
 
   it('follows the system\'s dark mode, and stays accessible in it', { timeout: 60_000 }, async () => {

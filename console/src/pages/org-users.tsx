@@ -112,7 +112,7 @@ function RevokeEverywhereDialog({ user, onClose, onStarted }: { user: OrgUser; o
     e.preventDefault();
     try {
       const { body } = await api('post', '/v1/users/{userId}/revocations', {
-        path: { userId: user.userId }, body: { block, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'idempotency-key': idempotencyKey },
+        path: { userId: user.userId }, body: { block: block && !user.blocked, ...(reason.trim() ? { reason: reason.trim() } : {}) }, headers: { 'idempotency-key': idempotencyKey },
       });
       onStarted((body as Schemas['RevocationJob']).jobId);
     } catch (err) {
@@ -123,7 +123,7 @@ function RevokeEverywhereDialog({ user, onClose, onStarted }: { user: OrgUser; o
     <Dialog title={`Revoke everywhere: ${user.userName ?? user.userId}`} onClose={onClose}>
       <form onSubmit={(e) => void submit(e)}>
         <p>{preview.data ? `This revokes ${count(preview.data.tokensAffected)} active tokens of ${user.userId} in ${count(preview.data.appsAffected)} apps, at once. It cannot be undone.` : preview.error ? 'The numbers could not be counted.' : 'Counting the tokens it would revoke…'}</p>
-        <label class="check"><input type="checkbox" checked={block} disabled={user.blocked} onChange={(e) => setBlock(e.currentTarget.checked)} /> Also refuse them new tokens until unblocked</label>
+        <label class="check"><input type="checkbox" checked={block || user.blocked} disabled={user.blocked} onChange={(e) => setBlock(e.currentTarget.checked)} /> Also refuse them new tokens until unblocked{user.blocked ? ' (blocked already)' : ''}</label>
         <Field label="Reason (optional)" id="offboard-reason" error={error?.field('body.reason')}>
           <input id="offboard-reason" value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
         </Field>
