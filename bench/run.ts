@@ -17,7 +17,7 @@ const { values: args } = parseArgs({
     tokens: { type: 'string', default: '100000' },
     'import-runs': { type: 'string', default: '21' },
     introspections: { type: 'string', default: '1000' },
-    /** Some parts only (comma-separated: introspection, learned tokens, limiter, list pages, console, revocation, heavy user, bundles): printed, not written. */
+    /** Some parts only (comma-separated: introspection, learned tokens, limiter, list pages, user search, console, revocation, heavy user, bundles): printed, not written. */
     only: { type: 'string' },
   },
 });
