@@ -65,6 +65,17 @@ describe('GET /v1/apps/{appId}/users?q=', () => {
     expect(await ids('mail', { q: 'ad' })).toEqual(['adam']);
   });
 
+  it('keeps its keys within DynamoDB\'s limits for the longest ids and names, and finds them', async () => {
+    await createApp(org, 'long');
+    const userId = '!"$'.repeat(85); // 255 characters, each escaped in keys: the longest keyed id
+    const userName = '😀'.repeat(127); // 254 UTF-16 units, 508 bytes
+    await held('long', userId, userName);
+    expect(await ids('long', { q: '!"$!' })).toEqual([userId]);
+    expect(await ids('long', { q: '😀'.repeat(120) })).toEqual([userId]);
+    const everywhere = await call('listUsers', { claims: admin, query: { q: '😀😀' } });
+    expect((everywhere.body.items ?? []).map((u) => u.userId)).toEqual([userId]);
+  });
+
   it('answers 400 naming the parameter for q with the by-last-use order, and 404 for an unknown app', async () => {
     const sorted = await call('listAppUsers', { claims: admin, path: { appId: 'mail' }, query: { q: 'ad', sort: '-lastUsedAt' } });
     expect([sorted.status, (sorted.body.errors as { path: string }[]).map((e) => e.path)]).toEqual([400, ['query.sort']]);
