@@ -102,6 +102,12 @@ export interface AppUser {
   /** Per-user "revoked before" watermark for this app. */
   revokeEpoch: number;
   /**
+   * The org-wide watermark (`OrgUser.offboardEpoch`) the row's newest token was registered under:
+   * an offboarding raises the row (and uncounts it) only while it is below its own, so it never
+   * ends a token registered after it.
+   */
+  lastOrgUserEpoch: number;
+  /**
    * The app revocation epoch `activeTokenCount` counts under. An app-wide revocation raises the
    * app's epoch and uncounts every token at once, so a row with an older `countEpoch` holds no
    * counted token, whatever its `activeTokenCount` says, until the user's next registration

@@ -109,6 +109,7 @@ export const toAppUser = /* @__PURE__ */ recordReader('AppUser', () => ({
   orgId: v.string(), appId: v.string(), userId: v.string(), activeTokenCount: v.number(), revokeEpoch: v.number(),
 }), (u) => ({
   ...(u as unknown as AppUser), userName: (u.userName as string | undefined) ?? null, firstUsedAt: (u.firstUsedAt as string | undefined) ?? null,
+  lastOrgUserEpoch: (u.lastOrgUserEpoch as number | undefined) ?? 0,
   lastUsedAt: (u.lastUsedAt as string | undefined) ?? null, useCount: (u.useCount as number | undefined) ?? 0,
   revokedAt: (u.revokedAt as string | undefined) ?? null,
 }));
@@ -116,7 +117,7 @@ export const toAppUser = /* @__PURE__ */ recordReader('AppUser', () => ({
 /** Users a revocation names that the app has no row for (no token registered or learned yet): `revokeUser` creates their rows. */
 const unseenUsers = new WeakSet<AppUser>();
 export function unseenUser(orgId: string, appId: string, userId: string, appEpoch: number): AppUser {
-  const user: AppUser = { orgId, appId, userId, userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 0, revokeEpoch: 0, countEpoch: appEpoch, revokedAt: null };
+  const user: AppUser = { orgId, appId, userId, userName: null, firstUsedAt: null, lastUsedAt: null, useCount: 0, activeTokenCount: 0, revokeEpoch: 0, countEpoch: appEpoch, revokedAt: null, lastOrgUserEpoch: 0 };
   unseenUsers.add(user);
   return user;
 }
@@ -292,7 +293,7 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
   if (!before) {
     return [
       putWrite(
-        itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: tokens, revokeEpoch: 0, countEpoch: appEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
+        itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: tokens, revokeEpoch: 0, countEpoch: appEpoch, lastOrgUserEpoch: token.orgUserEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
         { expression: 'attribute_not_exists(pk)' },
       ),
       putLink(orgId, appId, userId, appEpoch, userName ?? null),
@@ -300,17 +301,20 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
   }
   const restart = before.countEpoch !== appEpoch;
   const lists = held === 0;
-  const set = setClause({ ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}) }, 's');
+  // The org-wide watermark the newest token was registered under: an offboarding raises the row only while none is newer than it.
+  const set = setClause({
+    ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}), lastOrgUserEpoch: token.orgUserEpoch,
+  }, 's');
   const pinned = lastUsePinned(before);
   return [
     updateWrite({
       Key: key,
-      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :tokens', set.parts.length ? `SET ${set.parts.join(', ')}` : ''].filter(Boolean).join(' '),
+      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :tokens', `SET ${set.parts.join(', ')}`].filter(Boolean).join(' '),
       ConditionExpression: [
         restart ? 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount' : `countEpoch = :seenCountEpoch AND activeTokenCount ${lists ? '=' : '>'} :zero`,
         'revokeEpoch = :userEpoch', ...(lists ? [pinned.condition] : []),
       ].join(' AND '),
-      ...(set.parts.length ? { ExpressionAttributeNames: set.names } : {}),
+      ExpressionAttributeNames: set.names,
       ExpressionAttributeValues: {
         ...(restart ? { ':seenCount': before.activeTokenCount } : { ':tokens': tokens, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
         ...(lists ? pinned.values : {}), ...set.values,

@@ -53,10 +53,13 @@ const WORKER = 'revocation-worker';
 
 /**
  * Exactly the tokens the job's watermark killed: registered under a lower app epoch (all tokens
- * of the app) or a lower user epoch (bulk and user jobs). Never a token issued after the call.
+ * of the app), a lower user epoch (bulk and user jobs) or a lower org-wide user epoch (an
+ * offboarding). Never a token issued after the call.
  */
-export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs'>, token: Pick<Token, 'appEpoch' | 'userEpoch' | 'userId'>): boolean {
+export function isTargetOf(job: Pick<RevocationJob, 'appEpoch' | 'userEpochs' | 'offboarding'>, token: Pick<Token, 'appEpoch' | 'userEpoch' | 'userId' | 'orgUserEpoch'>): boolean {
   if (job.appEpoch !== null) return token.appEpoch < job.appEpoch;
+  // An offboarding's target is the org-wide watermark's, whether or not the app's row was raised.
+  if (job.offboarding) return token.userId === job.offboarding.userId && token.orgUserEpoch < job.offboarding.offboardEpoch;
   const target = job.userEpochs[token.userId];
   return target !== undefined && token.userEpoch < target;
 }

@@ -86,7 +86,8 @@ async function takeEffectEverywhere(job: RevocationJob, now: number): Promise<Re
 
 /**
  * Raises the offboarded user's epoch in every app they are linked to that the job has not raised
- * yet, a transaction per APPS_PER_TRANSACTION apps, each recording its apps' targets on the job
+ * yet (each row only while its newest token is from before the org-wide watermark: a raise ends
+ * every token of the row), a transaction per APPS_PER_TRANSACTION apps, each recording its apps' targets on the job
  * (only if unrecorded: two raisers never raise an app twice); the last marks them all raised.
  * Idempotent; run by the call and, if it died before the end, by the worker before it plans (apps
  * the user came to hold tokens in meanwhile are raised too: the call never answered). Returns the
@@ -94,7 +95,7 @@ async function takeEffectEverywhere(job: RevocationJob, now: number): Promise<Re
  */
 export async function raiseOffboardedApps(job: RevocationJob, now: number): Promise<RevocationJob> {
   if (!job.offboarding || job.offboarding.appsRaised || (job.status !== 'queued' && job.status !== 'running')) return job;
-  const { orgId, offboarding: { userId } } = job;
+  const { orgId, offboarding: { userId, offboardEpoch } } = job;
   const at = iso(now);
   const parts = chunk(await linkedAppIds(orgId, userId), APPS_PER_TRANSACTION);
   let current = job;
@@ -108,8 +109,11 @@ export async function raiseOffboardedApps(job: RevocationJob, now: number): Prom
       for (const { appId, shard, users } of read) {
         const user = users.get(userId);
         // A link whose row or app is gone holds nothing: recorded with no target, so its step finds nothing.
-        targets[appId] = user && shard ? user.revokeEpoch + 1 : 0;
-        if (!user || !shard) continue;
+        // A row holding a token registered after the watermark is not raised (that would end it):
+        // its step takes the tokens from before the watermark and puts its counts right.
+        const raise = user && shard && user.lastOrgUserEpoch < offboardEpoch;
+        targets[appId] = user && shard ? (raise ? user.revokeEpoch + 1 : user.revokeEpoch) : 0;
+        if (!user || !shard || !raise) continue;
         const held = heldTokens(user, shard.revokeEpoch);
         writes.push(...revokeUser(user, user.revokeEpoch + 1, shard.revokeEpoch, at), ...(held > 0 ? [uncount(orgId, appId, shard.revokeEpoch, held, 1)] : []));
       }

@@ -126,7 +126,7 @@ describe('POST /v1/users/{userId}/revocations', () => {
     expect(await job((reply.body as Job).jobId)).toMatchObject({ status: 'succeeded', progress: { appsDone: 1, tokensRevoked: 1 } });
   });
 
-  it('a call that died after committing: the worker raises every app before it plans, and the job ends exact', async () => {
+  it('a call that died after committing: the worker raises every app before it plans, never one holding a token registered since, and the job ends exact', async () => {
     await createApp(org, 'ops');
     await createApp(org, 'docs');
     const tokens = [rawToken('o1'), rawToken('o2'), rawToken('d1')];
@@ -144,12 +144,18 @@ describe('POST /v1/users/{userId}/revocations', () => {
     expect(await commit([offboardWrite(seen, iso(now), { block: false }), createJobWrite(died, stallCheckAt(now))])).toBe(true);
     for (const token of tokens) expect(await active(token)).toBe(false); // the watermark alone
     expect(await counts('ops')).toEqual({ userCount: 1, activeTokenCount: 2 }); // not uncounted yet
+    // A token registered after the watermark, long before the worker runs: not the job's.
+    const later = rawToken('o3');
+    expect((await register(org, { token: later, type: 'access', appId: 'ops', userId: 'dee' })).status).toBe(201);
+    expect(await active(later)).toBe(true);
 
     await sendPlan(died);
     await drainQueue();
     expect(await job(died.jobId)).toMatchObject({ status: 'succeeded', progress: { appsDone: 2, tokensRevoked: 3 } });
-    expect([await counts('ops'), await counts('docs')]).toEqual([{ userCount: 0, activeTokenCount: 0 }, { userCount: 0, activeTokenCount: 0 }]);
+    expect(await active(later)).toBe(true);
+    expect([await counts('ops'), await counts('docs')]).toEqual([{ userCount: 1, activeTokenCount: 1 }, { userCount: 0, activeTokenCount: 0 }]);
     for (const appId of ['ops', 'docs']) expect(sameCounts(await exact(appId))).toBe(true);
+    expect(await usersOf('ops')).toEqual(['dee']);
   });
 
   it('revokes JWTs of a trusted issuer issued before it, learned before or after, and not those issued after', async () => {
