@@ -84,12 +84,13 @@ export const rateWindowPartitions = `ORG#*${RATE_PARTITION_SUFFIX}`;
  * EventBridge filter patterns over the stream's records (the Pipe's FilterCriteria; at most five).
  * Revocations leave tombstones (one token, RFC 7009, a grant, a job's cleanup) or create a job
  * (whose epochs revoke at once); resource servers' secrets can be ended, and trusted issuers
- * distrusted (which ends the tokens learned from them); the audit log goes too.
+ * distrusted (which ends the tokens learned from them); users blocked; the audit log goes too.
  * Nothing a use or a registration writes matches: a line per revoked token and per admin action, none per use.
  */
 const trustEntities = ['ResourceServer', 'TrustedIssuer', 'TrustedIssuerUrl'] as const;
 export const revocationLogFilters: readonly object[] = [
-  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue'] } } } },
+  // An org user changes only when an admin blocks, unblocks or offboards the user.
+  { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: ['TokenTombstone', 'RevokedValue', 'OrgUser'] } } } },
   { eventName: ['INSERT'], dynamodb: { NewImage: { [entityAttribute]: { S: ['RevocationJob', 'AuditEvent'] } } } },
   { eventName: ['INSERT', 'MODIFY'], dynamodb: { NewImage: { [entityAttribute]: { S: trustEntities } } } },
   { eventName: ['REMOVE'], dynamodb: { OldImage: { [entityAttribute]: { S: trustEntities } } } },

@@ -5,6 +5,7 @@
  * "Restoring the table".
  */
 import { getJob, toJob } from '../db/job.js';
+import { getOrgUser } from '../db/org-user.js';
 import { getGrants } from '../db/grant.js';
 import { getToken, pageGrantTokens } from '../db/token.js';
 import {
@@ -18,7 +19,10 @@ import { iso } from '../time.js';
 import type { Actor, RevocationJob, Token } from '../model.js';
 import { auditEvent } from './audit.js';
 import { cancelJob } from './jobs.js';
+import { erasePersonalData } from './erasure.js';
+import { offboardUser } from './offboarding.js';
 import { requestRevocation } from './revocations.js';
+import { setUserBlocked } from './users.js';
 import { revokeToken } from './token-revocation.js';
 
 export interface ReplayReport {
@@ -34,6 +38,8 @@ export interface ReplayReport {
   /** Logged jobs that could not be re-applied now (the app's running-jobs limit): run the replay again later. */
   jobsDeferred: number;
   resourceServersRestored: number;
+  /** Users whose block (or unblock) since the restore point was set again. */
+  userBlocksRestored: number;
   /** Trusted issuers trusted, replaced or distrusted since the restore point, put back as they were (record and URL copy each count). */
   issuersRestored: number;
   auditEventsRestored: number;
@@ -46,7 +52,7 @@ const systemActor = (orgId: string): Actor => ({ orgId, sub: 'restore-replay' })
 /** Replays `changes` (the log's lines since the restore point, in any order) onto the table. */
 export async function replayRevocationLog(changes: LoggedChange[], now: number): Promise<ReplayReport> {
   const report: ReplayReport = {
-    tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], jobsDeferred: 0, resourceServersRestored: 0, issuersRestored: 0, auditEventsRestored: 0, unchanged: 0,
+    tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], jobsDeferred: 0, resourceServersRestored: 0, userBlocksRestored: 0, issuersRestored: 0, auditEventsRestored: 0, unchanged: 0,
   };
   // One item's changes in the order DynamoDB made them (its stream shard's sequence).
   const ordered = [...changes].sort((a, b) => a.at - b.at || (a.sequence < b.sequence ? -1 : a.sequence > b.sequence ? 1 : 0));
@@ -55,6 +61,8 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
   // A scheduled job cancelled since the restore point is not re-applied (nor run, if the restored
   // table holds it): its cancellation is audited, and the audit log is logged.
   const cancelled = new Set<string>();
+  // Each user's block as the log last saw it.
+  const blocks = new Map<string, { orgId: string; userId: string; blocked: boolean }>();
   for (const change of ordered) {
     const { item } = change;
     switch (change.entity) {
@@ -74,6 +82,9 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
         else report.issuersRestored++;
         break;
       }
+      case 'OrgUser':
+        blocks.set(`${item.orgId as string}\n${item.userId as string}`, { orgId: item.orgId as string, userId: item.userId as string, blocked: item.blocked === true });
+        break;
       case 'AuditEvent':
         if (item.action === 'revocation.cancelled' && typeof item.jobId === 'string') cancelled.add(`${item.orgId as string}\n${item.jobId}`);
         if (await putIfAbsent(item)) report.auditEventsRestored++;
@@ -93,6 +104,12 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
   // their cleanup logged then find those tokens revoked already and cost a read each.
   await reapplyJobs(standing, now, report);
   for (const image of tokenRevocations) await reapplyTokenRevocation(image, now, report);
+  for (const { orgId, userId, blocked } of blocks.values()) {
+    const changed = (await getOrgUser(orgId, userId)).blocked !== blocked;
+    if (changed) await setUserBlocked(systemActor(orgId), userId, blocked, 'Re-applied after a restore of the table', now);
+    if (changed) report.userBlocksRestored++;
+    else report.unchanged++;
+  }
   return report;
 }
 
@@ -163,8 +180,22 @@ async function reapplyJobs(logged: RevocationJob[], now: number, report: ReplayR
     if ((await getJob(job.orgId, job.jobId)) || (await wasReplayed(job.orgId, job.jobId))) report.unchanged++;
     else pending.push(job);
   }
+  // Offboardings and erasures, user by user, through their own calls: every token of the user the
+  // restored table holds was registered before the offboarding, and every name it holds was there
+  // before the erasure.
+  for (const job of pending.filter((j) => 'userId' in j.target)) {
+    const { orgId, jobId } = job;
+    const { userId } = job.target as { userId: string };
+    const key = `restore#${jobId}`;
+    const again = job.erasure
+      ? await erasePersonalData(systemActor(orgId), userId, key, now)
+      : await offboardUser(systemActor(orgId), userId, { block: false, reason: `Re-applied after a restore of the table: job ${jobId}` }, key, now);
+    report.jobsCreated.push(again.jobId);
+    await markReplayed(orgId, [jobId], again.jobId, iso(now));
+    report.jobsReapplied++;
+  }
   const groups = new Map<string, RevocationJob[]>();
-  for (const job of pending) {
+  for (const job of pending.filter((j) => !('userId' in j.target))) {
     const ahead = job.runAt !== null && Date.parse(job.runAt) > now;
     const group = ahead ? `${job.orgId}\n${job.appId}\n${job.jobId}` : `${job.orgId}\n${job.appId}`;
     groups.set(group, [...(groups.get(group) ?? []), job]);

@@ -34,12 +34,16 @@ async function streamRecords(): Promise<_Record[]> {
 
 /**
  * A record as the EventBridge Pipe hands it to Firehose: JSON, the approximate time in epoch
- * seconds. (The streams client reads an empty map attribute as `{}`; on the wire it is `{"M":{}}`.)
+ * seconds. (The streams client reads an empty map attribute, at any depth, as `{}`; on the wire it is `{"M":{}}`.)
  */
+type Attribute = { M?: Record<string, Attribute>; L?: Attribute[] } & Record<string, unknown>;
+const onTheWire = (attribute: Attribute): Attribute => (Object.keys(attribute).length === 0 ? { M: {} }
+  : attribute.M ? { M: Object.fromEntries(Object.entries(attribute.M).map(([name, inner]) => [name, onTheWire(inner)])) }
+  : attribute.L ? { L: attribute.L.map(onTheWire) } : attribute);
 const asPipeEvent = (r: _Record) => JSON.stringify(
   { ...r, dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: (r.dynamodb?.ApproximateCreationDateTime as Date).getTime() / 1000 } },
   (key, value: unknown) => ((key === 'NewImage' || key === 'OldImage') && value && typeof value === 'object'
-    ? Object.fromEntries(Object.entries(value).map(([name, attribute]) => [name, Object.keys(attribute as object).length === 0 ? { M: {} } : attribute]))
+    ? Object.fromEntries(Object.entries(value).map(([name, attribute]) => [name, onTheWire(attribute as Attribute)]))
     : value),
 );
 
@@ -170,6 +174,39 @@ describe('restoring the table to a point in time', () => {
     expect(again).toMatchObject({ tokensRevoked: 0, revocationsRemembered: 0, grantsRevoked: 0, jobsReapplied: 0, jobsCreated: [], resourceServersRestored: 0, auditEventsRestored: 0 });
     await drainQueue();
     expect(await active(org, bobAgain)).toBe(true);
+  });
+
+  it('re-applies an offboarding, a user\'s block and an erasure made since the restore point', { timeout: 60_000 }, async () => {
+    const people = 'org-restore-people';
+    for (const appId of ['mail', 'crm']) await createApp(people, appId);
+    const [mail, crm, other] = [rawToken('gail-m'), rawToken('gail-c'), rawToken('hal')];
+    expect((await register(people, { token: mail, type: 'access', appId: 'mail', userId: 'gail', userName: 'Gail Gone' })).status).toBe(201);
+    expect((await register(people, { token: crm, type: 'access', appId: 'crm', userId: 'gail', userName: 'Gail Gone' })).status).toBe(201);
+    expect((await register(people, { token: other, type: 'access', appId: 'mail', userId: 'hal', userName: 'Hal Here' })).status).toBe(201);
+    const pointInTime = await snapshot();
+    const logStart = (await streamRecords()).length;
+
+    expect((await call('offboardUser', { claims: as(people), path: { userId: 'gail' }, json: { block: true } })).status).toBe(202);
+    expect((await call('blockUser', { claims: as(people), path: { userId: 'ivy' } })).status).toBe(200);
+    expect((await call('erasePersonalData', { claims: as(people), path: { userId: 'hal' } })).status).toBe(202);
+    await drainQueue();
+    const log = (await streamRecords()).slice(logStart).map(asPipeEvent).filter(kept);
+
+    await copyRestoredTable(await restoredTable(pointInTime));
+    expect([await active(people, mail), await active(people, crm)]).toEqual([true, true]);
+    const blocked = async (userId: string) => (await register(people, { token: rawToken(userId), type: 'access', appId: 'mail', userId })).status;
+
+    const changes = log.map((line) => loggedChange(line)).filter((c) => c !== undefined);
+    const report = await replayRevocationLog(changes, Date.now());
+    expect(report).toMatchObject({ jobsReapplied: 2, jobsDeferred: 0, userBlocksRestored: 2 });
+    await drainQueue();
+    expect([await active(people, mail), await active(people, crm), await active(people, other)]).toEqual([false, false, true]);
+    expect([await blocked('gail'), await blocked('ivy')]).toEqual([409, 409]);
+    expect((await introspect(people, other)).body).not.toHaveProperty('username');
+    const users = (await call('listAppUsers', { claims: as(people), path: { appId: 'mail' } })).body.items;
+    expect(users).toEqual([expect.objectContaining({ userId: 'hal', userName: null })]);
+    // Again: nothing more.
+    expect(await replayRevocationLog(changes, Date.now())).toMatchObject({ jobsReapplied: 0, jobsCreated: [], userBlocksRestored: 0 });
   });
 
   it('brings back the trust of an issuer URL that another id took over after a distrust (versions grow across trusts of a URL)', { timeout: 60_000 }, async () => {
