@@ -18,9 +18,10 @@ import {
   batchGetConsistent, conditionalUpdate, getItem, itemOf, keyOf, queryPage, removeClause, sameKey, setClause, type Item, type Key, type ListedPage, type Page, type Update, type WriteRequest,
 } from './requests.js';
 import { fromKeyPart, keyPart, orgPrefix, table } from './table.js';
-import { deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { directoryWrite, idSearchKey, matchesPrefix, nameSearchKey } from './user-directory.js';
+import { commit, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
-const { gsi1, gsi2, gsi3, gsi4 } = table.indexes;
+const { gsi3, gsi4 } = table.indexes;
 
 /** App epochs in sort keys: fixed width, so they sort as numbers; `epochFirst` sorts the newest first in ascending order. */
 const EPOCH_DIGITS = 10;
@@ -33,21 +34,8 @@ const epochOfFirst = (sortKey: unknown) => 10 ** EPOCH_DIGITS - 1 - epochOfLast(
 
 const activeUsersPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#ACTIVE-USERS`;
 const appsOfUserPartition = (orgId: string, userId: string) => `${orgPrefix(orgId)}#USER#${keyPart(userId)}#APPS`;
-const orgLinksPartition = (orgId: string) => `${orgPrefix(orgId)}#USER-LINKS`;
-const orgLinkNamesPartition = (orgId: string) => `${orgPrefix(orgId)}#USER-LINK-NAMES`;
 const appLinksPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER-SEARCH`;
 const appLinkNamesPartition = (orgId: string, appId: string) => `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER-NAME-SEARCH`;
-/**
- * What the search keys hold of an id and of a name, lowercased: no more than a key can (1,024
- * bytes, with the exact id after it), so a longer query is cut to this for the Query and matched
- * in full on what it returns (`matchesPrefix`).
- */
-const SEARCH_ID_CHARS = 200;
-const SEARCH_NAME_CHARS = 100;
-export const idSearchKey = (text: string) => keyPart(text.toLowerCase().slice(0, SEARCH_ID_CHARS));
-export const nameSearchKey = (text: string) => [...text.toLowerCase()].slice(0, SEARCH_NAME_CHARS).join('');
-/** A search's match, case-insensitive and in full (the keys hold a bounded part). */
-export const matchesPrefix = (text: string | null, q: string) => text !== null && text.toLowerCase().startsWith(q.toLowerCase());
 /** The user a search key ends with (ids hold no `#`). */
 const userOfSearchKey = (sortKey: unknown) => fromKeyPart(String(sortKey).slice(String(sortKey).lastIndexOf('#') + 1));
 
@@ -59,14 +47,7 @@ export const appUserKeys = {
   activeByLastUse: (orgId: string, appId: string, countEpoch: number, lastUsedAt: string | null, userId: string) => ({ [gsi4.partitionKey]: activeUsersPartition(orgId, appId), [gsi4.sortKey]: `${epochLast(countEpoch)}#${lastUsedAt ?? '0'}#${keyPart(userId)}` }),
   /** A user's apps: a link item per app and epoch the user holds tokens under, in the user's partition, by appId. */
   appOfUser: (orgId: string, userId: string, appId: string, countEpoch: number): Key => ({ pk: appsOfUserPartition(orgId, userId), sk: `APP#${keyPart(appId)}#${epochLast(countEpoch)}` }),
-  /**
-   * The same links org-wide (GET /v1/users): by user id, case-insensitively (gsi1), and by the
-   * user's name as the link was written (gsi2, when known); every link of a user under one key,
-   * so a user's links come together.
-   */
-  orgLinkById: (orgId: string, userId: string) => ({ [gsi1.partitionKey]: orgLinksPartition(orgId), [gsi1.sortKey]: `${idSearchKey(userId)}#${keyPart(userId)}` }),
-  orgLinkByName: (orgId: string, userName: string, userId: string) => ({ [gsi2.partitionKey]: orgLinkNamesPartition(orgId), [gsi2.sortKey]: `${nameSearchKey(userName)}#${keyPart(userId)}` }),
-  /** And in the app's search (Usage by User's `q`), keys only: by epoch (newest first), then id (gsi3) or name (gsi4), case-insensitively. */
+  /** The app's search (Usage by User's `q`), keys only: by epoch (newest first), then id (gsi3) or name (gsi4), case-insensitively. */
   appLinkById: (orgId: string, appId: string, countEpoch: number, userId: string) => ({
     [gsi3.partitionKey]: appLinksPartition(orgId, appId), [gsi3.sortKey]: `${epochFirst(countEpoch)}#${idSearchKey(userId)}#${keyPart(userId)}`,
   }),
@@ -84,19 +65,21 @@ export const activeListings = (user: Pick<AppUser, 'orgId' | 'appId' | 'userId' 
 const activeListAttributes = [gsi3.partitionKey, gsi3.sortKey, gsi4.partitionKey] as const;
 
 /**
- * The link that lists an app among the user's apps (and the user in the org's and the app's
- * searches) while the user's row counts tokens under `countEpoch`. Links are written only when a
- * count starts or the name changes, never by a use, so their indexes cost introspection nothing.
+ * The link that lists an app among the user's apps (and the user in the app's search) while the
+ * user's row counts tokens under `countEpoch`. Links are written only when a count starts or the
+ * name changes, never by a use, so their indexes cost introspection nothing.
  */
 export const userAppLinkItem = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null) =>
   itemOf('UserAppLink', appUserKeys.appOfUser(orgId, userId, appId, countEpoch), { orgId, appId, userId, countEpoch, ...(userName ? { userName } : {}) }, searchKeys(orgId, appId, userId, countEpoch, userName));
 const searchKeys = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null) => ({
-  ...appUserKeys.orgLinkById(orgId, userId), ...appUserKeys.appLinkById(orgId, appId, countEpoch, userId),
-  ...(userName ? { ...appUserKeys.orgLinkByName(orgId, userName, userId), ...appUserKeys.appLinkByName(orgId, appId, countEpoch, userName, userId) } : {}),
+  ...appUserKeys.appLinkById(orgId, appId, countEpoch, userId), ...(userName ? appUserKeys.appLinkByName(orgId, appId, countEpoch, userName, userId) : {}),
 });
 export interface UserAppLink { userId: string; appId: string; countEpoch: number }
 const toUserAppLink = /* @__PURE__ */ recordReader('UserAppLink', () => ({ userId: v.string(), appId: v.string(), countEpoch: v.number() }), (l): UserAppLink => ({ userId: l.userId as string, appId: l.appId as string, countEpoch: l.countEpoch as number }));
-const putLink = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null) => putWrite(userAppLinkItem(orgId, appId, userId, countEpoch, userName));
+/** The link, and the user's directory entry naming the app (shared/db/user-directory.ts). */
+const putLink = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null): Write[] => [
+  putWrite(userAppLinkItem(orgId, appId, userId, countEpoch, userName)), directoryWrite(orgId, userId, appId, userName),
+];
 const deleteLink = (orgId: string, appId: string, userId: string, countEpoch: number) => deleteWrite(appUserKeys.appOfUser(orgId, userId, appId, countEpoch));
 /** A row counts tokens (under its own epoch, current or not) exactly while it is listed and linked. */
 const isListed = (user: Pick<AppUser, 'activeTokenCount'>) => user.activeTokenCount > 0;
@@ -104,6 +87,14 @@ const isListed = (user: Pick<AppUser, 'activeTokenCount'>) => user.activeTokenCo
 const lastUsePinned = (user: Pick<AppUser, 'lastUsedAt'>) => (user.lastUsedAt === null
   ? { condition: 'attribute_not_exists(lastUsedAt)', values: {} }
   : { condition: 'lastUsedAt = :seenLastUse', values: { ':seenLastUse': user.lastUsedAt } });
+
+/**
+ * Pins a write that copies the row's name into its link to the name it was read with: an erasure
+ * that removed it meanwhile fails the write, which reads again, so it never writes a name back.
+ */
+const namePinned = (user: Pick<AppUser, 'userName'>) => (user.userName === null
+  ? { condition: 'attribute_not_exists(userName)', values: {} }
+  : { condition: 'userName = :seenName', values: { ':seenName': user.userName } });
 
 export const toAppUser = /* @__PURE__ */ recordReader('AppUser', () => ({
   orgId: v.string(), appId: v.string(), userId: v.string(), activeTokenCount: v.number(), revokeEpoch: v.number(),
@@ -205,24 +196,6 @@ export async function linkedAppIds(orgId: string, userId: string): Promise<strin
 }
 
 /**
- * One page of the org's links, each user's together: by user id (`byName: false`) or by name,
- * from a case-insensitive prefix `q` (matched in full: a longer `q` than the keys hold reads more).
- * Eventually consistent, as every index: the rows read with them decide what is shown.
- */
-export async function pageOrgLinks(orgId: string, { byName, q, limit, startKey }: { byName: boolean; q: string | undefined; limit: number; startKey?: Item }): Promise<ListedPage<UserAppLink & { userName: string | null }>> {
-  const page = await queryPage({
-    index: byName ? 'gsi2' : 'gsi1', partition: byName ? orgLinkNamesPartition(orgId) : orgLinksPartition(orgId),
-    ...(q ? { prefix: byName ? nameSearchKey(q) : idSearchKey(q) } : {}), limit, startKey,
-  });
-  const links = page.items.flatMap((item, i) => {
-    const link = toUserAppLink(item);
-    const userName = typeof item.userName === 'string' ? item.userName : null;
-    return link && (!q || matchesPrefix(byName ? userName : link.userId, q)) ? [{ link: { ...link, userName }, resumeKey: page.resumeKeys[i] as Item }] : [];
-  });
-  return { items: links.map((l) => l.link), lastKey: page.lastKey, resumeKeys: links.map((l) => l.resumeKey) };
-}
-
-/**
  * One page of an app's users whose id (`byName: false`) or name starts with `q`, case-insensitively,
  * among those counting tokens under `appEpoch` (the app's current one): keys only, so it answers
  * the user ids (matched in full) with where the search resumes after each.
@@ -296,7 +269,7 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
         itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: tokens, revokeEpoch: 0, countEpoch: appEpoch, lastOrgUserEpoch: token.orgUserEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
         { expression: 'attribute_not_exists(pk)' },
       ),
-      putLink(orgId, appId, userId, appEpoch, userName ?? null),
+      ...putLink(orgId, appId, userId, appEpoch, userName ?? null),
     ];
   }
   const restart = before.countEpoch !== appEpoch;
@@ -306,22 +279,24 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
     ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}), lastOrgUserEpoch: token.orgUserEpoch,
   }, 's');
   const pinned = lastUsePinned(before);
+  // Listed again, or by a new name: the link is written (again) with the name the searches find it by.
+  const links = lists || (userName !== undefined && userName !== before.userName && !restart);
+  const copiesName = links && !userName;
   return [
     updateWrite({
       Key: key,
       UpdateExpression: [restart ? '' : 'ADD activeTokenCount :tokens', `SET ${set.parts.join(', ')}`].filter(Boolean).join(' '),
       ConditionExpression: [
         restart ? 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount' : `countEpoch = :seenCountEpoch AND activeTokenCount ${lists ? '=' : '>'} :zero`,
-        'revokeEpoch = :userEpoch', ...(lists ? [pinned.condition] : []),
+        'revokeEpoch = :userEpoch', ...(lists ? [pinned.condition] : []), ...(copiesName ? [namePinned(before).condition] : []),
       ].join(' AND '),
       ExpressionAttributeNames: set.names,
       ExpressionAttributeValues: {
         ...(restart ? { ':seenCount': before.activeTokenCount } : { ':tokens': tokens, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
-        ...(lists ? pinned.values : {}), ...set.values,
+        ...(lists ? pinned.values : {}), ...(copiesName ? namePinned(before).values : {}), ...set.values,
       },
     }),
-    // Listed again, or by a new name: the link is written (again) with the name the org's lists find it by.
-    ...(lists || (userName && userName !== before.userName && !restart) ? [putLink(orgId, appId, userId, appEpoch, userName ?? before.userName)] : []),
+    ...(links ? putLink(orgId, appId, userId, appEpoch, userName ?? before.userName) : []),
     // The link of the older epoch, if the cleanup of its revocation has not deleted it yet.
     ...(restart && isListed(before) ? [deleteLink(orgId, appId, userId, before.countEpoch)] : []),
   ];
@@ -384,15 +359,15 @@ export function setCount(user: AppUser, appEpoch: number, count: number): Write[
     updateWrite({
       Key: appUserKeys.row(user.orgId, user.appId, user.userId),
       UpdateExpression: [`SET ${['activeTokenCount = :count', 'countEpoch = :appEpoch', ...listed.parts].join(', ')}`, unlisted.parts.length ? `REMOVE ${unlisted.parts.join(', ')}` : ''].filter(Boolean).join(' '),
-      ConditionExpression: ['activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch', ...(count > 0 ? [pinned.condition] : [])].join(' AND '),
+      ConditionExpression: ['activeTokenCount = :seen AND revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch', ...(count > 0 ? [pinned.condition, namePinned(user).condition] : [])].join(' AND '),
       ExpressionAttributeNames: { ...listed.names, ...unlisted.names },
       ExpressionAttributeValues: {
         ':count': count, ':appEpoch': appEpoch, ':seen': user.activeTokenCount, ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch,
-        ...(count > 0 ? pinned.values : {}), ...listed.values,
+        ...(count > 0 ? { ...pinned.values, ...namePinned(user).values } : {}), ...listed.values,
       },
     }),
     ...(isListed(user) && !keepsLink ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
-    ...(count > 0 ? [putLink(user.orgId, user.appId, user.userId, appEpoch, user.userName)] : []),
+    ...(count > 0 ? putLink(user.orgId, user.appId, user.userId, appEpoch, user.userName) : []),
   ];
 }
 
@@ -417,7 +392,7 @@ export async function eraseNameInRows(orgId: string, userId: string, appIds: str
 }
 
 /** Link index keys that hold the user's name (the searches by name). */
-const nameSearchAttributes = [gsi2.partitionKey, gsi2.sortKey, gsi4.partitionKey, gsi4.sortKey] as const;
+const nameSearchAttributes = [gsi4.partitionKey, gsi4.sortKey] as const;
 
 /** The same in a page of the user's links: the name and the search keys made of it. Where the page stopped. */
 export async function eraseNameInLinks(orgId: string, userId: string, limit: number, startKey?: Item): Promise<Item | undefined> {
@@ -434,8 +409,9 @@ export const unlinkRequests = (orgId: string, appId: string, countEpoch: number,
   userIds.map((userId) => ({ DeleteRequest: { Key: appUserKeys.appOfUser(orgId, userId, appId, countEpoch) } }));
 
 /**
- * Lists a link an older version wrote (without search keys) in the org's and the app's searches,
- * by id and by the name of its row: only if it is still there and still unlisted. True if it changed it.
+ * Gives a link an older version wrote (without search keys) its keys in the app's search and the
+ * user's directory entry, by the name of its row: the entry first (adding an app again changes
+ * nothing), then the link, only if it is still there and still without them. True if it changed it.
  */
 export async function listLegacyLink(link: Item): Promise<boolean> {
   const parsed = toUserAppLink(link);
@@ -443,6 +419,7 @@ export async function listLegacyLink(link: Item): Promise<boolean> {
   if (!parsed || !orgId) return false;
   const row = toAppUser(await getItem(appUserKeys.row(orgId, parsed.appId, parsed.userId)));
   const userName = row?.userName ?? null;
+  await commit([directoryWrite(orgId, parsed.userId, parsed.appId, userName)]);
   const keys = setClause({
     ...searchKeys(orgId, parsed.appId, parsed.userId, parsed.countEpoch, userName), ...(userName ? { userName } : {}),
   }, 'l');
@@ -450,7 +427,7 @@ export async function listLegacyLink(link: Item): Promise<boolean> {
     Key: keyOf(link),
     UpdateExpression: `SET ${keys.parts.join(', ')}`,
     ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#listed)',
-    ExpressionAttributeNames: { ...keys.names, '#listed': gsi1.partitionKey },
+    ExpressionAttributeNames: { ...keys.names, '#listed': gsi3.partitionKey },
     ExpressionAttributeValues: keys.values,
   });
 }
@@ -474,11 +451,13 @@ export function relistLegacyRow(item: Item): Write[] | undefined {
     updateWrite({
       Key: keyOf(item),
       UpdateExpression: `${keys.parts.length ? `SET ${keys.parts.join(', ')} ` : ''}REMOVE ${legacy.parts.join(', ')}`,
-      ConditionExpression: [`attribute_exists(${legacy.parts[0]})`, `${listed ? 'attribute_exists' : 'attribute_not_exists'}(#listed)`, 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount', pinned.condition].join(' AND '),
+      ConditionExpression: [
+        `attribute_exists(${legacy.parts[0]})`, `${listed ? 'attribute_exists' : 'attribute_not_exists'}(#listed)`, 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount', pinned.condition, namePinned(user).condition,
+      ].join(' AND '),
       ExpressionAttributeNames: { ...keys.names, ...legacy.names, '#listed': gsi3.partitionKey },
-      ExpressionAttributeValues: { ...keys.values, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount, ...pinned.values },
+      ExpressionAttributeValues: { ...keys.values, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount, ...pinned.values, ...namePinned(user).values },
     }),
-    ...(listed ? [putLink(user.orgId, user.appId, user.userId, user.countEpoch, user.userName)] : []),
+    ...(listed ? putLink(user.orgId, user.appId, user.userId, user.countEpoch, user.userName) : []),
   ];
 }
 

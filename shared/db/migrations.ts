@@ -15,7 +15,7 @@ import { appKeys } from './app.js';
 import { tokenKeys } from './token.js';
 import { dueKeys, entryKey, queryDue } from './due-index.js';
 
-const { gsi1, gsi4, gsi6 } = table.indexes;
+const { gsi3, gsi4, gsi6 } = table.indexes;
 const stateKey = (migration: string): Key => ({ pk: 'MIGRATION', sk: migration });
 /** Segments of the parallel Scan; each keeps its own cursor. */
 const SEGMENTS = 4;
@@ -125,15 +125,15 @@ export function relistUserRows(options: MigrationOptions = {}): Promise<Migratio
 }
 
 /**
- * Gives the links an older version wrote their search keys (GET /v1/users and Usage by User's
- * `q`): by id and by their row's name. Until a link has them, the org's list does not show that
- * app of the user, and the app's search does not find the user.
+ * Gives the links an older version wrote their search keys (Usage by User's `q`) and their users
+ * directory entries (GET /v1/users): by id and by their row's name. Until a link has them, the
+ * org's users list does not show that app of the user, and the app's search does not find them.
  */
 export function giveLinksSearchKeys(options: MigrationOptions = {}): Promise<MigrationReport> {
   return runMigration({
     name: 'user-search-keys',
     filter: '#entity = :link AND attribute_not_exists(#listed)',
-    names: { '#entity': entityAttribute, '#listed': gsi1.partitionKey },
+    names: { '#entity': entityAttribute, '#listed': gsi3.partitionKey },
     values: { ':link': 'UserAppLink' satisfies Entity },
     migrate: listLegacyLink,
   }, options);

@@ -1,7 +1,9 @@
 /**
  * Personal-data erasure (DELETE /v1/users/{userId}/personal-data): a job that blanks the user's
  * name wherever the service holds it. Names are stored in the user's rows (one per app the user
- * ever held a token of: they outlive the tokens) and in their links (and the links' search keys);
+ * ever held a token of: they outlive the tokens), in their links (and the links' search keys) and
+ * in their directory entry (shared/db/user-directory.ts); a write that copies a row's name into a
+ * link is pinned to the name as read, so none writes an erased name back;
  * tokens, tombstones, jobs and audit events hold ids, never names. Ids and counts stay: an id that
  * is itself personal data is the authorization server's to replace. The steps go through the
  * org's apps a page at a time (a row may be in any of them), then the user's links; the job
@@ -9,6 +11,7 @@
  */
 import { pageAppIds } from '../db/app.js';
 import { eraseNameInLinks, eraseNameInRows } from '../db/app-user.js';
+import { eraseNameInDirectory } from '../db/user-directory.js';
 import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
 import { createJobWrite, getJob } from '../db/job.js';
 import { commit } from '../db/unit-of-work.js';
@@ -71,5 +74,7 @@ export async function eraseStep(job: RevocationJob & { erasure: { userId: string
     return { next: { ...message, erased, ...(page.lastKey ? { cursor: page.lastKey as Record<string, string> } : { phase: 'links', cursor: null }) } };
   }
   const lastKey = await eraseNameInLinks(orgId, userId, LINKS_PER_STEP, startKey);
-  return lastKey ? { next: { ...message, cursor: lastKey as Record<string, string> } } : { rowsErased: message.erased };
+  if (lastKey) return { next: { ...message, cursor: lastKey as Record<string, string> } };
+  await eraseNameInDirectory(orgId, userId);
+  return { rowsErased: message.erased };
 }

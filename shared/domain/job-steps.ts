@@ -15,7 +15,7 @@
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
-import { batchPartsOf, claimBatchPart, claimPlanning, getJob, recordBatchDone, recordBatchPart, recordedPartMessage, recordPlanned, transitionWrite, type StepDone } from '../db/job.js';
+import { batchPartsOf, claimBatchPart, claimPlanning, getJob, recordBatchDone, recordBatchPart, recordedPartMessage, recordPlanned, recordProgressAt, transitionWrite, type StepDone } from '../db/job.js';
 import { listUserTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit } from '../db/unit-of-work.js';
@@ -75,9 +75,9 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
   if (job.waiting) return; // a started job whose cleanup waits for a slot: the sweep's round sends it on
   if (message.kind === 'plan') return plan(job, now, messageId);
-  if (message.kind === 'erase') return erase(job, message, now, messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
+  if (message.kind === 'erase') return erase(job, message, now, messageId);
   if (message.kind === 'clean') {
     const step = message.appId === undefined ? job : offboardingStepOf(job, message.appId);
     if (step) return clean(step, message, now, delivery);
@@ -203,7 +203,10 @@ async function erase(job: RevocationJob, message: Extract<QueueMessage, { kind: 
     return;
   }
   const step = await eraseStep({ ...job, erasure: job.erasure }, message);
-  if ('next' in step) return enqueue([step.next]);
+  if ('next' in step) {
+    await recordProgressAt(job, iso(now)); // a long chain (an org of many apps) is not taken for stalled
+    return enqueue([step.next]);
+  }
   await batchDone(job, message.batch, { users: step.rowsErased, tokens: 0, drift: 0, stragglers: 0 }, now, messageId);
 }
 

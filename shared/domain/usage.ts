@@ -1,5 +1,6 @@
 import { appEpochNow, appExists } from '../db/app.js';
-import { listActiveAppsOfUser, listActiveUsers, matchesPrefix, searchAppUsers, usageRowsOf, type UsageRow } from '../db/app-user.js';
+import { listActiveAppsOfUser, listActiveUsers, searchAppUsers, usageRowsOf, type UsageRow } from '../db/app-user.js';
+import { matchesPrefix } from '../db/user-directory.js';
 import { NotFoundError, ValidationError } from '../errors.js';
 import { isClientUser, type AppUser } from '../model.js';
 

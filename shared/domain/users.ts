@@ -1,8 +1,8 @@
 /**
  * A user across the org's apps: denied new tokens (block), and (offboarding.ts) revoked everywhere.
  */
-import pMap from 'p-map';
-import { getRowsWithShards, linksOfUser, matchesPrefix, pageOrgLinks, type UserAppLink } from '../db/app-user.js';
+import { getRowsWithShards } from '../db/app-user.js';
+import { getDirectoryEntries, matchesPrefix, pageDirectory, type DirectoryEntry } from '../db/user-directory.js';
 import { recordEvent } from '../db/audit-event.js';
 import { getOrgUser, getOrgUsers, listBlockedUsers, setBlockedWrite } from '../db/org-user.js';
 import type { Item } from '../db/requests.js';
@@ -31,54 +31,43 @@ export async function setUserBlocked(actor: Actor, userId: string, blocked: bool
   }, () => new ConflictError('The user was changed concurrently too often; retry the request'));
 }
 
-/**
- * Links read per user a page asks for: users hold tokens in a few apps; a user in more apps than
- * a Query holds is shown with the apps read (the page's only user) and goes on on the next page.
- */
-const LINKS_PER_USER = 4;
-const MAX_LINKS_PER_QUERY = 400;
-/** Blocked users a page lists: their apps are read user by user. */
+/** Apps a page's users may hold tokens in, read in BatchGetItem calls of 100: a page stops before a user who would pass it (never before its first). */
+const APPS_PER_PAGE = 300;
+/** Blocked users a page lists. */
 const BLOCKED_PER_PAGE = 25;
 
-type OrgLink = UserAppLink & { userName: string | null };
-
 /**
- * One list's page of links cut at whole users: at most `users` of them, and the last one dropped
- * when the page may stop inside its links (unless it is the only one). `skip` leaves users out
- * (by name: those the list by id has). Where it resumes (null: done).
+ * One list's page of users (by id, or by name from `byName`), as many as `users` whose apps stay
+ * within APPS_PER_PAGE. `skip` leaves users out (by name: those the list by id has). Where it
+ * resumes (null: done).
  */
-async function usersOfList(orgId: string, byName: boolean, q: string | undefined, startKey: Item | undefined, users: number, skip: (userId: string) => boolean): Promise<{ items: OrgLink[][]; next: Item | null }> {
-  const page = await pageOrgLinks(orgId, { byName, q, limit: Math.min(users * LINKS_PER_USER, MAX_LINKS_PER_QUERY), startKey });
-  const groups: { links: OrgLink[]; end: number }[] = [];
-  page.items.forEach((link, i) => {
-    if (skip(link.userId)) return;
-    const last = groups.at(-1);
-    if (last && last.links[0]?.userId === link.userId) Object.assign(last, { end: i }).links.push(link);
-    else groups.push({ links: [link], end: i });
-  });
-  let kept = groups.slice(0, users);
-  if (page.lastKey && kept.length === groups.length && kept.length > 1) kept = kept.slice(0, -1);
-  const last = kept.at(-1);
-  const done = !page.lastKey && kept.length === groups.length;
-  return { items: kept.map((g) => g.links), next: done ? null : (last ? page.resumeKeys[last.end] as Item : (page.lastKey as Item)) };
+async function usersOfList(orgId: string, byName: boolean, q: string | undefined, startKey: Item | undefined, users: number, skip: (userId: string) => boolean): Promise<{ items: DirectoryEntry[]; next: Item | null }> {
+  const page = await pageDirectory(orgId, { byName, q, limit: users, startKey });
+  const items: DirectoryEntry[] = [];
+  let apps = 0;
+  for (const [i, entry] of page.items.entries()) {
+    if (skip(entry.userId)) continue;
+    if (items.length > 0 && apps + entry.appIds.length > APPS_PER_PAGE) return { items, next: page.resumeKeys[i - 1] as Item };
+    items.push(entry);
+    apps += entry.appIds.length;
+  }
+  return { items, next: (page.lastKey) ?? null };
 }
 
-/** What the org's lists show of a user: their apps holding active tokens under the app's epoch, summed, from the rows (in the links' order of users). */
-async function summaries(orgId: string, links: UserAppLink[], { keepIdle }: { keepIdle: boolean }): Promise<OrgUserView[]> {
-  const byUser = new Map<string, Map<string, UserAppLink>>();
-  for (const link of links) byUser.set(link.userId, (byUser.get(link.userId) ?? new Map<string, UserAppLink>()).set(`${link.appId}#${link.countEpoch}`, link));
-  const [{ rows, appEpochs }, restricted] = await Promise.all([getRowsWithShards(orgId, links), getOrgUsers(orgId, [...byUser.keys()])]);
-  return [...byUser].map(([userId, userLinks]) => {
-    const held = [...userLinks.values()].flatMap((link) => {
-      const row = rows.get(`${link.appId}\n${userId}`);
-      const epoch = appEpochs.get(link.appId);
-      const tokens = row && epoch === link.countEpoch ? heldTokens(row, epoch) : 0;
+/** What the org's lists show of users: the apps of theirs holding active tokens under the app's epoch, summed, from the rows (in the entries' order). */
+async function summaries(orgId: string, entries: DirectoryEntry[], { keepIdle }: { keepIdle: boolean }): Promise<OrgUserView[]> {
+  const pairs = entries.flatMap((entry) => entry.appIds.map((appId) => ({ userId: entry.userId, appId })));
+  const [{ rows, appEpochs }, restricted] = await Promise.all([getRowsWithShards(orgId, pairs), getOrgUsers(orgId, entries.map((e) => e.userId))]);
+  return entries.map(({ userId, userName, appIds }) => {
+    const held = appIds.flatMap((appId) => {
+      const row = rows.get(`${appId}\n${userId}`);
+      const epoch = appEpochs.get(appId);
+      const tokens = row && epoch !== undefined ? heldTokens(row, epoch) : 0;
       return row && tokens > 0 ? [{ row, tokens }] : [];
     });
-    const latest = held.map((h) => h.row).sort((a, b) => (b.lastUsedAt ?? '').localeCompare(a.lastUsedAt ?? ''));
+    const lastUsedAt = held.map((h) => h.row.lastUsedAt).filter((t): t is string => t !== null).sort().at(-1) ?? null;
     return {
-      userId, userName: latest.find((r) => r.userName)?.userName ?? null, appCount: held.length,
-      activeTokenCount: held.reduce((sum, h) => sum + h.tokens, 0), lastUsedAt: latest[0]?.lastUsedAt ?? null, blocked: restricted.get(userId)?.blocked ?? false,
+      userId, userName, appCount: held.length, activeTokenCount: held.reduce((sum, h) => sum + h.tokens, 0), lastUsedAt, blocked: restricted.get(userId)?.blocked ?? false,
     };
   }).filter((u) => keepIdle || u.appCount > 0);
 }
@@ -98,17 +87,16 @@ export async function listOrgUsers(orgId: string, query: { q?: string; blocked?:
   const start = cursors.decode(orgId, list, query.cursor) as SearchCursor | undefined;
   const idMatches = (userId: string) => q !== undefined && matchesPrefix(userId, q);
   const page = await searchPage(start, query.limit, q !== undefined, (byName, startKey, wanted) => usersOfList(orgId, byName, q, startKey, wanted, (userId) => byName && idMatches(userId)));
-  return { items: await summaries(orgId, page.items.flat(), { keepIdle: false }), nextCursor: page.next ? cursors.encode(orgId, list, page.next) : null };
+  return { items: await summaries(orgId, page.items, { keepIdle: false }), nextCursor: page.next ? cursors.encode(orgId, list, page.next) : null };
 }
 
-/** `?blocked=true`: a page of the blocked users by id, with what they hold (their apps read user by user); `q` narrows it within the page. */
+/** `?blocked=true`: a page of the blocked users by id, with what they hold (their directory entries, then their rows); `q` narrows it within the page. */
 async function listBlocked(orgId: string, query: { q?: string; limit: number; cursor?: string }): Promise<{ items: OrgUserView[]; nextCursor: string | null }> {
   const list = 'org-users/blocked';
   const page = await listBlockedUsers(orgId, Math.min(query.limit, BLOCKED_PER_PAGE), cursors.decode(orgId, list, query.cursor));
-  const links = (await pMap(page.items, (u) => linksOfUser(orgId, u.userId), { concurrency: 8 })).flat();
-  const shown = new Map((await summaries(orgId, links, { keepIdle: true })).map((u) => [u.userId, u]));
+  const known = await getDirectoryEntries(orgId, page.items.map((u) => u.userId));
+  const entries = page.items.map((u) => known.get(u.userId) ?? { userId: u.userId, userName: null, appIds: [] });
   const { q } = query;
-  const items = page.items.map((u) => shown.get(u.userId) ?? { userId: u.userId, userName: null, appCount: 0, activeTokenCount: 0, lastUsedAt: null, blocked: true })
-    .filter((u) => !q || matchesPrefix(u.userId, q) || matchesPrefix(u.userName, q));
+  const items = (await summaries(orgId, entries, { keepIdle: true })).filter((u) => !q || matchesPrefix(u.userId, q) || matchesPrefix(u.userName, q));
   return { items, nextCursor: cursors.encode(orgId, list, page.lastKey) };
 }

@@ -1,7 +1,10 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import pMap from 'p-map';
 import { describe, expect, it } from 'vitest';
+import { getUsersOfApp, setCount } from '../../shared/db/app-user.js';
 import { db, TableName } from '../../shared/db/client.js';
+import { commit } from '../../shared/db/unit-of-work.js';
+import type { AppUser } from '../../shared/model.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 import { drainQueue } from '../support/queue.js';
 
@@ -67,6 +70,19 @@ describe('DELETE /v1/users/{userId}/personal-data', () => {
     const events = (await call('listAuditEvents', { claims: admin, query: { userId: 'ada' } })).body.items ?? [];
     expect(events[0]).toMatchObject({ action: 'user.personal-data.erased', userId: 'ada', jobId: reply.body.jobId, actor: { kind: 'system' }, details: { requestedBy: admin.sub, rowsErased: 3 } });
     expect(events.filter((e) => e.action === 'user.personal-data.erased')).toHaveLength(1);
+  });
+
+  it('is not undone by a write that read the name before it: such a write fails and reads again', { timeout: 60_000 }, async () => {
+    await createApp(org, 'racing');
+    expect((await register(org, { token: rawToken('cy'), type: 'access', appId: 'racing', userId: 'cy', userName: 'Cy Racer' })).status).toBe(201);
+    // A repair (reconcile) that read the row, with its name, before the erasure ran.
+    const { shard, users } = await getUsersOfApp(org, 'racing', ['cy']);
+    const seen = users.get('cy') as AppUser;
+    expect(seen.userName).toBe('Cy Racer');
+    expect((await erase('cy')).status).toBe(202);
+    await drainQueue();
+    expect(await commit(setCount(seen, shard?.revokeEpoch ?? 0, 1))).toBe(false);
+    expect(await holding('Cy Racer')).toEqual([]);
   });
 
   it('succeeds for a user the service holds nothing of, and is listed with the org\'s jobs', async () => {

@@ -280,7 +280,7 @@ describe('npm run migrate: due entries to the orgs\' own partitions', () => {
 });
 
 describe('npm run migrate: the users searches for links written before them', () => {
-  it('gives every link its search keys with its row\'s name, resumes where it stopped, changes nothing twice, and the searches find the users', { timeout: 60_000 }, async () => {
+  it('gives every link its search keys and its user\'s directory entry with its row\'s name, resumes where it stopped, changes nothing twice, and the searches find the users', { timeout: 60_000 }, async () => {
     const searchOrg = 'org-migrate-links';
     const admin = as(searchOrg);
     for (const appId of ['mail', 'crm']) await createApp(searchOrg, appId);
@@ -292,15 +292,19 @@ describe('npm run migrate: the users searches for links written before them', ()
     const before = [await search(), await search('bobby'), await searchApp('ada l')];
     expect(before).toEqual([[['ada', 2], ['bob', 1], ['cy', 1]], [['bob', 1]], ['ada']]);
 
-    // As an older version stored them: links with no search keys and no name.
-    const links = (await db.send(new ScanCommand({
-      TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND entity = :e', ExpressionAttributeValues: { ':o': searchOrg, ':e': 'UserAppLink' },
+    // As an older version stored them: links with no search keys and no name, no directory entries.
+    const ofOrg = async (entity: string) => (await db.send(new ScanCommand({
+      TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND entity = :e', ExpressionAttributeValues: { ':o': searchOrg, ':e': entity },
     }))).Items ?? [];
+    const links = await ofOrg('UserAppLink');
     expect(links).toHaveLength(4);
-    const searchAttributes = ['gsi1', 'gsi2', 'gsi3', 'gsi4'].flatMap((index) => [`${index}pk`, `${index}sk`]);
+    const searchAttributes = ['gsi3', 'gsi4'].flatMap((index) => [`${index}pk`, `${index}sk`]);
     for (const link of links) {
       await db.send(new UpdateCommand({ TableName, Key: { pk: link.pk, sk: link.sk }, UpdateExpression: `REMOVE userName, ${searchAttributes.join(', ')}` }));
     }
+    const entries = await ofOrg('UserDirectory');
+    expect(entries).toHaveLength(3);
+    for (const entry of entries) await db.send(new DeleteCommand({ TableName, Key: { pk: entry.pk, sk: entry.sk } }));
     expect([await search(), await search('bobby'), await searchApp('ada l')]).toEqual([[], [], []]);
 
     const first = await giveLinksSearchKeys({ pagesPerSegment: 1, pageSize: 1 });
