@@ -1,9 +1,10 @@
 /**
  * The org-user entity: what holds for a user in every app of the org. One small item per user
  * who was ever blocked or offboarded (none for the others, who read as neither): whether they
- * are denied new tokens (`blocked`), and the org-wide "revoked before" watermark an offboarding
- * raises (`offboardEpoch`, compared with the one each token was registered under, and `revokedAt`
- * for tokens of trusted issuers first seen later). Registration, introspection and a learned
+ * are denied new tokens (`blocked`, and when: `blockedWindows`, for tokens of trusted issuers first
+ * seen later), and the org-wide "revoked before" watermark an offboarding raises (`offboardEpoch`,
+ * compared with the one each token was registered under, and `revokedAt` for tokens of trusted
+ * issuers first seen later). Registration, introspection and a learned
  * token's first sight read it beside the app-user row (no round trip of its own) and pin it in
  * their transactions, so a block or an offboarding that commits first wins. Blocked users are
  * listed by id (gsi2, sparse) whether or not they hold tokens.
@@ -22,11 +23,21 @@ export interface OrgUser {
   /** Denied new tokens in every app (POST /v1/users/{userId}/block) until unblocked. */
   blocked: boolean;
   blockedAt: string | null;
+  /**
+   * When the user was blocked, the last MAX_BLOCK_WINDOWS times (`to` null while blocked): a
+   * token of a trusted issuer issued in one is never learned (contract section 9's time rule);
+   * one issued before or after is.
+   */
+  blockedWindows: BlockWindow[];
   /** Raised by each offboarding: a token registered under a lower one is revoked, in every app. */
   offboardEpoch: number;
-  /** The last offboarding or unblock: a learned token issued before it is revoked (contract section 9's time rule). */
+  /** The last offboarding: a learned token issued before it is revoked (contract section 9's time rule). */
   revokedAt: string | null;
 }
+export interface BlockWindow { from: string; to: string | null }
+/** Blocks of one user remembered for the time rule (blocks are rare; the oldest go first). */
+export const MAX_BLOCK_WINDOWS = 20;
+const blockWindowSchema = v.array(v.object({ from: v.string(), to: v.nullable(v.string()) }));
 
 export const orgUserKeys = {
   user: (orgId: string, userId: string): Key => ({ pk: `${orgPrefix(orgId)}#USER#${keyPart(userId)}`, sk: 'USER' }),
@@ -36,11 +47,12 @@ export const orgUserKeys = {
 
 export const toOrgUser = /* @__PURE__ */ recordReader('OrgUser', () => ({ orgId: v.string(), userId: v.string() }), (u): OrgUser => ({
   orgId: u.orgId as string, userId: u.userId as string, blocked: u.blocked === true, blockedAt: (u.blockedAt as string | undefined) ?? null,
+  blockedWindows: v.is(blockWindowSchema, u.blockedWindows) ? u.blockedWindows : [],
   offboardEpoch: (u.offboardEpoch as number | undefined) ?? 0, revokedAt: (u.revokedAt as string | undefined) ?? null,
 }));
 
 /** A user with no item: never blocked or offboarded. */
-export const neverRestricted = (orgId: string, userId: string): OrgUser => ({ orgId, userId, blocked: false, blockedAt: null, offboardEpoch: 0, revokedAt: null });
+export const neverRestricted = (orgId: string, userId: string): OrgUser => ({ orgId, userId, blocked: false, blockedAt: null, blockedWindows: [], offboardEpoch: 0, revokedAt: null });
 
 export async function getOrgUser(orgId: string, userId: string): Promise<OrgUser> {
   return toOrgUser(await getItem(orgUserKeys.user(orgId, userId))) ?? neverRestricted(orgId, userId);
@@ -61,6 +73,15 @@ export function orgUserUnchangedCheck(seen: OrgUser): Write {
   });
 }
 
+/** In a learned token's first sight: the user is still as `seen` (not offboarded, blocked or unblocked since). */
+export function orgUserSameCheck(seen: OrgUser): Write {
+  const same = `offboardEpoch = :epoch AND blocked = :blocked AND ${seen.blockedWindows.length === 0 ? '(attribute_not_exists(blockedWindows) OR size(blockedWindows) = :windows)' : 'size(blockedWindows) = :windows'}`;
+  return checkWrite(orgUserKeys.user(seen.orgId, seen.userId), {
+    expression: seen.offboardEpoch === 0 && !seen.blocked && seen.blockedWindows.length === 0 ? `attribute_not_exists(pk) OR (${same})` : same,
+    values: { ':epoch': seen.offboardEpoch, ':blocked': seen.blocked, ':windows': seen.blockedWindows.length },
+  });
+}
+
 /** The item's identity and fields, created if missing, pinned to `seen` (the epoch and block state read). */
 function changeWrite(seen: OrgUser, set: Record<string, unknown>, { listBlocked }: { listBlocked: boolean }): Write {
   const fields: Item = { [entityAttribute]: 'OrgUser', orgId: seen.orgId, userId: seen.userId, ...set, ...(listBlocked ? orgUserKeys.blocked(seen.orgId, seen.userId) : {}) };
@@ -78,21 +99,26 @@ function changeWrite(seen: OrgUser, set: Record<string, unknown>, { listBlocked 
   });
 }
 
-/** Blocks or unblocks the user, pinned to `seen`; an unblock moves the time watermark to `at`. */
+/** A block window opened at `at` (or the open one closed): the windows the item keeps. */
+function windowsAfter(seen: OrgUser, blocked: boolean, at: string): BlockWindow[] {
+  if (blocked) return [...seen.blockedWindows, { from: at, to: null }].slice(-MAX_BLOCK_WINDOWS);
+  return seen.blockedWindows.map((w) => (w.to === null ? { ...w, to: at } : w));
+}
+
+/** Blocks or unblocks the user at `at`, pinned to `seen`. */
 export function setBlockedWrite(seen: OrgUser, blocked: boolean, at: string): Write {
   return changeWrite(seen, {
-    blocked, offboardEpoch: seen.offboardEpoch,
-    ...(blocked ? { blockedAt: at } : { blockedAt: null, revokedAt: at }),
-    ...(blocked && seen.revokedAt ? { revokedAt: seen.revokedAt } : {}),
+    blocked, offboardEpoch: seen.offboardEpoch, blockedAt: blocked ? at : null, blockedWindows: windowsAfter(seen, blocked, at),
   }, { listBlocked: blocked });
 }
 
 /** An offboarding: the org-wide watermark goes up by one (at `at`), pinned to `seen`; `block` blocks the user with it. */
 export function offboardWrite(seen: OrgUser, at: string, { block }: { block: boolean }): Write {
-  const blocked = block || seen.blocked;
+  const blocks = block && !seen.blocked;
   return changeWrite(seen, {
-    offboardEpoch: seen.offboardEpoch + 1, revokedAt: at, blocked, blockedAt: block && !seen.blocked ? at : seen.blockedAt,
-  }, { listBlocked: blocked });
+    offboardEpoch: seen.offboardEpoch + 1, revokedAt: at, blocked: block || seen.blocked, blockedAt: blocks ? at : seen.blockedAt,
+    blockedWindows: blocks ? windowsAfter(seen, true, at) : seen.blockedWindows,
+  }, { listBlocked: block || seen.blocked });
 }
 
 /** One page of the org's blocked users, by id (eventually consistent, as every index). */

@@ -131,7 +131,6 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
       continue;
     }
     if (app.blocked) return INACTIVE; // a blocked app learns nothing (its time watermark moves to the unblock)
-    if (ctx.orgUser.blocked) return INACTIVE; // nor does a blocked user's token (their time watermark moves to the unblock too)
     if (app.policies.permittedUsers === 'admin-approved-pre-authorized' && !isClientUser(claims.userId) && !ctx.approved) return INACTIVE;
     if (app.scopes.length > 0 && claims.scopes.some((scope) => !app.scopes.includes(scope))) return INACTIVE;
     const token = learnedToken(orgId, name, issuer, claims, { shard: app, user: ctx.user, orgUser: ctx.orgUser }, now);
@@ -146,7 +145,7 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
 
 /**
  * Whether a revocation of the token's user, app or user in every app (any since it was issued; an
- * unblock counts as one) takes it, by time: it
+ * app's unblock counts as one), or a block of its user while it was issued, takes it, by time: it
  * may never have been seen before, so the epochs it would be learned under say nothing. A trust
  * that began after an earlier one of its URL ended (or renamed its tokens) is such a watermark too. Issued
  * is its `iat` plus the issuer's known backdating; the issuer's clock is trusted to within
@@ -154,10 +153,13 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
  * revoked too (the README says so).
  */
 function revokedByTime(claims: LearnedClaims, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'shard' | 'user' | 'orgUser'>): boolean {
+  const issued = claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
+  const skew = ISSUER_CLOCK_SKEW_S * 1000;
+  // Issued while the user was blocked (a tie, either side, counts as while): never learned.
+  if (ctx.orgUser.blockedWindows.some((w) => issued >= Date.parse(w.from) - skew && (w.to === null || issued <= Date.parse(w.to) + skew))) return true;
   const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt, ctx.orgUser.revokedAt, issuer.trustedSince].filter((at): at is string => typeof at === 'string').map(Date.parse);
   if (watermarks.length === 0) return false;
-  const issued = claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
-  return issued <= Math.max(...watermarks) + ISSUER_CLOCK_SKEW_S * 1000;
+  return issued <= Math.max(...watermarks) + skew;
 }
 
 /** Each trusted issuer's token-id claim, by org and `iss`, as this container last read it: where the first round trip looks. */

@@ -12,7 +12,7 @@ import { activationWrites, countNewToken as countNewTokenOnApp, insertApp } from
 import { countNewToken as countNewTokenOfUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { countLearnedWrite, issuerUnchangedCheck, ISSUER_SHARDS, type TrustedIssuer } from '../db/issuer.js';
-import { orgUserUnchangedCheck } from '../db/org-user.js';
+import { orgUserSameCheck } from '../db/org-user.js';
 import { createTokenWrites } from '../db/token.js';
 import type { TokenContext } from '../db/token.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
@@ -130,8 +130,8 @@ export async function storeLearned(token: Token, name: TokenName, issuer: Truste
     ...(app.active ? [] : activationWrites(token.orgId, token.appId, { except: app.shard })),
     countLearnedWrite(issuer, Math.floor(Math.random() * ISSUER_SHARDS), iso(now)),
     issuerUnchangedCheck(issuer),
-    // A block or an offboarding of the user that commits first cancels the first sight.
-    ...(ofUser ? [orgUserUnchangedCheck(ctx.orgUser)] : []),
+    // A block, an unblock or an offboarding of the user that commits first makes the first sight read again.
+    ...(ofUser ? [orgUserSameCheck(ctx.orgUser)] : []),
   ])) === null;
 }
 

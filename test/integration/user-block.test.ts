@@ -58,7 +58,7 @@ describe('POST /v1/users/{userId}/block', () => {
     expect(after.map((a) => a.status)).toEqual([409, 409, 409, 409, 409, 409]);
   });
 
-  it('keeps JWTs of a trusted issuer issued while blocked inactive, also after the unblock', async () => {
+  it('keeps JWTs of a trusted issuer issued while blocked inactive, also after the unblock, and those issued before or after active, seen first whenever', async () => {
     const issuerId = 'user-block-okta';
     const trusted = await call('trustIssuer', { claims: admin, path: { issuerId }, json: { issuer: idp.issuer(issuerId), jwksUri: idp.jwksUri(issuerId), preset: 'okta', audiences: ['api://default'] } });
     expect(trusted.status, trusted.text).toBe(201);
@@ -66,17 +66,23 @@ describe('POST /v1/users/{userId}/block', () => {
     const t0 = Date.now();
     vi.useFakeTimers({ toFake: ['Date'], now: t0 });
     try {
-      expect(await active(await jwt('AT.before', 'dee'))).toBe(true);
-      expect((await setBlocked('dee', true)).status).toBe(200);
+      const seenBefore = await jwt('AT.before', 'dee');
+      const [firstSeenWhileBlocked, firstSeenAfter] = [await jwt('AT.before.2', 'dee'), await jwt('AT.before.3', 'dee')];
+      expect(await active(seenBefore)).toBe(true);
       vi.setSystemTime(t0 + 120_000);
+      expect((await setBlocked('dee', true)).status).toBe(200);
+      vi.setSystemTime(t0 + 240_000);
       const whileBlocked = await jwt('AT.while', 'dee');
       expect(await active(whileBlocked)).toBe(false);
+      // Issued before the block: untouched by it, whenever first seen.
+      expect([await active(seenBefore), await active(firstSeenWhileBlocked)]).toEqual([true, true]);
       expect(await active(await jwt('AT.other', 'eve'))).toBe(true);
-      vi.setSystemTime(t0 + 180_000);
-      expect((await setBlocked('dee', false)).status).toBe(200);
-      vi.setSystemTime(t0 + 200_000);
-      expect(await active(whileBlocked)).toBe(false);
       vi.setSystemTime(t0 + 300_000);
+      expect((await setBlocked('dee', false)).status).toBe(200);
+      vi.setSystemTime(t0 + 330_000);
+      expect(await active(whileBlocked)).toBe(false);
+      expect(await active(firstSeenAfter)).toBe(true);
+      vi.setSystemTime(t0 + 420_000);
       expect(await active(await jwt('AT.after', 'dee'))).toBe(true);
     } finally {
       vi.useRealTimers();
