@@ -386,7 +386,7 @@ export type paths = {
         put?: never;
         /**
          * Let the user be issued tokens again
-         * @description Registrations for the user are taken again. JWTs of trusted issuers issued while they were blocked stay inactive: the user's time watermark moves to the unblock. Idempotent; audited as `user.unblocked` when it changes something. Optional `{ reason }`.
+         * @description Registrations for the user are taken again. JWTs of trusted issuers issued while they were blocked (60 s either side: the issuer's clock is trusted to within that) stay inactive; those issued before the block or after the unblock are learned as usual. Idempotent; audited as `user.unblocked` when it changes something. Optional `{ reason }`.
          */
         post: operations["unblockUser"];
         delete?: never;

@@ -72,7 +72,7 @@ export const blockUser = {
 export const unblockUser = {
   method: 'POST', path: '/v1/users/{userId}/unblock', handler: 'unblock-user', scopes: ['apps:manage'], table: 'RW',
   tag: 'users', summary: 'Let the user be issued tokens again',
-  description: 'Registrations for the user are taken again. JWTs of trusted issuers issued while they were blocked stay inactive: the user\'s time watermark moves to the unblock. Idempotent; audited as `user.unblocked` when it changes something. Optional `{ reason }`.',
+  description: 'Registrations for the user are taken again. JWTs of trusted issuers issued while they were blocked (60 s either side: the issuer\'s clock is trusted to within that) stay inactive; those issued before the block or after the unblock are learned as usual. Idempotent; audited as `user.unblocked` when it changes something. Optional `{ reason }`.',
   input: { path: userPathSchema, body: reasonBody },
   answers: {
     200: { description: 'The user, not blocked.', schema: userBlockSchema, example: { userId: 'ada@example.com', blocked: false } },

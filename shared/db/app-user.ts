@@ -19,7 +19,8 @@ import {
 } from './requests.js';
 import { fromKeyPart, keyPart, orgPrefix, table } from './table.js';
 import { directoryWrite, idSearchKey, matchesPrefix, nameSearchKey } from './user-directory.js';
-import { commit, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { checkWrite, commit, commitOrFailures, deleteWrite, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
 
 const { gsi3, gsi4 } = table.indexes;
 
@@ -76,9 +77,13 @@ const searchKeys = (orgId: string, appId: string, userId: string, countEpoch: nu
 });
 export interface UserAppLink { userId: string; appId: string; countEpoch: number }
 const toUserAppLink = /* @__PURE__ */ recordReader('UserAppLink', () => ({ userId: v.string(), appId: v.string(), countEpoch: v.number() }), (l): UserAppLink => ({ userId: l.userId as string, appId: l.appId as string, countEpoch: l.countEpoch as number }));
-/** The link, and the user's directory entry naming the app (shared/db/user-directory.ts). */
-const putLink = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null): Write[] => [
-  putWrite(userAppLinkItem(orgId, appId, userId, countEpoch, userName)), directoryWrite(orgId, userId, appId, userName),
+/**
+ * The link, and the user's directory entry naming the app (shared/db/user-directory.ts). The entry
+ * takes the name only from a registration that brings it (`named`: the latest wins); a name
+ * copied from the row names it only if it has none.
+ */
+const putLink = (orgId: string, appId: string, userId: string, countEpoch: number, userName: string | null, { named = false } = {}): Write[] => [
+  putWrite(userAppLinkItem(orgId, appId, userId, countEpoch, userName)), directoryWrite(orgId, userId, appId, userName, { unlessNamed: !named }),
 ];
 const deleteLink = (orgId: string, appId: string, userId: string, countEpoch: number) => deleteWrite(appUserKeys.appOfUser(orgId, userId, appId, countEpoch));
 /** A row counts tokens (under its own epoch, current or not) exactly while it is listed and linked. */
@@ -260,7 +265,7 @@ export async function pageUsersOfApp(orgId: string, appId: string, limit: number
  * after an app-wide revocation starts again under the new epoch; going from 0 lists the row under
  * the app's epoch and links it to the user's apps.
  */
-export function countNewToken(token: Token, before: AppUser | undefined, held: number, userName: string | undefined, tokens = 1): Write[] {
+export function countNewToken(token: Token, before: AppUser | undefined, held: number, userName: string | undefined, tokens = 1, dropsOffboarded = false): Write[] {
   const { orgId, appId, userId, appEpoch } = token;
   const key = appUserKeys.row(orgId, appId, userId);
   if (!before) {
@@ -269,14 +274,16 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
         itemOf('AppUser', key, { orgId, appId, userId, userName, useCount: 0, activeTokenCount: tokens, revokeEpoch: 0, countEpoch: appEpoch, lastOrgUserEpoch: token.orgUserEpoch }, activeListings({ orgId, appId, userId, lastUsedAt: null }, appEpoch)),
         { expression: 'attribute_not_exists(pk)' },
       ),
-      ...putLink(orgId, appId, userId, appEpoch, userName ?? null),
+      ...putLink(orgId, appId, userId, appEpoch, userName ?? null, { named: userName !== undefined }),
     ];
   }
   const restart = before.countEpoch !== appEpoch;
+  // The count starts again at the new tokens: under a new app epoch, or after an offboarding ended the ones counted.
+  const recount = restart || dropsOffboarded;
   const lists = held === 0;
   // The org-wide watermark the newest token was registered under: an offboarding raises the row only while none is newer than it.
   const set = setClause({
-    ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(restart ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}), lastOrgUserEpoch: token.orgUserEpoch,
+    ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(recount ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}), lastOrgUserEpoch: token.orgUserEpoch,
   }, 's');
   const pinned = lastUsePinned(before);
   // Listed again, or by a new name: the link is written (again) with the name the searches find it by.
@@ -285,18 +292,18 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
   return [
     updateWrite({
       Key: key,
-      UpdateExpression: [restart ? '' : 'ADD activeTokenCount :tokens', `SET ${set.parts.join(', ')}`].filter(Boolean).join(' '),
+      UpdateExpression: [recount ? '' : 'ADD activeTokenCount :tokens', `SET ${set.parts.join(', ')}`].filter(Boolean).join(' '),
       ConditionExpression: [
-        restart ? 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount' : `countEpoch = :seenCountEpoch AND activeTokenCount ${lists ? '=' : '>'} :zero`,
+        recount ? 'countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount' : `countEpoch = :seenCountEpoch AND activeTokenCount ${lists ? '=' : '>'} :zero`,
         'revokeEpoch = :userEpoch', ...(lists ? [pinned.condition] : []), ...(copiesName ? [namePinned(before).condition] : []),
       ].join(' AND '),
       ExpressionAttributeNames: set.names,
       ExpressionAttributeValues: {
-        ...(restart ? { ':seenCount': before.activeTokenCount } : { ':tokens': tokens, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
+        ...(recount ? { ':seenCount': before.activeTokenCount } : { ':tokens': tokens, ':zero': 0 }), ':seenCountEpoch': before.countEpoch, ':userEpoch': before.revokeEpoch,
         ...(lists ? pinned.values : {}), ...(copiesName ? namePinned(before).values : {}), ...set.values,
       },
     }),
-    ...(links ? putLink(orgId, appId, userId, appEpoch, userName ?? before.userName) : []),
+    ...(links ? putLink(orgId, appId, userId, appEpoch, userName ?? before.userName, { named: userName !== undefined }) : []),
     // The link of the older epoch, if the cleanup of its revocation has not deleted it yet.
     ...(restart && isListed(before) ? [deleteLink(orgId, appId, userId, before.countEpoch)] : []),
   ];
@@ -410,26 +417,34 @@ export const unlinkRequests = (orgId: string, appId: string, countEpoch: number,
 
 /**
  * Gives a link an older version wrote (without search keys) its keys in the app's search and the
- * user's directory entry, by the name of its row: the entry first (adding an app again changes
- * nothing), then the link, only if it is still there and still without them. True if it changed it.
+ * user's directory entry, by the name of its row, in one transaction pinned to that name (an
+ * erasure meanwhile makes it read again). True if it changed the link; a link that has its keys
+ * already gets the directory entry only (adding an app again changes nothing).
  */
 export async function listLegacyLink(link: Item): Promise<boolean> {
   const parsed = toUserAppLink(link);
   const orgId = link.orgId as string | undefined;
   if (!parsed || !orgId) return false;
-  const row = toAppUser(await getItem(appUserKeys.row(orgId, parsed.appId, parsed.userId)));
-  const userName = row?.userName ?? null;
-  await commit([directoryWrite(orgId, parsed.userId, parsed.appId, userName)]);
-  const keys = setClause({
-    ...searchKeys(orgId, parsed.appId, parsed.userId, parsed.countEpoch, userName), ...(userName ? { userName } : {}),
-  }, 'l');
-  return conditionalUpdate({
-    Key: keyOf(link),
-    UpdateExpression: `SET ${keys.parts.join(', ')}`,
-    ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#listed)',
-    ExpressionAttributeNames: { ...keys.names, '#listed': gsi3.partitionKey },
-    ExpressionAttributeValues: keys.values,
-  });
+  const rowKey = appUserKeys.row(orgId, parsed.appId, parsed.userId);
+  return retrying(async () => {
+    const row = toAppUser(await getItem(rowKey));
+    const userName = row?.userName ?? null;
+    const pinned = row && namePinned(row);
+    const pins = pinned ? [checkWrite(rowKey, { expression: pinned.condition, ...(row.userName === null ? {} : { values: pinned.values }) })] : [];
+    const entry = directoryWrite(orgId, parsed.userId, parsed.appId, userName, { unlessNamed: true });
+    const keys = setClause({ ...searchKeys(orgId, parsed.appId, parsed.userId, parsed.countEpoch, userName), ...(userName ? { userName } : {}) }, 'l');
+    const listed = updateWrite({
+      Key: keyOf(link),
+      UpdateExpression: `SET ${keys.parts.join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#listed)',
+      ExpressionAttributeNames: { ...keys.names, '#listed': gsi3.partitionKey },
+      ExpressionAttributeValues: keys.values,
+    });
+    const failed = await commitOrFailures([entry, listed, ...pins]);
+    if (failed === null) return true;
+    if (failed.length === 1 && failed[0] === 1) return (await commit([entry, ...pins])) ? false : RETRY; // listed already (or gone)
+    return RETRY; // the row's name changed, or a concurrent write to the entry
+  }, () => new Error(`The link of ${parsed.userId} to ${parsed.appId} changed concurrently too often; run the migration again`));
 }
 
 /** The user's-apps index keys an older version put on listed user rows (that index is gone; `npm run migrate` moves the rows). */

@@ -290,8 +290,8 @@ export function recordProgressAt(job: RevocationJob, at: string): Promise<boolea
   return conditionalUpdate({
     Key: jobKeys.job(job.orgId, job.jobId),
     UpdateExpression: 'SET lastProgressAt = :at',
-    ConditionExpression: '#status = :running AND pass = :pass',
-    ExpressionAttributeNames: { '#status': 'status' },
+    ConditionExpression: '#status = :running AND #pass = :pass',
+    ExpressionAttributeNames: { '#status': 'status', '#pass': 'pass' },
     ExpressionAttributeValues: { ':at': at, ':running': 'running', ':pass': job.pass },
   });
 }

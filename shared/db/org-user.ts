@@ -33,6 +33,8 @@ export interface OrgUser {
   offboardEpoch: number;
   /** The last offboarding: a learned token issued before it is revoked (contract section 9's time rule). */
   revokedAt: string | null;
+  /** One more at every change of the item (what a learned token's first sight pins). */
+  version: number;
 }
 export interface BlockWindow { from: string; to: string | null }
 /** Blocks of one user remembered for the time rule (blocks are rare; the oldest go first). */
@@ -47,12 +49,14 @@ export const orgUserKeys = {
 
 export const toOrgUser = /* @__PURE__ */ recordReader('OrgUser', () => ({ orgId: v.string(), userId: v.string() }), (u): OrgUser => ({
   orgId: u.orgId as string, userId: u.userId as string, blocked: u.blocked === true, blockedAt: (u.blockedAt as string | undefined) ?? null,
-  blockedWindows: v.is(blockWindowSchema, u.blockedWindows) ? u.blockedWindows : [],
+  // An item blocked before windows were kept holds its open window in `blockedAt`.
+  blockedWindows: v.is(blockWindowSchema, u.blockedWindows) ? u.blockedWindows : u.blocked === true && typeof u.blockedAt === 'string' ? [{ from: u.blockedAt, to: null }] : [],
+  version: (u.version as number | undefined) ?? 0,
   offboardEpoch: (u.offboardEpoch as number | undefined) ?? 0, revokedAt: (u.revokedAt as string | undefined) ?? null,
 }));
 
 /** A user with no item: never blocked or offboarded. */
-export const neverRestricted = (orgId: string, userId: string): OrgUser => ({ orgId, userId, blocked: false, blockedAt: null, blockedWindows: [], offboardEpoch: 0, revokedAt: null });
+export const neverRestricted = (orgId: string, userId: string): OrgUser => ({ orgId, userId, blocked: false, blockedAt: null, blockedWindows: [], offboardEpoch: 0, revokedAt: null, version: 0 });
 
 export async function getOrgUser(orgId: string, userId: string): Promise<OrgUser> {
   return toOrgUser(await getItem(orgUserKeys.user(orgId, userId))) ?? neverRestricted(orgId, userId);
@@ -75,16 +79,14 @@ export function orgUserUnchangedCheck(seen: OrgUser): Write {
 
 /** In a learned token's first sight: the user is still as `seen` (not offboarded, blocked or unblocked since). */
 export function orgUserSameCheck(seen: OrgUser): Write {
-  const same = `offboardEpoch = :epoch AND blocked = :blocked AND ${seen.blockedWindows.length === 0 ? '(attribute_not_exists(blockedWindows) OR size(blockedWindows) = :windows)' : 'size(blockedWindows) = :windows'}`;
-  return checkWrite(orgUserKeys.user(seen.orgId, seen.userId), {
-    expression: seen.offboardEpoch === 0 && !seen.blocked && seen.blockedWindows.length === 0 ? `attribute_not_exists(pk) OR (${same})` : same,
-    values: { ':epoch': seen.offboardEpoch, ':blocked': seen.blocked, ':windows': seen.blockedWindows.length },
-  });
+  return checkWrite(orgUserKeys.user(seen.orgId, seen.userId), seen.version === 0
+    ? { expression: 'attribute_not_exists(pk) OR (attribute_not_exists(version) AND offboardEpoch = :epoch AND blocked = :blocked)', values: { ':epoch': seen.offboardEpoch, ':blocked': seen.blocked } }
+    : { expression: 'version = :version', values: { ':version': seen.version } });
 }
 
 /** The item's identity and fields, created if missing, pinned to `seen` (the epoch and block state read). */
 function changeWrite(seen: OrgUser, set: Record<string, unknown>, { listBlocked }: { listBlocked: boolean }): Write {
-  const fields: Item = { [entityAttribute]: 'OrgUser', orgId: seen.orgId, userId: seen.userId, ...set, ...(listBlocked ? orgUserKeys.blocked(seen.orgId, seen.userId) : {}) };
+  const fields: Item = { [entityAttribute]: 'OrgUser', orgId: seen.orgId, userId: seen.userId, ...set, version: seen.version + 1, ...(listBlocked ? orgUserKeys.blocked(seen.orgId, seen.userId) : {}) };
   const names = Object.fromEntries(Object.keys(fields).map((k, i) => [`#f${i}`, k]));
   const values = Object.fromEntries(Object.values(fields).map((value, i) => [`:f${i}`, value]));
   const unlisted = listBlocked ? undefined : removeClause([gsi2.partitionKey, gsi2.sortKey], 'r');
@@ -119,6 +121,19 @@ export function offboardWrite(seen: OrgUser, at: string, { block }: { block: boo
     offboardEpoch: seen.offboardEpoch + 1, revokedAt: at, blocked: block || seen.blocked, blockedAt: blocks ? at : seen.blockedAt,
     blockedWindows: blocks ? windowsAfter(seen, true, at) : seen.blockedWindows,
   }, { listBlocked: block || seen.blocked });
+}
+
+/**
+ * A restore's replay (shared/domain/restore-replay.ts): the block as the revocation log last saw
+ * it, its windows merged with those the restored item holds (a window the log saw closed is
+ * closed), pinned to `seen`. Undefined when that changes nothing.
+ */
+export function restoreBlockWrite(seen: OrgUser, logged: Pick<OrgUser, 'blocked' | 'blockedAt' | 'blockedWindows'>): Write | undefined {
+  const byStart = new Map([...seen.blockedWindows, ...logged.blockedWindows].map((w) => [w.from, w]));
+  for (const w of logged.blockedWindows) if (w.to !== null) byStart.set(w.from, w);
+  const windows = [...byStart.values()].sort((a, b) => a.from.localeCompare(b.from)).slice(-MAX_BLOCK_WINDOWS);
+  if (seen.blocked === logged.blocked && JSON.stringify(windows) === JSON.stringify(seen.blockedWindows)) return undefined;
+  return changeWrite(seen, { blocked: logged.blocked, offboardEpoch: seen.offboardEpoch, blockedAt: logged.blockedAt, blockedWindows: windows }, { listBlocked: logged.blocked });
 }
 
 /** One page of the org's blocked users, by id (eventually consistent, as every index). */

@@ -39,16 +39,19 @@ const toEntry = /* @__PURE__ */ recordReader('UserDirectory', () => ({ userId: v
   userId: e.userId as string, userName: typeof e.userName === 'string' ? e.userName : null, appIds: [...((e.apps as Set<string> | undefined) ?? [])].sort(),
 }));
 
-/** The user linked to an app (and known by `userName`, when given: the latest name wins). */
-export function directoryWrite(orgId: string, userId: string, appId: string, userName: string | null): Write {
-  const set = setClause({
-    entity: 'UserDirectory', orgId, userId, ...directoryKeys.byId(orgId, userId), ...(userName ? { userName, ...directoryKeys.byName(orgId, userName, userId) } : {}),
-  }, 'd');
+/**
+ * The user linked to an app, and known by `userName` when a registration brings one (the latest
+ * wins). `unlessNamed`: a name only if the entry has none yet (a backfill, from a row's name).
+ */
+export function directoryWrite(orgId: string, userId: string, appId: string, userName: string | null, { unlessNamed = false } = {}): Write {
+  const set = setClause({ entity: 'UserDirectory', orgId, userId, ...directoryKeys.byId(orgId, userId) }, 'd');
+  const named = userName ? setClause({ userName, ...directoryKeys.byName(orgId, userName, userId) }, 'n') : undefined;
+  const namedParts = named ? (unlessNamed ? named.parts.map((part) => part.replace(/^(#\w+) = (:\w+)$/, '$1 = if_not_exists($1, $2)')) : named.parts) : [];
   return updateWrite({
     Key: directoryKeys.entry(orgId, userId),
-    UpdateExpression: `ADD apps :apps SET ${set.parts.join(', ')}`,
-    ExpressionAttributeNames: set.names,
-    ExpressionAttributeValues: { ...set.values, ':apps': new Set([appId]) },
+    UpdateExpression: `ADD apps :apps SET ${[...set.parts, ...namedParts].join(', ')}`,
+    ExpressionAttributeNames: { ...set.names, ...named?.names },
+    ExpressionAttributeValues: { ...set.values, ...named?.values, ':apps': new Set([appId]) },
   });
 }
 

@@ -125,6 +125,7 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
     const ctx = await getTokenContext(orgId, claims.appId, claims.userId, [], [], { approval: !stored });
     if (revokedByTime(claims, issuer, ctx)) return INACTIVE;
     if (stored) return recordedUse(stored, ctx, NO_LINEAGE, now);
+    if (issuedWhileBlocked(claims, issuer, ctx.orgUser)) return INACTIVE; // never learned (one learned before the block lives on)
     const app = ctx.shard;
     if (!app) {
       await createLearnedApp(issuer, claims.appId, now);
@@ -145,7 +146,7 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
 
 /**
  * Whether a revocation of the token's user, app or user in every app (any since it was issued; an
- * app's unblock counts as one), or a block of its user while it was issued, takes it, by time: it
+ * app's unblock counts as one) takes it, by time: it
  * may never have been seen before, so the epochs it would be learned under say nothing. A trust
  * that began after an earlier one of its URL ended (or renamed its tokens) is such a watermark too. Issued
  * is its `iat` plus the issuer's known backdating; the issuer's clock is trusted to within
@@ -153,13 +154,19 @@ async function introspectLearned(rawToken: string, name: TokenName, issuer: Trus
  * revoked too (the README says so).
  */
 function revokedByTime(claims: LearnedClaims, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'shard' | 'user' | 'orgUser'>): boolean {
-  const issued = claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
-  const skew = ISSUER_CLOCK_SKEW_S * 1000;
-  // Issued while the user was blocked (a tie, either side, counts as while): never learned.
-  if (ctx.orgUser.blockedWindows.some((w) => issued >= Date.parse(w.from) - skew && (w.to === null || issued <= Date.parse(w.to) + skew))) return true;
   const watermarks = [ctx.shard?.revokedAt, ctx.user?.revokedAt, ctx.orgUser.revokedAt, issuer.trustedSince].filter((at): at is string => typeof at === 'string').map(Date.parse);
   if (watermarks.length === 0) return false;
-  return issued <= Math.max(...watermarks) + skew;
+  return issuedAt(claims, issuer) <= Math.max(...watermarks) + ISSUER_CLOCK_SKEW_S * 1000;
+}
+
+/** When the issuer issued the token: its `iat` plus the issuer's known backdating. */
+const issuedAt = (claims: LearnedClaims, issuer: TrustedIssuer) => claims.issuedAtMs + (issuer.preset ? presetRules[issuer.preset].backdatingSeconds : 0) * 1000;
+
+/** Issued while its user was blocked (a tie within the issuer's clock skew, either side, counts as while): a token first seen now is never learned. */
+function issuedWhileBlocked(claims: LearnedClaims, issuer: TrustedIssuer, orgUser: TokenContext['orgUser']): boolean {
+  const issued = issuedAt(claims, issuer);
+  const skew = ISSUER_CLOCK_SKEW_S * 1000;
+  return orgUser.blockedWindows.some((w) => issued >= Date.parse(w.from) - skew && (w.to === null || issued <= Date.parse(w.to) + skew));
 }
 
 /** Each trusted issuer's token-id claim, by org and `iss`, as this container last read it: where the first round trip looks. */

@@ -27,7 +27,7 @@ import { hasher } from './hasher.js';
 import { idOf, jwtTimeMs } from './learned-names.js';
 import { presetRules } from './issuer-presets.js';
 import { expiryAtRegistration, sweepDueAt } from './policies.js';
-import { heldTokens } from './rules.js';
+import { countedOnRow } from './rules.js';
 import { newAppRecord } from './apps.js';
 
 /** The issuer's clock is trusted to within this much: `exp`, `nbf` and `iat` are checked with it. */
@@ -121,12 +121,12 @@ export function learnedToken(orgId: string, name: TokenName, issuer: TrustedIssu
  */
 export async function storeLearned(token: Token, name: TokenName, issuer: TrustedIssuer, ctx: Pick<TokenContext, 'user' | 'orgUser'> & { shard: NonNullable<TokenContext['shard']> }, userName: string | null, now: number): Promise<boolean> {
   const { shard: app, user } = ctx;
-  const held = heldTokens(user, app.revokeEpoch);
+  const { held, offboarded } = countedOnRow(user, app.revokeEpoch, ctx.orgUser);
   const ofUser = token.userId !== CLIENT_USER_ID;
   return (await commitOrFailures([
     ...createTokenWrites(token, hasher.contestedKeysOf(name)),
-    ...countNewTokenOfUser(token, user, held, userName ?? undefined, 1),
-    countNewTokenOnApp(app, held === 0 && ofUser ? 1 : 0, app.revokeEpoch, 1),
+    ...countNewTokenOfUser(token, user, held, userName ?? undefined, 1, offboarded > 0),
+    countNewTokenOnApp(app, (held === 0 && ofUser ? 1 : 0) - (offboarded > 0 && ofUser ? 1 : 0), app.revokeEpoch, 1 - offboarded),
     ...(app.active ? [] : activationWrites(token.orgId, token.appId, { except: app.shard })),
     countLearnedWrite(issuer, Math.floor(Math.random() * ISSUER_SHARDS), iso(now)),
     issuerUnchangedCheck(issuer),

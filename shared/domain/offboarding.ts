@@ -42,9 +42,10 @@ export async function previewOffboarding(orgId: string, userId: string): Promise
  * Offboards the user: inactive everywhere when the transaction that creates the job commits (with
  * `revocation.requested`, and `user.blocked` when `block` blocks them too), uncounted in every app
  * before this returns, cleaned up by the queue. A retry with the same Idempotency-Key answers the
- * same job, once it has fully taken effect.
+ * same job, once it has fully taken effect. `watermarkAt` is the time watermark's (for learned
+ * JWTs): now, but for a restore's replay, which re-applies an offboarding at its own time.
  */
-export async function offboardUser(actor: Actor, userId: string, request: { reason?: string; block: boolean }, idempotencyKey: string | undefined, now: number): Promise<RevocationJob> {
+export async function offboardUser(actor: Actor, userId: string, request: { reason?: string; block: boolean }, idempotencyKey: string | undefined, now: number, watermarkAt = now): Promise<RevocationJob> {
   const { orgId } = actor;
   const { keyHash, requestHash } = idempotencyHashes(actor, { key: idempotencyKey, route: 'offboardUser' }, { userId, request });
   return retrying(async () => {
@@ -71,7 +72,7 @@ export async function offboardUser(actor: Actor, userId: string, request: { reas
       ...(request.block && !seen.blocked ? [auditEvent(actor, 'user.blocked', { userId, jobId: job.jobId, ...reason }, now)] : []),
     ];
     const created = await commit([
-      offboardWrite(seen, at, { block: request.block }), createJobWrite(job, stallCheckAt(now)), ...events.map(recordEvent),
+      offboardWrite(seen, iso(watermarkAt), { block: request.block }), createJobWrite(job, stallCheckAt(now)), ...events.map(recordEvent),
       ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : []),
     ]);
     return created ? takeEffectEverywhere(job, now) : RETRY; // the user changed (or the key was just taken): read again

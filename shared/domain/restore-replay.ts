@@ -5,14 +5,16 @@
  * "Restoring the table".
  */
 import { getJob, toJob } from '../db/job.js';
-import { getOrgUser } from '../db/org-user.js';
+import { getOrgUser, restoreBlockWrite, toOrgUser, type OrgUser } from '../db/org-user.js';
+import { commit } from '../db/unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
 import { getGrants } from '../db/grant.js';
 import { getToken, pageGrantTokens } from '../db/token.js';
 import {
   markReplayed, putIfAbsent, putIfNewerVersion, removeIfNotNewerVersion, wasReplayed, type LoggedChange,
 } from '../db/revocation-log.js';
 import { table } from '../db/table.js';
-import { NotFoundError, TooManyRequestsError } from '../errors.js';
+import { ConflictError, NotFoundError, TooManyRequestsError } from '../errors.js';
 import { MAX_BULK_USERS } from '../schemas/revocations.js';
 import { chunk } from '../chunk.js';
 import { iso } from '../time.js';
@@ -22,7 +24,6 @@ import { cancelJob } from './jobs.js';
 import { erasePersonalData } from './erasure.js';
 import { offboardUser } from './offboarding.js';
 import { requestRevocation } from './revocations.js';
-import { setUserBlocked } from './users.js';
 import { revokeToken } from './token-revocation.js';
 
 export interface ReplayReport {
@@ -62,7 +63,7 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
   // table holds it): its cancellation is audited, and the audit log is logged.
   const cancelled = new Set<string>();
   // Each user's block as the log last saw it.
-  const blocks = new Map<string, { orgId: string; userId: string; blocked: boolean }>();
+  const blocks = new Map<string, OrgUser>();
   for (const change of ordered) {
     const { item } = change;
     switch (change.entity) {
@@ -82,9 +83,11 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
         else report.issuersRestored++;
         break;
       }
-      case 'OrgUser':
-        blocks.set(`${item.orgId as string}\n${item.userId as string}`, { orgId: item.orgId as string, userId: item.userId as string, blocked: item.blocked === true });
+      case 'OrgUser': {
+        const logged = toOrgUser(item);
+        if (logged) blocks.set(`${logged.orgId}\n${logged.userId}`, logged);
         break;
+      }
       case 'AuditEvent':
         if (item.action === 'revocation.cancelled' && typeof item.jobId === 'string') cancelled.add(`${item.orgId as string}\n${item.jobId}`);
         if (await putIfAbsent(item)) report.auditEventsRestored++;
@@ -104,10 +107,14 @@ export async function replayRevocationLog(changes: LoggedChange[], now: number):
   // their cleanup logged then find those tokens revoked already and cost a read each.
   await reapplyJobs(standing, now, report);
   for (const image of tokenRevocations) await reapplyTokenRevocation(image, now, report);
-  for (const { orgId, userId, blocked } of blocks.values()) {
-    const changed = (await getOrgUser(orgId, userId)).blocked !== blocked;
-    if (changed) await setUserBlocked(systemActor(orgId), userId, blocked, 'Re-applied after a restore of the table', now);
-    if (changed) report.userBlocksRestored++;
+  // Blocks as they were, with their times (the windows decide which learned tokens live): no new event, the log's are back.
+  for (const logged of blocks.values()) {
+    const restored = await retrying(async () => {
+      const write = restoreBlockWrite(await getOrgUser(logged.orgId, logged.userId), logged);
+      if (!write) return false;
+      return (await commit([write])) ? true : RETRY;
+    }, () => new ConflictError(`The user ${logged.userId} changed concurrently too often; run the replay again`));
+    if (restored) report.userBlocksRestored++;
     else report.unchanged++;
   }
   return report;
@@ -187,12 +194,18 @@ async function reapplyJobs(logged: RevocationJob[], now: number, report: ReplayR
     const { orgId, jobId } = job;
     const { userId } = job.target as { userId: string };
     const key = `restore#${jobId}`;
-    const again = job.erasure
-      ? await erasePersonalData(systemActor(orgId), userId, key, now)
-      : await offboardUser(systemActor(orgId), userId, { block: false, reason: `Re-applied after a restore of the table: job ${jobId}` }, key, now);
-    report.jobsCreated.push(again.jobId);
-    await markReplayed(orgId, [jobId], again.jobId, iso(now));
-    report.jobsReapplied++;
+    try {
+      // An offboarding's time watermark is the original's: a JWT issued after it lives.
+      const again = job.erasure
+        ? await erasePersonalData(systemActor(orgId), userId, key, now)
+        : await offboardUser(systemActor(orgId), userId, { block: false, reason: `Re-applied after a restore of the table: job ${jobId}` }, key, now, Date.parse(job.createdAt));
+      report.jobsCreated.push(again.jobId);
+      await markReplayed(orgId, [jobId], again.jobId, iso(now));
+      report.jobsReapplied++;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      report.jobsDeferred++; // the user changed concurrently too often: the next run takes it
+    }
   }
   const groups = new Map<string, RevocationJob[]>();
   for (const job of pending.filter((j) => !('userId' in j.target))) {

@@ -77,6 +77,17 @@ export function heldTokens(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount'
 }
 
 /**
+ * What a registration finds counted on the user's row: `held`, the tokens still alive, and
+ * `offboarded`, those an offboarding ended that its raise has not uncounted yet (the row was left
+ * for its step: every counted token is from before the watermark). The registration uncounts
+ * those in its own transaction, so the counts are exact from then on.
+ */
+export function countedOnRow(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount' | 'lastOrgUserEpoch'> | undefined, appEpoch: number, orgUser: OrgWatermark): { held: number; offboarded: number } {
+  const counted = heldTokens(user, appEpoch);
+  return user && user.lastOrgUserEpoch < orgUser.offboardEpoch ? { held: 0, offboarded: counted } : { held: counted, offboarded: 0 };
+}
+
+/**
  * Whether a token counts now: still counted under the current epochs, not retired, and not of a
  * revoked grant (that revocation uncounted it with the grant, at once).
  */

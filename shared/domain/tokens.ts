@@ -20,7 +20,7 @@ import { hasher } from './hasher.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors, listAnswer } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { countsNow, grantRef, heldTokens, isActive, isRevoked, offboarded, type Lineage } from './rules.js';
+import { countsNow, grantRef, countedOnRow, isActive, isRevoked, offboarded, type Lineage } from './rules.js';
 import type { TokenView } from '../api/usage.js';
 import type { RegistrationView } from '../api/tokens.js';
 
@@ -256,7 +256,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     // What the counters gain: the new tokens, less the refresh token the rotation retires.
     const retires = predecessor !== undefined && user !== undefined && countsNow(predecessor, user, app.revokeEpoch, lineageOf(predecessor)) ? 1 : 0;
     const gained = tokens.length - retires;
-    const held = heldTokens(user, app.revokeEpoch);
+    const { held, offboarded } = countedOnRow(user, app.revokeEpoch, ctx.orgUser);
     const latest = tokens.map((t) => t.expiresAt).reduce(laterExpiry);
     const at = iso(now);
     const writes: Write[] = [
@@ -271,8 +271,8 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
       ...[...trusted.values()].map(issuerUnchangedCheck),
       // Stored and counted at once, pinned to what was read: the user row's count and epochs, the
       // shard's epoch and listing. A concurrent change cancels it, and the next attempt reads again.
-      ...countNewTokenOfUser(tokens[0]!, user, held, inputs.find((i) => i.userName)?.userName, gained),
-      countNewTokenOnApp(app, held === 0 && gained > 0 && !ofClient ? 1 : 0, app.revokeEpoch, gained),
+      ...countNewTokenOfUser(tokens[0]!, user, held, inputs.find((i) => i.userName)?.userName, gained, offboarded > 0),
+      countNewTokenOnApp(app, (held === 0 && gained > 0 && !ofClient ? 1 : 0) - (offboarded > 0 && !ofClient ? 1 : 0), app.revokeEpoch, gained - offboarded),
       ...(app.active ? [] : activationWrites(orgId, appId, { except: app.shard })),
     ];
     if ((await commitOrFailures(writes)) !== null) return RETRY;

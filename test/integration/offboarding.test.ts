@@ -148,6 +148,8 @@ describe('POST /v1/users/{userId}/revocations', () => {
     const later = rawToken('o3');
     expect((await register(org, { token: later, type: 'access', appId: 'ops', userId: 'dee' })).status).toBe(201);
     expect(await active(later)).toBe(true);
+    // It finds the offboarded tokens still counted there and uncounts them: the counts are exact from now on.
+    expect(await counts('ops')).toEqual({ userCount: 1, activeTokenCount: 1 });
 
     await sendPlan(died);
     await drainQueue();

@@ -69,13 +69,17 @@ describe('POST /v1/users/{userId}/block', () => {
       const seenBefore = await jwt('AT.before', 'dee');
       const [firstSeenWhileBlocked, firstSeenAfter] = [await jwt('AT.before.2', 'dee'), await jwt('AT.before.3', 'dee')];
       expect(await active(seenBefore)).toBe(true);
+      // Issued and seen 20 s before the block (within the issuer clock's tolerance): a token the user holds, untouched.
+      vi.setSystemTime(t0 + 100_000);
+      const justBefore = await jwt('AT.just-before', 'dee');
+      expect(await active(justBefore)).toBe(true);
       vi.setSystemTime(t0 + 120_000);
       expect((await setBlocked('dee', true)).status).toBe(200);
       vi.setSystemTime(t0 + 240_000);
       const whileBlocked = await jwt('AT.while', 'dee');
       expect(await active(whileBlocked)).toBe(false);
       // Issued before the block: untouched by it, whenever first seen.
-      expect([await active(seenBefore), await active(firstSeenWhileBlocked)]).toEqual([true, true]);
+      expect([await active(seenBefore), await active(firstSeenWhileBlocked), await active(justBefore)]).toEqual([true, true, true]);
       expect(await active(await jwt('AT.other', 'eve'))).toBe(true);
       vi.setSystemTime(t0 + 300_000);
       expect((await setBlocked('dee', false)).status).toBe(200);
