@@ -345,11 +345,13 @@ export function revokeUser(user: AppUser, target: number, appEpoch: number, at: 
     updateWrite({
       Key: key,
       UpdateExpression: `SET revokeEpoch = :target, revokedAt = :at, activeTokenCount = :zero, countEpoch = :appEpoch REMOVE ${unlisted.parts.join(', ')}`,
-      ConditionExpression: 'revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount',
+      // Pinned to the newest token's org-wide watermark too: a registration that recounted the row
+      // after an offboarding can leave its count as it was, and must still cancel this.
+      ConditionExpression: `revokeEpoch = :seenEpoch AND countEpoch = :seenCountEpoch AND activeTokenCount = :seenCount AND ${user.lastOrgUserEpoch === 0 ? '(attribute_not_exists(lastOrgUserEpoch) OR lastOrgUserEpoch = :seenOrgEpoch)' : 'lastOrgUserEpoch = :seenOrgEpoch'}`,
       ExpressionAttributeNames: unlisted.names,
       ExpressionAttributeValues: {
         ':target': target, ':at': at, ':zero': 0, ':appEpoch': appEpoch,
-        ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount,
+        ':seenEpoch': user.revokeEpoch, ':seenCountEpoch': user.countEpoch, ':seenCount': user.activeTokenCount, ':seenOrgEpoch': user.lastOrgUserEpoch,
       },
     }),
     ...(isListed(user) ? [deleteLink(user.orgId, user.appId, user.userId, user.countEpoch)] : []),
