@@ -280,11 +280,6 @@ export async function recordBatchPart(job: RevocationJob, batch: number, part: n
   });
 }
 
-/**
- * In the transaction that raises an offboarded user's epoch in some apps: records each app's
- * target on the job, only if none was recorded for it (so two raisers never raise an app twice),
- * and `complete` once every app the user was linked to is.
- */
 /** A step of a running job's pass moved it on (a chain of steps that counts its one batch at the end): the sweep leaves it be. */
 export function recordProgressAt(job: RevocationJob, at: string): Promise<boolean> {
   return conditionalUpdate({
@@ -296,6 +291,11 @@ export function recordProgressAt(job: RevocationJob, at: string): Promise<boolea
   });
 }
 
+/**
+ * In the transaction that raises an offboarded user's epoch in some apps: records each app's
+ * target on the job, only if none was recorded for it (so two raisers never raise an app twice),
+ * and `complete` once every app the user was linked to is.
+ */
 export function recordOffboardedAppsWrite(job: RevocationJob, targets: Record<string, number>, complete: boolean): Write {
   const apps = Object.entries(targets);
   const names = Object.fromEntries(apps.map(([appId], i) => [`#a${i}`, appId]));
