@@ -12,16 +12,14 @@
 import { pageAppIds } from '../db/app.js';
 import { eraseNameInLinks, eraseNameInRows } from '../db/app-user.js';
 import { eraseNameInDirectory } from '../db/user-directory.js';
-import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
-import { createJobWrite, getJob } from '../db/job.js';
+import { rememberKeyWrite } from '../db/idempotency-key.js';
+import { createJobWrite } from '../db/job.js';
 import { commit } from '../db/unit-of-work.js';
-import { ConflictError, IdempotencyKeyReusedError } from '../errors.js';
-import { newJobId } from '../ids.js';
+import { ConflictError } from '../errors.js';
 import type { QueueMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
-import { iso } from '../time.js';
-import { OFFBOARDING_APP_ID, type Actor, type RevocationJob } from '../model.js';
-import { idempotencyHashes, sendPlan, stallCheckAt } from './revocations.js';
+import type { Actor, RevocationJob } from '../model.js';
+import { idempotencyHashes, jobOfIdempotencyKey, newOrgWideJob, sendPlan, stallCheckAt } from './revocations.js';
 
 /** Items of the org's apps read per step (an app is its row and its eight shards: about 100 apps). */
 const APP_ITEMS_PER_STEP = 900;
@@ -31,24 +29,12 @@ const LINKS_PER_STEP = 500;
 /** Starts the erasure: a job, queued at once. A retry with the same Idempotency-Key answers the same job. */
 export async function erasePersonalData(actor: Actor, userId: string, idempotencyKey: string | undefined, now: number): Promise<RevocationJob> {
   const { orgId } = actor;
-  const { keyHash, requestHash } = idempotencyHashes(actor, { key: idempotencyKey, route: 'erasePersonalData' }, { userId });
+  const hashes = idempotencyHashes(actor, { key: idempotencyKey, route: 'erasePersonalData' }, { userId });
+  const { keyHash, requestHash } = hashes;
   return retrying(async () => {
-    if (keyHash) {
-      const used = await getIdempotencyKey(orgId, keyHash, now);
-      if (used) {
-        if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        const job = await getJob(orgId, used.jobId);
-        if (job) return job;
-      }
-    }
-    const at = iso(now);
-    const job: RevocationJob = {
-      orgId, jobId: newJobId(now), appId: OFFBOARDING_APP_ID, target: { userId }, status: 'queued',
-      runAt: null, createdAt: at, startedAt: null, finishedAt: null, requestedBy: actor.sub, reason: null,
-      progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null,
-      appEpoch: null, userEpochs: {}, erasure: { userId },
-      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: at,
-    };
+    const known = await jobOfIdempotencyKey(orgId, hashes, now);
+    if (known) return known;
+    const job = newOrgWideJob(actor, userId, null, now, { erasure: { userId } });
     if (!(await commit([createJobWrite(job, stallCheckAt(now)), ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : [])]))) return RETRY;
     await sendPlan(job);
     return job;

@@ -10,18 +10,17 @@ import pMap from 'p-map';
 import { deactivateIfIdle, uncount } from '../db/app.js';
 import { getUsersOfApp, linkedAppIds, REVOKE_USER_WRITES, revokeUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
-import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
+import { rememberKeyWrite } from '../db/idempotency-key.js';
 import { createJobWrite, getJob, recordOffboardedAppsWrite } from '../db/job.js';
 import { getOrgUser, offboardWrite } from '../db/org-user.js';
 import { commit, type Write } from '../db/unit-of-work.js';
 import { chunk } from '../chunk.js';
-import { ConflictError, IdempotencyKeyReusedError } from '../errors.js';
-import { newJobId } from '../ids.js';
+import { ConflictError } from '../errors.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
-import { OFFBOARDING_APP_ID, type Actor, type RevocationJob } from '../model.js';
+import type { Actor, RevocationJob } from '../model.js';
 import { auditEvent } from './audit.js';
-import { idempotencyHashes, sendPlan, stallCheckAt } from './revocations.js';
+import { idempotencyHashes, jobOfIdempotencyKey, newOrgWideJob, sendPlan, stallCheckAt } from './revocations.js';
 import { heldTokens } from './rules.js';
 
 /** Apps raised per transaction: each takes the user's row, its link and a shard of the app; one item is the job's. */
@@ -47,26 +46,14 @@ export async function previewOffboarding(orgId: string, userId: string): Promise
  */
 export async function offboardUser(actor: Actor, userId: string, request: { reason?: string; block: boolean }, idempotencyKey: string | undefined, now: number, watermarkAt = now): Promise<RevocationJob> {
   const { orgId } = actor;
-  const { keyHash, requestHash } = idempotencyHashes(actor, { key: idempotencyKey, route: 'offboardUser' }, { userId, request });
+  const hashes = idempotencyHashes(actor, { key: idempotencyKey, route: 'offboardUser' }, { userId, request });
+  const { keyHash, requestHash } = hashes;
   return retrying(async () => {
-    if (keyHash) {
-      const used = await getIdempotencyKey(orgId, keyHash, now);
-      if (used) {
-        if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        const job = await getJob(orgId, used.jobId);
-        if (job) return takeEffectEverywhere(job, now);
-      }
-    }
+    const known = await jobOfIdempotencyKey(orgId, hashes, now);
+    if (known) return takeEffectEverywhere(known, now);
     const seen = await getOrgUser(orgId, userId);
-    const at = iso(now);
     const reason = request.reason ? { reason: request.reason } : {};
-    const job: RevocationJob = {
-      orgId, jobId: newJobId(now), appId: OFFBOARDING_APP_ID, target: { userId }, status: 'queued',
-      runAt: null, createdAt: at, startedAt: null, finishedAt: null, requestedBy: actor.sub, reason: request.reason ?? null,
-      progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null,
-      appEpoch: null, userEpochs: {}, offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false },
-      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: at,
-    };
+    const job = newOrgWideJob(actor, userId, request.reason ?? null, now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false } });
     const events = [
       auditEvent(actor, 'revocation.requested', { userId, jobId: job.jobId, ...reason, details: { target: job.target, block: request.block } }, now),
       ...(request.block && !seen.blocked ? [auditEvent(actor, 'user.blocked', { userId, jobId: job.jobId, ...reason }, now)] : []),

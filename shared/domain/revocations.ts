@@ -15,7 +15,7 @@ import { retrying, RETRY } from '../retry.js';
 import type { RevocationRequest } from '../schemas/revocations.js';
 import { iso } from '../time.js';
 import { auditEvent } from './audit.js';
-import type { Actor, ActorKind, AppShard, AppUser, RevocationJob } from '../model.js';
+import { OFFBOARDING_APP_ID, type Actor, type ActorKind, type AppShard, type AppUser, type RevocationJob } from '../model.js';
 import { heldTokens } from './rules.js';
 
 /** How far ahead a revocation may be scheduled. */
@@ -34,6 +34,27 @@ export function idempotencyHashes(actor: Actor, idempotency: { key: string | und
     keyHash: idempotency.key === undefined ? undefined : sha256(JSON.stringify([actor.sub, idempotency.route, idempotency.key])),
     requestHash: sha256(JSON.stringify(request)),
   };
+}
+
+/** A new job of every app of the org (an offboarding or an erasure), queued at once: stored under no app, its target the user. */
+export function newOrgWideJob(actor: Actor, userId: string, reason: string | null, now: number, kind: Pick<RevocationJob, 'offboarding' | 'erasure'>): RevocationJob {
+  const at = iso(now);
+  return {
+    orgId: actor.orgId, jobId: newJobId(now), appId: OFFBOARDING_APP_ID, target: { userId }, status: 'queued',
+    runAt: null, createdAt: at, startedAt: null, finishedAt: null, requestedBy: actor.sub, reason,
+    progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null,
+    appEpoch: null, userEpochs: {}, ...kind,
+    plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: at,
+  };
+}
+
+/** The job an Idempotency-Key made, if any (a key reused with another request: 422). */
+export async function jobOfIdempotencyKey(orgId: string, hashes: { keyHash: string | undefined; requestHash: string }, now: number): Promise<RevocationJob | undefined> {
+  if (!hashes.keyHash) return undefined;
+  const used = await getIdempotencyKey(orgId, hashes.keyHash, now);
+  if (!used) return undefined;
+  if (used.requestHash !== hashes.requestHash) throw new IdempotencyKeyReusedError();
+  return getJob(orgId, used.jobId);
 }
 
 /** A dry run: how many users and tokens the revocation would take, from the live counters; nothing changes. */
@@ -90,23 +111,18 @@ async function startRevocation(
   const { orgId } = actor;
   if (request.runAt !== undefined && Date.parse(request.runAt) <= now) throw ValidationError.field('body.runAt', 'must be in the future');
   if (request.runAt !== undefined && Date.parse(request.runAt) > now + MAX_RUN_AT_AHEAD_MS) throw ValidationError.field('body.runAt', 'must be at most one year ahead');
-  const { keyHash, requestHash } = idempotencyHashes(actor, idempotency, { appId, request });
+  const hashes = idempotencyHashes(actor, idempotency, { appId, request });
+  const { keyHash, requestHash } = hashes;
 
   return retrying(async () => {
-    if (keyHash) {
-      const used = await getIdempotencyKey(orgId, keyHash, now);
-      if (used) {
-        if (used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        const job = await getJob(orgId, used.jobId);
-        // A retry answers the same job, and only once its revocation has fully taken effect: the
-        // first call may have failed after creating it, with users still to raise and no plan
-        // sent (a second plan message of a queued job is harmless).
-        if (job) {
-          await ensureEffect(job);
-          if (job.status === 'queued') await afterEffect(job, { cleanup: !job.waiting });
-          return job;
-        }
-      }
+    const known = await jobOfIdempotencyKey(orgId, hashes, now);
+    // A retry answers the same job, and only once its revocation has fully taken effect: the
+    // first call may have failed after creating it, with users still to raise and no plan
+    // sent (a second plan message of a queued job is harmless).
+    if (known) {
+      await ensureEffect(known);
+      if (known.status === 'queued') await afterEffect(known, { cleanup: !known.waiting });
+      return known;
     }
     const app = await getAppWithCounters(orgId, appId);
     if (!app) throw new NotFoundError(`App ${appId}`);
