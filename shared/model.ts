@@ -236,9 +236,9 @@ export interface RevocationJob {
   /**
    * An offboarding (every app of the org): the user, the org-wide epoch it raised, and the user
    * epoch it raised in each app the user was linked to, once raised there (tokens of the app under a
-   * lower one are its target); `appsRaised` once every such app is.
+   * lower one are its target); `appsRaised` once every such app is; `at`, its time watermark.
    */
-  offboarding?: { userId: string; offboardEpoch: number; apps: Record<string, number>; appsRaised: boolean };
+  offboarding?: { userId: string; offboardEpoch: number; apps: Record<string, number>; appsRaised: boolean; at?: string };
   /** A personal-data erasure (DELETE /v1/users/{userId}/personal-data): the user whose name it blanks; it revokes nothing. */
   erasure?: { userId: string };
   /** Planning state: batches sent so far, where the user scan stopped, whether it is done. */

@@ -284,6 +284,8 @@ export function countNewToken(token: Token, before: AppUser | undefined, held: n
   // The org-wide watermark the newest token was registered under: an offboarding raises the row only while none is newer than it.
   const set = setClause({
     ...(userName ? { userName } : {}), ...(lists ? activeListings(before, appEpoch) : {}), ...(recount ? { activeTokenCount: tokens, countEpoch: appEpoch } : {}), lastOrgUserEpoch: token.orgUserEpoch,
+    // Past the offboarded tokens (the new ones are registered under it): nothing counts those again.
+    ...(dropsOffboarded ? { revokeEpoch: token.userEpoch } : {}),
   }, 's');
   const pinned = lastUsePinned(before);
   // Listed again, or by a new name: the link is written (again) with the name the searches find it by.

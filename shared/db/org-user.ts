@@ -93,11 +93,11 @@ function changeWrite(seen: OrgUser, set: Record<string, unknown>, { listBlocked 
   return updateWrite({
     Key: orgUserKeys.user(seen.orgId, seen.userId),
     UpdateExpression: `SET ${Object.keys(names).map((n, i) => `${n} = :f${i}`).join(', ')}${unlisted ? ` REMOVE ${unlisted.parts.join(', ')}` : ''}`,
-    ConditionExpression: seen.offboardEpoch === 0 && !seen.blocked
-      ? 'attribute_not_exists(pk) OR (offboardEpoch = :seenEpoch AND blocked = :seenBlocked)'
-      : 'offboardEpoch = :seenEpoch AND blocked = :seenBlocked',
-    ExpressionAttributeNames: { ...names, ...unlisted?.names },
-    ExpressionAttributeValues: { ...values, ':seenEpoch': seen.offboardEpoch, ':seenBlocked': seen.blocked },
+    ConditionExpression: seen.version === 0
+      ? 'attribute_not_exists(pk) OR (attribute_not_exists(#version) AND offboardEpoch = :seenEpoch AND blocked = :seenBlocked)'
+      : '#version = :seenVersion',
+    ExpressionAttributeNames: { ...names, ...unlisted?.names, '#version': 'version' },
+    ExpressionAttributeValues: { ...values, ...(seen.version === 0 ? { ':seenEpoch': seen.offboardEpoch, ':seenBlocked': seen.blocked } : { ':seenVersion': seen.version }) },
   });
 }
 
@@ -118,7 +118,8 @@ export function setBlockedWrite(seen: OrgUser, blocked: boolean, at: string): Wr
 export function offboardWrite(seen: OrgUser, at: string, { block }: { block: boolean }): Write {
   const blocks = block && !seen.blocked;
   return changeWrite(seen, {
-    offboardEpoch: seen.offboardEpoch + 1, revokedAt: at, blocked: block || seen.blocked, blockedAt: blocks ? at : seen.blockedAt,
+    // The time watermark never goes back (a replayed offboarding may be older than a later one).
+    offboardEpoch: seen.offboardEpoch + 1, revokedAt: seen.revokedAt && seen.revokedAt > at ? seen.revokedAt : at, blocked: block || seen.blocked, blockedAt: blocks ? at : seen.blockedAt,
     blockedWindows: blocks ? windowsAfter(seen, true, at) : seen.blockedWindows,
   }, { listBlocked: block || seen.blocked });
 }

@@ -116,7 +116,7 @@ const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pa
  */
 async function plan(job: RevocationJob, now: number, messageId: string): Promise<void> {
   // The creating call may have died before raising every user (every app, for an offboarding).
-  job = job.offboarding ? await raiseOffboardedApps(job, now) : await ensureEffect(job);
+  job = job.offboarding ? await raiseOffboardedApps(job) : await ensureEffect(job);
   if (job.status === 'queued') {
     await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
     job = { ...job, status: 'running', startedAt: iso(now) };

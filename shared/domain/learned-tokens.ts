@@ -27,7 +27,7 @@ import { hasher } from './hasher.js';
 import { idOf, jwtTimeMs } from './learned-names.js';
 import { presetRules } from './issuer-presets.js';
 import { expiryAtRegistration, sweepDueAt } from './policies.js';
-import { countedOnRow } from './rules.js';
+import { countedOnRow, userEpochForNew } from './rules.js';
 import { newAppRecord } from './apps.js';
 
 /** The issuer's clock is trusted to within this much: `exp`, `nbf` and `iat` are checked with it. */
@@ -108,7 +108,7 @@ export function learnedToken(orgId: string, name: TokenName, issuer: TrustedIssu
     audience: claims.audience, issuer: issuer.issuer, learnedFrom: issuer.issuerId, cnf: claims.cnf,
     expiresAt: expiryAtRegistration('access', iso(claims.expiresAtMs), issuedAt, ctx.shard.policies), presentableUntil: iso(claims.expiresAtMs),
     refreshTokenId: null, grantId: null, retiredAt: null, successorId: null,
-    appEpoch: ctx.shard.revokeEpoch, userEpoch: ctx.user?.revokeEpoch ?? 0, orgUserEpoch: ctx.orgUser.offboardEpoch, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
+    appEpoch: ctx.shard.revokeEpoch, userEpoch: userEpochForNew(ctx.user, countedOnRow(ctx.user, ctx.shard.revokeEpoch, ctx.orgUser).offboarded), orgUserEpoch: ctx.orgUser.offboardEpoch, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
   };
   return { ...issued, dueAt: sweepDueAt(issued, ctx.shard.policies) };
 }

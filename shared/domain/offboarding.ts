@@ -50,10 +50,10 @@ export async function offboardUser(actor: Actor, userId: string, request: { reas
   const { keyHash, requestHash } = hashes;
   return retrying(async () => {
     const known = await jobOfIdempotencyKey(orgId, hashes, now);
-    if (known) return takeEffectEverywhere(known, now);
+    if (known) return takeEffectEverywhere(known);
     const seen = await getOrgUser(orgId, userId);
     const reason = request.reason ? { reason: request.reason } : {};
-    const job = newOrgWideJob(actor, userId, request.reason ?? null, now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false } });
+    const job = newOrgWideJob(actor, userId, request.reason ?? null, now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false, at: iso(watermarkAt) } });
     const events = [
       auditEvent(actor, 'revocation.requested', { userId, jobId: job.jobId, ...reason, details: { target: job.target, block: request.block } }, now),
       ...(request.block && !seen.blocked ? [auditEvent(actor, 'user.blocked', { userId, jobId: job.jobId, ...reason }, now)] : []),
@@ -62,12 +62,12 @@ export async function offboardUser(actor: Actor, userId: string, request: { reas
       offboardWrite(seen, iso(watermarkAt), { block: request.block }), createJobWrite(job, stallCheckAt(now)), ...events.map(recordEvent),
       ...(keyHash ? [rememberKeyWrite(orgId, keyHash, job.jobId, requestHash, now)] : []),
     ]);
-    return created ? takeEffectEverywhere(job, now) : RETRY; // the user changed (or the key was just taken): read again
+    return created ? takeEffectEverywhere(job) : RETRY; // the user changed (or the key was just taken): read again
   }, () => new ConflictError('The user was changed concurrently too often; retry with the same Idempotency-Key'));
 }
 
-async function takeEffectEverywhere(job: RevocationJob, now: number): Promise<RevocationJob> {
-  const raised = await raiseOffboardedApps(job, now);
+async function takeEffectEverywhere(job: RevocationJob): Promise<RevocationJob> {
+  const raised = await raiseOffboardedApps(job);
   if (raised.status === 'queued') await sendPlan(raised);
   return raised;
 }
@@ -81,10 +81,11 @@ async function takeEffectEverywhere(job: RevocationJob, now: number): Promise<Re
  * the user came to hold tokens in meanwhile are raised too: the call never answered). Returns the
  * job as it is then.
  */
-export async function raiseOffboardedApps(job: RevocationJob, now: number): Promise<RevocationJob> {
+export async function raiseOffboardedApps(job: RevocationJob): Promise<RevocationJob> {
   if (!job.offboarding || job.offboarding.appsRaised || (job.status !== 'queued' && job.status !== 'running')) return job;
   const { orgId, offboarding: { userId, offboardEpoch } } = job;
-  const at = iso(now);
+  // The rows' time watermark is the offboarding's own (a restore's replay re-applies it at its time).
+  const at = job.offboarding.at ?? job.createdAt;
   const parts = chunk(await linkedAppIds(orgId, userId), APPS_PER_TRANSACTION);
   let current = job;
   for (const [i, part] of (parts.length ? parts : [[]]).entries()) {
@@ -106,7 +107,7 @@ export async function raiseOffboardedApps(job: RevocationJob, now: number): Prom
         writes.push(...revokeUser(user, user.revokeEpoch + 1, shard.revokeEpoch, at), ...(held > 0 ? [uncount(orgId, appId, shard.revokeEpoch, held, 1)] : []));
       }
       if (await commit([...writes, recordOffboardedAppsWrite(current, targets, last)])) {
-        current = { ...current, offboarding: { userId, offboardEpoch: job.offboarding?.offboardEpoch ?? 0, apps: { ...recorded, ...targets }, appsRaised: last } };
+        current = { ...current, offboarding: { ...(current.offboarding as NonNullable<RevocationJob['offboarding']>), apps: { ...recorded, ...targets }, appsRaised: last } };
         return Object.keys(targets);
       }
       // A row moved (a registration), or another raiser recorded some of these apps first.

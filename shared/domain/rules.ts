@@ -80,12 +80,19 @@ export function heldTokens(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount'
  * What a registration finds counted on the user's row: `held`, the tokens still alive, and
  * `offboarded`, those an offboarding ended that its raise has not uncounted yet (the row was left
  * for its step: every counted token is from before the watermark). The registration uncounts
- * those in its own transaction, so the counts are exact from then on.
+ * those in its own transaction and raises the row's user epoch past them (`userEpochForNew`), so
+ * the counts are exact from then on and nothing counts them again.
  */
 export function countedOnRow(user: Pick<AppUser, 'countEpoch' | 'activeTokenCount' | 'lastOrgUserEpoch'> | undefined, appEpoch: number, orgUser: OrgWatermark): { held: number; offboarded: number } {
   const counted = heldTokens(user, appEpoch);
-  return user && user.lastOrgUserEpoch < orgUser.offboardEpoch ? { held: 0, offboarded: counted } : { held: counted, offboarded: 0 };
+  return user && counted > 0 && user.lastOrgUserEpoch < orgUser.offboardEpoch ? { held: 0, offboarded: counted } : { held: counted, offboarded: 0 };
 }
+
+/**
+ * The user epoch a new token of the row is registered under: the row's, or one more when the
+ * registration uncounts offboarded tokens (it raises the row, so those count nowhere any more).
+ */
+export const userEpochForNew = (user: Pick<AppUser, 'revokeEpoch'> | undefined, offboarded: number) => (user?.revokeEpoch ?? 0) + (offboarded > 0 ? 1 : 0);
 
 /**
  * Whether a token counts now: still counted under the current epochs, not retired, and not of a

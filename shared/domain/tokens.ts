@@ -20,7 +20,7 @@ import { hasher } from './hasher.js';
 import { lineageAmong, lineageKeys, readLineages } from './lineage.js';
 import { cursors, listAnswer } from './paging.js';
 import { effectiveExpiry, expiryAtRegistration, sweepDueAt } from './policies.js';
-import { countsNow, grantRef, countedOnRow, isActive, isRevoked, offboarded, type Lineage } from './rules.js';
+import { countsNow, grantRef, countedOnRow, userEpochForNew, isActive, isRevoked, offboarded, type Lineage } from './rules.js';
 import type { TokenView } from '../api/usage.js';
 import type { RegistrationView } from '../api/tokens.js';
 
@@ -234,6 +234,7 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
     const grantId = joined ?? root?.tokenId ?? null;
 
     const user = ctx.user;
+    const { held, offboarded } = countedOnRow(user, app.revokeEpoch, ctx.orgUser);
     const learnedFrom = (member: Member) => (typeof member.name === 'string' ? null : trusted.get(member.name.issuer)!.issuerId);
     const tokens = fresh.map((member): Token => {
       const link = member.link;
@@ -249,14 +250,13 @@ export async function registerTokens(orgId: string, inputs: RegisterTokenInput[]
         // The parent's id as stored (a member registered before may be under an older key version).
         refreshTokenId: member.input.type === 'access' && link ? (link && 'member' in link ? (existing[link.member]?.tokenId ?? parent!.tokenId) : parents[members.indexOf(member)]!.tokenId) : null,
         grantId, retiredAt: null, successorId: null,
-        appEpoch: app.revokeEpoch, userEpoch: user?.revokeEpoch ?? 0, orgUserEpoch: ctx.orgUser.offboardEpoch, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
+        appEpoch: app.revokeEpoch, userEpoch: userEpochForNew(user, offboarded), orgUserEpoch: ctx.orgUser.offboardEpoch, lastUsedAt: null, useCount: 0, childCount: 0, revokedAt: null, policyEnded: false,
       };
       return { ...issued, dueAt: sweepDueAt(issued, app.policies) };
     });
     // What the counters gain: the new tokens, less the refresh token the rotation retires.
     const retires = predecessor !== undefined && user !== undefined && countsNow(predecessor, user, app.revokeEpoch, lineageOf(predecessor)) ? 1 : 0;
     const gained = tokens.length - retires;
-    const { held, offboarded } = countedOnRow(user, app.revokeEpoch, ctx.orgUser);
     const latest = tokens.map((t) => t.expiresAt).reduce(laterExpiry);
     const at = iso(now);
     const writes: Write[] = [

@@ -150,6 +150,9 @@ describe('POST /v1/users/{userId}/revocations', () => {
     expect(await active(later)).toBe(true);
     // It finds the offboarded tokens still counted there and uncounts them: the counts are exact from now on.
     expect(await counts('ops')).toEqual({ userCount: 1, activeTokenCount: 1 });
+    // An ended token revoked again (RFC 7009) counts nowhere: nothing is uncounted twice.
+    expect((await call('revoke', { claims: admin, form: { token: tokens[0] as string } })).status).toBe(200);
+    expect(await counts('ops')).toEqual({ userCount: 1, activeTokenCount: 1 });
 
     await sendPlan(died);
     await drainQueue();
