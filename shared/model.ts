@@ -234,11 +234,13 @@ export interface RevocationJob {
   /** Bulk and user jobs: each revoked user's raised epoch; tokens under a lower one are its target. */
   userEpochs: Record<string, number>;
   /**
-   * An offboarding (every app of the org): the user, the org-wide epoch it raised, and the user
-   * epoch it raised in each app the user was linked to, once raised there (tokens of the app under a
-   * lower one are its target); `appsRaised` once every such app is; `at`, its time watermark.
+   * An offboarding (every app of the org): the user and the org-wide epoch it raised; `at`, its
+   * time watermark. The apps the user was linked to are raised in the order of their links, a
+   * transaction at a time: `raiseCursor` is the last app raised ('' before the first),
+   * `raisedApps` how many of them are the job's steps so far (each recorded as a step of its own,
+   * `offboardedAppsOf`), `appsRaised` once every one is.
    */
-  offboarding?: { userId: string; offboardEpoch: number; apps: Record<string, number>; appsRaised: boolean; at?: string };
+  offboarding?: { userId: string; offboardEpoch: number; raiseCursor: string; raisedApps: number; appsRaised: boolean; at?: string };
   /** A personal-data erasure (DELETE /v1/users/{userId}/personal-data): the user whose name it blanks; it revokes nothing. */
   erasure?: { userId: string };
   /** Planning state: batches sent so far, where the user scan stopped, whether it is done. */

@@ -32,7 +32,11 @@ export const queueMessageSchema = v.variant('kind', [
     /** A round of the org's due tokens alone, of the chain of token rounds (its id) that holds the org's lease on them. */
     tokensChain: v.optional(v.pipe(v.string(), v.regex(/^[\w-]{1,64}$/))),
   }),
-  v.strictObject({ kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber() }),
+  v.strictObject({
+    kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(),
+    /** An offboarding's next plan step: the id of the message that claimed the planning, which it goes on under. */
+    planner: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128))),
+  }),
   v.strictObject({
     kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)),
     /** An offboarding's step: the app it cleans (the user's only; absent: the job's own app). */

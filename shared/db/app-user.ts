@@ -201,6 +201,19 @@ export async function linkedAppIds(orgId: string, userId: string): Promise<strin
 }
 
 /**
+ * The apps the user is linked to after app `after` ('' from the first), in appId order (the
+ * links' key order), from one strongly consistent Query of at most `limit` links: deduplicated,
+ * each app whole (its other links, of older epochs, are skipped by the next page, which starts
+ * after it); `more` unless the links end here.
+ */
+export async function appsLinkedAfter(orgId: string, userId: string, after: string, limit: number): Promise<{ appIds: string[]; more: boolean }> {
+  // No stored key sorts between an app's last link and U+FFFF after it (keys are ASCII).
+  const page = await queryPage({ partition: appsOfUserPartition(orgId, userId), ...(after ? { between: [`APP#${keyPart(after)}#\uffff`, 'APP#\uffff'] as [string, string] } : { prefix: 'APP#' }), limit, consistent: true });
+  const appIds = [...new Set(page.items.map((item) => toUserAppLink(item)?.appId).filter((appId): appId is string => appId !== undefined))];
+  return { appIds, more: page.lastKey !== undefined };
+}
+
+/**
  * One page of an app's users whose id (`byName: false`) or name starts with `q`, case-insensitively,
  * among those counting tokens under `appEpoch` (the app's current one): keys only, so it answers
  * the user ids (matched in full) with where the search resumes after each.

@@ -206,7 +206,8 @@ export interface StepDone { users: number; tokens: number; drift: number; stragg
 export async function recordBatchDone(job: RevocationJob, batch: number, done: StepDone, at: string, messageId: string): Promise<RevocationJob | undefined> {
   return toJob(await conditionalUpdateReturning({
     Key: jobKeys.job(job.orgId, job.jobId),
-    UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers SET lastProgressAt = :at',
+    // The batch's claim goes with it: the job keeps only the claims of batches in progress.
+    UpdateExpression: 'ADD doneBatches :batch, progress.usersDone :users, progress.tokensRevoked :tokens, reconciledUserDrift :drift, reconciledStragglers :stragglers SET lastProgressAt = :at REMOVE #parts',
     ConditionExpression: `attribute_exists(pk) AND #pass = :pass AND NOT contains(doneBatches, :n) AND ${unclaimedByOthers}`,
     ExpressionAttributeNames: { '#pass': 'pass', '#parts': partsAttribute(batch) },
     ExpressionAttributeValues: { ':batch': new Set([batch]), ':n': batch, ':users': done.users, ':tokens': done.tokens, ':drift': done.drift, ':stragglers': done.stragglers, ':at': at, ':pass': job.pass, ':me': messageId },
@@ -214,11 +215,12 @@ export async function recordBatchDone(job: RevocationJob, batch: number, done: S
 }
 
 /**
- * A batch whose users hold more tokens than a step reads goes on in parts, one message each, in
- * order. Its state, on the job (small: a few per job): which part may run next and the message
- * that claimed it. A state of an earlier pass counts as none. The message of the part after is
- * kept apart (`partMessageKey`, a week), so that a redelivery of a part that died after recording
- * itself sends it again.
+ * A batch of a bulk, user or offboarding job runs as a chain of parts, one message each, in order
+ * (one part, unless its users hold more tokens than a step reads). Its state, on the job while the
+ * batch runs (removed once it is counted, so the job keeps as many as run at once): which part may
+ * run next and the message that claimed it. A state of an earlier pass counts as none. The message
+ * of the part after is kept apart (`partMessageKey`, a week), so that a redelivery of a part that
+ * died after recording itself sends it again.
  */
 export interface BatchParts { pass: number; part: number; runner?: string }
 
@@ -291,20 +293,40 @@ export function recordProgressAt(job: RevocationJob, at: string): Promise<boolea
   });
 }
 
+/** An offboarding's steps, one per app it raised, kept for planning (and a resumed pass) this long after the raise. */
+const OFFBOARDED_APP_DAYS = 90;
+const BATCH_DIGITS = 9;
+const offboardedAppKey = (orgId: string, jobId: string, batch: number): Key =>
+  ({ pk: `${orgPrefix(orgId)}#JOB#${jobId}#APPS`, sk: `BATCH#${String(batch).padStart(BATCH_DIGITS, '0')}` });
+
 /**
- * In the transaction that raises an offboarded user's epoch in some apps: records each app's
- * target on the job, only if none was recorded for it (so two raisers never raise an app twice),
- * and `complete` once every app the user was linked to is.
+ * In the transaction that raises an offboarded user's epoch in some apps (in the order of their
+ * links, after the job's `raiseCursor`): records each app as the job's next step (`apps`, in
+ * order; an app whose row or shard is gone is not one), moves the cursor to `through`, the last
+ * app read, and marks the apps raised once `complete`. Pinned to the cursor as read, so two raisers
+ * never raise an app twice, and a step's number names one app for good.
  */
-export function recordOffboardedAppsWrite(job: RevocationJob, targets: Record<string, number>, complete: boolean): Write {
-  const apps = Object.entries(targets);
-  const names = Object.fromEntries(apps.map(([appId], i) => [`#a${i}`, appId]));
-  const values = Object.fromEntries(apps.map(([, target], i) => [`:a${i}`, target]));
-  return updateWrite({
-    Key: jobKeys.job(job.orgId, job.jobId),
-    UpdateExpression: `SET ${[...apps.map((_, i) => `#o.apps.#a${i} = :a${i}`), '#o.appsRaised = :complete'].join(', ')}`,
-    ConditionExpression: ['#o.appsRaised = :no', ...apps.map((_, i) => `attribute_not_exists(#o.apps.#a${i})`)].join(' AND '),
-    ExpressionAttributeNames: { ...names, '#o': 'offboarding' },
-    ExpressionAttributeValues: { ...values, ':complete': complete, ':no': false },
-  });
+export function recordOffboardedAppsWrites(job: RevocationJob & { offboarding: NonNullable<RevocationJob['offboarding']> }, apps: string[], through: string, complete: boolean, at: string): Write[] {
+  const { orgId, jobId, offboarding: { raiseCursor, raisedApps } } = job;
+  const ttl = Math.ceil(Date.parse(at) / 1000) + OFFBOARDED_APP_DAYS * 86_400;
+  return [
+    updateWrite({
+      Key: jobKeys.job(orgId, jobId),
+      UpdateExpression: 'SET #o.raiseCursor = :through, #o.raisedApps = :raised, #o.appsRaised = :complete',
+      ConditionExpression: '#o.raiseCursor = :seen AND #o.appsRaised = :no',
+      ExpressionAttributeNames: { '#o': 'offboarding' },
+      ExpressionAttributeValues: { ':through': through, ':raised': raisedApps + apps.length, ':complete': complete, ':seen': raiseCursor, ':no': false },
+    }),
+    ...apps.map((appId, i) => putWrite(
+      itemOf('OffboardedApp', offboardedAppKey(orgId, jobId, raisedApps + i), { orgId, jobId, appId, batch: raisedApps + i }, { [table.ttlAttribute]: ttl }),
+      { expression: 'attribute_not_exists(pk)' },
+    )),
+  ];
+}
+
+/** The offboarding's steps from number `from` on (at most `limit`): each the app it cleans. One strongly consistent Query. */
+export async function offboardedAppsOf(job: RevocationJob, from: number, limit: number): Promise<{ batch: number; appId: string }[]> {
+  const { pk, sk: low } = offboardedAppKey(job.orgId, job.jobId, from);
+  const page = await queryPage({ partition: pk, between: [low, offboardedAppKey(job.orgId, job.jobId, from + limit - 1).sk], limit, consistent: true });
+  return page.items.map((item) => ({ batch: Number(item.batch), appId: String(item.appId) }));
 }

@@ -15,7 +15,7 @@
 import pMap from 'p-map';
 import { deactivateIfIdle, getAppWithCounters, revokedCounts } from '../db/app.js';
 import { recordEvent } from '../db/audit-event.js';
-import { batchPartsOf, claimBatchPart, claimPlanning, getJob, recordBatchDone, recordBatchPart, recordedPartMessage, recordPlanned, recordProgressAt, transitionWrite, type StepDone } from '../db/job.js';
+import { batchPartsOf, claimBatchPart, claimPlanning, getJob, offboardedAppsOf, recordBatchDone, recordBatchPart, recordedPartMessage, recordPlanned, recordProgressAt, transitionWrite, type StepDone } from '../db/job.js';
 import { listUserTokens, pageAppTokens, tokenRanges, tombstoneTokens, tombstoneTokensAndUnlinkUsers, type TombstoneSource } from '../db/token.js';
 import { TOKEN_INDEX_SHARDS } from '../db/table.js';
 import { commit } from '../db/unit-of-work.js';
@@ -26,7 +26,7 @@ import { enqueue } from '../queue.js';
 import type { JobMessage, QueueMessage } from '../queue-messages.js';
 import { iso } from '../time.js';
 import { eraseStep, firstEraseStep } from './erasure.js';
-import { raiseOffboardedApps } from './offboarding.js';
+import { APPS_PER_PLAN_STEP, raiseOffboardedApps } from './offboarding.js';
 import { ensureEffect, stallCheckAt } from './revocations.js';
 import { auditEvent } from './audit.js';
 import { checkUserPart, checkUsers } from './reconcile.js';
@@ -74,14 +74,15 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   if (!job || (job.status !== 'queued' && job.status !== 'running')) return; // gone, cancelled or finished
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
   if (job.waiting) return; // a started job whose cleanup waits for a slot: the sweep's round sends it on
-  if (message.kind === 'plan') return plan(job, now, messageId);
+  // A plan message an offboarding's plan step sent on works under the claim of the one that started it.
+  if (message.kind === 'plan') return plan(job, now, message.planner ?? messageId);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
   if (message.kind === 'erase') return erase(job, message, now, messageId);
   if (message.kind === 'clean') {
-    const step = message.appId === undefined ? job : offboardingStepOf(job, message.appId);
-    if (step) return clean(step, message, now, delivery);
-    logger.error('Dropping a step for an app the job does not name', { jobId: job.jobId, appId: message.appId });
+    // An offboarding's step cleans one app, as a user's Revoke of it would (its target is still the org-wide watermark's).
+    if ((message.appId !== undefined) === (job.offboarding !== undefined)) return clean(message.appId === undefined ? job : { ...job, appId: message.appId }, message, now, delivery);
+    logger.error('Dropping a step whose app does not fit its job', { jobId: job.jobId, appId: message.appId });
     return;
   }
   if (!revokesAllTokens(job)) {
@@ -92,17 +93,10 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   return cleanRange(job, message, now, messageId);
 }
 
-/**
- * An offboarding's step in one app, as a user's Revoke of that app: its tokens under the user
- * epoch the offboarding raised there are the target. Undefined if the job raised no such app.
- */
-function offboardingStepOf(job: RevocationJob, appId: string): RevocationJob | undefined {
-  const target = job.offboarding?.apps[appId];
-  return job.offboarding && target !== undefined ? { ...job, appId, userEpochs: { [job.offboarding.userId]: target } } : undefined;
-}
-
 type AllTokensJob = RevocationJob & { appEpoch: number };
 const revokesAllTokens = (job: RevocationJob): job is AllTokensJob => job.appEpoch !== null;
+type Offboarding = RevocationJob & { offboarding: NonNullable<RevocationJob['offboarding']> };
+const offboards = (job: RevocationJob): job is Offboarding => job.offboarding !== undefined;
 const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pass: job.pass });
 
 /**
@@ -114,26 +108,22 @@ const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pa
  * steps are its users in batches (the job names them: at most 1,000); an all-tokens job's are
  * ranges of the app's token list, sized from what the revocation took.
  */
-async function plan(job: RevocationJob, now: number, messageId: string): Promise<void> {
-  // The creating call may have died before raising every user (every app, for an offboarding).
-  job = job.offboarding ? await raiseOffboardedApps(job) : await ensureEffect(job);
+async function plan(job: RevocationJob, now: number, planner: string): Promise<void> {
+  // The creating call may have died before raising every user (an offboarding's plan steps raise its apps).
+  if (!offboards(job)) job = await ensureEffect(job);
   if (job.status === 'queued') {
     await commit([transitionWrite(job, 'queued', 'running', { startedAt: iso(now), lastProgressAt: iso(now) }, stallCheckAt(now))]);
     job = { ...job, status: 'running', startedAt: iso(now) };
   }
-  if (!job.planComplete && !(await claimPlanning(job, messageId))) return; // another plan message plans this pass
+  if (!job.planComplete && !(await claimPlanning(job, planner))) return; // another plan message plans this pass
   if (revokesAllTokens(job)) {
     if (!job.planComplete && !(await planTokenRanges(job, now))) return; // a duplicate planner got there first
   } else if (job.erasure && !job.planComplete) {
     // One chain of steps, through the org's apps and then the user's links.
     await enqueue([firstEraseStep(job)]);
     if (!(await recordPlanned(job, 1, null, true, iso(now)))) return;
-  } else if (job.offboarding && !job.planComplete) {
-    // A step per app, in the app's order; each cleans the one user there as a user's Revoke does.
-    const { userId, apps } = job.offboarding;
-    const appIds = Object.keys(apps).sort();
-    await enqueue(appIds.map((appId, batch) => ({ kind: 'clean', ...stepOf(job), batch, appId, userIds: [userId] })));
-    if (!(await recordPlanned(job, appIds.length, null, true, iso(now)))) return;
+  } else if (offboards(job) && !job.planComplete) {
+    if (!(await planOffboardedApps(job, now, planner))) return;
   } else if (!job.planComplete) {
     const batches = chunk(Object.keys(job.userEpochs).sort(), USERS_PER_BATCH);
     await enqueue(batches.map((userIds, batch) => ({ kind: 'clean', ...stepOf(job), batch, userIds })));
@@ -142,6 +132,27 @@ async function plan(job: RevocationJob, now: number, messageId: string): Promise
   // Steps may have finished while planning: decide on the job as stored now.
   const stored = await getJob(job.orgId, job.jobId);
   if (stored) await finishIfDone(stored, now);
+}
+
+/**
+ * One plan step of an offboarding, in bounded work: raises up to APPS_PER_PLAN_STEP more of the
+ * user's apps when fewer than that are raised and not sent yet, sends the next APPS_PER_PLAN_STEP
+ * raised ones on as steps (a step per app, numbered in the order they were raised: a number names
+ * one app for good, so a duplicate planner sends the same steps), records them, and leaves the rest
+ * to a plan message of its own, under the same claim (`planner`). Whether the planning is
+ * complete (false too if a duplicate planner recorded these steps first).
+ */
+async function planOffboardedApps(job: Offboarding, now: number, planner: string): Promise<boolean> {
+  const unsent = job.offboarding.raisedApps - job.plannedBatches;
+  const current = unsent < APPS_PER_PLAN_STEP ? await raiseOffboardedApps(job, APPS_PER_PLAN_STEP) : job;
+  if (!offboards(current)) return false;
+  const { userId, raisedApps, appsRaised } = current.offboarding;
+  const steps = await offboardedAppsOf(current, current.plannedBatches, APPS_PER_PLAN_STEP);
+  await enqueue(steps.map(({ batch, appId }) => ({ kind: 'clean', ...stepOf(current), batch, appId, userIds: [userId] })));
+  const complete = appsRaised && current.plannedBatches + steps.length >= raisedApps;
+  if (!(await recordPlanned(current, steps.length, null, complete, iso(now)))) return false;
+  if (!complete) await enqueue([{ kind: 'plan', ...stepOf(current), planner }]);
+  return complete;
 }
 
 /**
@@ -192,6 +203,8 @@ async function retire(job: AllTokensJob, tokens: TombstoneSource[], now: number)
 
 /** Counts a finished step once, then finishes the job if it was the last. */
 async function batchDone(job: RevocationJob, batch: number, done: StepDone, now: number, messageId: string): Promise<void> {
+  // An offboarding's step may have put the last counts of its app right: out of the active list then.
+  if (offboards(job)) await deactivateIfIdle(job.orgId, job.appId);
   const after = await recordBatchDone(job, batch, done, iso(now), messageId) ?? (await getJob(job.orgId, job.jobId)); // a concurrent duplicate counted it first
   if (after) await finishIfDone(after, now);
 }
@@ -219,24 +232,21 @@ type Carried = NonNullable<CleanMessage['cursors']>[string];
  * user read whole in one part checked against what is left and repaired if it drifted (see
  * `checkUsers`). Users with more tokens than that go on in the batch's next part, each where this
  * one stopped (`checkUserPart`: their stragglers tombstoned, their counts left to the reconciler).
- * A batch of several parts is claimed part by part (`claimBatchPart`) before anything is changed,
- * so it runs in one chain whatever the deliveries; the batch is counted once, by its last part.
+ * Each part is claimed (`claimBatchPart`) before anything is changed, so a batch runs in one chain
+ * whatever the deliveries; it is counted once, by its last part.
  * (All-tokens jobs planned before the app's token index existed ran in such batches too; the check
  * unlinks their users.)
  */
 async function clean(job: RevocationJob, message: CleanMessage, now: number, { messageId, redelivered }: Delivery): Promise<void> {
   const { batch } = message;
   const part = message.part ?? 0;
-  const parts = batchPartsOf(job, batch);
-  // A batch that went on in parts runs as the chain of its claimed parts: its first part again
-  // only for the message that claimed it (a redelivery after it died before recording itself).
-  if (part === 0 && parts && parts.runner !== messageId) return resendNextPart(job, message, redelivered);
-  const claim = () => claimBatchPart(job, batch, part, messageId);
-  if (part > 0 && !(await claim())) return resendNextPart(await getJob(job.orgId, job.jobId) ?? job, message, redelivered);
+  // A batch runs as the chain of its claimed parts: a part only for the message that claimed it (its
+  // first delivery, or a redelivery after it died before recording itself), so a duplicate finds
+  // nothing to do and the tokens are counted by the delivery that tombstoned them.
+  if (!(await claimBatchPart(job, batch, part, messageId))) return resendNextPart(await getJob(job.orgId, job.jobId) ?? job, message, redelivered);
   const carried = message.cursors ?? {};
   const read = await readUsersTokens(job, message.userIds, carried);
   const goesOn = [...read.values()].some((r) => r.lastKey !== undefined);
-  if (part === 0 && goesOn && !(await claim())) return; // another delivery of it claimed the batch first
 
   const doomed: Token[] = [...read.values()].flatMap(({ tokens }) => tokens.filter((t) => isTargetOf(job, t)));
   await tombstoneTokens(doomed, iso(now));
@@ -346,8 +356,7 @@ async function finishIfDone(job: RevocationJob, now: number): Promise<void> {
   }, now, 'system');
   const finished = { finishedAt: iso(now), ...(stragglers > 0 ? { reconciledStragglers: job.reconciled.stragglers } : {}) };
   if (await commit([transitionWrite(job, 'running', 'succeeded', finished, null), recordEvent(completed)])) {
-    const apps = job.offboarding ? Object.keys(job.offboarding.apps) : job.appEpoch === null && !job.erasure ? [job.appId] : [];
-    await pMap(apps, (appId) => deactivateIfIdle(job.orgId, appId), { concurrency: USER_CONCURRENCY });
+    if (job.appEpoch === null && !job.offboarding && !job.erasure) await deactivateIfIdle(job.orgId, job.appId);
     logger.info('revocation job succeeded', { orgId: job.orgId, jobId: job.jobId, ...job.progress });
   }
 }

@@ -4,17 +4,18 @@
  * on the org-user item introspection reads anyway) goes up in the transaction that creates the
  * job. Then, before the call answers, the user's epoch goes up in each app they are linked to
  * (uncounted and unlisted there, as a user's Revoke does), so the lists agree with the counts at
- * once; each app's raised epoch is recorded on the job, and the queue cleans up app by app.
+ * once (for the first APPS_RAISED_BY_THE_CALL apps; the job's first plan steps raise those of a
+ * user linked to more); each app becomes a step of the job, and the queue cleans up app by app.
  */
 import pMap from 'p-map';
 import { deactivateIfIdle, uncount } from '../db/app.js';
-import { getUsersOfApp, linkedAppIds, REVOKE_USER_WRITES, revokeUser } from '../db/app-user.js';
+import { appsLinkedAfter, getUsersOfApp, linkedAppIds, REVOKE_USER_WRITES, revokeUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { rememberKeyWrite } from '../db/idempotency-key.js';
-import { createJobWrite, getJob, recordOffboardedAppsWrite } from '../db/job.js';
+import { createJobWrite, getJob, recordOffboardedAppsWrites } from '../db/job.js';
 import { getOrgUser, offboardWrite } from '../db/org-user.js';
 import { commit, type Write } from '../db/unit-of-work.js';
-import { chunk } from '../chunk.js';
+import { config } from '../config.js';
 import { ConflictError } from '../errors.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
@@ -23,8 +24,12 @@ import { auditEvent } from './audit.js';
 import { idempotencyHashes, jobOfIdempotencyKey, newOrgWideJob, sendPlan, stallCheckAt } from './revocations.js';
 import { heldTokens } from './rules.js';
 
-/** Apps raised per transaction: each takes the user's row, its link and a shard of the app; one item is the job's. */
-const APPS_PER_TRANSACTION = Math.floor(99 / (REVOKE_USER_WRITES + 1));
+/** Apps raised per transaction: each takes the user's row, its link, a shard of the app and its step; one item is the job's. */
+const APPS_PER_TRANSACTION = Math.floor(99 / (REVOKE_USER_WRITES + 2));
+/** Apps one plan step of an offboarding raises and sends on as steps (JOB_STEP_USERS: a step's one user is in one app). */
+export const APPS_PER_PLAN_STEP = config.jobStepUsers;
+/** Apps the call raises before it answers (1,000 unless JOB_STEP_USERS is lowered): the rest, of a user linked to more, are raised by the plan steps. */
+const APPS_RAISED_BY_THE_CALL = 10 * APPS_PER_PLAN_STEP;
 /** Apps whose rows are read at once. */
 const APP_READS_AT_ONCE = 8;
 
@@ -53,7 +58,7 @@ export async function offboardUser(actor: Actor, userId: string, request: { reas
     if (known) return takeEffectEverywhere(known);
     const seen = await getOrgUser(orgId, userId);
     const reason = request.reason ? { reason: request.reason } : {};
-    const job = newOrgWideJob(actor, userId, request.reason ?? null, now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false, at: iso(watermarkAt) } });
+    const job = newOrgWideJob(actor, userId, request.reason ?? null, now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, raiseCursor: '', raisedApps: 0, appsRaised: false, at: iso(watermarkAt) } });
     const events = [
       auditEvent(actor, 'revocation.requested', { userId, jobId: job.jobId, ...reason, details: { target: job.target, block: request.block } }, now),
       ...(request.block && !seen.blocked ? [auditEvent(actor, 'user.blocked', { userId, jobId: job.jobId, ...reason }, now)] : []),
@@ -67,57 +72,75 @@ export async function offboardUser(actor: Actor, userId: string, request: { reas
 }
 
 async function takeEffectEverywhere(job: RevocationJob): Promise<RevocationJob> {
-  const raised = await raiseOffboardedApps(job);
+  const raised = await raiseOffboardedApps(job, APPS_RAISED_BY_THE_CALL);
   if (raised.status === 'queued') await sendPlan(raised);
   return raised;
 }
 
+type Offboarding = RevocationJob & { offboarding: NonNullable<RevocationJob['offboarding']> };
+
 /**
- * Raises the offboarded user's epoch in every app they are linked to that the job has not raised
- * yet (each row only while its newest token is from before the org-wide watermark: a raise ends
- * every token of the row), a transaction per APPS_PER_TRANSACTION apps, each recording its apps' targets on the job
- * (only if unrecorded: two raisers never raise an app twice); the last marks them all raised.
- * Idempotent; run by the call and, if it died before the end, by the worker before it plans (apps
- * the user came to hold tokens in meanwhile are raised too: the call never answered). Returns the
- * job as it is then.
+ * Raises the offboarded user's epoch in up to `maxApps` more of the apps they are linked to, in
+ * the order of their links from where the job's raise stopped, a transaction per
+ * APPS_PER_TRANSACTION apps (`raiseApps`); the last marks them all raised. Idempotent, and bounded
+ * whatever the user's number of apps: the call raises the first APPS_RAISED_BY_THE_CALL, the
+ * job's plan steps the rest (and all of them if the call died first; apps the user came to hold
+ * tokens in meanwhile are raised too: the call never answered). Returns the job as it is then.
  */
-export async function raiseOffboardedApps(job: RevocationJob): Promise<RevocationJob> {
-  if (!job.offboarding || job.offboarding.appsRaised || (job.status !== 'queued' && job.status !== 'running')) return job;
+export async function raiseOffboardedApps(job: RevocationJob, maxApps: number): Promise<RevocationJob> {
+  let current = job;
+  for (let raised = 0; raised < maxApps;) {
+    if (!isRaising(current)) return current;
+    const step = await raiseApps(current, Math.min(APPS_PER_TRANSACTION, maxApps - raised));
+    raised += step.apps;
+    current = step.job;
+  }
+  return current;
+}
+
+const isRaising = (job: RevocationJob): job is Offboarding =>
+  job.offboarding !== undefined && !job.offboarding.appsRaised && (job.status === 'queued' || job.status === 'running');
+
+/**
+ * One transaction of the raise: the next `limit` apps after the job's cursor, each row raised only
+ * while its newest token is from before the org-wide watermark (a raise ends every token of the
+ * row), each app recorded as the job's next step (`recordOffboardedAppsWrites`, pinned to the
+ * cursor as read: two raisers never raise an app twice). The job after it, and the apps it took.
+ */
+async function raiseApps(job: Offboarding, limit: number): Promise<{ job: RevocationJob; apps: number }> {
   const { orgId, offboarding: { userId, offboardEpoch } } = job;
   // The rows' time watermark is the offboarding's own (a restore's replay re-applies it at its time).
   const at = job.offboarding.at ?? job.createdAt;
-  const parts = chunk(await linkedAppIds(orgId, userId), APPS_PER_TRANSACTION);
-  let current = job;
-  for (const [i, part] of (parts.length ? parts : [[]]).entries()) {
-    const last = i >= parts.length - 1;
-    const raised = await retrying(async () => {
-      const recorded = current.offboarding?.apps ?? {};
-      const read = await pMap(part.filter((appId) => recorded[appId] === undefined), async (appId) => ({ appId, ...(await getUsersOfApp(orgId, appId, [userId])) }), { concurrency: APP_READS_AT_ONCE });
-      const targets: Record<string, number> = {};
-      const writes: Write[] = [];
-      for (const { appId, shard, users } of read) {
-        const user = users.get(userId);
-        // A link whose row or app is gone holds nothing: recorded with no target, so its step finds nothing.
-        // A row holding a token registered after the watermark is not raised (that would end it):
-        // its step takes the tokens from before the watermark and puts its counts right.
-        const raise = user && shard && user.lastOrgUserEpoch < offboardEpoch;
-        targets[appId] = user && shard ? (raise ? user.revokeEpoch + 1 : user.revokeEpoch) : 0;
-        if (!user || !shard || !raise) continue;
-        const held = heldTokens(user, shard.revokeEpoch);
-        writes.push(...revokeUser(user, user.revokeEpoch + 1, shard.revokeEpoch, at), ...(held > 0 ? [uncount(orgId, appId, shard.revokeEpoch, held, 1)] : []));
-      }
-      if (await commit([...writes, recordOffboardedAppsWrite(current, targets, last)])) {
-        current = { ...current, offboarding: { ...(current.offboarding as NonNullable<RevocationJob['offboarding']>), apps: { ...recorded, ...targets }, appsRaised: last } };
-        return Object.keys(targets);
-      }
-      // A row moved (a registration), or another raiser recorded some of these apps first.
-      const stored = await getJob(orgId, job.jobId);
-      if (!stored?.offboarding) throw new ConflictError(`Revocation job ${job.jobId} is gone`);
-      current = stored;
-      return stored.offboarding.appsRaised ? [] : RETRY;
-    }, () => new ConflictError('The user\'s apps changed concurrently too often; retry with the same Idempotency-Key to finish revoking them'));
-    await pMap(raised, (appId) => deactivateIfIdle(orgId, appId), { concurrency: APP_READS_AT_ONCE });
-    if (current.offboarding?.appsRaised) break;
-  }
-  return current;
+  let current: RevocationJob = job;
+  return retrying(async () => {
+    if (!isRaising(current)) return { job: current, apps: 0 };
+    const { appIds, more } = await appsLinkedAfter(orgId, userId, current.offboarding.raiseCursor, limit);
+    const read = await pMap(appIds, async (appId) => ({ appId, ...(await getUsersOfApp(orgId, appId, [userId])) }), { concurrency: APP_READS_AT_ONCE });
+    const steps: string[] = [];
+    const raised: string[] = [];
+    const writes: Write[] = [];
+    for (const { appId, shard, users } of read) {
+      const user = users.get(userId);
+      if (!user || !shard) continue; // a link whose row or app is gone holds nothing: no step
+      steps.push(appId);
+      // A row holding a token registered after the watermark is not raised (that would end it):
+      // its step takes the tokens from before the watermark and puts its counts right.
+      if (user.lastOrgUserEpoch >= offboardEpoch) continue;
+      const held = heldTokens(user, shard.revokeEpoch);
+      raised.push(appId);
+      writes.push(...revokeUser(user, user.revokeEpoch + 1, shard.revokeEpoch, at), ...(held > 0 ? [uncount(orgId, appId, shard.revokeEpoch, held, 1)] : []));
+    }
+    const through = appIds.at(-1) ?? current.offboarding.raiseCursor;
+    if (await commit([...writes, ...recordOffboardedAppsWrites(current, steps, through, !more, iso(Date.now()))])) {
+      await pMap(raised, (appId) => deactivateIfIdle(orgId, appId), { concurrency: APP_READS_AT_ONCE });
+      const offboarding = { ...current.offboarding, raiseCursor: through, raisedApps: current.offboarding.raisedApps + steps.length, appsRaised: !more };
+      return { job: { ...current, offboarding }, apps: appIds.length };
+    }
+    // A row moved (a registration), or another raiser took these apps first: read the job again.
+    const stored = await getJob(orgId, job.jobId);
+    if (!stored?.offboarding) throw new ConflictError(`Revocation job ${job.jobId} is gone`);
+    const moved = stored.offboarding.raiseCursor !== current.offboarding.raiseCursor;
+    current = stored;
+    return moved ? { job: stored, apps: 0 } : RETRY;
+  }, () => new ConflictError('The user\'s apps changed concurrently too often; retry with the same Idempotency-Key to finish revoking them'));
 }

@@ -18,6 +18,11 @@ const { TOKEN_INDEX_SHARDS } = await import('../../shared/db/table.js');
 const { settleUserTokens } = await import('../../shared/domain/settlement.js');
 const { lambdaContext } = await import('../../local/event.js');
 const { tokenRangeBounds, tokenRanges } = await import('../../shared/db/token.js');
+const { createJobWrite } = await import('../../shared/db/job.js');
+const { getOrgUser, offboardWrite } = await import('../../shared/db/org-user.js');
+const { commit } = await import('../../shared/db/unit-of-work.js');
+const { newOrgWideJob, sendPlan, stallCheckAt } = await import('../../shared/domain/revocations.js');
+const { iso } = await import('../../shared/time.js');
 
 const org = 'org-steps';
 let requests = 0;
@@ -79,6 +84,36 @@ const leftTokens = async (appId: string) => ((await db.send(new ScanCommand({
   TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'Token' },
 }))).Items ?? []).length;
 /** The users the app is linked to among their apps (the user's-apps list), whatever the epoch. */
+/** `userId` holding one token in each of `apps` new apps (named `prefix-0`, …); `kept` one in the first too. */
+async function userInApps(prefix: string, userId: string, apps: number): Promise<{ appIds: string[]; raws: string[]; kept: string }> {
+  const appIds = Array.from({ length: apps }, (_, a) => `${prefix}-${a}`);
+  const raws: string[] = [];
+  for (const appId of appIds) {
+    await createApp(org, appId);
+    const token = rawToken(appId);
+    expect((await register(org, { token, type: 'access', appId, userId })).status).toBe(201);
+    raws.push(token);
+  }
+  const kept = rawToken(prefix);
+  expect((await register(org, { token: kept, type: 'access', appId: appIds[0], userId: 'kept' })).status).toBe(201);
+  return { appIds, raws, kept };
+}
+
+/** What an offboarding's call commits first (the watermark and the job) when it dies right after: its plan steps raise every app. */
+async function offboardingWhoseCallDied(userId: string): Promise<string> {
+  const now = Date.now();
+  const seen = await getOrgUser(org, userId);
+  const job = newOrgWideJob({ orgId: org, sub: 'admin' }, userId, null, now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, raiseCursor: '', raisedApps: 0, appsRaised: false, at: iso(now) } });
+  expect(await commit([offboardWrite(seen, iso(now), { block: false }), createJobWrite(job, stallCheckAt(now))])).toBe(true);
+  await sendPlan(job);
+  return job.jobId;
+}
+
+const appCounts = async (appIds: string[]) => Promise.all(appIds.map(async (appId) => {
+  const { userCount, activeTokenCount } = (await call('getApp', { claims: as(org), path: { appId } })).body;
+  return [userCount, activeTokenCount];
+}));
+
 const links = async (appId: string) => ((await db.send(new ScanCommand({
   TableName, ConsistentRead: true, FilterExpression: 'orgId = :o AND appId = :a AND entity = :e', ExpressionAttributeValues: { ':o': org, ':a': appId, ':e': 'UserAppLink' },
 }))).Items ?? []).map((link) => link.userId as string);
@@ -306,5 +341,52 @@ describe('every step of a job does bounded work', () => {
     expect(logs.lines.map((l) => l.message)).toContain('Dropping a step for a job that does not revoke all tokens');
     await drainOneByOne();
     expect(await getJob(org, jobId)).toMatchObject({ status: 'succeeded', progress: { usersDone: 1, tokensRevoked: 2 } });
+  });
+
+  it('an offboarding whose call died, of a user linked to 5× the apps, runs in more messages, none of them larger, and ends exact', { timeout: 60_000 }, async () => {
+    const runs = [];
+    // 2 and 10 plan steps' worth of apps (a step's apps all idle after it in both)
+    for (const [prefix, apps] of [['narrow', 6], ['wide', 30]] as const) {
+      const userId = `${prefix}-user`;
+      const { appIds, raws, kept } = await userInApps(prefix, userId, apps);
+      const jobId = await offboardingWhoseCallDied(userId);
+      for (const raw of raws) expect((await introspect(org, raw)).body).toEqual({ active: false }); // the org-wide watermark alone
+      const run = await drainOneByOne();
+      expect(await getJob(org, jobId)).toMatchObject({ status: 'succeeded', plannedBatches: apps, progress: { usersDone: apps, tokensRevoked: apps } });
+      expect(await appCounts(appIds)).toEqual(appIds.map((_, a) => (a === 0 ? [1, 1] : [0, 0])));
+      for (const appId of appIds) expect(await leftTokens(appId)).toBe(appId === appIds[0] ? 1 : 0);
+      expect((await introspect(org, kept)).body).toMatchObject({ active: true });
+      runs.push(run);
+    }
+    const [narrow, wide] = runs as [Awaited<ReturnType<typeof drainOneByOne>>, Awaited<ReturnType<typeof drainOneByOne>>];
+    expect(wide.messages).toBeGreaterThanOrEqual(narrow.messages + 24 + 8); // a step per app, and a plan step per 3 apps
+    expect(wide.maxItems).toBeLessThanOrEqual(narrow.maxItems);
+    expect(wide.maxRequests).toBeLessThanOrEqual(narrow.maxRequests);
+  });
+
+  it('an offboarding of a user in more apps than its call raises answers with the first raised; its plan steps, each delivered twice, raise and clean the rest once, and the job ends exact', { timeout: 90_000 }, async () => {
+    const apps = 33; // the call raises 10 plan steps' worth: 30
+    const { appIds, raws, kept } = await userInApps('many', 'many-user', apps);
+    const reply = await call('offboardUser', { claims: as(org), path: { userId: 'many-user' }, json: {} });
+    expect(reply.status).toBe(202);
+    for (const raw of raws) expect((await introspect(org, raw)).body).toEqual({ active: false });
+    expect((await getJob(org, reply.body.jobId as string))?.offboarding).toMatchObject({ raisedApps: 30, appsRaised: false });
+    // Each round, every message on the queue delivered twice, and all of them handled.
+    for (let round = 0, waiting = await duplicateQueue(); round < 100 && waiting > 0; round++, waiting = await duplicateQueue()) {
+      for (let handled = 0; handled < 2 * waiting;) {
+        const got = await pollQueueOnce(10);
+        if (got === 0) break;
+        handled += got;
+      }
+    }
+    expect(await peekQueue()).toEqual([]);
+    const job = await getJob(org, reply.body.jobId as string);
+    expect(job).toMatchObject({ status: 'succeeded', plannedBatches: apps, offboarding: { raisedApps: apps, appsRaised: true }, progress: { usersDone: apps, tokensRevoked: apps }, reconciled: { userDrift: 0 } });
+    expect(job?.doneBatches).toEqual(appIds.map((_, batch) => batch));
+    expect(await appCounts(appIds)).toEqual(appIds.map((_, a) => (a === 0 ? [1, 1] : [0, 0])));
+    for (const appId of appIds) expect(await leftTokens(appId)).toBe(appId === appIds[0] ? 1 : 0);
+    expect((await introspect(org, kept)).body).toMatchObject({ active: true });
+    const listed = (await call('listApps', { claims: as(org), query: { q: 'App many' } })).body.items as { appId: string }[];
+    expect(listed.map((a) => a.appId)).toEqual([appIds[0]]);
   });
 });

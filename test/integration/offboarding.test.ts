@@ -138,7 +138,7 @@ describe('POST /v1/users/{userId}/revocations', () => {
       orgId: org, jobId: newJobId(now), appId: OFFBOARDING_APP_ID, target: { userId: 'dee' }, status: 'queued',
       runAt: null, createdAt: iso(now), startedAt: null, finishedAt: null, requestedBy: 'admin', reason: null,
       progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null, appEpoch: null, userEpochs: {},
-      offboarding: { userId: 'dee', offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false },
+      offboarding: { userId: 'dee', offboardEpoch: seen.offboardEpoch + 1, raiseCursor: '', raisedApps: 0, appsRaised: false },
       plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: iso(now),
     };
     expect(await commit([offboardWrite(seen, iso(now), { block: false }), createJobWrite(died, stallCheckAt(now))])).toBe(true);
