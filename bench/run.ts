@@ -56,7 +56,7 @@ try {
   const { measureRateLimiter } = await import('./parts/rate-limits.js');
   const { measureListPages } = await import('./parts/list-pages.js');
   const { measureUserSearch } = await import('./parts/user-search.js');
-  const { measureHeavyUserRevocation, measureRevocation } = await import('./parts/revocation.js');
+  const { measureHeavyUserRevocation, measureOffboarding, measureRevocation } = await import('./parts/revocation.js');
   const { measureBundles } = await import('./bundles.js');
   const { measureConsole } = await import('./parts/console.js');
 
@@ -75,6 +75,7 @@ try {
   await step('console', () => measureConsole({ dataDir }));
   await step('revocation', () => measureRevocation({ users: REVOKE_USERS, perUser: 10, queueUrl, sqsEndpoint: sqsEmulator.endpoint, writeResults: !ONLY }));
   await step('heavy user', () => measureHeavyUserRevocation({ queueUrl, sqsEndpoint: sqsEmulator.endpoint }));
+  await step('offboarding', () => measureOffboarding({ queueUrl, sqsEndpoint: sqsEmulator.endpoint }));
   await step('bundles', async () => {
     const bundles = await measureBundles({ runs: IMPORT_RUNS, env: { ...process.env, ...handlerEnv, QUEUE_URL: queueUrl, SWEEP_QUEUE_URL: sweepQueueUrl }, outDir: join(dataDir, 'bundles') });
     // Functions that use no SDK client (health, the API document, not-found) have no floor to compare with.

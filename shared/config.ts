@@ -45,8 +45,9 @@ export const config = Object.freeze({
    */
   jobStallSeconds: positiveInteger('JOB_STALL_SECONDS', optional('JOB_STALL_SECONDS') ?? '600'),
   /**
-   * Users one step (queue message) of a revocation job works on (JOB_STEP_USERS, 1–100; 100 unless
-   * set): every step's work is bounded by it, whatever the size of the app.
+   * Users one step (queue message) of a revocation job works on, and apps one plan step of an
+   * offboarding raises (JOB_STEP_USERS, 1–100; 100 unless set): every step's work is bounded by
+   * it, whatever the size of the app or the user's number of apps.
    */
   jobStepUsers: positiveInteger('JOB_STEP_USERS', optional('JOB_STEP_USERS') ?? '100', 100),
   /**

@@ -7,7 +7,12 @@ import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { chunk } from '../../shared/chunk.js';
 import { config } from '../../shared/config.js';
 import { appKeys, getAppWithCounters } from '../../shared/db/app.js';
-import { getJob } from '../../shared/db/job.js';
+import { createJobWrite, getJob } from '../../shared/db/job.js';
+import { getOrgUser, offboardWrite } from '../../shared/db/org-user.js';
+import { commit } from '../../shared/db/unit-of-work.js';
+import { APPS_PER_PLAN_STEP } from '../../shared/domain/offboarding.js';
+import { newOrgWideJob, sendPlan, stallCheckAt } from '../../shared/domain/revocations.js';
+import { iso } from '../../shared/time.js';
 import { BATCH_WRITE_CONCURRENCY } from '../../shared/db/requests.js';
 import { table } from '../../shared/db/table.js';
 import { tokenKeys, tombstoneItem, toToken } from '../../shared/db/token.js';
@@ -117,6 +122,49 @@ export async function measureHeavyUserRevocation(options: { queueUrl: string; sq
   return [
     { name: 'revoke.heavyUser.maxRequestsPerMessage', value: hundredfold, unit: `DynamoDB requests (worst queue message, Bulk Revoke of one user holding ${(100 * step).toLocaleString('en')} tokens)`, limit: null },
     { name: 'revoke.heavyUser.maxRequestsPerMessageGrowth10x', value: round(hundredfold / tenfold), unit: `ratio (one user holding 100× ÷ 10× a step's ${step.toLocaleString('en')} tokens)`, limit: { max: 1.1 } },
+  ];
+}
+
+/**
+ * An offboarding of one user linked to `apps` apps (one token each, a user of 10 beside them in
+ * the first) whose call died right after it committed, so the job's plan steps raise every app
+ * too, run by the real worker to the end. The most DynamoDB requests one delivery of a message made.
+ */
+async function offboardAcrossApps(prefix: string, apps: number, queue: { url: string; endpoint: string }): Promise<number> {
+  const userId = 'user-000000';
+  await pMap(Array.from({ length: apps }, (_, a) => `${prefix}-${a}`), (appId) => seedApp(org, appId, 1, 1), { concurrency: 8 });
+  await seedApp(org, `${prefix}-light`, 10, 1); // another app, its users untouched but one
+  const { handler: worker } = await import('../../functions/worker/queue-worker.js');
+  const poller = new SQSClient({ endpoint: queue.endpoint, region: 'us-east-1' });
+  const dynamoRequests = recordRequests(dynamo);
+  const now = Date.now();
+  const seen = await getOrgUser(org, userId);
+  const job = newOrgWideJob({ orgId: org, sub: 'bench' }, userId, 'benchmark', now, { offboarding: { userId, offboardEpoch: seen.offboardEpoch + 1, raiseCursor: '', raisedApps: 0, appsRaised: false, at: iso(now) } });
+  if (!(await commit([offboardWrite(seen, iso(now), { block: false }), createJobWrite(job, stallCheckAt(now))]))) throw new Error('offboarding: the job was not created');
+  await dynamoRequests.during(async () => {
+    await sendPlan(job);
+    await drainQueue(poller, queue.url, worker, { invocations: WORKER_INVOCATIONS, retryFailedAtOnce: true });
+  });
+  dynamoRequests.dispose();
+  const done = await getJob(org, job.jobId);
+  const light = await getAppWithCounters(org, `${prefix}-light`);
+  if (done?.status !== 'succeeded' || done.progress.tokensRevoked !== apps + 1 || done.progress.usersDone !== apps + 1 || light?.activeTokenCount !== 9) {
+    throw new Error(`the offboarding did not end exact: ${JSON.stringify({ job: done?.status, progress: done?.progress, light: light?.activeTokenCount })}`);
+  }
+  const perMessage = new Map<string, number>();
+  for (const e of dynamoRequests.entries()) if (e.messageId) perMessage.set(deliveryOf(e), (perMessage.get(deliveryOf(e)) ?? 0) + 1);
+  return Math.max(...perMessage.values());
+}
+
+/** An offboarding of one user linked to 1× and 10× a plan step's apps: the largest message stays the same size. */
+export async function measureOffboarding(options: { queueUrl: string; sqsEndpoint: string }): Promise<Metric[]> {
+  const queue = { url: options.queueUrl, endpoint: options.sqsEndpoint };
+  const step = APPS_PER_PLAN_STEP;
+  const onefold = await offboardAcrossApps('offboard-1x', step, queue);
+  const tenfold = await offboardAcrossApps('offboard-10x', 10 * step, queue);
+  return [
+    { name: 'offboard.maxRequestsPerMessage', value: tenfold, unit: `DynamoDB requests (worst queue message, one user in ${(10 * step + 1).toLocaleString('en')} apps, raised by the job's steps)`, limit: null },
+    { name: 'offboard.maxRequestsPerMessageGrowth10x', value: round(tenfold / onefold), unit: `ratio (a user in 10× ÷ 1× a plan step's ${step} apps)`, limit: { max: 1.1 } },
   ];
 }
 
