@@ -231,6 +231,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/apps/{appId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage over time: the app's uses and users by day
+         * @description Day by day (UTC), every day of the range listed, zeros included: the uses (active introspections) that day and the users with at least one. `from` and `to` (`YYYY-MM-DD`) are both inclusive; `from` alone ends today, `to` alone starts 29 days before it, neither is the 30 days ending today. Usage is kept 90 days: a range starting before today − 89 days is a 400. Counted as each use is recorded, so a day is up to date the moment a use is.
+         */
+        get: operations["getAppUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apps/{appId}/users": {
         parameters: {
             query?: never;
@@ -270,6 +290,26 @@ export type paths = {
          * @description **Revoke** (Usage by User): every token of the user for the app is inactive when this returns; the job cleans up items and counts after. An `Idempotency-Key` makes a retry (or a double click) answer the same job.
          */
         delete: operations["revokeUserTokens"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apps/{appId}/users/{userId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Usage over time: a user's uses of the app by day
+         * @description The same days as the app's usage, for one user: their uses of the app each day. Also once the user holds no token any more (a user who never used the app has zeros): 404 only for an unknown app.
+         */
+        get: operations["getUserUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2783,6 +2823,107 @@ export interface operations {
             500: components["responses"]["InternalError"];
         };
     };
+    getAppUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day (UTC). Alone: the range ends today. At most 89 days before today. */
+                from?: string;
+                /** @description The last day (UTC), today at the latest. Alone: the range starts 29 days before it. Neither: the 30 days ending today. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The days of the range, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "days": [
+                     *         {
+                     *           "date": "2026-11-27",
+                     *           "uses": 0,
+                     *           "activeUsers": 0
+                     *         },
+                     *         {
+                     *           "date": "2026-11-28",
+                     *           "uses": 41,
+                     *           "activeUsers": 3
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        days: {
+                            /** @description The day, YYYY-MM-DD (UTC). */
+                            date: string;
+                            /** @description Active introspections of the app's tokens that day (its own client's included). */
+                            uses: number;
+                            /** @description Users with at least one use that day. */
+                            activeUsers: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation-error`: a day that is not `YYYY-MM-DD`, `from` after `to`, `to` after today, or a range starting before today − 89 days (usage is kept 90 days). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:validation-error",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "query.from: usage is kept 90 days: the range must start on 2026-09-01 or later"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:validation-error";
+                        /** @constant */
+                        status?: 400;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
     listAppUsers: {
         parameters: {
             query?: {
@@ -3106,6 +3247,104 @@ export interface operations {
                     "application/json": components["schemas"]["GatewayMessage"];
                 };
             };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getUserUsage: {
+        parameters: {
+            query?: {
+                /** @description The first day (UTC). Alone: the range ends today. At most 89 days before today. */
+                from?: string;
+                /** @description The last day (UTC), today at the latest. Alone: the range starts 29 days before it. Neither: the 30 days ending today. */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                appId: components["schemas"]["Id"];
+                userId: components["schemas"]["Id"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The days of the range, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "days": [
+                     *         {
+                     *           "date": "2026-11-27",
+                     *           "uses": 0
+                     *         },
+                     *         {
+                     *           "date": "2026-11-28",
+                     *           "uses": 7
+                     *         }
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        days: {
+                            /** @description The day, YYYY-MM-DD (UTC). */
+                            date: string;
+                            /** @description Active introspections of the user's tokens for the app that day. */
+                            uses: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description `validation-error`: a day that is not `YYYY-MM-DD`, `from` after `to`, `to` after today, or a range starting before today − 89 days (usage is kept 90 days). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:validation-error",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "query.from: usage is kept 90 days: the range must start on 2026-09-01 or later"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:validation-error";
+                        /** @constant */
+                        status?: 400;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such app in the caller's org. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "App crm-sync was not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -4,7 +4,7 @@ import {
   appPathSchema, idSchema, listQuerySchema, type Output, tokenIdSchema, userPathSchema, userTokensPathSchema,
 } from '../schemas/common.js';
 import { tokenTypeSchema } from '../schemas/tokens.js';
-import { listUsersQuerySchema } from '../schemas/usage.js';
+import { listUsersQuerySchema, usageRangeQuerySchema } from '../schemas/usage.js';
 import type { RouteDefinition } from './define.js';
 
 // ---- Answers ----
@@ -39,6 +39,18 @@ export const usageSchema = v.object({
 
 /** The same for one of a user's apps. */
 export const userAppSchema = v.object({ appId: idSchema, ...usageSchema.entries });
+
+/** Usage over time: every day of the range, oldest first, zeros included. */
+export const appUsageDaysSchema = v.object({
+  days: v.array(v.object({
+    date: v.pipe(v.string(), v.description('The day, YYYY-MM-DD (UTC).')),
+    uses: v.pipe(counterSchema, v.description('Active introspections of the app\'s tokens that day (its own client\'s included).')),
+    activeUsers: v.pipe(counterSchema, v.description('Users with at least one use that day.')),
+  })),
+});
+export const userUsageDaysSchema = v.object({
+  days: v.array(v.object({ date: v.pipe(v.string(), v.description('The day, YYYY-MM-DD (UTC).')), uses: v.pipe(counterSchema, v.description('Active introspections of the user\'s tokens for the app that day.')) })),
+});
 
 export const usagePageSchema = pageOf(usageSchema);
 export const userAppPageSchema = pageOf(userAppSchema);
@@ -112,5 +124,32 @@ export const listUserApps = {
   input: { path: userPathSchema, query: listQuerySchema },
   answers: {
     200: { description: 'A page of apps with the user\'s usage.', schema: userAppPageSchema, example: () => ({ items: [{ appId: 'crm-sync', ...usageExample }], nextCursor: null }) },
+  },
+} as const satisfies RouteDefinition;
+
+const rangeProblems = {
+  400: { description: '`validation-error`: a day that is not `YYYY-MM-DD`, `from` after `to`, `to` after today, or a range starting before today − 89 days (usage is kept 90 days).', problems: [{ type: 'validation-error', detail: 'query.from: usage is kept 90 days: the range must start on 2026-09-01 or later' }] },
+  404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
+} as const;
+
+export const getAppUsage = {
+  method: 'GET', path: '/v1/apps/{appId}/usage', handler: 'get-app-usage', scopes: ['usage:read'], table: 'RO',
+  tag: 'usage', summary: 'Usage over time: the app\'s uses and users by day',
+  description: 'Day by day (UTC), every day of the range listed, zeros included: the uses (active introspections) that day and the users with at least one. `from` and `to` (`YYYY-MM-DD`) are both inclusive; `from` alone ends today, `to` alone starts 29 days before it, neither is the 30 days ending today. Usage is kept 90 days: a range starting before today − 89 days is a 400. Counted as each use is recorded, so a day is up to date the moment a use is.',
+  input: { path: appPathSchema, query: usageRangeQuerySchema },
+  answers: {
+    200: { description: 'The days of the range, oldest first.', schema: appUsageDaysSchema, example: { days: [{ date: '2026-11-27', uses: 0, activeUsers: 0 }, { date: '2026-11-28', uses: 41, activeUsers: 3 }] } },
+    ...rangeProblems,
+  },
+} as const satisfies RouteDefinition;
+
+export const getUserUsage = {
+  method: 'GET', path: '/v1/apps/{appId}/users/{userId}/usage', handler: 'get-user-usage', scopes: ['usage:read'], table: 'RO',
+  tag: 'usage', summary: 'Usage over time: a user\'s uses of the app by day',
+  description: 'The same days as the app\'s usage, for one user: their uses of the app each day. Also once the user holds no token any more (a user who never used the app has zeros): 404 only for an unknown app.',
+  input: { path: userTokensPathSchema, query: usageRangeQuerySchema },
+  answers: {
+    200: { description: 'The days of the range, oldest first.', schema: userUsageDaysSchema, example: { days: [{ date: '2026-11-27', uses: 0 }, { date: '2026-11-28', uses: 7 }] } },
+    ...rangeProblems,
   },
 } as const satisfies RouteDefinition;

@@ -8,8 +8,10 @@ import { touchShardLastUsed } from '../db/app.js';
 import { getIssuerByUrl, type TrustedIssuer } from '../db/issuer.js';
 import type { ResourceServer } from '../db/resource-server.js';
 import { findToken, getTokenContext, getTokens, recordUse, storedUnderAnyVersion, type TokenContext } from '../db/token.js';
+import { countUse, dayOf } from '../db/usage-day.js';
 import type { TokenName } from '../crypto.js';
 import { isClientUser, type AppShard, type AppUser, type Token } from '../model.js';
+import { logger } from '../logger.js';
 import { iso } from '../time.js';
 import type { IntrospectionView } from '../api/tokens.js';
 import { revokeGrant, reuseEvent, withinReuseGrace } from './grants.js';
@@ -93,9 +95,12 @@ async function recordedUse(token: Token, ctx: Pick<TokenContext, 'shard' | 'user
 async function useRecorded(token: Token, ctx: { shard: AppShard; user: AppUser | undefined }, userName: string | null, now: number): Promise<IntrospectionView> {
   const at = iso(now);
   const stale = (lastUsedAt: string | null | undefined) => !lastUsedAt || Date.parse(lastUsedAt) < now - LAST_USED_RESOLUTION_MS;
+  const lastUse = ctx.user?.lastUsedAt;
   const [recorded] = await Promise.all([
-    recordUse(token, at, stale(ctx.user?.lastUsedAt)),
+    recordUse(token, at, stale(lastUse)),
     stale(ctx.shard.lastUsedAt) ? touchShardLastUsed(ctx.shard, at, iso(now - LAST_USED_RESOLUTION_MS)) : undefined,
+    // The day's usage (GET …/usage): a figure, so a failure to count it is logged and the answer stands.
+    countUse(token, at, !lastUse || dayOf(lastUse) < dayOf(at)).catch((error: unknown) => logger.warn('Could not count a use in the day\'s usage', { orgId: token.orgId, appId: token.appId, error })),
   ]);
   // The use's write found the token revoked (or gone) since it was read.
   if (!recorded) return INACTIVE;

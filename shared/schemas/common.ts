@@ -85,6 +85,13 @@ const isRfc3339 = (s: string) => {
   return day <= daysInMonth;
 };
 
+/** A calendar day, `YYYY-MM-DD` (UTC where it names a day of usage), checked against the calendar. */
+export const daySchema = v.pipe(
+  v.string(),
+  v.check((s) => /^\d{4}-\d{2}-\d{2}$/.test(s) && isRfc3339(`${s}T00:00:00Z`), 'must be a date, YYYY-MM-DD'),
+  documentedAs({ type: 'string', format: 'date', examples: ['2026-11-28'] }),
+);
+
 /**
  * An RFC 3339 time with any offset, stored and echoed in one canonical form: UTC with milliseconds,
  * `YYYY-MM-DDTHH:mm:ss.sssZ`. A time that falls outside the years 0000–9999 once in UTC (say

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { idSchema, listQueryShape, stringBetween } from './common.js';
+import { daySchema, idSchema, listQueryShape, stringBetween } from './common.js';
 
 export const listUsersQuerySchema = v.strictObject({
   ...listQueryShape,
@@ -14,3 +14,9 @@ export const auditQuerySchema = v.strictObject({
   userId: v.optional(idSchema),
 });
 
+
+/** A range of days of usage: both inclusive, at most 90 days, none before today − 89 (UTC). */
+export const usageRangeQuerySchema = v.strictObject({
+  from: v.optional(v.pipe(daySchema, v.description('The first day (UTC). Alone: the range ends today. At most 89 days before today.'))),
+  to: v.optional(v.pipe(daySchema, v.description('The last day (UTC), today at the latest. Alone: the range starts 29 days before it. Neither: the 30 days ending today.'))),
+});

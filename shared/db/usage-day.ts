@@ -1,0 +1,79 @@
+/**
+ * Usage by day (UTC): per app, the uses and the users with a use that day, in APP_SHARDS
+ * partitions (a hot app's uses spread over them, as its counters do); per user of an app, the
+ * uses. Written beside the use itself, in introspection's one write round trip; kept
+ * USAGE_DAYS (and a day) by TTL. Keys hold ids only: no personal data.
+ */
+import { isClientUser, type Token } from '../model.js';
+import { randomShard } from './app.js';
+import { conditionalUpdate, itemOf, queryPage, type Key, type Update } from './requests.js';
+import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
+import { commit, putWrite, updateWrite } from './unit-of-work.js';
+
+/** How many days of usage are kept (today included). */
+export const USAGE_DAYS = 90;
+const DAY_MS = 86_400_000;
+
+export const usageDayKeys = {
+  app: (orgId: string, appId: string, shard: number, date: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USAGE#${shard}`, sk: `DAY#${date}` }),
+  user: (orgId: string, appId: string, userId: string, date: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER#${keyPart(userId)}#USAGE`, sk: `DAY#${date}` }),
+};
+
+/** The day (`YYYY-MM-DD`, UTC) of an instant. */
+export const dayOf = (at: string) => at.slice(0, 10);
+/** A day's items expire once no range can ask for it any more. */
+const ttlOf = (date: string) => ({ [table.ttlAttribute]: Math.ceil((Date.parse(date) + (USAGE_DAYS + 1) * DAY_MS) / 1000) });
+
+/** One more use on a day item (created if missing), and one more user with `users`. */
+const addUse = (key: Key, entity: 'AppUsageDay' | 'UserUsageDay', date: string, users: 0 | 1): Update => ({
+  Key: key,
+  UpdateExpression: `SET #entity = :entity, #date = :date, #ttl = :ttl ADD uses :one${users ? ', activeUsers :one' : ''}`,
+  ExpressionAttributeNames: { '#entity': entityAttribute, '#ttl': table.ttlAttribute, '#date': 'date' },
+  ExpressionAttributeValues: { ':entity': entity, ':ttl': ttlOf(date)[table.ttlAttribute], ':date': date, ':one': 1 },
+});
+
+/**
+ * Counts one use of `token` on its day. `maybeFirstOfDay` (the user's last use, as introspection
+ * read it, was before the day): the user's day item is created in one transaction with the app's
+ * day count of users, so two first uses racing count the user once (the loser counts a plain use,
+ * in a second round trip: rare). A client's own token counts in the app's uses only.
+ */
+export async function countUse(token: Pick<Token, 'orgId' | 'appId' | 'userId'>, at: string, maybeFirstOfDay: boolean): Promise<void> {
+  const { orgId, appId, userId } = token;
+  const date = dayOf(at);
+  const appDay = usageDayKeys.app(orgId, appId, randomShard(), date);
+  if (isClientUser(userId)) {
+    await conditionalUpdate(addUse(appDay, 'AppUsageDay', date, 0));
+    return;
+  }
+  const userDay = usageDayKeys.user(orgId, appId, userId, date);
+  const first = () => commit([
+    putWrite(itemOf('UserUsageDay', userDay, { orgId, appId, userId, date, uses: 1 }, ttlOf(date)), { expression: 'attribute_not_exists(pk)' }),
+    updateWrite(addUse(appDay, 'AppUsageDay', date, 1)),
+  ]);
+  // Not first after all (another use made the user's day first): a plain use.
+  if (maybeFirstOfDay && (await first())) return;
+  await Promise.all([conditionalUpdate(addUse(userDay, 'UserUsageDay', date, 0)), conditionalUpdate(addUse(appDay, 'AppUsageDay', date, 0))]);
+}
+
+/** The app's uses and users by day from `from` to `to` (inclusive): one Query per shard, at once. Days without a use are absent. */
+export async function appUsageDays(orgId: string, appId: string, from: string, to: string): Promise<Map<string, { uses: number; activeUsers: number }>> {
+  const shards = await Promise.all(Array.from({ length: APP_SHARDS }, (_, shard) => {
+    const { pk } = usageDayKeys.app(orgId, appId, shard, from);
+    return queryPage({ partition: pk, between: [`DAY#${from}`, `DAY#${to}`], limit: USAGE_DAYS + 1 });
+  }));
+  const days = new Map<string, { uses: number; activeUsers: number }>();
+  for (const item of shards.flatMap((page) => page.items)) {
+    const date = String(item.sk).slice('DAY#'.length);
+    const day = days.get(date) ?? { uses: 0, activeUsers: 0 };
+    days.set(date, { uses: day.uses + Number(item.uses ?? 0), activeUsers: day.activeUsers + Number(item.activeUsers ?? 0) });
+  }
+  return days;
+}
+
+/** The user's uses of the app by day from `from` to `to` (inclusive): one Query. Days without a use are absent. */
+export async function userUsageDays(orgId: string, appId: string, userId: string, from: string, to: string): Promise<Map<string, number>> {
+  const { pk } = usageDayKeys.user(orgId, appId, userId, from);
+  const page = await queryPage({ partition: pk, between: [`DAY#${from}`, `DAY#${to}`], limit: USAGE_DAYS + 1 });
+  return new Map(page.items.map((item) => [String(item.sk).slice('DAY#'.length), Number(item.uses ?? 0)]));
+}
