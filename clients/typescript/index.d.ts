@@ -690,7 +690,7 @@ export type paths = {
         };
         /**
          * The audit log, newest first
-         * @description `?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.
+         * @description Narrowed by `?appId=`, `?userId=`, `?action=` (repeatable), `?actor=` (a `sub`), `?since=` (inclusive) and `?until=` (exclusive). Each page is one Query of the index of one filter (app and user, user, app, actor, a single action, or the whole log) between `since` and `until`; the other filters are applied to the events that Query read, so a page may hold fewer items than `limit`, none even, while `nextCursor` is not null. Events are never changed or deleted through the API.
          */
         get: operations["listAuditEvents"];
         put?: never;
@@ -5413,6 +5413,14 @@ export interface operations {
                 cursor?: string;
                 appId?: components["schemas"]["Id"];
                 userId?: components["schemas"]["Id"];
+                /** @description Only these actions: repeat it (`?action=token.revoked&action=grant.revoked`) or separate them by commas. */
+                action?: ("app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced")[];
+                /** @description Only events of this actor: its `sub`. */
+                actor?: string;
+                /** @description Only events at or after this time (RFC 3339). */
+                since?: components["schemas"]["Timestamp"];
+                /** @description Only events before this time (RFC 3339). */
+                until?: components["schemas"]["Timestamp"];
             };
             header?: never;
             path?: never;
@@ -5457,7 +5465,28 @@ export interface operations {
                     };
                 };
             };
-            400: components["responses"]["BadRequest"];
+            /** @description `validation-error`: a bad filter (an unknown action, a time that is not RFC 3339, `until` not after `since`), or a cursor of other filters. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:validation-error",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "query.action: must be audit actions: app.created, …"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:validation-error";
+                        /** @constant */
+                        status?: 400;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];

@@ -28,7 +28,7 @@ export type AuditEventView = Output<typeof auditEventSchema>;
 export const listAuditEvents = {
   method: 'GET', path: '/v1/audit-events', handler: 'list-audit-events', scopes: ['usage:read'], table: 'RO',
   tag: 'audit', summary: 'The audit log, newest first',
-  description: '`?appId=` and `?userId=` narrow it. Events are never changed or deleted through the API.',
+  description: 'Narrowed by `?appId=`, `?userId=`, `?action=` (repeatable), `?actor=` (a `sub`), `?since=` (inclusive) and `?until=` (exclusive). Each page is one Query of the index of one filter (app and user, user, app, actor, a single action, or the whole log) between `since` and `until`; the other filters are applied to the events that Query read, so a page may hold fewer items than `limit`, none even, while `nextCursor` is not null. Events are never changed or deleted through the API.',
   input: { query: auditQuerySchema },
   answers: {
     200: {
@@ -41,5 +41,6 @@ export const listAuditEvents = {
         nextCursor: null,
       },
     },
+    400: { description: '`validation-error`: a bad filter (an unknown action, a time that is not RFC 3339, `until` not after `since`), or a cursor of other filters.', problems: [{ type: 'validation-error', detail: 'query.action: must be audit actions: app.created, …' }] },
   },
 } as const satisfies RouteDefinition;

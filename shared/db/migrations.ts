@@ -14,6 +14,7 @@ import { APP_SHARDS, entityAttribute, table, type Entity } from './table.js';
 import { appKeys } from './app.js';
 import { tokenKeys } from './token.js';
 import { dueKeys, entryKey, queryDue } from './due-index.js';
+import { indexLegacyEvent } from './audit-event.js';
 
 const { gsi3, gsi4, gsi6 } = table.indexes;
 const stateKey = (migration: string): Key => ({ pk: 'MIGRATION', sk: migration });
@@ -140,6 +141,21 @@ export function giveLinksSearchKeys(options: MigrationOptions = {}): Promise<Mig
 }
 
 /**
+ * Gives the audit events an older version wrote their index entries by actor (gsi4) and by
+ * action (gsi6): until an event has them, the log's `?actor=` and single `?action=` filters do
+ * not find it.
+ */
+export function indexAuditEvents(options: MigrationOptions = {}): Promise<MigrationReport> {
+  return runMigration({
+    name: 'audit-search-keys',
+    filter: '#entity = :event AND attribute_not_exists(#byActor)',
+    names: { '#entity': entityAttribute, '#byActor': gsi4.partitionKey },
+    values: { ':event': 'AuditEvent' satisfies Entity },
+    migrate: indexLegacyEvent,
+  }, options);
+}
+
+/**
  * Gives every live token an older version registered (before grants) its grant: first each
  * refresh token a grant of its own id, holding what it counted; then each access token registered from a refresh token joins that one's grant (or,
  * when that refresh token is gone, counts on its own in a grant of its id). Each step is
@@ -229,7 +245,7 @@ export async function moveDueEntriesToOrgs(options: MigrationOptions = {}): Prom
 
 /** Every migration, in the order an upgrade runs them (`adopt`: see `adoptGrants`). */
 export const migrationsWith = (adopt: (item: Item) => Promise<boolean>) => [
-  moveDueEntriesToOrgs, backfillAppTokenIndex, relistUserRows, giveLinksSearchKeys, copyScopesToShards,
+  moveDueEntriesToOrgs, backfillAppTokenIndex, relistUserRows, giveLinksSearchKeys, indexAuditEvents, copyScopesToShards,
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).refresh(),
   (options: MigrationOptions = {}) => adoptGrants(adopt, options).access(),
 ];

@@ -111,7 +111,7 @@ export interface QuerySpec {
   /** Descending sort-key order. */
   descending?: boolean;
   consistent?: boolean;
-  filter?: { expression: string; values: Record<string, unknown> };
+  filter?: { expression: string; values: Record<string, unknown>; names?: Record<string, string> };
   /** Count the matches instead of returning them. */
   count?: true;
 }
@@ -133,7 +133,7 @@ export async function queryPage(spec: QuerySpec): Promise<ListedPage<Item> & { c
     TableName,
     IndexName: spec.index,
     KeyConditionExpression: `#pk = :pk${range?.condition ?? ''}`,
-    ExpressionAttributeNames: { '#pk': names.partitionKey, ...(range ? { '#sk': names.sortKey } : {}) },
+    ExpressionAttributeNames: { '#pk': names.partitionKey, ...(range ? { '#sk': names.sortKey } : {}), ...spec.filter?.names },
     ExpressionAttributeValues: { ':pk': spec.partition, ...range?.values, ...spec.filter?.values },
     FilterExpression: spec.filter?.expression,
     Limit: spec.limit,

@@ -1,4 +1,5 @@
-import { listAuditEvents } from '../db/audit-event.js';
+import { listAuditEvents, type AuditFilter } from '../db/audit-event.js';
+import { ValidationError } from '../errors.js';
 import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
 import { isClientUser, type Actor, type ActorKind, type AuditAction, type AuditEvent } from '../model.js';
@@ -40,9 +41,13 @@ export function auditView(e: AuditEvent): AuditEventView {
   };
 }
 
-/** GET /v1/audit-events: newest first, optionally by app and/or user. */
-export async function listAudit(orgId: string, filter: { appId?: string; userId?: string }, limit: number, cursor: string | undefined) {
-  const list = `audit\n${filter.appId ?? ''}\n${filter.userId ?? ''}`;
+/**
+ * GET /v1/audit-events: newest first, narrowed by app, user, actions, actor and time. A cursor
+ * belongs to its filters: another filter's cursor is a 400.
+ */
+export async function listAudit(orgId: string, filter: AuditFilter, limit: number, cursor: string | undefined) {
+  if (filter.since && filter.until && filter.since >= filter.until) throw ValidationError.field('query.until', 'must be after since');
+  const list = ['audit', filter.appId, filter.userId, filter.actions?.join(','), filter.actor, filter.since, filter.until].map((part) => part ?? '').join('\n');
   const page = await listAuditEvents(orgId, filter, limit, cursors.decode(orgId, list, cursor));
   return listAnswer(orgId, list, page, auditView);
 }

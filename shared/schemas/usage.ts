@@ -1,5 +1,6 @@
 import * as v from 'valibot';
-import { daySchema, idSchema, listQueryShape, stringBetween } from './common.js';
+import { auditActions, type AuditAction } from '../registries.js';
+import { daySchema, documentedAs, idSchema, listQueryShape, stringBetween, timestampSchema } from './common.js';
 
 export const listUsersQuerySchema = v.strictObject({
   ...listQueryShape,
@@ -8,10 +9,22 @@ export const listUsersQuerySchema = v.strictObject({
 });
 
 
+const actionNames = Object.keys(auditActions) as [AuditAction, ...AuditAction[]];
+
 export const auditQuerySchema = v.strictObject({
   ...listQueryShape,
   appId: v.optional(idSchema),
   userId: v.optional(idSchema),
+  action: v.optional(v.pipe(
+    v.string(),
+    documentedAs({ type: 'array', items: { type: 'string', enum: actionNames }, minItems: 1, uniqueItems: true }),
+    v.description('Only these actions: repeat it (`?action=token.revoked&action=grant.revoked`) or separate them by commas.'),
+    v.transform((s) => [...new Set(s.split(','))]),
+    v.array(v.picklist(actionNames, `must be audit actions: ${actionNames.join(', ')}`)),
+  )),
+  actor: v.optional(v.pipe(stringBetween(1, 1024), v.description('Only events of this actor: its `sub`.'))),
+  since: v.optional(v.pipe(timestampSchema, v.description('Only events at or after this time (RFC 3339).'))),
+  until: v.optional(v.pipe(timestampSchema, v.description('Only events before this time (RFC 3339).'))),
 });
 
 
