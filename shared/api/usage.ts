@@ -127,10 +127,8 @@ export const listUserApps = {
   },
 } as const satisfies RouteDefinition;
 
-const rangeProblems = {
-  400: { description: '`validation-error`: a day that is not `YYYY-MM-DD`, `from` after `to`, `to` after today, or a range starting before today − 89 days (usage is kept 90 days).', problems: [{ type: 'validation-error', detail: 'query.from: usage is kept 90 days: the range must start on 2026-09-01 or later' }] },
-  404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
-} as const;
+const badUsageRange = { description: '`validation-error`: a day that is not `YYYY-MM-DD`, `from` after `to`, `to` after today, or a range starting before today − 89 days (usage is kept 90 days).', problems: [{ type: 'validation-error', detail: 'query.from: usage is kept 90 days: the range must start on 2026-09-01 or later' }] } as const;
+const unknownApp = { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] } as const;
 
 export const getAppUsage = {
   method: 'GET', path: '/v1/apps/{appId}/usage', handler: 'get-app-usage', scopes: ['usage:read'], table: 'RO',
@@ -139,7 +137,8 @@ export const getAppUsage = {
   input: { path: appPathSchema, query: usageRangeQuerySchema },
   answers: {
     200: { description: 'The days of the range, oldest first.', schema: appUsageDaysSchema, example: { days: [{ date: '2026-11-27', uses: 0, activeUsers: 0 }, { date: '2026-11-28', uses: 41, activeUsers: 3 }] } },
-    ...rangeProblems,
+    400: badUsageRange,
+    404: unknownApp,
   },
 } as const satisfies RouteDefinition;
 
@@ -150,6 +149,7 @@ export const getUserUsage = {
   input: { path: userTokensPathSchema, query: usageRangeQuerySchema },
   answers: {
     200: { description: 'The days of the range, oldest first.', schema: userUsageDaysSchema, example: { days: [{ date: '2026-11-27', uses: 0 }, { date: '2026-11-28', uses: 7 }] } },
-    ...rangeProblems,
+    400: badUsageRange,
+    404: unknownApp,
   },
 } as const satisfies RouteDefinition;

@@ -296,6 +296,7 @@ describe('GET /v1/audit-events', () => {
   it('refuses bad filters with 400 and needs usage:read', async () => {
     expect(paths(await call('listAuditEvents', { claims: as(org), query: { appId: 'a#1' } }))).toEqual(['query.appId']);
     expect(paths(await call('listAuditEvents', { claims: as(org), query: { action: 'x' } }))).toEqual(['query.action']);
+    expect(paths(await call('listAuditEvents', { claims: as(org), query: { kind: 'x' } }))).toEqual(['query.kind']);
     expect((await call('listAuditEvents', { claims: as(org, { scope: 'tokens:write' }) })).status).toBe(403);
   });
 });

@@ -97,7 +97,7 @@ describe('GET /v1/audit-events filters', () => {
   it('answers 400 naming the field for a bad filter, and for a cursor of other filters', async () => {
     const refused = async (query: Record<string, string>) => {
       const reply = await call('listAuditEvents', { claims: admin, query });
-      return [reply.status, (reply.body.errors as { path: string }[] | undefined)?.map((e) => e.path.split('.').slice(0, 2).join('.'))];
+      return [reply.status, (reply.body.errors as { path: string }[] | undefined)?.map((e) => e.path)];
     };
     expect(await refused({ action: 'app.deleted' })).toEqual([400, ['query.action']]);
     expect(await refused({ since: 'yesterday' })).toEqual([400, ['query.since']]);
