@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { db, dynamo, TableName } from '../../shared/db/client.js';
 import { auditKeys } from '../../shared/db/audit-event.js';
 import { indexAuditEvents } from '../../shared/db/migrations.js';
+import { getItem } from '../../shared/db/requests.js';
 import { table } from '../../shared/db/table.js';
 import { as, call, createApp } from '../support/api.js';
 
@@ -123,5 +124,24 @@ describe('GET /v1/audit-events filters', () => {
     expect((await walk({ action: 'app.created' }, 100)).events.map((e) => e.eventId)).toContain(legacy.eventId);
     expect((await walk({ actor: legacy.actor.sub }, 100)).events.map((e) => e.eventId)).toContain(legacy.eventId);
     expect((await indexAuditEvents()).updated).toBe(0);
+  });
+});
+
+describe('audit retention', () => {
+  it('an event expires its org\'s retention after it (365 days unless an operator set another), a change applying to the events written after it', async () => {
+    const { setAuditRetentionDays } = await import('../../shared/db/audit-retention.js');
+    const retainedOrg = 'org-audit-retention';
+    const expiryOf = async (appId: string) => {
+      const reply = await call('listAuditEvents', { claims: as(retainedOrg), query: { appId } });
+      const event = (reply.body.items as Event[])[0] as Event;
+      const item = await getItem(auditKeys.event(retainedOrg, event.eventId));
+      return (Number(item?.[table.ttlAttribute]) - Math.ceil(Date.parse(event.at) / 1000)) / 86_400;
+    };
+    await createApp(retainedOrg, 'before');
+    await setAuditRetentionDays(retainedOrg, 30);
+    await createApp(retainedOrg, 'after');
+    await setAuditRetentionDays(retainedOrg, null);
+    await createApp(retainedOrg, 'again');
+    expect([await expiryOf('before'), await expiryOf('after'), await expiryOf('again')]).toEqual([365, 30, 365]);
   });
 });
