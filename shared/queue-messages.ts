@@ -36,6 +36,8 @@ export const queueMessageSchema = v.variant('kind', [
     kind: v.literal('plan'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(),
     /** An offboarding's next plan step: the id of the message that claimed the planning, which it goes on under. */
     planner: v.optional(v.pipe(v.string(), v.minLength(1), v.maxLength(128))),
+    /** An offboarding's next plan step: the steps recorded before it (it plans from there). */
+    from: v.optional(wholeNumber()),
   }),
   v.strictObject({
     kind: v.literal('clean'), orgId: idSchema, jobId: jobIdSchema, pass: wholeNumber(), batch: wholeNumber(), userIds: v.pipe(v.array(idSchema), v.minLength(1)),

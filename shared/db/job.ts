@@ -167,14 +167,15 @@ export function postponeJob(job: RevocationJob, dueAt: string): Promise<boolean>
  * Records a planning step: `added` more batches sent, the scan's new cursor, whether it is done.
  * Conditional on the batches planned so far, so a duplicated plan message cannot count twice.
  */
-export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean, at: string, progress?: RevocationJob['progress']): Promise<boolean> {
+export function recordPlanned(job: RevocationJob, added: number, cursor: Item | null, complete: boolean, at: string, progress?: RevocationJob['progress'], planner?: string): Promise<boolean> {
   return conditionalUpdate({
     Key: jobKeys.job(job.orgId, job.jobId),
     UpdateExpression: `SET plannedBatches = :planned, planCursor = :cursor, planComplete = :complete, lastProgressAt = :at${progress ? ', progress = :progress' : ''}`,
-    ConditionExpression: 'plannedBatches = :seen AND #pass = :pass',
+    // Pinned to the planner too when it names one: a message of an older claim records nothing.
+    ConditionExpression: `plannedBatches = :seen AND #pass = :pass${planner ? ' AND planner = :planner' : ''}`,
     ExpressionAttributeNames: { '#pass': 'pass' },
     ExpressionAttributeValues: {
-      ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at, ...(progress ? { ':progress': progress } : {}),
+      ':planned': job.plannedBatches + added, ':cursor': cursor, ':complete': complete, ':seen': job.plannedBatches, ':pass': job.pass, ':at': at, ...(progress ? { ':progress': progress } : {}), ...(planner ? { ':planner': planner } : {}),
     },
   });
 }
@@ -322,6 +323,25 @@ export function recordOffboardedAppsWrites(job: RevocationJob & { offboarding: N
       { expression: 'attribute_not_exists(pk)' },
     )),
   ];
+}
+
+/**
+ * An offboarding an older version started (each app it raised a map entry on the job): those apps
+ * written as its steps, numbered in appId order as that version numbered them, and the raise's
+ * cursor set after the last (it raised them in that order). Idempotent; the job is read again after.
+ */
+export async function adoptLegacyOffboarding(job: RevocationJob): Promise<void> {
+  const legacy = Object.keys((job.offboarding as { apps?: Record<string, number> } | undefined)?.apps ?? {}).sort();
+  const ttl = Math.ceil(Date.now() / 1000) + OFFBOARDED_APP_DAYS * 86_400;
+  const { orgId, jobId } = job;
+  await batchWrite(legacy.map((appId, batch) => ({ PutRequest: { Item: itemOf('OffboardedApp', offboardedAppKey(orgId, jobId, batch), { orgId, jobId, appId, batch }, { [table.ttlAttribute]: ttl }) } })));
+  await conditionalUpdate({
+    Key: jobKeys.job(orgId, jobId),
+    UpdateExpression: 'SET #o.raiseCursor = :cursor, #o.raisedApps = :raised REMOVE #o.apps',
+    ConditionExpression: 'attribute_exists(#o) AND attribute_not_exists(#o.raiseCursor)',
+    ExpressionAttributeNames: { '#o': 'offboarding' },
+    ExpressionAttributeValues: { ':cursor': legacy.at(-1) ?? '', ':raised': legacy.length },
+  });
 }
 
 /** The offboarding's steps from number `from` on (at most `limit`): each the app it cleans. One strongly consistent Query. */

@@ -75,7 +75,7 @@ export async function handleJobMessage(message: JobMessage, now: number, deliver
   if (message.pass !== job.pass) return; // the sweep resumed the job in a newer pass
   if (job.waiting) return; // a started job whose cleanup waits for a slot: the sweep's round sends it on
   // A plan message an offboarding's plan step sent on works under the claim of the one that started it.
-  if (message.kind === 'plan') return plan(job, now, message.planner ?? messageId);
+  if (message.kind === 'plan') return plan(job, now, message.planner ?? messageId, message.from ?? 0);
   // Done already (a duplicate, or a redelivery after a crash past this point): only the finish may be missing.
   if (job.doneBatches.includes(message.batch)) return finishIfDone(job, now);
   if (message.kind === 'erase') return erase(job, message, now, messageId);
@@ -108,7 +108,7 @@ const stepOf = (job: RevocationJob) => ({ orgId: job.orgId, jobId: job.jobId, pa
  * steps are its users in batches (the job names them: at most 1,000); an all-tokens job's are
  * ranges of the app's token list, sized from what the revocation took.
  */
-async function plan(job: RevocationJob, now: number, planner: string): Promise<void> {
+async function plan(job: RevocationJob, now: number, planner: string, from: number): Promise<void> {
   // The creating call may have died before raising every user (an offboarding's plan steps raise its apps).
   if (!offboards(job)) job = await ensureEffect(job);
   if (job.status === 'queued') {
@@ -123,7 +123,7 @@ async function plan(job: RevocationJob, now: number, planner: string): Promise<v
     await enqueue([firstEraseStep(job)]);
     if (!(await recordPlanned(job, 1, null, true, iso(now)))) return;
   } else if (offboards(job) && !job.planComplete) {
-    if (!(await planOffboardedApps(job, now, planner))) return;
+    if (!(await planOffboardedApps(job, now, planner, from))) return;
   } else if (!job.planComplete) {
     const batches = chunk(Object.keys(job.userEpochs).sort(), USERS_PER_BATCH);
     await enqueue(batches.map((userIds, batch) => ({ kind: 'clean', ...stepOf(job), batch, userIds })));
@@ -139,19 +139,33 @@ async function plan(job: RevocationJob, now: number, planner: string): Promise<v
  * user's apps when fewer than that are raised and not sent yet, sends the next APPS_PER_PLAN_STEP
  * raised ones on as steps (a step per app, numbered in the order they were raised: a number names
  * one app for good, so a duplicate planner sends the same steps), records them, and leaves the rest
- * to a plan message of its own, under the same claim (`planner`). Whether the planning is
- * complete (false too if a duplicate planner recorded these steps first).
+ * to a plan message of its own, under the same claim (`planner`), that names where it goes on
+ * (`from`: the steps recorded so far). A plan message whose steps were recorded already (a
+ * duplicate, or a redelivery after its record) only sends that next message again, so duplicates
+ * meet in one chain: of two plan messages from the same point, one records and goes on. Whether
+ * the planning is complete (false too if another planner recorded these steps first).
  */
-async function planOffboardedApps(job: Offboarding, now: number, planner: string): Promise<boolean> {
-  const unsent = job.offboarding.raisedApps - job.plannedBatches;
+async function planOffboardedApps(job: Offboarding, now: number, planner: string, from: number): Promise<boolean> {
+  const goOn = (next: RevocationJob) => enqueue([{ kind: 'plan', ...stepOf(next), planner, from: next.plannedBatches }]);
+  if (job.plannedBatches > from) {
+    await goOn(job);
+    return false;
+  }
+  // (A job an older version started has no raise cursor yet: the raise adopts it first.)
+  const unsent = typeof job.offboarding.raiseCursor === 'string' ? job.offboarding.raisedApps - job.plannedBatches : 0;
   const current = unsent < APPS_PER_PLAN_STEP ? await raiseOffboardedApps(job, APPS_PER_PLAN_STEP) : job;
-  if (!offboards(current)) return false;
+  // A newer pass (the sweep resumed the job meanwhile) is its own plan message's to plan.
+  if (!offboards(current) || current.pass !== job.pass) return false;
   const { userId, raisedApps, appsRaised } = current.offboarding;
   const steps = await offboardedAppsOf(current, current.plannedBatches, APPS_PER_PLAN_STEP);
-  await enqueue(steps.map(({ batch, appId }) => ({ kind: 'clean', ...stepOf(current), batch, appId, userIds: [userId] })));
   const complete = appsRaised && current.plannedBatches + steps.length >= raisedApps;
-  if (!(await recordPlanned(current, steps.length, null, complete, iso(now)))) return false;
-  if (!complete) await enqueue([{ kind: 'plan', ...stepOf(current), planner }]);
+  // Nothing to send, nothing raised, and more to come would be a chain that never ends (a step item gone): fail the message instead.
+  if (steps.length === 0 && !complete && current.offboarding.raiseCursor === job.offboarding.raiseCursor) {
+    throw new Error(`Offboarding ${job.jobId} has no step ${current.plannedBatches} to send and raised nothing`);
+  }
+  await enqueue(steps.map(({ batch, appId }) => ({ kind: 'clean', ...stepOf(current), batch, appId, userIds: [userId] })));
+  if (!(await recordPlanned(current, steps.length, null, complete, iso(now), undefined, planner))) return false;
+  if (!complete) await goOn({ ...current, plannedBatches: current.plannedBatches + steps.length });
   return complete;
 }
 

@@ -12,7 +12,7 @@ import { deactivateIfIdle, uncount } from '../db/app.js';
 import { appsLinkedAfter, getUsersOfApp, linkedAppIds, REVOKE_USER_WRITES, revokeUser } from '../db/app-user.js';
 import { recordEvent } from '../db/audit-event.js';
 import { rememberKeyWrite } from '../db/idempotency-key.js';
-import { createJobWrite, getJob, recordOffboardedAppsWrites } from '../db/job.js';
+import { adoptLegacyOffboarding, createJobWrite, getJob, recordOffboardedAppsWrites } from '../db/job.js';
 import { getOrgUser, offboardWrite } from '../db/org-user.js';
 import { commit, type Write } from '../db/unit-of-work.js';
 import { config } from '../config.js';
@@ -89,7 +89,13 @@ type Offboarding = RevocationJob & { offboarding: NonNullable<RevocationJob['off
  */
 export async function raiseOffboardedApps(job: RevocationJob, maxApps: number): Promise<RevocationJob> {
   let current = job;
-  for (let raised = 0; raised < maxApps;) {
+  if (current.offboarding && typeof current.offboarding.raiseCursor !== 'string') {
+    await adoptLegacyOffboarding(current);
+    current = (await getJob(job.orgId, job.jobId)) ?? current;
+  }
+  // Bounded however others raise at the same time: a transaction lost to another raiser counts as one of ours.
+  const transactions = Math.ceil(maxApps / APPS_PER_TRANSACTION);
+  for (let raised = 0, tried = 0; raised < maxApps && tried < transactions; tried++) {
     if (!isRaising(current)) return current;
     const step = await raiseApps(current, Math.min(APPS_PER_TRANSACTION, maxApps - raised));
     raised += step.apps;
@@ -139,7 +145,7 @@ async function raiseApps(job: Offboarding, limit: number): Promise<{ job: Revoca
     // A row moved (a registration), or another raiser took these apps first: read the job again.
     const stored = await getJob(orgId, job.jobId);
     if (!stored?.offboarding) throw new ConflictError(`Revocation job ${job.jobId} is gone`);
-    const moved = stored.offboarding.raiseCursor !== current.offboarding.raiseCursor;
+    const moved = stored.offboarding.raiseCursor !== current.offboarding.raiseCursor || stored.pass !== current.pass || stored.status !== current.status;
     current = stored;
     return moved ? { job: stored, apps: 0 } : RETRY;
   }, () => new ConflictError('The user\'s apps changed concurrently too often; retry with the same Idempotency-Key to finish revoking them'));

@@ -163,6 +163,27 @@ describe('POST /v1/users/{userId}/revocations', () => {
     expect(await usersOf('ops')).toEqual(['dee']);
   });
 
+  it('an offboarding an older version started (its apps a map on the job) is adopted: its plan raises and cleans every app, and the job ends exact', async () => {
+    await createApp(org, 'legacy-a');
+    await createApp(org, 'legacy-b');
+    const tokens = [rawToken('la'), rawToken('lb')];
+    for (const [i, token] of tokens.entries()) expect((await register(org, { token, type: 'access', appId: i === 0 ? 'legacy-a' : 'legacy-b', userId: 'gus' })).status).toBe(201);
+    const now = Date.now();
+    const seen = await getOrgUser(org, 'gus');
+    const legacy = {
+      orgId: org, jobId: newJobId(now), appId: OFFBOARDING_APP_ID, target: { userId: 'gus' }, status: 'queued',
+      runAt: null, createdAt: iso(now), startedAt: null, finishedAt: null, requestedBy: 'admin', reason: null,
+      progress: { usersDone: 0, tokensRevoked: 0 }, reconciled: { userDrift: 0, stragglers: 0 }, error: null, appEpoch: null, userEpochs: {},
+      offboarding: { userId: 'gus', offboardEpoch: seen.offboardEpoch + 1, apps: {}, appsRaised: false },
+      plannedBatches: 0, planCursor: null, planComplete: false, doneBatches: [], pass: 0, lastProgressAt: iso(now),
+    } as unknown as RevocationJob;
+    expect(await commit([offboardWrite(seen, iso(now), { block: false }), createJobWrite(legacy, stallCheckAt(now))])).toBe(true);
+    await sendPlan(legacy);
+    await drainQueue();
+    expect(await job(legacy.jobId)).toMatchObject({ status: 'succeeded', progress: { appsDone: 2, tokensRevoked: 2 } });
+    expect([await counts('legacy-a'), await counts('legacy-b')]).toEqual([{ userCount: 0, activeTokenCount: 0 }, { userCount: 0, activeTokenCount: 0 }]);
+  });
+
   it('revokes JWTs of a trusted issuer issued before it, learned before or after, and not those issued after', async () => {
     const issuerId = 'offboarding-okta';
     const trusted = await call('trustIssuer', { claims: admin, path: { issuerId }, json: { issuer: idp.issuer(issuerId), jwksUri: idp.jwksUri(issuerId), preset: 'okta', audiences: ['api://default'] } });
