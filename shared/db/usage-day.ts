@@ -8,7 +8,8 @@ import { isClientUser, type Token } from '../model.js';
 import { randomShard } from './app.js';
 import { conditionalUpdate, itemOf, queryPage, type Key, type Update } from './requests.js';
 import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
-import { commit, putWrite, updateWrite } from './unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
+import { commitOrFailures, putWrite, updateWrite } from './unit-of-work.js';
 
 /** How many days of usage are kept (today included). */
 export const USAGE_DAYS = 90;
@@ -47,10 +48,15 @@ export async function countUse(token: Pick<Token, 'orgId' | 'appId' | 'userId'>,
     return;
   }
   const userDay = usageDayKeys.user(orgId, appId, userId, date);
-  const first = () => commit([
-    putWrite(itemOf('UserUsageDay', userDay, { orgId, appId, userId, date, uses: 1 }, ttlOf(date)), { expression: 'attribute_not_exists(pk)' }),
-    updateWrite(addUse(appDay, 'AppUsageDay', date, 1)),
-  ]);
+  // True when this use made the user's day; false when another use did first. A transaction lost
+  // to another one in progress (no condition failed) is tried again: falling back then could count the user never.
+  const first = () => retrying(async () => {
+    const failed = await commitOrFailures([
+      putWrite(itemOf('UserUsageDay', userDay, { orgId, appId, userId, date, uses: 1 }, ttlOf(date)), { expression: 'attribute_not_exists(pk)' }),
+      updateWrite(addUse(appDay, 'AppUsageDay', date, 1)),
+    ]);
+    return failed === null ? true : failed.length > 0 ? false : RETRY;
+  }, () => new Error('The day\'s usage kept meeting other transactions'));
   // Not first after all (another use made the user's day first): a plain use.
   if (maybeFirstOfDay && (await first())) return;
   await Promise.all([conditionalUpdate(addUse(userDay, 'UserUsageDay', date, 0)), conditionalUpdate(addUse(appDay, 'AppUsageDay', date, 0))]);
