@@ -154,8 +154,8 @@ async function planOffboardedApps(job: Offboarding, now: number, planner: string
   // (A job an older version started has no raise cursor yet: the raise adopts it first.)
   const unsent = typeof job.offboarding.raiseCursor === 'string' ? job.offboarding.raisedApps - job.plannedBatches : 0;
   const current = unsent < APPS_PER_PLAN_STEP ? await raiseOffboardedApps(job, APPS_PER_PLAN_STEP) : job;
-  // A newer pass (the sweep resumed the job meanwhile) is its own plan message's to plan.
-  if (!offboards(current) || current.pass !== job.pass) return false;
+  // A newer pass (the sweep resumed the job meanwhile) is its own plan message's to plan; a job cancelled or failed meanwhile plans nothing.
+  if (!offboards(current) || current.pass !== job.pass || current.status !== 'running') return false;
   const { userId, raisedApps, appsRaised } = current.offboarding;
   const steps = await offboardedAppsOf(current, current.plannedBatches, APPS_PER_PLAN_STEP);
   const complete = appsRaised && current.plannedBatches + steps.length >= raisedApps;
