@@ -12,3 +12,7 @@ export const canonicalTime = (ms: number) => (ms >= Date.parse(LAST_TIME) ? LAST
  * per request or message (`Date.now()`) and passed down; `iso` writes one in the stored form.
  */
 export const iso = (ms: number) => new Date(ms).toISOString();
+
+export const DAY_MS = 86_400_000;
+/** The UTC day (`YYYY-MM-DD`) of a time in the canonical form. */
+export const dayOf = (at: string) => at.slice(0, 10);

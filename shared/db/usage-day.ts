@@ -5,6 +5,7 @@
  * USAGE_DAYS (and a day) by TTL. Keys hold ids only: no personal data.
  */
 import { isClientUser, type Token } from '../model.js';
+import { DAY_MS, dayOf } from '../time.js';
 import { randomShard } from './app.js';
 import { conditionalUpdate, itemOf, queryPage, type Key, type Update } from './requests.js';
 import { APP_SHARDS, entityAttribute, keyPart, orgPrefix, table } from './table.js';
@@ -13,15 +14,12 @@ import { commitOrFailures, putWrite, updateWrite } from './unit-of-work.js';
 
 /** How many days of usage are kept (today included). */
 export const USAGE_DAYS = 90;
-const DAY_MS = 86_400_000;
 
 export const usageDayKeys = {
   app: (orgId: string, appId: string, shard: number, date: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USAGE#${shard}`, sk: `DAY#${date}` }),
   user: (orgId: string, appId: string, userId: string, date: string): Key => ({ pk: `${orgPrefix(orgId)}#APP#${keyPart(appId)}#USER#${keyPart(userId)}#USAGE`, sk: `DAY#${date}` }),
 };
 
-/** The day (`YYYY-MM-DD`, UTC) of an instant. */
-export const dayOf = (at: string) => at.slice(0, 10);
 /** A day's items expire once no range can ask for it any more. */
 const ttlOf = (date: string) => ({ [table.ttlAttribute]: Math.ceil((Date.parse(date) + (USAGE_DAYS + 1) * DAY_MS) / 1000) });
 

@@ -3,11 +3,10 @@
  * as introspection counts them (db/usage-day.ts), for any range of the last USAGE_DAYS days.
  */
 import { appExists } from '../db/app.js';
-import { appUsageDays, dayOf, USAGE_DAYS, userUsageDays } from '../db/usage-day.js';
+import { appUsageDays, USAGE_DAYS, userUsageDays } from '../db/usage-day.js';
 import { NotFoundError, ValidationError } from '../errors.js';
-import { iso } from '../time.js';
+import { DAY_MS, dayOf, iso } from '../time.js';
 
-const DAY_MS = 86_400_000;
 /** Days when neither end is given, or only one. */
 const DEFAULT_DAYS = 30;
 
