@@ -2,6 +2,7 @@ import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cd
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
+import { AuditExports } from './constructs/audit-exports.js';
 import { ConsoleSite } from './constructs/console-site.js';
 import { ServiceApi } from './constructs/http-api.js';
 import { RevocationLog } from './constructs/revocation-log.js';
@@ -30,7 +31,7 @@ export interface OAuthUsageStackProps extends StackProps {
 
 /**
  * The OAuth Usage service: table and its revocation log, HTTP API and its functions, revocation queue and worker, the
- * scheduled sweep, alarms.
+ * audit exports' bucket, the scheduled sweep, alarms.
  */
 export class OAuthUsageStack extends Stack {
   readonly table: UsageTable;
@@ -39,6 +40,7 @@ export class OAuthUsageStack extends Stack {
   readonly sweep: Sweep;
   readonly console: ConsoleSite;
   readonly revocationLog: RevocationLog;
+  readonly auditExports: AuditExports;
 
   constructor(scope: Construct, id: string, props: OAuthUsageStackProps) {
     super(scope, id, { ...props, description: `OAuth Usage service (${props.stage})` });
@@ -53,12 +55,13 @@ export class OAuthUsageStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason: 'Automatic rotation would replace the value; the secret is rotated by adding a key version to it (docs/operations.md), which keeps every registered token findable.',
     });
+    this.auditExports = new AuditExports(this, 'AuditExports');
     this.worker = new RevocationWorker(this, 'Revocations', {
-      table: this.table.table, secret, ...(props.reservedConcurrency?.worker === undefined ? {} : { reservedConcurrency: props.reservedConcurrency.worker }),
+      table: this.table.table, secret, exportBucket: this.auditExports.bucket, ...(props.reservedConcurrency?.worker === undefined ? {} : { reservedConcurrency: props.reservedConcurrency.worker }),
     });
     this.console = new ConsoleSite(this, 'Console', { signInOrigins: [new URL(props.jwtIssuer).origin, ...props.console.signInOrigins] });
     this.api = new ServiceApi(this, 'Http', {
-      table: this.table.table, queue: this.worker.queue, secret,
+      table: this.table.table, queue: this.worker.queue, secret, exportBucket: this.auditExports.bucket,
       jwtIssuer: props.jwtIssuer, jwtAudience: props.jwtAudience,
       throttle: props.throttle ?? { rateLimit: 2000, burstLimit: 4000 },
       consoleOrigin: this.console.origin,

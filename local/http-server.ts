@@ -30,6 +30,8 @@ async function loadHandler(name: string): Promise<HttpHandler> {
 export interface LocalExtras {
   /** The console's files and config (`npm start`); the API alone without it. */
   console?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Audit export downloads: the links GET /v1/audit-exports/{id} signs (S3's presigned URLs deployed). */
+  downloads?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** The local OpenID Connect provider the console signs in with. */
   oidc?: (req: IncomingMessage, res: ServerResponse, body: string) => Promise<boolean>;
 }
@@ -70,6 +72,7 @@ export async function createLocalApi(issuer: LocalIssuer, extras: LocalExtras = 
     if (method === 'GET' && path === '/.well-known/jwks.json') return send(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(issuer.jwks) });
     // The local issuer answers a console on another origin as an identity provider does (discovery, token, JWKS with CORS).
     for (const [name, value] of Object.entries(corsHeaders)) res.setHeader(name, value);
+    if (await extras.downloads?.(req, res)) return;
     if (extras.console?.(req, res)) return;
     if (await extras.oidc?.(req, res, body)) return;
     for (const name of Object.keys(corsHeaders)) res.removeHeader(name); // the API's answers get them below, from `send`

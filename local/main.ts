@@ -10,8 +10,8 @@ import { allowedOrigins } from '../shared/cors.js';
 import { lambdaContext } from './event.js';
 import { startQueuePoller } from './queue-poller.js';
 import { startTimer } from './timer.js';
-import { ensureQueues, ensureTable, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
-import { localEnvironment, localSettings, recordEndpoints } from './settings.js';
+import { ensureBucket, ensureQueues, ensureTable, startDynamoDbLocal, startSqsEmulator, type RunningService } from './services.js';
+import { exportBucketName, localEnvironment, localSettings, recordEndpoints } from './settings.js';
 
 const settings = localSettings();
 const started: RunningService[] = [];
@@ -22,6 +22,7 @@ async function main() {
   await ensureTable(dynamodbEndpoint, settings.region, settings.tableName);
   const queueUrl = await ensureQueues(sqsEndpoint, settings.region, `${settings.tableName}-revocations`);
   const sweepQueueUrl = await ensureQueues(sqsEndpoint, settings.region, `${settings.tableName}-sweep`);
+  await ensureBucket(process.env.S3_ENDPOINT ?? sqsEndpoint, settings.region, exportBucketName(settings.tableName));
 
   // The handlers read their configuration from the environment, exactly as in Lambda.
   recordEndpoints(settings.dataDir, { dynamodbEndpoint, sqsEndpoint, queueUrl, sweepQueueUrl });
@@ -33,7 +34,9 @@ async function main() {
   const consoleDir = `${settings.dataDir}/console`;
   buildConsole(consoleDir);
   const { createLocalApi } = await import('./http-server.js');
+  const { serveDownload } = await import('./downloads.js');
   const server = await createLocalApi(issuer, {
+    downloads: serveDownload,
     console: createConsoleServer(consoleDir, { apiUrl: origin, issuer: settings.jwtIssuer, clientId: settings.consoleClientId }),
     oidc: createLocalOidc({ issuer, issuerUrl: settings.jwtIssuer, clientId: settings.consoleClientId, consoleOrigins: allowedOrigins(settings.consoleOrigins) }),
   });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { projectedAttributes, table, type IndexDefinition } from '../shared/db/table.js';
@@ -194,4 +195,16 @@ export async function ensureQueues(endpoint: string, region: string, name: strin
   sqs.destroy();
   if (!queue.QueueUrl) throw new Error(`Could not create queue ${name}`);
   return queue.QueueUrl;
+}
+
+/** The audit exports' bucket on the emulator's S3 (the SQS emulator's endpoint speaks S3 too), if it does not exist yet. */
+export async function ensureBucket(endpoint: string, region: string, name: string): Promise<void> {
+  const s3 = new S3Client({ endpoint, region, credentials: localCredentials, forcePathStyle: true });
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: name }));
+  } catch (error) {
+    if (!['BucketAlreadyOwnedByYou', 'BucketAlreadyExists'].includes((error as Error).name)) throw error;
+  } finally {
+    s3.destroy();
+  }
 }

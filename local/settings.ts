@@ -29,6 +29,9 @@ export function localSettings(env: NodeJS.ProcessEnv = process.env) {
 
 export type LocalSettings = ReturnType<typeof localSettings>;
 
+/** The local bucket of audit exports (S3 bucket names are lower case). */
+export const exportBucketName = (tableName: string) => `${tableName.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 55)}-exports`;
+
 function positiveNumber(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number of seconds, not "${value}"`);
@@ -76,6 +79,10 @@ export function localEnvironment(env: NodeJS.ProcessEnv = process.env): Record<s
     SQS_ENDPOINT: sqsEndpoint,
     QUEUE_URL: queueUrl,
     SWEEP_QUEUE_URL: sweepQueueUrl,
+    // Audit exports: the emulator's S3, and download links the local server signs and serves.
+    S3_ENDPOINT: env.S3_ENDPOINT ?? sqsEndpoint,
+    EXPORT_BUCKET: exportBucketName(settings.tableName),
+    EXPORT_DOWNLOADS_URL: `http://127.0.0.1:${settings.port}`,
     TOKEN_HASH_SECRET: localServiceSecret(settings.dataDir),
     // Functions that verify bearer JWTs themselves (as /oauth2/introspect does) check them against the local issuer.
     JWT_ISSUER: settings.jwtIssuer,

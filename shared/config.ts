@@ -34,6 +34,22 @@ export const config = Object.freeze({
     return required('SWEEP_QUEUE_URL');
   },
   sqsEndpoint: optional('SQS_ENDPOINT'),
+  /** The bucket of audit exports (the worker writes them, GET /v1/audit-exports/{id} signs their downloads); required when first used. */
+  get exportBucket(): string {
+    return required('EXPORT_BUCKET');
+  },
+  /** Present only when running against a local S3 (the SQS emulator speaks it too); unset in AWS. */
+  s3Endpoint: optional('S3_ENDPOINT'),
+  /**
+   * The local server's origin (EXPORT_DOWNLOADS_URL): set, a download link is a URL of that server
+   * carrying its own signature, which it serves from the local S3; unset (AWS), an S3 presigned URL.
+   */
+  exportDownloadsUrl: optional('EXPORT_DOWNLOADS_URL'),
+  /**
+   * Pages of the audit log (100 events each) one step of an export reads at most
+   * (EXPORT_STEP_PAGES, 1–1000; 250 unless set): bounds a step's time whatever the filters skip.
+   */
+  exportStepPages: positiveInteger('EXPORT_STEP_PAGES', optional('EXPORT_STEP_PAGES') ?? '250', 1000),
   /**
    * Whether trusted issuers may be plain http on a loopback host (ALLOW_LOOPBACK_ISSUERS=true):
    * the local server and tests, whose issuers run on this machine. Never set in AWS.

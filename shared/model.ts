@@ -73,6 +73,51 @@ export interface AuditEvent {
   details: Record<string, unknown>;
 }
 
+/** What an audit export covers: the audit list's filters (`until` always set: the request's time unless earlier). */
+export interface AuditExportFilters {
+  appId?: string;
+  userId?: string;
+  actions?: AuditAction[];
+  actor?: string;
+  since?: string;
+  until: string;
+}
+
+export type AuditExportFormat = 'csv' | 'ndjson';
+export type AuditExportStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/**
+ * An export of the audit log (POST /v1/audit-exports), written in steps: each reads pages of the
+ * filtered log from `cursor` and adds them to the file, as a part of a multipart upload once the
+ * rows waiting fill one (`upload`), else kept in a carry object for the next step (`carry`).
+ */
+export interface AuditExport {
+  orgId: string;
+  exportId: string;
+  format: AuditExportFormat;
+  filters: AuditExportFilters;
+  status: AuditExportStatus;
+  requestedBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  /** Events written so far (the file's rows, its header aside). */
+  rows: number;
+  /** Steps recorded: the next step's number. */
+  step: number;
+  /** Where the next step reads the log from (null: the start, or the end once `listEnded`). */
+  cursor: Record<string, unknown> | null;
+  /** Every event is read: the next step completes the file. */
+  listEnded: boolean;
+  /** Rows read but not in a part yet (fewer bytes than a part's minimum), in a carry object. */
+  carry: { key: string; bytes: number } | null;
+  /** The multipart upload, once its first part is written. */
+  upload: { uploadId: string; parts: number } | null;
+  /** The finished file's size. */
+  bytes: number | null;
+}
+
 export interface AppCounters {
   userCount: number;
   activeTokenCount: number;

@@ -4,7 +4,7 @@
  */
 import * as v from 'valibot';
 import { refreshTokenPolicySchema } from './schemas/policies.js';
-import { idSchema, jobIdSchema, type Output, tokenIdSchema } from './schemas/common.js';
+import { exportIdSchema, idSchema, jobIdSchema, type Output, tokenIdSchema } from './schemas/common.js';
 import { TOKEN_INDEX_SHARDS } from './db/table.js';
 import { CLIENT_USER_ID } from './model.js';
 
@@ -61,6 +61,10 @@ export const queueMessageSchema = v.variant('kind', [
     erased: wholeNumber(),
   }),
   v.strictObject({
+    /** A step of an audit export: the export's step of this number (shared/domain/audit-exports.ts). */
+    kind: v.literal('audit-export'), orgId: idSchema, exportId: exportIdSchema, step: wholeNumber(),
+  }),
+  v.strictObject({
     kind: v.literal('due'), orgId: idSchema, appId: idSchema,
     tokens: v.pipe(v.array(v.strictObject({ userId: storedUserIdSchema, lookupKey: lookupKeySchema })), v.minLength(1), v.maxLength(100)),
   }),
@@ -97,6 +101,7 @@ export function readQueueMessage(value: unknown): { message: QueueMessage } | { 
 export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean-range' | 'erase' }>;
 export type SweepOrgMessage = Extract<QueueMessage, { kind: 'sweep-org' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'policy-user' | 'children' }>;
+export type ExportMessage = Extract<QueueMessage, { kind: 'audit-export' }>;
 
 const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range', 'erase']);
 export const isJobMessage = (message: QueueMessage): message is JobMessage => jobKinds.has(message.kind);

@@ -151,6 +151,7 @@ export const auditActions = {
   'app.approved-users.changed': 'A user was approved for the app\'s `admin-approved-pre-authorized` policy, or no longer is (`details.approved`).',
   'resource-server.changed': 'A resource server was declared, replaced or deleted, or given a new client secret (`details.change`).',
   'issuer.changed': 'A JWT issuer was trusted, replaced or no longer trusted (`details.change`).',
+  'audit.exported': 'An export of the audit log was asked for (`details`: the export\'s id, format and filters).',
   'policy.enforced': 'The sweep (or a policy pass) removed a user\'s tokens a policy rules out: the refresh-token policy, or the session timeout (idle tokens); written in the transaction that removes them.',
 } as const satisfies Record<string, string>;
 

@@ -701,6 +701,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export the audit log, CSV or NDJSON (202 job)
+         * @description Writes every event the filters select (those of `GET /v1/audit-events`, `action` a list), newest first, to a file of any size, as a job: poll `Location` until `succeeded`, then fetch `downloadUrl`. The file holds the events written before the request (its `until` is pinned to the request's time), so its rows are the list's rows for the same filters. CSV has the columns `eventId, at, actorSub, actorKind, action, appId, userId, tokenId, jobId, reason`, every value quoted, and a value starting with `=`, `+`, `-`, `@`, a tab or a carriage return prefixed with `'` (OWASP's CSV injection advice; ids included): use NDJSON for exact values and `details`. Audited as `audit.exported`. An `Idempotency-Key` makes a retry answer the same export. Files and their records are kept a day after they finish.
+         */
+        post: operations["createAuditExport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit-exports/{exportId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An audit export: its progress, and its download link once done
+         * @description While it runs, `rows` says how many events it has written. Once `succeeded`, `downloadUrl` is the file for 15 minutes (deployed: an S3 presigned URL; locally: a URL of the local server carrying its own signature), needing no bearer token; each answer gives a fresh one.
+         */
+        get: operations["getAuditExport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = Record<string, never>;
 export type components = {
@@ -970,7 +1010,7 @@ export type components = {
                 kind: "user" | "client" | "system";
             };
             /** @enum {string} */
-            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced";
+            action: "app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "audit.exported" | "policy.enforced";
             appId: string | null;
             userId: string | null;
             tokenId: string | null;
@@ -5414,7 +5454,7 @@ export interface operations {
                 appId?: components["schemas"]["Id"];
                 userId?: components["schemas"]["Id"];
                 /** @description Only these actions: repeat it (`?action=token.revoked&action=grant.revoked`) or separate them by commas. */
-                action?: ("app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "policy.enforced")[];
+                action?: ("app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "audit.exported" | "policy.enforced")[];
                 /** @description Only events of this actor: its `sub`. */
                 actor?: string;
                 /** @description Only events at or after this time (RFC 3339). */
@@ -5489,6 +5529,272 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    createAuditExport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The same key with the same body answers the same job, however often it is retried (for a day); with another body, 422. */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "format": "csv",
+                 *       "filters": {
+                 *         "appId": "crm-sync",
+                 *         "action": [
+                 *           "token.revoked",
+                 *           "revocation.requested"
+                 *         ],
+                 *         "since": "2026-11-01T00:00:00Z"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /**
+                     * @description `csv`: the contract's columns, formula cells defused; `ndjson`: each event exactly as the list shows it, one a line.
+                     * @enum {string}
+                     */
+                    format: "csv" | "ndjson";
+                    /** @default {} */
+                    filters?: {
+                        appId?: components["schemas"]["Id"];
+                        userId?: components["schemas"]["Id"];
+                        /** @description Only these actions. */
+                        action?: ("app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "audit.exported" | "policy.enforced")[];
+                        /** @description Only events of this actor: its `sub`. */
+                        actor?: string;
+                        /** @description Only events at or after this time (RFC 3339). */
+                        since?: components["schemas"]["Timestamp"];
+                        /** @description Only events before this time (RFC 3339); the request's time at the latest. */
+                        until?: components["schemas"]["Timestamp"];
+                    };
+                };
+            };
+        };
+        responses: {
+            /** @description The export, queued (its status at `Location`). */
+            202: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "exportId": "exp_00mx1hp3cpf0e3b17a98c4",
+                     *       "status": "queued",
+                     *       "format": "csv",
+                     *       "filters": {
+                     *         "appId": "crm-sync",
+                     *         "action": [
+                     *           "token.revoked",
+                     *           "revocation.requested"
+                     *         ],
+                     *         "since": "2026-11-01T00:00:00.000Z",
+                     *         "until": "2026-11-28T16:30:00.000Z"
+                     *       },
+                     *       "rows": 0,
+                     *       "bytes": null,
+                     *       "downloadUrl": null,
+                     *       "requestedBy": "admin@example.com",
+                     *       "createdAt": "2026-11-28T16:30:00.000Z",
+                     *       "startedAt": null,
+                     *       "finishedAt": null,
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": {
+                        exportId: string;
+                        /**
+                         * @description `queued` until its first step runs; `running`; `succeeded` with `downloadUrl`; or `failed` with `error`.
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "succeeded" | "failed";
+                        /** @enum {string} */
+                        format: "csv" | "ndjson";
+                        /** @description The filters as given, `until` the request's time unless an earlier one was given: the export holds the events written before it was asked for. */
+                        filters: {
+                            appId?: string;
+                            userId?: string;
+                            action?: string[];
+                            actor?: string;
+                            since?: components["schemas"]["Timestamp"];
+                            until: components["schemas"]["Timestamp"];
+                        };
+                        /** @description Events written so far (the rows, the CSV header aside). */
+                        rows: number;
+                        /** @description The file's size, once it succeeded. */
+                        bytes: number | null;
+                        /** @description Once it succeeded: the file, for 15 minutes from this answer, with no bearer token (ask again for a fresh link). Null before. */
+                        downloadUrl: string | null;
+                        requestedBy: string;
+                        createdAt: components["schemas"]["Timestamp"];
+                        startedAt: components["schemas"]["Timestamp"] | null;
+                        finishedAt: components["schemas"]["Timestamp"] | null;
+                        error: string | null;
+                    };
+                };
+            };
+            /** @description `validation-error`: a bad format or filter (an unknown action, a time that is not RFC 3339, `until` not after `since`). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:validation-error",
+                     *       "title": "Invalid request",
+                     *       "status": 400,
+                     *       "detail": "body.filters.until: must be after since"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:validation-error";
+                        /** @constant */
+                        status?: 400;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `conflict`: the request collided with another too often; retry with the same `Idempotency-Key`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:conflict",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "The request collided with another too often; retry with the same Idempotency-Key"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:conflict";
+                        /** @constant */
+                        status?: 409;
+                    } & components["schemas"]["Problem"];
+                };
+            };
+            413: components["responses"]["PayloadTooLarge"];
+            422: components["responses"]["IdempotencyKeyReused"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getAuditExport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                exportId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "exportId": "exp_00mx1hp3cpf0e3b17a98c4",
+                     *       "status": "succeeded",
+                     *       "format": "csv",
+                     *       "filters": {
+                     *         "appId": "crm-sync",
+                     *         "action": [
+                     *           "token.revoked",
+                     *           "revocation.requested"
+                     *         ],
+                     *         "since": "2026-11-01T00:00:00.000Z",
+                     *         "until": "2026-11-28T16:30:00.000Z"
+                     *       },
+                     *       "rows": 1204,
+                     *       "bytes": 190311,
+                     *       "downloadUrl": "https://oauth-usage-exports.s3.amazonaws.com/audit-exports/org_1/exp_00mx1hp3cpf0e3b17a98c4.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=900&X-Amz-Signature=…",
+                     *       "requestedBy": "admin@example.com",
+                     *       "createdAt": "2026-11-28T16:30:00.000Z",
+                     *       "startedAt": "2026-11-28T16:30:00.120Z",
+                     *       "finishedAt": "2026-11-28T16:30:02.870Z",
+                     *       "error": null
+                     *     }
+                     */
+                    "application/json": {
+                        exportId: string;
+                        /**
+                         * @description `queued` until its first step runs; `running`; `succeeded` with `downloadUrl`; or `failed` with `error`.
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "succeeded" | "failed";
+                        /** @enum {string} */
+                        format: "csv" | "ndjson";
+                        /** @description The filters as given, `until` the request's time unless an earlier one was given: the export holds the events written before it was asked for. */
+                        filters: {
+                            appId?: string;
+                            userId?: string;
+                            action?: string[];
+                            actor?: string;
+                            since?: components["schemas"]["Timestamp"];
+                            until: components["schemas"]["Timestamp"];
+                        };
+                        /** @description Events written so far (the rows, the CSV header aside). */
+                        rows: number;
+                        /** @description The file's size, once it succeeded. */
+                        bytes: number | null;
+                        /** @description Once it succeeded: the file, for 15 minutes from this answer, with no bearer token (ask again for a fresh link). Null before. */
+                        downloadUrl: string | null;
+                        requestedBy: string;
+                        createdAt: components["schemas"]["Timestamp"];
+                        startedAt: components["schemas"]["Timestamp"] | null;
+                        finishedAt: components["schemas"]["Timestamp"] | null;
+                        error: string | null;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description `not-found`: no such export in the org (or kept no more). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:oauth-usage:problem:not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "Audit export exp_00mx1hp3cpf0e3b17a98c4 not found"
+                     *     }
+                     */
+                    "application/problem+json": {
+                        /** @enum {unknown} */
+                        type?: "urn:oauth-usage:problem:not-found";
+                        /** @constant */
+                        status?: 404;
+                    } & components["schemas"]["Problem"];
+                };
+            };
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["RateLimited"];
             500: components["responses"]["InternalError"];

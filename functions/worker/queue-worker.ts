@@ -1,5 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { auditExportStep } from '../../shared/domain/audit-exports.js';
 import { handleJobMessage } from '../../shared/domain/job-steps.js';
 import { handleTokenMessage } from '../../shared/domain/settlement.js';
 import { sweepOrg } from '../../shared/domain/sweep.js';
@@ -20,7 +21,7 @@ async function record(sqsRecord: SQSRecord): Promise<void> {
   const receiveCount = Number(sqsRecord.attributes?.ApproximateReceiveCount) || undefined;
   return logger.within({ messageId: sqsRecord.messageId, receiveCount }, async () => {
     try {
-      await handleRecord(sqsRecord, (receiveCount ?? 1) > 1);
+      await handleRecord(sqsRecord, receiveCount ?? 1);
     } catch (error) {
       // Reported as failed, it returns to the queue (and reaches the DLQ after the queue's maxReceiveCount).
       logger.error('Queue message failed; it will be delivered again', { error });
@@ -29,7 +30,8 @@ async function record(sqsRecord: SQSRecord): Promise<void> {
   });
 }
 
-async function handleRecord(sqsRecord: SQSRecord, redelivered: boolean): Promise<void> {
+async function handleRecord(sqsRecord: SQSRecord, receiveCount: number): Promise<void> {
+  const redelivered = receiveCount > 1;
   const parsed = readQueueMessage(parseJson(sqsRecord.body));
   if ('issues' in parsed) {
     // A message no code of ours sends: drop it (retrying cannot help) but say so.
@@ -40,6 +42,7 @@ async function handleRecord(sqsRecord: SQSRecord, redelivered: boolean): Promise
   const now = Date.now();
   await logger.within({ orgId: message.orgId, jobId: 'jobId' in message ? message.jobId : undefined }, async () => {
     if (message.kind === 'sweep-org') await sweepOrg(message, now);
+    else if (message.kind === 'audit-export') await auditExportStep(message, now, { receiveCount });
     else if (isJobMessage(message)) await handleJobMessage(message, now, { messageId: sqsRecord.messageId, redelivered });
     else await handleTokenMessage(message, now, { redelivered });
   });
@@ -47,7 +50,7 @@ async function handleRecord(sqsRecord: SQSRecord, redelivered: boolean): Promise
 
 /**
  * The queue worker, on the work queue and the sweep queue: each SQS record is one step of a
- * revocation job, tokens to settle, or (from the sweep queue) one org's round of the sweep; failures
+ * revocation job or of an audit export, tokens to settle, or (from the sweep queue) one org's round of the sweep; failures
  * are reported per record. A processor per invocation (it holds the batch's results), so
  * invocations may overlap in one process, as the local poller and the bench run them.
  */

@@ -4,6 +4,7 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -17,6 +18,8 @@ export interface ServiceApiProps {
   table: ITable;
   queue: IQueue;
   secret: ISecret;
+  /** The audit exports' bucket, for the routes that sign their downloads. */
+  exportBucket: IBucket;
   jwtIssuer: string;
   jwtAudience: string[];
   /** Steady-state requests per second and burst for the whole stage. */
@@ -61,7 +64,7 @@ export class ServiceApi extends Construct {
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs) },
     });
 
-    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues' | 'authenticate' | 'scopes' | 'budget'>) => {
+    const functionFor = (route: Pick<Route, 'handler' | 'table' | 'enqueues' | 'exportFiles' | 'authenticate' | 'scopes' | 'budget'>) => {
       const spent = budgetsOf(route);
       const environment = {
         // A function that verifies bearer JWTs itself does it as the authorizer does, with its issuer and audiences.
@@ -80,6 +83,7 @@ export class ServiceApi extends Construct {
       // A read-only function that spends a budget still reports to its org's request window.
       if (spent.length > 0 && route.table !== 'RW') fn.bindRateWindows(props.table);
       if (route.enqueues) fn.bindQueue(props.queue);
+      if (route.exportFiles) fn.bindExportFiles(props.exportBucket, route.exportFiles);
       this.functions.set(route.handler, fn);
       return fn;
     };

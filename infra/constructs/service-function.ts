@@ -4,11 +4,13 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { bundleAliasArgs, functionBundling, projectRoot } from '../bundling.js';
 import type { TableAccess } from '../../shared/routes.js';
 import { rateWindowPartitions } from '../../shared/db/table.js';
+import { EXPORT_FILES_PREFIX } from '../../shared/export-bucket.js';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 
 export interface ServiceFunctionProps {
@@ -85,6 +87,15 @@ export class ServiceFunction extends NodejsFunction {
   bindQueue(queue: IQueue): this {
     this.addEnvironment('QUEUE_URL', queue.queueUrl);
     queue.grantSendMessages(this);
+    return this;
+  }
+
+  /** Binds the audit exports' bucket: its name in EXPORT_BUCKET, and reading (to sign downloads) or reading and writing its files. */
+  bindExportFiles(bucket: IBucket, access: 'read' | 'write'): this {
+    this.addEnvironment('EXPORT_BUCKET', bucket.bucketName);
+    // Named actions on the exports' objects alone (CDK's grantRead/grantReadWrite add wildcard ones). PutObject covers a multipart upload's calls.
+    const actions = access === 'write' ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : ['s3:GetObject'];
+    this.addToRolePolicy(new PolicyStatement({ actions, resources: [bucket.arnForObjects(`${EXPORT_FILES_PREFIX}*`)] }));
     return this;
   }
 

@@ -1,6 +1,7 @@
 import { Annotations, Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -11,6 +12,8 @@ import { ServiceFunction } from './service-function.js';
 export interface RevocationWorkerProps {
   table: ITable;
   secret: ISecret;
+  /** The audit exports' bucket: the worker writes the files. */
+  exportBucket: IBucket;
   /** Concurrent worker invocations on the work queue at most: protects the table's capacity. */
   maxConcurrency?: number;
   /** Concurrent invocations on the sweep queue at most: the rounds get capacity of their own, whatever the work queue holds. */
@@ -65,7 +68,8 @@ export class RevocationWorker extends Construct {
       reservedConcurrency: props.reservedConcurrency ?? work + rounds,
     }).bindTable(props.table, 'RW')
       .bindQueue(this.queue) // the planner enqueues cleanup batches on the same queue
-      .bindSweepQueue(this.sweepQueue); // a round that leaves work due sends the next one
+      .bindSweepQueue(this.sweepQueue) // a round that leaves work due sends the next one
+      .bindExportFiles(props.exportBucket, 'write');
     // Each queue has its own share of the reserved concurrency, so a backlog of work never holds back a round.
     for (const [queue, maxConcurrency] of [[this.queue, work], [this.sweepQueue, rounds]] as const) {
       this.function.addEventSource(new SqsEventSource(queue, {

@@ -115,6 +115,8 @@ interface RouteFields {
   table: TableAccess;
   /** Sends to the revocation queue. */
   enqueues?: true;
+  /** Reads the audit exports' files (to sign their downloads). */
+  exportFiles?: 'read';
   input?: {
     path?: Schema;
     query?: Schema;

@@ -41,9 +41,12 @@ export function auditIndexKeys(event: Pick<AuditEvent, 'orgId' | 'eventId' | 'ap
   };
 }
 
+/** An event as stored, with its index entries. */
+export const eventItem = (event: AuditEvent): Item => itemOf('AuditEvent', auditKeys.event(event.orgId, event.eventId), withoutNulls(event), auditIndexKeys(event));
+
 /** The write that records an event, for the transaction that makes the change it describes. */
 export function recordEvent(event: AuditEvent): Write {
-  return putWrite(itemOf('AuditEvent', auditKeys.event(event.orgId, event.eventId), withoutNulls(event), auditIndexKeys(event)), { expression: 'attribute_not_exists(pk)' });
+  return putWrite(eventItem(event), { expression: 'attribute_not_exists(pk)' });
 }
 
 const toEvent = /* @__PURE__ */ recordReader('AuditEvent', () => ({ orgId: v.string(), eventId: v.string(), at: v.string(), action: v.string() }), (e) => {

@@ -6,7 +6,7 @@ import type { ListedPage } from '../db/requests.js';
 
 let built: { keys: ServiceKeys; sealer: ReturnType<typeof createSealer> } | undefined;
 /** The sealer of the key set the container holds now (rebuilt when the secret changed). */
-const sealerNow = () => {
+export const sealerNow = () => {
   const keys = serviceKeys();
   if (built?.keys !== keys) built = { keys, sealer: createSealer(keys) };
   return built.sealer;

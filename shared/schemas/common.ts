@@ -49,6 +49,9 @@ export const tokenIdSchema = v.pipe(
 /** Revocation job ids: `job_`, a time in base 36, and random hex. */
 export const jobIdSchema = v.pipe(v.string(), v.regex(/^job_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be a job id'), v.examples(['job_00mx1hp3cpf0e3b17a98c4']));
 
+/** Audit export ids: `exp_`, a time in base 36, and random hex. */
+export const exportIdSchema = v.pipe(v.string(), v.regex(/^exp_[0-9a-z]{10}[0-9a-f]{12}$/, 'must be an export id'), v.examples(['exp_00mx1hp3cpf0e3b17a98c4']));
+
 /**
  * The routes' path parameters (ids each), here so that a route of one area loads no other area's schemas.
  * Marked pure so that a bundle drops those it does not use (esbuild does not carry valibot's own
@@ -61,6 +64,7 @@ export const clientTokenPathSchema = /* @__PURE__ */ v.strictObject({ appId: idS
 export const approvedUserPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema });
 export const tokenPathSchema = /* @__PURE__ */ v.strictObject({ appId: idSchema, userId: idSchema, tokenId: tokenIdSchema });
 export const jobPathSchema = /* @__PURE__ */ v.strictObject({ jobId: jobIdSchema });
+export const exportPathSchema = /* @__PURE__ */ v.strictObject({ exportId: exportIdSchema });
 
 /** An absolute http(s) URL. */
 export const isHttpUrl = (u: string) => {

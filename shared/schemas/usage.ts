@@ -28,6 +28,22 @@ export const auditQuerySchema = v.strictObject({
   until: v.optional(v.pipe(timestampSchema, v.description('Only events before this time (RFC 3339).'))),
 });
 
+/** POST /v1/audit-exports: a format and the audit list's filters. */
+export const auditExportRequestSchema = v.strictObject({
+  format: v.pipe(v.picklist(['csv', 'ndjson']), v.description('`csv`: the contract\'s columns, formula cells defused; `ndjson`: each event exactly as the list shows it, one a line.')),
+  filters: v.optional(v.strictObject({
+    appId: v.optional(idSchema),
+    userId: v.optional(idSchema),
+    action: v.optional(v.pipe(
+      v.array(v.picklist(actionNames)), v.minLength(1),
+      v.check((actions) => new Set(actions).size === actions.length, 'must not repeat an action'),
+      v.description('Only these actions.'),
+    )),
+    actor: v.optional(v.pipe(stringBetween(1, 1024), v.description('Only events of this actor: its `sub`.'))),
+    since: v.optional(v.pipe(timestampSchema, v.description('Only events at or after this time (RFC 3339).'))),
+    until: v.optional(v.pipe(timestampSchema, v.description('Only events before this time (RFC 3339); the request\'s time at the latest.'))),
+  }), {}),
+});
 
 /** A range of days of usage: both inclusive, at most 90 days, none before today − 89 (UTC). */
 export const usageRangeQuerySchema = v.strictObject({

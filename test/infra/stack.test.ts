@@ -216,6 +216,36 @@ describe('the revocation worker', () => {
   });
 });
 
+describe('the audit exports', () => {
+  const bucketIdOf = () => resources('AWS::S3::Bucket').find(([id]) => id.startsWith('AuditExportsBucket'))?.[0] as string;
+  const actionsOf = (rolePrefix: string) => resources('AWS::IAM::Policy')
+    .filter(([, p]) => new RegExp(`"${rolePrefix}[0-9A-F]{8}"`).test(JSON.stringify(p.Properties.Roles)))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement)
+    .filter((st) => JSON.stringify(st.Resource).includes(bucketIdOf()));
+
+  it('live in a private, TLS-only bucket that keeps files two days and aborts uploads left behind after one', () => {
+    const [, bucket] = only('AWS::S3::Bucket', 'AuditExportsBucket');
+    expect(bucket.Properties).toMatchObject({
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LifecycleConfiguration: { Rules: [expect.objectContaining({ ExpirationInDays: 2, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' })] },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: bucketIdOf() },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+  });
+
+  it('are written by the worker and only read (to sign downloads) by the route that shows an export, on the exports\' keys alone', () => {
+    const worker = actionsOf('RevocationsFunctionServiceRole');
+    expect(worker.flatMap((st) => [st.Action].flat()).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    expect(actionsOf('HttpGetAuditExportServiceRole').flatMap((st) => [st.Action].flat())).toEqual(['s3:GetObject']);
+    for (const st of [...worker, ...actionsOf('HttpGetAuditExportServiceRole')]) expect(JSON.stringify(st.Resource)).toContain('/audit-exports/*');
+    const others = resources('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties).includes(bucketIdOf()))
+      .map(([, p]) => JSON.stringify(p.Properties.Roles).match(/"(\w+?)ServiceRole[0-9A-F]{8}"/)?.[1]).sort();
+    expect(others).toEqual(['HttpGetAuditExport', 'RevocationsFunction']);
+  });
+});
+
 describe('the sweep', () => {
   const [sweepId, sweep] = resources('AWS::Lambda::Function').find(([id]) => id.startsWith('SweepFunction')) ?? [];
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { ensureQueues, ensureTable, localCredentials } from '../../local/services.js';
+import { ensureBucket, ensureQueues, ensureTable, localCredentials } from '../../local/services.js';
+import { exportBucketName } from '../../local/settings.js';
 
 /**
  * Runs before each test file: the handlers' environment (as Lambda would set it) and a table of
@@ -17,6 +18,10 @@ Object.assign(process.env, {
   TABLE_NAME: tableName,
   DYNAMODB_ENDPOINT: inject('dynamodbEndpoint'),
   SQS_ENDPOINT: inject('sqsEndpoint'),
+  // Audit exports: the SQS emulator's S3, and links in the local server's form (a test serves them with local/downloads.ts).
+  S3_ENDPOINT: inject('sqsEndpoint'),
+  EXPORT_BUCKET: exportBucketName(tableName),
+  EXPORT_DOWNLOADS_URL: 'http://127.0.0.1:3000',
   TOKEN_HASH_SECRET: testSecret,
   ALLOW_LOOPBACK_ISSUERS: 'true',
   // Tests call as fast as the machine goes, for a few orgs: budgets no test reaches unless it
@@ -32,3 +37,4 @@ Object.assign(process.env, {
 await ensureTable(inject('dynamodbEndpoint'), 'us-east-1', tableName);
 process.env.QUEUE_URL = await ensureQueues(inject('sqsEndpoint'), 'us-east-1', tableName);
 process.env.SWEEP_QUEUE_URL = await ensureQueues(inject('sqsEndpoint'), 'us-east-1', `${tableName}-sweep`);
+await ensureBucket(inject('sqsEndpoint'), 'us-east-1', exportBucketName(tableName));
