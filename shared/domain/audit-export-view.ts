@@ -9,7 +9,10 @@ import { EXPORT_FILES_PREFIX } from '../export-bucket.js';
 import { exportFormats } from './audit-rows.js';
 
 /** The filters as the API shows them (`action`, as the list takes it). */
-export const filtersView = ({ actions, ...rest }: AuditExportFilters) => ({ ...rest, ...(actions ? { action: actions } : {}) });
+export const filtersView = ({ appId, userId, actions, actor, since, until }: AuditExportFilters) => ({
+  ...(appId === undefined ? {} : { appId }), ...(userId === undefined ? {} : { userId }), ...(actions ? { action: actions } : {}),
+  ...(actor === undefined ? {} : { actor }), ...(since === undefined ? {} : { since }), until,
+});
 
 /** Where an export's file is, what it is called when downloaded, and its type. */
 export function exportFile(exp: Pick<AuditExport, 'orgId' | 'exportId' | 'format'>) {
