@@ -1020,6 +1020,56 @@ export type components = {
                 [key: string]: unknown;
             };
         };
+        AuditExportRequest: {
+            /**
+             * @description `csv`: the contract's columns, formula cells defused; `ndjson`: each event exactly as the list shows it, one a line.
+             * @enum {string}
+             */
+            format: "csv" | "ndjson";
+            /** @default {} */
+            filters?: {
+                appId?: components["schemas"]["Id"];
+                userId?: components["schemas"]["Id"];
+                /** @description Only these actions. */
+                action?: ("app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "audit.exported" | "policy.enforced")[];
+                /** @description Only events of this actor: its `sub`. */
+                actor?: string;
+                /** @description Only events at or after this time (RFC 3339). */
+                since?: components["schemas"]["Timestamp"];
+                /** @description Only events before this time (RFC 3339); the request's time at the latest. */
+                until?: components["schemas"]["Timestamp"];
+            };
+        };
+        AuditExport: {
+            exportId: string;
+            /**
+             * @description `queued` until its first step runs; `running`; `succeeded` with `downloadUrl`; or `failed` with `error`.
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed";
+            /** @enum {string} */
+            format: "csv" | "ndjson";
+            /** @description The filters as given, `until` the request's time unless an earlier one was given: the export holds the events written before it was asked for. */
+            filters: {
+                appId?: string;
+                userId?: string;
+                action?: string[];
+                actor?: string;
+                since?: components["schemas"]["Timestamp"];
+                until: components["schemas"]["Timestamp"];
+            };
+            /** @description Events written so far (the rows, the CSV header aside). */
+            rows: number;
+            /** @description The file's size, once it succeeded. */
+            bytes: number | null;
+            /** @description Once it succeeded: the file, for 15 minutes from this answer, with no bearer token (ask again for a fresh link). Null before. */
+            downloadUrl: string | null;
+            requestedBy: string;
+            createdAt: components["schemas"]["Timestamp"];
+            startedAt: components["schemas"]["Timestamp"] | null;
+            finishedAt: components["schemas"]["Timestamp"] | null;
+            error: string | null;
+        };
         /** @description Exactly one of `userIds` (Bulk Revoke) or `all`. */
         RevocationRequest: {
             userIds?: components["schemas"]["Id"][];
@@ -5559,26 +5609,7 @@ export interface operations {
                  *       }
                  *     }
                  */
-                "application/json": {
-                    /**
-                     * @description `csv`: the contract's columns, formula cells defused; `ndjson`: each event exactly as the list shows it, one a line.
-                     * @enum {string}
-                     */
-                    format: "csv" | "ndjson";
-                    /** @default {} */
-                    filters?: {
-                        appId?: components["schemas"]["Id"];
-                        userId?: components["schemas"]["Id"];
-                        /** @description Only these actions. */
-                        action?: ("app.created" | "app.settings.updated" | "app.policies.updated" | "app.blocked" | "app.unblocked" | "user.blocked" | "user.unblocked" | "user.personal-data.erased" | "token.revoked" | "grant.revoked" | "revocation.requested" | "revocation.completed" | "revocation.cancelled" | "app.approved-users.changed" | "resource-server.changed" | "issuer.changed" | "audit.exported" | "policy.enforced")[];
-                        /** @description Only events of this actor: its `sub`. */
-                        actor?: string;
-                        /** @description Only events at or after this time (RFC 3339). */
-                        since?: components["schemas"]["Timestamp"];
-                        /** @description Only events before this time (RFC 3339); the request's time at the latest. */
-                        until?: components["schemas"]["Timestamp"];
-                    };
-                };
+                "application/json": components["schemas"]["AuditExportRequest"];
             };
         };
         responses: {
@@ -5613,36 +5644,7 @@ export interface operations {
                      *       "error": null
                      *     }
                      */
-                    "application/json": {
-                        exportId: string;
-                        /**
-                         * @description `queued` until its first step runs; `running`; `succeeded` with `downloadUrl`; or `failed` with `error`.
-                         * @enum {string}
-                         */
-                        status: "queued" | "running" | "succeeded" | "failed";
-                        /** @enum {string} */
-                        format: "csv" | "ndjson";
-                        /** @description The filters as given, `until` the request's time unless an earlier one was given: the export holds the events written before it was asked for. */
-                        filters: {
-                            appId?: string;
-                            userId?: string;
-                            action?: string[];
-                            actor?: string;
-                            since?: components["schemas"]["Timestamp"];
-                            until: components["schemas"]["Timestamp"];
-                        };
-                        /** @description Events written so far (the rows, the CSV header aside). */
-                        rows: number;
-                        /** @description The file's size, once it succeeded. */
-                        bytes: number | null;
-                        /** @description Once it succeeded: the file, for 15 minutes from this answer, with no bearer token (ask again for a fresh link). Null before. */
-                        downloadUrl: string | null;
-                        requestedBy: string;
-                        createdAt: components["schemas"]["Timestamp"];
-                        startedAt: components["schemas"]["Timestamp"] | null;
-                        finishedAt: components["schemas"]["Timestamp"] | null;
-                        error: string | null;
-                    };
+                    "application/json": components["schemas"]["AuditExport"];
                 };
             };
             /** @description `validation-error`: a bad format or filter (an unknown action, a time that is not RFC 3339, `until` not after `since`). */
@@ -5738,36 +5740,7 @@ export interface operations {
                      *       "error": null
                      *     }
                      */
-                    "application/json": {
-                        exportId: string;
-                        /**
-                         * @description `queued` until its first step runs; `running`; `succeeded` with `downloadUrl`; or `failed` with `error`.
-                         * @enum {string}
-                         */
-                        status: "queued" | "running" | "succeeded" | "failed";
-                        /** @enum {string} */
-                        format: "csv" | "ndjson";
-                        /** @description The filters as given, `until` the request's time unless an earlier one was given: the export holds the events written before it was asked for. */
-                        filters: {
-                            appId?: string;
-                            userId?: string;
-                            action?: string[];
-                            actor?: string;
-                            since?: components["schemas"]["Timestamp"];
-                            until: components["schemas"]["Timestamp"];
-                        };
-                        /** @description Events written so far (the rows, the CSV header aside). */
-                        rows: number;
-                        /** @description The file's size, once it succeeded. */
-                        bytes: number | null;
-                        /** @description Once it succeeded: the file, for 15 minutes from this answer, with no bearer token (ask again for a fresh link). Null before. */
-                        downloadUrl: string | null;
-                        requestedBy: string;
-                        createdAt: components["schemas"]["Timestamp"];
-                        startedAt: components["schemas"]["Timestamp"] | null;
-                        finishedAt: components["schemas"]["Timestamp"] | null;
-                        error: string | null;
-                    };
+                    "application/json": components["schemas"]["AuditExport"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -94,7 +94,7 @@ export class ServiceFunction extends NodejsFunction {
   bindExportFiles(bucket: IBucket, access: 'read' | 'write'): this {
     this.addEnvironment('EXPORT_BUCKET', bucket.bucketName);
     // Named actions on the exports' objects alone (CDK's grantRead/grantReadWrite add wildcard ones). PutObject covers a multipart upload's calls.
-    const actions = access === 'write' ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'] : ['s3:GetObject'];
+    const actions = access === 'write' ? ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'] : ['s3:GetObject'];
     this.addToRolePolicy(new PolicyStatement({ actions, resources: [bucket.arnForObjects(`${EXPORT_FILES_PREFIX}*`)] }));
     return this;
   }

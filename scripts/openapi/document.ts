@@ -6,7 +6,7 @@
 import { toJsonSchema, type ConversionConfig, type JsonSchema } from '@valibot/to-json-schema';
 import { instantSchema } from '../../shared/schemas/answers.js';
 import { appDetailSchema, appSummarySchema, approvedUserSchema, policiesViewSchema } from '../../shared/api/apps.js';
-import { auditEventSchema } from '../../shared/api/audit.js';
+import { auditEventSchema, auditExportSchema } from '../../shared/api/audit.js';
 import { dryRunSchema, jobSchema } from '../../shared/api/revocations.js';
 import { introspectionSchema, registrationSchema } from '../../shared/api/tokens.js';
 import { tokenSchema, usageSchema, userAppSchema } from '../../shared/api/usage.js';
@@ -28,6 +28,7 @@ import { idSchema, jobIdSchema, tokenIdSchema } from '../../shared/schemas/commo
 import { revocationRequestSchema } from '../../shared/schemas/revocations.js';
 import { registerGrantSchema, registerTokenSchema } from '../../shared/schemas/registration.js';
 import { oauthTokenFormSchema } from '../../shared/schemas/tokens.js';
+import { auditExportRequestSchema } from '../../shared/schemas/usage.js';
 
 type Json = Record<string, unknown>;
 
@@ -36,7 +37,7 @@ const named: Record<string, v.GenericSchema> = {
   Id: idSchema, TokenId: tokenIdSchema, JobId: jobIdSchema, Timestamp: instantSchema, Policies: policiesSchema, AppPolicies: policiesViewSchema,
   NewApp: createAppSchema, SettingsChange: updateSettingsSchema, App: appDetailSchema, AppSummary: appSummarySchema,
   Usage: usageSchema, UserApp: userAppSchema, TokenRegistration: registerTokenSchema, GrantRegistration: registerGrantSchema, RegisteredToken: registrationSchema,
-  Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema,
+  Token: tokenSchema, TokenForm: oauthTokenFormSchema, Introspection: introspectionSchema, AuditEvent: auditEventSchema, AuditExportRequest: auditExportRequestSchema, AuditExport: auditExportSchema,
   RevocationRequest: revocationRequestSchema, RevocationJob: jobSchema, DryRun: dryRunSchema,
   ResourceServer: resourceServerSchema, ResourceServerDeclaration: declareResourceServerSchema, ClientSecret: clientSecretSchema, ApprovedUser: approvedUserSchema,
   Issuer: issuerSchema, IssuerTrust: trustIssuerSchema, OrgUser: orgUserSchema, OffboardingDryRun: offboardingDryRunSchema,

@@ -12,7 +12,8 @@ import type { AuditExport } from '../model.js';
 import { recordReader } from './checked.js';
 import { conditionalUpdate, getItem, itemOf, queryPage, withoutNulls, type Key } from './requests.js';
 import { orgPrefix, table } from './table.js';
-import { commit, putWrite, updateWrite, type Write } from './unit-of-work.js';
+import { retrying, RETRY } from '../retry.js';
+import { commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
 const DAY_S = 86_400;
 /** An unfinished export's record is kept this long; a finished one's a day from its end (its file as long: the bucket's lifecycle keeps files two). */
@@ -44,7 +45,20 @@ const toExport = /* @__PURE__ */ recordReader('AuditExport', () => ({ orgId: v.s
   };
 });
 
-export const getAuditExport = async (orgId: string, exportId: string): Promise<AuditExport | undefined> => toExport(await getItem(auditExportKeys.export(orgId, exportId)));
+/** The export, unless its time is over (DynamoDB's TTL deletes items up to two days late). */
+export async function getAuditExport(orgId: string, exportId: string, now = Date.now()): Promise<AuditExport | undefined> {
+  const item = await getItem(auditExportKeys.export(orgId, exportId));
+  return item && Number(item[table.ttlAttribute]) * 1000 > now ? toExport(item) : undefined;
+}
+
+/** Gives a claimed step back, so another delivery may take it at once. */
+export async function releaseExportStep(exp: AuditExport, claim: string): Promise<void> {
+  await conditionalUpdate({
+    Key: auditExportKeys.export(exp.orgId, exp.exportId),
+    UpdateExpression: 'REMOVE #claim, #claimUntil', ConditionExpression: '#claim = :claim',
+    ExpressionAttributeNames: { '#claim': 'claim', '#claimUntil': 'claimUntil' }, ExpressionAttributeValues: { ':claim': claim },
+  });
+}
 
 /**
  * Claims step `step` of an unfinished export for `leaseMs` (longer than a step can run): only
@@ -93,7 +107,11 @@ export function recordExportStep(exp: AuditExport, claim: string, record: Export
     const { number, etag } = record.part;
     writes.push(putWrite(itemOf('AuditExportPart', auditExportKeys.part(orgId, exportId, number), { orgId, exportId, part: number, etag }, { [table.ttlAttribute]: expiresAt(Date.parse(exp.createdAt), KEPT_UNFINISHED_S) })));
   }
-  return commit(writes);
+  // Lost only to a concurrent transaction (no condition failed): the claim is still this step's, so again.
+  return retrying(async () => {
+    const failed = await commitOrFailures(writes);
+    return failed === null ? true : failed.length > 0 ? false : RETRY;
+  }, () => new Error(`Audit export ${exportId}: step ${exp.step} could not be recorded (transactions kept colliding)`));
 }
 
 /** The ETags of the export's parts, in part order. */

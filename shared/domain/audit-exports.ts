@@ -12,7 +12,7 @@
  * sends the next step: a duplicate finds the step taken or done, a redelivery after a death sends
  * the next step again, and an export whose step failed on every delivery ends `failed`.
  */
-import { getAuditExport, claimExportStep, createExportWrite, exportParts, finishExport, recordExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
+import { getAuditExport, claimExportStep, createExportWrite, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
 import { listAuditEvents, recordEvent, type AuditFilter } from '../db/audit-event.js';
 import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
 import { commit } from '../db/unit-of-work.js';
@@ -38,6 +38,8 @@ const LEASE_MS = 2 * workerDelivery.timeoutSeconds * 1000;
 const PART_TARGET_BYTES = 8 * 1024 * 1024;
 /** Events per page read (the audit list's largest page). */
 const PAGE_EVENTS = 100;
+/** How long after the request the first step reads: time for the indexes to hold the events written just before it. */
+const INDEX_SETTLE_MS = 1000;
 
 export interface AuditExportRequest {
   format: AuditExportFormat;
@@ -49,6 +51,7 @@ export async function requestAuditExport(actor: Actor, request: AuditExportReque
   const { orgId } = actor;
   const { since, until } = request.filters;
   if (since && until && since >= until) throw ValidationError.field('body.filters.until', 'must be after since');
+  if (since && since >= iso(now)) throw ValidationError.field('body.filters.since', 'must be before now: an export holds the events written before it');
   const { keyHash, requestHash } = idempotencyHashes(actor, { key: idempotencyKey, route: 'createAuditExport' }, request);
   return retrying(async () => {
     if (keyHash) {
@@ -94,6 +97,7 @@ export async function auditExportStep(message: ExportMessage, now: number, deliv
   const claim = await claimExportStep(exp, now, LEASE_MS);
   // Another delivery holds the step: this one comes back later and finds it done, or its claim over.
   if (!claim) throw new Error(`Step ${exp.step} of audit export ${exp.exportId} is held by another delivery`);
+  let recorded = false;
   try {
     if (exp.listEnded) {
       const { key } = exportFile(exp);
@@ -105,12 +109,18 @@ export async function auditExportStep(message: ExportMessage, now: number, deliv
       await finishExport(exp, now, { error: `The export needs more than S3's ${MAX_PARTS} parts: narrow its filters or its time range` });
       return;
     }
+    // The indexes are eventually consistent: the first step reads no sooner than a moment after the request, so its last events are listed.
+    if (exp.step === 0) await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(exp.createdAt) + INDEX_SETTLE_MS - Date.now())));
     const record = await writeStep(exp);
     if (!(await recordExportStep(exp, claim, record))) throw new Error(`Audit export ${exp.exportId} lost its claim on step ${exp.step}`);
+    recorded = true;
     if (exp.carry) await exportFiles.remove(exp.carry.key).catch((error: unknown) => logger.warn('Could not delete a carry object (the bucket\'s lifecycle will)', { error: error as Error }));
     await enqueue([{ ...message, step: exp.step + 1 }]);
   } catch (error) {
-    if (delivery.receiveCount < workerDelivery.maxReceiveCount) throw error;
+    // Released, so a redelivery may take the step at once (a recorded step released its claim already).
+    if (!recorded) await releaseExportStep(exp, claim).catch(() => undefined);
+    // A redelivery finds a recorded step's next one unsent and sends it; so does the last.
+    if (recorded || delivery.receiveCount < workerDelivery.maxReceiveCount) throw error;
     // The last delivery before the DLQ: the export ends failed rather than waiting for ever.
     logger.error('An audit export step failed on every delivery: the export failed', { error: error as Error, exportId: exp.exportId });
     await finishExport(exp, Date.now(), { error: 'The export could not be written; ask for it again' });

@@ -480,9 +480,25 @@ describe('the OAuth Usage console', () => {
 
     await page.getByRole('link', { name: 'Audit log' }).click();
     await expect.poll(() => heading('Audit log').isVisible()).toBe(true);
-    await expect.poll(() => page.getByText('revocation.cancelled').isVisible()).toBe(true);
+    await expect.poll(() => page.getByRole('cell', { name: 'revocation.cancelled' }).isVisible()).toBe(true);
     await expectAccessible(page);
     await screenshot(page, 'audit-log');
+
+    // Filters and Export: the file holds exactly the rows the filtered list shows.
+    await page.getByLabel('Action').selectOption('revocation.cancelled');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await expect.poll(() => page.getByRole('row').count()).toBe(2); // the header and the one cancellation
+    await page.getByLabel('Export as').selectOption('ndjson');
+    await page.getByRole('button', { name: 'Export' }).click();
+    await expect.poll(() => textOf(page.getByRole('status'))).toContain('Export ready: 1 events');
+    await expectAccessible(page);
+    const href = await page.getByRole('link', { name: 'Download NDJSON' }).getAttribute('href');
+    const file = await page.request.get(String(href));
+    expect(file.status()).toBe(200);
+    const lines = (await file.text()).trimEnd().split('\n').map((line) => JSON.parse(line) as { action: string; reason: string | null });
+    expect(lines.map((e) => e.action)).toEqual(['revocation.cancelled']);
+    await page.getByRole('button', { name: 'Clear' }).click();
+    await expect.poll(() => page.getByRole('row').count()).toBeGreaterThan(2);
   });
 
   it('is readable on a phone (390×844) and accessible there', { timeout: 60_000 }, async () => {
@@ -498,6 +514,12 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.getByRole('row', { name: /c2@acme\.example/ }).isVisible()).toBe(true);
     await expectAccessible(page);
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    // The audit log's filters and Export fit too.
+    await page.goto(`${service.base}/audit`);
+    await expect.poll(() => page.getByRole('button', { name: 'Export' }).isVisible()).toBe(true);
+    await expectAccessible(page);
+    expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+    await screenshot(page, 'audit-log-phone');
   });
 
   it('follows the system\'s dark mode, and stays accessible in it', { timeout: 60_000 }, async () => {

@@ -237,7 +237,7 @@ describe('the audit exports', () => {
 
   it('are written by the worker and only read (to sign downloads) by the route that shows an export, on the exports\' keys alone', () => {
     const worker = actionsOf('RevocationsFunctionServiceRole');
-    expect(worker.flatMap((st) => [st.Action].flat()).sort()).toEqual(['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:PutObject']);
+    expect(worker.flatMap((st) => [st.Action].flat()).sort()).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:PutObject']);
     expect(actionsOf('HttpGetAuditExportServiceRole').flatMap((st) => [st.Action].flat())).toEqual(['s3:GetObject']);
     for (const st of [...worker, ...actionsOf('HttpGetAuditExportServiceRole')]) expect(JSON.stringify(st.Resource)).toContain('/audit-exports/*');
     const others = resources('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties).includes(bucketIdOf()))

@@ -176,6 +176,7 @@ describe('an audit export', () => {
       [{ format: 'csv', filters: { since: 'yesterday' } }, 'body.filters.since'],
       [{ format: 'csv', filters: { since: '2026-11-02T00:00:00Z', until: '2026-11-01T00:00:00Z' } }, 'body.filters.until'],
       [{ format: 'csv', filters: { appId: 'a/b' } }, 'body.filters.appId'],
+      [{ format: 'csv', filters: { since: '2999-01-01T00:00:00Z' } }, 'body.filters.since'],
       [{ format: 'csv', filters: { tokenId: 'x' } }, 'body.filters.tokenId'],
       [{ format: 'csv', columns: ['at'] }, 'body.columns'],
     ];
