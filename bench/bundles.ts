@@ -56,7 +56,9 @@ function sdkUsed(metafile: Metafile): Map<string, Set<string>> {
   // Only modules that made it into the bundle: tree-shaken ones are listed with 0 bytes.
   const included = Object.entries(output?.inputs ?? {}).filter(([, i]) => i.bytesInOutput > 0).map(([path]) => path);
   for (const input of included) {
-    const match = /node_modules\/(@aws-sdk\/(?:client-[a-z0-9-]+|lib-dynamodb))\/dist-es\/(?:commands\/(\w+Command)\.js|(\w+Client)\.js)$/.exec(input);
+    const match = /node_modules\/(@aws-sdk\/(?:client-[a-z0-9-]+|lib-dynamodb))\/dist-es\/(?:commands\/(\w+Command)\.js|(\w+Client)\.js)$/.exec(input)
+      // S3's presigner is an SDK client's part too (the function that signs export downloads).
+      ?? /node_modules\/(@aws-sdk\/s3-request-presigner)\/dist-es\/(getSignedUrl)\.js$/.exec(input);
     if (!match?.[1]) continue;
     const names = used.get(match[1]) ?? new Set<string>();
     names.add((match[2] ?? match[3]) as string);
@@ -67,7 +69,7 @@ function sdkUsed(metafile: Metafile): Map<string, Set<string>> {
 
 /**
  * The floor: the same SDK clients and commands, and the clients the service creates when a
- * function loads (DynamoDB with its document client, SQS) created the same way.
+ * function loads (DynamoDB with its document client, SQS, S3) created the same way.
  */
 function floorSource(used: Map<string, Set<string>>): string {
   const lines = [...used].map(([pkg, names], i) => {
@@ -81,8 +83,10 @@ function floorSource(used: Map<string, Set<string>>): string {
   const dynamo = alias('@aws-sdk/client-dynamodb', 'DynamoDBClient');
   const document = alias('@aws-sdk/lib-dynamodb', 'DynamoDBDocumentClient');
   const sqs = alias('@aws-sdk/client-sqs', 'SQSClient');
+  const s3 = alias('@aws-sdk/client-s3', 'S3Client');
   if (dynamo) lines.push(`export const dynamo = new ${dynamo}({});${document ? ` export const db = ${document}.from(dynamo);` : ''}`);
   if (sqs) lines.push(`export const sqs = new ${sqs}({});`);
+  if (s3) lines.push(`export const s3 = new ${s3}({});`);
   return lines.join('\n');
 }
 

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ServiceAlarms } from './constructs/alarms.js';
@@ -91,6 +92,9 @@ export class OAuthUsageStack extends Stack {
     acknowledge('AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'The basic execution role only lets a function write its own CloudWatch logs.');
     acknowledge('AwsSolutions::AwsSolutions-IAM5[Resource::*]', 'X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords) has no resource-level permissions.');
+    const exportsBucket = this.getLogicalId(this.auditExports.bucket.node.defaultChild as CfnBucket);
+    acknowledge(`AwsSolutions::AwsSolutions-IAM5[Resource::<${exportsBucket}.Arn>/audit-exports/*]`,
+      'The worker writes, and the route that signs downloads reads, the audit exports\' files: every object under their prefix, named actions only.');
     acknowledge('AwsSolutions::AwsSolutions-IAM5[Resource::<UsageTableADB4B05A.Arn>/index/*]',
       'Functions query the service table’s own indexes; grants stay read-only where the function only reads.');
   }
