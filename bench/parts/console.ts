@@ -24,7 +24,7 @@ const RUNS = 7;
 export async function measureConsole(options: { dataDir: string }): Promise<Metric[]> {
   const outDir = mkdtempSync(join(tmpdir(), 'bench-console-'));
   const built = buildConsole(outDir);
-  const firstLoad = gzipSync(readFileSync(built.js)).length + gzipSync(readFileSync(built.css)).length;
+  const firstLoad = [built.js, ...built.chunks, built.css].reduce((sum, f) => sum + gzipSync(readFileSync(f)).length, 0);
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get update && apt-get install -y chromium`);
 
   for (let i = 0; i < APPS; i++) {
@@ -62,7 +62,7 @@ export async function measureConsole(options: { dataDir: string }): Promise<Metr
     }
     samples.sort((a, b) => a - b);
     return [
-      { name: 'console.firstLoadGzipBytes', value: firstLoad, unit: 'bytes (script + stylesheet, gzipped)', limit: { max: 40_000 } },
+      { name: 'console.firstLoadGzipBytes', value: firstLoad, unit: 'bytes (script, its chunks and stylesheet, gzipped; the usage chart loads after)', limit: { max: 40_000 } },
       { name: 'console.listFirstRenderMs', value: round(samples[Math.floor(RUNS / 2)] as number, 1), unit: `ms to ${APPS} apps rendered (median of ${RUNS}, Chromium)`, limit: null },
     ];
   } finally {

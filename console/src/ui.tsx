@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import type * as UsageChartModule from './usage-chart.js';
 import { api, ApiError, type Schemas } from './api.js';
 import { signIn } from './auth.js';
 import { editionList } from '../../shared/editions.js';
@@ -177,3 +178,20 @@ export function Field({ label, id, error, children, hint }: { label: string; id:
  * keyboard focus, so it can be scrolled without a mouse whether or not its rows hold links yet.
  */
 export const scrollingTable = (label: string) => ({ class: 'table', role: 'region' as const, 'aria-label': label, tabIndex: 0 });
+
+/** Usage over time (the last 30 days) from `load`, drawn once the chart's module arrives: it is loaded after the first paint. */
+export function UsageOverTime({ load, label }: { load: () => Promise<{ days: { date: string; uses: number; activeUsers?: number }[] }>; label: string }) {
+  const usage = useLoad(load, [label]);
+  const [chart, setChart] = useState<typeof UsageChartModule>();
+  useEffect(() => {
+    void import('./usage-chart.js').then(setChart);
+  }, []);
+  return (
+    <section aria-labelledby="usage-over-time">
+      <h2 id="usage-over-time">Usage over time</h2>
+      {usage.error ? <ErrorNotice error={usage.error} retry={usage.reload} />
+        : !usage.data || !chart ? <p aria-busy="true">Loading…</p>
+        : <chart.UsageChart days={usage.data.days} label={label} />}
+    </section>
+  );
+}

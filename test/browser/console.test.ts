@@ -108,6 +108,31 @@ describe('the OAuth Usage console', () => {
     await expect.poll(() => page.getByText('Expire refresh token after 30 days').isVisible()).toBe(true);
   });
 
+  it('draws usage over time on the app and on a user, with the API\'s numbers in a table beside the chart', { timeout: 60_000 }, async () => {
+    await fresh();
+    await signIn(page, service.base);
+    const numbersIn = async () => {
+      await page.getByText('The numbers, day by day').click();
+      return page.evaluate<string[][]>("[...document.querySelectorAll('.chart tbody tr')].map((r) => [...r.children].map((c) => c.textContent.trim()))");
+    };
+    await page.goto(`${service.base}/apps/crm-sync`);
+    await expect.poll(() => page.getByRole('img', { name: /^Uses of CRM Sync a day: / }).isVisible()).toBe(true);
+    const app = (await service.api('GET', '/v1/apps/crm-sync/usage')).body as { days: { date: string; uses: number; activeUsers: number }[] };
+    expect(app.days.reduce((sum, d) => sum + d.uses, 0), 'the browser tests\' users used the app').toBeGreaterThan(0);
+    expect(await numbersIn()).toEqual(app.days.map((d) => [d.date, String(d.uses), String(d.activeUsers)]));
+    expect(await page.getByRole('img', { name: /^Uses of CRM Sync a day: / }).getAttribute('aria-label')).toContain(`${app.days.reduce((sum, d) => sum + d.uses, 0)} uses`);
+    await expectAccessible(page);
+    await screenshot(page, 'app-usage-over-time');
+
+    const user = (await service.api('GET', '/v1/apps/crm-sync/users?sort=-lastUsedAt&limit=1')).body as { items: { userId: string }[] };
+    const userId = user.items[0]?.userId as string;
+    await page.goto(`${service.base}/apps/crm-sync/users/${encodeURIComponent(userId)}/tokens`);
+    await expect.poll(() => page.getByRole('img', { name: /^Uses of crm-sync by / }).isVisible()).toBe(true);
+    const mine = (await service.api('GET', `/v1/apps/crm-sync/users/${encodeURIComponent(userId)}/usage`)).body as { days: { date: string; uses: number }[] };
+    expect(await numbersIn()).toEqual(mine.days.map((d) => [d.date, String(d.uses)]));
+    await expectAccessible(page);
+  });
+
   it('shows a field the API refused next to that field', { timeout: 60_000 }, async () => {
     await fresh();
     await signIn(page, service.base);

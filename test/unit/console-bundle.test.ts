@@ -6,7 +6,14 @@ import { buildConsole } from '../../console/build.js';
 
 describe('the console bundle', () => {
   const built = buildConsole(mkdtempSync(join(tmpdir(), 'ou-console-build-')));
-  const js = readFileSync(built.js, 'utf8');
+  // Every script: the entry, its chunks, and what loads after the first paint.
+  const js = built.scripts.map((f) => readFileSync(f, 'utf8')).join('\n');
+
+  it('loads the usage chart after the first paint: a script of its own, not among the first page\'s', () => {
+    const chart = built.scripts.filter((f) => /usage-chart-/.test(f));
+    expect(chart).toHaveLength(1);
+    expect([built.js, ...built.chunks]).not.toContain(chart[0]);
+  });
 
   it('holds no development-only code: the sign-in form and the local issuer live in the local server', () => {
     for (const devOnly of ['Development sign-in', 'ou_local_session', '/authorize', 'oauth-usage-console', 'signInForm', '127.0.0.1:3000']) {
