@@ -12,6 +12,7 @@ import type { AuditExport } from '../model.js';
 import { recordReader } from './checked.js';
 import { conditionalUpdate, getItem, itemOf, queryPage, withoutNulls, type Key } from './requests.js';
 import { orgPrefix, table } from './table.js';
+import { iso } from '../time.js';
 import { retrying, RETRY } from '../retry.js';
 import { commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
 
@@ -72,7 +73,7 @@ export async function claimExportStep(exp: AuditExport, now: number, leaseMs: nu
     UpdateExpression: 'SET #claim = :claim, #claimUntil = :until, #status = :running, #startedAt = if_not_exists(#startedAt, :at)',
     ConditionExpression: '#step = :step AND #status IN (:queued, :running) AND (attribute_not_exists(#claimUntil) OR #claimUntil < :now)',
     ExpressionAttributeNames: { ...claimNames, '#status': 'status', '#startedAt': 'startedAt' },
-    ExpressionAttributeValues: { ':claim': claim, ':until': now + leaseMs, ':now': now, ':step': exp.step, ':queued': 'queued', ':running': 'running', ':at': new Date(now).toISOString() },
+    ExpressionAttributeValues: { ':claim': claim, ':until': now + leaseMs, ':now': now, ':step': exp.step, ':queued': 'queued', ':running': 'running', ':at': iso(now) },
   });
   return claimed ? claim : undefined;
 }
@@ -138,7 +139,7 @@ export function finishExport(exp: AuditExport, now: number, end: { bytes: number
       ...(succeeded ? { '#bytes': 'bytes', '#step': 'step' } : { '#error': 'error' }),
     },
     ExpressionAttributeValues: {
-      ':status': succeeded ? 'succeeded' : 'failed', ':at': new Date(now).toISOString(), ':ttl': expiresAt(now, DAY_S),
+      ':status': succeeded ? 'succeeded' : 'failed', ':at': iso(now), ':ttl': expiresAt(now, DAY_S),
       ...(succeeded ? { ':bytes': end.bytes, ':claim': end.claim, ':step': exp.step } : { ':error': end.error, ':queued': 'queued', ':running': 'running' }),
     },
   });
