@@ -23,41 +23,51 @@ export const usageDayKeys = {
 /** A day's items expire once no range can ask for it any more. */
 const ttlOf = (date: string) => ({ [table.ttlAttribute]: Math.ceil((Date.parse(date) + (USAGE_DAYS + 1) * DAY_MS) / 1000) });
 
-/** One more use on a day item (created if missing), and one more user with `users`. */
-const addUse = (key: Key, entity: 'AppUsageDay' | 'UserUsageDay', date: string, users: 0 | 1): Update => ({
-  Key: key,
-  UpdateExpression: `SET #entity = :entity, #date = :date, #ttl = :ttl ADD uses :one${users ? ', activeUsers :one' : ''}`,
-  ExpressionAttributeNames: { '#entity': entityAttribute, '#ttl': table.ttlAttribute, '#date': 'date' },
-  ExpressionAttributeValues: { ':entity': entity, ':ttl': ttlOf(date)[table.ttlAttribute], ':date': date, ':one': 1 },
-});
+/** `uses` more uses on a day item (created if missing), and `users` more users. */
+const addUse = (key: Key, entity: 'AppUsageDay' | 'UserUsageDay', date: string, uses: 0 | 1, users: 0 | 1): Update => {
+  const added = [...(uses ? ['uses :one'] : []), ...(users ? ['activeUsers :one'] : [])];
+  return {
+    Key: key,
+    UpdateExpression: `SET #entity = :entity, #date = :date, #ttl = :ttl ADD ${added.join(', ')}`,
+    ExpressionAttributeNames: { '#entity': entityAttribute, '#ttl': table.ttlAttribute, '#date': 'date' },
+    ExpressionAttributeValues: { ':entity': entity, ':ttl': ttlOf(date)[table.ttlAttribute], ':date': date, ':one': 1 },
+  };
+};
 
 /**
- * Counts one use of `token` on its day. `maybeFirstOfDay` (the user's last use, as introspection
- * read it, was before the day): the user's day item is created in one transaction with the app's
- * day count of users, so two first uses racing count the user once (the loser counts a plain use,
- * in a second round trip: rare). A client's own token counts in the app's uses only.
+ * Counts one use of `token` on its day. Only the use that creates the user's day item counts the
+ * user in the app's day, in one transaction with it, so first uses racing count the user once;
+ * any other use adds to an existing user's day item only, so it can never take that creation
+ * from the first. `maybeFirstOfDay` (the user's last use, as introspection read it, was before
+ * the day) says which to try first; the other follows in a second round trip when it was wrong
+ * (rare: uses racing at the start of the user's day). A client's own token counts in the app's uses only.
  */
 export async function countUse(token: Pick<Token, 'orgId' | 'appId' | 'userId'>, at: string, maybeFirstOfDay: boolean): Promise<void> {
   const { orgId, appId, userId } = token;
   const date = dayOf(at);
-  const appDay = usageDayKeys.app(orgId, appId, randomShard(), date);
+  const appDay = () => usageDayKeys.app(orgId, appId, randomShard(), date);
   if (isClientUser(userId)) {
-    await conditionalUpdate(addUse(appDay, 'AppUsageDay', date, 0));
+    await conditionalUpdate(addUse(appDay(), 'AppUsageDay', date, 1, 0));
     return;
   }
   const userDay = usageDayKeys.user(orgId, appId, userId, date);
-  // True when this use made the user's day; false when another use did first. A transaction lost
-  // to another one in progress (no condition failed) is tried again: falling back then could count the user never.
-  const first = () => retrying(async () => {
+  // The user's day made by this use (true), or found made (false). `uses` says whether the app's
+  // day still needs this use counted. A transaction lost to another in progress (no condition
+  // failed) is tried again: giving up then could count the user never.
+  const makeUserDay = (uses: 0 | 1) => retrying(async () => {
     const failed = await commitOrFailures([
       putWrite(itemOf('UserUsageDay', userDay, { orgId, appId, userId, date, uses: 1 }, ttlOf(date)), { expression: 'attribute_not_exists(pk)' }),
-      updateWrite(addUse(appDay, 'AppUsageDay', date, 1)),
+      updateWrite(addUse(appDay(), 'AppUsageDay', date, uses, 1)),
     ]);
     return failed === null ? true : failed.length > 0 ? false : RETRY;
   }, () => new Error('The day\'s usage kept meeting other transactions'));
-  // Not first after all (another use made the user's day first): a plain use.
-  if (maybeFirstOfDay && (await first())) return;
-  await Promise.all([conditionalUpdate(addUse(userDay, 'UserUsageDay', date, 0)), conditionalUpdate(addUse(appDay, 'AppUsageDay', date, 0))]);
+  const addToUserDay = () => conditionalUpdate({ ...addUse(userDay, 'UserUsageDay', date, 1, 0), ConditionExpression: 'attribute_exists(pk)' });
+
+  if (maybeFirstOfDay && (await makeUserDay(1))) return;
+  const [added] = await Promise.all([addToUserDay(), conditionalUpdate(addUse(appDay(), 'AppUsageDay', date, 1, 0))]);
+  // Not made yet after all (its last use was read stale): this use makes it, the app's use already counted.
+  // Losing that to another first use leaves the item existing, so the add then holds.
+  if (!added && !(await makeUserDay(0)) && !(await addToUserDay())) throw new Error('The user\'s day was neither made nor found');
 }
 
 /** The app's uses and users by day from `from` to `to` (inclusive): one Query per shard, at once. Days without a use are absent. */

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { countUse } from '../../shared/db/usage-day.js';
 import { as, call, createApp, introspect, rawToken, register } from '../support/api.js';
 
 /** Usage over time (contract section 5): uses and users by day, counted on introspection's write. */
@@ -62,11 +63,23 @@ describe('GET /v1/apps/{appId}/usage and …/users/{userId}/usage', () => {
 
   it('counts a user once on a day whose first uses race, and every use', async () => {
     await createApp(org, 'race');
-    // Every one of them reads no use today, so each tries to make the user's day (transactions that also meet each other).
-    const tokens = await Promise.all(Array.from({ length: 6 }, () => holding('race', 'carol')));
+    // Each user's first uses read no use today, so each tries to make the user's day (transactions that also meet
+    // each other); later ones read today's use and add to the user's day, which must not take its making from a first.
+    const users = ['carol', 'dan', 'erin', 'frank'];
+    const tokens = await Promise.all(users.flatMap((user) => Array.from({ length: 5 }, () => holding('race', user))));
     await Promise.all(tokens.flatMap((token) => [introspect(org, token), introspect(org, token), introspect(org, token)]));
-    expect(await appUsage('race', { from: day(0) })).toEqual([{ date: day(0), uses: 18, activeUsers: 1 }]);
-    expect(await userUsage('race', 'carol', { from: day(0) })).toEqual([{ date: day(0), uses: 18 }]);
+    expect(await appUsage('race', { from: day(0) })).toEqual([{ date: day(0), uses: 60, activeUsers: 4 }]);
+    for (const user of users) expect(await userUsage('race', user, { from: day(0) })).toEqual([{ date: day(0), uses: 15 }]);
+  });
+
+  it('counts the user when a use that read today\'s last use lands before the day\'s first', async () => {
+    await createApp(org, 'late-first');
+    // Two uses at the start of Dan's day: the second read the first's last use, and its count lands first.
+    const at = new Date().toISOString();
+    await countUse({ orgId: org, appId: 'late-first', userId: 'dan' }, at, false);
+    await countUse({ orgId: org, appId: 'late-first', userId: 'dan' }, at, true);
+    expect(await appUsage('late-first', { from: day(0) })).toEqual([{ date: day(0), uses: 2, activeUsers: 1 }]);
+    expect(await userUsage('late-first', 'dan', { from: day(0) })).toEqual([{ date: day(0), uses: 2 }]);
   });
 
   it('takes from and to as the contract gives them, and answers 400 naming the field for a bad range', async () => {
