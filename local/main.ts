@@ -50,11 +50,13 @@ async function main() {
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: settings.region });
   const pollers = [queueUrl, sweepQueueUrl].map((url) => startQueuePoller(sqs, url, worker, (error) => console.error('queue poller:', error)));
 
-  // The local queue does not survive a restart: jobs that were queued or running resume now,
-  // instead of waiting for the sweep's stall check.
+  // The local queue does not survive a restart: jobs and audit exports that were queued or running
+  // resume now, instead of waiting for the sweep's stall check.
   const { resumeUnfinishedJobs } = await import('../shared/domain/sweep.js');
   const resumed = await resumeUnfinishedJobs(Date.now());
-  if (resumed > 0) console.log(`Resumed ${resumed} unfinished revocation job${resumed === 1 ? '' : 's'}`);
+  const counted = (n: number, what: string) => `${n} unfinished ${what}${n === 1 ? '' : 's'}`;
+  if (resumed.jobs > 0) console.log(`Resumed ${counted(resumed.jobs, 'revocation job')}`);
+  if (resumed.exports > 0) console.log(`Resumed ${counted(resumed.exports, 'audit export')}`);
 
   const { handler: sweep } = await import('../functions/jobs/sweep.js');
   const sweeper = startTimer(settings.sweepIntervalSeconds * 1000, () => sweep({}, lambdaContext('sweep', 300_000)), (error) => console.error('sweep:', error));

@@ -6,6 +6,8 @@ const timeOrdered = (prefix: string, at: number) => `${prefix}_${at.toString(36)
 export const newJobId = (at: number) => timeOrdered('job', at);
 export const newEventId = (at: number) => timeOrdered('evt', at);
 export const newExportId = (at: number) => timeOrdered('exp', at);
+/** An audit export's id (the jobs' due partition holds exports too). */
+export const isExportId = (id: string) => id.startsWith('exp_');
 /** An app created without an appId gets a random one. */
 export const newAppId = () => `app_${randomBytes(10).toString('hex')}`;
 /** A policy pass's first step: random (each later step's name is derived from the one before it). */

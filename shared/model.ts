@@ -116,6 +116,10 @@ export interface AuditExport {
   upload: { uploadId: string; parts: number } | null;
   /** The finished file's size. */
   bytes: number | null;
+  /** Until when (epoch ms) a delivery holds the next step, if one does. */
+  claimUntil: number | null;
+  /** Times the sweep sent a stalled step again since the last recorded one. */
+  resumes: number;
 }
 
 export interface AppCounters {

@@ -102,6 +102,8 @@ export type JobMessage = Extract<QueueMessage, { kind: 'plan' | 'clean' | 'clean
 export type SweepOrgMessage = Extract<QueueMessage, { kind: 'sweep-org' }>;
 export type TokenMessage = Extract<QueueMessage, { kind: 'due' | 'policy' | 'policy-user' | 'children' }>;
 export type ExportMessage = Extract<QueueMessage, { kind: 'audit-export' }>;
+/** The message of an export's next step. */
+export const exportStepMessage = (exp: { orgId: string; exportId: string; step: number }): ExportMessage => ({ kind: 'audit-export', orgId: exp.orgId, exportId: exp.exportId, step: exp.step });
 
 const jobKinds = new Set<QueueMessage['kind']>(['plan', 'clean', 'clean-range', 'erase']);
 export const isJobMessage = (message: QueueMessage): message is JobMessage => jobKinds.has(message.kind);

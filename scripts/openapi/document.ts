@@ -324,7 +324,10 @@ function standardAnswers(route: RouteDefinition): Record<string, Json> {
 }
 
 function operation(name: string, route: RouteDefinition): Json {
-  if (budgetOf(route) && 429 in route.answers) throw new Error(`${name} spends a request budget: its own 429 would hide rate-limited; give both in one answer`);
+  const own429 = (route.answers as Record<number, SuccessAnswer | ProblemAnswer | undefined>)[429];
+  if (budgetOf(route) && own429 && !(isProblemAnswer(own429) && own429.problems.some((p) => p.type === 'rate-limited'))) {
+    throw new Error(`${name} spends a request budget: its own 429 would hide rate-limited; give both in one answer`);
+  }
   const own = Object.fromEntries(Object.entries(route.answers).map(([status, answer]) => [status, isProblemAnswer(answer) ? problemResponse(Number(status), answer, errorFormatOf(route)) : successResponse(answer)]));
   const responses = Object.fromEntries(Object.entries({ ...standardAnswers(route), ...own }).sort(([a], [b]) => Number(a) - Number(b)));
   const params = parameters(route);

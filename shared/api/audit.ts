@@ -88,6 +88,14 @@ export const createAuditExport = {
     202: { description: 'The export, queued (its status at `Location`).', schema: auditExportSchema, headers: ['Location'], example: auditExportExample },
     400: { description: '`validation-error`: a bad format or filter (an unknown action, a time that is not RFC 3339, `until` not after `since`).', problems: [{ type: 'validation-error', detail: 'body.filters.until: must be after since' }] },
     409: { description: '`conflict`: the request collided with another too often; retry with the same `Idempotency-Key`.', problems: [{ type: 'conflict', detail: 'The request collided with another too often; retry with the same Idempotency-Key' }] },
+    429: {
+      description: '`too-many-requests`: the org has 10 exports queued or running; `rate-limited`: the org is over its admin budget (contract section 10, with the RateLimit header fields); or API Gateway\'s throttling (`{"message":"Too Many Requests"}`). Each with `Retry-After`.',
+      problems: [
+        { type: 'too-many-requests', detail: 'The org has 10 audit exports still running; retry when one has finished' },
+        { type: 'rate-limited', detail: 'The org is over its admin budget of 20 requests a second; retry after 1 s' },
+      ],
+      headers: ['Retry-After', 'RateLimit-Policy', 'RateLimit'],
+    },
   },
 } as const satisfies RouteDefinition;
 

@@ -3,14 +3,18 @@
  * the same partition, one per part of its multipart upload (`PART#<n>`, the part's ETag: the
  * upload is completed from these, never from S3's part listing). A step claims the export for a
  * lease before it writes anything to its file, and records what it wrote in one transaction
- * pinned to that claim, so two deliveries of a step never both write one part. Kept a week
- * (DynamoDB's TTL), a day once finished.
+ * pinned to that claim, so two deliveries of a step never both write one part. An unfinished
+ * export is in the due index (its org's jobs' partition), due when the sweep must look for a
+ * stall: each recorded step moves it on, finishing takes it out; and in its org's list of
+ * unfinished exports (gsi3, keys only), which the per-org limit counts. Kept a week (DynamoDB's
+ * TTL), a day once finished.
  */
 import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
 import type { AuditExport } from '../model.js';
 import { recordReader } from './checked.js';
-import { conditionalUpdate, getItem, itemOf, queryPage, withoutNulls, type Key } from './requests.js';
+import { dueIndexAttributes, dueKeys } from './due-index.js';
+import { conditionalUpdate, getItem, itemOf, queryPage, removeClause, setClause, withoutNulls, type Key } from './requests.js';
 import { orgPrefix, table } from './table.js';
 import { iso } from '../time.js';
 import { retrying, RETRY } from '../retry.js';
@@ -21,8 +25,11 @@ const DAY_S = 86_400;
 const KEPT_UNFINISHED_S = 7 * DAY_S;
 
 const partition = (orgId: string, exportId: string) => `${orgPrefix(orgId)}#EXPORT#${exportId}`;
+const { gsi3 } = table.indexes;
 export const auditExportKeys = {
   export: (orgId: string, exportId: string): Key => ({ pk: partition(orgId, exportId), sk: 'EXPORT' }),
+  /** The org's unfinished exports (gsi3). */
+  unfinished: (orgId: string, exportId: string) => ({ [gsi3.partitionKey]: `${orgPrefix(orgId)}#EXPORTS#UNFINISHED`, [gsi3.sortKey]: `EXPORT#${exportId}` }),
   part: (orgId: string, exportId: string, part: number): Key => ({ pk: partition(orgId, exportId), sk: `PART#${String(part).padStart(5, '0')}` }),
 };
 
@@ -31,9 +38,11 @@ const claimNames = { '#step': 'step', '#claim': 'claim', '#claimUntil': 'claimUn
 
 const expiresAt = (fromMs: number, seconds: number) => Math.floor(fromMs / 1000) + seconds;
 
-/** The write that creates an export, for the transaction that audits it. */
-export function createExportWrite(exp: AuditExport): Write {
-  const item = itemOf('AuditExport', auditExportKeys.export(exp.orgId, exp.exportId), withoutNulls(exp), { [table.ttlAttribute]: expiresAt(Date.parse(exp.createdAt), KEPT_UNFINISHED_S) });
+/** The write that creates an export (due for the sweep's stall check at `dueAt`), for the transaction that audits it. */
+export function createExportWrite(exp: AuditExport, dueAt: string): Write {
+  const item = itemOf('AuditExport', auditExportKeys.export(exp.orgId, exp.exportId), withoutNulls(exp), {
+    [table.ttlAttribute]: expiresAt(Date.parse(exp.createdAt), KEPT_UNFINISHED_S), ...dueKeys.job(dueAt, exp.orgId, exp.exportId), ...auditExportKeys.unfinished(exp.orgId, exp.exportId),
+  });
   return putWrite(item, { expression: 'attribute_not_exists(pk)' });
 }
 
@@ -43,8 +52,15 @@ const toExport = /* @__PURE__ */ recordReader('AuditExport', () => ({ orgId: v.s
     ...(e as unknown as AuditExport),
     startedAt: x.startedAt ?? null, finishedAt: x.finishedAt ?? null, error: x.error ?? null,
     cursor: x.cursor ?? null, listEnded: x.listEnded ?? false, carry: x.carry ?? null, upload: x.upload ?? null, bytes: x.bytes ?? null,
+    claimUntil: x.claimUntil ?? null, resumes: x.resumes ?? 0,
   };
 });
+
+/** How many of the org's exports are unfinished, counted up to `max`: one Query of index keys. Expired ones count until DynamoDB deletes them (at most days late). */
+export async function countUnfinishedExports(orgId: string, max: number): Promise<number> {
+  const partition = auditExportKeys.unfinished(orgId, '')[gsi3.partitionKey];
+  return (await queryPage({ index: 'gsi3', partition, limit: max, count: true })).count;
+}
 
 /** The export, unless its time is over (DynamoDB's TTL deletes items up to two days late). */
 export async function getAuditExport(orgId: string, exportId: string, now = Date.now()): Promise<AuditExport | undefined> {
@@ -79,7 +95,45 @@ export async function claimExportStep(exp: AuditExport, now: number, leaseMs: nu
 }
 
 /** Whether some delivery holds a live claim on the export's next step. */
-export const stepClaimed = (item: AuditExport & { claimUntil?: number }, now: number) => (item.claimUntil ?? 0) >= now;
+export const stepClaimed = (exp: AuditExport, now: number) => (exp.claimUntil ?? 0) >= now;
+
+/**
+ * The sweep's resumption of a stalled export (its next step unclaimed and unrecorded since the
+ * due time): counts it and moves the due entry to `dueAt`, only if nothing changed since `exp`
+ * was read, so of two sweeps one resumes it. Then its step is sent again.
+ */
+export function resumeExport(exp: AuditExport, now: number, dueAt: string): Promise<boolean> {
+  const due = setClause(dueKeys.job(dueAt, exp.orgId, exp.exportId), 'd');
+  return conditionalUpdate({
+    Key: auditExportKeys.export(exp.orgId, exp.exportId),
+    UpdateExpression: `SET #resumes = :resumes, ${due.parts.join(', ')}`,
+    ConditionExpression: '#step = :step AND #status IN (:queued, :running) AND (attribute_not_exists(#claimUntil) OR #claimUntil < :now) AND '
+      + (exp.resumes === 0 ? '(attribute_not_exists(#resumes) OR #resumes = :before)' : '#resumes = :before'),
+    ExpressionAttributeNames: { '#step': 'step', '#claimUntil': 'claimUntil', '#status': 'status', '#resumes': 'resumes', ...due.names },
+    ExpressionAttributeValues: {
+      ':resumes': exp.resumes + 1, ':step': exp.step, ':queued': 'queued', ':running': 'running', ':now': now, ':before': exp.resumes, ...due.values,
+    },
+  });
+}
+
+/** Moves an export's next stall check to `dueAt` (a step holds it now), unless its step moved meanwhile. */
+export function postponeExport(exp: AuditExport, dueAt: string): Promise<boolean> {
+  const due = setClause(dueKeys.job(dueAt, exp.orgId, exp.exportId), 'd');
+  return conditionalUpdate({
+    Key: auditExportKeys.export(exp.orgId, exp.exportId),
+    UpdateExpression: `SET ${due.parts.join(', ')}`, ConditionExpression: '#step = :step',
+    ExpressionAttributeNames: { '#step': 'step', ...due.names }, ExpressionAttributeValues: { ':step': exp.step, ...due.values },
+  });
+}
+
+/** Takes an expired export out of the due index and the unfinished list (which DynamoDB's TTL would do only later). */
+export function unlistExport(orgId: string, exportId: string): Promise<boolean> {
+  const unlisted = removeClause([...dueIndexAttributes, gsi3.partitionKey, gsi3.sortKey], 'r');
+  return conditionalUpdate({
+    Key: auditExportKeys.export(orgId, exportId), UpdateExpression: `REMOVE ${unlisted.parts.join(', ')}`,
+    ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: unlisted.names,
+  });
+}
 
 /** What a step wrote: the export's state after it, and the part it uploaded, if any. */
 export interface ExportStepRecord {
@@ -91,18 +145,23 @@ export interface ExportStepRecord {
   part?: { number: number; etag: string };
 }
 
-/** Records step `exp.step` under `claim`, releasing it: false when the claim was lost (nothing recorded). */
-export function recordExportStep(exp: AuditExport, claim: string, record: ExportStepRecord): Promise<boolean> {
+/**
+ * Records step `exp.step` under `claim`, releasing it, with the export's next stall check at
+ * `dueAt` (and its resumptions, which count those without progress, back to none): false when
+ * the claim was lost (nothing recorded).
+ */
+export function recordExportStep(exp: AuditExport, claim: string, record: ExportStepRecord, dueAt: string): Promise<boolean> {
   const { orgId, exportId } = exp;
   const set = { rows: record.rows, listEnded: record.listEnded, cursor: record.cursor, carry: record.carry, upload: record.upload };
   const present = Object.entries(set).filter(([, value]) => value !== null);
-  const absent = Object.entries(set).filter(([, value]) => value === null).map(([name]) => name);
+  const absent = ['resumes', ...Object.entries(set).filter(([, value]) => value === null).map(([name]) => name)];
+  const due = setClause(dueKeys.job(dueAt, orgId, exportId), 'd');
   const writes = [updateWrite({
     Key: auditExportKeys.export(orgId, exportId),
-    UpdateExpression: `SET #step = :next, ${present.map(([name]) => `#${name} = :${name}`).join(', ')} REMOVE #claim, #claimUntil${absent.map((name) => `, #${name}`).join('')}`,
+    UpdateExpression: `SET #step = :next, ${[...present.map(([name]) => `#${name} = :${name}`), ...due.parts].join(', ')} REMOVE #claim, #claimUntil${absent.map((name) => `, #${name}`).join('')}`,
     ConditionExpression: '#claim = :claim AND #step = :step',
-    ExpressionAttributeNames: { ...claimNames, ...Object.fromEntries(Object.keys(set).map((name) => [`#${name}`, name])) },
-    ExpressionAttributeValues: { ':next': exp.step + 1, ':step': exp.step, ':claim': claim, ...Object.fromEntries(present.map(([name, value]) => [`:${name}`, value])) },
+    ExpressionAttributeNames: { ...claimNames, ...due.names, ...Object.fromEntries([...Object.keys(set), 'resumes'].map((name) => [`#${name}`, name])) },
+    ExpressionAttributeValues: { ':next': exp.step + 1, ':step': exp.step, ':claim': claim, ...due.values, ...Object.fromEntries(present.map(([name, value]) => [`:${name}`, value])) },
   })];
   if (record.part) {
     const { number, etag } = record.part;
@@ -127,15 +186,16 @@ export async function exportParts(orgId: string, exportId: string): Promise<{ nu
   return parts;
 }
 
-/** Ends the export under `claim`: succeeded with its file's size, or failed with why (a failure needs no claim). */
+/** Ends the export under `claim` (out of the due index): succeeded with its file's size, or failed with why (a failure needs no claim). */
 export function finishExport(exp: AuditExport, now: number, end: { bytes: number; claim: string } | { error: string }): Promise<boolean> {
   const succeeded = 'bytes' in end;
+  const unlisted = removeClause([...dueIndexAttributes, gsi3.partitionKey, gsi3.sortKey], 'r');
   return conditionalUpdate({
     Key: auditExportKeys.export(exp.orgId, exp.exportId),
-    UpdateExpression: `SET #status = :status, #finishedAt = :at, #ttl = :ttl, ${succeeded ? '#bytes = :bytes' : '#error = :error'} REMOVE #claim, #claimUntil`,
+    UpdateExpression: `SET #status = :status, #finishedAt = :at, #ttl = :ttl, ${succeeded ? '#bytes = :bytes' : '#error = :error'} REMOVE #claim, #claimUntil, ${unlisted.parts.join(', ')}`,
     ConditionExpression: succeeded ? '#claim = :claim AND #step = :step' : '#status IN (:queued, :running)',
     ExpressionAttributeNames: {
-      '#claim': 'claim', '#claimUntil': 'claimUntil', '#status': 'status', '#finishedAt': 'finishedAt', '#ttl': table.ttlAttribute,
+      '#claim': 'claim', '#claimUntil': 'claimUntil', '#status': 'status', '#finishedAt': 'finishedAt', '#ttl': table.ttlAttribute, ...unlisted.names,
       ...(succeeded ? { '#bytes': 'bytes', '#step': 'step' } : { '#error': 'error' }),
     },
     ExpressionAttributeValues: {

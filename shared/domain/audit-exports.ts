@@ -9,28 +9,29 @@
  * of a multipart upload (its ETag recorded on a part item); fewer than a part's minimum wait in a
  * carry object for the next step; a file that ends within its first step is one PutObject. A step
  * claims the export before it writes anything, and records what it wrote under that claim, then
- * sends the next step: a duplicate finds the step taken or done, a redelivery after a death sends
- * the next step again, and an export whose step failed on every delivery ends `failed`.
+ * sends the next step: a duplicate finds the step taken or done (and is dropped), and an export
+ * whose step failed on every delivery ends `failed`. Work lost between steps (a process killed
+ * before it sent the next one, a message gone to the DLQ) is found by the sweep (export-stalls.ts).
  */
-import { getAuditExport, claimExportStep, createExportWrite, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
+import { getAuditExport, claimExportStep, countUnfinishedExports, createExportWrite, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
 import { listAuditEvents, recordEvent, type AuditFilter } from '../db/audit-event.js';
-import { getIdempotencyKey, rememberKeyWrite } from '../db/idempotency-key.js';
+import { rememberKeyWrite } from '../db/idempotency-key.js';
 import { commit } from '../db/unit-of-work.js';
 import { config } from '../config.js';
-import { ConflictError, IdempotencyKeyReusedError, ValidationError } from '../errors.js';
+import { ConflictError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { exportFiles, MAX_PARTS, MIN_PART_BYTES } from '../export-files.js';
 import { newExportId } from '../ids.js';
 import { logger } from '../logger.js';
 import type { Actor, AuditAction, AuditExport, AuditExportFilters, AuditExportFormat } from '../model.js';
 import { enqueue } from '../queue.js';
-import type { ExportMessage } from '../queue-messages.js';
+import { exportStepMessage, type ExportMessage } from '../queue-messages.js';
 import { retrying, RETRY } from '../retry.js';
 import { iso } from '../time.js';
 import { workerDelivery } from '../worker-delivery.js';
 import { auditEvent, auditView } from './audit.js';
 import { exportFormats } from './audit-rows.js';
 import { exportFile, filtersView } from './audit-export-view.js';
-import { idempotencyHashes } from './revocations.js';
+import { idempotencyHashes, madeWithIdempotencyKey, stallCheckAt } from './revocations.js';
 
 /** A step's claim outlives any step: twice the worker's timeout. */
 const LEASE_MS = 2 * workerDelivery.timeoutSeconds * 1000;
@@ -40,6 +41,9 @@ const PART_TARGET_BYTES = 8 * 1024 * 1024;
 const PAGE_EVENTS = 100;
 /** How long after the request the first step reads: time for the indexes to hold the events written just before it. */
 const INDEX_SETTLE_MS = 1000;
+
+/** Exports of an org queued or running at once: they share the worker with revocation cleanup. */
+export const MAX_UNFINISHED_EXPORTS_PER_ORG = 10;
 
 export interface AuditExportRequest {
   format: AuditExportFormat;
@@ -54,20 +58,19 @@ export async function requestAuditExport(actor: Actor, request: AuditExportReque
   if (since && since >= iso(now)) throw ValidationError.field('body.filters.since', 'must be before now: an export holds the events written before it');
   const { keyHash, requestHash } = idempotencyHashes(actor, { key: idempotencyKey, route: 'createAuditExport' }, request);
   return retrying(async () => {
-    if (keyHash) {
-      const used = await getIdempotencyKey(orgId, keyHash, now);
-      if (used && used.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-      const known = used && (await getAuditExport(orgId, used.jobId));
-      if (known) {
-        // The first call may have died before its first step was sent: sending it again is harmless.
-        if (known.status === 'queued' && known.step === 0 && !stepClaimed(known, now)) await enqueue([firstStep(known)]);
-        return known;
-      }
+    const known = await madeWithIdempotencyKey(orgId, { keyHash, requestHash }, now, (exportId) => getAuditExport(orgId, exportId, now));
+    if (known) {
+      // The first call may have died before its first step was sent: sending it again is harmless.
+      if (known.status === 'queued' && known.step === 0 && !stepClaimed(known, now)) await enqueue([exportStepMessage(known)]);
+      return known;
+    }
+    if ((await countUnfinishedExports(orgId, MAX_UNFINISHED_EXPORTS_PER_ORG)) >= MAX_UNFINISHED_EXPORTS_PER_ORG) {
+      throw new TooManyRequestsError(`The org has ${MAX_UNFINISHED_EXPORTS_PER_ORG} audit exports still running; retry when one has finished`, 30);
     }
     const exp = newExport(actor, request, now);
     const event = auditEvent(actor, 'audit.exported', { details: { exportId: exp.exportId, format: exp.format, filters: filtersView(exp.filters) } }, now);
-    if (!(await commit([createExportWrite(exp), recordEvent(event), ...(keyHash ? [rememberKeyWrite(orgId, keyHash, exp.exportId, requestHash, now)] : [])]))) return RETRY;
-    await enqueue([firstStep(exp)]);
+    if (!(await commit([createExportWrite(exp, stallCheckAt(now)), recordEvent(event), ...(keyHash ? [rememberKeyWrite(orgId, keyHash, exp.exportId, requestHash, now)] : [])]))) return RETRY;
+    await enqueue([exportStepMessage(exp)]);
     return exp;
   }, () => new ConflictError('The request collided with another too often; retry with the same Idempotency-Key'));
 }
@@ -80,23 +83,22 @@ function newExport(actor: Actor, request: AuditExportRequest, now: number): Audi
   return {
     orgId: actor.orgId, exportId: newExportId(now), format: request.format, filters, status: 'queued', requestedBy: actor.sub,
     createdAt: at, startedAt: null, finishedAt: null, error: null, rows: 0, step: 0, cursor: null, listEnded: false, carry: null, upload: null, bytes: null,
+    claimUntil: null, resumes: 0,
   };
 }
 
-const firstStep = (exp: AuditExport): ExportMessage => ({ kind: 'audit-export', orgId: exp.orgId, exportId: exp.exportId, step: 0 });
 
 /** One step of an export (a queue message): see the module's comment. */
 export async function auditExportStep(message: ExportMessage, now: number, delivery: { receiveCount: number }): Promise<void> {
   const exp = await getAuditExport(message.orgId, message.exportId);
   if (!exp || exp.status === 'succeeded' || exp.status === 'failed') return;
-  if (exp.step !== message.step) {
-    // Recorded, but its process may have died before it sent the next step: send it again unless that one is under way.
-    if (exp.step === message.step + 1 && !stepClaimed(exp, now)) await enqueue([{ ...message, step: exp.step }]);
+  // A duplicate, or a step sent again by the sweep, of a step done or under way: nothing to do.
+  if (exp.step !== message.step) return;
+  const claim = await claimExportStep(exp, now, LEASE_MS);
+  if (!claim) {
+    logger.debug('An audit export step is held by another delivery', { exportId: exp.exportId, step: exp.step });
     return;
   }
-  const claim = await claimExportStep(exp, now, LEASE_MS);
-  // Another delivery holds the step: this one comes back later and finds it done, or its claim over.
-  if (!claim) throw new Error(`Step ${exp.step} of audit export ${exp.exportId} is held by another delivery`);
   let recorded = false;
   try {
     if (exp.listEnded) {
@@ -112,15 +114,19 @@ export async function auditExportStep(message: ExportMessage, now: number, deliv
     // The indexes are eventually consistent: the first step reads no sooner than a moment after the request, so its last events are listed.
     if (exp.step === 0) await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(exp.createdAt) + INDEX_SETTLE_MS - Date.now())));
     const record = await writeStep(exp);
-    if (!(await recordExportStep(exp, claim, record))) throw new Error(`Audit export ${exp.exportId} lost its claim on step ${exp.step}`);
+    if (!(await recordExportStep(exp, claim, record, stallCheckAt(Date.now())))) throw new Error(`Audit export ${exp.exportId} lost its claim on step ${exp.step}`);
     recorded = true;
     if (exp.carry) await exportFiles.remove(exp.carry.key).catch((error: unknown) => logger.warn('Could not delete a carry object (the bucket\'s lifecycle will)', { error: error as Error }));
     await enqueue([{ ...message, step: exp.step + 1 }]);
   } catch (error) {
-    // Released, so a redelivery may take the step at once (a recorded step released its claim already).
-    if (!recorded) await releaseExportStep(exp, claim).catch(() => undefined);
-    // A redelivery finds a recorded step's next one unsent and sends it; so does the last.
-    if (recorded || delivery.receiveCount < workerDelivery.maxReceiveCount) throw error;
+    // Recorded, but the next step could not be sent: the sweep's stall check sends it (a redelivery of this one would find it done).
+    if (recorded) {
+      logger.error('An audit export step was recorded but its next step could not be sent: the sweep will send it', { error: error as Error, exportId: exp.exportId });
+      return;
+    }
+    // Released, so a redelivery may take the step at once.
+    await releaseExportStep(exp, claim).catch(() => undefined);
+    if (delivery.receiveCount < workerDelivery.maxReceiveCount) throw error;
     // The last delivery before the DLQ: the export ends failed rather than waiting for ever.
     logger.error('An audit export step failed on every delivery: the export failed', { error: error as Error, exportId: exp.exportId });
     await finishExport(exp, Date.now(), { error: 'The export could not be written; ask for it again' });

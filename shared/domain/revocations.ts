@@ -48,14 +48,18 @@ export function newOrgWideJob(actor: Actor, userId: string, reason: string | nul
   };
 }
 
-/** The job an Idempotency-Key made, if any (a key reused with another request: 422). */
-export async function jobOfIdempotencyKey(orgId: string, hashes: { keyHash: string | undefined; requestHash: string }, now: number): Promise<RevocationJob | undefined> {
+/** What an Idempotency-Key made, if anything (`load` reads it by the id the key remembers); a key reused with another request: 422. */
+export async function madeWithIdempotencyKey<T>(orgId: string, hashes: { keyHash: string | undefined; requestHash: string }, now: number, load: (id: string) => Promise<T | undefined>): Promise<T | undefined> {
   if (!hashes.keyHash) return undefined;
   const used = await getIdempotencyKey(orgId, hashes.keyHash, now);
   if (!used) return undefined;
   if (used.requestHash !== hashes.requestHash) throw new IdempotencyKeyReusedError();
-  return getJob(orgId, used.jobId);
+  return load(used.jobId);
 }
+
+/** The job an Idempotency-Key made, if any. */
+export const jobOfIdempotencyKey = (orgId: string, hashes: { keyHash: string | undefined; requestHash: string }, now: number) =>
+  madeWithIdempotencyKey(orgId, hashes, now, (jobId) => getJob(orgId, jobId));
 
 /** A dry run: how many users and tokens the revocation would take, from the live counters; nothing changes. */
 export async function previewRevocation(orgId: string, appId: string, target: Pick<RevocationRequest, 'userIds'>) {

@@ -13,6 +13,8 @@ import { logger } from '../logger.js';
 import { enqueue } from '../queue.js';
 import type { QueueMessage, SweepOrgMessage } from '../queue-messages.js';
 import type { RevocationJob } from '../model.js';
+import { isExportId } from '../ids.js';
+import { checkExportProgress, resumeUnfinishedExport } from './export-stalls.js';
 import { releaseWaitingJob, STALL_AFTER_MS, stallCheckAt, startScheduledJob } from './revocations.js';
 
 /**
@@ -45,6 +47,10 @@ export interface RoundReport {
   jobsFailed: number;
   /** Started jobs whose cleanup waited for a slot among the app's running jobs, sent on now. */
   jobsReleased: number;
+  /** Audit exports that stalled, their step sent again. */
+  exportsResumed: number;
+  /** Audit exports that stalled too often, ended failed. */
+  exportsFailed: number;
   /** Due entries stored in a form the index cannot order (before times were bounded), put right. */
   entriesRepaired: number;
   /** Due tokens handed to the queue (the worker decides each one again before deleting it). */
@@ -107,7 +113,7 @@ export async function sweepOrg(message: SweepOrgMessage, now: number): Promise<R
   return report;
 }
 
-const noJobs = () => ({ jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0 });
+const noJobs = () => ({ jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, exportsResumed: 0, exportsFailed: 0, entriesRepaired: 0 });
 
 /**
  * Deletes the markers of buckets that ended MARKER_GRACE_MS ago (nothing writes into them any
@@ -129,20 +135,32 @@ const notice = (oldest: Oldest, entries: Record<string, unknown>[]) => {
   if (isCanonicalTime(dueAt)) oldest.at = Math.min(oldest.at, Date.parse(dueAt));
 };
 
-/** The org's due jobs of this round, oldest first, from `cursor`; where the next round goes on, if more are due. */
+/**
+ * The org's due jobs and audit exports (which share the jobs' due partition) of this round,
+ * oldest first, from `cursor`; where the next round goes on, if more are due.
+ */
 async function sweepJobs(orgId: string, cursor: Record<string, string> | null, now: number, oldest: Oldest) {
-  const report = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0 };
+  const report = noJobs();
   const { entries, more } = await queryDue(dueKeys.jobPartition(orgId), dueKeys.dueBy(iso(now)), JOBS_PER_ROUND, cursor);
   notice(oldest, entries);
+  const due = entries.map((entry) => dueKeys.parseJob(entry));
+  const exportsDue = due.filter((entry) => isExportId(entry.jobId));
+  const jobsDue = due.filter((entry) => !isExportId(entry.jobId));
   // Jobs of one app one after another (releasing a waiting job counts the app's running ones); apps at once.
   const byApp = new Map<string, { job: RevocationJob; dueAt: string }[]>();
-  const jobs = await pMap(entries, (entry) => getJob(orgId, dueKeys.parseJob(entry).jobId), { concurrency: 8 });
+  const jobs = await pMap(jobsDue, (entry) => getJob(orgId, entry.jobId), { concurrency: 8 });
   for (const [i, job] of jobs.entries()) {
-    if (job) byApp.set(job.appId, [...(byApp.get(job.appId) ?? []), { job, dueAt: dueKeys.parseJob(entries[i] as Record<string, unknown>).dueAt }]);
+    if (job) byApp.set(job.appId, [...(byApp.get(job.appId) ?? []), { job, dueAt: (jobsDue[i] as { dueAt: string }).dueAt }]);
   }
-  await pMap(byApp.values(), async (due) => {
-    for (const { job, dueAt } of due) await logger.within({ orgId, jobId: job.jobId }, () => sweepJob(job, dueAt));
-  }, { concurrency: 4 });
+  await Promise.all([
+    pMap(byApp.values(), async (appJobs) => {
+      for (const { job, dueAt } of appJobs) await logger.within({ orgId, jobId: job.jobId }, () => sweepJob(job, dueAt));
+    }, { concurrency: 4 }),
+    pMap(exportsDue, async ({ jobId: exportId }) => {
+      const outcome = await checkExportProgress(orgId, exportId, now);
+      if (outcome) report[outcome] += 1;
+    }, { concurrency: 4 }),
+  ]);
   const last = entries.at(-1);
   return { report, cursor: more && last ? entryKey(last) : null };
 
@@ -204,22 +222,27 @@ async function checkProgress(job: RevocationJob, now: number): Promise<'jobsResu
 }
 
 /**
- * Resumes every queued or running job at once, each in a new pass: for a local server whose queue
- * did not survive a restart (in AWS the queue keeps its messages and the sweep resumes stalled
- * jobs). Reads the jobs' due partition of every org with a due marker, where every unfinished
- * job has its entry. Returns how many.
+ * Resumes every queued or running job at once, each in a new pass, and sends every unfinished
+ * audit export's step again: for a local server whose queue did not survive a restart (in AWS the
+ * queue keeps its messages and the sweep resumes stalled work). Reads the jobs' due partition of
+ * every org with a due marker, where every unfinished job and export has its entry. Returns how many of each.
  */
-export async function resumeUnfinishedJobs(now: number): Promise<number> {
-  let resumed = 0;
+export async function resumeUnfinishedJobs(now: number): Promise<{ jobs: number; exports: number }> {
+  const resumed = { jobs: 0, exports: 0 };
   for (const orgId of (await orgsWithDueWork(dueKeys.dueBy('~'))).keys()) {
     let cursor: Record<string, string> | null = null;
     do {
       const { entries, more } = await queryDue(dueKeys.jobPartition(orgId), dueKeys.dueBy('~'), PAGE, cursor);
       for (const entry of entries) {
-        const job = await getJob(orgId, dueKeys.parseJob(entry).jobId);
+        const { jobId } = dueKeys.parseJob(entry);
+        if (isExportId(jobId)) {
+          if (await resumeUnfinishedExport(orgId, jobId, now)) resumed.exports += 1;
+          continue;
+        }
+        const job = await getJob(orgId, jobId);
         if ((job?.status === 'queued' || job?.status === 'running') && !job.waiting && (await startPass(job, iso(now), stallCheckAt(now)))) {
           await enqueue([{ kind: 'plan', orgId, jobId: job.jobId, pass: job.pass + 1 }]);
-          resumed += 1;
+          resumed.jobs += 1;
         }
       }
       const last = entries.at(-1);

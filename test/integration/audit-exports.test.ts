@@ -13,7 +13,9 @@ const { eventItem } = await import('../../shared/db/audit-event.js');
 const { openDownload } = await import('../../shared/export-download.js');
 const { storeItems } = await import('../support/jobs.js');
 const { as, call, createApp } = await import('../support/api.js');
-const { drainQueue, duplicateQueue } = await import('../support/queue.js');
+const { drainQueue, dropQueue, duplicateQueue, pollQueueOnce } = await import('../support/queue.js');
+const { sweepOrg } = await import('../../shared/domain/sweep.js');
+const { STALL_AFTER_MS } = await import('../../shared/domain/revocations.js');
 const { filesClient } = await import('../../shared/export-files.js');
 
 /** POST /v1/audit-exports and GET /v1/audit-exports/{exportId} (contract section 5). */
@@ -245,4 +247,70 @@ describe('an export of thousands of events', () => {
     const text = await (await fetchDownload(String(exp.downloadUrl))).text();
     expect(text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(listed);
   }, 120_000);
+});
+
+describe('an export whose work was lost', () => {
+  const org = 'org-exports-lost';
+  const round = (now: number) => sweepOrg({ kind: 'sweep-org', orgId: org, buckets: [] }, now);
+  const statusOf = async (exportId: string) => (await call('getAuditExport', { claims: as(org), path: { exportId } })).body;
+
+  beforeAll(async () => {
+    await createApp(org, 'crm');
+    await createApp(org, 'hr');
+  });
+
+  it('is found by the sweep once it stalls, its step sent again, and finishes; a finished one is looked at no more', async () => {
+    const created = await call('createAuditExport', { claims: as(org), json: { format: 'ndjson' } });
+    expect(created.status, created.text).toBe(202);
+    const exportId = String(created.body.exportId);
+    expect(await dropQueue()).toBe(1); // its first step, lost (the process died after the commit, or the message went to the DLQ)
+    // Before it stalls the sweep leaves it alone; after, it sends the step again.
+    expect((await round(Date.now() + STALL_AFTER_MS / 2)).exportsResumed).toBe(0);
+    expect((await round(Date.now() + STALL_AFTER_MS + 1000)).exportsResumed).toBe(1);
+    await drainQueue();
+    const done = await statusOf(exportId);
+    expect(done).toMatchObject({ status: 'succeeded', rows: 2 });
+    expect((await round(Date.now() + 3 * STALL_AFTER_MS)).exportsResumed).toBe(0);
+  });
+
+  it('goes on from the step it recorded when the next one was lost, and holds every row once', async () => {
+    const created = await call('createAuditExport', { claims: as(org), json: { format: 'ndjson', filters: { appId: 'crm' } } });
+    expect(await pollQueueOnce(1)).toBe(1); // step 0 written and recorded (the file is small: step 1 ends it)
+    const lost = await dropQueue();
+    expect(lost).toBe(1);
+    expect((await round(Date.now() + STALL_AFTER_MS + 1000)).exportsResumed).toBe(1);
+    await drainQueue();
+    const done = await statusOf(String(created.body.exportId));
+    expect(done).toMatchObject({ status: 'succeeded', rows: 1 });
+    const text = await (await fetchDownload(String(done.downloadUrl))).text();
+    expect(text.trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('ends failed after five resumptions without progress', async () => {
+    const created = await call('createAuditExport', { claims: as(org), json: { format: 'csv' } });
+    const exportId = String(created.body.exportId);
+    let now = Date.now();
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await dropQueue();
+      now += STALL_AFTER_MS + 1000;
+      expect((await round(now)).exportsResumed).toBe(1);
+    }
+    await dropQueue();
+    now += STALL_AFTER_MS + 1000;
+    expect(await round(now)).toMatchObject({ exportsResumed: 0, exportsFailed: 1 });
+    expect(await statusOf(exportId)).toMatchObject({ status: 'failed', error: expect.stringContaining('no progress') as unknown, downloadUrl: null });
+  });
+
+  it('answers 429 with Retry-After to an org with 10 exports still running, and takes another once one finished', async () => {
+    const capped = as('org-exports-capped');
+    await createApp('org-exports-capped', 'crm');
+    for (let i = 0; i < 10; i++) expect((await call('createAuditExport', { claims: capped, json: { format: 'csv' } })).status).toBe(202);
+    const refused = await call('createAuditExport', { claims: capped, json: { format: 'csv' } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers['retry-after']).toBe('30');
+    expect(refused.body).toMatchObject({ type: expect.stringContaining('too-many-requests') as unknown, detail: expect.stringContaining('10 audit exports') as unknown });
+    await drainQueue();
+    expect((await call('createAuditExport', { claims: capped, json: { format: 'csv' } })).status).toBe(202);
+    await drainQueue();
+  });
 });

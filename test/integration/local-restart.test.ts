@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { getAuditExport } from '../../shared/db/audit-export.js';
 import { getJob } from '../../shared/db/job.js';
 import { as, call, createApp, rawToken, register } from '../support/api.js';
 import { dropQueue } from '../support/queue.js';
@@ -31,12 +32,14 @@ afterAll(async () => {
 });
 
 describe('npm start', () => {
-  it('resumes the jobs that were queued or running when it stopped', { timeout: 60_000 }, async () => {
+  it('resumes the jobs and audit exports that were queued or running when it stopped', { timeout: 60_000 }, async () => {
     await createApp(org, 'interrupted');
     for (const userId of ['ada', 'bob', 'cy']) expect((await register(org, { token: rawToken('r'), type: 'access', appId: 'interrupted', userId })).status).toBe(201);
     const reply = await call('requestRevocation', { claims: as(org), path: { appId: 'interrupted' }, json: { all: true } });
     expect(reply.status).toBe(202);
-    expect(await dropQueue()).toBe(1); // the plan message, lost with the old server
+    const exported = await call('createAuditExport', { claims: as(org), json: { format: 'csv' } });
+    expect(exported.status).toBe(202);
+    expect(await dropQueue()).toBe(2); // the plan message and the export's first step, lost with the old server
     const jobId = reply.body.jobId as string;
 
     server = spawn(join('node_modules', '.bin', 'tsx'), ['local/main.ts'], {
@@ -52,11 +55,12 @@ describe('npm start', () => {
     server.stderr?.on('data', (chunk: Buffer) => { output += chunk.toString(); });
 
     const deadline = Date.now() + 45_000;
-    while ((await getJob(org, jobId))?.status !== 'succeeded') {
-      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`the job did not finish; server output:\n${output}`);
+    while ((await getJob(org, jobId))?.status !== 'succeeded' || (await getAuditExport(org, String(exported.body.exportId)))?.status !== 'succeeded') {
+      if (Date.now() > deadline || server.exitCode !== null) throw new Error(`the job and the export did not finish; server output:\n${output}`);
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(output).toContain('Resumed 1 unfinished revocation job');
+    expect(output).toContain('Resumed 1 unfinished revocation job\n');
+    expect(output).toContain('Resumed 1 unfinished audit export\n');
     const app = (await call('getApp', { claims: as(org), path: { appId: 'interrupted' } })).body;
     expect([app.userCount, app.activeTokenCount]).toEqual([0, 0]);
   });

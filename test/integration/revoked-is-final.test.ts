@@ -302,7 +302,7 @@ describe('a restart of the local server', () => {
     expect(reply.status).toBe(202);
     expect(await dropQueue()).toBeGreaterThan(0); // Ctrl-C: the in-memory queue is gone
 
-    expect(await resumeUnfinishedJobs(Date.now())).toBeGreaterThanOrEqual(1);
+    expect((await resumeUnfinishedJobs(Date.now())).jobs).toBeGreaterThanOrEqual(1);
     await drainQueue();
     expect((await call('getRevocationJob', { claims: as(org), path: { jobId: reply.body.jobId as string } })).body.status).toBe('succeeded');
     expect(await items('Token', 'restart')).toEqual([]);

@@ -27,7 +27,7 @@ export async function drainQueue(options: { retryFailedAtOnce?: boolean; invocat
  */
 export async function runSweepRounds({ once = false } = {}): Promise<RoundReport> {
   const { sweepOrg } = await import('../../shared/domain/sweep.js');
-  const total: RoundReport = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, entriesRepaired: 0, tokensDue: 0, markersDeleted: 0 };
+  const total: RoundReport = { jobsStarted: 0, jobsResumed: 0, jobsFailed: 0, jobsReleased: 0, exportsResumed: 0, exportsFailed: 0, entriesRepaired: 0, tokensDue: 0, markersDeleted: 0 };
   for (;;) {
     const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: process.env.SWEEP_QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
     if (Messages.length === 0) return total;
