@@ -5,9 +5,10 @@
  * lease before it writes anything to its file, and records what it wrote in one transaction
  * pinned to that claim, so two deliveries of a step never both write one part. An unfinished
  * export is in the due index (its org's jobs' partition), due when the sweep must look for a
- * stall: each recorded step moves it on, finishing takes it out; and in its org's list of
- * unfinished exports (gsi3, keys only), which the per-org limit counts. Kept a week (DynamoDB's
- * TTL), a day once finished.
+ * stall: each recorded step moves it on, finishing takes it out. The org's count of unfinished
+ * exports (`ORG#<org>#EXPORTS` / `UNFINISHED`) goes up in the transaction that creates one, only
+ * below the limit, and down in the one that finishes it. Kept a week (DynamoDB's TTL), a day once
+ * finished (its part items a week from its start).
  */
 import { randomUUID } from 'node:crypto';
 import * as v from 'valibot';
@@ -15,7 +16,7 @@ import type { AuditExport } from '../model.js';
 import { recordReader } from './checked.js';
 import { dueIndexAttributes, dueKeys } from './due-index.js';
 import { conditionalUpdate, getItem, itemOf, queryPage, removeClause, setClause, withoutNulls, type Key } from './requests.js';
-import { orgPrefix, table } from './table.js';
+import { entityAttribute, orgPrefix, table } from './table.js';
 import { iso } from '../time.js';
 import { retrying, RETRY } from '../retry.js';
 import { commitOrFailures, putWrite, updateWrite, type Write } from './unit-of-work.js';
@@ -25,11 +26,10 @@ const DAY_S = 86_400;
 const KEPT_UNFINISHED_S = 7 * DAY_S;
 
 const partition = (orgId: string, exportId: string) => `${orgPrefix(orgId)}#EXPORT#${exportId}`;
-const { gsi3 } = table.indexes;
 export const auditExportKeys = {
   export: (orgId: string, exportId: string): Key => ({ pk: partition(orgId, exportId), sk: 'EXPORT' }),
-  /** The org's unfinished exports (gsi3). */
-  unfinished: (orgId: string, exportId: string) => ({ [gsi3.partitionKey]: `${orgPrefix(orgId)}#EXPORTS#UNFINISHED`, [gsi3.sortKey]: `EXPORT#${exportId}` }),
+  /** The org's count of unfinished exports. */
+  unfinished: (orgId: string): Key => ({ pk: `${orgPrefix(orgId)}#EXPORTS`, sk: 'UNFINISHED' }),
   part: (orgId: string, exportId: string, part: number): Key => ({ pk: partition(orgId, exportId), sk: `PART#${String(part).padStart(5, '0')}` }),
 };
 
@@ -38,13 +38,26 @@ const claimNames = { '#step': 'step', '#claim': 'claim', '#claimUntil': 'claimUn
 
 const expiresAt = (fromMs: number, seconds: number) => Math.floor(fromMs / 1000) + seconds;
 
-/** The write that creates an export (due for the sweep's stall check at `dueAt`), for the transaction that audits it. */
-export function createExportWrite(exp: AuditExport, dueAt: string): Write {
+/**
+ * The writes that create an export (due for the sweep's stall check at `dueAt`) and count it
+ * among the org's unfinished ones, only while fewer than `max` are: for the transaction that
+ * audits it. The count's write is the second: its failed condition means the limit.
+ */
+export function createExportWrites(exp: AuditExport, dueAt: string, max: number): [Write, Write] {
   const item = itemOf('AuditExport', auditExportKeys.export(exp.orgId, exp.exportId), withoutNulls(exp), {
-    [table.ttlAttribute]: expiresAt(Date.parse(exp.createdAt), KEPT_UNFINISHED_S), ...dueKeys.job(dueAt, exp.orgId, exp.exportId), ...auditExportKeys.unfinished(exp.orgId, exp.exportId),
+    [table.ttlAttribute]: expiresAt(Date.parse(exp.createdAt), KEPT_UNFINISHED_S), ...dueKeys.job(dueAt, exp.orgId, exp.exportId),
   });
-  return putWrite(item, { expression: 'attribute_not_exists(pk)' });
+  return [putWrite(item, { expression: 'attribute_not_exists(pk)' }), countUnfinished(exp.orgId, 1, max)];
 }
+
+/** One more (below `max`) or one fewer unfinished export of the org. */
+const countUnfinished = (orgId: string, by: 1 | -1, max?: number): Write => updateWrite({
+  Key: auditExportKeys.unfinished(orgId),
+  UpdateExpression: 'SET #entity = :entity, orgId = :org ADD unfinished :by',
+  ...(max === undefined ? {} : { ConditionExpression: 'attribute_not_exists(unfinished) OR unfinished < :max' }),
+  ExpressionAttributeNames: { '#entity': entityAttribute },
+  ExpressionAttributeValues: { ':entity': 'AuditExportCount', ':org': orgId, ':by': by, ...(max === undefined ? {} : { ':max': max }) },
+});
 
 const toExport = /* @__PURE__ */ recordReader('AuditExport', () => ({ orgId: v.string(), exportId: v.string(), status: v.string(), step: v.number() }), (e) => {
   const x = e as Partial<AuditExport>;
@@ -55,12 +68,6 @@ const toExport = /* @__PURE__ */ recordReader('AuditExport', () => ({ orgId: v.s
     claimUntil: x.claimUntil ?? null, resumes: x.resumes ?? 0,
   };
 });
-
-/** How many of the org's exports are unfinished, counted up to `max`: one Query of index keys. Expired ones count until DynamoDB deletes them (at most days late). */
-export async function countUnfinishedExports(orgId: string, max: number): Promise<number> {
-  const partition = auditExportKeys.unfinished(orgId, '')[gsi3.partitionKey];
-  return (await queryPage({ index: 'gsi3', partition, limit: max, count: true })).count;
-}
 
 /** The export, unless its time is over (DynamoDB's TTL deletes items up to two days late). */
 export async function getAuditExport(orgId: string, exportId: string, now = Date.now()): Promise<AuditExport | undefined> {
@@ -121,18 +128,24 @@ export function postponeExport(exp: AuditExport, dueAt: string): Promise<boolean
   const due = setClause(dueKeys.job(dueAt, exp.orgId, exp.exportId), 'd');
   return conditionalUpdate({
     Key: auditExportKeys.export(exp.orgId, exp.exportId),
-    UpdateExpression: `SET ${due.parts.join(', ')}`, ConditionExpression: '#step = :step',
-    ExpressionAttributeNames: { '#step': 'step', ...due.names }, ExpressionAttributeValues: { ':step': exp.step, ...due.values },
+    UpdateExpression: `SET ${due.parts.join(', ')}`, ConditionExpression: '#step = :step AND #status IN (:queued, :running)',
+    ExpressionAttributeNames: { '#step': 'step', '#status': 'status', ...due.names }, ExpressionAttributeValues: { ':step': exp.step, ':queued': 'queued', ':running': 'running', ...due.values },
   });
 }
 
-/** Takes an expired export out of the due index and the unfinished list (which DynamoDB's TTL would do only later). */
-export function unlistExport(orgId: string, exportId: string): Promise<boolean> {
-  const unlisted = removeClause([...dueIndexAttributes, gsi3.partitionKey, gsi3.sortKey], 'r');
-  return conditionalUpdate({
+/**
+ * Takes an export out of the due index: a finished one whose entry a late write put back, or an
+ * expired one (DynamoDB's TTL would only later), which an unfinished one's count gives back.
+ */
+export async function unlistExport(orgId: string, exportId: string, unfinished: boolean): Promise<boolean> {
+  const unlisted = removeClause(dueIndexAttributes, 'r');
+  const write = updateWrite({
     Key: auditExportKeys.export(orgId, exportId), UpdateExpression: `REMOVE ${unlisted.parts.join(', ')}`,
-    ConditionExpression: 'attribute_exists(pk)', ExpressionAttributeNames: unlisted.names,
+    ConditionExpression: `attribute_exists(#due)${unfinished ? ' AND #status IN (:queued, :running)' : ''}`,
+    ExpressionAttributeNames: { ...unlisted.names, '#due': table.indexes.gsi4.partitionKey, ...(unfinished ? { '#status': 'status' } : {}) },
+    ...(unfinished ? { ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running' } } : {}),
   });
+  return (await commitOrFailures(unfinished ? [write, countUnfinished(orgId, -1)] : [write])) === null;
 }
 
 /** What a step wrote: the export's state after it, and the part it uploaded, if any. */
@@ -186,21 +199,32 @@ export async function exportParts(orgId: string, exportId: string): Promise<{ nu
   return parts;
 }
 
-/** Ends the export under `claim` (out of the due index): succeeded with its file's size, or failed with why (a failure needs no claim). */
-export function finishExport(exp: AuditExport, now: number, end: { bytes: number; claim: string } | { error: string }): Promise<boolean> {
+/**
+ * Ends the export (out of the due index, and no longer counted as unfinished): succeeded with its
+ * file's size, or failed with why, under `claim` (the step that holds it), or without one only if
+ * nothing moved since `exp` was read (its step, its resumptions, and no live claim).
+ */
+export async function finishExport(exp: AuditExport, now: number, end: { bytes: number; claim: string } | { error: string; claim?: string }): Promise<boolean> {
   const succeeded = 'bytes' in end;
-  const unlisted = removeClause([...dueIndexAttributes, gsi3.partitionKey, gsi3.sortKey], 'r');
-  return conditionalUpdate({
+  const unlisted = removeClause(dueIndexAttributes, 'r');
+  const finish = updateWrite({
     Key: auditExportKeys.export(exp.orgId, exp.exportId),
     UpdateExpression: `SET #status = :status, #finishedAt = :at, #ttl = :ttl, ${succeeded ? '#bytes = :bytes' : '#error = :error'} REMOVE #claim, #claimUntil, ${unlisted.parts.join(', ')}`,
-    ConditionExpression: succeeded ? '#claim = :claim AND #step = :step' : '#status IN (:queued, :running)',
+    ConditionExpression: end.claim !== undefined ? '#claim = :claim AND #step = :step'
+      : '#step = :step AND #status IN (:queued, :running) AND (attribute_not_exists(#claimUntil) OR #claimUntil < :now) AND (attribute_not_exists(#resumes) OR #resumes = :resumes)',
     ExpressionAttributeNames: {
-      '#claim': 'claim', '#claimUntil': 'claimUntil', '#status': 'status', '#finishedAt': 'finishedAt', '#ttl': table.ttlAttribute, ...unlisted.names,
-      ...(succeeded ? { '#bytes': 'bytes', '#step': 'step' } : { '#error': 'error' }),
+      '#claim': 'claim', '#claimUntil': 'claimUntil', '#status': 'status', '#finishedAt': 'finishedAt', '#ttl': table.ttlAttribute, '#step': 'step', ...unlisted.names,
+      ...(succeeded ? { '#bytes': 'bytes' } : { '#error': 'error' }), ...(end.claim !== undefined ? {} : { '#resumes': 'resumes' }),
     },
     ExpressionAttributeValues: {
-      ':status': succeeded ? 'succeeded' : 'failed', ':at': iso(now), ':ttl': expiresAt(now, DAY_S),
-      ...(succeeded ? { ':bytes': end.bytes, ':claim': end.claim, ':step': exp.step } : { ':error': end.error, ':queued': 'queued', ':running': 'running' }),
+      ':status': succeeded ? 'succeeded' : 'failed', ':at': iso(now), ':ttl': expiresAt(now, DAY_S), ':step': exp.step,
+      ...(succeeded ? { ':bytes': end.bytes } : { ':error': end.error }),
+      ...(end.claim !== undefined ? { ':claim': end.claim } : { ':queued': 'queued', ':running': 'running', ':now': now, ':resumes': exp.resumes }),
     },
   });
+  // Lost only to a concurrent transaction (no condition failed): again.
+  return retrying(async () => {
+    const failed = await commitOrFailures([finish, countUnfinished(exp.orgId, -1)]);
+    return failed === null ? true : failed.length > 0 ? false : RETRY;
+  }, () => new Error(`Audit export ${exp.exportId} could not be ended (transactions kept colliding)`));
 }

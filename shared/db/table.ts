@@ -40,7 +40,7 @@ export type IndexName = keyof typeof table.indexes;
 
 /** Entity-type attribute stored on every item. */
 export const entityAttribute = 'entity';
-export type Entity = 'App' | 'AppShard' | 'AppUser' | 'ApprovedUser' | 'ResourceServer' | 'UserAppLink' | 'Token' | 'TokenTombstone' | 'RevokedValue' | 'Grant' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState' | 'PolicyPass' | 'ReplayedRevocation' | 'TrustedIssuer' | 'TrustedIssuerUrl' | 'TrustedIssuerShard' | 'RateWindow' | 'OrgRateLimits' | 'DueMarker' | 'JobPartMessage' | 'OffboardedApp' | 'OrgUser' | 'UserDirectory' | 'AppUsageDay' | 'UserUsageDay' | 'OrgSettings' | 'AuditExport' | 'AuditExportPart';
+export type Entity = 'App' | 'AppShard' | 'AppUser' | 'ApprovedUser' | 'ResourceServer' | 'UserAppLink' | 'Token' | 'TokenTombstone' | 'RevokedValue' | 'Grant' | 'AuditEvent' | 'RevocationJob' | 'IdempotencyKey' | 'SweepState' | 'MigrationState' | 'PolicyPass' | 'ReplayedRevocation' | 'TrustedIssuer' | 'TrustedIssuerUrl' | 'TrustedIssuerShard' | 'RateWindow' | 'OrgRateLimits' | 'DueMarker' | 'JobPartMessage' | 'OffboardedApp' | 'OrgUser' | 'UserDirectory' | 'AppUsageDay' | 'UserUsageDay' | 'OrgSettings' | 'AuditExport' | 'AuditExportPart' | 'AuditExportCount';
 
 /**
  * An app is backed by this many shard items besides its row. Each shard holds a share of the

@@ -13,10 +13,10 @@
  * whose step failed on every delivery ends `failed`. Work lost between steps (a process killed
  * before it sent the next one, a message gone to the DLQ) is found by the sweep (export-stalls.ts).
  */
-import { getAuditExport, claimExportStep, countUnfinishedExports, createExportWrite, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
+import { getAuditExport, claimExportStep, createExportWrites, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
 import { listAuditEvents, recordEvent, type AuditFilter } from '../db/audit-event.js';
 import { rememberKeyWrite } from '../db/idempotency-key.js';
-import { commit } from '../db/unit-of-work.js';
+import { commitOrFailures } from '../db/unit-of-work.js';
 import { config } from '../config.js';
 import { ConflictError, TooManyRequestsError, ValidationError } from '../errors.js';
 import { exportFiles, MAX_PARTS, MIN_PART_BYTES } from '../export-files.js';
@@ -64,12 +64,14 @@ export async function requestAuditExport(actor: Actor, request: AuditExportReque
       if (known.status === 'queued' && known.step === 0 && !stepClaimed(known, now)) await enqueue([exportStepMessage(known)]);
       return known;
     }
-    if ((await countUnfinishedExports(orgId, MAX_UNFINISHED_EXPORTS_PER_ORG)) >= MAX_UNFINISHED_EXPORTS_PER_ORG) {
-      throw new TooManyRequestsError(`The org has ${MAX_UNFINISHED_EXPORTS_PER_ORG} audit exports still running; retry when one has finished`, 30);
-    }
     const exp = newExport(actor, request, now);
     const event = auditEvent(actor, 'audit.exported', { details: { exportId: exp.exportId, format: exp.format, filters: filtersView(exp.filters) } }, now);
-    if (!(await commit([createExportWrite(exp, stallCheckAt(now)), recordEvent(event), ...(keyHash ? [rememberKeyWrite(orgId, keyHash, exp.exportId, requestHash, now)] : [])]))) return RETRY;
+    const failed = await commitOrFailures([
+      ...createExportWrites(exp, stallCheckAt(now), MAX_UNFINISHED_EXPORTS_PER_ORG), recordEvent(event), ...(keyHash ? [rememberKeyWrite(orgId, keyHash, exp.exportId, requestHash, now)] : []),
+    ]);
+    // The count's write (the second) failed its condition: the org is at its limit.
+    if (failed?.includes(1)) throw new TooManyRequestsError(`The org has ${MAX_UNFINISHED_EXPORTS_PER_ORG} audit exports still running; retry when one has finished`, 30);
+    if (failed) return RETRY; // the idempotency key was just taken, or a concurrent transaction: read again
     await enqueue([exportStepMessage(exp)]);
     return exp;
   }, () => new ConflictError('The request collided with another too often; retry with the same Idempotency-Key'));
@@ -108,7 +110,7 @@ export async function auditExportStep(message: ExportMessage, now: number, deliv
       return;
     }
     if (exp.upload && exp.upload.parts >= MAX_PARTS) {
-      await finishExport(exp, now, { error: `The export needs more than S3's ${MAX_PARTS} parts: narrow its filters or its time range` });
+      await finishExport(exp, now, { error: `The export needs more than S3's ${MAX_PARTS} parts: narrow its filters or its time range`, claim });
       return;
     }
     // The indexes are eventually consistent: the first step reads no sooner than a moment after the request, so its last events are listed.

@@ -21,9 +21,9 @@ const MAX_RESUMES = 5;
  */
 export async function checkExportProgress(orgId: string, exportId: string, now: number): Promise<'exportsResumed' | 'exportsFailed' | undefined> {
   const exp = await getAuditExport(orgId, exportId, now);
-  // Expired (or finished by a write the entry outlived): nothing to look at again.
+  // Expired (its count given back), or finished with an entry a late write put back: nothing to look at again.
   if (!exp || exp.status === 'succeeded' || exp.status === 'failed') {
-    if (!exp) await unlistExport(orgId, exportId);
+    await unlistExport(orgId, exportId, !exp);
     return undefined;
   }
   if (stepClaimed(exp, now)) {
@@ -41,10 +41,18 @@ export async function checkExportProgress(orgId: string, exportId: string, now: 
   return 'exportsResumed';
 }
 
-/** Sends the step of an unfinished export at once (a local server whose queue did not survive a restart): whether it did. */
+/**
+ * Sends the step of an unfinished export at once (a local server whose queue did not survive a
+ * restart): whether it did. One with rows already in the emulator's S3 (a carry or parts, lost
+ * with it) ends `failed` instead; one whose step was under way is left to the sweep.
+ */
 export async function resumeUnfinishedExport(orgId: string, exportId: string, now: number): Promise<boolean> {
   const exp = await getAuditExport(orgId, exportId, now);
   if (!exp || (exp.status !== 'queued' && exp.status !== 'running') || stepClaimed(exp, now)) return false;
+  if (exp.carry || exp.upload) {
+    await finishExport(exp, now, { error: 'The rows written before the local server restarted were lost with its S3; ask for the export again' });
+    return false;
+  }
   if (!(await resumeExport(exp, now, stallCheckAt(now)))) return false;
   await enqueue([exportStepMessage(exp)]);
   return true;

@@ -157,7 +157,8 @@ async function sweepJobs(orgId: string, cursor: Record<string, string> | null, n
       for (const { job, dueAt } of appJobs) await logger.within({ orgId, jobId: job.jobId }, () => sweepJob(job, dueAt));
     }, { concurrency: 4 }),
     pMap(exportsDue, async ({ jobId: exportId }) => {
-      const outcome = await checkExportProgress(orgId, exportId, now);
+      // One export's failure is logged and looked at again next round; the org's other work goes on.
+      const outcome = await checkExportProgress(orgId, exportId, now).catch((error: unknown) => logger.error('Could not look at an audit export', { orgId, exportId, error: error as Error }));
       if (outcome) report[outcome] += 1;
     }, { concurrency: 4 }),
   ]);
