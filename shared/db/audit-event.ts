@@ -9,7 +9,9 @@ import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
 import { createHash } from 'node:crypto';
 import { batchGetConsistent, conditionalUpdate, itemOf, keyOf, partitionOf, queryPage, sameKey, setClause, withoutNulls, type Item, type Key, type ListedPage } from './requests.js';
-import { keyPart, orgPrefix, table } from './table.js';
+import { entityAttribute, keyPart, orgPrefix, table } from './table.js';
+import { newEventId } from '../ids.js';
+import { iso } from '../time.js';
 import { putWrite, type Write } from './unit-of-work.js';
 
 const { gsi1, gsi2, gsi3, gsi4, gsi6 } = table.indexes;
@@ -43,6 +45,22 @@ export function auditIndexKeys(event: Pick<AuditEvent, 'orgId' | 'eventId' | 'ap
 
 /** An event as stored, with its index entries. */
 export const eventItem = (event: AuditEvent): Item => itemOf('AuditEvent', auditKeys.event(event.orgId, event.eventId), withoutNulls(event), auditIndexKeys(event));
+
+/**
+ * How much older than its commit an event's time may be. An event is stamped when its change is
+ * prepared; one prepared longer ago (a worker step that did its work first, a request that
+ * retried) is stamped again as it is sent, so an event's time is never far before it can be
+ * read, and a reader that waits a little (an export's first step) sees every event before its time.
+ */
+export const EVENT_STAMP_LAG_MS = 500;
+
+/** The item of an event stamped more than EVENT_STAMP_LAG_MS before `now`, stamped at `now`; any other item as it is. */
+export function stampedAtCommit(item: Item, now: number): Item {
+  const event = item[entityAttribute] === 'AuditEvent' && Date.parse(String(item.at)) < now - EVENT_STAMP_LAG_MS ? toEvent(item) : undefined;
+  if (!event) return item;
+  const { orgId, actor, action, appId, userId, tokenId, jobId, reason, details } = event; // the event's own fields, not the stored keys
+  return eventItem({ orgId, eventId: newEventId(now), at: iso(now), actor, action, appId, userId, tokenId, jobId, reason, details });
+}
 
 /** The write that records an event, for the transaction that makes the change it describes. */
 export function recordEvent(event: AuditEvent): Write {

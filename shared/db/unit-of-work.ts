@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { db, TableName } from './client.js';
+import { stampedAtCommit } from './audit-event.js';
 import { expireAuditEvents } from './audit-retention.js';
 import { dueEntriesOfItem, dueEntriesOfUpdate, ensureDueMarkers } from './due-markers.js';
 import type { Item, Key, Update } from './requests.js';
@@ -41,6 +42,8 @@ export async function commitOrFailures(writes: Write[]): Promise<number[] | null
   try {
     // The SDK may send it again after a lost answer; the token makes that a no-op, not a failed condition.
     const items = writes as unknown as TransactItem[];
+    const now = Date.now();
+    for (const item of items) if (item.Put) item.Put.Item = stampedAtCommit(item.Put.Item as Item, now);
     await ensureDueMarkers(items.flatMap((w) => [...dueEntriesOfItem(w.Put?.Item), ...(w.Update ? dueEntriesOfUpdate(w.Update) : [])]));
     await expireAuditEvents(items.flatMap((w) => (w.Put ? [w.Put.Item as Item] : [])));
     await db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }));
