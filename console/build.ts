@@ -40,8 +40,15 @@ export function buildConsole(outDir: string): { js: string; css: string; chunks:
   const css = outputs.find((f) => f.endsWith('.css'));
   if (!js || !css) throw new Error('the console build produced no script or stylesheet');
   const file = (f: string) => `${outDir}/assets/${basename(f)}`;
-  // The chunks the entry imports statically load with the first page; the others (the usage chart) after it.
-  const chunks = (result.metafile.outputs[js]?.imports ?? []).filter((i) => i.kind === 'import-statement').map((i) => file(i.path));
+  // The chunks the entry imports statically, and those they import in turn, load with the first page; the others (the usage chart) after it.
+  const staticImports = (output: string) => (result.metafile.outputs[output]?.imports ?? []).filter((i) => i.kind === 'import-statement').map((i) => i.path);
+  const firstLoad = new Set<string>();
+  for (let pending = staticImports(js); pending.length > 0;) {
+    const next = pending.filter((path) => !firstLoad.has(path));
+    next.forEach((path) => firstLoad.add(path));
+    pending = next.flatMap(staticImports);
+  }
+  const chunks = [...firstLoad].map(file);
   const built = { js: file(js), css: file(css), chunks, scripts: outputs.filter((f) => f.endsWith('.js')).map(file) };
   writeFileSync(`${outDir}/index.html`, indexHtml(built));
   return built;

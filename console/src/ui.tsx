@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type * as UsageChartModule from './usage-chart.js';
 import { api, ApiError, type Schemas } from './api.js';
 import { signIn } from './auth.js';
@@ -179,19 +179,38 @@ export function Field({ label, id, error, children, hint }: { label: string; id:
  */
 export const scrollingTable = (label: string) => ({ class: 'table', role: 'region' as const, 'aria-label': label, tabIndex: 0 });
 
-/** Usage over time (the last 30 days) from `load`, drawn once the chart's module arrives: it is loaded after the first paint. */
-export function UsageOverTime({ load, label }: { load: () => Promise<{ days: { date: string; uses: number; activeUsers?: number }[] }>; label: string }) {
-  const usage = useLoad(load, [label]);
+/**
+ * Usage over time (the last 30 days) from `load`, drawn once the chart's module arrives: it is
+ * loaded after the first paint. `source` names what is drawn (the app, or the app and user): a
+ * new one loads again. A module that fails to load (a network blip, or a deploy that replaced
+ * it) is said, with Retry.
+ */
+export function UsageOverTime({ load, label, source }: { load: () => Promise<{ days: { date: string; uses: number; activeUsers?: number }[] }>; label: string; source: string }) {
+  const usage = useLoad(load, [source]);
   const [chart, setChart] = useState<typeof UsageChartModule>();
+  const [chartFailed, setChartFailed] = useState(false);
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
-    void import('./usage-chart.js').then(setChart);
-  }, []);
+    let live = true;
+    import('./usage-chart.js').then((module) => live && setChart(module), () => live && setChartFailed(true));
+    return () => {
+      live = false;
+    };
+  }, [attempt]);
+  const heading = `usage-over-time-${useId()}`;
+  const retryChart = () => {
+    // A chunk a newer deploy replaced is gone for good: the page itself loads the new one.
+    if (attempt > 0) return location.reload();
+    setChartFailed(false);
+    setAttempt(attempt + 1);
+  };
   return (
-    <section aria-labelledby="usage-over-time">
-      <h2 id="usage-over-time">Usage over time</h2>
+    <section aria-labelledby={heading}>
+      <h2 id={heading}>Usage over time</h2>
       {usage.error ? <ErrorNotice error={usage.error} retry={usage.reload} />
+        : chartFailed ? <ErrorNotice error={new ApiError(0, { type: 'about:blank', title: 'The chart could not be loaded', status: 0, detail: 'The chart could not be loaded.' })} retry={retryChart} />
         : !usage.data || !chart ? <p aria-busy="true">Loading…</p>
-        : <chart.UsageChart days={usage.data.days} label={label} />}
+        : <chart.UsageChart days={usage.data.days} label={label} busy={usage.loading} />}
     </section>
   );
 }

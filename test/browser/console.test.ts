@@ -55,8 +55,8 @@ afterAll(async () => {
   await browser?.close();
   await service?.stop();
 });
-const fresh = async (viewport = { width: 1280, height: 800 }) => {
-  context = await browser.newContext({ viewport });
+const fresh = async (viewport = { width: 1280, height: 800 }, options: { timezoneId?: string } = {}) => {
+  context = await browser.newContext({ viewport, ...options });
   // No action waits for ever: a step that cannot happen fails with what it waited for.
   context.setDefaultTimeout(15_000);
   page = await context.newPage();
@@ -115,12 +115,23 @@ describe('the OAuth Usage console', () => {
       await page.getByText('The numbers, day by day').click();
       return page.evaluate<string[][]>("[...document.querySelectorAll('.chart tbody tr')].map((r) => [...r.children].map((c) => c.textContent.trim()))");
     };
+    // The chart's module fails to load once (a network blip, or a deploy that replaced it): said, with Retry.
+    await page.route('**/assets/usage-chart-*.js', (route) => route.abort('connectionrefused'), { times: 1 });
     await page.goto(`${service.base}/apps/crm-sync`);
+    await expect.poll(() => textOf(page.getByRole('alert'))).toContain('The chart could not be loaded');
+    for (let retry = 0; retry < 2 && (await page.getByRole('alert').count()) > 0; retry++) {
+      await page.getByRole('button', { name: 'Retry' }).click(); // the second reloads the page, should the browser keep the failed import
+      await page.waitForLoadState();
+    }
     await expect.poll(() => page.getByRole('img', { name: /^Uses of CRM Sync a day: / }).isVisible()).toBe(true);
     const app = (await service.api('GET', '/v1/apps/crm-sync/usage')).body as { days: { date: string; uses: number; activeUsers: number }[] };
     expect(app.days.reduce((sum, d) => sum + d.uses, 0), 'the browser tests\' users used the app').toBeGreaterThan(0);
     expect(await numbersIn()).toEqual(app.days.map((d) => [d.date, String(d.uses), String(d.activeUsers)]));
-    expect(await page.getByRole('img', { name: /^Uses of CRM Sync a day: / }).getAttribute('aria-label')).toContain(`${app.days.reduce((sum, d) => sum + d.uses, 0)} uses`);
+    // The image is named by its caption, the summary of the same numbers; a bar a day, as tall as its uses.
+    expect(await textOf(page.locator('.chart figcaption'))).toContain(`${app.days.reduce((sum, d) => sum + d.uses, 0)} uses`);
+    const heights = await page.evaluate<number[]>("[...document.querySelectorAll('.chart svg rect')].map((r) => Number(r.getAttribute('height')))");
+    const peak = Math.max(...app.days.map((d) => d.uses));
+    expect(heights.map((h) => Math.round((h / 58) * peak))).toEqual(app.days.map((d) => d.uses));
     await expectAccessible(page);
     await screenshot(page, 'app-usage-over-time');
 
@@ -511,19 +522,54 @@ describe('the OAuth Usage console', () => {
 
     // Filters and Export: the file holds exactly the rows the filtered list shows.
     await page.getByLabel('Action').selectOption('revocation.cancelled');
-    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
     await expect.poll(() => page.getByRole('row').count()).toBe(2); // the header and the one cancellation
+    expect(new URL(page.url()).searchParams.get('action')).toBe('revocation.cancelled');
     await page.getByLabel('Export as').selectOption('ndjson');
     await page.getByRole('button', { name: 'Export' }).click();
-    await expect.poll(() => textOf(page.getByRole('status'))).toContain('Export ready: 1 events');
+    await expect.poll(() => textOf(page.getByRole('status'))).toContain('Export ready: 1 event.');
     await expectAccessible(page);
+    // The URL holds the filters and the export: a reload finds both again.
+    await page.reload();
+    await expect.poll(() => textOf(page.getByRole('status'))).toContain('Export ready: 1 event.');
+    await expect.poll(() => page.getByRole('row').count()).toBe(2);
+    expect(await page.getByLabel('Action').inputValue()).toBe('revocation.cancelled');
     const href = await page.getByRole('link', { name: 'Download NDJSON' }).getAttribute('href');
     const file = await page.request.get(String(href));
     expect(file.status()).toBe(200);
     const lines = (await file.text()).trimEnd().split('\n').map((line) => JSON.parse(line) as { action: string; reason: string | null });
     expect(lines.map((e) => e.action)).toEqual(['revocation.cancelled']);
+    // A filter typed but not applied is applied by Export, so the file is what the list shows.
+    await page.getByLabel('Action').selectOption('app.created');
+    await page.getByLabel('Export as').selectOption('ndjson');
+    await page.getByRole('button', { name: 'Filter and export' }).click();
+    await expect.poll(() => new URL(page.url()).searchParams.get('action')).toBe('app.created');
+    await expect.poll(() => textOf(page.getByRole('status'))).toMatch(/Export ready: \d+ events?\./);
+    expect((await (await page.request.get(String(await page.getByRole('link', { name: 'Download NDJSON' }).getAttribute('href')))).text()).trimEnd().split('\n')
+      .map((line) => (JSON.parse(line) as { action: string }).action)).toEqual(Array.from({ length: Number(/(\d+) event/.exec(await textOf(page.getByRole('status')))?.[1]) }, () => 'app.created'));
     await page.getByRole('button', { name: 'Clear' }).click();
     await expect.poll(() => page.getByRole('row').count()).toBeGreaterThan(2);
+    expect(new URL(page.url()).search).toBe('');
+    // Back returns to the filtered log.
+    await page.goBack();
+    await expect.poll(() => new URL(page.url()).searchParams.get('action')).toBe('app.created');
+    await expect.poll(() => page.getByLabel('Action').inputValue()).toBe('app.created');
+  });
+
+  it('reads the audit log\'s From and Before in the browser\'s time zone and sends them as UTC instants', { timeout: 60_000 }, async () => {
+    await fresh(undefined, { timezoneId: 'America/Los_Angeles' });
+    await signIn(page, service.base);
+    await page.goto(`${service.base}/audit`);
+    await expect.poll(() => page.getByText('America/Los_Angeles').isVisible()).toBe(true);
+    await page.getByLabel('From').fill('2026-12-01T00:00');
+    await page.getByLabel('Before').fill('2026-12-01T09:30');
+    const listed = page.waitForRequest((r) => r.url().includes('/v1/audit-events') && r.url().includes('since='));
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    const query = new URL((await listed).url()).searchParams;
+    expect([query.get('since'), query.get('until')]).toEqual(['2026-12-01T08:00:00.000Z', '2026-12-01T17:30:00.000Z']); // PST is UTC−8
+    await page.reload();
+    expect(await page.getByLabel('From').inputValue()).toBe('2026-12-01T00:00');
+    await expectAccessible(page);
   });
 
   it('is readable on a phone (390×844) and accessible there', { timeout: 60_000 }, async () => {

@@ -63,7 +63,7 @@ export function AppPage({ appId, access }: { appId: string; access: Access }) {
           ? <SettingsTab key={`s${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />
           : <PoliciesTab key={`p${data.updatedAt}`} app={data} manage={access.manage} onSaved={app.reload} />}
       </div>
-      <UsageOverTime label={`Uses of ${data.name} a day`} load={() => api('get', '/v1/apps/{appId}/usage', { path: { appId } }).then((r) => r.body)} />
+      <UsageOverTime source={appId} label={`Uses of ${data.name} a day`} load={() => api('get', '/v1/apps/{appId}/usage', { path: { appId } }).then((r) => r.body)} />
       <ClientTokens appId={appId} manage={access.manage} onRevoked={app.reload} />
       {dialog === 'revoke-all' && <RevokeAllDialog app={data} onClose={() => setDialog(undefined)} onStarted={(id) => { setDialog(undefined); setJobId(id); }} />}
       {(dialog === 'block' || dialog === 'unblock') && (

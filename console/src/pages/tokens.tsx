@@ -60,7 +60,7 @@ export function TokensPage({ appId, userId, access }: { appId: string; userId: s
       <h1>Tokens of {userId}</h1>
       <p class="lead">Each grant is one sign-in: its refresh token (and the ones it replaced) and the access tokens issued from them. Revoking a grant ends all of them.</p>
       <p role="status">{done}</p>
-      <UsageOverTime label={`Uses of ${appId} by ${userId} a day`} load={() => api('get', '/v1/apps/{appId}/users/{userId}/usage', { path: { appId, userId } }).then((r) => r.body)} />
+      <UsageOverTime source={`${appId}\n${userId}`} label={`Uses of ${appId} by ${userId} a day`} load={() => api('get', '/v1/apps/{appId}/users/{userId}/usage', { path: { appId, userId } }).then((r) => r.body)} />
       {tokens.error ? <ErrorNotice error={tokens.error} retry={tokens.reload} /> : (
         <div {...scrollingTable(`Tokens of ${userId} for ${appId}`)} aria-busy={tokens.loading}>
           <table>
