@@ -9,7 +9,7 @@ import type { AuditEvent } from '../model.js';
 import { recordReader } from './checked.js';
 import { createHash } from 'node:crypto';
 import { batchGetConsistent, conditionalUpdate, itemOf, keyOf, partitionOf, queryPage, sameKey, setClause, withoutNulls, type Item, type Key, type ListedPage } from './requests.js';
-import { entityAttribute, keyPart, orgPrefix, table } from './table.js';
+import { keyPart, orgPrefix, table } from './table.js';
 import { newEventId } from '../ids.js';
 import { iso } from '../time.js';
 import { putWrite, type Write } from './unit-of-work.js';
@@ -54,17 +54,24 @@ export const eventItem = (event: AuditEvent): Item => itemOf('AuditEvent', audit
  */
 export const EVENT_STAMP_LAG_MS = 500;
 
-/** The item of an event stamped more than EVENT_STAMP_LAG_MS before `now`, stamped at `now`; any other item as it is. */
+/** Items of events this process recorded (`recordEvent`): only they are stamped again; an event written as it was (a restore's replay) keeps its time. */
+const recorded = new WeakSet<Item>();
+
+/** The item of an event this process recorded more than EVENT_STAMP_LAG_MS before `now`, stamped at `now`; any other item as it is. */
 export function stampedAtCommit(item: Item, now: number): Item {
-  const event = item[entityAttribute] === 'AuditEvent' && Date.parse(String(item.at)) < now - EVENT_STAMP_LAG_MS ? toEvent(item) : undefined;
+  const event = recorded.has(item) && Date.parse(String(item.at)) < now - EVENT_STAMP_LAG_MS ? toEvent(item) : undefined;
   if (!event) return item;
   const { orgId, actor, action, appId, userId, tokenId, jobId, reason, details } = event; // the event's own fields, not the stored keys
-  return eventItem({ orgId, eventId: newEventId(now), at: iso(now), actor, action, appId, userId, tokenId, jobId, reason, details });
+  const stamped = eventItem({ orgId, eventId: newEventId(now), at: iso(now), actor, action, appId, userId, tokenId, jobId, reason, details });
+  recorded.add(stamped);
+  return stamped;
 }
 
 /** The write that records an event, for the transaction that makes the change it describes. */
 export function recordEvent(event: AuditEvent): Write {
-  return putWrite(eventItem(event), { expression: 'attribute_not_exists(pk)' });
+  const item = eventItem(event);
+  recorded.add(item);
+  return putWrite(item, { expression: 'attribute_not_exists(pk)' });
 }
 
 const toEvent = /* @__PURE__ */ recordReader('AuditEvent', () => ({ orgId: v.string(), eventId: v.string(), at: v.string(), action: v.string() }), (e) => {

@@ -5,9 +5,9 @@
  * lease before it writes anything to its file, and records what it wrote in one transaction
  * pinned to that claim, so two deliveries of a step never both write one part. An unfinished
  * export is in the due index (its org's jobs' partition), due when the sweep must look for a
- * stall: each recorded step moves it on, finishing takes it out. The org's count of unfinished
- * exports (`ORG#<org>#EXPORTS` / `UNFINISHED`) goes up in the transaction that creates one, only
- * below the limit, and down in the one that finishes it. Kept a week (DynamoDB's TTL), a day once
+ * stall: each recorded step moves it on, finishing takes it out. The org's unfinished exports
+ * (`ORG#<org>#EXPORTS` / `UNFINISHED`, a set of ids) gain one in the transaction that creates it,
+ * only below the limit, and lose it in the one that finishes it. Kept a week (DynamoDB's TTL), a day once
  * finished (its part items a week from its start).
  */
 import { randomUUID } from 'node:crypto';
@@ -28,7 +28,7 @@ const KEPT_UNFINISHED_S = 7 * DAY_S;
 const partition = (orgId: string, exportId: string) => `${orgPrefix(orgId)}#EXPORT#${exportId}`;
 export const auditExportKeys = {
   export: (orgId: string, exportId: string): Key => ({ pk: partition(orgId, exportId), sk: 'EXPORT' }),
-  /** The org's count of unfinished exports. */
+  /** The org's unfinished exports (a set of their ids). */
   unfinished: (orgId: string): Key => ({ pk: `${orgPrefix(orgId)}#EXPORTS`, sk: 'UNFINISHED' }),
   part: (orgId: string, exportId: string, part: number): Key => ({ pk: partition(orgId, exportId), sk: `PART#${String(part).padStart(5, '0')}` }),
 };
@@ -39,25 +39,40 @@ const claimNames = { '#step': 'step', '#claim': 'claim', '#claimUntil': 'claimUn
 const expiresAt = (fromMs: number, seconds: number) => Math.floor(fromMs / 1000) + seconds;
 
 /**
- * The writes that create an export (due for the sweep's stall check at `dueAt`) and count it
- * among the org's unfinished ones, only while fewer than `max` are: for the transaction that
- * audits it. The count's write is the second: its failed condition means the limit.
+ * The writes that create an export (due for the sweep's stall check at `dueAt`) and add it to the
+ * org's unfinished ones, only while fewer than `max` are: for the transaction that audits it.
+ * The second write is the count's: its failed condition means the limit.
  */
 export function createExportWrites(exp: AuditExport, dueAt: string, max: number): [Write, Write] {
   const item = itemOf('AuditExport', auditExportKeys.export(exp.orgId, exp.exportId), withoutNulls(exp), {
     [table.ttlAttribute]: expiresAt(Date.parse(exp.createdAt), KEPT_UNFINISHED_S), ...dueKeys.job(dueAt, exp.orgId, exp.exportId),
   });
-  return [putWrite(item, { expression: 'attribute_not_exists(pk)' }), countUnfinished(exp.orgId, 1, max)];
+  return [putWrite(item, { expression: 'attribute_not_exists(pk)' }), unfinishedWrite(exp.orgId, exp.exportId, 'ADD', max)];
 }
 
-/** One more (below `max`) or one fewer unfinished export of the org. */
-const countUnfinished = (orgId: string, by: 1 | -1, max?: number): Write => updateWrite({
+/**
+ * The org's unfinished exports are a set of their ids, so ending one twice, or one that was never
+ * in it, takes nothing more away: `ADD` (below `max`) when one is created, `DELETE` when it ends.
+ */
+const unfinishedWrite = (orgId: string, exportId: string, change: 'ADD' | 'DELETE', max?: number): Write => updateWrite({
   Key: auditExportKeys.unfinished(orgId),
-  UpdateExpression: 'SET #entity = :entity, orgId = :org ADD unfinished :by',
-  ...(max === undefined ? {} : { ConditionExpression: 'attribute_not_exists(unfinished) OR unfinished < :max' }),
-  ExpressionAttributeNames: { '#entity': entityAttribute },
-  ExpressionAttributeValues: { ':entity': 'AuditExportCount', ':org': orgId, ':by': by, ...(max === undefined ? {} : { ':max': max }) },
+  UpdateExpression: change === 'ADD' ? 'SET #entity = :entity, orgId = :org ADD exportIds :id' : 'DELETE exportIds :id',
+  ...(max === undefined ? {} : { ConditionExpression: 'attribute_not_exists(exportIds) OR size(exportIds) < :max' }),
+  ...(change === 'ADD' ? { ExpressionAttributeNames: { '#entity': entityAttribute } } : {}),
+  ExpressionAttributeValues: { ':id': new Set([exportId]), ...(change === 'ADD' ? { ':entity': 'AuditExportCount', ':org': orgId } : {}), ...(max === undefined ? {} : { ':max': max }) },
 });
+
+/** The ids of the org's unfinished exports, as their set holds them. */
+export async function unfinishedExportIds(orgId: string): Promise<string[]> {
+  const item = await getItem(auditExportKeys.unfinished(orgId));
+  return [...((item?.exportIds as Set<string> | undefined) ?? [])];
+}
+
+/** Takes exports out of the org's unfinished ones (those that ended, or whose record is gone, without a write that says so). */
+export async function forgetUnfinishedExports(orgId: string, exportIds: string[]): Promise<void> {
+  if (exportIds.length === 0) return;
+  await conditionalUpdate({ Key: auditExportKeys.unfinished(orgId), UpdateExpression: 'DELETE exportIds :ids', ExpressionAttributeValues: { ':ids': new Set(exportIds) } });
+}
 
 const toExport = /* @__PURE__ */ recordReader('AuditExport', () => ({ orgId: v.string(), exportId: v.string(), status: v.string(), step: v.number() }), (e) => {
   const x = e as Partial<AuditExport>;
@@ -145,7 +160,7 @@ export async function unlistExport(orgId: string, exportId: string, unfinished: 
     ExpressionAttributeNames: { ...unlisted.names, '#due': table.indexes.gsi4.partitionKey, ...(unfinished ? { '#status': 'status' } : {}) },
     ...(unfinished ? { ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running' } } : {}),
   });
-  return (await commitOrFailures(unfinished ? [write, countUnfinished(orgId, -1)] : [write])) === null;
+  return (await commitOrFailures(unfinished ? [write, unfinishedWrite(orgId, exportId, 'DELETE')] : [write])) === null;
 }
 
 /** What a step wrote: the export's state after it, and the part it uploaded, if any. */
@@ -200,7 +215,7 @@ export async function exportParts(orgId: string, exportId: string): Promise<{ nu
 }
 
 /**
- * Ends the export (out of the due index, and no longer counted as unfinished): succeeded with its
+ * Ends the export (out of the due index and the org's unfinished ones): succeeded with its
  * file's size, or failed with why, under `claim` (the step that holds it), or without one only if
  * nothing moved since `exp` was read (its step, its resumptions, and no live claim).
  */
@@ -224,7 +239,7 @@ export async function finishExport(exp: AuditExport, now: number, end: { bytes: 
   });
   // Lost only to a concurrent transaction (no condition failed): again.
   return retrying(async () => {
-    const failed = await commitOrFailures([finish, countUnfinished(exp.orgId, -1)]);
+    const failed = await commitOrFailures([finish, unfinishedWrite(exp.orgId, exp.exportId, 'DELETE')]);
     return failed === null ? true : failed.length > 0 ? false : RETRY;
   }, () => new Error(`Audit export ${exp.exportId} could not be ended (transactions kept colliding)`));
 }

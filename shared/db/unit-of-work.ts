@@ -42,9 +42,10 @@ export async function commitOrFailures(writes: Write[]): Promise<number[] | null
   try {
     // The SDK may send it again after a lost answer; the token makes that a no-op, not a failed condition.
     const items = writes as unknown as TransactItem[];
+    await ensureDueMarkers(items.flatMap((w) => [...dueEntriesOfItem(w.Put?.Item), ...(w.Update ? dueEntriesOfUpdate(w.Update) : [])]));
+    // Stamped after the awaits above, and before the TTL (from an event's time) is set.
     const now = Date.now();
     for (const item of items) if (item.Put) item.Put.Item = stampedAtCommit(item.Put.Item as Item, now);
-    await ensureDueMarkers(items.flatMap((w) => [...dueEntriesOfItem(w.Put?.Item), ...(w.Update ? dueEntriesOfUpdate(w.Update) : [])]));
     await expireAuditEvents(items.flatMap((w) => (w.Put ? [w.Put.Item as Item] : [])));
     await db.send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }));
     return null;

@@ -13,7 +13,7 @@
  * whose step failed on every delivery ends `failed`. Work lost between steps (a process killed
  * before it sent the next one, a message gone to the DLQ) is found by the sweep (export-stalls.ts).
  */
-import { getAuditExport, claimExportStep, createExportWrites, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
+import { getAuditExport, claimExportStep, createExportWrites, forgetUnfinishedExports, unfinishedExportIds, exportParts, finishExport, recordExportStep, releaseExportStep, stepClaimed, type ExportStepRecord } from '../db/audit-export.js';
 import { listAuditEvents, recordEvent, type AuditFilter } from '../db/audit-event.js';
 import { rememberKeyWrite } from '../db/idempotency-key.js';
 import { commitOrFailures } from '../db/unit-of-work.js';
@@ -69,12 +69,30 @@ export async function requestAuditExport(actor: Actor, request: AuditExportReque
     const failed = await commitOrFailures([
       ...createExportWrites(exp, stallCheckAt(now), MAX_UNFINISHED_EXPORTS_PER_ORG), recordEvent(event), ...(keyHash ? [rememberKeyWrite(orgId, keyHash, exp.exportId, requestHash, now)] : []),
     ]);
-    // The count's write (the second) failed its condition: the org is at its limit.
-    if (failed?.includes(1)) throw new TooManyRequestsError(`The org has ${MAX_UNFINISHED_EXPORTS_PER_ORG} audit exports still running; retry when one has finished`, 30);
-    if (failed) return RETRY; // the idempotency key was just taken, or a concurrent transaction: read again
+    // The idempotency key (the fourth write) was just taken: read again, to answer the export it made.
+    if (keyHash && failed?.includes(3)) return RETRY;
+    // The set's write (the second) failed its condition: the org is at its limit, unless some of its ids are stale.
+    if (failed?.includes(1)) {
+      if (await forgetEndedExports(orgId, now)) return RETRY;
+      throw new TooManyRequestsError(`The org has ${MAX_UNFINISHED_EXPORTS_PER_ORG} audit exports still running; retry when one has finished`, 30);
+    }
+    if (failed) return RETRY; // a concurrent transaction: again
     await enqueue([exportStepMessage(exp)]);
     return exp;
   }, () => new ConflictError('The request collided with another too often; retry with the same Idempotency-Key'));
+}
+
+/**
+ * Takes out of the org's unfinished exports those that are not (their record gone with DynamoDB's
+ * TTL, or ended by a write that did not take them out): the set heals itself at the limit,
+ * at most MAX_UNFINISHED_EXPORTS_PER_ORG reads. Whether any were.
+ */
+async function forgetEndedExports(orgId: string, now: number): Promise<boolean> {
+  const ids = await unfinishedExportIds(orgId);
+  const exports = await Promise.all(ids.map((id) => getAuditExport(orgId, id, now)));
+  const ended = ids.filter((_, i) => exports[i]?.status !== 'queued' && exports[i]?.status !== 'running');
+  await forgetUnfinishedExports(orgId, ended);
+  return ended.length > 0;
 }
 
 function newExport(actor: Actor, request: AuditExportRequest, now: number): AuditExport {
@@ -105,7 +123,13 @@ export async function auditExportStep(message: ExportMessage, now: number, deliv
   try {
     if (exp.listEnded) {
       const { key } = exportFile(exp);
-      const bytes = exp.upload ? await exportFiles.complete(key, exp.upload.uploadId, await exportParts(exp.orgId, exp.exportId)) : await exportFiles.size(key);
+      // A delivery that completed the upload and died before it recorded so finds the upload gone and the file there.
+      const bytes = exp.upload
+        ? await exportFiles.complete(key, exp.upload.uploadId, await exportParts(exp.orgId, exp.exportId)).catch(async (error: unknown) => {
+          if ((error as Error).name !== 'NoSuchUpload') throw error;
+          return exportFiles.size(key);
+        })
+        : await exportFiles.size(key);
       await finishExport(exp, Date.now(), { bytes, claim });
       return;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_STAMP_LAG_MS, eventItem, stampedAtCommit } from '../../shared/db/audit-event.js';
+import { EVENT_STAMP_LAG_MS, eventItem, recordEvent, stampedAtCommit } from '../../shared/db/audit-event.js';
 import type { AuditEvent } from '../../shared/model.js';
 
 /** An event's time is never far before its commit (an export's first step reads after the request's time and a moment). */
@@ -9,14 +9,16 @@ describe('an audit event as its transaction is sent', () => {
     action: 'revocation.completed', appId: 'crm', userId: 'bob', tokenId: null, jobId: 'job_1', reason: null, details: { n: 1 },
   });
   const now = Date.parse('2026-12-07T12:00:00.000Z');
+  /** The item `recordEvent` puts (what a transaction sends). */
+  const recordedItem = (e: AuditEvent) => (recordEvent(e) as unknown as { Put: { Item: Record<string, unknown> } }).Put.Item;
 
   it('keeps its time when it was stamped moments before', () => {
-    const item = eventItem(event(now - EVENT_STAMP_LAG_MS));
+    const item = recordedItem(event(now - EVENT_STAMP_LAG_MS));
     expect(stampedAtCommit(item, now)).toBe(item);
   });
 
   it('is stamped again at the commit when its change was prepared longer ago, every key following its new id', () => {
-    const restamped = stampedAtCommit(eventItem(event(now - 5000)), now);
+    const restamped = stampedAtCommit(recordedItem(event(now - 5000)), now);
     expect(restamped.at).toBe('2026-12-07T12:00:00.000Z');
     expect(String(restamped.eventId).slice(0, 14)).toBe(`evt_${now.toString(36).padStart(10, '0')}`);
     const { eventId, at, ...same } = event(now - 5000);
@@ -24,6 +26,11 @@ describe('an audit event as its transaction is sent', () => {
     expect(Object.entries(restamped).filter(([name, value]) => /sk$/.test(name) && value !== `EVENT#${String(restamped.eventId)}`)).toEqual([]);
     expect(eventId).not.toBe(restamped.eventId);
     expect(at).not.toBe(restamped.at);
+  });
+
+  it('keeps the time of an event written as it was (a restore replaying its log)', () => {
+    const replayed = eventItem(event(now - 86_400_000));
+    expect(stampedAtCommit(replayed, now)).toBe(replayed);
   });
 
   it('leaves every other item alone', () => {

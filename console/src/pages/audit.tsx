@@ -17,7 +17,8 @@ const filterOf = (query: Record<string, string>): Filter => {
 };
 const searchOf = (filter: Filter, extra: Record<string, string> = {}) => {
   const params = new URLSearchParams([...FIELDS.flatMap((name) => (filter[name] ? [[name, filter[name]]] : [])), ...Object.entries(extra)]);
-  return params.size ? `/audit?${params}` : '/audit';
+  const search = params.toString();
+  return search ? `/audit?${search}` : '/audit';
 };
 
 /** The time zone `datetime-local` fields mean: the browser's. */
@@ -141,6 +142,7 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
   useEffect(() => {
     setJob(undefined);
     setError(undefined);
+    setRetrying(false);
     if (!exportId) return undefined;
     let live = true;
     let wait = POLL_MS;
@@ -189,6 +191,7 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
   const download = async (e: MouseEvent) => {
     if (!job) return;
     e.preventDefault();
+    e.stopPropagation(); // not a page of the console: the router must not take it
     try {
       const { body } = await api('get', '/v1/audit-exports/{exportId}', { path: { exportId: job.exportId } });
       if (body.downloadUrl) location.assign(body.downloadUrl);
@@ -198,7 +201,8 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
   };
   const status = pending ? 'Asking for the export…'
     : !exportId || error ? ''
-    : !job || job.status === 'queued' ? 'Export queued.'
+    : !job ? 'Reading the export…'
+    : job.status === 'queued' ? 'Export queued.'
     : job.status === 'running' ? 'Export running.'
     : job.status === 'succeeded' ? `Export ready: ${events(job.rows)}.`
     : 'Export failed.';
@@ -219,7 +223,7 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
       {/* Always in the page, so each change of status is announced; the row count, which changes on every poll, is not in it. */}
       <p role="status" class={status ? `job ${job?.status ?? 'queued'}` : undefined}>
         {status}
-        {job?.status === 'succeeded' && <> <a href={job.downloadUrl ?? undefined} onClick={(e) => void download(e)}>Download {job.format.toUpperCase()}</a></>}
+        {job?.status === 'succeeded' && <> <a href={job.downloadUrl ?? undefined} download onClick={(e) => void download(e)}>Download {job.format.toUpperCase()}</a></>}
         {job?.status === 'failed' && job.error && <> {job.error}</>}
       </p>
       {running && job && <p class="muted">{events(job.rows)} written{retrying ? '; the service did not answer, retrying' : ''}. <progress aria-label="Export progress" /></p>}
