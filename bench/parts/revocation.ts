@@ -131,6 +131,8 @@ export async function measureHeavyUserRevocation(options: { queueUrl: string; sq
  * too, run by the real worker to the end. The most DynamoDB requests one delivery of a message made.
  */
 async function offboardAcrossApps(prefix: string, apps: number, queue: { url: string; endpoint: string }): Promise<number> {
+  // An org of its own: the user's apps are exactly these (the other parts link user-000000 to theirs).
+  const org = `bench-${prefix}`;
   const userId = 'user-000000';
   await pMap(Array.from({ length: apps }, (_, a) => `${prefix}-${a}`), (appId) => seedApp(org, appId, 1, 1), { concurrency: 8 });
   await seedApp(org, `${prefix}-light`, 10, 1); // another app, its users untouched but one
