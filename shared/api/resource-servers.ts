@@ -78,7 +78,7 @@ export const deleteResourceServer = {
 export const createClientSecret = {
   method: 'POST', path: '/v1/resource-servers/{sub}/secret', handler: 'create-client-secret', scopes: ['apps:manage'], table: 'RW',
   tag: 'resourceServers', summary: 'A client secret for HTTP Basic authentication at /oauth2/introspect (shown once)',
-  description: 'For resource-server libraries that authenticate to an introspection endpoint with `client_secret_basic` (Spring Security\'s opaque-token introspector, Kong, oauth2-proxy): `client_id` is the `sub`, `client_secret` the value answered here, once. Stored as a keyed hash. A new secret replaces the one before after 24 hours, time to roll it out. Audited.',
+  description: 'For resource-server libraries that authenticate to an introspection endpoint with `client_secret_basic` (Spring Security\'s opaque-token introspector, Kong\'s OAuth 2.0 Introspection plugin): `client_id` is the `sub`, `client_secret` the value answered here, once. Stored as a keyed hash. A new secret replaces the one before after 24 hours, time to roll it out. Audited.',
   input: { path: resourceServerPathSchema },
   answers: {
     201: {

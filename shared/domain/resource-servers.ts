@@ -2,7 +2,7 @@
  * Declared resource servers: an org names the resource servers that introspect its tokens (by the
  * `sub` of their JWT), each with the audience it serves, so that a token minted for one API is
  * not active at another; and may give one a client secret for HTTP Basic authentication (RFC
- * 6749 §2.3.1), which Spring Security's introspector, Kong and oauth2-proxy send.
+ * 6749 §2.3.1), which Spring Security's introspector and Kong's introspection plugin send.
  */
 import { randomBytes } from 'node:crypto';
 import { recordEvent } from '../db/audit-event.js';
