@@ -1,33 +1,23 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@oauth-usage/client';
-import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
-import { drainQueue } from '../support/queue.js';
+import { startLocalService, type LocalService } from '../support/local-service.js';
 
 /**
  * The `oauth-usage` CLI as a script runs it: `npx oauth-usage …` in its own process (no terminal),
- * against the local HTTP API. Output on stdout, errors on stderr, an exit code per kind.
+ * against `npm start`'s stack (its worker runs the jobs). Output on stdout, errors on stderr, an exit code per kind.
  */
 const org = 'org-cli';
-let server: Server;
+let service: LocalService;
 let base: string;
-let issuer: LocalIssuer;
 let adminToken: string;
 
 beforeAll(async () => {
-  issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'ou-cli-')), 'urn:cli-issuer', 'oauth-usage');
-  const { createLocalApi } = await import('../../local/http-server.js');
-  server = await createLocalApi(issuer);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  adminToken = await issuer.mint({ sub: 'admin@example.com', org_id: org, org_edition: 'Developer', scope: 'usage:read apps:manage' });
+  service = await startLocalService();
+  base = service.url;
+  adminToken = await service.mint({ sub: 'admin@example.com', org_id: org, scope: 'usage:read apps:manage' });
   // Two apps, their users holding tokens, registered as an authorization server would.
-  const as = createClient({ baseUrl: base, token: await issuer.mint({ sub: 'as', org_id: org, org_edition: 'Developer', scope: 'tokens:write' }) });
+  const as = createClient({ baseUrl: base, token: await service.mint({ sub: 'as', org_id: org, scope: 'tokens:write' }) });
   const admin = createClient({ baseUrl: base, token: adminToken });
   for (const appId of ['crm-sync', 'mail-app']) {
     await admin.POST('/v1/apps', { body: { appId, name: appId === 'crm-sync' ? 'CRM Sync' : 'Mail' } });
@@ -36,11 +26,11 @@ beforeAll(async () => {
     }
   }
 });
-afterAll(() => server?.close());
+afterAll(() => service?.stop());
 
 interface Run { code: number | null; stdout: string; stderr: string }
-/** Runs `npx oauth-usage …args` with the API and token in its environment; `during` runs while it does (the queue worker's part). */
-function cli(args: string[], { token = adminToken, during }: { token?: string; during?: () => Promise<unknown> } = {}): Promise<Run> {
+/** Runs `npx oauth-usage …args` with the API and token in its environment. */
+function cli(args: string[], { token = adminToken }: { token?: string } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn('npx', ['--no-install', 'oauth-usage', ...args], {
       env: { ...process.env, OAUTH_USAGE_URL: base, OAUTH_USAGE_TOKEN: token, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
@@ -50,13 +40,8 @@ function cli(args: string[], { token = adminToken, during }: { token?: string; d
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
-    let working = true;
-    const helper = during ? (async () => { while (working) { await during(); await new Promise((r) => setTimeout(r, 100)); } })() : Promise.resolve();
     child.on('error', reject);
-    child.on('close', (code) => {
-      working = false;
-      void helper.then(() => resolve({ code, stdout, stderr }), reject);
-    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 const activeUsersOf = async (appId: string) => ((await createClient({ baseUrl: base, token: adminToken }).GET('/v1/apps/{appId}/users', { params: { path: { appId } } })).items).map((u) => u.userId);
@@ -86,7 +71,7 @@ describe('the oauth-usage CLI', () => {
     expect(await activeUsersOf('crm-sync')).toEqual(['bob', 'cy']);
 
     // No terminal: the job's progress as plain lines, one per change, until it succeeds.
-    const bulk = await cli(['revoke', 'users', '--app', 'crm-sync', '--user', 'bob', '--user', 'cy', '--wait', '--interval', '0.2'], { during: () => drainQueue() });
+    const bulk = await cli(['revoke', 'users', '--app', 'crm-sync', '--user', 'bob', '--user', 'cy', '--wait', '--interval', '0.2']);
     expect(bulk.code, bulk.stderr).toBe(0);
     const lines = bulk.stdout.trim().split('\n');
     expect(lines.at(-1)).toMatch(/^job_\S+ {2}succeeded {2}2\/2 users {2}2 tokens revoked$/);
@@ -108,7 +93,7 @@ describe('the oauth-usage CLI', () => {
     expect(job).toMatchObject({ target: { all: true }, reason: 'retired' });
     expect(await activeUsersOf('mail-app')).toEqual([]);
 
-    const watched = await cli(['jobs', 'watch', job.jobId, '--json', '--interval', '0.2'], { during: () => drainQueue() });
+    const watched = await cli(['jobs', 'watch', job.jobId, '--json', '--interval', '0.2']);
     expect(watched.code).toBe(0);
     const states = watched.stdout.trim().split('\n').map((line) => JSON.parse(line) as { jobId: string; status: string });
     expect(states.at(-1)).toMatchObject({ jobId: job.jobId, status: 'succeeded' });
@@ -127,7 +112,7 @@ describe('the oauth-usage CLI', () => {
     expect(unauthorized.code).toBe(4);
     expect(unauthorized.stderr).toMatch(/^oauth-usage: 401 /);
 
-    const readOnly = await issuer.mint({ sub: 'viewer', org_id: org, org_edition: 'Developer', scope: 'usage:read' });
+    const readOnly = await service.mint({ sub: 'viewer', org_id: org, scope: 'usage:read' });
     const forbidden = await cli(['revoke', 'user', '--app', 'crm-sync', '--user', 'ada'], { token: readOnly });
     expect(forbidden.code).toBe(4);
     expect(forbidden.stderr).toMatch(/403 insufficient-scope/);

@@ -1,19 +1,15 @@
-import { mkdtempSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type OAuthUsageClient } from '@oauth-usage/client';
 import { oauthUsage } from '@oauth-usage/oidc-provider';
-import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
-import { drainQueue } from '../support/queue.js';
+import { startLocalService, type LocalService } from '../support/local-service.js';
 import { startOidcProvider, type RunningProvider } from '../support/oidc-provider.js';
 
 /**
- * A real oidc-provider with the OAuth Usage plug-in (integrations/oidc-provider) against the local
- * HTTP API, as an org would wire it: every token it issues is registered before its answer leaves,
+ * A real oidc-provider with the OAuth Usage plug-in (integrations/oidc-provider) against `npm start`'s
+ * stack, as an org would wire it: every token it issues is registered before its answer leaves,
  * refresh tokens are checked with the service, its own revocations are forwarded, and every
  * revocation an admin makes ends the grant at the provider too.
  */
@@ -23,9 +19,8 @@ const CONFIDENTIAL = 'orders-web';
 const PUBLIC = 'orders-spa';
 const OTHER = 'reports';
 const BLOCKED = 'blocked-app';
-let server: Server;
+let service: LocalService;
 let base: string;
-let issuer: LocalIssuer;
 let op: RunningProvider;
 let admin: OAuthUsageClient;
 let ordersApi: OAuthUsageClient;
@@ -33,17 +28,14 @@ let ordersApi: OAuthUsageClient;
 const pluginCalls: string[] = [];
 /** While set, the network loses every registration the plug-in sends. */
 let registrationsLost = false;
+/** While above 0, that many registrations reach the service and their answers are lost on the way back. */
+let answersLost = 0;
 
-const mint = (sub: string, scope: string) => issuer.mint({ sub, org_id: org, org_edition: 'Developer', scope });
+const mint = (sub: string, scope: string) => service.mint({ sub, org_id: org, scope });
 
 beforeAll(async () => {
-  issuer = await localIssuer(mkdtempSync(join(tmpdir(), 'ou-plugin-')), 'urn:plugin-issuer', 'oauth-usage');
-  const { createLocalApi } = await import('../../local/http-server.js');
-  server = await createLocalApi(issuer);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // /oauth2/introspect and /oauth2/revoke verify bearer JWTs in their functions, against this issuer's keys.
-  Object.assign(process.env, { JWT_ISSUER: 'urn:plugin-issuer', JWT_AUDIENCE: 'oauth-usage', JWT_JWKS_URL: `${base}/.well-known/jwks.json` });
+  service = await startLocalService();
+  base = service.url;
   admin = createClient({ baseUrl: base, token: () => mint('admin@example.com', 'usage:read apps:manage') });
   ordersApi = createClient({ baseUrl: base, token: () => mint('orders-api', 'tokens:introspect') });
   const usage = oauthUsage({
@@ -51,7 +43,12 @@ beforeAll(async () => {
     fetch: (request) => {
       const call = `${request.method} ${new URL(request.url).pathname}`;
       pluginCalls.push(call);
-      return registrationsLost && call === 'POST /v1/tokens' ? Promise.reject(new TypeError('fetch failed')) : fetch(request);
+      if (call === 'POST /v1/tokens' && registrationsLost) return Promise.reject(new TypeError('fetch failed'));
+      if (call === 'POST /v1/tokens' && answersLost > 0) {
+        answersLost -= 1;
+        return fetch(request).then(() => Promise.reject(new TypeError('fetch failed')));
+      }
+      return fetch(request);
     },
   });
   op = await startOidcProvider({
@@ -63,7 +60,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await op?.close();
-  server?.close();
+  await service?.stop();
 });
 
 /** What the orders API learns about a token its caller presented. */
@@ -75,6 +72,8 @@ async function callsDuring(work: () => Promise<unknown>): Promise<string[]> {
   await work();
   return pluginCalls.slice(from);
 }
+/** The same, without the client's declaration and policies (read on every token request here: cacheSeconds 0). */
+const tokenCallsDuring = async (work: () => Promise<unknown>) => (await callsDuring(work)).filter((c) => !/^(PUT \/v1\/apps\/[^/]+|GET \/v1\/apps\/[^/]+\/policies)$/.test(c));
 const refreshRefused = async (refreshToken: string, client = CONFIDENTIAL) => {
   const answer = await op.tokenCall({ grant_type: 'refresh_token', refresh_token: refreshToken }, { client });
   return answer.status === 400 && answer.body.error === 'invalid_grant' && answer.body.access_token === undefined;
@@ -139,6 +138,40 @@ describe('the oidc-provider plug-in', () => {
     expect((claims.exp as number) - (claims.iat as number)).toBe(120);
     expect(ada.expires_in).toBeLessThanOrEqual(120);
     expect(await introspect(ada.access_token)).toMatchObject({ active: true, exp: claims.exp });
+    // A client-credentials token too: its client is authenticated, and its policies read, before it is minted.
+    const m2m = decodeJwt((await op.clientCredentials({ client: OTHER })).access_token);
+    expect((m2m.exp as number) - (m2m.iat as number)).toBe(120);
+  });
+
+  it("lets a rotated-out refresh token be presented again within the app's grace without ending the grant (two tabs refreshing at once)", async () => {
+    await admin.PUT('/v1/apps/{appId}/policies', {
+      params: { path: { appId: PUBLIC } },
+      body: { refreshTokenPolicy: { mode: 'until-revoked' }, accessTokenLifetimeMinutes: null, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 30 },
+    });
+    try {
+      const spa = await op.signIn('kim', { client: PUBLIC, resource: null });
+      const first = await op.refresh(spa.refresh_token as string, { client: PUBLIC, resource: null });
+      expect(await refreshRefused(spa.refresh_token as string, PUBLIC)).toBe(true);
+      expect(await active(first.access_token)).toBe(true);
+      expect(await op.refresh(first.refresh_token as string, { client: PUBLIC, resource: null })).toHaveProperty('access_token');
+    } finally {
+      await admin.PUT('/v1/apps/{appId}/policies', {
+        params: { path: { appId: PUBLIC } },
+        body: { refreshTokenPolicy: { mode: 'until-revoked' }, accessTokenLifetimeMinutes: null, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 0 },
+      });
+    }
+  });
+
+  it("checks the tokens presented to the provider: a revoked access token is refused at userinfo and ends alone; another client's refresh token is refused without asking", async () => {
+    const ada = await op.signIn('lee', { client: CONFIDENTIAL, resource: null });
+    expect((await op.userinfo(ada.access_token)).status).toBe(200);
+    const access = (await admin.GET('/v1/apps/{appId}/users/{userId}/tokens', { params: { path: { appId: CONFIDENTIAL, userId: 'lee' } } })).items.find((t) => t.type === 'access');
+    await admin.DELETE('/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', { params: { path: { appId: CONFIDENTIAL, userId: 'lee', tokenId: access?.tokenId as string } } });
+    expect((await op.userinfo(ada.access_token)).status).toBe(401);
+    const again = await op.refresh(ada.refresh_token as string, { client: CONFIDENTIAL, resource: null });
+    expect(await active(again.access_token)).toBe(true);
+
+    expect(await tokenCallsDuring(async () => { expect(await refreshRefused(ada.refresh_token as string, OTHER)).toBe(true); })).toEqual([]);
   });
 
   describe('every revocation ends the grant at the provider at once, and leaves another app\'s user alone', () => {
@@ -152,9 +185,9 @@ describe('the oidc-provider plug-in', () => {
       expect(await active(mine.access_token)).toBe(false);
       // Revoked at the service: refused when the provider asks it, before anything is minted; then the grant is gone at the provider itself.
       let refused = false;
-      expect(await callsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual(atProvider ? [] : ['POST /oauth2/introspect']);
+      expect(await tokenCallsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual(atProvider ? [] : ['POST /oauth2/introspect']);
       expect(refused).toBe(true);
-      expect(await callsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual([]);
+      expect(await tokenCallsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual([]);
       expect(refused).toBe(true);
       expect(await active(other.access_token)).toBe(true);
       const again = await op.refresh(other.refresh_token as string, { client: OTHER, resource: null });
@@ -187,8 +220,8 @@ describe('the oidc-provider plug-in', () => {
       const { mine, other } = await twoGrants('gus');
       await admin.POST('/v1/apps/{appId}/revocations', { params: { path: { appId: CONFIDENTIAL } }, body: { all: true } });
       await expectEnded(mine, other);
-      await drainQueue();
-      expect((await admin.GET('/v1/apps/{appId}', { params: { path: { appId: CONFIDENTIAL } } })).activeTokenCount).toBe(0);
+      // The service's worker cleans up: the counts end exact.
+      await expect.poll(async () => (await admin.GET('/v1/apps/{appId}', { params: { path: { appId: CONFIDENTIAL } } })).activeTokenCount).toBe(0);
       // The app lives on: a new sign-in is a new grant.
       const later = await op.signIn('gus', { client: CONFIDENTIAL, resource: null });
       expect(await active(later.access_token)).toBe(true);
@@ -204,10 +237,22 @@ describe('the oidc-provider plug-in', () => {
       expect(await active(jwt.access_token)).toBe(true);
       expect((await op.revoke(jwt.access_token, { client: CONFIDENTIAL })).status).toBe(200);
       expect(await active(jwt.access_token)).toBe(false);
-      // Another client cannot revoke a token it was not issued (oidc-provider's own answer to a JWT stays).
+      // Another client cannot revoke a token it was not issued (oidc-provider's own answer to a JWT stays), nor a JWT the provider never signed.
       const theirs = await op.signIn('hal', { client: OTHER });
       expect((await op.revoke(theirs.access_token, { client: CONFIDENTIAL })).status).toBe(400);
       expect(await active(theirs.access_token)).toBe(true);
+      const { privateKey } = await generateKeyPair('ES256');
+      const forged = await new SignJWT({ client_id: CONFIDENTIAL, jti: 'forged' }).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' }).setIssuer(op.issuer).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+      expect(await callsDuring(async () => { expect((await op.revoke(forged, { client: CONFIDENTIAL })).status).toBe(400); })).toEqual([]);
+    });
+
+    it('by the client at the provider, for a grant two sign-ins of one session share: both end at the service', async () => {
+      const first = await op.signIn('max', { client: CONFIDENTIAL, resource: null, session: 'max' });
+      const second = await op.signIn('max', { client: CONFIDENTIAL, resource: null, session: 'max' });
+      expect(second.refresh_token).not.toBe(first.refresh_token);
+      expect((await op.revoke(second.refresh_token as string, { client: CONFIDENTIAL, hint: 'refresh_token' })).status).toBe(200);
+      for (const token of [first.access_token, second.access_token]) expect(await active(token)).toBe(false);
+      expect(await refreshRefused(first.refresh_token as string)).toBe(true);
     });
   });
 
@@ -237,6 +282,15 @@ describe('the oidc-provider plug-in', () => {
     const retried = await op.refresh(spa.refresh_token as string, { client: PUBLIC, resource: null });
     expect(await active(retried.access_token)).toBe(true);
     expect(await op.refresh(retried.refresh_token as string, { client: PUBLIC, resource: null })).toHaveProperty('access_token');
+  });
+
+  it('a registration that committed but whose answer was lost is sent again: the client gets its tokens, the rotation holds', async () => {
+    const spa = await op.signIn('ned', { client: PUBLIC, resource: null });
+    answersLost = 1;
+    const rotated = await op.refresh(spa.refresh_token as string, { client: PUBLIC, resource: null });
+    expect(answersLost).toBe(0);
+    expect(await active(rotated.access_token)).toBe(true);
+    expect(await op.refresh(rotated.refresh_token as string, { client: PUBLIC, resource: null })).toHaveProperty('access_token');
   });
 
   it('fails closed: a refusal is an OAuth error with no token, and so is a service the provider cannot reach', async () => {

@@ -23,6 +23,8 @@ export interface RunningProvider {
   clientCredentials(options?: GrantOptions): Promise<TokenAnswer>;
   /** RFC 7009 at the provider, by the client. */
   revoke(token: string, options?: GrantOptions & { hint?: string }): Promise<Response>;
+  /** The provider's userinfo endpoint with an access token. */
+  userinfo(accessToken: string): Promise<Response>;
   /** The token endpoint's answer as it is, errors included. */
   tokenCall(form: Record<string, string>, options?: GrantOptions): Promise<{ status: number; body: Partial<TokenAnswer> & { error?: string; error_description?: string }; headers: Headers }>;
   close(): Promise<void>;
@@ -33,6 +35,8 @@ export interface GrantOptions {
   client?: string;
   /** The resource indicator to ask for; null for none (an opaque token for userinfo). Default: the provider's `resource`. */
   resource?: string | null;
+  /** A browser session to sign in with again (its cookies kept): oidc-provider then reuses the session's grant. Default: a new browser. */
+  session?: string;
 }
 
 export interface TokenAnswer {
@@ -126,6 +130,7 @@ export async function startOidcProvider({ resource, scope, clients = [{ client_i
     return body as TokenAnswer;
   };
 
+  const sessions = new Map<string, Browser>();
   const authorizationCode: RunningProvider['authorizationCode'] = async (user, options = {}) => {
     const client = options.client ?? CLIENT_ID;
     const verifier = randomBytes(32).toString('base64url');
@@ -134,7 +139,9 @@ export async function startOidcProvider({ resource, scope, clients = [{ client_i
       client_id: client, response_type: 'code', redirect_uri: REDIRECT_URI, scope: `openid offline_access ${scope}`, prompt: 'consent',
       ...resourceOf(options), state: randomBytes(8).toString('hex'), code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256',
     }).toString();
-    const code = await new Browser().authorize(authorize.href, user);
+    const browser = options.session ? (sessions.get(options.session) ?? new Browser()) : new Browser();
+    if (options.session) sessions.set(options.session, browser);
+    const code = await browser.authorize(authorize.href, user);
     return { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, ...resourceOf(options) };
   };
 
@@ -147,6 +154,7 @@ export async function startOidcProvider({ resource, scope, clients = [{ client_i
     clientCredentials: (options = {}) => tokens({ grant_type: 'client_credentials', scope, ...resourceOf(options) }, options),
     revoke: (token, options = {}) => post('/token/revocation', { token, ...(options.hint ? { token_type_hint: options.hint } : {}) }, options.client ?? CLIENT_ID),
     tokenCall,
+    userinfo: (accessToken) => fetch(`${issuer}/me`, { headers: { authorization: `Bearer ${accessToken}` } }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

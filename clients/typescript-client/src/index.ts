@@ -124,11 +124,12 @@ export function createClient(options: ClientOptions) {
   const client = createFetchClient<paths>({ baseUrl: options.baseUrl.replace(/\/+$/, ''), fetch: fetchRetrying });
   client.use(conventions);
 
-  const send = <M extends Method>(method: M): Call<M> => (async (url: string, init: { headers?: Record<string, string> } = {}) => {
+  const send = <M extends Method>(method: M): Call<M> => (async (url: string, init: { headers?: ConstructorParameters<typeof Headers>[0] } = {}) => {
     const upper = method.toUpperCase() as Uppercase<M>;
-    const form = formOperations.has(`${upper} ${url}`) ? { 'content-type': 'application/x-www-form-urlencoded' } : {};
+    const headers = new Headers(init.headers);
+    if (formOperations.has(`${upper} ${url}`) && !headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded');
     const call = client[upper] as (url: string, init: object) => Promise<{ data?: unknown; error?: unknown; response: Response }>;
-    const { data, error, response } = await call(url, { ...init, headers: { ...form, ...init.headers } });
+    const { data, error, response } = await call(url, { ...init, headers: Object.fromEntries(headers) });
     if (!response.ok) throw new OAuthUsageError(response.status, problemOf(response.status, error), retryAfterOf(response));
     return data;
   }) as unknown as Call<M>;
@@ -138,11 +139,15 @@ export function createClient(options: ClientOptions) {
   async function* pages<P extends ListPath, Init extends MaybeOptionalInit<paths[P], 'get'>>(url: P, ...init: InitParam<Init>): AsyncGenerator<Page<P>> {
     const first = (init[0] ?? {}) as { params?: { query?: Record<string, unknown> } };
     let cursor: string | null | undefined;
+    const seen = new Set<string>();
     do {
       const query = { ...first.params?.query, ...(cursor ? { cursor } : {}) };
       const page = (await (GET as (url: string, init: object) => Promise<unknown>)(url, { ...first, params: { ...first.params, query } })) as Page<P>;
       yield page;
       cursor = (page as { nextCursor?: string | null }).nextCursor;
+      // A cursor that comes back would walk the same pages for ever.
+      if (cursor && seen.has(cursor)) throw new Error(`${url}: the service answered a cursor it had answered before`);
+      if (cursor) seen.add(cursor);
     } while (cursor);
   }
 

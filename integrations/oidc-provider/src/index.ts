@@ -15,6 +15,7 @@
  */
 import Provider, { errors, type Adapter, type AdapterConstructor, type AdapterFactory, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
+import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
 import { createClient, OAuthUsageError, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
 
 export interface OAuthUsageOptions {
@@ -26,8 +27,10 @@ export interface OAuthUsageOptions {
   userName?: (ctx: KoaContextWithOIDC, accountId: string) => string | undefined | Promise<string | undefined>;
   /** How long a client's settings and policies are taken as known, in seconds (default 60). */
   cacheSeconds?: number;
-  /** Attempts of a registration the network lost (default 3; a registration is idempotent). */
+  /** Attempts of a registration whose answer was lost or a 5xx (default 3; a registration is idempotent: a retry of one that committed is a 200). */
   attempts?: number;
+  /** How long one call to the service may take, in milliseconds (default 5,000). */
+  timeoutMs?: number;
   /** A fetch to use instead of the global one. */
   fetch?: (request: Request) => Promise<Response>;
 }
@@ -37,6 +40,10 @@ type Registration = Schemas['TokenRegistration'];
 type Issued = AdapterPayload & { jti?: string; iat?: number; exp?: number; consumed?: unknown; grantId?: string; clientId?: string };
 interface TokenEntity { jti: string; iat?: number; exp?: number; expiration?: number; scope?: string; accountId?: string; grantId?: string; jkt?: string; 'x5t#S256'?: string; resourceServer?: { audience?: string | string[] }; format?: string }
 interface TokenBody { access_token: string; refresh_token?: string; expires_in?: number; [key: string]: unknown }
+interface ClientSettings { clientId: string; clientName?: string; redirectUris?: readonly string[]; scope?: string }
+interface GrantEntry { value: string; hint: 'access_token' | 'refresh_token'; exp?: string | undefined }
+/** A token answer the plug-in cannot map to what it must register. */
+class Unregistrable extends Error {}
 
 /** The models whose records are tokens the service knows: checked on find, forwarded on destroy. */
 const TOKEN_MODELS: Record<string, 'access_token' | 'refresh_token'> = { AccessToken: 'access_token', ClientCredentials: 'access_token', RefreshToken: 'refresh_token' };
@@ -47,7 +54,8 @@ const REFUSALS = new Set(['token-revoked', 'app-blocked', 'user-blocked', 'paren
 
 const isoOf = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
 const scopesOf = (scope: string | undefined) => (scope ?? '').split(' ').filter(Boolean);
-const isConstructor = (adapter: AdapterConstructor | AdapterFactory): adapter is AdapterConstructor => /^class[\s{]/.test(Function.prototype.toString.call(adapter));
+/** oidc-provider's own test: a class (or constructor function) has an object prototype; a factory arrow has none. */
+const isConstructor = (adapter: AdapterConstructor | AdapterFactory): adapter is AdapterConstructor => typeof adapter.prototype === 'object' && adapter.prototype !== null;
 const routeOf = () => Provider.ctx?.oidc?.route;
 
 /** The provider's answer when the service cannot be asked: 503 `temporarily_unavailable` with Retry-After (oidc-provider hides 5xx errors unless exposed). */
@@ -65,9 +73,17 @@ async function orUnavailable<T>(work: Promise<T>): Promise<T> {
 }
 
 export function oauthUsage(options: OAuthUsageOptions) {
-  const service: OAuthUsageClient = createClient({ baseUrl: options.baseUrl, token: options.token, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const send = options.fetch ?? ((request: Request) => fetch(request));
+  // A token request waits for these calls: each is bounded, and a 429's Retry-After is waited for once, briefly.
+  const service: OAuthUsageClient = createClient({
+    baseUrl: options.baseUrl, token: options.token, retries: 1, maxRetryAfterSeconds: 2,
+    fetch: (request) => send(new Request(request, { signal: AbortSignal.timeout(timeoutMs) })),
+  });
   const cacheMs = (options.cacheSeconds ?? 60) * 1000;
   const attempts = options.attempts ?? 3;
+  /** The provider's own signing keys (public parts): a JWT presented for revocation must be one it signed. */
+  let ownKeys: ReturnType<typeof createLocalJWKSet> | undefined;
   /** The provider's adapters as they are, by model: what the plug-in itself destroys is not forwarded. */
   const plain = new Map<string, Adapter>();
   const plainAdapter = (name: string) => plain.get(name) as Adapter;
@@ -76,7 +92,7 @@ export function oauthUsage(options: OAuthUsageOptions) {
   // ---- Clients and their policies -----------------------------------------------------------
   const apps = new Map<string, { settings: string; at: number; policies: Policies; pending?: Promise<Policies> }>();
   /** PUT /v1/apps/{clientId} when the client's settings changed (or were never sent), then its policies; cached for cacheSeconds. */
-  async function appOf(client: { clientId: string; clientName?: string; redirectUris?: readonly string[]; scope?: string }): Promise<Policies> {
+  async function appOf(client: ClientSettings): Promise<Policies> {
     const settings = {
       name: client.clientName ?? client.clientId,
       callbackUrls: (client.redirectUris ?? []).filter((u) => /^https?:\/\//.test(u) && !u.includes('#')),
@@ -102,11 +118,10 @@ export function oauthUsage(options: OAuthUsageOptions) {
     }
   }
   /** The policies known for a client now (oidc-provider asks for a token's lifetime synchronously). */
-  const knownPolicies = (clientId: string) => apps.get(clientId)?.policies;
-  async function warm(clientId: string | undefined) {
-    if (!clientId || !provider) return;
-    const client = await provider.Client.find(clientId);
-    if (client) await orUnavailable(appOf(client));
+  const knownPolicies = (clientId: string | undefined) => (clientId ? apps.get(clientId)?.policies : undefined);
+  async function warm(clientId: string) {
+    const client = await provider?.Client.find(clientId);
+    if (client) await appOf(client);
   }
 
   // ---- Revocations made at the provider ----------------------------------------------------
@@ -120,7 +135,7 @@ export function oauthUsage(options: OAuthUsageOptions) {
   const revokeAtService = (token: string, hint: 'access_token' | 'refresh_token') =>
     once(`token:${token}`, async () => { await service.POST('/oauth2/revoke', { body: { token, token_type_hint: hint } }); });
   const revokeGrantAtService = (grantId: string) => once(`grant:${grantId}`, async () => {
-    const grant = (await plainAdapter(GRANT_MODEL).find(grantId)) as { tokens?: { value: string; hint: 'access_token' | 'refresh_token' }[] } | undefined;
+    const grant = (await plainAdapter(GRANT_MODEL).find(grantId)) as { tokens?: GrantEntry[] } | undefined;
     for (const { value, hint } of grant?.tokens ?? []) await revokeAtService(value, hint);
     await plainAdapter(GRANT_MODEL).destroy(grantId);
   });
@@ -132,31 +147,33 @@ export function oauthUsage(options: OAuthUsageOptions) {
   }
 
   // ---- The adapter ---------------------------------------------------------------------------
-  function wrapAdapter(configured: AdapterConstructor | AdapterFactory | undefined): AdapterFactory {
-    const factory: AdapterFactory = configured === undefined ? createMemoryAdapter() : isConstructor(configured) ? (name) => new configured(name) : configured;
+  function wrapAdapter(configured: AdapterConstructor | AdapterFactory | undefined, clockTolerance: number): AdapterFactory {
+    if (configured === undefined) console.warn('oidc-provider WARNING: a quick start development-only in-memory adapter is used (under the OAuth Usage plug-in), you MUST change it in order to not lose all stateful provider data upon restart and to be able to share these between processes');
+    const factory: AdapterFactory = configured === undefined ? createMemoryAdapter(clockTolerance) : isConstructor(configured) ? (name) => new configured(name) : configured;
     if (!plain.has(GRANT_MODEL)) plain.set(GRANT_MODEL, factory(GRANT_MODEL));
     return (name) => {
       const adapter = factory(name);
       plain.set(name, adapter);
       const hint = TOKEN_MODELS[name];
-      if (name === 'AuthorizationCode') {
-        // A code exchange mints an access token next: its lifetime needs the app's policies now.
-        return { ...delegate(adapter), async find(id) { const record = (await adapter.find(id)) as Issued | undefined; await warm(record?.clientId); return record; } };
-      }
       if (!hint) return adapter;
       return {
         ...delegate(adapter),
         async find(id) {
           const record = (await adapter.find(id)) as Issued | undefined;
-          // Consumed: the provider's reuse detection revokes the grant (forwarded below); expired: refused anyway; revocation: the token is being ended.
-          if (!record || record.consumed || (record.exp !== undefined && record.exp * 1000 < Date.now()) || routeOf() === 'revocation' || record.jti !== id) return record;
-          const answer = await orUnavailable(service.POST('/oauth2/introspect', { body: { token: id, token_type_hint: hint } }));
-          if (answer.active) {
-            // A refresh grant mints an access token next: its lifetime needs the app's policies now.
-            if (name === 'RefreshToken') await warm(record.clientId);
-            return record;
+          // Being revoked: nothing to ask. Another client's token: the provider refuses it (client mismatch) without a word to the service.
+          if (!record || routeOf() === 'revocation' || (record.clientId && Provider.ctx?.oidc?.client && record.clientId !== Provider.ctx.oidc.client.clientId)) return record;
+          // Stored under another key than its value: the service cannot be asked about it, so it is not accepted.
+          if (record.jti !== id) return undefined;
+          if (record.consumed !== undefined) {
+            // A rotated-out refresh token presented again. Within the app's grace (two tabs refreshing at once) it is refused and nothing
+            // more; after it, the provider's reuse detection revokes the grant, which is forwarded.
+            const grace = knownPolicies(record.clientId)?.refreshTokenReuseGraceSeconds ?? 0;
+            return Date.now() / 1000 - Number(record.consumed) <= grace ? undefined : record;
           }
-          await endGrantAtProvider(record.grantId);
+          const answer = await orUnavailable(service.POST('/oauth2/introspect', { body: { token: id, token_type_hint: hint } }));
+          if (answer.active) return record;
+          // Inactive at the service: a refresh token's grant ends at the provider too; an access token ends alone.
+          if (name === 'RefreshToken') await endGrantAtProvider(record.grantId);
           await adapter.destroy(id);
           return undefined;
         },
@@ -173,11 +190,23 @@ export function oauthUsage(options: OAuthUsageOptions) {
   }
 
   // ---- Registration at the token endpoint --------------------------------------------------
+  /** A minted token's issue and expiry times, as the provider recorded them: the JWT's claims, or the stored record's. */
+  async function timesOf(model: string, entity: TokenEntity, value: string): Promise<{ iat?: number; exp?: number }> {
+    if (value.split('.').length === 3) {
+      const claims = JSON.parse(Buffer.from(value.split('.')[1] as string, 'base64url').toString('utf8')) as { iat?: number; exp?: number };
+      return { iat: claims.iat, exp: claims.exp };
+    }
+    const stored = (await plain.get(model)?.find(entity.jti)) as Issued | undefined;
+    const iat = stored?.iat ?? entity.iat;
+    return { iat, exp: stored?.exp ?? entity.exp ?? (iat !== undefined && entity.expiration ? iat + entity.expiration : undefined) };
+  }
+
   async function register(ctx: KoaContextWithOIDC, body: TokenBody) {
     const { entities, params } = ctx.oidc;
-    const client = entities.Client as unknown as { clientId: string; clientName?: string; redirectUris?: readonly string[]; scope?: string };
+    const client = entities.Client as unknown as ClientSettings | undefined;
     const access = (entities.AccessToken ?? entities.ClientCredentials) as unknown as TokenEntity | undefined;
-    if (!client || !access) return;
+    // A grant that names no access token (a custom grant type) cannot be registered: nothing leaves unknown.
+    if (!client || !access) throw new Unregistrable('the provider issued a token of a grant the OAuth Usage plug-in cannot register');
     const refresh = entities.RefreshToken as unknown as TokenEntity | undefined;
     const rotated = entities.RotatedRefreshToken as unknown as TokenEntity | undefined;
     const presented = typeof params?.refresh_token === 'string' ? params.refresh_token : undefined;
@@ -186,24 +215,25 @@ export function oauthUsage(options: OAuthUsageOptions) {
     const userName = accountId ? await (options.userName ?? defaultUserName)(ctx, accountId) : undefined;
     const common = { appId: client.clientId, issuer: (provider as Provider).issuer, ...(accountId ? { userId: accountId, ...(userName ? { userName } : {}) } : {}) };
     const confirmation = (t: TokenEntity) => (t.jkt ? { cnf: { jkt: t.jkt } } : t['x5t#S256'] ? { cnf: { 'x5t#S256': t['x5t#S256'] } } : {});
+    const timed = ({ iat, exp }: { iat?: number; exp?: number }) => ({ ...(iat ? { issuedAt: isoOf(iat) } : {}), ...(exp ? { expiresAt: isoOf(exp) } : {}) });
     const tokens: Registration[] = [];
     // A refresh token is new on a code exchange and on a rotation; without rotation it is the one presented, registered already.
     const newRefresh = body.refresh_token !== undefined && body.refresh_token !== presented ? body.refresh_token : undefined;
     if (newRefresh && refresh) {
       tokens.push({
         ...common, token: newRefresh, type: 'refresh', scopes: scopesOf(refresh.scope), ...confirmation(refresh),
-        ...(refresh.iat ? { issuedAt: isoOf(refresh.iat) } : {}), ...(refresh.exp ? { expiresAt: isoOf(refresh.exp) } : {}),
-        ...(rotated && presented ? { previousRefreshToken: presented } : {}),
+        ...timed(await timesOf('RefreshToken', refresh, newRefresh)), ...(rotated && presented ? { previousRefreshToken: presented } : {}),
       });
     }
-    const iat = access.iat ?? Math.floor(Date.now() / 1000);
     const audience = access.resourceServer?.audience;
     tokens.push({
       ...common, token: body.access_token, type: 'access', scopes: scopesOf(typeof body.scope === 'string' ? body.scope : access.scope), ...confirmation(access),
-      issuedAt: isoOf(iat), expiresAt: isoOf(access.exp ?? iat + (access.expiration ?? body.expires_in ?? 3600)),
+      ...timed(await timesOf(entities.AccessToken ? 'AccessToken' : 'ClientCredentials', access, body.access_token)),
       ...(audience ? { audience: Array.isArray(audience) ? audience : [audience] } : {}),
       ...(body.refresh_token ? { refreshToken: body.refresh_token } : {}),
     });
+    // Remembered first: a process killed after the registration still leaves the grant revocable from the provider.
+    if (access.grantId) await rememberGrant(access.grantId, newRefresh ? { value: newRefresh, hint: 'refresh_token', exp: tokens[0]?.expiresAt } : presented ? undefined : { value: body.access_token, hint: 'access_token', exp: tokens.at(-1)?.expiresAt });
     const answer = await registerWithRetries(tokens);
     // The client is told the expiry the service applied (the app's accessTokenLifetimeMinutes).
     const registeredAccess = answer.at(-1);
@@ -211,7 +241,6 @@ export function oauthUsage(options: OAuthUsageOptions) {
       const left = Math.max(0, Math.floor((Date.parse(registeredAccess.expiresAt) - Date.now()) / 1000));
       if (body.expires_in === undefined || left < body.expires_in) body.expires_in = left;
     }
-    if (access.grantId) await rememberGrant(access.grantId, body, newRefresh ?? presented);
   }
 
   async function registerWithRetries(tokens: Registration[]): Promise<Schemas['RegisteredToken'][]> {
@@ -220,62 +249,77 @@ export function oauthUsage(options: OAuthUsageOptions) {
         const answer = await service.POST('/v1/tokens', { body: { tokens } });
         return 'tokens' in answer ? answer.tokens : [answer];
       } catch (error) {
-        // Only a lost answer is tried again (the registration is idempotent: a retry of one that committed is a 200).
-        if (error instanceof OAuthUsageError || attempt >= attempts) throw error;
+        // A lost answer or a 5xx may have committed: the same body again is a 200 then (the registration is idempotent). A refusal is final.
+        const retriable = !(error instanceof OAuthUsageError) || error.status >= 500 || error.status === 429;
+        if (!retriable || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
     }
   }
 
-  /** What to revoke at the service when the provider revokes this grant: a refresh token of its chain (it takes the grant), else its access tokens. */
-  async function rememberGrant(grantId: string, body: TokenBody, refreshToken: string | undefined) {
+  /**
+   * What to revoke at the service when the provider revokes this grant (one grant of oidc-provider
+   * may hold several sign-ins of a session): one refresh token of each chain (it takes its chain's
+   * tokens), and the access tokens issued without one; entries leave when they expire.
+   */
+  async function rememberGrant(grantId: string, entry: GrantEntry | undefined) {
+    if (!entry) return;
     const store = plainAdapter(GRANT_MODEL);
-    const known = ((await store.find(grantId)) as { tokens?: { value: string; hint: string }[]; exp?: number } | undefined) ?? {};
-    const tokens = refreshToken ? [{ value: refreshToken, hint: 'refresh_token' }] : [...(known.tokens ?? []), { value: body.access_token, hint: 'access_token' }].slice(-50);
-    const grant = (await plain.get('Grant')?.find(grantId)) as Issued | undefined;
-    const expiresIn = grant?.exp ? Math.max(1, grant.exp - Math.floor(Date.now() / 1000)) : 14 * 24 * 3600;
-    await store.upsert(grantId, { tokens }, expiresIn);
+    const now = Date.now();
+    const known = ((await store.find(grantId)) as { tokens?: GrantEntry[] } | undefined)?.tokens ?? [];
+    const tokens = [...known.filter((t) => t.value !== entry.value && (!t.exp || Date.parse(t.exp) > now)), entry];
+    const latest = Math.max(...tokens.map((t) => (t.exp ? Date.parse(t.exp) : now + 365 * 86_400_000)));
+    await store.upsert(grantId, { tokens }, Math.max(1, Math.ceil((latest - now) / 1000)));
   }
 
-  /** The provider minted tokens the service refused or could not hear of: they are taken back, and a rotation is undone (on an outage) so the client can try again. */
+  /** Un-consumes a record the grant consumed (a code, a rotated refresh token), so the client can send its request again. */
+  async function unconsume(model: string, id: string | undefined) {
+    if (!id) return;
+    const record = (await plain.get(model)?.find(id)) as Issued | undefined;
+    if (record?.consumed === undefined) return;
+    const unconsumed: Issued = { ...record };
+    delete unconsumed.consumed;
+    await plainAdapter(model).upsert(id, unconsumed, record.exp ? Math.max(1, record.exp - Math.floor(Date.now() / 1000)) : undefined);
+  }
+
+  /** The provider minted tokens the service refused or could not hear of: they are taken back; on an outage what the grant consumed is given back, so the client can try again. */
   async function takeBack(ctx: KoaContextWithOIDC, body: TokenBody, endGrant: boolean) {
     const { entities } = ctx.oidc;
     const access = (entities.AccessToken ?? entities.ClientCredentials) as unknown as TokenEntity | undefined;
-    const rotated = entities.RotatedRefreshToken as unknown as TokenEntity | undefined;
     if (access) await plain.get(entities.AccessToken ? 'AccessToken' : 'ClientCredentials')?.destroy(access.jti);
     if (body.refresh_token && body.refresh_token !== ctx.oidc.params?.refresh_token) await plainAdapter('RefreshToken').destroy(body.refresh_token);
     if (endGrant) return endGrantAtProvider(access?.grantId);
-    if (rotated) {
-      const record = (await plainAdapter('RefreshToken').find(rotated.jti)) as Issued | undefined;
-      if (record?.consumed !== undefined) {
-        const unconsumed: Issued = { ...record };
-        delete unconsumed.consumed;
-        await plainAdapter('RefreshToken').upsert(rotated.jti, unconsumed, record.exp ? Math.max(1, record.exp - Math.floor(Date.now() / 1000)) : undefined);
-      }
-    }
+    await unconsume('RefreshToken', (entities.RotatedRefreshToken as unknown as TokenEntity | undefined)?.jti);
+    await unconsume('AuthorizationCode', (entities.AuthorizationCode as unknown as TokenEntity | undefined)?.jti);
   }
 
-  /** A refusal or an outage, as the token endpoint answers it (RFC 6749 §5.2). */
+  /** A refusal, a misconfiguration or an outage, as the token endpoint answers it (RFC 6749 §5.2). */
   function oauthError(ctx: KoaContextWithOIDC, error: unknown) {
     const kind = error instanceof OAuthUsageError ? error.kind : undefined;
     const clientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
-    if (kind && REFUSALS.has(kind)) return { status: 400, error: clientCredentials ? 'unauthorized_client' : 'invalid_grant', description: error instanceof Error ? error.message : kind, endGrant: true };
+    if (kind && REFUSALS.has(kind)) return { status: 400, error: clientCredentials ? 'unauthorized_client' : 'invalid_grant', description: (error as Error).message, endGrant: true };
     if (kind === 'scope-not-allowed') return { status: 400, error: 'invalid_scope', description: (error as Error).message, endGrant: true };
-    const retryAfter = error instanceof OAuthUsageError ? error.retryAfterSeconds : undefined;
-    return { status: 503, error: 'temporarily_unavailable', description: 'the token could not be recorded; try again', retryAfter: retryAfter ?? 5, endGrant: false };
+    const outage = !(error instanceof OAuthUsageError || error instanceof Unregistrable) || (error as OAuthUsageError).status >= 500 || (error as OAuthUsageError).status === 429;
+    if (outage) {
+      const retryAfter = error instanceof OAuthUsageError ? error.retryAfterSeconds : undefined;
+      return { status: 503, error: 'temporarily_unavailable', description: 'the token could not be recorded; try again', retryAfter: retryAfter ?? 5, endGrant: false };
+    }
+    // The service refused the provider itself (its token, its scopes, a malformed value): trying again will not help.
+    console.error('OAuth Usage plug-in: the token could not be registered', error);
+    return { status: 500, error: 'server_error', description: 'the token could not be recorded', endGrant: false };
   }
 
-  /** RFC 7009 at the provider for a JWT access token of the calling client: forwarded to the service (true), or not the client's (false). */
+  /** RFC 7009 at the provider for a JWT access token it signed for the calling client: forwarded to the service (true), or not (false). */
   async function forwardJwtRevocation(ctx: KoaContextWithOIDC): Promise<boolean> {
     const token = ctx.oidc.params?.token;
-    if (typeof token !== 'string' || token.split('.').length !== 3) return false;
-    let claims: { client_id?: unknown; iss?: unknown };
+    if (typeof token !== 'string' || token.split('.').length !== 3 || !ownKeys) return false;
     try {
-      claims = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString('utf8')) as typeof claims;
+      // Signed by this provider, an access token (RFC 9068), of this client: a forged or foreign one is never forwarded.
+      const { payload } = await jwtVerify(token, ownKeys, { issuer: (provider as Provider).issuer, typ: 'at+jwt' });
+      if (payload.client_id !== ctx.oidc.client?.clientId) return false;
     } catch {
       return false;
     }
-    // Only the client's own token (a forged one is unknown to the service, which remembers it as revoked and nothing more).
-    if (claims.iss !== (provider as Provider).issuer || claims.client_id !== ctx.oidc.client?.clientId) return false;
     await revokeAtService(token, 'access_token');
     return true;
   }
@@ -283,35 +327,51 @@ export function oauthUsage(options: OAuthUsageOptions) {
   return {
     /** The configuration with the plug-in's adapter (around yours, or oidc-provider's in-memory one) and access-token lifetimes capped by the app's policies. */
     configure(configuration: Configuration = {}): Configuration {
+      // Implicit and hybrid access tokens leave from the authorization endpoint, which the plug-in does not see.
+      const implicit = (configuration.responseTypes ?? []).filter((type) => type.split(' ').includes('token'));
+      if (implicit.length > 0) throw new Error(`OAuth Usage plug-in: response types that issue access tokens at the authorization endpoint cannot be registered: ${implicit.join(', ')}`);
+      // The public parts of the provider's signing keys, to tell its own JWTs from forged ones.
+      // (Keys held outside the process, ExternalSigningKey, are not read: JWTs they sign are not forwarded; see the README.)
+      const publicKeys = (configuration.jwks?.keys ?? []).filter((key): key is JWK & { kty: string } => 'kty' in key && key.kty !== 'oct')
+        .map(({ d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...key }) => key as JWK);
+      ownKeys = publicKeys.length > 0 ? createLocalJWKSet({ keys: publicKeys }) : undefined;
       const ttl = { ...configuration.ttl };
       const capped = (name: 'AccessToken' | 'ClientCredentials', fallback: number) => {
         const base = ttl[name] as number | ((...args: never[]) => number) | undefined;
-        return (ctx: KoaContextWithOIDC, token: TokenEntity, client: { clientId: string }) => {
+        return (ctx: KoaContextWithOIDC, token: TokenEntity, client: { clientId: string } | undefined) => {
           const seconds = typeof base === 'function' ? (base as (...a: unknown[]) => number)(ctx, token, client) : base ?? (token.resourceServer as { accessTokenTTL?: number } | undefined)?.accessTokenTTL ?? fallback;
-          const minutes = knownPolicies(client.clientId)?.accessTokenLifetimeMinutes;
+          const minutes = knownPolicies(client?.clientId)?.accessTokenLifetimeMinutes;
           return minutes ? Math.min(seconds, minutes * 60) : seconds;
         };
       };
       return {
         ...configuration,
-        adapter: wrapAdapter(configuration.adapter),
+        adapter: wrapAdapter(configuration.adapter, configuration.clockTolerance ?? 15),
         ttl: { ...ttl, AccessToken: capped('AccessToken', 3600), ClientCredentials: capped('ClientCredentials', 600) },
       };
     },
     /** Adds the token endpoint's registration and RFC 7009's forwarding to the provider. */
     install(target: Provider) {
       provider = target;
+      // Every token request authenticates its client first: the app is declared and its policies are fresh before anything is minted.
+      const findClient = target.Client.find.bind(target.Client);
+      target.Client.find = async (...args: Parameters<typeof findClient>) => {
+        const client = await findClient(...args);
+        if (client && routeOf() === 'token') await orUnavailable(appOf(client));
+        return client;
+      };
       target.use(async (ctx, next) => {
         await next();
         const oidcCtx = ctx as unknown as KoaContextWithOIDC;
         const route = oidcCtx.oidc?.route;
-        if (route === 'token' && ctx.status === 200 && ctx.body && typeof (ctx.body as TokenBody).access_token === 'string') {
-          const body = ctx.body as TokenBody;
+        if (route === 'token' && ctx.status >= 200 && ctx.status < 300) {
+          const body = ctx.body as TokenBody | undefined;
           try {
+            if (!body || typeof body !== 'object' || Buffer.isBuffer(body) || typeof body.access_token !== 'string') throw new Unregistrable('the token answer has no access token the plug-in can read');
             await register(oidcCtx, body);
           } catch (error) {
             const refusal = oauthError(oidcCtx, error);
-            await takeBack(oidcCtx, body, refusal.endGrant);
+            if (body && typeof body === 'object' && !Buffer.isBuffer(body)) await takeBack(oidcCtx, body, refusal.endGrant);
             ctx.status = refusal.status;
             ctx.body = { error: refusal.error, error_description: refusal.description };
             if (refusal.retryAfter !== undefined) ctx.set('Retry-After', String(Math.ceil(refusal.retryAfter)));
