@@ -160,8 +160,11 @@ export function oauthUsage(options: OAuthUsageOptions) {
         ...delegate(adapter),
         async find(id) {
           const record = (await adapter.find(id)) as Issued | undefined;
-          // Being revoked: nothing to ask. Another client's token: the provider refuses it (client mismatch) without a word to the service.
-          if (!record || routeOf() === 'revocation' || (record.clientId && Provider.ctx?.oidc?.client && record.clientId !== Provider.ctx.oidc.client.clientId)) return record;
+          // Being revoked: nothing to ask. Another client's token at the token endpoint: the provider refuses it (client mismatch) without a
+          // word to the service. (At the provider's own introspection the caller is another client by design: that one is asked about.)
+          const route = routeOf();
+          const foreign = route === 'token' && record?.clientId !== undefined && record.clientId !== Provider.ctx?.oidc?.client?.clientId;
+          if (!record || route === 'revocation' || foreign) return record;
           // Stored under another key than its value: the service cannot be asked about it, so it is not accepted.
           if (record.jti !== id) return undefined;
           if (record.consumed !== undefined) {
