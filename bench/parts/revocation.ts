@@ -203,7 +203,9 @@ async function figuresOf(run: Awaited<ReturnType<typeof revokeAppToTheEnd>>, use
   const entries = dynamoRequests.entries();
   // Full calls: a step writes its tokens 25 at a time, so only one call of each step (queue message) may carry fewer: its remainder.
   const withRemainder = new Set<string>();
-  const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand').filter((e) => {
+  // The due markers' own BatchWriteItem (one item, when the run crosses a due bucket) writes no token: it is not the cleanup's.
+  const isMarker = (key: string) => key.split('|')[1]?.startsWith('BUCKET#') === true && key.split('|')[0]?.endsWith('#DUE') === true;
+  const batchWrites = entries.filter((e) => e.command === 'BatchWriteItemCommand' && !(e.written.length > 0 && e.written.every(isMarker))).filter((e) => {
     if (e.batchSize === 25 || !e.messageId || withRemainder.has(deliveryOf(e))) return true;
     withRemainder.add(deliveryOf(e));
     return false;
