@@ -2,9 +2,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClient, type OAuthUsageClient } from '@oauth-usage/client';
+import { createClient, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
 import { oauthUsage } from '@oauth-usage/oidc-provider';
 import { startLocalService, type LocalService } from '../support/local-service.js';
+import { documentedFetch } from '../support/openapi.js';
 import { startOidcProvider, type RunningProvider } from '../support/oidc-provider.js';
 
 /**
@@ -30,25 +31,27 @@ const pluginCalls: string[] = [];
 let registrationsLost = false;
 /** While above 0, that many registrations reach the service and their answers are lost on the way back. */
 let answersLost = 0;
+/** While set, the network loses these calls (`METHOD /path`) of the plug-in. */
+const lost = new Set<string>();
 
 const mint = (sub: string, scope: string) => service.mint({ sub, org_id: org, scope });
 
 beforeAll(async () => {
   service = await startLocalService();
   base = service.url;
-  admin = createClient({ baseUrl: base, token: () => mint('admin@example.com', 'usage:read apps:manage') });
-  ordersApi = createClient({ baseUrl: base, token: () => mint('orders-api', 'tokens:introspect') });
+  admin = createClient({ baseUrl: base, token: () => mint('admin@example.com', 'usage:read apps:manage'), fetch: documentedFetch() });
+  ordersApi = createClient({ baseUrl: base, token: () => mint('orders-api', 'tokens:introspect'), fetch: documentedFetch() });
   const usage = oauthUsage({
     baseUrl: base, token: () => mint('as@example.com', 'tokens:write tokens:introspect'), cacheSeconds: 0,
     fetch: (request) => {
       const call = `${request.method} ${new URL(request.url).pathname}`;
       pluginCalls.push(call);
-      if (call === 'POST /v1/tokens' && registrationsLost) return Promise.reject(new TypeError('fetch failed'));
+      if ((call === 'POST /v1/tokens' && registrationsLost) || lost.has(call)) return Promise.reject(new TypeError('fetch failed'));
       if (call === 'POST /v1/tokens' && answersLost > 0) {
         answersLost -= 1;
         return fetch(request).then(() => Promise.reject(new TypeError('fetch failed')));
       }
-      return fetch(request);
+      return documentedFetch()(request);
     },
   });
   op = await startOidcProvider({
@@ -74,6 +77,11 @@ async function callsDuring(work: () => Promise<unknown>): Promise<string[]> {
 }
 /** The same, without the client's declaration and policies (read on every token request here: cacheSeconds 0). */
 const tokenCallsDuring = async (work: () => Promise<unknown>) => (await callsDuring(work)).filter((c) => !/^(PUT \/v1\/apps\/[^/]+|GET \/v1\/apps\/[^/]+\/policies)$/.test(c));
+/** The app's policies: the defaults, with `changes`. */
+const setPolicies = (appId: string, changes: Partial<Schemas['AppPolicies']>) => admin.PUT('/v1/apps/{appId}/policies', {
+  params: { path: { appId } },
+  body: { refreshTokenPolicy: { mode: 'until-revoked' }, accessTokenLifetimeMinutes: null, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 0, ...changes },
+});
 const refreshRefused = async (refreshToken: string, client = CONFIDENTIAL) => {
   const answer = await op.tokenCall({ grant_type: 'refresh_token', refresh_token: refreshToken }, { client });
   return answer.status === 400 && answer.body.error === 'invalid_grant' && answer.body.access_token === undefined;
@@ -129,10 +137,7 @@ describe('the oidc-provider plug-in', () => {
   });
 
   it("applies the app's access-token lifetime: the JWT's exp and expires_in match the service's expiry", async () => {
-    await admin.PUT('/v1/apps/{appId}/policies', {
-      params: { path: { appId: OTHER } },
-      body: { refreshTokenPolicy: { mode: 'until-revoked' }, accessTokenLifetimeMinutes: 2, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null },
-    });
+    await setPolicies(OTHER, { accessTokenLifetimeMinutes: 2 });
     const ada = await op.signIn('ada', { client: OTHER });
     const claims = decodeJwt(ada.access_token);
     expect((claims.exp as number) - (claims.iat as number)).toBe(120);
@@ -144,10 +149,7 @@ describe('the oidc-provider plug-in', () => {
   });
 
   it("lets a rotated-out refresh token be presented again within the app's grace without ending the grant (two tabs refreshing at once)", async () => {
-    await admin.PUT('/v1/apps/{appId}/policies', {
-      params: { path: { appId: PUBLIC } },
-      body: { refreshTokenPolicy: { mode: 'until-revoked' }, accessTokenLifetimeMinutes: null, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 30 },
-    });
+    await setPolicies(PUBLIC, { refreshTokenReuseGraceSeconds: 30 });
     try {
       const spa = await op.signIn('kim', { client: PUBLIC, resource: null });
       const first = await op.refresh(spa.refresh_token as string, { client: PUBLIC, resource: null });
@@ -155,10 +157,7 @@ describe('the oidc-provider plug-in', () => {
       expect(await active(first.access_token)).toBe(true);
       expect(await op.refresh(first.refresh_token as string, { client: PUBLIC, resource: null })).toHaveProperty('access_token');
     } finally {
-      await admin.PUT('/v1/apps/{appId}/policies', {
-        params: { path: { appId: PUBLIC } },
-        body: { refreshTokenPolicy: { mode: 'until-revoked' }, accessTokenLifetimeMinutes: null, permittedUsers: 'all-users-self-authorize', ipRelaxation: 'enforce', sessionTimeoutMinutes: null, refreshTokenReuseGraceSeconds: 0 },
-      });
+      await setPolicies(PUBLIC, {});
     }
   });
 
@@ -246,6 +245,23 @@ describe('the oidc-provider plug-in', () => {
       expect(await callsDuring(async () => { expect((await op.revoke(forged, { client: CONFIDENTIAL })).status).toBe(400); })).toEqual([]);
     });
 
+    it("the user's offboarding (every app)", async () => {
+      const { mine, other } = await twoGrants('oli');
+      await admin.POST('/v1/users/{userId}/revocations', { params: { path: { userId: 'oli' } }, body: {} });
+      expect(await active(mine.access_token)).toBe(false);
+      expect(await refreshRefused(mine.refresh_token as string)).toBe(true);
+      expect(await active(other.access_token)).toBe(false);
+      expect(await refreshRefused(other.refresh_token as string, OTHER)).toBe(true);
+      const bystander = await op.signIn('pat', { client: CONFIDENTIAL, resource: null });
+      expect(await active(bystander.access_token)).toBe(true);
+    });
+
+    it('by the client at the provider (RFC 7009), an opaque access token: the provider ends its grant, and so does the service', async () => {
+      const { mine, other } = await twoGrants('quinn');
+      expect((await op.revoke(mine.access_token, { client: CONFIDENTIAL, hint: 'access_token' })).status).toBe(200);
+      await expectEnded(mine, other, { atProvider: true });
+    });
+
     it('by the client at the provider, for a grant two sign-ins of one session share: both end at the service', async () => {
       const first = await op.signIn('max', { client: CONFIDENTIAL, resource: null, session: 'max' });
       const second = await op.signIn('max', { client: CONFIDENTIAL, resource: null, session: 'max' });
@@ -291,6 +307,37 @@ describe('the oidc-provider plug-in', () => {
     expect(answersLost).toBe(0);
     expect(await active(rotated.access_token)).toBe(true);
     expect(await op.refresh(rotated.refresh_token as string, { client: PUBLIC, resource: null })).toHaveProperty('access_token');
+  });
+
+  it('keeps a grant at both ends when the revocation cannot be forwarded (a code used twice while the service is down), and ends it at both once it can', async () => {
+    const form = await op.authorizationCode('rae', { client: CONFIDENTIAL, resource: null });
+    const first = await op.tokenCall(form, { client: CONFIDENTIAL });
+    expect(first.status).toBe(200);
+    lost.add('POST /oauth2/revoke');
+    try {
+      expect(await op.tokenCall(form, { client: CONFIDENTIAL })).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
+    } finally {
+      lost.delete('POST /oauth2/revoke');
+    }
+    // Never at one end only: the grant lives at the provider (its refresh works) and at the service.
+    const refreshed = await op.refresh(first.body.refresh_token as string, { client: CONFIDENTIAL, resource: null });
+    expect(await active(refreshed.access_token)).toBe(true);
+    expect(await op.tokenCall(form, { client: CONFIDENTIAL })).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    expect(await active(refreshed.access_token)).toBe(false);
+    expect(await refreshRefused(first.body.refresh_token as string)).toBe(true);
+  });
+
+  it('answers a refresh 503 when the service cannot be asked about the refresh token, and consumes nothing', async () => {
+    const ada = await op.signIn('sam', { client: PUBLIC, resource: null });
+    lost.add('POST /oauth2/introspect');
+    try {
+      const answer = await op.tokenCall({ grant_type: 'refresh_token', refresh_token: ada.refresh_token as string }, { client: PUBLIC });
+      expect(answer).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
+      expect(answer.headers.get('retry-after')).toBe('5');
+    } finally {
+      lost.delete('POST /oauth2/introspect');
+    }
+    expect(await op.refresh(ada.refresh_token as string, { client: PUBLIC, resource: null })).toHaveProperty('access_token');
   });
 
   it('fails closed: a refusal is an OAuth error with no token, and so is a service the provider cannot reach', async () => {

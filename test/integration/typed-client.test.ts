@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, OAuthUsageError } from '@oauth-usage/client';
 import { localIssuer, type LocalIssuer } from '../../local/jwt.js';
 import { ALL_SCOPES } from '../support/api.js';
+import { documentedFetch } from '../support/openapi.js';
 
 /** The typed client (clients/typescript-client) against the local HTTP API: the service's conventions handled once. */
 const org = 'org-typed-client';
@@ -28,7 +29,7 @@ const mint = () => issuer.mint({ sub: 'script@example.com', org_id: org, org_edi
 describe('the typed client', () => {
   it('asks its token source before every call, answers typed bodies and walks a list\'s pages', async () => {
     let asked = 0;
-    const client = createClient({ baseUrl: base, token: async () => { asked += 1; return mint(); } });
+    const client = createClient({ baseUrl: base, token: async () => { asked += 1; return mint(); }, fetch: documentedFetch() });
     for (const appId of ['client-a', 'client-b', 'client-c']) {
       const app = await client.POST('/v1/apps', { body: { appId, name: `App ${appId}` } });
       expect(app.appId).toBe(appId);
@@ -43,7 +44,7 @@ describe('the typed client', () => {
   });
 
   it('throws problem+json answers as OAuthUsageError, with their kind and the field they name', async () => {
-    const client = createClient({ baseUrl: base, token: mint });
+    const client = createClient({ baseUrl: base, token: mint, fetch: documentedFetch() });
     const missing = await client.GET('/v1/apps/{appId}', { params: { path: { appId: 'nope' } } }).catch((e: unknown) => e);
     expect(missing).toBeInstanceOf(OAuthUsageError);
     expect(missing).toMatchObject({ status: 404, kind: 'not-found' });
@@ -84,5 +85,23 @@ describe('the typed client', () => {
     if (!('jobId' in again)) throw new Error('a dry run answered');
     expect(again.jobId).toMatch(/^job_/);
     expect(again.jobId).not.toBe(job.jobId);
+  });
+
+  it("backs off and sends again a 429 without Retry-After (API Gateway's own throttling), and gives up after its retries", async () => {
+    let throttled = 0;
+    const gateway = (times: number) => async (request: Request) => {
+      if (throttled < times) {
+        throttled += 1;
+        return new Response('{"message":"Too Many Requests"}', { status: 429, headers: { 'content-type': 'application/json' } });
+      }
+      return documentedFetch()(request);
+    };
+    const client = createClient({ baseUrl: base, token: mint, fetch: gateway(2) });
+    expect((await client.GET('/v1/apps', { params: { query: { all: 'true' } } })).items.length).toBeGreaterThan(0);
+    expect(throttled).toBe(2);
+    throttled = 0;
+    const impatient = createClient({ baseUrl: base, token: mint, retries: 1, fetch: gateway(5) });
+    await expect(impatient.GET('/v1/apps')).rejects.toMatchObject({ status: 429, kind: 'gateway', retryAfterSeconds: undefined });
+    expect(throttled).toBe(2);
   });
 });

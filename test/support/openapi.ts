@@ -149,3 +149,15 @@ export function schemaProblems(schemaPointer: string, value: unknown): string[] 
   const validate = validatorAt(schemaPointer);
   return validate(value) ? [] : [ajv.errorsText(validate.errors, { dataVar: 'example' })];
 }
+
+/** A fetch for a client of the running service whose every answer is checked against docs/openapi.json (as `call` checks the handlers'). */
+export function documentedFetch(fetchImpl: (request: Request) => Promise<Response> = (request) => fetch(request)): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const method = request.method;
+    const { pathname } = new URL(request.url);
+    const response = await fetchImpl(request);
+    const text = await response.clone().text();
+    assertDocumented(httpResponseProblems(method, pathname, { status: response.status, headers: Object.fromEntries(response.headers), text }));
+    return response;
+  };
+}

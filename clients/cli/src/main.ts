@@ -14,7 +14,7 @@
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { execSync } from 'node:child_process';
-import { createClient, OAuthUsageError, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
+import { createClient, isTransient, OAuthUsageError, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
 import { jobLine, progressBar, table } from './format.js';
 
 /** Exit codes, one per kind of failure (the README lists them). */
@@ -38,6 +38,7 @@ Options:
   --wait          after a revocation, follow its job until it ends
   --yes           confirm 'revoke app' (asked on a terminal, required otherwise)
   --reason TEXT   the reason recorded with a revocation
+  --interval SEC  how often 'jobs watch' and --wait ask (default 1)
   --url URL       the API (default: $OAUTH_USAGE_URL, else http://127.0.0.1:3000)
   --token TOKEN   the bearer token (default: $OAUTH_USAGE_TOKEN, else the output of $OAUTH_USAGE_TOKEN_COMMAND)
 
@@ -70,9 +71,13 @@ async function run(argv: string[], io: Io): Promise<number> {
     },
   });
   const [group, action, target, ...rest] = positionals;
-  if (values.help || !group) {
+  if (values.help) {
     io.stdout.write(HELP);
-    return values.help ? EXIT.ok : EXIT.usage;
+    return EXIT.ok;
+  }
+  if (!group) {
+    io.stderr.write(HELP);
+    return EXIT.usage;
   }
   if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0]}'`);
   const api = clientOf(values, io.env);
@@ -108,19 +113,18 @@ async function run(argv: string[], io: Io): Promise<number> {
       if (userIds.length === 0) throw new UsageError(`${group} ${action} needs --user`);
       if (action === 'user' && userIds.length > 1) throw new UsageError("'revoke user' takes one --user; 'revoke users' takes several");
       if (values['dry-run']) {
-        const dryRun = await api.POST('/v1/apps/{appId}/revocations', { params: { path: { appId } }, body: { userIds, dryRun: true, ...reason } });
-        out.object(dryRun, `would revoke ${'tokensAffected' in dryRun ? dryRun.tokensAffected : 0} tokens of ${'usersAffected' in dryRun ? dryRun.usersAffected : 0} users`);
+        const dryRun = await api.POST('/v1/apps/{appId}/revocations', { params: { path: { appId } }, body: { userIds, dryRun: true } });
+        out.object(dryRun, `would revoke ${summaryOf(dryRun)}`);
         return EXIT.ok;
       }
-      const job = action === 'user'
-        ? await api.DELETE('/v1/apps/{appId}/users/{userId}/tokens', { params: { path: { appId, userId: userIds[0] as string } } })
-        : await api.POST('/v1/apps/{appId}/revocations', { params: { path: { appId } }, body: { userIds, ...reason } });
+      // One user or several: a Bulk Revoke (the per-user DELETE takes no reason).
+      const job = await api.POST('/v1/apps/{appId}/revocations', { params: { path: { appId } }, body: { userIds, ...reason } });
       return started(job, api, out, values.wait === true, intervalMs, io);
     }
     case 'revoke app': {
       const appId = required(target, 'the app id (revoke app APP)');
       const dryRun = await api.POST('/v1/apps/{appId}/revocations', { params: { path: { appId } }, body: { all: true, dryRun: true } });
-      const summary = `${'tokensAffected' in dryRun ? dryRun.tokensAffected : 0} tokens of ${'usersAffected' in dryRun ? dryRun.usersAffected : 0} users`;
+      const summary = summaryOf(dryRun);
       if (values['dry-run']) {
         out.object(dryRun, `would revoke ${summary}`);
         return EXIT.ok;
@@ -146,6 +150,8 @@ async function run(argv: string[], io: Io): Promise<number> {
 }
 
 type Job = Schemas['RevocationJob'];
+/** What a dry run counted, in words. */
+const summaryOf = (answer: Job | Schemas['DryRun']) => ('tokensAffected' in answer ? `${answer.tokensAffected} tokens of ${answer.usersAffected} users` : 'an unknown number of tokens');
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 async function started(answer: Job | Schemas['DryRun'], api: OAuthUsageClient, out: Output, wait: boolean, intervalMs: number, io: Io): Promise<number> {
@@ -214,7 +220,7 @@ function fail(error: unknown, io: Io): number {
     for (const field of error.problem?.errors ?? []) write(`  ${field.path}: ${field.message}`);
     if (error.status === 404) return EXIT.notFound;
     if (error.status === 401 || error.status === 403) return EXIT.unauthorized;
-    if (error.status === 429 || error.status >= 500) return EXIT.unavailable;
+    if (isTransient(error)) return EXIT.unavailable;
     if (error.status === 409 || error.status === 412 || error.status === 422) return EXIT.refused;
     if (error.status === 400) return EXIT.usage;
     return EXIT.error;

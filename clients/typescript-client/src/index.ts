@@ -6,7 +6,7 @@
  *   can be refreshed there);
  * - an error answer is thrown as an `OAuthUsageError` carrying its problem+json (RFC 9457), or
  *   the RFC 6749 error of an `/oauth2/*` endpoint;
- * - a 429 or 503 with `Retry-After` is sent again after it (a few times at most);
+ * - a 429 or 503 is sent again after its `Retry-After`, or a backoff without one (a few times at most);
  * - an operation that takes an `Idempotency-Key` (the revocations) gets one, the same on every
  *   retry of the call, unless the caller gives its own;
  * - a list's pages are walked by `pages()` / `items()` as async iterators.
@@ -43,12 +43,15 @@ export class OAuthUsageError extends Error {
   }
 }
 
+/** An answer that may go better later (a network failure, a timeout, 429, 5xx), as opposed to a refusal. */
+export const isTransient = (error: unknown): boolean => !(error instanceof OAuthUsageError) || error.status >= 500 || error.status === 429;
+
 export interface ClientOptions {
   /** The API's base URL, e.g. `https://abc.execute-api.us-east-1.amazonaws.com` or `http://127.0.0.1:3000`. */
   baseUrl: string;
   /** The bearer token for each call: a string, or a function asked before every call (so it can refresh). */
   token: string | (() => string | Promise<string>);
-  /** Times a 429 or 503 is sent again after its Retry-After (default 3); 0 throws it at once. */
+  /** Times a 429 or 503 is sent again, after its Retry-After or a backoff (default 3); 0 throws it at once. */
   retries?: number;
   /** The longest Retry-After waited for, in seconds (default 30); a longer one is thrown. */
   maxRetryAfterSeconds?: number;
@@ -111,12 +114,14 @@ export function createClient(options: ClientOptions) {
       return request;
     },
   };
-  // A 429 or 503 with Retry-After is sent again: the same request, so the same Idempotency-Key.
+  // A 429 or 503 (not processed) is sent again: the same request, so the same Idempotency-Key. It waits its Retry-After,
+  // or backs off with jitter when there is none (API Gateway's own throttling sends none).
   const fetchRetrying = async (request: Request): Promise<Response> => {
     for (let attempt = 0; ; attempt += 1) {
       const response = await baseFetch(request.clone());
-      const wait = response.status === 429 || response.status === 503 ? retryAfterOf(response) : undefined;
-      if (wait === undefined || attempt >= retries || wait > maxWait) return response;
+      if ((response.status !== 429 && response.status !== 503) || attempt >= retries) return response;
+      const wait = retryAfterOf(response) ?? Math.min(maxWait, 0.5 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      if (wait > maxWait) return response;
       await response.body?.cancel();
       await sleep(wait * 1000);
     }
@@ -164,7 +169,7 @@ export function createClient(options: ClientOptions) {
     DELETE: send('delete'),
     pages,
     items,
-    /** The underlying openapi-fetch client (answers not thrown, no retries of its own), for what the wrapper does not cover. */
+    /** The underlying openapi-fetch client (the same token, keys and retries; answers returned, not thrown), for what the wrapper does not cover. */
     raw: client,
   };
 }

@@ -16,7 +16,7 @@
 import Provider, { errors, type Adapter, type AdapterConstructor, type AdapterFactory, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import { createClient, OAuthUsageError, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
+import { createClient, isTransient, OAuthUsageError, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
 
 export interface OAuthUsageOptions {
   /** The service's base URL. */
@@ -47,11 +47,15 @@ class Unregistrable extends Error {}
 
 /** The models whose records are tokens the service knows: checked on find, forwarded on destroy. */
 const TOKEN_MODELS: Record<string, 'access_token' | 'refresh_token'> = { AccessToken: 'access_token', ClientCredentials: 'access_token', RefreshToken: 'refresh_token' };
+/** The other models a grant's revocation goes through (codes and pending requests of a grant). */
+const GRANT_CODE_MODELS = new Set(['AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 /** The plug-in's own records, in the provider's storage: each grant's tokens to revoke at the service when the provider revokes the grant. */
 const GRANT_MODEL = 'OAuthUsageGrant';
 /** Refusals that end the grant: the client gets `invalid_grant` (`unauthorized_client` for its own tokens), the provider's grant is revoked too. */
 const REFUSALS = new Set(['token-revoked', 'app-blocked', 'user-blocked', 'parent-token-inactive', 'refresh-token-reused', 'user-not-approved']);
 
+/** What the provider tells a client to wait after an outage of the service. */
+const RETRY_AFTER_SECONDS = '5';
 const isoOf = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString();
 const scopesOf = (scope: string | undefined) => (scope ?? '').split(' ').filter(Boolean);
 /** oidc-provider's own test: a class (or constructor function) has an object prototype; a factory arrow has none. */
@@ -60,7 +64,7 @@ const routeOf = () => Provider.ctx?.oidc?.route;
 
 /** The provider's answer when the service cannot be asked: 503 `temporarily_unavailable` with Retry-After (oidc-provider hides 5xx errors unless exposed). */
 function unavailable(cause: unknown): Error {
-  Provider.ctx?.set('Retry-After', '5');
+  Provider.ctx?.set('Retry-After', RETRY_AFTER_SECONDS);
   return Object.assign(new errors.OIDCProviderError(503, 'temporarily_unavailable'), { expose: true, cause, error_description: 'OAuth Usage could not be reached; try again' });
 }
 /** A call to the service, its failure the provider's 503. */
@@ -142,7 +146,7 @@ export function oauthUsage(options: OAuthUsageOptions) {
   /** Ends a grant at the provider only (the service already refused it). */
   async function endGrantAtProvider(grantId: string | undefined) {
     if (!grantId) return;
-    await Promise.all(['AccessToken', 'RefreshToken', 'AuthorizationCode', 'DeviceCode', 'BackchannelAuthenticationRequest'].map(async (name) => { await plain.get(name)?.revokeByGrantId(grantId); }));
+    await Promise.all([...Object.keys(TOKEN_MODELS), ...GRANT_CODE_MODELS].map(async (name) => { await plain.get(name)?.revokeByGrantId(grantId); }));
     await Promise.all([plain.get('Grant')?.destroy(grantId), plainAdapter(GRANT_MODEL).destroy(grantId)]);
   }
 
@@ -154,10 +158,21 @@ export function oauthUsage(options: OAuthUsageOptions) {
     return (name) => {
       const adapter = factory(name);
       plain.set(name, adapter);
-      const hint = TOKEN_MODELS[name];
-      if (!hint) return adapter;
-      return {
+      // A grant destroyed at the provider (its revoke helper, or the integrator's code) is revoked at the service first.
+      if (name === 'Grant') return { ...delegate(adapter), async destroy(id) { await orUnavailable(revokeGrantAtService(id)); await adapter.destroy(id); } };
+      // A grant's tokens revoked through any model: adapters commonly keep one grant index for all of them, so a code's revokeByGrantId
+      // may end the refresh tokens too. The service is told first, whichever model it is.
+      const forwardingGrants: Adapter = {
         ...delegate(adapter),
+        async revokeByGrantId(grantId) {
+          await orUnavailable(revokeGrantAtService(grantId));
+          await adapter.revokeByGrantId(grantId);
+        },
+      };
+      const hint = TOKEN_MODELS[name];
+      if (!hint) return GRANT_CODE_MODELS.has(name) ? forwardingGrants : adapter;
+      return {
+        ...forwardingGrants,
         async find(id) {
           const record = (await adapter.find(id)) as Issued | undefined;
           // Being revoked: nothing to ask. Another client's token at the token endpoint: the provider refuses it (client mismatch) without a
@@ -183,10 +198,6 @@ export function oauthUsage(options: OAuthUsageOptions) {
         async destroy(id) {
           await orUnavailable(revokeAtService(id, hint));
           await adapter.destroy(id);
-        },
-        async revokeByGrantId(grantId) {
-          await orUnavailable(revokeGrantAtService(grantId));
-          await adapter.revokeByGrantId(grantId);
         },
       };
     };
@@ -253,8 +264,7 @@ export function oauthUsage(options: OAuthUsageOptions) {
         return 'tokens' in answer ? answer.tokens : [answer];
       } catch (error) {
         // A lost answer or a 5xx may have committed: the same body again is a 200 then (the registration is idempotent). A refusal is final.
-        const retriable = !(error instanceof OAuthUsageError) || error.status >= 500 || error.status === 429;
-        if (!retriable || attempt >= attempts) throw error;
+        if (!isTransient(error) || attempt >= attempts) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
     }
@@ -302,10 +312,9 @@ export function oauthUsage(options: OAuthUsageOptions) {
     const clientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
     if (kind && REFUSALS.has(kind)) return { status: 400, error: clientCredentials ? 'unauthorized_client' : 'invalid_grant', description: (error as Error).message, endGrant: true };
     if (kind === 'scope-not-allowed') return { status: 400, error: 'invalid_scope', description: (error as Error).message, endGrant: true };
-    const outage = !(error instanceof OAuthUsageError || error instanceof Unregistrable) || (error as OAuthUsageError).status >= 500 || (error as OAuthUsageError).status === 429;
-    if (outage) {
+    if (!(error instanceof Unregistrable) && isTransient(error)) {
       const retryAfter = error instanceof OAuthUsageError ? error.retryAfterSeconds : undefined;
-      return { status: 503, error: 'temporarily_unavailable', description: 'the token could not be recorded; try again', retryAfter: retryAfter ?? 5, endGrant: false };
+      return { status: 503, error: 'temporarily_unavailable', description: 'the token could not be recorded; try again', retryAfter: retryAfter ?? Number(RETRY_AFTER_SECONDS), endGrant: false };
     }
     // The service refused the provider itself (its token, its scopes, a malformed value): trying again will not help.
     console.error('OAuth Usage plug-in: the token could not be registered', error);
@@ -391,7 +400,7 @@ export function oauthUsage(options: OAuthUsageOptions) {
           } catch {
             ctx.status = 503;
             ctx.body = { error: 'temporarily_unavailable', error_description: 'the revocation could not be forwarded; try again' };
-            ctx.set('Retry-After', '5');
+            ctx.set('Retry-After', RETRY_AFTER_SECONDS);
           }
         }
       });
