@@ -148,6 +148,27 @@ describe('the oidc-provider plug-in', () => {
     expect((m2m.exp as number) - (m2m.iat as number)).toBe(120);
   });
 
+  it('tells the client the expiry the service applied when the provider minted with a policy it had not read yet (cached settings)', async () => {
+    const appId = 'cached-app';
+    const cached = await startOidcProvider({
+      resource, scope: 'orders:read', clients: [{ client_id: appId }],
+      wire: oauthUsage({ baseUrl: base, token: () => mint('as@example.com', 'tokens:write tokens:introspect'), cacheSeconds: 3600 }),
+    });
+    try {
+      expect(decodeJwt((await cached.clientCredentials({ client: appId })).access_token)).toHaveProperty('exp');
+      await setPolicies(appId, { accessTokenLifetimeMinutes: 2 });
+      // The provider still knows no lifetime policy: it mints for its resource's 600 s; the service caps the token at 120 s.
+      const m2m = await cached.clientCredentials({ client: appId });
+      const claims = decodeJwt(m2m.access_token);
+      expect((claims.exp as number) - (claims.iat as number)).toBe(600);
+      expect(m2m.expires_in).toBeLessThanOrEqual(120);
+      expect(m2m.expires_in).toBeGreaterThan(100);
+      expect((await introspect(m2m.access_token)).active).toBe(true);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it("lets a rotated-out refresh token be presented again within the app's grace without ending the grant (two tabs refreshing at once)", async () => {
     await setPolicies(PUBLIC, { refreshTokenReuseGraceSeconds: 30 });
     try {

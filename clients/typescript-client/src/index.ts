@@ -28,14 +28,19 @@ export interface Problem {
   errors?: { path: string; message: string }[];
 }
 
+/** The slug of a problem type the API documents (`not-found`, `validation-error`, …). */
+export type ProblemKind = Schemas['Problem']['type'] extends `urn:oauth-usage:problem:${infer Kind}` ? Kind : never;
+/** What `kind` can be: a problem type's slug, an `/oauth2/*` endpoint's RFC 6749 error code, or `gateway` (API Gateway's own `{ message }`). */
+export type ErrorKind = ProblemKind | Schemas['OAuthError']['error'] | 'gateway';
+
 /** An error answer: its status, its problem (the slug of its `type` as `kind`), and `Retry-After` if it gave one. */
 export class OAuthUsageError extends Error {
-  /** The problem type's slug (`not-found`, `validation-error`, …), or the RFC 6749 `error` code of an `/oauth2/*` answer. */
-  readonly kind: string | undefined;
+  /** The problem type's slug, the RFC 6749 `error` code of an `/oauth2/*` answer, or `gateway`; undefined for a body of no known shape. */
+  readonly kind: ErrorKind | undefined;
   constructor(readonly status: number, readonly problem: Problem | undefined, readonly retryAfterSeconds: number | undefined) {
     super(problem?.detail ?? problem?.title ?? `The service answered ${status}`);
     this.name = 'OAuthUsageError';
-    this.kind = problem?.type.split(/[/:]/).pop();
+    this.kind = problem?.type.split(/[/:]/).pop() as ErrorKind | undefined;
   }
   /** The message the API gave about one field (`body.appId`, or a part of it), if any. */
   field(path: string): string | undefined {

@@ -16,7 +16,7 @@
 import Provider, { errors, type Adapter, type AdapterConstructor, type AdapterFactory, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { createMemoryAdapter } from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createLocalJWKSet, jwtVerify, type JWK } from 'jose';
-import { createClient, isTransient, OAuthUsageError, type OAuthUsageClient, type Schemas } from '@oauth-usage/client';
+import { createClient, isTransient, OAuthUsageError, type ErrorKind, type OAuthUsageClient, type ProblemKind, type Schemas } from '@oauth-usage/client';
 
 export interface OAuthUsageOptions {
   /** The service's base URL. */
@@ -52,7 +52,7 @@ const GRANT_CODE_MODELS = new Set(['AuthorizationCode', 'DeviceCode', 'Backchann
 /** The plug-in's own records, in the provider's storage: each grant's tokens to revoke at the service when the provider revokes the grant. */
 const GRANT_MODEL = 'OAuthUsageGrant';
 /** Refusals that end the grant: the client gets `invalid_grant` (`unauthorized_client` for its own tokens), the provider's grant is revoked too. */
-const REFUSALS = new Set(['token-revoked', 'app-blocked', 'user-blocked', 'parent-token-inactive', 'refresh-token-reused', 'user-not-approved']);
+const REFUSALS: ReadonlySet<ErrorKind> = new Set<ProblemKind>(['token-revoked', 'app-blocked', 'user-blocked', 'parent-token-inactive', 'refresh-token-reused', 'user-not-approved']);
 
 /** What the provider tells a client to wait after an outage of the service. */
 const RETRY_AFTER_SECONDS = '5';
