@@ -117,32 +117,56 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 /** A job's progress in a live region, polled until it ends (or is scheduled); then `onDone`. `erasure`: it erases personal data. */
 export function JobProgress({ jobId, onDone, erasure = false }: { jobId: string; onDone: () => void; erasure?: boolean }) {
-  const [job, setJob] = useState<Job>();
+  const isDone = (j: Job) => FINAL.has(j.status) || j.status === 'scheduled';
+  const { value: job, error } = usePolling(jobId, async (id) => (await api('get', '/v1/revocation-jobs/{jobId}', { path: { jobId: id } })).body, isDone, { intervalMs: 500 });
   useEffect(() => {
+    if (job && isDone(job)) onDone();
+  }, [job?.status]);
+  return (
+    <p role="status" class={`job ${job?.status ?? 'queued'}`}>
+      {error ? `The ${erasure ? 'erasure' : 'revocation'} job could not be read: ${error.message}`
+        : !job ? `${erasure ? 'Erasure' : 'Revocation'} requested…`
+        : job.status === 'scheduled' ? <>Revocation scheduled for <Time iso={job.runAt} />.</>
+        : <>{jobNoun(job)} {job.status}: {progressText(job)}.{job.error ? ` ${job.error}` : ''}</>}
+    </p>
+  );
+}
+
+/**
+ * Asks `load(key)` again and again until `isFinal` says its answer is the last: every `intervalMs`,
+ * backing off (doubling, to `maxIntervalMs`) while the service does not answer (network, 5xx, 429),
+ * and stopping with the error when it refuses (another 4xx: asking again would not help).
+ * A new `key` starts over; leaving the page stops it.
+ */
+export function usePolling<T>(key: string | undefined, load: (key: string) => Promise<T>, isFinal: (value: T) => boolean, { intervalMs = 700, maxIntervalMs = 5000 } = {}) {
+  const [state, setState] = useState<{ value?: T; error?: ApiError; retrying: boolean }>({ retrying: false });
+  useEffect(() => {
+    setState({ retrying: false });
+    if (key === undefined) return undefined;
     let live = true;
+    let wait = intervalMs;
     const poll = async () => {
       try {
-        const { body } = await api('get', '/v1/revocation-jobs/{jobId}', { path: { jobId } });
+        const value = await load(key);
         if (!live) return;
-        setJob(body);
-        if (FINAL.has(body.status) || body.status === 'scheduled') return onDone();
-      } catch {
-        // A failed poll is retried below.
+        setState({ value, retrying: false });
+        wait = intervalMs;
+        if (isFinal(value)) return;
+      } catch (e) {
+        if (!live) return;
+        const failure = e instanceof ApiError ? e : new ApiError(0, undefined);
+        if (failure.status !== 0 && failure.status < 500 && failure.status !== 429) return setState((s) => ({ ...s, error: failure, retrying: false }));
+        setState((s) => ({ ...s, retrying: true }));
+        wait = Math.min(maxIntervalMs, wait * 2);
       }
-      if (live) setTimeout(() => void poll(), 500);
+      setTimeout(() => { if (live) void poll(); }, wait);
     };
     void poll();
     return () => {
       live = false;
     };
-  }, [jobId]);
-  return (
-    <p role="status" class={`job ${job?.status ?? 'queued'}`}>
-      {!job ? `${erasure ? 'Erasure' : 'Revocation'} requested…`
-        : job.status === 'scheduled' ? <>Revocation scheduled for <Time iso={job.runAt} />.</>
-        : <>{jobNoun(job)} {job.status}: {progressText(job)}.{job.error ? ` ${job.error}` : ''}</>}
-    </p>
-  );
+  }, [key]);
+  return state;
 }
 
 /** Previous / Next over the API's cursors: the cursors seen so far are kept to go back. `label` names the pager's landmark (unique on its page). */

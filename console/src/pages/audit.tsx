@@ -1,10 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso/router';
 import { auditActions } from '../../../shared/registries.js';
-import { api, ApiError, enc, type Schemas } from '../api.js';
-import { count, ErrorNotice, Time, useLoad, usePaging, scrollingTable } from '../ui.js';
+import { api, ApiError, enc } from '../api.js';
+import { count, ErrorNotice, Time, useLoad, usePaging, usePolling, scrollingTable } from '../ui.js';
 
-type AuditExport = Schemas['AuditExport'];
 type Action = keyof typeof auditActions;
 const actions = Object.keys(auditActions) as Action[];
 /** The filters, as the page's URL holds them (`since` and `until` as UTC instants): Back, reload and a shared link keep them. */
@@ -133,46 +132,21 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
   onStarted: (exportId: string, applied: Filter) => void; applyDraft: () => Filter;
 }) {
   const [format, setFormat] = useState<'csv' | 'ndjson'>('csv');
-  const [job, setJob] = useState<AuditExport>();
-  const [error, setError] = useState<ApiError>();
+  const polled = usePolling(exportId, async (id) => (await api('get', '/v1/audit-exports/{exportId}', { path: { exportId: id } })).body,
+    (x) => x.status === 'succeeded' || x.status === 'failed', { intervalMs: POLL_MS, maxIntervalMs: MAX_POLL_MS });
+  const job = polled.value;
+  // What asking for an export or a download link answered (the polling's own refusal is polled.error).
+  const [actionError, setActionError] = useState<ApiError>();
+  useEffect(() => setActionError(undefined), [exportId]);
+  const error = actionError ?? polled.error;
   const [pending, setPending] = useState(false);
-  const [retrying, setRetrying] = useState(false);
   // One key per export asked for: a retry of the same request (a lost answer) answers the same export.
   const requestKey = useRef<{ body: string; key: string } | undefined>(undefined);
-  useEffect(() => {
-    setJob(undefined);
-    setError(undefined);
-    setRetrying(false);
-    if (!exportId) return undefined;
-    let live = true;
-    let wait = POLL_MS;
-    const poll = async () => {
-      try {
-        const { body } = await api('get', '/v1/audit-exports/{exportId}', { path: { exportId } });
-        if (!live) return;
-        setJob(body);
-        setRetrying(false);
-        wait = POLL_MS;
-        if (body.status === 'succeeded' || body.status === 'failed') return;
-      } catch (e) {
-        if (!live) return;
-        const failure = e instanceof ApiError ? e : new ApiError(0, undefined);
-        if (failure.status !== 0 && failure.status < 500 && failure.status !== 429) return setError(failure); // refused for good: say so, stop
-        setRetrying(true);
-        wait = Math.min(MAX_POLL_MS, wait * 2);
-      }
-      setTimeout(() => { if (live) void poll(); }, wait);
-    };
-    void poll();
-    return () => {
-      live = false;
-    };
-  }, [exportId]);
   const running = pending || (exportId !== undefined && !error && (job === undefined || job.status === 'queued' || job.status === 'running'));
   const start = async () => {
     if (running) return;
     setPending(true);
-    setError(undefined);
+    setActionError(undefined);
     try {
       const applied = draftChanged ? applyDraft() : filter;
       const request = { format, filters: apiFilters(applied) };
@@ -182,7 +156,7 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
       requestKey.current = undefined;
       onStarted(created.exportId, applied);
     } catch (e) {
-      setError(e instanceof ApiError ? e : new ApiError(0, undefined));
+      setActionError(e instanceof ApiError ? e : new ApiError(0, undefined));
     } finally {
       setPending(false);
     }
@@ -196,7 +170,7 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
       const { body } = await api('get', '/v1/audit-exports/{exportId}', { path: { exportId: job.exportId } });
       if (body.downloadUrl) location.assign(body.downloadUrl);
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure : new ApiError(0, undefined));
+      setActionError(failure instanceof ApiError ? failure : new ApiError(0, undefined));
     }
   };
   const status = pending ? 'Asking for the export…'
@@ -226,7 +200,7 @@ function AuditExporter({ filter, exportId, draftChanged, onStarted, applyDraft }
         {job?.status === 'succeeded' && <> <a href={job.downloadUrl ?? undefined} download onClick={(e) => void download(e)}>Download {job.format.toUpperCase()}</a></>}
         {job?.status === 'failed' && job.error && <> {job.error}</>}
       </p>
-      {running && job && <p class="muted">{events(job.rows)} written{retrying ? '; the service did not answer, retrying' : ''}. <progress aria-label="Export progress" /></p>}
+      {running && job && <p class="muted">{events(job.rows)} written{polled.retrying ? '; the service did not answer, retrying' : ''}. <progress aria-label="Export progress" /></p>}
     </div>
   );
 }
