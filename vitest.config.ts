@@ -2,8 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   // The workspace packages (clients/, integrations/) are tested from their TypeScript sources, not a build.
-  resolve: { conditions: ['source'] },
-  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
+  resolve: { conditions: ['@oauth-usage/source'] },
+  ssr: { resolve: { conditions: ['@oauth-usage/source'], externalConditions: ['@oauth-usage/source'] } },
   test: {
     include: ['test/**/*.test.ts'],
     // DynamoDB Local and the SQS emulator, started once per run on free ports.

@@ -66,7 +66,7 @@ export const problemTypeDocs = {
   },
   'user-not-approved': {
     when: 'The app\'s `permittedUsers` policy is `admin-approved-pre-authorized` and the user is not among its approved users.',
-    action: 'Answer the client `access_denied`; an admin approves the user (`PUT /v1/apps/{appId}/approved-users/{userId}`).',
+    action: 'Answer the client `invalid_grant` (RFC 6749 §5.2; do not hand out the tokens); an admin approves the user (`PUT /v1/apps/{appId}/approved-users/{userId}`).',
   },
   'not-found': {
     when: 'No such app, user, token or job in the caller\'s org (another org\'s look the same), or no such route.',
@@ -86,11 +86,11 @@ export const problemTypeDocs = {
   },
   'app-blocked': {
     when: 'The app is blocked (`POST /v1/apps/{appId}/block`): it takes no new tokens until an admin unblocks it.',
-    action: 'Answer the client `access_denied` (or `unauthorized_client`); do not hand out the tokens.',
+    action: 'Answer the client `invalid_grant` (`unauthorized_client` for a client-credentials request); do not hand out the tokens.',
   },
   'user-blocked': {
     when: 'The user is denied new tokens in every app of the org (`POST /v1/users/{userId}/block`) until an admin unblocks them.',
-    action: 'Answer the client `access_denied`; do not hand out the tokens.',
+    action: 'Answer the client `invalid_grant`; do not hand out the tokens.',
   },
   'parent-token-inactive': {
     when: 'The refresh token named as an access token\'s parent or a refresh token\'s predecessor (the field in `errors[].path`) is not an active refresh token of the same app and user: unknown, revoked, rotated out, expired, another user\'s or app\'s, or not in its one spelling; or a revocation committed first.',

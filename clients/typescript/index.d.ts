@@ -1848,7 +1848,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
-            /** @description `insufficient-scope`, `edition-not-supported`; `user-not-approved`: the app's `permittedUsers` policy is `admin-approved-pre-authorized` and an admin has not approved the user (answer the client `access_denied`). */
+            /** @description `insufficient-scope`, `edition-not-supported`; `user-not-approved`: the app's `permittedUsers` policy is `admin-approved-pre-authorized` and an admin has not approved the user (answer the client `invalid_grant`). */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -1884,7 +1884,7 @@ export interface operations {
                     } & components["schemas"]["Problem"];
                 };
             };
-            /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `app-blocked` / `user-blocked`: answer the client `access_denied` until an admin unblocks; `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry). */
+            /** @description `token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `app-blocked` / `user-blocked`: answer the client `invalid_grant` (`unauthorized_client` for client credentials) until an admin unblocks; `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry). */
             409: {
                 headers: {
                     [name: string]: unknown;

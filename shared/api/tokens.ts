@@ -96,7 +96,7 @@ export const registerToken = {
       ],
     },
     403: {
-      description: '`insufficient-scope`, `edition-not-supported`; `user-not-approved`: the app\'s `permittedUsers` policy is `admin-approved-pre-authorized` and an admin has not approved the user (answer the client `access_denied`).',
+      description: '`insufficient-scope`, `edition-not-supported`; `user-not-approved`: the app\'s `permittedUsers` policy is `admin-approved-pre-authorized` and an admin has not approved the user (answer the client `invalid_grant`).',
       problems: [
         { type: 'insufficient-scope', detail: 'This operation requires the scope tokens:write' },
         { type: 'edition-not-supported', detail: 'OAuth Usage is available in Professional, Performance, Unlimited and Developer editions, not Group' },
@@ -105,7 +105,7 @@ export const registerToken = {
     },
     404: { description: '`not-found`: no such app in the caller\'s org.', problems: [{ type: 'not-found', detail: 'App crm-sync was not found' }] },
     409: {
-      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `app-blocked` / `user-blocked`: answer the client `access_denied` until an admin unblocks; `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry).',
+      description: '`token-revoked`: this raw token was revoked and stays revoked (retrying cannot help); `app-blocked` / `user-blocked`: answer the client `invalid_grant` (`unauthorized_client` for client credentials) until an admin unblocks; `parent-token-inactive` / `refresh-token-reused`: answer the client `invalid_grant`; `conflict`: registered for another app, user or type, or the app was changed concurrently too often (retry).',
       problems: [
         { type: 'token-revoked', detail: 'This token was revoked; a revoked token cannot be registered again' },
         { type: 'app-blocked', detail: 'App crm-sync is blocked: it takes no new tokens until an admin unblocks it' },

@@ -203,9 +203,10 @@ describe('the oidc-provider plug-in', () => {
     }
     async function expectEnded(mine: { access_token: string; refresh_token?: string }, other: { access_token: string; refresh_token?: string }, { atProvider = false } = {}) {
       expect(await active(mine.access_token)).toBe(false);
-      // Revoked at the service: refused when the provider asks it, before anything is minted; then the grant is gone at the provider itself.
+      // Revoked at the service: refused when the provider asks it, before anything is minted; the grant's other sign-ins (none here)
+      // are revoked at the service, then the grant is gone at the provider itself.
       let refused = false;
-      expect(await tokenCallsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual(atProvider ? [] : ['POST /oauth2/introspect']);
+      expect(await tokenCallsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual(atProvider ? [] : ['POST /oauth2/introspect', 'POST /oauth2/revoke']);
       expect(refused).toBe(true);
       expect(await tokenCallsDuring(async () => { refused = await refreshRefused(mine.refresh_token as string); })).toEqual([]);
       expect(refused).toBe(true);
@@ -281,6 +282,23 @@ describe('the oidc-provider plug-in', () => {
       const { mine, other } = await twoGrants('quinn');
       expect((await op.revoke(mine.access_token, { client: CONFIDENTIAL, hint: 'access_token' })).status).toBe(200);
       await expectEnded(mine, other, { atProvider: true });
+    });
+
+    it('one sign-in of a grant two share, by the admin: the provider ends the grant, and the other sign-in ends at the service too', async () => {
+      const first = await op.signIn('ray', { client: CONFIDENTIAL, resource: null, session: 'ray' });
+      const second = await op.signIn('ray', { client: CONFIDENTIAL, resource: null, session: 'ray' });
+      const refresh = (await tokensOf('ray')).filter((t) => t.type === 'refresh');
+      expect(refresh).toHaveLength(2);
+      // The first sign-in's refresh token is the one its access token names.
+      const firstAccess = (await tokensOf('ray')).find((t) => t.type === 'access' && refresh.some((r) => r.tokenId === t.refreshTokenId));
+      await admin.DELETE('/v1/apps/{appId}/users/{userId}/tokens/{tokenId}', { params: { path: { appId: CONFIDENTIAL, userId: 'ray', tokenId: firstAccess?.refreshTokenId as string } } });
+      const stillActive = [first, second].filter((t) => t.access_token).length;
+      expect(stillActive).toBe(2);
+      // Whichever sign-in it was, refreshing both is refused, and nothing of the grant is active at the service.
+      expect(await refreshRefused(first.refresh_token as string) || await refreshRefused(second.refresh_token as string)).toBe(true);
+      expect(await refreshRefused(first.refresh_token as string)).toBe(true);
+      expect(await refreshRefused(second.refresh_token as string)).toBe(true);
+      for (const token of [first.access_token, second.access_token]) expect(await active(token)).toBe(false);
     });
 
     it('by the client at the provider, for a grant two sign-ins of one session share: both end at the service', async () => {

@@ -44,6 +44,8 @@ interface ClientSettings { clientId: string; clientName?: string; redirectUris?:
 interface GrantEntry { value: string; hint: 'access_token' | 'refresh_token'; exp?: string | undefined }
 /** A token answer the plug-in cannot map to what it must register. */
 class Unregistrable extends Error {}
+/** The provider's grant ended while a token request of it was being answered. */
+class GrantEnded extends Error {}
 
 /** The models whose records are tokens the service knows: checked on find, forwarded on destroy. */
 const TOKEN_MODELS: Record<string, 'access_token' | 'refresh_token'> = { AccessToken: 'access_token', ClientCredentials: 'access_token', RefreshToken: 'refresh_token' };
@@ -61,18 +63,26 @@ const scopesOf = (scope: string | undefined) => (scope ?? '').split(' ').filter(
 /** oidc-provider's own test: a class (or constructor function) has an object prototype; a factory arrow has none. */
 const isConstructor = (adapter: AdapterConstructor | AdapterFactory): adapter is AdapterConstructor => typeof adapter.prototype === 'object' && adapter.prototype !== null;
 const routeOf = () => Provider.ctx?.oidc?.route;
+/** When a record was consumed, in epoch seconds: adapters store a timestamp (oidc-provider's own: seconds), a Date, or milliseconds. */
+function consumedSeconds(consumed: unknown): number | undefined {
+  const value = consumed instanceof Date ? consumed.getTime() / 1000 : typeof consumed === 'number' ? consumed : undefined;
+  if (value === undefined || !Number.isFinite(value)) return undefined;
+  return value > 1e11 ? value / 1000 : value;
+}
 
 /** The provider's answer when the service cannot be asked: 503 `temporarily_unavailable` with Retry-After (oidc-provider hides 5xx errors unless exposed). */
 function unavailable(cause: unknown): Error {
   Provider.ctx?.set('Retry-After', RETRY_AFTER_SECONDS);
   return Object.assign(new errors.OIDCProviderError(503, 'temporarily_unavailable'), { expose: true, cause, error_description: 'OAuth Usage could not be reached; try again' });
 }
-/** A call to the service, its failure the provider's 503. */
-async function orUnavailable<T>(work: Promise<T>): Promise<T> {
+/** A call to the service, its failure the provider's error: 503 while the service does not answer, else a logged 500 (the provider's own token or a setting refused: asking again will not help). */
+async function orProviderError<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (error) {
-    throw unavailable(error);
+    if (isTransient(error)) throw unavailable(error);
+    console.error('OAuth Usage plug-in: the service refused the provider', error);
+    throw Object.assign(new errors.OIDCProviderError(500, 'server_error'), { cause: error });
   }
 }
 
@@ -143,11 +153,21 @@ export function oauthUsage(options: OAuthUsageOptions) {
     for (const { value, hint } of grant?.tokens ?? []) await revokeAtService(value, hint);
     await plainAdapter(GRANT_MODEL).destroy(grantId);
   });
-  /** Ends a grant at the provider only (the service already refused it). */
-  async function endGrantAtProvider(grantId: string | undefined) {
-    if (!grantId) return;
+  /**
+   * Ends a grant at the provider after the service refused one of its tokens: the grant may hold
+   * other sign-ins, which are revoked at the service first. True when it ended; false when the
+   * service could not be told (then the grant lives on at both ends).
+   */
+  async function endGrantAtProvider(grantId: string | undefined): Promise<boolean> {
+    if (!grantId) return true;
+    try {
+      await revokeGrantAtService(grantId);
+    } catch {
+      return false;
+    }
     await Promise.all([...Object.keys(TOKEN_MODELS), ...GRANT_CODE_MODELS].map(async (name) => { await plain.get(name)?.revokeByGrantId(grantId); }));
     await Promise.all([plain.get('Grant')?.destroy(grantId), plainAdapter(GRANT_MODEL).destroy(grantId)]);
+    return true;
   }
 
   // ---- The adapter ---------------------------------------------------------------------------
@@ -159,13 +179,13 @@ export function oauthUsage(options: OAuthUsageOptions) {
       const adapter = factory(name);
       plain.set(name, adapter);
       // A grant destroyed at the provider (its revoke helper, or the integrator's code) is revoked at the service first.
-      if (name === 'Grant') return { ...delegate(adapter), async destroy(id) { await orUnavailable(revokeGrantAtService(id)); await adapter.destroy(id); } };
+      if (name === 'Grant') return { ...delegate(adapter), async destroy(id) { await orProviderError(revokeGrantAtService(id)); await adapter.destroy(id); } };
       // A grant's tokens revoked through any model: adapters commonly keep one grant index for all of them, so a code's revokeByGrantId
       // may end the refresh tokens too. The service is told first, whichever model it is.
       const forwardingGrants: Adapter = {
         ...delegate(adapter),
         async revokeByGrantId(grantId) {
-          await orUnavailable(revokeGrantAtService(grantId));
+          await orProviderError(revokeGrantAtService(grantId));
           await adapter.revokeByGrantId(grantId);
         },
       };
@@ -175,28 +195,31 @@ export function oauthUsage(options: OAuthUsageOptions) {
         ...forwardingGrants,
         async find(id) {
           const record = (await adapter.find(id)) as Issued | undefined;
-          // Being revoked: nothing to ask. Another client's token at the token endpoint: the provider refuses it (client mismatch) without a
-          // word to the service. (At the provider's own introspection the caller is another client by design: that one is asked about.)
-          const route = routeOf();
-          const foreign = route === 'token' && record?.clientId !== undefined && record.clientId !== Provider.ctx?.oidc?.client?.clientId;
-          if (!record || route === 'revocation' || foreign) return record;
+          // Being revoked: nothing to ask. Another client's refresh token in a refresh grant: oidc-provider refuses it (client mismatch)
+          // without a word to the service. (Elsewhere, such as the provider's own introspection, the caller is another client by design.)
+          const ctx = Provider.ctx;
+          const foreign = name === 'RefreshToken' && ctx?.oidc?.route === 'token' && ctx.oidc.params?.grant_type === 'refresh_token'
+            && record?.clientId !== undefined && record.clientId !== ctx.oidc.client?.clientId;
+          if (!record || routeOf() === 'revocation' || foreign) return record;
           // Stored under another key than its value: the service cannot be asked about it, so it is not accepted.
           if (record.jti !== id) return undefined;
-          if (record.consumed !== undefined) {
+          if (record.consumed) {
             // A rotated-out refresh token presented again. Within the app's grace (two tabs refreshing at once) it is refused and nothing
             // more; after it, the provider's reuse detection revokes the grant, which is forwarded.
             const grace = knownPolicies(record.clientId)?.refreshTokenReuseGraceSeconds ?? 0;
-            return Date.now() / 1000 - Number(record.consumed) <= grace ? undefined : record;
+            const consumedAt = consumedSeconds(record.consumed);
+            return consumedAt !== undefined && Date.now() / 1000 - consumedAt <= grace ? undefined : record;
           }
-          const answer = await orUnavailable(service.POST('/oauth2/introspect', { body: { token: id, token_type_hint: hint } }));
+          const answer = await orProviderError(service.POST('/oauth2/introspect', { body: { token: id, token_type_hint: hint } }));
           if (answer.active) return record;
-          // Inactive at the service: a refresh token's grant ends at the provider too; an access token ends alone.
+          // Inactive at the service: a refresh token's grant ends at the provider too (its other sign-ins revoked at the service
+          // first); an access token ends alone.
           if (name === 'RefreshToken') await endGrantAtProvider(record.grantId);
           await adapter.destroy(id);
           return undefined;
         },
         async destroy(id) {
-          await orUnavailable(revokeAtService(id, hint));
+          await orProviderError(revokeAtService(id, hint));
           await adapter.destroy(id);
         },
       };
@@ -249,6 +272,11 @@ export function oauthUsage(options: OAuthUsageOptions) {
     // Remembered first: a process killed after the registration still leaves the grant revocable from the provider.
     if (access.grantId) await rememberGrant(access.grantId, newRefresh ? { value: newRefresh, hint: 'refresh_token', exp: tokens[0]?.expiresAt } : presented ? undefined : { value: body.access_token, hint: 'access_token', exp: tokens.at(-1)?.expiresAt });
     const answer = await registerWithRetries(tokens);
+    // A logout or a grant revocation that ran while this request was minting: what was just registered goes with it.
+    if (access.grantId && !(await plain.get('Grant')?.find(access.grantId))) {
+      await revokeAtService(newRefresh ?? body.access_token, newRefresh ? 'refresh_token' : 'access_token');
+      throw new GrantEnded('the grant was revoked while its tokens were issued');
+    }
     // The client is told the expiry the service applied (the app's accessTokenLifetimeMinutes).
     const registeredAccess = answer.at(-1);
     if (registeredAccess?.expiresAt) {
@@ -301,15 +329,20 @@ export function oauthUsage(options: OAuthUsageOptions) {
     const access = (entities.AccessToken ?? entities.ClientCredentials) as unknown as TokenEntity | undefined;
     if (access) await plain.get(entities.AccessToken ? 'AccessToken' : 'ClientCredentials')?.destroy(access.jti);
     if (body.refresh_token && body.refresh_token !== ctx.oidc.params?.refresh_token) await plainAdapter('RefreshToken').destroy(body.refresh_token);
-    if (endGrant) return endGrantAtProvider(access?.grantId);
-    await unconsume('RefreshToken', (entities.RotatedRefreshToken as unknown as TokenEntity | undefined)?.jti);
-    await unconsume('AuthorizationCode', (entities.AuthorizationCode as unknown as TokenEntity | undefined)?.jti);
+    if (endGrant) {
+      await endGrantAtProvider(access?.grantId);
+      return;
+    }
+    // What the grant consumed: a rotated refresh token, a code, a device code, a CIBA request, a pre-authorized code.
+    const consumedBy: Record<string, string> = { RotatedRefreshToken: 'RefreshToken', AuthorizationCode: 'AuthorizationCode', DeviceCode: 'DeviceCode', BackchannelAuthenticationRequest: 'BackchannelAuthenticationRequest', PreAuthorizedCode: 'PreAuthorizedCode' };
+    for (const [entity, model] of Object.entries(consumedBy)) await unconsume(model, (entities[entity as keyof typeof entities] as TokenEntity | undefined)?.jti);
   }
 
   /** A refusal, a misconfiguration or an outage, as the token endpoint answers it (RFC 6749 §5.2). */
   function oauthError(ctx: KoaContextWithOIDC, error: unknown) {
     const kind = error instanceof OAuthUsageError ? error.kind : undefined;
     const clientCredentials = ctx.oidc.params?.grant_type === 'client_credentials';
+    if (error instanceof GrantEnded) return { status: 400, error: 'invalid_grant', description: error.message, endGrant: true };
     if (kind && REFUSALS.has(kind)) return { status: 400, error: clientCredentials ? 'unauthorized_client' : 'invalid_grant', description: (error as Error).message, endGrant: true };
     if (kind === 'scope-not-allowed') return { status: 400, error: 'invalid_scope', description: (error as Error).message, endGrant: true };
     if (!(error instanceof Unregistrable) && isTransient(error)) {
@@ -369,7 +402,7 @@ export function oauthUsage(options: OAuthUsageOptions) {
       const findClient = target.Client.find.bind(target.Client);
       target.Client.find = async (...args: Parameters<typeof findClient>) => {
         const client = await findClient(...args);
-        if (client && routeOf() === 'token') await orUnavailable(appOf(client));
+        if (client && routeOf() === 'token') await orProviderError(appOf(client));
         return client;
       };
       target.use(async (ctx, next) => {
