@@ -1,20 +1,12 @@
 import type { components, paths } from '@oauth-usage/api-types';
+import type { Problem, ProblemKind } from '@oauth-usage/client';
 import { currentSession, signIn } from './auth.js';
 
 /** The API's schemas by name (generated from its OpenAPI document: types only, nothing at run time). */
 export type Schemas = components['schemas'];
 
-/** A problem type's slug (`not-found`), as the API's registry of problem types lists them. */
-export type ProblemKind = Schemas['Problem']['type'] extends `urn:oauth-usage:problem:${infer K}` ? K : never;
-
-/** A problem+json answer of the API (RFC 9457), or the console's own for an answer it could not read. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: { path: string; message: string }[];
-}
+// The problem types and the shape of a problem answer are the typed client's (one definition for every client of the API).
+export type { Problem, ProblemKind };
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly problem: Problem | undefined) {
